@@ -1,0 +1,63 @@
+package org.modelrunner.spi;
+
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * What a hosted model answers to a setup, call or reset: a {@link Status} and, for a call that returned a
+ * value, that value (the protocol's {@code SetupResponse}, {@code CallResponse} and {@code RestResponse}).
+ */
+public final class Reply {
+  private final Status status;
+  private final Variant value;
+
+  private Reply(Status status, Variant value) {
+    this.status = Objects.requireNonNull(status, "status");
+    this.value = value;
+  }
+
+  /** Returns a reply without a value. */
+  public static Reply of(Status status) {
+    return new Reply(status, null);
+  }
+
+  /** Returns a reply without a value, with a known code. */
+  public static Reply of(StatusCode code, String message) {
+    return new Reply(Status.of(code, message), null);
+  }
+
+  /**
+   * Returns a successful call's reply. A {@code null} value means the method returned nothing; on the wire
+   * the response value is then unset.
+   */
+  public static Reply success(Variant value) {
+    return new Reply(Status.of(StatusCode.SUCCESS, ""), value);
+  }
+
+  /** Returns the status. */
+  public Status status() {
+    return status;
+  }
+
+  /** Returns the returned value, or empty when the method returned nothing (or for setup and reset). */
+  public Optional<Variant> value() {
+    return Optional.ofNullable(value);
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof Reply other
+        && status.equals(other.status)
+        && Objects.equals(value, other.value);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(status, value);
+  }
+
+  @Override
+  public String toString() {
+    return value == null ? "Reply{" + status + "}" : "Reply{" + status + ", " + value + "}";
+  }
+}

@@ -1,0 +1,180 @@
+package org.modelrunner.spi;
+
+import java.math.BigInteger;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.Objects;
+
+/**
+ * A typed value as it travels on the wire: a {@link VariantType} and the bytes of the value in that type's
+ * format (the protocol's {@code commons.Variant}).
+ *
+ * <p>Variants are immutable. The factories for the fixed-format types ({@link #ofDouble}, {@link #ofLong},
+ * {@link #ofString}) and the matching accessors produce and read exactly the bytes the Python
+ * implementation does. Turning arbitrary Java values into variants is the job of {@link ValueConverter}.
+ */
+public final class Variant {
+  /** The variant of type {@link VariantType#NONE}: no value. */
+  public static final Variant NONE = new Variant(VariantType.NONE, new byte[0]);
+
+  private static final byte[] EMPTY = new byte[0];
+
+  private final VariantType type;
+  private final byte[] bytes;
+
+  private Variant(VariantType type, byte[] bytes) {
+    this.type = type;
+    this.bytes = bytes;
+  }
+
+  /**
+   * Returns a variant of the given type holding a copy of {@code bytes}.
+   *
+   * @throws NullPointerException if an argument is null
+   */
+  public static Variant of(VariantType type, byte[] bytes) {
+    Objects.requireNonNull(type, "type");
+    Objects.requireNonNull(bytes, "bytes");
+    if (type == VariantType.NONE && bytes.length == 0) {
+      return NONE;
+    }
+    return new Variant(type, bytes.length == 0 ? EMPTY : bytes.clone());
+  }
+
+  /**
+   * Returns a variant of the given type that takes ownership of {@code bytes} without copying them. The
+   * caller must never modify the array afterwards. Meant for transports that already hold a private copy.
+   *
+   * @throws NullPointerException if an argument is null
+   */
+  public static Variant wrap(VariantType type, byte[] bytes) {
+    Objects.requireNonNull(type, "type");
+    Objects.requireNonNull(bytes, "bytes");
+    return new Variant(type, bytes);
+  }
+
+  /** Returns a {@link VariantType#DOUBLE} variant: 8 bytes, little-endian IEEE-754. */
+  public static Variant ofDouble(double value) {
+    return new Variant(
+        VariantType.DOUBLE,
+        ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putDouble(value).array());
+  }
+
+  /** Returns an {@link VariantType#INT} variant: 8 bytes, little-endian two's complement. */
+  public static Variant ofLong(long value) {
+    return new Variant(
+        VariantType.INT, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array());
+  }
+
+  /** Returns a {@link VariantType#STRING} variant holding the UTF-8 bytes of {@code value}. */
+  public static Variant ofString(String value) {
+    return new Variant(VariantType.STRING, value.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** Returns the type tag. */
+  public VariantType type() {
+    return type;
+  }
+
+  /** Returns the number of bytes of the value. */
+  public int size() {
+    return bytes.length;
+  }
+
+  /** Returns a copy of the bytes of the value. */
+  public byte[] toByteArray() {
+    return bytes.length == 0 ? EMPTY : bytes.clone();
+  }
+
+  /** Returns a read-only view of the bytes of the value, without copying. */
+  public ByteBuffer asReadOnlyByteBuffer() {
+    return ByteBuffer.wrap(bytes).asReadOnlyBuffer();
+  }
+
+  /**
+   * Reads a {@link VariantType#DOUBLE} value.
+   *
+   * @throws ValueConversionException if this is not a DOUBLE of exactly 8 bytes
+   */
+  public double asDouble() {
+    requireType(VariantType.DOUBLE);
+    if (bytes.length != 8) {
+      throw new ValueConversionException(
+          "A DOUBLE value must have 8 bytes, this one has " + bytes.length);
+    }
+    return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getDouble();
+  }
+
+  /**
+   * Reads an {@link VariantType#INT} value of any length (little-endian, sign-extended; empty is 0).
+   *
+   * @throws ValueConversionException if this is not an INT
+   */
+  public BigInteger asBigInteger() {
+    requireType(VariantType.INT);
+    if (bytes.length == 0) {
+      return BigInteger.ZERO;
+    }
+    byte[] bigEndian = new byte[bytes.length];
+    for (int i = 0; i < bytes.length; i++) {
+      bigEndian[i] = bytes[bytes.length - 1 - i];
+    }
+    return new BigInteger(bigEndian);
+  }
+
+  /**
+   * Reads an {@link VariantType#INT} value that fits in 64 bits.
+   *
+   * @throws ValueConversionException if this is not an INT, or the value does not fit in a {@code long}
+   */
+  public long asLong() {
+    requireType(VariantType.INT);
+    if (bytes.length == 8) {
+      return ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN).getLong();
+    }
+    BigInteger value = asBigInteger();
+    if (value.bitLength() > 63) {
+      throw new ValueConversionException("INT value " + value + " does not fit in 64 bits");
+    }
+    return value.longValue();
+  }
+
+  /**
+   * Reads a {@link VariantType#STRING} value as UTF-8.
+   *
+   * @throws ValueConversionException if this is not a STRING
+   */
+  public String asString() {
+    requireType(VariantType.STRING);
+    return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  private void requireType(VariantType expected) {
+    if (type != expected) {
+      throw new ValueConversionException("Expected a " + expected + " value, got " + type);
+    }
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return this == o
+        || (o instanceof Variant other && type == other.type && Arrays.equals(bytes, other.bytes));
+  }
+
+  @Override
+  public int hashCode() {
+    return 31 * type.hashCode() + Arrays.hashCode(bytes);
+  }
+
+  /** Returns the type and the first bytes in hex, for logs. */
+  @Override
+  public String toString() {
+    int shown = Math.min(bytes.length, 32);
+    String hex = HexFormat.of().formatHex(bytes, 0, shown);
+    return "Variant{" + type + ", " + bytes.length + " bytes"
+        + (bytes.length == 0 ? "" : ", " + hex + (shown < bytes.length ? "…" : "")) + "}";
+  }
+}
