@@ -1,0 +1,213 @@
+package org.modelrunner.loader;
+
+import java.lang.reflect.Executable;
+import java.lang.reflect.Parameter;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.Type;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.KeywordArgument;
+import org.modelrunner.spi.ValueConversionException;
+import org.modelrunner.spi.ValueConverter;
+import org.modelrunner.spi.Variant;
+
+/**
+ * Chooses among the overloads of a method (or the constructors of a class) and turns protocol arguments
+ * into Java arguments. The rules are those documented on {@link HostedModel}.
+ */
+final class ArgumentBinder {
+  private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
+
+  /** Thrown when the arguments do not fit; the message is meant for the participant. */
+  static final class BindingException extends Exception {
+    BindingException(String message) {
+      super(message);
+    }
+
+    BindingException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
+  /** A chosen executable and its Java arguments. */
+  record Bound<E extends Executable>(E executable, Object[] arguments) {}
+
+  private final ValueConverter converter;
+  private final Set<String> warned = ConcurrentHashMap.newKeySet();
+
+  ArgumentBinder(ValueConverter converter) {
+    this.converter = converter;
+  }
+
+  /**
+   * Chooses the overload and binds the arguments.
+   *
+   * @param strict true for constructors (setup): every keyword must name an unfilled parameter
+   */
+  <E extends Executable> Bound<E> bind(List<E> overloads, Arguments arguments, boolean strict)
+      throws BindingException {
+    List<Variant> positional = arguments.inCallOrder();
+    Map<String, Variant> keywords = new LinkedHashMap<>();
+    for (KeywordArgument keyword : arguments.keyword()) {
+      keywords.put(keyword.keyword(), keyword.value());
+    }
+    E chosen = choose(overloads, positional.size(), keywords);
+    return new Bound<>(chosen, convert(chosen, positional, keywords, strict));
+  }
+
+  private <E extends Executable> E choose(
+      List<E> overloads, int positionalCount, Map<String, Variant> keywords) throws BindingException {
+    if (overloads.size() == 1) {
+      E only = overloads.get(0);
+      if (positionalCount > only.getParameterCount()) {
+        throw new BindingException(
+            signature(only) + " takes " + only.getParameterCount() + " positional argument"
+                + (only.getParameterCount() == 1 ? "" : "s") + " but " + positionalCount
+                + " were given");
+      }
+      return only;
+    }
+    List<E> fitting = new ArrayList<>();
+    List<E> complete = new ArrayList<>();
+    for (E candidate : overloads) {
+      if (candidate.getParameterCount() < positionalCount) {
+        continue;
+      }
+      fitting.add(candidate);
+      if (unfilled(candidate, positionalCount, keywords) == 0) {
+        complete.add(candidate);
+      }
+    }
+    if (complete.size() == 1) {
+      return complete.get(0);
+    }
+    if (complete.isEmpty() && fitting.size() == 1) {
+      return fitting.get(0);
+    }
+    String described =
+        overloads.stream().map(ArgumentBinder::signature).collect(Collectors.joining(", "));
+    String given = positionalCount + " positional and " + keywords.size() + " keyword argument(s)";
+    if (fitting.isEmpty()) {
+      throw new BindingException("no overload takes " + given + "; declared: " + described);
+    }
+    List<E> ambiguous = complete.isEmpty() ? fitting : complete;
+    throw new BindingException(
+        "ambiguous call with " + given + ": it fits "
+            + ambiguous.stream().map(ArgumentBinder::signature).collect(Collectors.joining(", "))
+            + " (overloads are told apart by their number of parameters only)");
+  }
+
+  private static int unfilled(Executable candidate, int positionalCount, Map<String, Variant> keywords) {
+    Parameter[] parameters = candidate.getParameters();
+    int unfilled = 0;
+    for (int i = positionalCount; i < parameters.length; i++) {
+      if (!parameters[i].isNamePresent() || !keywords.containsKey(parameters[i].getName())) {
+        unfilled++;
+      }
+    }
+    return unfilled;
+  }
+
+  private Object[] convert(
+      Executable executable, List<Variant> positional, Map<String, Variant> keywords, boolean strict)
+      throws BindingException {
+    Parameter[] parameters = executable.getParameters();
+    Variant[] values = new Variant[parameters.length];
+    for (int i = 0; i < positional.size(); i++) {
+      values[i] = positional.get(i);
+    }
+    boolean namesPresent = parameters.length == 0 || parameters[0].isNamePresent();
+    for (Map.Entry<String, Variant> keyword : keywords.entrySet()) {
+      String name = keyword.getKey();
+      int index = -1;
+      if (namesPresent) {
+        for (int i = 0; i < parameters.length; i++) {
+          if (parameters[i].getName().equals(name)) {
+            index = i;
+            break;
+          }
+        }
+      }
+      if (index >= 0 && index >= positional.size()) {
+        values[index] = keyword.getValue();
+        continue;
+      }
+      String reason;
+      if (!namesPresent) {
+        reason = "its parameter names are unknown (compile the model with javac -parameters)";
+      } else if (index >= 0) {
+        reason = "parameter '" + name + "' is already given by position";
+      } else {
+        reason = "it has no parameter of that name";
+      }
+      if (strict) {
+        throw new BindingException(
+            signature(executable) + " cannot take the keyword argument '" + name + "': " + reason);
+      }
+      if (warned.add(executable.getName() + "#" + name)) {
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "Dropping keyword argument ''{0}'' of {1}: {2} (logged once)",
+            name,
+            signature(executable),
+            reason);
+      }
+    }
+    Object[] arguments = new Object[parameters.length];
+    for (int i = 0; i < parameters.length; i++) {
+      arguments[i] = value(parameters[i], values[i], i);
+    }
+    return arguments;
+  }
+
+  private Object value(Parameter parameter, Variant variant, int index) throws BindingException {
+    if (variant == null) {
+      Class<?> raw = parameter.getType();
+      if (raw.isPrimitive()) {
+        throw new BindingException(
+            "missing argument for parameter " + describe(parameter, index) + " of primitive type "
+                + raw.getName());
+      }
+      return raw == Optional.class ? Optional.empty() : null;
+    }
+    try {
+      return converter.decode(variant, parameter.getParameterizedType());
+    } catch (ValueConversionException e) {
+      throw new BindingException(
+          "argument for parameter " + describe(parameter, index) + " is invalid: " + e.getMessage(), e);
+    }
+  }
+
+  private static String describe(Parameter parameter, int index) {
+    return parameter.isNamePresent()
+        ? "'" + parameter.getName() + "' (position " + (index + 1) + ")"
+        : "at position " + (index + 1);
+  }
+
+  static String signature(Executable executable) {
+    String name =
+        executable instanceof java.lang.reflect.Constructor<?>
+            ? executable.getDeclaringClass().getSimpleName()
+            : executable.getName();
+    StringBuilder text = new StringBuilder(name).append('(');
+    Parameter[] parameters = executable.getParameters();
+    for (int i = 0; i < parameters.length; i++) {
+      if (i > 0) {
+        text.append(", ");
+      }
+      Type type = parameters[i].getParameterizedType();
+      text.append(type instanceof ParameterizedType ? type.getTypeName() : parameters[i].getType().getSimpleName());
+      if (parameters[i].isNamePresent()) {
+        text.append(' ').append(parameters[i].getName());
+      }
+    }
+    return text.append(')').toString();
+  }
+}

@@ -1,0 +1,469 @@
+package org.modelrunner.loader;
+
+import java.lang.reflect.Constructor;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.stream.Collectors;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.DiscoveryResult;
+import org.modelrunner.spi.ModelBusyException;
+import org.modelrunner.spi.ModelDiscovery;
+import org.modelrunner.spi.ProviderRegistry;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.ValueConversionException;
+import org.modelrunner.spi.ValueConverter;
+import org.modelrunner.spi.Variant;
+
+/**
+ * Hosts one submitted model: finds the implementation of the base class a coordinator names, creates it,
+ * calls its methods and resets it, answering each request with the protocol's exact {@link Reply} (PROTOCOL
+ * §1.4–1.6). Transports (the gRPC runner, the in-process transport) put this behind their endpoints.
+ *
+ * <h2>Setup</h2>
+ * {@link #setup} takes the fully qualified name of the <em>base class</em>, which is resolved through the
+ * submission's class loader (from the submission itself, else the host). The implementation is found by
+ * the {@link ModelDiscovery} providers: the submission's {@code META-INF/services/<base class>} entry if it
+ * has one, else a scan of its classes. Exactly one implementation must be found; unlike the Python runner,
+ * which silently takes the first in alphabetical order, several are a {@code BAD_IMPLEMENTATION} that names
+ * them all. Setup is idempotent: once an instance exists, later setups succeed without creating another.
+ *
+ * <h2>Calls</h2>
+ * Only public instance methods of the implementation can be called; methods declared by
+ * {@code java.lang.Object} and static methods cannot. Arguments are bound like a Python call:
+ * <ul>
+ *   <li>positional arguments, sorted by position, fill the first parameters;</li>
+ *   <li>a keyword argument fills the parameter of that name if no positional argument filled it; on a
+ *       call, any other keyword is dropped and logged once (so coordinators can add optional inputs), while
+ *       on setup it fails. Names are known only for classes compiled with {@code javac -parameters};
+ *       without them every keyword is dropped, with a warning that says so;</li>
+ *   <li>a parameter that receives nothing gets {@code null} ({@code Optional.empty()} for an
+ *       {@code Optional}); a primitive parameter that receives nothing fails the call;</li>
+ *   <li>values are decoded into the declared (generic) parameter types by {@link ValueConverter}: a JSON
+ *       argument becomes a record or POJO through Jackson, {@code Object} receives the natural form; a value
+ *       that does not fit fails the call with a message that names the parameter.</li>
+ * </ul>
+ * Overloads are chosen by number of arguments: the overload whose parameters are all filled by the
+ * positional arguments and the keywords naming its other parameters wins; if none is filled completely and
+ * exactly one can take the positional arguments, that one is used. Anything else is an ambiguous call and
+ * fails with a message listing the overloads. The same rules choose among public constructors at setup.
+ *
+ * <h2>Results and failures</h2>
+ * A method's result is encoded by the {@link ValueConverter}; {@code void} and {@code null} give a success
+ * without a value. An exception thrown by the model is reported as {@code MODEL_FAILED} with
+ * {@code "The model raised an exception: "} followed by the exception's {@code toString()} (class and
+ * message), as is an argument or result that cannot be converted.
+ *
+ * <h2>Concurrency and lifetime</h2>
+ * One setup, call or reset runs at a time: one that arrives while another runs throws
+ * {@link ModelBusyException} at once. Model code runs on the caller's thread with the submission's class
+ * loader as the thread's context class loader. {@link #reset()} drops the instance (closing it if it is
+ * {@link AutoCloseable}); the next setup creates a new one. {@link #close()} also closes the submission's
+ * class loader when this model owns the submission.
+ */
+public final class HostedModel implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
+  private static final String EXCEPTION_PREFIX = "The model raised an exception: ";
+  private static final int MAX_NOTES = 10;
+
+  private final Submission submission;
+  private final boolean ownsSubmission;
+  private final ValueConverter converter;
+  private final ProviderRegistry<ModelDiscovery> discovery;
+  private final ArgumentBinder binder;
+  private final AtomicBoolean busy = new AtomicBoolean();
+  private volatile boolean closed;
+
+  // Written only by the thread that holds the busy flag; volatile for the read-only accessors.
+  private volatile Class<?> implementation;
+  private volatile Object instance;
+  private Class<?> implementationBase;
+  private Map<String, List<Method>> methods = Map.of();
+
+  private HostedModel(Builder builder) {
+    this.submission = builder.submission;
+    this.ownsSubmission = builder.ownsSubmission;
+    this.converter = builder.converter != null ? builder.converter : ValueConverter.create();
+    this.discovery =
+        builder.discovery != null ? builder.discovery : ProviderRegistry.load(ModelDiscovery.class);
+    this.binder = new ArgumentBinder(converter);
+  }
+
+  /**
+   * Opens the submission at {@code path} (a jar or a directory, see {@link Submission}) and hosts it; the
+   * model owns the submission and closes it with itself.
+   *
+   * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
+   */
+  public static HostedModel open(Path path) {
+    return builder(Submission.open(path)).ownsSubmission(true).build();
+  }
+
+  /** Returns a builder that hosts the given submission. */
+  public static Builder builder(Submission submission) {
+    return new Builder(submission);
+  }
+
+  /** Returns the submission this model runs. */
+  public Submission submission() {
+    return submission;
+  }
+
+  /**
+   * Finds the implementation of {@code className} and creates it with {@code arguments}.
+   *
+   * @param className the fully qualified name of the base class; surrounding white space is ignored
+   * @return {@code SUCCESS} ({@code "Instance created successfully"}, or {@code "Instance already exists"}
+   *     when an instance exists: the arguments are then ignored), {@code INVALID_ARGUMENT} for an empty
+   *     name, {@code BAD_IMPLEMENTATION} when the base class or a single implementation cannot be found, or
+   *     {@code SETUP_FAILED} for a malformed name, arguments that do not fit, or a constructor (or static
+   *     initialiser) that threw
+   * @throws ModelBusyException if another request is running
+   * @throws IllegalStateException if this model is closed
+   */
+  public Reply setup(String className, Arguments arguments) {
+    Objects.requireNonNull(arguments, "arguments");
+    acquire();
+    try {
+      String name = className == null ? "" : className.strip();
+      if (name.isEmpty()) {
+        return Reply.of(StatusCode.INVALID_ARGUMENT, "class_name cannot be empty");
+      }
+      if (instance != null) {
+        return Reply.of(StatusCode.SUCCESS, "Instance already exists");
+      }
+      int dot = name.lastIndexOf('.');
+      if (dot <= 0 || dot == name.length() - 1) {
+        return Reply.of(
+            StatusCode.SETUP_FAILED,
+            "class_name must be the fully qualified name of the base class (package.ClassName), got '"
+                + name + "'");
+      }
+      Class<?> base;
+      try {
+        base = Class.forName(name, false, submission.classLoader());
+      } catch (ClassNotFoundException | LinkageError e) {
+        return Reply.of(
+            StatusCode.BAD_IMPLEMENTATION,
+            noImplementation(name) + " The base class cannot be loaded from the submission or the host: "
+                + e);
+      }
+      Class<?> found = implementation != null && isSameBase(base) ? implementation : null;
+      if (found == null) {
+        Object discovered = discover(base);
+        if (discovered instanceof Reply failure) {
+          return failure;
+        }
+        found = (Class<?>) discovered;
+      }
+      return construct(base, found, arguments);
+    } finally {
+      release();
+    }
+  }
+
+  private boolean isSameBase(Class<?> base) {
+    return implementationBase == base;
+  }
+
+  private Object discover(Class<?> base) {
+    List<String> notes = new ArrayList<>();
+    for (ModelDiscovery provider : discovery.providers()) {
+      DiscoveryResult result = withContextLoader(() -> provider.discover(submission, base));
+      if (!result.isApplicable()) {
+        continue;
+      }
+      notes.addAll(result.notes());
+      List<Class<?>> classes = result.implementations();
+      for (String note : notes) {
+        LOG.log(System.Logger.Level.DEBUG, "Discovery of {0}: {1}", base.getName(), note);
+      }
+      if (classes.size() == 1) {
+        return classes.get(0);
+      }
+      if (classes.isEmpty()) {
+        return Reply.of(StatusCode.BAD_IMPLEMENTATION, noImplementation(base.getName()) + summary(notes));
+      }
+      return Reply.of(
+          StatusCode.BAD_IMPLEMENTATION,
+          "Several classes inherit from <class '" + base.getName() + "'>: "
+              + classes.stream().map(Class::getName).collect(Collectors.joining(", "))
+              + ". A submission must contain exactly one implementation, or name it in META-INF/services/"
+              + base.getName() + ".");
+    }
+    return Reply.of(
+        StatusCode.BAD_IMPLEMENTATION,
+        noImplementation(base.getName()) + " No discovery provider decided; " + discovery.describe());
+  }
+
+  private static String noImplementation(String baseName) {
+    return "No Inherited class found from <class '" + baseName + "'>.";
+  }
+
+  private static String summary(List<String> notes) {
+    if (notes.isEmpty()) {
+      return "";
+    }
+    String shown = notes.stream().limit(MAX_NOTES).collect(Collectors.joining("; "));
+    return " Skipped: " + shown + (notes.size() > MAX_NOTES ? "; and " + (notes.size() - MAX_NOTES) + " more" : "")
+        + ".";
+  }
+
+  private Reply construct(Class<?> base, Class<?> type, Arguments arguments) {
+    List<Constructor<?>> constructors = Arrays.asList(type.getConstructors());
+    if (constructors.isEmpty()) {
+      return Reply.of(StatusCode.SETUP_FAILED, type.getName() + " has no public constructor");
+    }
+    ClassLoader previous = Thread.currentThread().getContextClassLoader();
+    Thread.currentThread().setContextClassLoader(submission.classLoader());
+    try {
+      ArgumentBinder.Bound<Constructor<?>> bound = binder.bind(constructors, arguments, true);
+      Object created = bound.executable().newInstance(bound.arguments());
+      implementation = type;
+      implementationBase = base;
+      instance = created;
+      methods = callableMethods(type);
+      LOG.log(System.Logger.Level.INFO, "Created {0} as the implementation of {1}", type.getName(), base.getName());
+      return Reply.of(StatusCode.SUCCESS, "Instance created successfully");
+    } catch (ArgumentBinder.BindingException e) {
+      return Reply.of(StatusCode.SETUP_FAILED, e.getMessage());
+    } catch (InvocationTargetException e) {
+      return Reply.of(StatusCode.SETUP_FAILED, describe(e.getCause()));
+    } catch (ExceptionInInitializerError e) {
+      return Reply.of(
+          StatusCode.SETUP_FAILED,
+          "the static initialiser of " + type.getName() + " threw " + describe(e.getCause()));
+    } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+      return Reply.of(StatusCode.SETUP_FAILED, describe(e));
+    } finally {
+      Thread.currentThread().setContextClassLoader(previous);
+    }
+  }
+
+  private static Map<String, List<Method>> callableMethods(Class<?> type) {
+    Map<String, List<Method>> table = new HashMap<>();
+    for (Method method : type.getMethods()) {
+      if (Modifier.isStatic(method.getModifiers())
+          || method.isBridge()
+          || method.isSynthetic()
+          || method.getDeclaringClass() == Object.class) {
+        continue;
+      }
+      if (!Modifier.isPublic(method.getDeclaringClass().getModifiers())) {
+        method.trySetAccessible();
+      }
+      table.computeIfAbsent(method.getName(), k -> new ArrayList<>()).add(method);
+    }
+    return table;
+  }
+
+  /**
+   * Calls {@code methodName} on the instance created by {@link #setup}.
+   *
+   * @return {@code SUCCESS} with the encoded result (no value for {@code void} or {@code null}),
+   *     {@code FAILED_PRECONDITION} before setup, {@code INVALID_ARGUMENT} for an empty name,
+   *     {@code BAD_IMPLEMENTATION} when there is no such callable method, or {@code MODEL_FAILED} when the
+   *     model threw or an argument or the result could not be converted
+   * @throws ModelBusyException if another request is running
+   * @throws IllegalStateException if this model is closed
+   */
+  public Reply call(String methodName, Arguments arguments) {
+    Objects.requireNonNull(arguments, "arguments");
+    acquire();
+    try {
+      if (instance == null) {
+        return Reply.of(StatusCode.FAILED_PRECONDITION, "Setup has not been called yet");
+      }
+      if (methodName == null || methodName.isEmpty()) {
+        return Reply.of(StatusCode.INVALID_ARGUMENT, "methodName cannot be empty");
+      }
+      List<Method> overloads = methods.get(methodName);
+      if (overloads == null) {
+        return Reply.of(
+            StatusCode.BAD_IMPLEMENTATION,
+            "Method \"" + methodName + "\" not found in class \"" + implementation.getSimpleName() + "\"");
+      }
+      ClassLoader previous = Thread.currentThread().getContextClassLoader();
+      Thread.currentThread().setContextClassLoader(submission.classLoader());
+      try {
+        ArgumentBinder.Bound<Method> bound = binder.bind(overloads, arguments, false);
+        Object result = bound.executable().invoke(instance, bound.arguments());
+        if (result == null) {
+          return Reply.success(null);
+        }
+        Variant encoded;
+        try {
+          encoded = converter.encode(result);
+        } catch (ValueConversionException e) {
+          return Reply.of(
+              StatusCode.MODEL_FAILED,
+              EXCEPTION_PREFIX + "the result of " + methodName + " cannot be encoded: " + e.getMessage());
+        }
+        return Reply.success(encoded);
+      } catch (ArgumentBinder.BindingException e) {
+        return Reply.of(StatusCode.MODEL_FAILED, EXCEPTION_PREFIX + e.getMessage());
+      } catch (InvocationTargetException e) {
+        return Reply.of(StatusCode.MODEL_FAILED, EXCEPTION_PREFIX + describe(e.getCause()));
+      } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+        return Reply.of(StatusCode.MODEL_FAILED, EXCEPTION_PREFIX + describe(e));
+      } finally {
+        Thread.currentThread().setContextClassLoader(previous);
+      }
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Drops the instance (closing it first if it is {@link AutoCloseable}); the next setup creates a new
+   * one.
+   *
+   * @return {@code SUCCESS}: {@code "Instance successfully reset"}, or {@code "No instance exists to
+   *     reset"}
+   * @throws ModelBusyException if another request is running
+   * @throws IllegalStateException if this model is closed
+   */
+  public Reply reset() {
+    acquire();
+    try {
+      if (instance == null) {
+        return Reply.of(StatusCode.SUCCESS, "No instance exists to reset");
+      }
+      dropInstance();
+      return Reply.of(StatusCode.SUCCESS, "Instance successfully reset");
+    } finally {
+      release();
+    }
+  }
+
+  /** Returns whether setup has created an instance that has not been reset since. */
+  public boolean isSetUp() {
+    return instance != null;
+  }
+
+  /**
+   * Returns the implementation class found by the last successful setup, or empty if there has been none.
+   */
+  public Optional<Class<?>> implementationClass() {
+    return Optional.ofNullable(implementation);
+  }
+
+  /**
+   * Drops the instance and, if this model owns its submission, closes the submission's class loader. A
+   * request still running when this is called completes, and the instance is dropped when it returns.
+   * Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    if (busy.compareAndSet(false, true)) {
+      dropInstance();
+      implementation = null;
+      implementationBase = null;
+    }
+    if (ownsSubmission) {
+      submission.close();
+    }
+  }
+
+  private void acquire() {
+    if (closed) {
+      throw new IllegalStateException("This model is closed");
+    }
+    if (!busy.compareAndSet(false, true)) {
+      throw new ModelBusyException();
+    }
+  }
+
+  private void release() {
+    if (closed) {
+      dropInstance();
+      implementation = null;
+      implementationBase = null;
+      return; // stays "busy" forever: nothing may run on a closed model
+    }
+    busy.set(false);
+  }
+
+  private void dropInstance() {
+    Object dropped = instance;
+    instance = null;
+    methods = Map.of();
+    if (dropped instanceof AutoCloseable closeable) {
+      ClassLoader previous = Thread.currentThread().getContextClassLoader();
+      Thread.currentThread().setContextClassLoader(submission.classLoader());
+      try {
+        closeable.close();
+      } catch (Exception | LinkageError e) {
+        LOG.log(System.Logger.Level.WARNING, "Closing the model instance failed: " + e, e);
+      } finally {
+        Thread.currentThread().setContextClassLoader(previous);
+      }
+    }
+  }
+
+  private <T> T withContextLoader(java.util.function.Supplier<T> action) {
+    ClassLoader previous = Thread.currentThread().getContextClassLoader();
+    Thread.currentThread().setContextClassLoader(submission.classLoader());
+    try {
+      return action.get();
+    } finally {
+      Thread.currentThread().setContextClassLoader(previous);
+    }
+  }
+
+  private static String describe(Throwable error) {
+    return error == null ? "unknown error" : error.toString();
+  }
+
+  /** Configures a {@link HostedModel}. */
+  public static final class Builder {
+    private final Submission submission;
+    private boolean ownsSubmission;
+    private ValueConverter converter;
+    private ProviderRegistry<ModelDiscovery> discovery;
+
+    private Builder(Submission submission) {
+      this.submission = Objects.requireNonNull(submission, "submission");
+    }
+
+    /** Sets whether {@link HostedModel#close()} also closes the submission. Default {@code false}. */
+    public Builder ownsSubmission(boolean owns) {
+      this.ownsSubmission = owns;
+      return this;
+    }
+
+    /**
+     * Sets the converter for arguments and results. By default each model gets a new
+     * {@link ValueConverter#create()}, so that caches of the submission's types die with it.
+     */
+    public Builder valueConverter(ValueConverter converter) {
+      this.converter = Objects.requireNonNull(converter, "converter");
+      return this;
+    }
+
+    /** Sets the discovery providers. By default those found with {@link java.util.ServiceLoader}. */
+    public Builder discovery(ProviderRegistry<ModelDiscovery> discovery) {
+      this.discovery = Objects.requireNonNull(discovery, "discovery");
+      return this;
+    }
+
+    /** Returns the hosted model; it has no instance until {@link HostedModel#setup}. */
+    public HostedModel build() {
+      return new HostedModel(this);
+    }
+  }
+}

@@ -1,0 +1,274 @@
+package org.modelrunner.loader;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.MalformedURLException;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.CodeSource;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+import java.util.stream.Stream;
+import org.modelrunner.spi.SubmittedCode;
+
+/**
+ * A participant's submitted code, loaded in a class loader of its own.
+ *
+ * <p>A submission is one jar, or a directory: the directory itself is a class folder (its {@code .class}
+ * files are named by their path below it) and every {@code .jar} beneath it, in sorted path order, is added
+ * to its class path.
+ *
+ * <p>Isolation: the submission's class loader has the JDK's platform loader as parent. Classes of the
+ * {@linkplain Builder#sharePackages shared packages} (by default this library's API, {@code org.modelrunner.spi},
+ * the Jackson annotations, and the SLF4J and Log4j logging facades) are always taken from the host, even
+ * when the submission bundles its own copy. Every other class comes from the submission first, and only
+ * when the submission lacks it from the {@linkplain Builder#fallbackClassLoader fallback loader}, where a
+ * coordinator's base-class jar can live. Two submissions never see each other's classes.
+ *
+ * <p>Closing the submission closes its class loader; once nothing else refers to its classes, the loader
+ * and everything it loaded can be collected.
+ */
+public final class Submission implements SubmittedCode, AutoCloseable {
+  /** The package prefixes shared with the host by default. */
+  public static final List<String> DEFAULT_SHARED_PACKAGES =
+      List.of(
+          "org.modelrunner.spi.",
+          "com.fasterxml.jackson.annotation.",
+          "org.slf4j.",
+          "org.apache.logging.log4j.");
+
+  private static final AtomicInteger IDS = new AtomicInteger();
+
+  private final Path path;
+  private final List<Path> locations;
+  private final List<String> classNames;
+  private final SubmissionClassLoader classLoader;
+
+  private Submission(Builder builder, List<Path> locations, List<String> classNames) {
+    this.path = builder.path;
+    this.locations = List.copyOf(locations);
+    this.classNames = List.copyOf(classNames);
+    URL[] urls = new URL[locations.size()];
+    for (int i = 0; i < urls.length; i++) {
+      try {
+        urls[i] = locations.get(i).toUri().toURL();
+      } catch (MalformedURLException e) {
+        throw new IllegalArgumentException("Cannot use " + locations.get(i) + " as a class path entry", e);
+      }
+    }
+    List<String> shared = new ArrayList<>(DEFAULT_SHARED_PACKAGES);
+    shared.addAll(builder.extraShared);
+    this.classLoader =
+        new SubmissionClassLoader(
+            "submission-" + IDS.incrementAndGet() + ":" + path.getFileName(),
+            urls,
+            builder.host,
+            builder.fallback,
+            shared);
+  }
+
+  /**
+   * Opens the submission at {@code path} (a jar or a directory) with the default isolation.
+   *
+   * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
+   * @throws UncheckedIOException if the submission cannot be read
+   */
+  public static Submission open(Path path) {
+    return builder(path).build();
+  }
+
+  /** Returns a builder for the submission at {@code path} (a jar or a directory). */
+  public static Builder builder(Path path) {
+    return new Builder(path);
+  }
+
+  /** Returns the path the submission was opened from. */
+  public Path path() {
+    return path;
+  }
+
+  @Override
+  public ClassLoader classLoader() {
+    return classLoader;
+  }
+
+  @Override
+  public List<Path> locations() {
+    return locations;
+  }
+
+  @Override
+  public List<String> classNames() {
+    return classNames;
+  }
+
+  @Override
+  public List<URL> resources(String name) {
+    try {
+      return Collections.list(classLoader.findResources(name));
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot read resource " + name + " of " + path, e);
+    }
+  }
+
+  @Override
+  public Optional<Path> locationOf(Class<?> type) {
+    CodeSource source = type.getProtectionDomain().getCodeSource();
+    if (source == null || source.getLocation() == null) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(Path.of(source.getLocation().toURI()).toAbsolutePath().normalize());
+    } catch (URISyntaxException | IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+      return Optional.empty();
+    }
+  }
+
+  /** Closes the class loader; classes already loaded keep working, new ones cannot be loaded. */
+  @Override
+  public void close() {
+    try {
+      classLoader.close();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Cannot close the class loader of " + path, e);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "Submission{" + path + ", " + locations.size() + " entries, " + classNames.size() + " classes}";
+  }
+
+  /** Configures the isolation of a submission. */
+  public static final class Builder {
+    private final Path path;
+    private ClassLoader host = Submission.class.getClassLoader();
+    private ClassLoader fallback = Submission.class.getClassLoader();
+    private final List<String> extraShared = new ArrayList<>();
+
+    private Builder(Path path) {
+      this.path = Objects.requireNonNull(path, "path").toAbsolutePath().normalize();
+    }
+
+    /**
+     * Sets the loader the shared packages are taken from. Defaults to the loader of this library, which
+     * is what a host that depends on this library wants.
+     */
+    public Builder hostClassLoader(ClassLoader host) {
+      this.host = Objects.requireNonNull(host, "host");
+      return this;
+    }
+
+    /**
+     * Sets the loader asked for classes the submission does not contain, such as the coordinator's base
+     * class. Defaults to the loader of this library, so that base classes on the host's class path are
+     * found; a runner that wants submissions to see nothing of the host but a few API jars passes a loader
+     * of just those jars. {@code null} means the submission sees only itself, the JDK and the shared
+     * packages.
+     */
+    public Builder fallbackClassLoader(ClassLoader fallback) {
+      this.fallback = fallback;
+      return this;
+    }
+
+    /**
+     * Adds package prefixes (such as {@code "com.example.api."}) whose classes are always taken from the
+     * host, in addition to {@link #DEFAULT_SHARED_PACKAGES}.
+     */
+    public Builder sharePackages(String... prefixes) {
+      for (String prefix : prefixes) {
+        Objects.requireNonNull(prefix, "prefix");
+        extraShared.add(prefix.endsWith(".") ? prefix : prefix + ".");
+      }
+      return this;
+    }
+
+    /**
+     * Reads the submission's layout and creates its class loader.
+     *
+     * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
+     * @throws UncheckedIOException if the submission cannot be read
+     */
+    public Submission build() {
+      if (!Files.exists(path)) {
+        throw new IllegalArgumentException("The submission " + path + " does not exist");
+      }
+      List<Path> locations = new ArrayList<>();
+      TreeSet<String> names = new TreeSet<>();
+      try {
+        if (Files.isDirectory(path)) {
+          boolean hasClassFiles = false;
+          List<Path> jars = new ArrayList<>();
+          try (Stream<Path> files = Files.walk(path)) {
+            for (Path file : (Iterable<Path>) files.sorted()::iterator) {
+              String fileName = file.getFileName().toString();
+              if (!Files.isRegularFile(file)) {
+                continue;
+              }
+              if (fileName.endsWith(".jar")) {
+                jars.add(file);
+              } else if (fileName.endsWith(".class")) {
+                String className = toClassName(path.relativize(file).toString().replace('\\', '/'));
+                if (className != null) {
+                  hasClassFiles = true;
+                  names.add(className);
+                }
+              }
+            }
+          }
+          if (hasClassFiles) {
+            locations.add(path);
+          }
+          for (Path jar : jars) {
+            locations.add(jar);
+            addJarClassNames(jar, names);
+          }
+        } else {
+          locations.add(path);
+          addJarClassNames(path, names);
+        }
+      } catch (IOException e) {
+        throw new UncheckedIOException("Cannot read the submission " + path, e);
+      }
+      if (locations.isEmpty()) {
+        throw new IllegalArgumentException(
+            "The submission " + path + " contains no jar and no class file");
+      }
+      return new Submission(this, locations, new ArrayList<>(names));
+    }
+
+    private static void addJarClassNames(Path jar, TreeSet<String> names) throws IOException {
+      try (JarFile file = new JarFile(jar.toFile())) {
+        for (JarEntry entry : Collections.list(file.entries())) {
+          if (!entry.isDirectory()) {
+            String className = toClassName(entry.getName());
+            if (className != null) {
+              names.add(className);
+            }
+          }
+        }
+      }
+    }
+
+    /** Returns the binary class name of a class file entry, or null for what is not a loadable class. */
+    private static String toClassName(String entry) {
+      if (!entry.endsWith(".class") || entry.startsWith("META-INF/")) {
+        return null;
+      }
+      String name = entry.substring(0, entry.length() - ".class".length());
+      if (name.endsWith("module-info") || name.endsWith("package-info")) {
+        return null;
+      }
+      return name.replace('/', '.');
+    }
+  }
+}

@@ -1,0 +1,47 @@
+package org.modelrunner.loader.discovery;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.modelrunner.spi.DiscoveryResult;
+import org.modelrunner.spi.ModelDiscovery;
+import org.modelrunner.spi.SubmittedCode;
+
+/**
+ * Scans every class of the submission in sorted name order, without running static initialisers, and
+ * keeps the public concrete classes that extend or implement the base class, are defined by the
+ * submission's own loader, and do not ship in the same jar or folder as the base class (an example or
+ * benchmark implementation published with the base class is never picked). A class that cannot be loaded
+ * or linked (a missing dependency, say) is skipped and noted. Always decides. Priority 5.
+ */
+public final class ClassScanDiscovery extends ModelDiscovery {
+  private static final System.Logger LOG = System.getLogger(ClassScanDiscovery.class.getName());
+
+  /** Creates the provider. */
+  public ClassScanDiscovery() {}
+
+  @Override
+  public DiscoveryResult discover(SubmittedCode code, Class<?> baseClass) {
+    List<Class<?>> found = new ArrayList<>();
+    List<String> notes = new ArrayList<>();
+    for (String name : code.classNames()) {
+      Class<?> type;
+      try {
+        type = Class.forName(name, false, code.classLoader());
+      } catch (ClassNotFoundException | LinkageError e) {
+        LOG.log(System.Logger.Level.DEBUG, "Skipping {0}: it cannot be loaded: {1}", name, e);
+        notes.add(name + " cannot be loaded: " + e);
+        continue;
+      }
+      if (type == baseClass || !baseClass.isAssignableFrom(type)) {
+        continue;
+      }
+      var rejection = Candidates.rejection(code, type, baseClass);
+      if (rejection.isPresent()) {
+        notes.add(name + " " + rejection.get());
+      } else {
+        found.add(type);
+      }
+    }
+    return DiscoveryResult.found(found, notes);
+  }
+}
