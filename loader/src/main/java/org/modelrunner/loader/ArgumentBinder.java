@@ -58,12 +58,13 @@ final class ArgumentBinder {
     for (KeywordArgument keyword : arguments.keyword()) {
       keywords.put(keyword.keyword(), keyword.value());
     }
-    E chosen = choose(overloads, positional.size(), keywords);
+    E chosen = choose(overloads, positional.size(), keywords, strict);
     return new Bound<>(chosen, convert(chosen, positional, keywords, strict));
   }
 
   private <E extends Executable> E choose(
-      List<E> overloads, int positionalCount, Map<String, Variant> keywords) throws BindingException {
+      List<E> overloads, int positionalCount, Map<String, Variant> keywords, boolean strict)
+      throws BindingException {
     if (overloads.size() == 1) {
       E only = overloads.get(0);
       if (positionalCount > only.getParameterCount()) {
@@ -75,20 +76,31 @@ final class ArgumentBinder {
       return only;
     }
     List<E> fitting = new ArrayList<>();
-    List<E> complete = new ArrayList<>();
+    List<E> best = new ArrayList<>();
+    int bestConsumed = -1;
     for (E candidate : overloads) {
       if (candidate.getParameterCount() < positionalCount) {
         continue;
       }
+      int consumed = consumedKeywords(candidate, positionalCount, keywords);
+      if (strict && consumed < keywords.size()) {
+        continue;
+      }
       fitting.add(candidate);
-      if (unfilled(candidate, positionalCount, keywords) == 0) {
-        complete.add(candidate);
+      if (candidate.getParameterCount() - positionalCount - consumed == 0) {
+        if (consumed > bestConsumed) {
+          best.clear();
+          bestConsumed = consumed;
+        }
+        if (consumed == bestConsumed) {
+          best.add(candidate);
+        }
       }
     }
-    if (complete.size() == 1) {
-      return complete.get(0);
+    if (best.size() == 1) {
+      return best.get(0);
     }
-    if (complete.isEmpty() && fitting.size() == 1) {
+    if (best.isEmpty() && fitting.size() == 1) {
       return fitting.get(0);
     }
     String described =
@@ -97,22 +109,24 @@ final class ArgumentBinder {
     if (fitting.isEmpty()) {
       throw new BindingException("no overload takes " + given + "; declared: " + described);
     }
-    List<E> ambiguous = complete.isEmpty() ? fitting : complete;
+    List<E> ambiguous = best.isEmpty() ? fitting : best;
     throw new BindingException(
         "ambiguous call with " + given + ": it fits "
             + ambiguous.stream().map(ArgumentBinder::signature).collect(Collectors.joining(", "))
             + " (overloads are told apart by their number of parameters only)");
   }
 
-  private static int unfilled(Executable candidate, int positionalCount, Map<String, Variant> keywords) {
+  /** Counts the keywords that name a parameter of {@code candidate} not filled by position. */
+  private static int consumedKeywords(
+      Executable candidate, int positionalCount, Map<String, Variant> keywords) {
     Parameter[] parameters = candidate.getParameters();
-    int unfilled = 0;
+    int consumed = 0;
     for (int i = positionalCount; i < parameters.length; i++) {
-      if (!parameters[i].isNamePresent() || !keywords.containsKey(parameters[i].getName())) {
-        unfilled++;
+      if (parameters[i].isNamePresent() && keywords.containsKey(parameters[i].getName())) {
+        consumed++;
       }
     }
-    return unfilled;
+    return consumed;
   }
 
   private Object[] convert(

@@ -39,8 +39,9 @@ import org.modelrunner.spi.Variant;
  * them all. Setup is idempotent: once an instance exists, later setups succeed without creating another.
  *
  * <h2>Calls</h2>
- * Only public instance methods of the implementation can be called; methods declared by
- * {@code java.lang.Object} and static methods cannot. Arguments are bound like a Python call:
+ * Only public instance methods of the implementation can be called; static methods cannot, nor can the
+ * methods of {@code java.lang.Object} ({@code toString}, {@code equals}, {@code hashCode}, {@code getClass},
+ * {@code wait}, {@code notify}…), even when the implementation overrides them. Arguments are bound like a Python call:
  * <ul>
  *   <li>positional arguments, sorted by position, fill the first parameters;</li>
  *   <li>a keyword argument fills the parameter of that name if no positional argument filled it; on a
@@ -53,10 +54,11 @@ import org.modelrunner.spi.Variant;
  *       argument becomes a record or POJO through Jackson, {@code Object} receives the natural form; a value
  *       that does not fit fails the call with a message that names the parameter.</li>
  * </ul>
- * Overloads are chosen by number of arguments: the overload whose parameters are all filled by the
- * positional arguments and the keywords naming its other parameters wins; if none is filled completely and
- * exactly one can take the positional arguments, that one is used. Anything else is an ambiguous call and
- * fails with a message listing the overloads. The same rules choose among public constructors at setup.
+ * Overloads are chosen by number of arguments: among the overloads whose parameters are all filled by the
+ * positional arguments and the keywords naming their other parameters, the one that takes the most keyword
+ * arguments wins; if none is filled completely and exactly one can take the positional arguments, that one
+ * is used. Anything else is an ambiguous call and fails with a message listing the overloads. The same
+ * rules choose among public constructors at setup, where an overload must also take every keyword.
  *
  * <h2>Results and failures</h2>
  * A method's result is encoded by the {@link ValueConverter}; {@code void} and {@code null} give a success
@@ -256,7 +258,7 @@ public final class HostedModel implements AutoCloseable {
       if (Modifier.isStatic(method.getModifiers())
           || method.isBridge()
           || method.isSynthetic()
-          || method.getDeclaringClass() == Object.class) {
+          || isObjectMethod(method)) {
         continue;
       }
       if (!Modifier.isPublic(method.getDeclaringClass().getModifiers())) {
@@ -265,6 +267,15 @@ public final class HostedModel implements AutoCloseable {
       table.computeIfAbsent(method.getName(), k -> new ArrayList<>()).add(method);
     }
     return table;
+  }
+
+  private static boolean isObjectMethod(Method method) {
+    try {
+      Object.class.getMethod(method.getName(), method.getParameterTypes());
+      return true;
+    } catch (NoSuchMethodException e) {
+      return false;
+    }
   }
 
   /**
@@ -308,6 +319,11 @@ public final class HostedModel implements AutoCloseable {
           return Reply.of(
               StatusCode.MODEL_FAILED,
               EXCEPTION_PREFIX + "the result of " + methodName + " cannot be encoded: " + e.getMessage());
+        } catch (RuntimeException | Error e) {
+          // Model code can run while its result is encoded (a getter): what it throws is its failure.
+          return Reply.of(
+              StatusCode.MODEL_FAILED,
+              EXCEPTION_PREFIX + "the result of " + methodName + " cannot be encoded: " + describe(e));
         }
         return Reply.success(encoded);
       } catch (ArgumentBinder.BindingException e) {
@@ -360,8 +376,8 @@ public final class HostedModel implements AutoCloseable {
 
   /**
    * Drops the instance and, if this model owns its submission, closes the submission's class loader. A
-   * request still running when this is called completes, and the instance is dropped when it returns.
-   * Idempotent.
+   * request still running when this is called completes first: the instance is dropped and the class
+   * loader closed when it returns. Idempotent.
    */
   @Override
   public void close() {
@@ -370,13 +386,9 @@ public final class HostedModel implements AutoCloseable {
     }
     closed = true;
     if (busy.compareAndSet(false, true)) {
-      dropInstance();
-      implementation = null;
-      implementationBase = null;
+      releaseAll();
     }
-    if (ownsSubmission) {
-      submission.close();
-    }
+    // Otherwise the request in flight releases everything when it returns (see release()).
   }
 
   private void acquire() {
@@ -390,12 +402,20 @@ public final class HostedModel implements AutoCloseable {
 
   private void release() {
     if (closed) {
-      dropInstance();
-      implementation = null;
-      implementationBase = null;
+      releaseAll();
       return; // stays "busy" forever: nothing may run on a closed model
     }
     busy.set(false);
+  }
+
+  /** Drops the instance and, if owned, closes the submission. Called once, by the busy flag's holder. */
+  private void releaseAll() {
+    dropInstance();
+    implementation = null;
+    implementationBase = null;
+    if (ownsSubmission) {
+      submission.close();
+    }
   }
 
   private void dropInstance() {

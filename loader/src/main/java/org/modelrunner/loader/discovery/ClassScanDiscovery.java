@@ -23,6 +23,7 @@ public final class ClassScanDiscovery extends ModelDiscovery {
   public DiscoveryResult discover(SubmittedCode code, Class<?> baseClass) {
     List<Class<?>> found = new ArrayList<>();
     List<String> notes = new ArrayList<>();
+    int unloadable = 0;
     for (String name : code.classNames()) {
       Class<?> type;
       try {
@@ -30,6 +31,7 @@ public final class ClassScanDiscovery extends ModelDiscovery {
       } catch (ClassNotFoundException | LinkageError e) {
         LOG.log(System.Logger.Level.DEBUG, "Skipping {0}: it cannot be loaded: {1}", name, e);
         notes.add(name + " cannot be loaded: " + e);
+        unloadable++;
         continue;
       }
       if (type == baseClass || !baseClass.isAssignableFrom(type)) {
@@ -41,6 +43,13 @@ public final class ClassScanDiscovery extends ModelDiscovery {
       } else {
         found.add(type);
       }
+    }
+    if (unloadable > 0) {
+      LOG.log(
+          System.Logger.Level.INFO,
+          "Skipped {0} class(es) of the submission that cannot be loaded while looking for {1}",
+          unloadable,
+          baseClass.getName());
     }
     return DiscoveryResult.found(found, notes);
   }
