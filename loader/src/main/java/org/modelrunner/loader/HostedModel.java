@@ -83,6 +83,7 @@ public final class HostedModel implements AutoCloseable {
   private final ValueConverter converter;
   private final ProviderRegistry<ModelDiscovery> discovery;
   private final ArgumentBinder binder;
+  private final Class<?> fixedImplementation;
   private final AtomicBoolean busy = new AtomicBoolean();
   private volatile boolean closed;
 
@@ -99,6 +100,7 @@ public final class HostedModel implements AutoCloseable {
     this.discovery =
         builder.discovery != null ? builder.discovery : ProviderRegistry.load(ModelDiscovery.class);
     this.binder = new ArgumentBinder(converter);
+    this.fixedImplementation = builder.implementation;
   }
 
   /**
@@ -109,6 +111,17 @@ public final class HostedModel implements AutoCloseable {
    */
   public static HostedModel open(Path path) {
     return builder(Submission.open(path)).ownsSubmission(true).build();
+  }
+
+  /**
+   * Hosts an implementation class that is already loaded (from the application's class path, say), without
+   * discovery or isolation: for a coordinator's own tests. Setup still checks that the class extends or
+   * implements the base class it names.
+   */
+  public static HostedModel forImplementation(Class<?> implementation) {
+    return builder(Submission.ofClassLoader(implementation.getClassLoader()))
+        .implementation(implementation)
+        .build();
   }
 
   /** Returns a builder that hosts the given submission. */
@@ -179,6 +192,15 @@ public final class HostedModel implements AutoCloseable {
   }
 
   private Object discover(Class<?> base) {
+    if (fixedImplementation != null) {
+      if (base.isAssignableFrom(fixedImplementation) && base != fixedImplementation) {
+        return fixedImplementation;
+      }
+      return Reply.of(
+          StatusCode.BAD_IMPLEMENTATION,
+          noImplementation(base.getName()) + " " + fixedImplementation.getName()
+              + " does not extend or implement it.");
+    }
     List<String> notes = new ArrayList<>();
     for (ModelDiscovery provider : discovery.providers()) {
       DiscoveryResult result = withContextLoader(() -> provider.discover(submission, base));
@@ -455,6 +477,7 @@ public final class HostedModel implements AutoCloseable {
     private boolean ownsSubmission;
     private ValueConverter converter;
     private ProviderRegistry<ModelDiscovery> discovery;
+    private Class<?> implementation;
 
     private Builder(Submission submission) {
       this.submission = Objects.requireNonNull(submission, "submission");
@@ -478,6 +501,15 @@ public final class HostedModel implements AutoCloseable {
     /** Sets the discovery providers. By default those found with {@link java.util.ServiceLoader}. */
     public Builder discovery(ProviderRegistry<ModelDiscovery> discovery) {
       this.discovery = Objects.requireNonNull(discovery, "discovery");
+      return this;
+    }
+
+    /**
+     * Uses this implementation class instead of discovering one in the submission; setup still checks that
+     * it extends or implements the base class.
+     */
+    public Builder implementation(Class<?> implementation) {
+      this.implementation = Objects.requireNonNull(implementation, "implementation");
       return this;
     }
 

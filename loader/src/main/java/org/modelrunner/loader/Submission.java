@@ -51,9 +51,19 @@ public final class Submission implements SubmittedCode, AutoCloseable {
   private final Path path;
   private final List<Path> locations;
   private final List<String> classNames;
-  private final SubmissionClassLoader classLoader;
+  private final ClassLoader classLoader;
+  private final boolean ownsClassLoader;
+
+  private Submission(Path path, ClassLoader classLoader, List<Path> locations, List<String> classNames) {
+    this.path = path;
+    this.classLoader = classLoader;
+    this.ownsClassLoader = false;
+    this.locations = List.copyOf(locations);
+    this.classNames = List.copyOf(classNames);
+  }
 
   private Submission(Builder builder, List<Path> locations, List<String> classNames) {
+    this.ownsClassLoader = true;
     this.path = builder.path;
     this.locations = List.copyOf(locations);
     this.classNames = List.copyOf(classNames);
@@ -86,6 +96,16 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     return builder(path).build();
   }
 
+  /**
+   * Returns a submission made of classes already loaded by {@code loader} (typically the application's
+   * class path), without isolation: for hosting an implementation class in a coordinator's own tests.
+   * {@link #classNames()} is empty (nothing is scanned) and {@link #close()} leaves the loader open.
+   */
+  public static Submission ofClassLoader(ClassLoader loader) {
+    Objects.requireNonNull(loader, "loader");
+    return new Submission(Path.of("").toAbsolutePath(), loader, List.of(), List.of());
+  }
+
   /** Returns a builder for the submission at {@code path} (a jar or a directory). */
   public static Builder builder(Path path) {
     return new Builder(path);
@@ -113,8 +133,11 @@ public final class Submission implements SubmittedCode, AutoCloseable {
 
   @Override
   public List<URL> resources(String name) {
+    if (!(classLoader instanceof SubmissionClassLoader own)) {
+      return List.of();
+    }
     try {
-      return Collections.list(classLoader.findResources(name));
+      return Collections.list(own.findResources(name));
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot read resource " + name + " of " + path, e);
     }
@@ -133,11 +156,17 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     }
   }
 
-  /** Closes the class loader; classes already loaded keep working, new ones cannot be loaded. */
+  /**
+   * Closes the class loader (not one given to {@link #ofClassLoader}); classes already loaded keep working,
+   * new ones cannot be loaded.
+   */
   @Override
   public void close() {
+    if (!ownsClassLoader) {
+      return;
+    }
     try {
-      classLoader.close();
+      ((SubmissionClassLoader) classLoader).close();
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot close the class loader of " + path, e);
     }

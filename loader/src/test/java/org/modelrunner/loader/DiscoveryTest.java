@@ -342,4 +342,19 @@ class DiscoveryTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("contains no jar and no class file");
   }
+
+  @Test
+  void anImplementationOnTheClassPathCanBeHostedWithoutDiscovery() {
+    try (HostedModel model =
+        HostedModel.forImplementation(org.modelrunner.loader.fixtures.ClassPathTracker.class)) {
+      Reply wrongBase = model.setup("java.lang.Runnable", Arguments.none());
+      assertThat(wrongBase.status().code()).isEqualTo("BAD_IMPLEMENTATION");
+      assertThat(wrongBase.status().message())
+          .isEqualTo("No Inherited class found from <class 'java.lang.Runnable'>. "
+              + "org.modelrunner.loader.fixtures.ClassPathTracker does not extend or implement it.");
+      assertThat(setup(model).status().message()).isEqualTo("Instance created successfully");
+      model.call("tick", Arguments.builder().add(Variant.NONE).build());
+      assertThat(model.call("predict", Arguments.none()).value()).contains(Variant.ofLong(1));
+    }
+  }
 }

@@ -1,0 +1,34 @@
+package org.modelrunner.spi;
+
+import java.util.List;
+
+/**
+ * The model-directory seam: where a client learns which models are up. Implementations: a static list, the
+ * in-process registry, the Model Orchestrator.
+ *
+ * <p>A directory reports to one {@link Listener}: a full snapshot of the running deployments (first, and
+ * again whenever it resynchronises, for example after a reconnect: deployments absent from a snapshot are
+ * gone), then updates one deployment at a time. A directory never waits on the listener's work: listeners
+ * return quickly.
+ */
+public interface ModelDirectory extends AutoCloseable {
+  /** Receives what a directory reports. Methods are called by one thread at a time, in order. */
+  interface Listener {
+    /** The full list of running deployments; any deployment not in it is gone. */
+    void snapshot(List<ModelEndpoint> running);
+
+    /** One deployment changed state. */
+    void update(ModelEndpoint endpoint, ModelState state);
+  }
+
+  /**
+   * Starts reporting to {@code listener}. Called once.
+   *
+   * @throws IllegalStateException if already started
+   */
+  void start(Listener listener);
+
+  /** Stops reporting and releases what the directory holds. Idempotent. */
+  @Override
+  void close();
+}
