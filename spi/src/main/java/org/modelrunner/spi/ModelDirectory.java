@@ -28,6 +28,18 @@ public interface ModelDirectory extends AutoCloseable {
    */
   void start(Listener listener);
 
+  /**
+   * Reports a model that the client disconnected because of its failures, so that the directory's source
+   * (the Model Orchestrator) can stop and quarantine it. Directories without such a source ignore it (the
+   * default). Never blocks: a directory that cannot send the report now queues or drops it.
+   *
+   * @param endpoint the deployment reported
+   * @param failureCode such as {@code MULTIPLE_TIMEOUT}, {@code MULTIPLE_FAILED}, {@code BAD_IMPLEMENTATION},
+   *     {@code LOW_PERFORMANCE}
+   * @param reason a human-readable explanation
+   */
+  default void reportFailure(ModelEndpoint endpoint, String failureCode, String reason) {}
+
   /** Stops reporting and releases what the directory holds. Idempotent. */
   @Override
   void close();

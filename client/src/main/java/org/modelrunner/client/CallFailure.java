@@ -1,0 +1,46 @@
+package org.modelrunner.client;
+
+import java.util.Objects;
+
+/**
+ * Why a model's call failed: where the failure came from, its code and its message. Nothing is dropped:
+ * the runner's status message or the transport's error text is kept whole.
+ *
+ * @param source who reported the failure
+ * @param code the runner's status code (such as {@code MODEL_FAILED}), the transport's error kind (such as
+ *     {@code UNAVAILABLE} or {@code BUSY}), or the client's reason (such as {@code NOT_CONNECTED})
+ * @param message the explanation
+ */
+public record CallFailure(Source source, String code, String message) {
+  /** Who reported a failure. */
+  public enum Source {
+    /** The runner answered with a status other than {@code SUCCESS}. */
+    MODEL,
+    /** The transport could not deliver the call or its answer. */
+    TRANSPORT,
+    /** The client did not send the call (the model was not connected, or its queue was full). */
+    CLIENT
+  }
+
+  /** The client code for a model that is known but not connected when the call starts. */
+  public static final String NOT_CONNECTED = "NOT_CONNECTED";
+
+  /** The client code for a call refused because the model's queue of pending calls is full. */
+  public static final String QUEUE_FULL = "QUEUE_FULL";
+
+  /**
+   * Creates the failure.
+   *
+   * @throws NullPointerException if an argument is null
+   */
+  public CallFailure {
+    Objects.requireNonNull(source, "source");
+    Objects.requireNonNull(code, "code");
+    Objects.requireNonNull(message, "message");
+  }
+
+  @Override
+  public String toString() {
+    return source + " " + code + (message.isEmpty() ? "" : ": " + message);
+  }
+}

@@ -1,0 +1,871 @@
+package org.modelrunner.client;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.KeywordArgument;
+import org.modelrunner.spi.ModelConnection;
+import org.modelrunner.spi.ModelDirectory;
+import org.modelrunner.spi.ModelEndpoint;
+import org.modelrunner.spi.ModelState;
+import org.modelrunner.spi.ModelTransport;
+import org.modelrunner.spi.PreparedCall;
+import org.modelrunner.spi.ProviderRegistry;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.TransportProvider;
+import org.modelrunner.spi.TransportSettings;
+import org.modelrunner.spi.ValueConverter;
+
+/**
+ * A coordinator's fleet of models: it follows a {@link ModelDirectory}, connects to and sets up each model
+ * it lists, and fans calls out to all of them (or a subset) concurrently, with a deadline.
+ *
+ * <pre>{@code
+ * try (ModelFleet fleet = ModelFleet.builder()
+ *     .directory(StaticModelDirectory.of("inproc://alice", "inproc://bob"))
+ *     .baseClass("com.example.tracker.TrackerBase")
+ *     .callTimeout(Duration.ofSeconds(2))
+ *     .build()) {
+ *   fleet.awaitConnected(2, Duration.ofSeconds(30));
+ *   fleet.callAndWait(FanOut.of("tick", Map.of("price", 101.5)));
+ *   for (CallOutcome outcome : fleet.callAndWait(FanOut.of("predict")).outcomes()) {
+ *     System.out.println(outcome.modelId() + " " + outcome.status() + " " + outcome.value());
+ *   }
+ * }
+ * }</pre>
+ *
+ * <h2>Guarantees</h2>
+ * <ul>
+ *   <li>Every model targeted by a fan-out gets exactly one {@link CallOutcome}: {@code SUCCESS},
+ *       {@code FAILURE} (with the reason) or {@code TIMEOUT}; the fan-out completes by its deadline plus a
+ *       small bound, whatever the models do. The models targeted are those connected when the call starts
+ *       (or the {@linkplain FanOut.Builder#only subset}: known but unconnected ones fail with
+ *       {@link CallFailure#NOT_CONNECTED}).</li>
+ *   <li>A model never has two calls in flight from this fleet: calls to a model wait in a small bounded
+ *       queue, and one that waits past its fan-out's deadline is never sent.</li>
+ *   <li>No caller thread waits on model work (except in {@link #callAndWait}); results, per-outcome
+ *       callbacks and {@link FleetListener} events run on the fleet's executor, one at a time. The fleet
+ *       uses two threads of its own (timers and membership; callbacks when no executor is given), never
+ *       one per model.</li>
+ * </ul>
+ *
+ * <h2>Failure policy</h2>
+ * As the Python client: each model has a count of consecutive failures and one of consecutive timeouts,
+ * both reset by a success. When one goes over its limit (defaults 3 and 3; 0 disables), the model is
+ * disconnected, reported to the directory ({@code MULTIPLE_FAILED} or {@code MULTIPLE_TIMEOUT}) and a
+ * {@link FleetEvent.Kind#DISCONNECTED} event is sent. A {@code BAD_IMPLEMENTATION} answer disconnects at
+ * once. A {@code BUSY} answer (the runner is still running an earlier call that timed out) counts as a
+ * timeout; other transport errors count as failures.
+ *
+ * <h2>Membership</h2>
+ * Directory reports are applied on the fleet's own thread without waiting on any model: connecting and
+ * setting up run in the background (setup is retried with exponential backoff, every attempt bounded by
+ * the setup timeout). A new deployment of a model replaces the old one only once it is set up.
+ */
+public final class ModelFleet implements AutoCloseable {
+  private static final System.Logger LOG = System.getLogger(ModelFleet.class.getName());
+  private static final AtomicInteger FLEETS = new AtomicInteger();
+
+  private final ModelDirectory directory;
+  private final String baseClass;
+  private final Arguments setupArguments;
+  private final Duration callTimeout;
+  private final Duration setupTimeout;
+  private final int setupAttempts;
+  private final Duration setupBackoff;
+  private final int maxConsecutiveFailures;
+  private final int maxConsecutiveTimeouts;
+  private final ValueConverter converter;
+  private final TransportRegistry transports;
+  private final ScheduledThreadPoolExecutor fleetThread;
+  private final ExecutorService ownedCallbackThread;
+  private final SerialExecutor callbacks;
+  private final List<FleetListener> listeners = new CopyOnWriteArrayList<>();
+
+  /** The current member of each model id: connected, connecting or disconnected. */
+  private final Map<String, FleetMember> known = new ConcurrentHashMap<>();
+  /** New deployments being set up while the old one keeps serving; fleet thread only. */
+  private final Map<String, FleetMember> replacing = new HashMap<>();
+  /** The connected members, recomputed on the fleet thread when membership changes. */
+  private volatile FleetMember[] connected = new FleetMember[0];
+  private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
+  private final Object readiness = new Object();
+  private volatile boolean closed;
+
+  private ModelFleet(Builder builder) {
+    this.directory = builder.directory;
+    this.baseClass = builder.baseClass;
+    this.setupArguments = builder.setupArguments;
+    this.callTimeout = builder.callTimeout;
+    this.setupTimeout = builder.setupTimeout;
+    this.setupAttempts = builder.setupAttempts;
+    this.setupBackoff = builder.setupBackoff;
+    this.maxConsecutiveFailures = builder.maxConsecutiveFailures;
+    this.maxConsecutiveTimeouts = builder.maxConsecutiveTimeouts;
+    this.converter = builder.converter != null ? builder.converter : ValueConverter.create();
+    this.transports =
+        new TransportRegistry(
+            ProviderRegistry.load(TransportProvider.class), builder.transportSettings);
+    int id = FLEETS.incrementAndGet();
+    this.fleetThread = new ScheduledThreadPoolExecutor(1, daemon("modelrunner-fleet-" + id));
+    this.fleetThread.setRemoveOnCancelPolicy(true);
+    if (builder.executor != null) {
+      this.ownedCallbackThread = null;
+      this.callbacks = new SerialExecutor(builder.executor);
+    } else {
+      this.ownedCallbackThread =
+          Executors.newSingleThreadExecutor(daemon("modelrunner-fleet-" + id + "-callbacks"));
+      this.callbacks = new SerialExecutor(ownedCallbackThread);
+    }
+    this.listeners.addAll(builder.listeners);
+  }
+
+  private static ThreadFactory daemon(String name) {
+    return runnable -> {
+      Thread thread = new Thread(runnable, name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /** Returns a builder. */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  private void start() {
+    if (directory instanceof StaticModelDirectory fixed) {
+      for (ModelEndpoint endpoint : fixed.endpoints()) {
+        transports.check(endpoint.address());
+      }
+    }
+    directory.start(
+        new ModelDirectory.Listener() {
+          @Override
+          public void snapshot(List<ModelEndpoint> running) {
+            List<ModelEndpoint> copy = List.copyOf(running);
+            onFleetThread(() -> applySnapshot(copy));
+          }
+
+          @Override
+          public void update(ModelEndpoint endpoint, ModelState state) {
+            onFleetThread(() -> applyUpdate(endpoint, state));
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Fan-out
+
+  /**
+   * Starts a fan-out and returns its result's future, which completes (on the fleet's executor) when
+   * every targeted model has an outcome, by the deadline plus a small bound.
+   *
+   * @throws IllegalArgumentException if the subset names a model the fleet does not know
+   * @throws org.modelrunner.spi.ValueConversionException if an argument cannot be converted
+   * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if the request is over the size limit
+   * @throws IllegalStateException if the fleet is closed
+   */
+  public CompletableFuture<FanOutResult> call(FanOut request) {
+    Objects.requireNonNull(request, "request");
+    if (closed) {
+      throw new IllegalStateException("The fleet is closed");
+    }
+    long start = System.nanoTime();
+    FleetMember[] targets;
+    List<FleetMember> unconnected = List.of();
+    if (request.subset().isPresent()) {
+      List<FleetMember> selected = new ArrayList<>();
+      List<FleetMember> absent = new ArrayList<>();
+      List<String> unknown = new ArrayList<>();
+      for (String id : request.subset().get()) {
+        FleetMember member = known.get(id);
+        if (member == null) {
+          unknown.add(id);
+        } else if (member.state == ModelStatus.State.CONNECTED) {
+          selected.add(member);
+        } else {
+          absent.add(member);
+        }
+      }
+      if (!unknown.isEmpty()) {
+        throw new IllegalArgumentException("The fleet knows no model with the id(s) " + unknown);
+      }
+      targets = selected.toArray(new FleetMember[0]);
+      unconnected = absent;
+    } else {
+      targets = connected;
+    }
+    FleetMember[] all = targets;
+    if (!unconnected.isEmpty()) {
+      all = new FleetMember[targets.length + unconnected.size()];
+      System.arraycopy(targets, 0, all, 0, targets.length);
+      for (int i = 0; i < unconnected.size(); i++) {
+        all[targets.length + i] = unconnected.get(i);
+      }
+    }
+    PreparedCall[] prepared = prepare(request, all, targets.length);
+    Duration timeout = request.timeout().orElse(callTimeout);
+    FanOutCall call =
+        new FanOutCall(this, all, prepared, start, timeout, callbacks, request.onOutcome().orElse(null));
+    if (all.length == 0) {
+      call.completeEmpty();
+      return call.future();
+    }
+    inFlight.add(call);
+    call.timer(fleetThread.schedule(call::expire, timeout.toNanos(), TimeUnit.NANOSECONDS));
+    for (int i = targets.length; i < all.length; i++) {
+      call.fill(
+          i,
+          failureOutcome(
+              all[i],
+              new CallFailure(
+                  CallFailure.Source.CLIENT,
+                  CallFailure.NOT_CONNECTED,
+                  "the model is " + all[i].state.name().toLowerCase(java.util.Locale.ROOT)),
+              0));
+    }
+    for (int i = 0; i < targets.length; i++) {
+      targets[i].submit(new FleetMember.Job(call, i));
+    }
+    if (closed) {
+      call.abort(closedFailure());
+    }
+    return call.future();
+  }
+
+  /**
+   * Runs a fan-out and waits for its result: the blocking convenience over {@link #call(FanOut)}.
+   *
+   * @throws InterruptedException if the thread is interrupted while waiting
+   * @throws IllegalArgumentException if the subset names a model the fleet does not know
+   */
+  public FanOutResult callAndWait(FanOut request) throws InterruptedException {
+    try {
+      return call(request).get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException runtime) {
+        throw runtime;
+      }
+      throw new IllegalStateException(cause);
+    }
+  }
+
+  private PreparedCall[] prepare(FanOut request, FleetMember[] members, int connectedCount) {
+    PreparedCall[] prepared = new PreparedCall[members.length];
+    List<KeywordArgument> keywords = new ArrayList<>(request.keywords().size());
+    for (Map.Entry<String, Object> keyword : request.keywords().entrySet()) {
+      keywords.add(new KeywordArgument(keyword.getKey(), converter.encode(keyword.getValue())));
+    }
+    if (request.perModelArguments().isPresent()) {
+      for (int i = 0; i < connectedCount; i++) {
+        List<?> values = request.perModelArguments().get().apply(members[i].endpoint);
+        Arguments arguments = arguments(values, keywords);
+        prepared[i] = transports.transportFor(members[i].endpoint.address()).prepare(request.method(), arguments);
+      }
+      return prepared;
+    }
+    Arguments shared = arguments(request.arguments(), keywords);
+    Map<ModelTransport, PreparedCall> byTransport = new IdentityHashMap<>(2);
+    for (int i = 0; i < connectedCount; i++) {
+      ModelTransport transport = transports.transportFor(members[i].endpoint.address());
+      PreparedCall call = byTransport.get(transport);
+      if (call == null) {
+        call = transport.prepare(request.method(), shared);
+        byTransport.put(transport, call);
+      }
+      prepared[i] = call;
+    }
+    return prepared;
+  }
+
+  private Arguments arguments(List<?> values, List<KeywordArgument> keywords) {
+    List<org.modelrunner.spi.Argument> positional = new ArrayList<>(values.size());
+    for (int i = 0; i < values.size(); i++) {
+      positional.add(new org.modelrunner.spi.Argument(i + 1, converter.encode(values.get(i))));
+    }
+    return Arguments.of(positional, keywords);
+  }
+
+  /** A model's answer (or transport error) arrived. Called on a transport thread. */
+  void answered(FleetMember member, FleetMember.Job job, Reply reply, Throwable error, long micros) {
+    CallOutcome outcome;
+    if (error != null) {
+      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+          ? error.getCause()
+          : error;
+      if (cause instanceof TransportException transport
+          && transport.kind() == TransportException.Kind.DEADLINE_EXCEEDED) {
+        outcome =
+            new CallOutcome(
+                member.endpoint,
+                CallStatus.TIMEOUT,
+                null,
+                new CallFailure(CallFailure.Source.TRANSPORT, transport.kind().name(), transport.getMessage()),
+                micros,
+                converter);
+      } else if (cause instanceof TransportException transport) {
+        outcome =
+            failureOutcome(
+                member,
+                new CallFailure(CallFailure.Source.TRANSPORT, transport.kind().name(), transport.getMessage()),
+                micros);
+      } else {
+        outcome =
+            failureOutcome(
+                member,
+                new CallFailure(CallFailure.Source.TRANSPORT, TransportException.Kind.INTERNAL.name(), cause.toString()),
+                micros);
+      }
+    } else if (reply.status().isSuccess()) {
+      outcome =
+          new CallOutcome(
+              member.endpoint, CallStatus.SUCCESS, reply.value().orElse(null), null, micros, converter);
+    } else {
+      outcome =
+          failureOutcome(
+              member,
+              new CallFailure(CallFailure.Source.MODEL, reply.status().code(), reply.status().message()),
+              micros);
+    }
+    if (job.call().fill(job.slot(), outcome)) {
+      policy(member, outcome);
+    }
+  }
+
+  CallOutcome timeoutOutcome(FleetMember member, long micros) {
+    return new CallOutcome(member.endpoint, CallStatus.TIMEOUT, null, null, micros, converter);
+  }
+
+  CallOutcome failureOutcome(FleetMember member, CallFailure failure, long micros) {
+    return new CallOutcome(member.endpoint, CallStatus.FAILURE, null, failure, micros, converter);
+  }
+
+  void finished(FanOutCall call) {
+    inFlight.remove(call);
+  }
+
+  /** Applies the failure policy to a recorded outcome. */
+  void policy(FleetMember member, CallOutcome outcome) {
+    CallFailure failure = outcome.failure().orElse(null);
+    if (failure != null && failure.source() == CallFailure.Source.CLIENT) {
+      return;
+    }
+    boolean busy = failure != null && failure.code().equals(TransportException.Kind.BUSY.name());
+    int[] counters = member.record(outcome, busy);
+    if (failure != null
+        && failure.source() == CallFailure.Source.MODEL
+        && failure.code().equals(StatusCode.BAD_IMPLEMENTATION.name())) {
+      disconnect(member, "BAD_IMPLEMENTATION", failure.message());
+    } else if (maxConsecutiveFailures > 0 && counters[0] > maxConsecutiveFailures) {
+      disconnect(
+          member,
+          "MULTIPLE_FAILED",
+          counters[0] + " consecutive failures, the last: " + (failure == null ? "" : failure));
+    } else if (maxConsecutiveTimeouts > 0 && counters[1] > maxConsecutiveTimeouts) {
+      disconnect(member, "MULTIPLE_TIMEOUT", counters[1] + " consecutive timeouts");
+    }
+  }
+
+  private void disconnect(FleetMember member, String code, String reason) {
+    onFleetThread(
+        () -> {
+          if (member.retired || member.state == ModelStatus.State.DISCONNECTED) {
+            return;
+          }
+          LOG.log(System.Logger.Level.WARNING, "Disconnecting {0}: {1} ({2})", member, code, reason);
+          member.state = ModelStatus.State.DISCONNECTED;
+          member.lastError(code + ": " + reason);
+          member.closeConnection();
+          membershipChanged();
+          try {
+            directory.reportFailure(member.endpoint, code, reason);
+          } catch (RuntimeException e) {
+            LOG.log(System.Logger.Level.WARNING, "The directory failed to take a failure report: " + e, e);
+          }
+          emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason));
+        });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Membership (fleet thread only)
+
+  private void onFleetThread(Runnable task) {
+    try {
+      fleetThread.execute(
+          () -> {
+            if (closed) {
+              return;
+            }
+            try {
+              task.run();
+            } catch (RuntimeException | Error e) {
+              LOG.log(System.Logger.Level.ERROR, "Applying a membership change failed: " + e, e);
+            }
+          });
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      // The fleet is closing: nothing more to apply.
+    }
+  }
+
+  private void applySnapshot(List<ModelEndpoint> running) {
+    Set<String> listed = new HashSet<>();
+    for (ModelEndpoint endpoint : running) {
+      listed.add(endpoint.modelId());
+      applyUpdate(endpoint, ModelState.RUNNING);
+    }
+    for (FleetMember member : List.copyOf(known.values())) {
+      if (!listed.contains(member.endpoint.modelId())) {
+        leave(member, "not in the directory's snapshot");
+      }
+    }
+    for (FleetMember member : List.copyOf(replacing.values())) {
+      if (!listed.contains(member.endpoint.modelId())) {
+        retire(replacing.remove(member.endpoint.modelId()));
+      }
+    }
+  }
+
+  private void applyUpdate(ModelEndpoint endpoint, ModelState state) {
+    String id = endpoint.modelId();
+    FleetMember current = known.get(id);
+    FleetMember pending = replacing.get(id);
+    switch (state) {
+      case RUNNING -> {
+        if (current != null && sameDeployment(current, endpoint)) {
+          if (current.endpoint.address().equals(endpoint.address())
+              && current.state != ModelStatus.State.DISCONNECTED) {
+            return; // duplicate
+          }
+          if (current.state == ModelStatus.State.DISCONNECTED && current.endpoint.equals(endpoint)) {
+            return; // disconnected by policy: stays out until the directory changes it
+          }
+        }
+        if (pending != null && sameDeployment(pending, endpoint)
+            && pending.endpoint.address().equals(endpoint.address())) {
+          return; // already being set up
+        }
+        FleetMember member = new FleetMember(this, endpoint);
+        if (current == null || current.state != ModelStatus.State.CONNECTED) {
+          if (current != null) {
+            retire(current);
+          }
+          known.put(id, member);
+        } else {
+          if (pending != null) {
+            retire(pending);
+          }
+          replacing.put(id, member);
+        }
+        connect(member, 1);
+      }
+      case STOPPED, RECOVERING -> {
+        if (pending != null && sameDeployment(pending, endpoint)) {
+          retire(replacing.remove(id));
+        }
+        if (current != null && sameDeployment(current, endpoint)) {
+          leave(current, "the directory reports it " + state);
+        }
+      }
+    }
+  }
+
+  private static boolean sameDeployment(FleetMember member, ModelEndpoint endpoint) {
+    return member.endpoint.deploymentId().equals(endpoint.deploymentId());
+  }
+
+  private void leave(FleetMember member, String reason) {
+    known.remove(member.endpoint.modelId(), member);
+    boolean wasConnected = member.state == ModelStatus.State.CONNECTED;
+    retire(member);
+    if (wasConnected) {
+      membershipChanged();
+    }
+    emit(new FleetEvent(FleetEvent.Kind.LEFT, member.endpoint, "", reason));
+  }
+
+  private void retire(FleetMember member) {
+    if (member == null) {
+      return;
+    }
+    member.retired = true;
+    member.state = ModelStatus.State.DISCONNECTED;
+    member.closeConnection();
+  }
+
+  private void connect(FleetMember member, int attempt) {
+    if (member.retired) {
+      return;
+    }
+    ModelConnection connection = member.connection;
+    if (connection == null) {
+      try {
+        connection = transports.transportFor(member.endpoint.address()).connect(member.endpoint.address());
+      } catch (RuntimeException e) {
+        connectionFailed(member, e.getMessage());
+        return;
+      }
+      member.connection = connection;
+    }
+    CompletableFuture<Reply> setup;
+    try {
+      setup = connection.setup(baseClass, setupArguments, setupTimeout);
+    } catch (RuntimeException e) {
+      setup = CompletableFuture.failedFuture(e);
+    }
+    setup.whenComplete((reply, error) -> onFleetThread(() -> setUp(member, attempt, reply, error)));
+  }
+
+  private void setUp(FleetMember member, int attempt, Reply reply, Throwable error) {
+    if (member.retired) {
+      return;
+    }
+    if (error == null && reply.status().isSuccess()) {
+      String id = member.endpoint.modelId();
+      FleetMember previous = known.get(id);
+      if (replacing.get(id) == member) {
+        replacing.remove(id);
+      }
+      known.put(id, member);
+      if (previous != null && previous != member) {
+        retire(previous);
+      }
+      member.state = ModelStatus.State.CONNECTED;
+      membershipChanged();
+      emit(new FleetEvent(FleetEvent.Kind.CONNECTED, member.endpoint, "", reply.status().message()));
+      return;
+    }
+    String why =
+        error != null
+            ? (error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+                ? error.getCause()
+                : error).toString()
+            : reply.status().toString();
+    member.lastError("setup attempt " + attempt + ": " + why);
+    if (error == null && reply.status().is(StatusCode.BAD_IMPLEMENTATION)) {
+      member.state = ModelStatus.State.DISCONNECTED;
+      member.closeConnection();
+      forgetIfPending(member);
+      directory.reportFailure(member.endpoint, "BAD_IMPLEMENTATION", reply.status().message());
+      emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, "BAD_IMPLEMENTATION",
+          reply.status().message()));
+      return;
+    }
+    if (attempt < setupAttempts) {
+      long backoff = setupBackoff.toNanos() << Math.min(attempt - 1, 20);
+      LOG.log(System.Logger.Level.INFO, "Setup of {0} failed ({1}); retrying", member, why);
+      fleetThread.schedule(() -> onFleetThread(() -> connect(member, attempt + 1)), backoff, TimeUnit.NANOSECONDS);
+      return;
+    }
+    connectionFailed(member, "setup failed " + attempt + " time(s), the last: " + why);
+  }
+
+  private void connectionFailed(FleetMember member, String why) {
+    LOG.log(System.Logger.Level.WARNING, "Cannot connect {0}: {1}", member, why);
+    member.lastError(why);
+    member.state = ModelStatus.State.DISCONNECTED;
+    member.closeConnection();
+    forgetIfPending(member);
+    try {
+      directory.reportFailure(member.endpoint, "CONNECTION_FAILED", why);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "The directory failed to take a failure report: " + e, e);
+    }
+    emit(new FleetEvent(FleetEvent.Kind.CONNECTION_FAILED, member.endpoint, "CONNECTION_FAILED", why));
+  }
+
+  private void forgetIfPending(FleetMember member) {
+    String id = member.endpoint.modelId();
+    if (replacing.get(id) == member) {
+      replacing.remove(id);
+      member.retired = true;
+    }
+  }
+
+  private void membershipChanged() {
+    List<FleetMember> now = new ArrayList<>();
+    for (FleetMember member : known.values()) {
+      if (member.state == ModelStatus.State.CONNECTED) {
+        now.add(member);
+      }
+    }
+    now.sort((a, b) -> a.endpoint.modelId().compareTo(b.endpoint.modelId()));
+    connected = now.toArray(new FleetMember[0]);
+    synchronized (readiness) {
+      readiness.notifyAll();
+    }
+  }
+
+  private void emit(FleetEvent event) {
+    if (listeners.isEmpty()) {
+      return;
+    }
+    callbacks.execute(
+        () -> {
+          for (FleetListener listener : listeners) {
+            listener.onEvent(event);
+          }
+        });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // What coordinators can see
+
+  /** Returns the status of every model the fleet knows (connected, connecting or disconnected). */
+  public List<ModelStatus> models() {
+    List<ModelStatus> statuses = new ArrayList<>();
+    for (FleetMember member : known.values()) {
+      statuses.add(member.status());
+    }
+    statuses.sort((a, b) -> a.modelId().compareTo(b.modelId()));
+    return statuses;
+  }
+
+  /** Returns the ids of the models that are connected now, sorted. */
+  public List<String> connectedModelIds() {
+    List<String> ids = new ArrayList<>();
+    for (FleetMember member : connected) {
+      ids.add(member.endpoint.modelId());
+    }
+    return ids;
+  }
+
+  /**
+   * Waits until at least {@code count} models are connected.
+   *
+   * @return whether they were, before the timeout
+   * @throws InterruptedException if the thread is interrupted while waiting
+   */
+  public boolean awaitConnected(int count, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (readiness) {
+      while (connected.length < count) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || closed) {
+          return connected.length >= count;
+        }
+        TimeUnit.NANOSECONDS.timedWait(readiness, left);
+      }
+      return true;
+    }
+  }
+
+  /** Adds a listener of membership and policy events. */
+  public void addListener(FleetListener listener) {
+    listeners.add(Objects.requireNonNull(listener, "listener"));
+  }
+
+  /** Returns the converter used for arguments and results. */
+  public ValueConverter valueConverter() {
+    return converter;
+  }
+
+  /**
+   * Closes the directory, every connection and transport, and the fleet's threads. Fan-outs still in
+   * flight complete at once: models without an outcome fail with the client code {@code FLEET_CLOSED}.
+   * Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    try {
+      directory.close();
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "Closing the directory failed: " + e, e);
+    }
+    for (FanOutCall call : List.copyOf(inFlight)) {
+      call.abort(closedFailure());
+    }
+    fleetThread.shutdownNow();
+    try {
+      fleetThread.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (FleetMember member : known.values()) {
+      retire(member);
+    }
+    for (FleetMember member : replacing.values()) {
+      retire(member);
+    }
+    transports.close();
+    synchronized (readiness) {
+      readiness.notifyAll();
+    }
+    if (ownedCallbackThread != null) {
+      ownedCallbackThread.shutdown();
+    }
+  }
+
+  private static CallFailure closedFailure() {
+    return new CallFailure(CallFailure.Source.CLIENT, "FLEET_CLOSED", "the fleet was closed");
+  }
+
+  /** Configures a {@link ModelFleet}. */
+  public static final class Builder {
+    private ModelDirectory directory;
+    private String baseClass;
+    private Arguments setupArguments = Arguments.none();
+    private Duration callTimeout = Duration.ofSeconds(30);
+    private Duration setupTimeout = Duration.ofSeconds(60);
+    private int setupAttempts = 5;
+    private Duration setupBackoff = Duration.ofSeconds(2);
+    private int maxConsecutiveFailures = 3;
+    private int maxConsecutiveTimeouts = 3;
+    private TransportSettings transportSettings = TransportSettings.defaults();
+    private Executor executor;
+    private ValueConverter converter;
+    private final List<FleetListener> listeners = new ArrayList<>();
+
+    private Builder() {}
+
+    /** Sets where the list of models comes from (required). */
+    public Builder directory(ModelDirectory directory) {
+      this.directory = Objects.requireNonNull(directory, "directory");
+      return this;
+    }
+
+    /** Sets the fully qualified name of the base class every model implements (required). */
+    public Builder baseClass(String baseClass) {
+      Objects.requireNonNull(baseClass, "baseClass");
+      if (baseClass.isBlank()) {
+        throw new IllegalArgumentException("baseClass cannot be blank");
+      }
+      this.baseClass = baseClass.strip();
+      return this;
+    }
+
+    /** Sets the instance arguments sent with every setup; Java values are converted. Default none. */
+    public Builder setupArguments(Arguments arguments) {
+      this.setupArguments = Objects.requireNonNull(arguments, "arguments");
+      return this;
+    }
+
+    /** Sets the default deadline of a fan-out. Default 30 s. */
+    public Builder callTimeout(Duration timeout) {
+      this.callTimeout = positive(timeout, "callTimeout");
+      return this;
+    }
+
+    /** Sets the deadline of each setup attempt. Default 60 s. */
+    public Builder setupTimeout(Duration timeout) {
+      this.setupTimeout = positive(timeout, "setupTimeout");
+      return this;
+    }
+
+    /**
+     * Sets how many times setup is tried and the backoff before the second attempt, doubled after each
+     * failure. Default 5 attempts, 2 s (then 4, 8, 16 s), as the Python client.
+     */
+    public Builder setupRetries(int attempts, Duration initialBackoff) {
+      if (attempts < 1) {
+        throw new IllegalArgumentException("attempts must be at least 1, got " + attempts);
+      }
+      this.setupAttempts = attempts;
+      this.setupBackoff = positive(initialBackoff, "initialBackoff");
+      return this;
+    }
+
+    /** Sets the consecutive failures a model may have before it is disconnected; 0 disables. Default 3. */
+    public Builder maxConsecutiveFailures(int limit) {
+      this.maxConsecutiveFailures = nonNegative(limit, "maxConsecutiveFailures");
+      return this;
+    }
+
+    /** Sets the consecutive timeouts a model may have before it is disconnected; 0 disables. Default 3. */
+    public Builder maxConsecutiveTimeouts(int limit) {
+      this.maxConsecutiveTimeouts = nonNegative(limit, "maxConsecutiveTimeouts");
+      return this;
+    }
+
+    /** Sets the transports' settings (message size limit). */
+    public Builder transportSettings(TransportSettings settings) {
+      this.transportSettings = Objects.requireNonNull(settings, "settings");
+      return this;
+    }
+
+    /**
+     * Sets the executor that runs result completions, per-outcome callbacks and listeners (one at a time).
+     * By default the fleet uses a thread of its own.
+     */
+    public Builder executor(Executor executor) {
+      this.executor = Objects.requireNonNull(executor, "executor");
+      return this;
+    }
+
+    /** Sets the converter for arguments and results. By default {@link ValueConverter#create()}. */
+    public Builder valueConverter(ValueConverter converter) {
+      this.converter = Objects.requireNonNull(converter, "converter");
+      return this;
+    }
+
+    /** Adds a listener of membership and policy events. */
+    public Builder listener(FleetListener listener) {
+      listeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    /**
+     * Builds the fleet and starts following the directory; models connect in the background (see
+     * {@link ModelFleet#awaitConnected}).
+     *
+     * @throws IllegalStateException if the directory or base class is missing, or a static directory lists
+     *     an endpoint no transport on the class path serves (the message names the artifact to add)
+     */
+    public ModelFleet build() {
+      if (directory == null) {
+        throw new IllegalStateException("A directory is required");
+      }
+      if (baseClass == null) {
+        throw new IllegalStateException("A base class is required");
+      }
+      ModelFleet fleet = new ModelFleet(this);
+      try {
+        fleet.start();
+      } catch (RuntimeException e) {
+        fleet.close();
+        throw e;
+      }
+      return fleet;
+    }
+
+    private static Duration positive(Duration value, String name) {
+      Objects.requireNonNull(value, name);
+      if (value.isNegative() || value.isZero()) {
+        throw new IllegalArgumentException(name + " must be positive, got " + value);
+      }
+      return value;
+    }
+
+    private static int nonNegative(int value, String name) {
+      if (value < 0) {
+        throw new IllegalArgumentException(name + " cannot be negative, got " + value);
+      }
+      return value;
+    }
+  }
+}

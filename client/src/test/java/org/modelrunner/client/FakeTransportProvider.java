@@ -1,0 +1,188 @@
+package org.modelrunner.client;
+
+import java.net.URI;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.HealthStatus;
+import org.modelrunner.spi.ModelConnection;
+import org.modelrunner.spi.ModelTransport;
+import org.modelrunner.spi.PreparedCall;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.TransportProvider;
+import org.modelrunner.spi.TransportSettings;
+
+/**
+ * A scripted transport for the fleet's tests, serving {@code fake://name}: each name's behaviour is set by
+ * the test ({@link #define}), and the transport records what it saw (calls in flight, prepares).
+ */
+public final class FakeTransportProvider extends TransportProvider {
+  /** What a fake model does with a request; runs on the fake's own threads. */
+  @FunctionalInterface
+  interface Behaviour {
+    CompletableFuture<Reply> answer(String method, Arguments arguments, Duration timeout);
+  }
+
+  /** A fake model: its behaviours and what it observed. */
+  static final class FakeModel {
+    volatile Behaviour setup = (m, a, t) -> CompletableFuture.completedFuture(
+        Reply.of(org.modelrunner.spi.StatusCode.SUCCESS, "Instance created successfully"));
+    volatile Behaviour call;
+    final AtomicInteger inFlight = new AtomicInteger();
+    final AtomicInteger maxInFlight = new AtomicInteger();
+    final AtomicInteger calls = new AtomicInteger();
+    final AtomicInteger setups = new AtomicInteger();
+    volatile Arguments lastArguments;
+    volatile Thread lastThread;
+  }
+
+  static final Map<String, FakeModel> MODELS = new ConcurrentHashMap<>();
+  static final AtomicInteger PREPARES = new AtomicInteger();
+  static final ScheduledExecutorService THREADS =
+      Executors.newScheduledThreadPool(
+          4,
+          r -> {
+            Thread t = new Thread(r, "fake-transport");
+            t.setDaemon(true);
+            return t;
+          });
+
+  /** Defines (or replaces) the fake model of that name, whose calls behave as given. */
+  static FakeModel define(String name, Behaviour call) {
+    FakeModel model = new FakeModel();
+    model.call = call;
+    MODELS.put(name, model);
+    return model;
+  }
+
+  /** Returns a behaviour that answers SUCCESS with {@code value} after {@code delay}. */
+  static Behaviour answering(Object value, Duration delay) {
+    org.modelrunner.spi.ValueConverter converter = org.modelrunner.spi.ValueConverter.create();
+    return (m, a, t) -> {
+      CompletableFuture<Reply> reply = new CompletableFuture<>();
+      THREADS.schedule(
+          () -> reply.complete(Reply.success(converter.encode(value))),
+          delay.toNanos(),
+          TimeUnit.NANOSECONDS);
+      return reply;
+    };
+  }
+
+  /** A behaviour that never answers, ignoring the deadline (a broken transport or a lost packet). */
+  static Behaviour silent() {
+    return (m, a, t) -> new CompletableFuture<>();
+  }
+
+  /** Returns a behaviour that answers with the given status. */
+  static Behaviour status(org.modelrunner.spi.StatusCode code, String message) {
+    return (m, a, t) -> CompletableFuture.supplyAsync(() -> Reply.of(code, message), THREADS);
+  }
+
+  /** Returns a behaviour that fails with a transport error. */
+  static Behaviour transportError(TransportException.Kind kind) {
+    return (m, a, t) ->
+        CompletableFuture.supplyAsync(
+            () -> {
+              throw new TransportException(kind, "scripted " + kind);
+            },
+            THREADS);
+  }
+
+  /** Creates the provider. */
+  public FakeTransportProvider() {}
+
+  @Override
+  public Set<String> schemes() {
+    return Set.of("fake");
+  }
+
+  @Override
+  public ModelTransport create(TransportSettings settings) {
+    return new ModelTransport() {
+      @Override
+      public PreparedCall prepare(String methodName, Arguments arguments) {
+        PREPARES.incrementAndGet();
+        return PreparedCall.of(methodName, arguments);
+      }
+
+      @Override
+      public ModelConnection connect(URI endpoint) {
+        return new Connection(endpoint);
+      }
+
+      @Override
+      public void close() {}
+    };
+  }
+
+  private static final class Connection implements ModelConnection {
+    private final URI endpoint;
+
+    Connection(URI endpoint) {
+      this.endpoint = endpoint;
+    }
+
+    private FakeModel model() {
+      FakeModel model = MODELS.get(endpoint.getAuthority());
+      if (model == null) {
+        throw new TransportException(TransportException.Kind.UNAVAILABLE, "no fake model " + endpoint);
+      }
+      return model;
+    }
+
+    @Override
+    public URI endpoint() {
+      return endpoint;
+    }
+
+    @Override
+    public CompletableFuture<Reply> setup(String className, Arguments arguments, Duration timeout) {
+      try {
+        FakeModel model = model();
+        model.setups.incrementAndGet();
+        return model.setup.answer(className, arguments, timeout);
+      } catch (TransportException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+    }
+
+    @Override
+    public CompletableFuture<Reply> call(PreparedCall call, Duration timeout) {
+      FakeModel model;
+      try {
+        model = model();
+      } catch (TransportException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+      int now = model.inFlight.incrementAndGet();
+      model.maxInFlight.accumulateAndGet(now, Math::max);
+      model.calls.incrementAndGet();
+      model.lastArguments = call.arguments();
+      model.lastThread = Thread.currentThread();
+      CompletableFuture<Reply> reply = model.call.answer(call.methodName(), call.arguments(), timeout);
+      return reply.whenComplete((r, e) -> model.inFlight.decrementAndGet());
+    }
+
+    @Override
+    public CompletableFuture<Reply> reset(Duration timeout) {
+      return CompletableFuture.completedFuture(
+          Reply.of(org.modelrunner.spi.StatusCode.SUCCESS, "Instance successfully reset"));
+    }
+
+    @Override
+    public CompletableFuture<HealthStatus> checkHealth(Duration timeout) {
+      return CompletableFuture.completedFuture(HealthStatus.SERVING);
+    }
+
+    @Override
+    public void close() {}
+  }
+}

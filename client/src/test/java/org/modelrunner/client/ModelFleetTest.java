@@ -1,0 +1,462 @@
+package org.modelrunner.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.modelrunner.client.FakeTransportProvider.answering;
+import static org.modelrunner.client.FakeTransportProvider.define;
+import static org.modelrunner.client.FakeTransportProvider.silent;
+import static org.modelrunner.client.RecordingDirectory.fake;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.ModelState;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.Variant;
+
+/** The fleet's guarantees, over a scripted transport. */
+class ModelFleetTest {
+  static final String BASE = "com.example.TrackerBase";
+  static final Duration WAIT = Duration.ofSeconds(10);
+
+  private final List<ModelFleet> fleets = new ArrayList<>();
+  private final BlockingQueue<FleetEvent> events = new LinkedBlockingQueue<>();
+
+  @AfterEach
+  void closeFleets() {
+    fleets.forEach(ModelFleet::close);
+    FakeTransportProvider.MODELS.clear();
+  }
+
+  private ModelFleet fleet(RecordingDirectory directory, Duration timeout) throws InterruptedException {
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .callTimeout(timeout)
+            .setupRetries(3, Duration.ofMillis(10))
+            .listener(events::add)
+            .build();
+    fleets.add(fleet);
+    return fleet;
+  }
+
+  private ModelFleet connectedFleet(Duration timeout, String... names) throws InterruptedException {
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, timeout);
+    List<org.modelrunner.spi.ModelEndpoint> endpoints = new ArrayList<>();
+    for (String name : names) {
+      endpoints.add(fake(name));
+    }
+    directory.snapshot(endpoints.toArray(new org.modelrunner.spi.ModelEndpoint[0]));
+    assertThat(fleet.awaitConnected(names.length, WAIT)).isTrue();
+    return fleet;
+  }
+
+  private FleetEvent nextEvent(FleetEvent.Kind kind) throws InterruptedException {
+    while (true) {
+      FleetEvent event = events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      assertThat(event).as("a %s event", kind).isNotNull();
+      if (event.kind() == kind) {
+        return event;
+      }
+    }
+  }
+
+  @Test
+  void everyModelGetsExactlyOneOutcomeWithItsValue() throws Exception {
+    define("a", answering(1.5, Duration.ZERO));
+    define("b", answering(Map.of("x", 2), Duration.ofMillis(20)));
+    define("c", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "The model raised an exception: boom"));
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a", "b", "c");
+
+    FanOutResult result = fleet.callAndWait(FanOut.of("predict"));
+
+    assertThat(result.size()).isEqualTo(3);
+    assertThat(result.outcome("a").orElseThrow().as(double.class)).isEqualTo(1.5);
+    assertThat(result.outcome("b").orElseThrow().value()).isEqualTo(Map.of("x", 2L));
+    CallOutcome c = result.outcome("c").orElseThrow();
+    assertThat(c.status()).isEqualTo(CallStatus.FAILURE);
+    assertThat(c.failure().orElseThrow())
+        .isEqualTo(new CallFailure(CallFailure.Source.MODEL, "MODEL_FAILED", "The model raised an exception: boom"));
+    assertThatThrownBy(c::value).isInstanceOf(IllegalStateException.class);
+    assertThat(result.outcome("b").orElseThrow().latencyMicros()).isGreaterThanOrEqualTo(20_000);
+  }
+
+  record Point(double x, long y) {}
+
+  @Test
+  void outcomesConvertToTypes() throws Exception {
+    define("a", answering(Map.of("x", 1.25, "y", 3), Duration.ZERO));
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a");
+    CallOutcome outcome = fleet.callAndWait(FanOut.of("predict")).outcomes().get(0);
+    assertThat(outcome.as(Point.class)).isEqualTo(new Point(1.25, 3));
+    assertThat(outcome.variant().orElseThrow().type()).isEqualTo(org.modelrunner.spi.VariantType.JSON);
+  }
+
+  @Test
+  void aModelThatNeverAnswersTimesOutAndDoesNotDelayTheOthers() throws Exception {
+    define("hung", silent());
+    define("quick", answering("ok", Duration.ZERO));
+    ModelFleet fleet = connectedFleet(Duration.ofMillis(300), "hung", "quick");
+    List<CallOutcome> early = new CopyOnWriteArrayList<>();
+
+    long start = System.nanoTime();
+    FanOutResult result =
+        fleet.callAndWait(FanOut.builder("predict").onOutcome(early::add).build());
+    long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+
+    assertThat(result.outcome("hung").orElseThrow().status()).isEqualTo(CallStatus.TIMEOUT);
+    assertThat(result.outcome("quick").orElseThrow().status()).isEqualTo(CallStatus.SUCCESS);
+    assertThat(elapsedMillis).isBetween(250L, 3_000L);
+    // Outcomes are streamed before the result completes; the quick one arrives first.
+    assertThat(early).hasSize(2);
+    assertThat(early.get(0).modelId()).isEqualTo("quick");
+  }
+
+  @Test
+  void aModelNeverHasTwoCallsInFlight() throws Exception {
+    FakeTransportProvider.FakeModel slow = define("slow", answering("late", Duration.ofMillis(100)));
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "slow");
+
+    List<CompletableFuture<FanOutResult>> results = new ArrayList<>();
+    for (int i = 0; i < 5; i++) {
+      results.add(fleet.call(FanOut.of("predict", i)));
+    }
+    for (CompletableFuture<FanOutResult> result : results) {
+      assertThat(result.get(10, TimeUnit.SECONDS).outcomes().get(0).status()).isEqualTo(CallStatus.SUCCESS);
+    }
+    assertThat(slow.calls.get()).isEqualTo(5);
+    assertThat(slow.maxInFlight.get()).isEqualTo(1);
+  }
+
+  @Test
+  void aCallThatWaitedPastItsDeadlineIsNeverSent() throws Exception {
+    FakeTransportProvider.FakeModel slow = define("slow", answering("late", Duration.ofMillis(400)));
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "slow");
+    CompletableFuture<FanOutResult> first = fleet.call(FanOut.of("predict"));
+    FanOutResult second = fleet.callAndWait(FanOut.builder("predict").timeout(Duration.ofMillis(100)).build());
+    assertThat(second.outcomes().get(0).status()).isEqualTo(CallStatus.TIMEOUT);
+    assertThat(first.get(10, TimeUnit.SECONDS).outcomes().get(0).status()).isEqualTo(CallStatus.SUCCESS);
+    Thread.sleep(100); // let the mailbox drain the expired job
+    assertThat(slow.calls.get()).isEqualTo(1);
+  }
+
+  @Test
+  void sharedArgumentsArePreparedOncePerFanOut() throws Exception {
+    for (String name : List.of("a", "b", "c", "d")) {
+      define(name, answering(1, Duration.ZERO));
+    }
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a", "b", "c", "d");
+    int before = FakeTransportProvider.PREPARES.get();
+    fleet.callAndWait(FanOut.builder("tick").arguments(Map.of("price", 1.0)).keyword("horizon", 3).build());
+    assertThat(FakeTransportProvider.PREPARES.get() - before).isEqualTo(1);
+    Arguments seen = FakeTransportProvider.MODELS.get("c").lastArguments;
+    assertThat(seen.positional()).hasSize(1);
+    assertThat(seen.keyword().get(0).keyword()).isEqualTo("horizon");
+    assertThat(seen.keyword().get(0).value()).isEqualTo(Variant.ofLong(3));
+  }
+
+  @Test
+  void argumentsCanBeComputedPerModel() throws Exception {
+    define("a", answering(1, Duration.ZERO));
+    define("b", answering(1, Duration.ZERO));
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a", "b");
+    fleet.callAndWait(FanOut.builder("tick").argumentsPerModel(model -> List.of("for " + model.modelId())).build());
+    assertThat(FakeTransportProvider.MODELS.get("a").lastArguments.inCallOrder())
+        .containsExactly(Variant.ofString("for a"));
+    assertThat(FakeTransportProvider.MODELS.get("b").lastArguments.inCallOrder())
+        .containsExactly(Variant.ofString("for b"));
+  }
+
+  @Test
+  void subsets() throws Exception {
+    FakeTransportProvider.FakeModel a = define("a", answering(1, Duration.ZERO));
+    FakeTransportProvider.FakeModel b = define("b", answering(2, Duration.ZERO));
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a", "b");
+
+    FanOutResult onlyB = fleet.callAndWait(FanOut.builder("predict").only(Set.of("b")).build());
+    assertThat(onlyB.outcomes()).extracting(CallOutcome::modelId).containsExactly("b");
+
+    FanOutResult nobody = fleet.callAndWait(FanOut.builder("predict").only(Set.of()).build());
+    assertThat(nobody.outcomes()).isEmpty();
+    assertThat(a.calls.get()).isZero();
+    assertThat(b.calls.get()).isEqualTo(1);
+
+    assertThatThrownBy(() -> fleet.call(FanOut.builder("predict").only(Set.of("a", "zed")).build()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("zed");
+  }
+
+  @Test
+  void aKnownModelThatIsNotConnectedFailsAsNotConnected() throws Exception {
+    define("a", answering(1, Duration.ZERO));
+    FakeTransportProvider.FakeModel pending = define("pending", answering(1, Duration.ZERO));
+    pending.setup = silent();
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("a"), fake("pending"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+
+    FanOutResult all = fleet.callAndWait(FanOut.of("predict"));
+    assertThat(all.outcomes()).extracting(CallOutcome::modelId).containsExactly("a");
+
+    FanOutResult chosen = fleet.callAndWait(FanOut.builder("predict").only(List.of("a", "pending")).build());
+    CallOutcome outcome = chosen.outcome("pending").orElseThrow();
+    assertThat(outcome.status()).isEqualTo(CallStatus.FAILURE);
+    assertThat(outcome.failure().orElseThrow().code()).isEqualTo(CallFailure.NOT_CONNECTED);
+    assertThat(pending.calls.get()).isZero();
+  }
+
+  @Test
+  void consecutiveFailuresOverTheLimitDisconnectAndReport() throws Exception {
+    FakeTransportProvider.FakeModel bad =
+        define("bad", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "The model raised an exception: x"));
+    define("good", answering(1, Duration.ZERO));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("bad"), fake("good"));
+    assertThat(fleet.awaitConnected(2, WAIT)).isTrue();
+
+    for (int i = 0; i < 3; i++) {
+      fleet.callAndWait(FanOut.of("predict"));
+    }
+    assertThat(fleet.connectedModelIds()).containsExactly("bad", "good");
+    fleet.callAndWait(FanOut.of("predict")); // the 4th consecutive failure goes over the limit of 3
+
+    FleetEvent event = nextEvent(FleetEvent.Kind.DISCONNECTED);
+    assertThat(event.modelId()).isEqualTo("bad");
+    assertThat(event.code()).isEqualTo("MULTIPLE_FAILED");
+    assertThat(directory.reports).extracting(RecordingDirectory.Report::code).containsExactly("MULTIPLE_FAILED");
+    assertThat(fleet.connectedModelIds()).containsExactly("good");
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes()).extracting(CallOutcome::modelId)
+        .containsExactly("good");
+    assertThat(bad.calls.get()).isEqualTo(4);
+    ModelStatus status = fleet.models().get(0);
+    assertThat(status.state()).isEqualTo(ModelStatus.State.DISCONNECTED);
+    assertThat(status.lastError().orElseThrow()).contains("MULTIPLE_FAILED");
+  }
+
+  @Test
+  void aSuccessResetsTheCounters() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    define("flaky", (m, a, t) -> CompletableFuture.supplyAsync(
+        () -> n.incrementAndGet() % 3 == 0
+            ? Reply.success(Variant.ofLong(1))
+            : Reply.of(StatusCode.MODEL_FAILED, "The model raised an exception: x"),
+        FakeTransportProvider.THREADS));
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "flaky");
+    for (int i = 0; i < 12; i++) {
+      fleet.callAndWait(FanOut.of("predict"));
+    }
+    assertThat(fleet.connectedModelIds()).containsExactly("flaky");
+    assertThat(fleet.models().get(0).successes()).isEqualTo(4);
+  }
+
+  @Test
+  void consecutiveTimeoutsOverTheLimitDisconnect() throws Exception {
+    define("hung", silent());
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .callTimeout(Duration.ofMillis(50))
+            .maxConsecutiveTimeouts(1)
+            .listener(events::add)
+            .build();
+    fleets.add(fleet);
+    directory.snapshot(fake("hung"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    fleet.callAndWait(FanOut.of("predict"));
+    fleet.callAndWait(FanOut.of("predict"));
+    FleetEvent event = nextEvent(FleetEvent.Kind.DISCONNECTED);
+    assertThat(event.code()).isEqualTo("MULTIPLE_TIMEOUT");
+    assertThat(directory.reports).extracting(RecordingDirectory.Report::code).containsExactly("MULTIPLE_TIMEOUT");
+  }
+
+  @Test
+  void zeroDisablesTheLimits() throws Exception {
+    define("bad", FakeTransportProvider.transportError(TransportException.Kind.UNAVAILABLE));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .maxConsecutiveFailures(0)
+            .maxConsecutiveTimeouts(0)
+            .build();
+    fleets.add(fleet);
+    directory.snapshot(fake("bad"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    for (int i = 0; i < 6; i++) {
+      CallOutcome outcome = fleet.callAndWait(FanOut.of("predict")).outcomes().get(0);
+      assertThat(outcome.failure().orElseThrow())
+          .isEqualTo(new CallFailure(CallFailure.Source.TRANSPORT, "UNAVAILABLE", "scripted UNAVAILABLE"));
+    }
+    assertThat(fleet.connectedModelIds()).containsExactly("bad");
+    assertThat(fleet.models().get(0).consecutiveFailures()).isEqualTo(6);
+  }
+
+  @Test
+  void badImplementationOnACallDisconnectsAtOnce() throws Exception {
+    define("bad", FakeTransportProvider.status(StatusCode.BAD_IMPLEMENTATION, "Method \"predict\" not found in class \"M\""));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("bad"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    fleet.callAndWait(FanOut.of("predict"));
+    FleetEvent event = nextEvent(FleetEvent.Kind.DISCONNECTED);
+    assertThat(event.code()).isEqualTo("BAD_IMPLEMENTATION");
+    assertThat(event.reason()).isEqualTo("Method \"predict\" not found in class \"M\"");
+    assertThat(directory.reports).hasSize(1);
+  }
+
+  @Test
+  void badImplementationAtSetupIsReportedAndNeverConnects() throws Exception {
+    FakeTransportProvider.FakeModel bad = define("bad", answering(1, Duration.ZERO));
+    bad.setup = FakeTransportProvider.status(StatusCode.BAD_IMPLEMENTATION, "No Inherited class found from <class 'x.B'>.");
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("bad"));
+    FleetEvent event = nextEvent(FleetEvent.Kind.DISCONNECTED);
+    assertThat(event.code()).isEqualTo("BAD_IMPLEMENTATION");
+    assertThat(bad.setups.get()).isEqualTo(1);
+    assertThat(fleet.connectedModelIds()).isEmpty();
+    assertThat(directory.reports).extracting(RecordingDirectory.Report::code).containsExactly("BAD_IMPLEMENTATION");
+  }
+
+  @Test
+  void setupIsRetriedAndThenGivenUp() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+    FakeTransportProvider.FakeModel flaky = define("flaky", answering(1, Duration.ZERO));
+    flaky.setup = (m, a, t) -> CompletableFuture.supplyAsync(
+        () -> attempts.incrementAndGet() < 3
+            ? Reply.of(StatusCode.SETUP_FAILED, "not yet")
+            : Reply.of(StatusCode.SUCCESS, "Instance created successfully"),
+        FakeTransportProvider.THREADS);
+    FakeTransportProvider.FakeModel broken = define("broken", answering(1, Duration.ZERO));
+    broken.setup = FakeTransportProvider.transportError(TransportException.Kind.UNAVAILABLE);
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("flaky"), fake("broken"));
+
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    assertThat(fleet.connectedModelIds()).containsExactly("flaky");
+    assertThat(attempts.get()).isEqualTo(3);
+    FleetEvent failed = nextEvent(FleetEvent.Kind.CONNECTION_FAILED);
+    assertThat(failed.modelId()).isEqualTo("broken");
+    assertThat(failed.reason()).contains("setup failed 3 time(s)").contains("UNAVAILABLE");
+    assertThat(broken.setups.get()).isEqualTo(3);
+  }
+
+  @Test
+  void theDirectoryDrivesMembership() throws Exception {
+    define("a", answering("a", Duration.ZERO));
+    define("b", answering("b", Duration.ZERO));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("a"), fake("b"));
+    assertThat(fleet.awaitConnected(2, WAIT)).isTrue();
+
+    directory.update(fake("b"), ModelState.STOPPED);
+    assertThat(nextEvent(FleetEvent.Kind.LEFT).modelId()).isEqualTo("b");
+    assertThat(fleet.connectedModelIds()).containsExactly("a");
+
+    // A STOPPED for a deployment the fleet does not hold changes nothing.
+    directory.update(fake("a", "a-old"), ModelState.STOPPED);
+    // A new snapshot without "a" removes it.
+    define("c", answering("c", Duration.ZERO));
+    directory.snapshot(fake("c"));
+    assertThat(nextEvent(FleetEvent.Kind.LEFT).modelId()).isEqualTo("a");
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    assertThat(fleet.connectedModelIds()).containsExactly("c");
+  }
+
+  @Test
+  void aNewDeploymentReplacesTheOldOnlyOnceItIsReady() throws Exception {
+    define("m-v1", answering("v1", Duration.ZERO));
+    FakeTransportProvider.FakeModel v2 = define("m-v2", answering("v2", Duration.ZERO));
+    CompletableFuture<Reply> v2Ready = new CompletableFuture<>();
+    v2.setup = (m, a, t) -> v2Ready;
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("m", "m-v1"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+
+    directory.update(fake("m", "m-v2"), ModelState.RUNNING);
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("v1");
+
+    v2Ready.complete(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
+    FleetEvent connected;
+    do {
+      connected = nextEvent(FleetEvent.Kind.CONNECTED);
+    } while (!connected.model().deploymentId().equals("m-v2"));
+    CallOutcome outcome = fleet.callAndWait(FanOut.of("predict")).outcomes().get(0);
+    assertThat(outcome.value()).isEqualTo("v2");
+    assertThat(outcome.deploymentId()).isEqualTo("m-v2");
+  }
+
+  @Test
+  void aMissingTransportIsOneClearError() {
+    assertThatThrownBy(
+            () -> ModelFleet.builder()
+                .directory(StaticModelDirectory.of("grpc://127.0.0.1:50051"))
+                .baseClass(BASE)
+                .build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("grpc://127.0.0.1:50051")
+        .hasMessageContaining("add org.modelrunner:model-runner-transport-grpc to the class path")
+        .hasMessageContaining("TransportProvider providers: ");
+  }
+
+  @Test
+  void callbacksRunOnTheFleetsExecutorNotOnTransportThreads() throws Exception {
+    define("a", answering(1, Duration.ZERO));
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a");
+    List<String> threads = new CopyOnWriteArrayList<>();
+    FanOutResult result =
+        fleet.call(FanOut.builder("predict").onOutcome(o -> threads.add(Thread.currentThread().getName())).build())
+            .thenApply(r -> {
+              threads.add(Thread.currentThread().getName());
+              return r;
+            })
+            .get(10, TimeUnit.SECONDS);
+    assertThat(result.size()).isEqualTo(1);
+    assertThat(threads).hasSize(2).allSatisfy(name -> assertThat(name).endsWith("-callbacks"));
+  }
+
+  @Test
+  void closeCompletesFanOutsInFlightAndStopsTheFleetsThreads() throws Exception {
+    define("hung", silent());
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(30), "hung");
+    CompletableFuture<FanOutResult> pending = fleet.call(FanOut.of("predict"));
+    fleet.close();
+    CallOutcome outcome = pending.get(10, TimeUnit.SECONDS).outcomes().get(0);
+    assertThat(outcome.failure().orElseThrow().code()).isEqualTo("FLEET_CLOSED");
+    assertThatThrownBy(() -> fleet.call(FanOut.of("predict"))).isInstanceOf(IllegalStateException.class);
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (fleetThreads() > 0 && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertThat(fleetThreads()).isZero();
+  }
+
+  private static long fleetThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().startsWith("modelrunner-fleet-"))
+        .count();
+  }
+}
