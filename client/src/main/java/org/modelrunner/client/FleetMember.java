@@ -25,6 +25,8 @@ final class FleetMember {
   private final MpscArrayQueue<Job> mailbox = new MpscArrayQueue<>(MAILBOX_CAPACITY);
   private final AtomicBoolean inFlight = new AtomicBoolean();
   volatile ModelConnection connection;
+  /** The transport of {@link #connection}; set with it. */
+  volatile org.modelrunner.spi.ModelTransport transport;
   volatile ModelStatus.State state = ModelStatus.State.CONNECTING;
   /** Set when the member is no longer wanted (left, replaced, fleet closed): pending work is abandoned. */
   volatile boolean retired;

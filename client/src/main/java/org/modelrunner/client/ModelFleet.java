@@ -282,20 +282,21 @@ public final class ModelFleet implements AutoCloseable {
       for (int i = 0; i < connectedCount; i++) {
         List<?> values = request.perModelArguments().get().apply(members[i].endpoint);
         Arguments arguments = arguments(values, keywords);
-        prepared[i] = transports.transportFor(members[i].endpoint.address()).prepare(request.method(), arguments);
+        prepared[i] = members[i].transport.prepare(request.method(), arguments);
       }
       return prepared;
     }
     Arguments shared = arguments(request.arguments(), keywords);
     Map<ModelTransport, PreparedCall> byTransport = new IdentityHashMap<>(2);
+    ModelTransport lastTransport = null;
+    PreparedCall lastCall = null;
     for (int i = 0; i < connectedCount; i++) {
-      ModelTransport transport = transports.transportFor(members[i].endpoint.address());
-      PreparedCall call = byTransport.get(transport);
-      if (call == null) {
-        call = transport.prepare(request.method(), shared);
-        byTransport.put(transport, call);
+      ModelTransport transport = members[i].transport;
+      if (transport != lastTransport) {
+        lastCall = byTransport.computeIfAbsent(transport, t -> t.prepare(request.method(), shared));
+        lastTransport = transport;
       }
-      prepared[i] = call;
+      prepared[i] = lastCall;
     }
     return prepared;
   }
@@ -521,7 +522,9 @@ public final class ModelFleet implements AutoCloseable {
     ModelConnection connection = member.connection;
     if (connection == null) {
       try {
-        connection = transports.transportFor(member.endpoint.address()).connect(member.endpoint.address());
+        ModelTransport transport = transports.transportFor(member.endpoint.address());
+        connection = transport.connect(member.endpoint.address());
+        member.transport = transport;
       } catch (RuntimeException e) {
         connectionFailed(member, e.getMessage());
         return;

@@ -1,0 +1,33 @@
+package org.modelrunner.client;
+
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import org.junit.jupiter.api.Test;
+
+/** The client depends on the SPI only and finds transports through ServiceLoader. */
+class ClientArchitectureTest {
+  private static final JavaClasses CLIENT =
+      new ClassFileImporter()
+          .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+          .importPackages("org.modelrunner.client");
+
+  @Test
+  void theClientSeesNoTransportAndNoLoader() {
+    noClasses()
+        .should().dependOnClassesThat()
+        .resideInAnyPackage(
+            "io.grpc..", "com.google.protobuf..", "org.modelrunner.transport..", "org.modelrunner.loader..")
+        .check(CLIENT);
+  }
+
+  @Test
+  void queuesStayInsideTheClient() {
+    noClasses()
+        .that().arePublic()
+        .should().dependOnClassesThat().resideInAnyPackage("org.jctools..")
+        .check(CLIENT);
+  }
+}

@@ -1,0 +1,178 @@
+package org.modelrunner.transport.inprocess;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.TransportException;
+
+/**
+ * One request from a connection to a runner and its answer: the in-process counterpart of an RPC.
+ *
+ * <p>It is its own worker task (a {@link Runnable} that serves it on the runner) and links itself into its
+ * connection's list of requests in flight. Its deadline is a {@link Deadline}, a tiny timer entry that
+ * lets go of the request as soon as it completes: the timer never cancels entries, so an entry stays
+ * queued until its due time, and it must not keep a completed request (its future, its reply) reachable
+ * that long. Whatever completes the request first wins; later completions are ignored.
+ */
+final class Exchange implements Runnable {
+  final InProcessConnection connection;
+  final byte kind;
+  /** The method or base class name, for zero-copy runners. */
+  final String name;
+  /** The arguments as given, for zero-copy runners. */
+  final Arguments arguments;
+  /** The encoded request; never modified (it may be shared by every request of a fan-out). */
+  final byte[] request;
+  final CompletableFuture<Reply> future = new CompletableFuture<>();
+  private final long timeoutNanos;
+
+  /** The timer entry of its deadline, if scheduled. */
+  private Deadline deadline;
+
+  /** The runner that accepted it; published to other threads by the executor or the timer. */
+  HostedRunner runner;
+
+  // The connection's list of requests in flight; guarded by the connection.
+  Exchange previousInFlight;
+  Exchange nextInFlight;
+  boolean inFlight;
+
+  private Thread modelThread; // guarded by this
+
+  Exchange(
+      InProcessConnection connection,
+      byte kind,
+      String name,
+      Arguments arguments,
+      byte[] request,
+      long timeoutNanos) {
+    this.connection = connection;
+    this.kind = kind;
+    this.name = name;
+    this.arguments = arguments;
+    this.request = request;
+    this.timeoutNanos = timeoutNanos;
+  }
+
+  long timeoutNanos() {
+    return timeoutNanos;
+  }
+
+  /** Returns whether the answer (or a failure) has been given to the caller. */
+  boolean isDone() {
+    return future.isDone();
+  }
+
+  /** The timer entry of a request's deadline; forgets the request once it completes. */
+  static final class Deadline extends DeadlineTimer.Timed {
+    /** The request, until it completes (a racy read only ever sees a request that is done). */
+    private Exchange exchange;
+
+    Deadline(Exchange exchange) {
+      this.exchange = exchange;
+    }
+
+    @Override
+    void fire() {
+      Exchange pending = exchange;
+      if (pending != null) {
+        pending.expire();
+      }
+    }
+  }
+
+  /** Schedules the deadline on {@code timer}; called once, before the request is handed to a runner. */
+  void scheduleDeadline(DeadlineTimer timer) {
+    Deadline entry = new Deadline(this);
+    deadline = entry;
+    timer.schedule(entry, timeoutNanos);
+  }
+
+  /** The deadline passed. */
+  void expire() {
+    if (!future.isDone()) {
+      fail(
+          new TransportException(
+              TransportException.Kind.DEADLINE_EXCEEDED,
+              "No answer from " + connection.endpoint() + " within "
+                  + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms"));
+    }
+  }
+
+  /** Runs on a worker: the runner serves the request. */
+  @Override
+  public void run() {
+    runner.serve(this);
+  }
+
+  /** Fails the request. */
+  void fail(TransportException failure) {
+    future.completeExceptionally(failure);
+    finished();
+  }
+
+  /** Lets go of the request in its connection's list and in the timer. */
+  private void finished() {
+    connection.unlink(this);
+    Deadline entry = deadline;
+    if (entry != null) {
+      entry.exchange = null;
+    }
+  }
+
+  /**
+   * Completes the request with the runner's reply, checking on the client's side what a network client
+   * would: the response size against the connection's limit, and that the bytes decode.
+   *
+   * @param reply the reply (zero-copy), or null when {@code response} holds it encoded
+   * @param response the encoded reply, or null for zero-copy
+   * @param size the encoded size of the reply
+   */
+  void deliver(Reply reply, byte[] response, long size) {
+    int limit = connection.maxMessageBytes();
+    if (size > limit) {
+      fail(
+          new TransportException(
+              TransportException.Kind.MESSAGE_TOO_LARGE,
+              "The response from " + connection.endpoint() + " is " + size
+                  + " bytes, over the client's limit of " + limit + " bytes"));
+      return;
+    }
+    Reply answer = reply;
+    if (response != null) {
+      try {
+        answer = WireFormat.decodeReply(response);
+      } catch (WireFormat.MalformedMessageException e) {
+        fail(
+            new TransportException(
+                TransportException.Kind.INTERNAL,
+                "Malformed response from " + connection.endpoint() + ": " + e.getMessage(),
+                e));
+        return;
+      }
+    }
+    future.complete(answer);
+    finished();
+  }
+
+  /** Records that the current thread runs this request's model code, so that it can be interrupted. */
+  synchronized void enterModel() {
+    modelThread = Thread.currentThread();
+  }
+
+  /** Records that model code has returned, and clears an interrupt meant for it. */
+  void leaveModel() {
+    synchronized (this) {
+      modelThread = null;
+    }
+    Thread.interrupted();
+  }
+
+  /** Interrupts the model code running this request, if it is running. */
+  synchronized void interruptModel() {
+    if (modelThread != null) {
+      modelThread.interrupt();
+    }
+  }
+}

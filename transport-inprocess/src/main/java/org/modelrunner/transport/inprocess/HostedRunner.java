@@ -1,0 +1,415 @@
+package org.modelrunner.transport.inprocess;
+
+import java.net.URI;
+import java.util.Random;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.modelrunner.loader.HostedModel;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.HealthStatus;
+import org.modelrunner.spi.ModelBusyException;
+import org.modelrunner.spi.ModelEndpoint;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.TransportException;
+
+/**
+ * The runner side of an {@code inproc://} endpoint: one {@link HostedModel} behind the protocol's rules, as
+ * the gRPC runner puts it behind a port.
+ *
+ * <p>Requests arrive on the caller's thread ({@link #accept}), which only checks and claims the model:
+ * the runner must be serving, the request within the runner's size limit, and the model idle; one
+ * request at a time holds the claim (the Python runner's global lock), any other gets {@code BUSY
+ * "Server busy"} at once. Faults are applied to calls, then the request goes to the shared
+ * {@link ModelWorkers}, which decode it, run the model, encode the reply and give it back to the
+ * connection ({@link #serve}). The claim is released when the model returns, before the caller is
+ * answered, so a caller may send its next request from its callback; a request whose caller gave up
+ * keeps the claim until the model returns, as in the Python runner.
+ *
+ * <p>Health is answered from the runner's state, never through the model. Closing or crashing fails the
+ * request in flight with {@code UNAVAILABLE} and interrupts its model code.
+ */
+final class HostedRunner {
+  private static final System.Logger LOG = System.getLogger(HostedRunner.class.getName());
+
+  /** The lifecycle of a runner. */
+  enum State {
+    SERVING,
+    CLOSING,
+    CRASHED,
+    CLOSED
+  }
+
+  /** What the faults do to one accepted call. */
+  enum Action {
+    PASS,
+    FAIL,
+    HANG,
+    CRASH
+  }
+
+  private static final Reply INJECTED_FAILURE =
+      Reply.of(StatusCode.MODEL_FAILED, Faults.INJECTED_FAILURE_MESSAGE);
+
+  final String name;
+  final URI endpoint;
+  final ModelEndpoint directoryEntry;
+  final int maxMessageBytes;
+  final boolean zeroCopy;
+
+  private final HostedModel model;
+  private final SharedResources.Reference resources;
+  private final SharedResources shared;
+  private final AtomicReference<Exchange> current = new AtomicReference<>();
+  private final Object lock = new Object();
+  private volatile State state = State.SERVING; // written under lock
+  private volatile FaultPlan faults; // written under lock
+  private Exchange parked; // a hanging call; guarded by lock
+  /** Used by the request holding the claim only (the claim orders its uses). */
+  private final WireFormat.NameCache names = new WireFormat.NameCache();
+
+  HostedRunner(
+      String name,
+      ModelEndpoint directoryEntry,
+      HostedModel model,
+      int maxMessageBytes,
+      boolean zeroCopy,
+      Faults faults) {
+    this.name = name;
+    this.endpoint = directoryEntry.address();
+    this.directoryEntry = directoryEntry;
+    this.model = model;
+    this.maxMessageBytes = maxMessageBytes;
+    this.zeroCopy = zeroCopy;
+    this.faults = new FaultPlan(faults);
+    this.resources = SharedResources.acquire();
+    this.shared = resources.get();
+  }
+
+  State state() {
+    return state;
+  }
+
+  Faults faults() {
+    return faults.faults;
+  }
+
+  /** Answers a health check without touching the model. */
+  HealthStatus health() {
+    switch (state) {
+      case SERVING:
+        return HealthStatus.SERVING;
+      case CLOSING:
+        return HealthStatus.NOT_SERVING;
+      default:
+        throw unavailable();
+    }
+  }
+
+  /** Receives a request, on the caller's thread: checks it, claims the model and starts it. */
+  void accept(Exchange exchange) {
+    if (state != State.SERVING) {
+      exchange.fail(unavailable());
+      return;
+    }
+    if (exchange.request.length > maxMessageBytes) {
+      exchange.fail(
+          new TransportException(
+              TransportException.Kind.MESSAGE_TOO_LARGE,
+              "The request to " + endpoint + " is " + exchange.request.length
+                  + " bytes, over the runner's limit of " + maxMessageBytes + " bytes"));
+      return;
+    }
+    if (!current.compareAndSet(null, exchange)) {
+      exchange.fail(busy());
+      return;
+    }
+    exchange.runner = this;
+    if (state != State.SERVING) { // closed or crashed meanwhile, maybe without seeing this request
+      release(exchange);
+      exchange.fail(unavailable());
+      return;
+    }
+    if (exchange.kind != WireFormat.CALL) {
+      dispatch(exchange);
+      return;
+    }
+    FaultPlan plan = faults;
+    Action action = plan.next();
+    if (action == Action.CRASH) {
+      crash();
+      return;
+    }
+    long latency = plan.latencyNanos;
+    if (latency > 0) {
+      shared.timer.schedule(
+          new DeadlineTimer.Timed() {
+            @Override
+            void fire() {
+              proceed(exchange, action);
+            }
+          },
+          latency);
+    } else {
+      proceed(exchange, action);
+    }
+  }
+
+  private void proceed(Exchange exchange, Action action) {
+    if (exchange.isDone() || state != State.SERVING) {
+      release(exchange); // its caller gave up during the latency, or the runner went away
+      return;
+    }
+    switch (action) {
+      case FAIL:
+        release(exchange);
+        exchange.deliver(INJECTED_FAILURE, null, WireFormat.replySize(INJECTED_FAILURE));
+        return;
+      case HANG:
+        synchronized (lock) {
+          if (faults.faults.hang() && state == State.SERVING) {
+            parked = exchange;
+            return;
+          }
+        }
+        dispatch(exchange); // the hang was lifted in the meantime
+        return;
+      default:
+        dispatch(exchange);
+    }
+  }
+
+  private void dispatch(Exchange exchange) {
+    try {
+      shared.workers.execute(exchange);
+    } catch (RejectedExecutionException e) {
+      release(exchange);
+      exchange.fail(unavailable());
+    }
+  }
+
+  /** Serves a request on a worker thread: decodes it, runs the model, encodes and hands back the reply. */
+  void serve(Exchange exchange) {
+    if (exchange.isDone() || state != State.SERVING) {
+      release(exchange); // the caller gave up before a worker got to it: the model never sees it
+      return;
+    }
+    Reply reply = null;
+    TransportException failure = null;
+    exchange.enterModel();
+    try {
+      String requestName;
+      Arguments arguments;
+      byte kind;
+      if (zeroCopy) {
+        kind = exchange.kind;
+        requestName = exchange.name;
+        arguments = exchange.arguments;
+      } else {
+        WireFormat.Request request = WireFormat.decodeRequest(exchange.request, names);
+        kind = request.kind();
+        requestName = request.name();
+        arguments = request.arguments();
+      }
+      if (kind == WireFormat.SETUP) {
+        reply = model.setup(requestName, arguments);
+      } else if (kind == WireFormat.CALL) {
+        reply = model.call(requestName, arguments);
+      } else {
+        reply = model.reset();
+      }
+    } catch (WireFormat.MalformedMessageException e) {
+      failure =
+          new TransportException(
+              TransportException.Kind.INTERNAL,
+              "Malformed request to " + endpoint + ": " + e.getMessage(),
+              e);
+    } catch (ModelBusyException e) {
+      failure = busy();
+    } catch (RuntimeException | Error e) {
+      failure =
+          state != State.SERVING
+              ? unavailable()
+              : new TransportException(
+                  TransportException.Kind.INTERNAL, "The runner at " + endpoint + " failed: " + e, e);
+      if (state == State.SERVING) {
+        LOG.log(System.Logger.Level.WARNING, "The runner at " + endpoint + " failed: " + e, e);
+      }
+    } finally {
+      exchange.leaveModel();
+    }
+    byte[] response = null;
+    long size = 0;
+    if (reply != null) {
+      size = WireFormat.replySize(reply);
+      if (size > maxMessageBytes) {
+        failure =
+            new TransportException(
+                TransportException.Kind.MESSAGE_TOO_LARGE,
+                "The response from " + endpoint + " is " + size + " bytes, over the runner's limit of "
+                    + maxMessageBytes + " bytes");
+      } else if (!zeroCopy) {
+        response = WireFormat.encodeReply(reply, size);
+      }
+    }
+    release(exchange); // before answering: the caller may send its next request from its callback
+    if (failure != null) {
+      exchange.fail(failure);
+    } else {
+      exchange.deliver(zeroCopy ? reply : null, response, size);
+    }
+  }
+
+  private void release(Exchange exchange) {
+    current.compareAndSet(exchange, null);
+  }
+
+  /** Replaces the faults; a hanging call resumes when the new faults do not hang. */
+  void setFaults(Faults newFaults) {
+    Exchange resumed = null;
+    synchronized (lock) {
+      faults = new FaultPlan(newFaults);
+      if (!newFaults.hang() && parked != null) {
+        resumed = parked;
+        parked = null;
+      }
+    }
+    if (resumed != null) {
+      dispatch(resumed);
+    }
+  }
+
+  /**
+   * The model goes away at once: the request in flight and later ones fail {@code UNAVAILABLE}, the name
+   * is unregistered (a {@code STOPPED} event) and the model is closed on a worker (a crash can happen on a
+   * caller's thread, at its n-th call, and the instance's {@code close()} is model code). Does nothing
+   * unless serving.
+   */
+  void crash() {
+    synchronized (lock) {
+      if (state != State.SERVING) {
+        return;
+      }
+      state = State.CRASHED;
+      parked = null;
+    }
+    LOG.log(System.Logger.Level.INFO, "The runner at {0} crashed (injected)", endpoint);
+    failInFlight();
+    InProcessModels.unregister(this);
+    try {
+      shared.workers.execute(this::closeModelAndRelease);
+    } catch (RejectedExecutionException e) {
+      closeModelAndRelease();
+    }
+  }
+
+  /**
+   * Closes the runner: health says {@code NOT_SERVING} while it closes, the request in flight fails
+   * {@code UNAVAILABLE}, the model is closed (on this thread, or on the worker of a call still running
+   * when it returns) and the name unregistered. Idempotent.
+   */
+  void close() {
+    boolean wasServing;
+    synchronized (lock) {
+      if (state == State.CLOSING || state == State.CLOSED) {
+        return;
+      }
+      wasServing = state == State.SERVING;
+      state = State.CLOSING;
+      parked = null;
+    }
+    if (wasServing) {
+      failInFlight();
+      try {
+        closeModel();
+      } finally {
+        InProcessModels.unregister(this);
+        resources.release();
+      }
+    }
+    synchronized (lock) {
+      state = State.CLOSED;
+    }
+  }
+
+  private void failInFlight() {
+    Exchange inFlight = current.get();
+    if (inFlight != null) {
+      inFlight.fail(unavailable());
+      inFlight.interruptModel();
+    }
+  }
+
+  private void closeModelAndRelease() {
+    try {
+      closeModel();
+    } finally {
+      resources.release();
+    }
+  }
+
+  /** Closes the model: releases the class loader now, or when the model code in flight returns. */
+  private void closeModel() {
+    try {
+      model.close();
+    } catch (RuntimeException | LinkageError e) {
+      LOG.log(System.Logger.Level.WARNING, "Closing the model at " + endpoint + " failed: " + e, e);
+    }
+  }
+
+  private TransportException unavailable() {
+    State now = state;
+    String what =
+        now == State.CRASHED ? "crashed" : now == State.SERVING ? "is not available" : "was closed";
+    return new TransportException(
+        TransportException.Kind.UNAVAILABLE, "The model at " + endpoint + " " + what);
+  }
+
+  private static TransportException busy() {
+    return new TransportException(TransportException.Kind.BUSY, ModelBusyException.MESSAGE);
+  }
+
+  /** Faults with their call counter and random sequence. */
+  static final class FaultPlan {
+    final Faults faults;
+    final long latencyNanos;
+    private final boolean none;
+    private final Random random;
+    private long calls;
+
+    FaultPlan(Faults faults) {
+      this.faults = faults;
+      this.none = faults.isNone();
+      this.latencyNanos = saturatedNanos(faults.latency());
+      this.random = faults.failRate() > 0 ? new Random(faults.seed()) : null;
+    }
+
+    Action next() {
+      if (none) {
+        return Action.PASS;
+      }
+      synchronized (this) {
+        calls++;
+        boolean drawnFailure = random != null && random.nextDouble() < faults.failRate();
+        if (faults.crashAtCall() > 0 && calls == faults.crashAtCall()) {
+          return Action.CRASH;
+        }
+        if (faults.hang()) {
+          return Action.HANG;
+        }
+        if ((faults.failEvery() > 0 && calls % faults.failEvery() == 0) || drawnFailure) {
+          return Action.FAIL;
+        }
+        return Action.PASS;
+      }
+    }
+  }
+
+  static long saturatedNanos(java.time.Duration duration) {
+    try {
+      return duration.toNanos();
+    } catch (ArithmeticException e) {
+      return duration.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+  }
+}

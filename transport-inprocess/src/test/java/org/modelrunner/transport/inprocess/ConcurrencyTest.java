@@ -1,0 +1,217 @@
+package org.modelrunner.transport.inprocess;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.modelrunner.transport.inprocess.TestModels.TIMEOUT;
+import static org.modelrunner.transport.inprocess.TestModels.await;
+import static org.modelrunner.transport.inprocess.TestModels.call;
+import static org.modelrunner.transport.inprocess.TestModels.failure;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.HealthStatus;
+import org.modelrunner.spi.ModelBusyException;
+import org.modelrunner.spi.ModelConnection;
+import org.modelrunner.spi.ModelTransport;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.Variant;
+import org.modelrunner.transport.inprocess.fixtures.ClassPathTracker;
+import org.modelrunner.transport.inprocess.fixtures.Gates;
+
+/**
+ * Threads, the busy rule and deadlines: model code runs on the transport's workers, one request at a time
+ * per model, and a slow or hung model never holds up another.
+ */
+@ExtendWith(TestModels.NoLeaks.class)
+class ConcurrencyTest {
+  private static final Duration SHORT = Duration.ofMillis(200);
+
+  /** Retries {@code echo} until the model is no longer busy; fails after 10 s. */
+  private static Reply echoWhenFree(ModelTransport transport, ModelConnection connection)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    while (true) {
+      CompletableFuture<Reply> echo = call(transport, connection, "echo", Variant.ofString("free"));
+      try {
+        return echo.get(TestModels.WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (java.util.concurrent.ExecutionException e) {
+        assertThat(e.getCause()).isInstanceOf(TransportException.class);
+        assertThat(((TransportException) e.getCause()).kind()).isEqualTo(TransportException.Kind.BUSY);
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+      assertThat(System.nanoTime()).as("still busy after 10 s").isLessThan(deadline);
+      Thread.sleep(2);
+    }
+  }
+
+  @Test
+  void modelCodeNeverRunsOnTheCallersThread() {
+    try (InProcessRunner runner = InProcessModels.register("threads", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+      String caller = Thread.currentThread().getName();
+      for (int i = 0; i < 5; i++) {
+        String worker = await(call(transport, connection, "threadName")).value().orElseThrow().asString();
+        assertThat(worker).isNotEqualTo(caller).matches("modelrunner-inproc-\\d+");
+      }
+    }
+  }
+
+  @Test
+  void aRequestWhileTheModelRunsAnotherIsBusyAndTheModelIsFreeOnceItReturns() throws Exception {
+    String gate = "busy-" + System.nanoTime();
+    try (InProcessRunner runner = InProcessModels.register("busy", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint());
+        ModelConnection other = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+      CompletableFuture<Reply> held = call(transport, connection, "hold", Variant.ofString(gate));
+      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+
+      for (CompletableFuture<Reply> overlapping :
+          List.of(
+              call(transport, other, "echo", Variant.ofString("x")),
+              other.setup(TestModels.BASE, Arguments.none(), TIMEOUT),
+              other.reset(TIMEOUT))) {
+        TransportException busy = failure(overlapping);
+        assertThat(busy.kind()).isEqualTo(TransportException.Kind.BUSY);
+        assertThat(busy).hasMessage(ModelBusyException.MESSAGE);
+      }
+      assertThat(await(other.checkHealth(TIMEOUT))).isEqualTo(HealthStatus.SERVING);
+
+      Gates.open(gate);
+      assertThat(await(held)).isEqualTo(Reply.success(Variant.ofString("released")));
+      // The claim is released before the caller is answered: the next request is never busy.
+      assertThat(await(call(transport, other, "echo", Variant.ofString("x"))))
+          .isEqualTo(Reply.success(Variant.ofString("x")));
+    } finally {
+      Gates.open(gate);
+    }
+  }
+
+  @Test
+  void aSlowModelTimesOutWhileAnotherOnTheSameTransportAnswersPromptly() throws Exception {
+    String gate = "slow-" + System.nanoTime();
+    try (InProcessRunner slow = InProcessModels.register("slow", TestModels.submission());
+        InProcessRunner fast = InProcessModels.register("fast", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection toSlow = transport.connect(slow.endpoint());
+        ModelConnection toFast = transport.connect(fast.endpoint())) {
+      TestModels.setUp(toSlow);
+      TestModels.setUp(toFast);
+
+      long start = System.nanoTime();
+      CompletableFuture<Reply> held = call(transport, toSlow, "hold", SHORT, Variant.ofString(gate));
+      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+      Reply prompt = await(call(transport, toFast, "echo", Variant.ofString("prompt")));
+      assertThat(prompt).isEqualTo(Reply.success(Variant.ofString("prompt")));
+      assertThat(held).as("the fast answer did not wait for the slow one").isNotDone();
+
+      TransportException timedOut = failure(held);
+      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+      assertThat(timedOut.kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      assertThat(timedOut).hasMessageContaining("inproc://slow");
+      assertThat(elapsedMillis).isBetween(SHORT.toMillis(), 5_000L);
+
+      // The model's call goes on after the deadline: the model is busy until it returns.
+      assertThat(await(toSlow.checkHealth(TIMEOUT))).isEqualTo(HealthStatus.SERVING);
+      assertThat(failure(call(transport, toSlow, "echo", Variant.ofString("x"))).kind())
+          .isEqualTo(TransportException.Kind.BUSY);
+      Gates.open(gate);
+      assertThat(echoWhenFree(transport, toSlow)).isEqualTo(Reply.success(Variant.ofString("free")));
+    } finally {
+      Gates.open(gate);
+    }
+  }
+
+  @Test
+  void aZeroOrNegativeTimeoutExpiresAtOnce() {
+    try (InProcessRunner runner = InProcessModels.register("no-time", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      assertThat(failure(connection.reset(Duration.ZERO)).kind())
+          .isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      assertThat(failure(connection.reset(Duration.ofSeconds(-1))).kind())
+          .isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      TestModels.setUp(connection); // the model saw none of them
+    }
+  }
+
+  @Test
+  void healthIsServingWhileACallHangs() throws Exception {
+    String gate = "health-" + System.nanoTime();
+    try (InProcessRunner runner = InProcessModels.register("health", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint());
+        ModelConnection health = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+      CompletableFuture<Reply> held = call(transport, connection, "hold", Variant.ofString(gate));
+      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+      assertThat(await(health.checkHealth(TIMEOUT))).isEqualTo(HealthStatus.SERVING);
+      assertThat(await(connection.checkHealth(TIMEOUT))).isEqualTo(HealthStatus.SERVING);
+      Gates.open(gate);
+      assertThat(await(held).status().isSuccess()).isTrue();
+    } finally {
+      Gates.open(gate);
+    }
+  }
+
+  /**
+   * More models hang than there are workers: the watchdog adds workers for the stuck ones, so another
+   * model still answers (within about the watchdog's stuck limit, far under the bound checked here).
+   */
+  @Test
+  void hungModelsBeyondTheWorkerCountDoNotBlockAnotherModel() throws Exception {
+    String gate = "watchdog-" + System.nanoTime();
+    int hung = Math.max(4, ModelWorkers.BASE_WORKERS + 2);
+    List<InProcessRunner> runners = new ArrayList<>();
+    try (ModelTransport transport = TestModels.transport()) {
+      List<ModelConnection> connections = new ArrayList<>();
+      for (int i = 0; i < hung; i++) {
+        InProcessRunner runner = InProcessModels.register("hung-" + i, ClassPathTracker.class);
+        runners.add(runner);
+        connections.add(transport.connect(runner.endpoint()));
+        TestModels.setUp(connections.get(i));
+      }
+      List<CompletableFuture<Reply>> held = new ArrayList<>();
+      for (ModelConnection connection : connections) {
+        held.add(call(transport, connection, "hold", Duration.ofSeconds(30), Variant.ofString(gate)));
+      }
+      InProcessRunner free = InProcessModels.register("not-hung", ClassPathTracker.class);
+      runners.add(free);
+      ModelConnection toFree = transport.connect(free.endpoint());
+      long start = System.nanoTime();
+      Reply setup = await(toFree.setup(TestModels.BASE, Arguments.none(), Duration.ofSeconds(15)));
+      Reply echo = await(call(transport, toFree, "echo", Duration.ofSeconds(15), Variant.ofString("alive")));
+      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+      assertThat(setup.status().isSuccess()).isTrue();
+      assertThat(echo).isEqualTo(Reply.success(Variant.ofString("alive")));
+      assertThat(elapsedMillis).as("time for the fifth model to answer").isLessThan(10_000);
+      assertThat(Gates.awaitEntered(gate, hung)).as("every hung model runs on its own thread").isTrue();
+      assertThat(held).allMatch(future -> !future.isDone());
+
+      ModelWorkers workers = SharedResources.peek().workers;
+      assertThat(workers.getCorePoolSize()).as("workers while models hang").isGreaterThan(ModelWorkers.BASE_WORKERS);
+      Gates.open(gate);
+      for (CompletableFuture<Reply> future : held) {
+        assertThat(await(future)).isEqualTo(Reply.success(Variant.ofString("released")));
+      }
+      // Once the stuck workers are back, the pool shrinks to its base size.
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (workers.getCorePoolSize() > ModelWorkers.BASE_WORKERS) {
+        assertThat(System.nanoTime()).as("pool still grown after 10 s").isLessThan(deadline);
+        Thread.sleep(20);
+      }
+    } finally {
+      Gates.open(gate);
+      runners.forEach(InProcessRunner::close);
+    }
+  }
+}
