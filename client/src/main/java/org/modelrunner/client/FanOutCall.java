@@ -75,7 +75,8 @@ final class FanOutCall {
   }
 
   /**
-   * Fills a slot unless it is already filled. The caller that fills the last slot completes the fan-out.
+   * Fills a slot unless it is already filled, and applies the failure policy to the outcome that fills
+   * it (exactly once per slot). The caller that fills the last slot completes the fan-out.
    *
    * @return whether this outcome was recorded (false: another outcome came first)
    */
@@ -83,6 +84,8 @@ final class FanOutCall {
     if (!slots.compareAndSet(slot, null, outcome)) {
       return false;
     }
+    // The model's counters take the outcome before anyone can see the fan-out complete.
+    fleet.policy(members[slot], outcome);
     if (onOutcome != null) {
       callbacks.execute(() -> onOutcome.accept(outcome));
     }
@@ -102,10 +105,7 @@ final class FanOutCall {
     long micros = (System.nanoTime() - startNanos) / 1_000;
     for (int i = 0; i < members.length; i++) {
       if (slots.get(i) == null) {
-        CallOutcome outcome = fleet.timeoutOutcome(members[i], micros);
-        if (fill(i, outcome)) {
-          fleet.policy(members[i], outcome);
-        }
+        fill(i, fleet.timeoutOutcome(members[i], micros));
       }
     }
   }

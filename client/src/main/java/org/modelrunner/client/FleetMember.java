@@ -128,6 +128,16 @@ final class FleetMember {
     return new int[] {consecutiveFailures, consecutiveTimeouts};
   }
 
+  /** Moves a connected member to DISCONNECTED; returns false if it was not connected (done once). */
+  synchronized boolean markDisconnected(String error) {
+    if (retired || state != ModelStatus.State.CONNECTED) {
+      return false;
+    }
+    state = ModelStatus.State.DISCONNECTED;
+    lastError = error;
+    return true;
+  }
+
   synchronized void lastError(String error) {
     lastError = error;
   }

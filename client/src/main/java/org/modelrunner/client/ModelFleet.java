@@ -214,7 +214,7 @@ public final class ModelFleet implements AutoCloseable {
       targets = selected.toArray(new FleetMember[0]);
       unconnected = absent;
     } else {
-      targets = connected;
+      targets = stillConnected(connected);
     }
     FleetMember[] all = targets;
     if (!unconnected.isEmpty()) {
@@ -270,6 +270,22 @@ public final class ModelFleet implements AutoCloseable {
       }
       throw new IllegalStateException(cause);
     }
+  }
+
+  /** Drops members disconnected since the array was made (the fleet thread refreshes it soon after). */
+  private static FleetMember[] stillConnected(FleetMember[] members) {
+    for (FleetMember member : members) {
+      if (member.state != ModelStatus.State.CONNECTED) {
+        List<FleetMember> kept = new ArrayList<>(members.length);
+        for (FleetMember candidate : members) {
+          if (candidate.state == ModelStatus.State.CONNECTED) {
+            kept.add(candidate);
+          }
+        }
+        return kept.toArray(new FleetMember[0]);
+      }
+    }
+    return members;
   }
 
   private PreparedCall[] prepare(FanOut request, FleetMember[] members, int connectedCount) {
@@ -350,9 +366,7 @@ public final class ModelFleet implements AutoCloseable {
               new CallFailure(CallFailure.Source.MODEL, reply.status().code(), reply.status().message()),
               micros);
     }
-    if (job.call().fill(job.slot(), outcome)) {
-      policy(member, outcome);
-    }
+    job.call().fill(job.slot(), outcome);
   }
 
   CallOutcome timeoutOutcome(FleetMember member, long micros) {
@@ -390,14 +404,13 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   private void disconnect(FleetMember member, String code, String reason) {
+    // At once, so that no fan-out started after this outcome was seen targets the model.
+    if (!member.markDisconnected(code + ": " + reason)) {
+      return;
+    }
     onFleetThread(
         () -> {
-          if (member.retired || member.state == ModelStatus.State.DISCONNECTED) {
-            return;
-          }
           LOG.log(System.Logger.Level.WARNING, "Disconnecting {0}: {1} ({2})", member, code, reason);
-          member.state = ModelStatus.State.DISCONNECTED;
-          member.lastError(code + ": " + reason);
           member.closeConnection();
           membershipChanged();
           try {

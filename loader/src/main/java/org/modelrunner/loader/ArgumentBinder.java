@@ -41,6 +41,8 @@ final class ArgumentBinder {
 
   private final ValueConverter converter;
   private final Set<String> warned = ConcurrentHashMap.newKeySet();
+  /** {@link Executable#getParameters()} copies its array on every call: keep one per executable. */
+  private final Map<Executable, Parameter[]> parameters = new ConcurrentHashMap<>();
 
   ArgumentBinder(ValueConverter converter) {
     this.converter = converter;
@@ -54,9 +56,12 @@ final class ArgumentBinder {
   <E extends Executable> Bound<E> bind(List<E> overloads, Arguments arguments, boolean strict)
       throws BindingException {
     List<Variant> positional = arguments.inCallOrder();
-    Map<String, Variant> keywords = new LinkedHashMap<>();
-    for (KeywordArgument keyword : arguments.keyword()) {
-      keywords.put(keyword.keyword(), keyword.value());
+    Map<String, Variant> keywords = Map.of();
+    if (!arguments.keyword().isEmpty()) {
+      keywords = new LinkedHashMap<>();
+      for (KeywordArgument keyword : arguments.keyword()) {
+        keywords.put(keyword.keyword(), keyword.value());
+      }
     }
     E chosen = choose(overloads, positional.size(), keywords, strict);
     return new Bound<>(chosen, convert(chosen, positional, keywords, strict));
@@ -117,9 +122,9 @@ final class ArgumentBinder {
   }
 
   /** Counts the keywords that name a parameter of {@code candidate} not filled by position. */
-  private static int consumedKeywords(
+  private int consumedKeywords(
       Executable candidate, int positionalCount, Map<String, Variant> keywords) {
-    Parameter[] parameters = candidate.getParameters();
+    Parameter[] parameters = parametersOf(candidate);
     int consumed = 0;
     for (int i = positionalCount; i < parameters.length; i++) {
       if (parameters[i].isNamePresent() && keywords.containsKey(parameters[i].getName())) {
@@ -132,7 +137,7 @@ final class ArgumentBinder {
   private Object[] convert(
       Executable executable, List<Variant> positional, Map<String, Variant> keywords, boolean strict)
       throws BindingException {
-    Parameter[] parameters = executable.getParameters();
+    Parameter[] parameters = parametersOf(executable);
     Variant[] values = new Variant[parameters.length];
     for (int i = 0; i < positional.size(); i++) {
       values[i] = positional.get(i);
@@ -179,6 +184,10 @@ final class ArgumentBinder {
       arguments[i] = value(parameters[i], values[i], i);
     }
     return arguments;
+  }
+
+  private Parameter[] parametersOf(Executable executable) {
+    return parameters.computeIfAbsent(executable, Executable::getParameters);
   }
 
   private Object value(Parameter parameter, Variant variant, int index) throws BindingException {

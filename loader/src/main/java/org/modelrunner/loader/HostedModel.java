@@ -283,9 +283,8 @@ public final class HostedModel implements AutoCloseable {
           || isObjectMethod(method)) {
         continue;
       }
-      if (!Modifier.isPublic(method.getDeclaringClass().getModifiers())) {
-        method.trySetAccessible();
-      }
+      // Also for public methods: it spares the access check on every call.
+      method.trySetAccessible();
       table.computeIfAbsent(method.getName(), k -> new ArrayList<>()).add(method);
     }
     return table;

@@ -1,0 +1,105 @@
+package org.modelrunner.benchmarks;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryMXBean;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+import org.modelrunner.client.CallStatus;
+import org.modelrunner.client.FanOut;
+import org.modelrunner.client.FanOutResult;
+import org.modelrunner.client.ModelFleet;
+import org.modelrunner.transport.inprocess.InProcessModels;
+import org.modelrunner.transport.inprocess.InProcessRunner;
+
+/**
+ * The fleet's fan-out cost: N in-process models that answer at once, one fan-out ("predict") per tick;
+ * prints per-tick latency percentiles, the overhead per model, and the heap each connected model costs.
+ *
+ * <p>Run: {@code java -jar benchmarks/target/model-runner-benchmarks.jar [N ...]} (default 10 100 1000
+ * 10000). Options as system properties: {@code -Dticks=} measured ticks per size (default 2000, fewer for
+ * large N), {@code -Dwarmup=} warm-up ticks.
+ */
+public final class FanOutBenchmark {
+  private FanOutBenchmark() {}
+
+  /** Runs the benchmark for each fleet size given (or the default sizes). */
+  public static void main(String[] args) throws Exception {
+    int[] sizes = args.length == 0 ? new int[] {10, 100, 1_000, 10_000} : parse(args);
+    System.out.printf(Locale.ROOT, "Fan-out over in-process models that answer at once (%d cores, Java %s)%n",
+        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
+    System.out.printf(Locale.ROOT, "%8s %8s %10s %10s %10s %14s %14s%n",
+        "models", "ticks", "p50 ms", "p99 ms", "max ms", "µs/model p50", "heap/model KiB");
+    for (int size : sizes) {
+      run(size);
+    }
+  }
+
+  private static int[] parse(String[] args) {
+    int[] sizes = new int[args.length];
+    for (int i = 0; i < args.length; i++) {
+      sizes[i] = Integer.parseInt(args[i].replace("_", "").replace(",", ""));
+    }
+    return sizes;
+  }
+
+  private static void run(int size) throws Exception {
+    int ticks = Integer.getInteger("ticks", Math.max(50, Math.min(2_000, 2_000_000 / size)));
+    int warmup = Integer.getInteger("warmup", Math.max(20, ticks / 2));
+    MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
+    long heapBefore = usedHeap(memory);
+    List<InProcessRunner> runners = new ArrayList<>(size);
+    for (int i = 0; i < size; i++) {
+      runners.add(InProcessModels.register("bench-" + size + "-" + i, InstantModel.class));
+    }
+    try (ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(InProcessModels.directory())
+            .baseClass(BenchBase.class.getName())
+            .callTimeout(Duration.ofSeconds(10))
+            .build()) {
+      if (!fleet.awaitConnected(size, Duration.ofMinutes(5))) {
+        throw new IllegalStateException("Only " + fleet.connectedModelIds().size() + " of " + size + " connected");
+      }
+      long heapConnected = usedHeap(memory);
+      FanOut predict = FanOut.of("predict");
+      for (int i = 0; i < warmup; i++) {
+        check(fleet.callAndWait(predict), size);
+      }
+      Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+      for (int i = 0; i < ticks; i++) {
+        long start = System.nanoTime();
+        FanOutResult result = fleet.callAndWait(predict);
+        histogram.recordValue(System.nanoTime() - start);
+        check(result, size);
+      }
+      double p50 = histogram.getValueAtPercentile(50) / 1e6;
+      System.out.printf(Locale.ROOT, "%8d %8d %10.3f %10.3f %10.3f %14.2f %14.1f%n",
+          size, ticks, p50,
+          histogram.getValueAtPercentile(99) / 1e6,
+          histogram.getMaxValue() / 1e6,
+          p50 * 1_000 / size,
+          (heapConnected - heapBefore) / 1024.0 / size);
+    } finally {
+      runners.forEach(InProcessRunner::close);
+    }
+  }
+
+  private static void check(FanOutResult result, int size) {
+    if (result.size() != size || result.successes().size() != size) {
+      throw new IllegalStateException("A tick did not succeed for every model: " + result
+          + " " + result.withStatus(CallStatus.FAILURE).stream().limit(3).toList());
+    }
+  }
+
+  private static long usedHeap(MemoryMXBean memory) throws InterruptedException {
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+      Thread.sleep(100);
+    }
+    return memory.getHeapMemoryUsage().getUsed();
+  }
+}

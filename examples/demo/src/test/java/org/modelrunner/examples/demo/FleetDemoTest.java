@@ -1,0 +1,194 @@
+package org.modelrunner.examples.demo;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.modelrunner.client.CallFailure;
+import org.modelrunner.client.CallOutcome;
+import org.modelrunner.client.CallStatus;
+import org.modelrunner.client.FleetEvent;
+import org.modelrunner.client.ModelStatus;
+import org.modelrunner.transport.inprocess.InProcessModels;
+
+/**
+ * Runs the demo's core for a few rounds against the submission folders the reactor built, and checks
+ * what happens to each example model.
+ */
+class FleetDemoTest {
+  private static final int ROUNDS = 4;
+
+  private static DemoReport report;
+  private static String output;
+
+  @BeforeAll
+  @Timeout(60)
+  static void runTheDemo() throws InterruptedException, IOException {
+    // A short deadline for the test; the slow model's slow answers (700 ms) still miss it, and the interval
+    // leaves it time to finish one before the next round, as in the demo.
+    DemoSettings settings =
+        new DemoSettings(
+            ROUNDS, Duration.ofMillis(300), Duration.ofMillis(1000), Duration.ofSeconds(30), 42, false);
+    ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
+      report = new FleetDemo(settings, Submissions.locate(), out).run();
+    }
+    output = buffer.toString(StandardCharsets.UTF_8);
+    // What the demo printed, for whoever looks into a failure here.
+    Files.writeString(Path.of("target", "fleet-demo-test-output.txt"), output, StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void everyModelIsSetUpOrRefusedBeforeTheFirstRound() {
+    assertThat(report.setupComplete()).isTrue();
+    assertThat(report.setupStatuses())
+        .extracting(ModelStatus::modelId, ModelStatus::state)
+        .containsExactlyInAnyOrder(
+            org.assertj.core.groups.Tuple.tuple("good", ModelStatus.State.CONNECTED),
+            org.assertj.core.groups.Tuple.tuple("slow", ModelStatus.State.CONNECTED),
+            org.assertj.core.groups.Tuple.tuple("throwing", ModelStatus.State.CONNECTED),
+            org.assertj.core.groups.Tuple.tuple("heavy", ModelStatus.State.CONNECTED),
+            org.assertj.core.groups.Tuple.tuple("nothing", ModelStatus.State.DISCONNECTED));
+    assertThat(report.rounds()).hasSize(ROUNDS);
+  }
+
+  @Test
+  void goodAndHeavySucceedEveryRoundWithFinitePredictions() {
+    for (String id : List.of("good", "heavy")) {
+      for (Round round : report.rounds()) {
+        assertThat(round.tickOutcome(id)).get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
+        assertThat(round.predictOutcome(id)).get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
+        assertThat(round.predicted()).containsKey(id);
+        assertThat(round.predicted().get(id).price()).as("%s in round %d", id, round.number()).isFinite();
+        assertThat(round.predicted().get(id).stdDev()).isFinite();
+      }
+      assertThat(report.finalStatus(id)).get().extracting(ModelStatus::state).isEqualTo(ModelStatus.State.CONNECTED);
+      assertThat(report.meanAbsoluteErrors().get(id)).isFinite();
+    }
+    // The heavy model's predictions come from Apache Commons Math, loaded from its submission folder: once
+    // it has three prices it fits a trend and reports its residual error.
+    assertThat(report.rounds().get(ROUNDS - 1).predicted().get("heavy").stdDev()).isPositive();
+  }
+
+  @Test
+  void throwingIsDisconnectedWithMultipleFailedAfterItsFourthConsecutiveFailure() {
+    for (Round round : report.rounds().subList(0, 2)) {
+      CallOutcome tick = round.tickOutcome("throwing").orElseThrow();
+      CallOutcome predict = round.predictOutcome("throwing").orElseThrow();
+      assertThat(tick.status()).isEqualTo(CallStatus.FAILURE);
+      assertThat(tick.failure()).get().extracting(CallFailure::code).isEqualTo("MODEL_FAILED");
+      assertThat(tick.failure().orElseThrow().message())
+          .startsWith("The model raised an exception: java.lang.IllegalArgumentException: tick:");
+      assertThat(predict.status()).isEqualTo(CallStatus.FAILURE);
+      assertThat(predict.failure().orElseThrow().message())
+          .startsWith("The model raised an exception: java.lang.IllegalStateException: predict:");
+    }
+    List<EventLog.Entry> disconnections = removals("throwing");
+    assertThat(disconnections).hasSize(1);
+    EventLog.Entry disconnected = disconnections.get(0);
+    assertThat(disconnected.event().kind()).isEqualTo(FleetEvent.Kind.DISCONNECTED);
+    assertThat(disconnected.event().code()).isEqualTo("MULTIPLE_FAILED");
+    assertThat(disconnected.event().reason()).startsWith("4 consecutive failures");
+    assertThat(disconnected.round()).isEqualTo(2);
+    for (Round round : report.rounds().subList(2, ROUNDS)) {
+      assertThat(round.tickOutcome("throwing")).as("round %d", round.number()).isEmpty();
+      assertThat(round.predictOutcome("throwing")).isEmpty();
+    }
+    ModelStatus status = report.finalStatus("throwing").orElseThrow();
+    assertThat(status.state()).isEqualTo(ModelStatus.State.DISCONNECTED);
+    assertThat(status.consecutiveFailures()).isEqualTo(4);
+    assertThat(status.calls()).isEqualTo(4);
+    assertThat(output).contains("throwing  round 2   MULTIPLE_FAILED");
+  }
+
+  @Test
+  void nothingIsDisconnectedAtSetupWithBadImplementation() {
+    List<EventLog.Entry> disconnections = removals("nothing");
+    assertThat(disconnections).hasSize(1);
+    EventLog.Entry disconnected = disconnections.get(0);
+    assertThat(disconnected.round()).isZero();
+    assertThat(disconnected.event().kind()).isEqualTo(FleetEvent.Kind.DISCONNECTED);
+    assertThat(disconnected.event().code()).isEqualTo("BAD_IMPLEMENTATION");
+    assertThat(disconnected.event().reason())
+        .isEqualTo("No Inherited class found from <class 'org.modelrunner.examples.tracker.TrackerBase'>.");
+    assertThat(report.events()).noneMatch(
+        entry -> entry.modelId().equals("nothing") && entry.event().kind() == FleetEvent.Kind.CONNECTED);
+    for (Round round : report.rounds()) {
+      assertThat(round.tickOutcome("nothing")).isEmpty();
+      assertThat(round.predictOutcome("nothing")).isEmpty();
+    }
+    assertThat(report.finalStatus("nothing")).get().extracting(ModelStatus::calls).isEqualTo(0L);
+    assertThat(output).contains("nothing   at setup  BAD_IMPLEMENTATION");
+  }
+
+  @Test
+  void slowTimesOutOnItsThirdPredictAndStaysConnected() {
+    Round third = report.rounds().get(2);
+    assertThat(third.predictOutcome("slow")).get().extracting(CallOutcome::status).isEqualTo(CallStatus.TIMEOUT);
+    assertThat(third.status("slow")).get().extracting(ModelStatus::consecutiveTimeouts).isEqualTo(1);
+    for (Round round : report.rounds()) {
+      assertThat(round.tickOutcome("slow")).get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
+      if (round.number() != 3) {
+        assertThat(round.predictOutcome("slow")).as("round %d", round.number())
+            .get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
+      }
+    }
+    assertThat(removals("slow")).isEmpty();
+    ModelStatus status = report.finalStatus("slow").orElseThrow();
+    assertThat(status.state()).isEqualTo(ModelStatus.State.CONNECTED);
+    assertThat(status.consecutiveTimeouts()).isZero();
+    assertThat(output).contains("slow      predict  TIMEOUT  no answer within 300 ms");
+  }
+
+  @Test
+  void theRunnersAreClosedAndTheRegistryIsEmptyAfterwards() throws InterruptedException {
+    assertThat(InProcessModels.names()).isEmpty();
+    assertThat(InProcessModels.awaitThreadsStopped(Duration.ofSeconds(10))).isTrue();
+    assertThat(output).endsWith("Closed the fleet and the 5 runners." + System.lineSeparator());
+  }
+
+  @Test
+  void theSubmissionsStayOffTheDemosClassPath() {
+    // The demo depends on the example modules (type pom) only to be built after them.
+    ClassLoader host = FleetDemoTest.class.getClassLoader();
+    assertThatThrownBy(() -> Class.forName("org.modelrunner.examples.models.good.EwmaTracker", false, host))
+        .isInstanceOf(ClassNotFoundException.class);
+    assertThatThrownBy(
+            () -> Class.forName("org.apache.commons.math3.stat.regression.SimpleRegression", false, host))
+        .isInstanceOf(ClassNotFoundException.class);
+  }
+
+  @Test
+  void theSubmissionFoldersHoldTheirModelAndOwnDependenciesButNotTheTrackerApi() {
+    Map<String, Path> folders = Submissions.locate();
+    for (Map.Entry<String, Path> folder : folders.entrySet()) {
+      List<String> jars = SubmissionFolders.jars(folder.getValue());
+      assertThat(jars.get(0)).startsWith("model-runner-example-" + folder.getKey() + "-");
+      assertThat(jars).noneMatch(jar -> jar.contains("tracker-api"));
+      if (folder.getKey().equals("heavy")) {
+        assertThat(jars).hasSize(2).anyMatch(jar -> jar.startsWith("commons-math3-"));
+      } else {
+        assertThat(jars).hasSize(1);
+      }
+    }
+  }
+
+  private static List<EventLog.Entry> removals(String modelId) {
+    return report.events().stream()
+        .filter(entry -> entry.modelId().equals(modelId))
+        .filter(entry -> entry.event().kind() == FleetEvent.Kind.DISCONNECTED
+            || entry.event().kind() == FleetEvent.Kind.CONNECTION_FAILED)
+        .toList();
+  }
+}
