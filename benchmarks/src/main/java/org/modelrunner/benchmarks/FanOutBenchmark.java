@@ -29,6 +29,8 @@ public final class FanOutBenchmark {
   /** Runs the benchmark for each fleet size given (or the default sizes). */
   public static void main(String[] args) throws Exception {
     int[] sizes = args.length == 0 ? new int[] {10, 100, 1_000, 10_000} : parse(args);
+    // One INFO line per model set up would drown the figures.
+    java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
     System.out.printf(Locale.ROOT, "Fan-out over in-process models that answer at once (%d cores, Java %s)%n",
         Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
     System.out.printf(Locale.ROOT, "%8s %8s %10s %10s %10s %14s %14s%n",

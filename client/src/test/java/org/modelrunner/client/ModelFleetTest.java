@@ -424,7 +424,9 @@ class ModelFleetTest {
 
   @Test
   void callbacksRunOnTheFleetsExecutorNotOnTransportThreads() throws Exception {
-    define("a", answering(1, Duration.ZERO));
+    // The answer comes late enough for thenApply to be registered before the fan-out completes (a stage
+    // added to a completed future runs on the thread that adds it).
+    define("a", answering(1, Duration.ofMillis(300)));
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a");
     List<String> threads = new CopyOnWriteArrayList<>();
     FanOutResult result =
