@@ -21,6 +21,13 @@ public final class Reply {
     return new Reply(status, null);
   }
 
+  /**
+   * Returns a reply with a status and a value ({@code null} for none), as a transport received them.
+   */
+  public static Reply of(Status status, Variant value) {
+    return new Reply(status, value);
+  }
+
   /** Returns a reply without a value, with a known code. */
   public static Reply of(StatusCode code, String message) {
     return new Reply(Status.of(code, message), null);
