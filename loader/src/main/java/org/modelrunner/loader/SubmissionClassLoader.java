@@ -81,6 +81,11 @@ final class SubmissionClassLoader extends URLClassLoader {
     return fallback.loadClass(name);
   }
 
+  /** Returns whether this loader has defined or been asked for the class (for tests). */
+  boolean hasLoaded(String name) {
+    return findLoadedClass(name) != null;
+  }
+
   @Override
   public URL getResource(String name) {
     URL url = getParent().getResource(name);

@@ -357,4 +357,44 @@ class DiscoveryTest {
       assertThat(model.call("predict", Arguments.none()).value()).contains(Variant.ofLong(1));
     }
   }
+
+  @Test
+  void theScanLoadsOnlyClassesThatMayExtendTheBaseClass() {
+    Sources.create()
+        .add("com.example.Good", tracker("com.example", "Good", "good"))
+        .add("com.example.Unrelated", "package com.example; public class Unrelated extends java.util.ArrayList<String> {}")
+        .add("com.example.Middle", """
+            package com.example;
+            public abstract class Middle extends org.modelrunner.loader.fixtures.TrackerBase {}
+            """)
+        .add("com.example.Deep", """
+            package com.example;
+            public class Deep extends Middle {
+              public void tick(Object data) {}
+              public Object predict() { return "deep"; }
+            }
+            """)
+        .jarTo(dir.resolve("sub/model.jar"));
+    try (HostedModel model = HostedModel.open(dir.resolve("sub"))) {
+      Reply reply = setup(model);
+      // Deep reaches the base class through Middle, a class of the submission: both are candidates.
+      assertThat(reply.status().message()).contains("com.example.Deep, com.example.Good");
+      SubmissionClassLoader loader = (SubmissionClassLoader) model.submission().classLoader();
+      assertThat(loader.hasLoaded("com.example.Unrelated")).isFalse();
+      assertThat(loader.hasLoaded("com.example.Deep")).isTrue();
+    }
+  }
+
+  @Test
+  void aBaseClassOfTheJdkIsFoundThroughTheJdksOwnSupertypes() {
+    Sources.create()
+        .add("com.example.Listy", "package com.example; public class Listy extends java.util.AbstractList<String> {"
+            + " public String get(int i) { return null; } public int size() { return 0; } }")
+        .jarTo(dir.resolve("sub/model.jar"));
+    try (HostedModel model = HostedModel.open(dir.resolve("sub"))) {
+      assertThat(model.setup("java.util.List", Arguments.none()).status().message())
+          .isEqualTo("Instance created successfully");
+      assertThat(model.implementationClass().orElseThrow().getName()).isEqualTo("com.example.Listy");
+    }
+  }
 }

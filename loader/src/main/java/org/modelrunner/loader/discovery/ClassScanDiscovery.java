@@ -12,6 +12,10 @@ import org.modelrunner.spi.SubmittedCode;
  * submission's own loader, and do not ship in the same jar or folder as the base class (an example or
  * benchmark implementation published with the base class is never picked). A class that cannot be loaded
  * or linked (a missing dependency, say) is skipped and noted. Always decides. Priority 5.
+ *
+ * <p>Only classes that may extend or implement the base class are loaded: their supertypes are first
+ * followed through the class files' headers (read with ASM, without loading anything), so that a
+ * submission's large dependencies cost neither the time nor the metaspace of loading them.
  */
 public final class ClassScanDiscovery extends ModelDiscovery {
   private static final System.Logger LOG = System.getLogger(ClassScanDiscovery.class.getName());
@@ -24,7 +28,11 @@ public final class ClassScanDiscovery extends ModelDiscovery {
     List<Class<?>> found = new ArrayList<>();
     List<String> notes = new ArrayList<>();
     int unloadable = 0;
+    ClassHeaders headers = ClassHeaders.read(code.locations());
     for (String name : code.classNames()) {
+      if (!headers.mayExtend(name, baseClass.getName())) {
+        continue;
+      }
       Class<?> type;
       try {
         type = Class.forName(name, false, code.classLoader());
