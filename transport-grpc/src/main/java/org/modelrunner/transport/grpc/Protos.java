@@ -92,4 +92,26 @@ final class Protos {
         fromProto(response.getStatus()),
         response.hasMethodResponse() ? fromProto(response.getMethodResponse()) : null);
   }
+
+  /** Converts a setup's reply to the protocol's response. */
+  static org.modelrunner.transport.grpc.proto.SetupResponse setupResponse(Reply reply) {
+    return org.modelrunner.transport.grpc.proto.SetupResponse.newBuilder()
+        .setStatus(toProto(reply.status()))
+        .build();
+  }
+
+  /** Converts a call's reply to the protocol's response; {@code methodResponse} is set only for a value. */
+  static org.modelrunner.transport.grpc.proto.CallResponse callResponse(Reply reply) {
+    org.modelrunner.transport.grpc.proto.CallResponse.Builder response =
+        org.modelrunner.transport.grpc.proto.CallResponse.newBuilder().setStatus(toProto(reply.status()));
+    reply.value().ifPresent(value -> response.setMethodResponse(toProto(value)));
+    return response.build();
+  }
+
+  /** Converts a reset's reply to the protocol's response. */
+  static org.modelrunner.transport.grpc.proto.RestResponse restResponse(Reply reply) {
+    return org.modelrunner.transport.grpc.proto.RestResponse.newBuilder()
+        .setStatus(toProto(reply.status()))
+        .build();
+  }
 }

@@ -1,0 +1,224 @@
+package org.modelrunner.transport.grpc;
+
+import io.grpc.CallOptions;
+import io.grpc.ClientCall;
+import io.grpc.ClientStreamTracer;
+import io.grpc.ConnectivityState;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.modelrunner.spi.TransportException;
+
+/**
+ * One request in flight on a {@link GrpcConnection}: a unary gRPC call, the listener of its answer, and the
+ * future its caller holds. The future completes once, on the transport's callback threads: with the
+ * converted answer, with the {@link TransportException} its gRPC status maps to, or with
+ * {@code CANCELLED} when the connection is closed.
+ *
+ * <p>It knows whether the request reached the runner: {@link #SENT_MARKER}, a stream tracer factory on
+ * every call, marks it when gRPC creates its stream on a connected transport. A request whose deadline
+ * passes before that never left the client; if the endpoint's last connection attempt failed, it fails
+ * {@code UNAVAILABLE} with that error, since the runner could not be reached.
+ *
+ * @param <Q> the request message type
+ * @param <R> the response message type
+ * @param <T> the type of the future's value
+ */
+final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
+  /** Converts a response message into the future's value; may throw a {@link TransportException}. */
+  interface Answer<R, T> {
+    T convert(R response);
+
+    /** Returns the value a non-OK status stands for, or null if it is a failure. */
+    default T onStatus(Status status) {
+      return null;
+    }
+  }
+
+  /** The call option that carries the exchange to {@link #SENT_MARKER}. */
+  static final CallOptions.Key<ClientExchange<?, ?, ?>> KEY = CallOptions.Key.create("modelrunner-exchange");
+
+  private static final ClientStreamTracer NO_TRACER = new ClientStreamTracer() {};
+
+  /** Marks an exchange sent when its stream is created on a connected transport. */
+  static final ClientStreamTracer.Factory SENT_MARKER =
+      new ClientStreamTracer.Factory() {
+        @Override
+        public ClientStreamTracer newClientStreamTracer(
+            ClientStreamTracer.StreamInfo info, Metadata headers) {
+          ClientExchange<?, ?, ?> exchange = info.getCallOptions().getOption(KEY);
+          return exchange == null ? NO_TRACER : exchange.new SentMarker();
+        }
+      };
+
+  /** The future of the request: cancelling it cancels the gRPC call. */
+  final class ReplyFuture extends CompletableFuture<T> {
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      boolean cancelled = super.cancel(mayInterruptIfRunning);
+      if (cancelled) {
+        cancelCall("The caller cancelled the request");
+      }
+      return cancelled;
+    }
+  }
+
+  final ReplyFuture future = new ReplyFuture();
+
+  private final GrpcConnection connection;
+  private final EndpointChannels channels;
+  private final boolean onHealthChannel;
+  private final String request;
+  private final long timeoutNanos;
+  private final Answer<R, T> answer;
+
+  private volatile boolean sent;
+  private R response; // written and read on the call's serialized callbacks
+
+  private ClientCall<Q, R> call; // guarded by this
+  private boolean started; // guarded by this
+  private boolean cancelled; // guarded by this
+
+  ClientExchange(
+      GrpcConnection connection,
+      EndpointChannels channels,
+      boolean onHealthChannel,
+      String request,
+      long timeoutNanos,
+      Answer<R, T> answer) {
+    this.connection = connection;
+    this.channels = channels;
+    this.onHealthChannel = onHealthChannel;
+    this.request = request;
+    this.timeoutNanos = timeoutNanos;
+    this.answer = answer;
+  }
+
+  /** Starts the call and sends the request, unless the exchange was cancelled first. Never blocks. */
+  void start(ClientCall<Q, R> newCall, Q message) {
+    synchronized (this) {
+      if (cancelled) {
+        return;
+      }
+      call = newCall;
+      try {
+        newCall.start(this, new Metadata());
+        newCall.request(2);
+        newCall.sendMessage(message);
+        newCall.halfClose();
+      } catch (RuntimeException e) {
+        newCall.cancel("The request could not be sent", e);
+        fail(new TransportException(
+            TransportException.Kind.INTERNAL, request + " on " + connection.endpoint() + ": " + e, e));
+      }
+      started = true;
+    }
+  }
+
+  /** Fails the future with {@code reason} and cancels the gRPC call. */
+  void cancel(TransportException reason) {
+    future.completeExceptionally(reason);
+    cancelCall(reason.getMessage());
+  }
+
+  private void cancelCall(String why) {
+    ClientCall<Q, R> toCancel;
+    synchronized (this) {
+      cancelled = true;
+      toCancel = started ? call : null;
+    }
+    if (toCancel != null) {
+      toCancel.cancel(why, null);
+    }
+  }
+
+  private void fail(TransportException failure) {
+    connection.forget(this);
+    future.completeExceptionally(failure);
+  }
+
+  @Override
+  public void onMessage(R message) {
+    if (response != null) {
+      cancelCall("The runner sent more than one response");
+      fail(new TransportException(
+          TransportException.Kind.INTERNAL,
+          request + " on " + connection.endpoint() + ": the runner sent more than one response"));
+      return;
+    }
+    response = message;
+  }
+
+  @Override
+  public void onClose(Status status, Metadata trailers) {
+    connection.forget(this);
+    if (future.isDone()) {
+      return;
+    }
+    if (status.isOk()) {
+      if (response == null) {
+        future.completeExceptionally(new TransportException(
+            TransportException.Kind.INTERNAL,
+            request + " on " + connection.endpoint() + ": the runner closed the call without an answer"));
+        return;
+      }
+      try {
+        future.complete(answer.convert(response));
+      } catch (TransportException e) {
+        future.completeExceptionally(e);
+      } catch (RuntimeException e) {
+        future.completeExceptionally(new TransportException(
+            TransportException.Kind.INTERNAL,
+            request + " on " + connection.endpoint() + ": malformed answer: " + e.getMessage(), e));
+      }
+      return;
+    }
+    T value = answer.onStatus(status);
+    if (value != null) {
+      future.complete(value);
+      return;
+    }
+    future.completeExceptionally(failure(status));
+  }
+
+  /** Maps a failed call's status, telling a runner that could not be reached from one that did not answer. */
+  private TransportException failure(Status status) {
+    if (connection.isClosed()) {
+      return connection.closedException();
+    }
+    if (status.getCode() != Status.Code.DEADLINE_EXCEEDED || sent) {
+      return GrpcFailures.of(status, request, connection.endpoint());
+    }
+    long millis = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
+    ConnectivityState state =
+        (onHealthChannel ? channels.health() : channels.main).getState(false);
+    Status connectionError = channels.connectionError();
+    if (connectionError != null && state != ConnectivityState.READY) {
+      return new TransportException(
+          TransportException.Kind.UNAVAILABLE,
+          request + " on " + connection.endpoint() + ": cannot connect to " + channels.address + ": "
+              + GrpcFailures.describe(connectionError) + " (no connection within the deadline of "
+              + millis + " ms)",
+          connectionError.getCause());
+    }
+    return new TransportException(
+        TransportException.Kind.DEADLINE_EXCEEDED,
+        request + " on " + connection.endpoint() + ": DEADLINE_EXCEEDED: no connection to "
+            + channels.address + " within the deadline of " + millis + " ms (the channel is "
+            + state + "); the request was not sent");
+  }
+
+  /** Marks the exchange sent. */
+  private final class SentMarker extends ClientStreamTracer {
+    @Override
+    public void streamCreated(io.grpc.Attributes transportAttrs, Metadata headers) {
+      sent = true;
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "ClientExchange{" + request + " on " + connection.endpoint() + (sent ? ", sent" : "") + "}";
+  }
+}

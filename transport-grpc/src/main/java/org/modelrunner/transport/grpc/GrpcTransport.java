@@ -1,0 +1,346 @@
+package org.modelrunner.transport.grpc;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.github.benmanes.caffeine.cache.Scheduler;
+import com.github.benmanes.caffeine.cache.Ticker;
+import io.grpc.CallOptions;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import java.net.URI;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.ModelConnection;
+import org.modelrunner.spi.ModelTransport;
+import org.modelrunner.spi.PreparedCall;
+import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.TransportSettings;
+import org.modelrunner.transport.grpc.proto.CallRequest;
+
+/**
+ * The client side of the gRPC transport, for {@code grpc://host:port} endpoints.
+ *
+ * <h2>Channels</h2>
+ * One {@link EndpointChannels} per endpoint (a main channel and a lazily made health channel), shared by
+ * every connection of this transport to that endpoint, kept in a Caffeine cache: an endpoint unused for
+ * {@link #DEFAULT_CHANNEL_IDLE_TIME} is evicted and its removal listener shuts its channels down gracefully
+ * (requests still running finish); closing the transport empties the cache and shuts every channel down at
+ * once. Connections hold no channel: they look theirs up at every request, so an evicted endpoint is simply
+ * opened again. Channels are plaintext, accept responses up to {@link TransportSettings#maxMessageBytes()},
+ * and resolve host names on the transport's callback threads.
+ *
+ * <h2>Threads</h2>
+ * All channels share one Netty event loop group ({@link #ioThreads()} NIO threads, which also fire
+ * deadlines and Caffeine's expiry) and one callback executor ({@link #callbackThreads()} threads, where
+ * gRPC delivers answers and futures complete), both named after the transport (see {@link GrpcThreads}).
+ * Nothing uses gRPC's JVM-wide shared pools, so {@link #close()} ends every thread the transport started.
+ *
+ * <h2>Requests</h2>
+ * Every request carries a deadline and waits for the channel to be ready within it (wait-for-ready), except
+ * health checks, which fail at once when the endpoint cannot be reached. A request is never retried or
+ * queued by the transport (beyond gRPC's transparent retry of a stream that never reached the runner).
+ */
+final class GrpcTransport implements ModelTransport {
+  /** How long an endpoint's channels live unused before they are shut down. */
+  static final Duration DEFAULT_CHANNEL_IDLE_TIME = Duration.ofMinutes(10);
+  /** How long {@link #close()} waits for channels and threads to end. */
+  private static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(3);
+
+  private static final System.Logger LOG = System.getLogger(GrpcTransport.class.getName());
+
+  final int maxMessageBytes;
+  /** The options of setups, calls and resets: wait-for-ready, the size limit, the "sent" marker. */
+  final CallOptions requestOptions;
+  /** The options of health checks: fail-fast. */
+  final CallOptions healthOptions;
+
+  private final GrpcThreads threads = new GrpcThreads();
+  private final EventLoopGroup eventLoops;
+  private final ThreadPoolExecutor callbacks;
+  private final Cache<GrpcAddress, EndpointChannels> channels;
+  /** Every endpoint's channels made and not known to be terminated, evicted ones included. */
+  private final Set<EndpointChannels> opened = ConcurrentHashMap.newKeySet();
+  private final Set<GrpcConnection> connections = ConcurrentHashMap.newKeySet();
+  private final Function<GrpcAddress, EndpointChannels> opener = this::open;
+  private final AtomicBoolean closing = new AtomicBoolean();
+  private volatile boolean closed;
+
+  GrpcTransport(TransportSettings settings) {
+    this(settings, DEFAULT_CHANNEL_IDLE_TIME, Ticker.systemTicker());
+  }
+
+  /** Creates a transport whose channels are evicted after {@code idleTime} unused, measured by {@code ticker}. */
+  GrpcTransport(TransportSettings settings, Duration idleTime, Ticker ticker) {
+    this.maxMessageBytes = settings.maxMessageBytes();
+    CallOptions base =
+        CallOptions.DEFAULT
+            .withMaxOutboundMessageSize(maxMessageBytes)
+            .withMaxInboundMessageSize(maxMessageBytes)
+            .withStreamTracerFactory(ClientExchange.SENT_MARKER);
+    this.requestOptions = base.withWaitForReady();
+    this.healthOptions = base;
+    this.eventLoops =
+        new MultiThreadIoEventLoopGroup(ioThreads(), threads.eventLoops(), NioIoHandler.newFactory());
+    int callbackThreads = callbackThreads();
+    this.callbacks =
+        new ThreadPoolExecutor(
+            callbackThreads, callbackThreads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+            threads.callbacks());
+    this.callbacks.allowCoreThreadTimeOut(true);
+    this.channels =
+        Caffeine.newBuilder()
+            .expireAfterAccess(idleTime)
+            .ticker(ticker)
+            .executor(Runnable::run)
+            .scheduler(Scheduler.forScheduledExecutorService(eventLoops))
+            .removalListener(this::removed)
+            .build();
+  }
+
+  /** The number of event loop threads: one per processor, from 2 to 8. */
+  static int ioThreads() {
+    return Math.max(2, Math.min(8, Runtime.getRuntime().availableProcessors()));
+  }
+
+  /** The number of callback threads: one per processor, from 2 to 16. */
+  static int callbackThreads() {
+    return Math.max(2, Math.min(16, Runtime.getRuntime().availableProcessors()));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Requests
+
+  /**
+   * Builds the call's request message once; every connection it is sent on sends the same message.
+   *
+   * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if the request is larger than this
+   *     transport's limit
+   * @throws NullPointerException if an argument is null
+   */
+  @Override
+  public PreparedCall prepare(String methodName, Arguments arguments) {
+    Objects.requireNonNull(methodName, "methodName");
+    Objects.requireNonNull(arguments, "arguments");
+    CallRequest request = callRequest(methodName, arguments);
+    checkSize(request.getSerializedSize(), "call " + methodName);
+    return new GrpcPreparedCall(methodName, arguments, request);
+  }
+
+  /**
+   * Returns the request message of {@code call}: the one it holds if this transport (or another gRPC
+   * transport) prepared it, else a new one.
+   *
+   * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if the request is larger than this
+   *     transport's limit
+   */
+  CallRequest requestOf(PreparedCall call) {
+    CallRequest request =
+        call instanceof GrpcPreparedCall prepared
+            ? prepared.request()
+            : callRequest(
+                Objects.requireNonNull(call.methodName(), "methodName"),
+                Objects.requireNonNull(call.arguments(), "arguments"));
+    checkSize(request.getSerializedSize(), "call " + request.getMethodName());
+    return request;
+  }
+
+  private static CallRequest callRequest(String methodName, Arguments arguments) {
+    return CallRequest.newBuilder()
+        .setMethodName(methodName)
+        .addAllMethodArguments(Protos.positional(arguments))
+        .addAllMethodKwArguments(Protos.keyword(arguments))
+        .build();
+  }
+
+  /**
+   * Checks a request's size against the limit.
+   *
+   * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if it is over
+   */
+  void checkSize(int size, String request) {
+    if (size > maxMessageBytes) {
+      throw new TransportException(
+          TransportException.Kind.MESSAGE_TOO_LARGE,
+          request + ": the request is " + size + " bytes, over the client's limit of " + maxMessageBytes
+              + " bytes");
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connections and channels
+
+  /**
+   * Returns a connection to {@code grpc://host:port}, and starts connecting to it in the background if
+   * this transport has no channel to that endpoint yet. Never blocks (host names are resolved in the
+   * background).
+   *
+   * @throws IllegalArgumentException if the scheme is not {@code grpc} or the URI is not
+   *     {@code grpc://host:port}
+   * @throws IllegalStateException if this transport is closed
+   */
+  @Override
+  public ModelConnection connect(URI endpoint) {
+    GrpcAddress address = GrpcAddress.parse(endpoint);
+    if (closed) {
+      throw new IllegalStateException("This gRPC transport is closed");
+    }
+    GrpcConnection connection = new GrpcConnection(this, endpoint, address);
+    connections.add(connection);
+    if (closed) {
+      connection.close();
+      return connection;
+    }
+    try {
+      channelsFor(address).requestConnection();
+    } catch (IllegalStateException e) {
+      connection.close(); // closed meanwhile
+    }
+    return connection;
+  }
+
+  /**
+   * Returns the channels of an endpoint, opening them if needed; a lookup counts as a use.
+   *
+   * @throws IllegalStateException if this transport is closed
+   */
+  EndpointChannels channelsFor(GrpcAddress address) {
+    if (closed) {
+      throw new IllegalStateException("This gRPC transport is closed");
+    }
+    return channels.get(address, opener);
+  }
+
+  private EndpointChannels open(GrpcAddress address) {
+    if (closed) {
+      throw new IllegalStateException("This gRPC transport is closed");
+    }
+    opened.removeIf(EndpointChannels::isTerminated);
+    EndpointChannels created = new EndpointChannels(address, this::newChannel);
+    opened.add(created);
+    if (closed) { // close() may not have seen it: shut it down here
+      created.shutdownNow();
+    }
+    return created;
+  }
+
+  private ManagedChannel newChannel(GrpcAddress address) {
+    return NettyChannelBuilder.forAddress(address.host(), address.port())
+        .eventLoopGroup(eventLoops)
+        .channelType(NioSocketChannel.class)
+        .executor(callbacks)
+        .offloadExecutor(callbacks)
+        .usePlaintext()
+        .maxInboundMessageSize(maxMessageBytes)
+        .build();
+  }
+
+  private void removed(GrpcAddress address, EndpointChannels endpoint, RemovalCause cause) {
+    if (endpoint == null) {
+      return;
+    }
+    if (closed) {
+      endpoint.shutdownNow();
+    } else {
+      LOG.log(System.Logger.Level.DEBUG, "Closing the channels to {0} ({1})", address, cause);
+      endpoint.shutdown();
+    }
+  }
+
+  void forget(GrpcConnection connection) {
+    connections.remove(connection);
+  }
+
+  boolean isClosed() {
+    return closed;
+  }
+
+  /** Runs pending cache maintenance (expiry); for tests. */
+  void cleanUp() {
+    channels.cleanUp();
+  }
+
+  /** Returns the channels of an endpoint if the cache holds them, without counting a use; for tests. */
+  EndpointChannels cachedChannels(GrpcAddress address) {
+    return channels.policy().getIfPresentQuietly(address);
+  }
+
+  /** Returns the prefix of the names of this transport's threads; for tests. */
+  String threadNamePrefix() {
+    return threads.prefix();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Life cycle
+
+  /**
+   * Closes every connection (their requests fail {@code CANCELLED}), shuts every channel down, then stops
+   * the event loops and callback threads, waiting a few seconds at most for all of them to end (it does not
+   * wait when called on one of the transport's own threads). Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!closing.compareAndSet(false, true)) {
+      return;
+    }
+    closed = true;
+    for (GrpcConnection connection : connections) {
+      connection.close();
+    }
+    channels.invalidateAll();
+    channels.cleanUp();
+    for (EndpointChannels endpoint : opened) {
+      endpoint.shutdownNow();
+    }
+    boolean wait = !threads.isCurrentThreadOwn();
+    long deadline = System.nanoTime() + CLOSE_TIMEOUT_NANOS;
+    boolean interrupted = false;
+    if (wait) {
+      try {
+        for (EndpointChannels endpoint : opened) {
+          if (!endpoint.awaitTermination(deadline)) {
+            LOG.log(System.Logger.Level.WARNING, "The channels to {0} did not terminate in time",
+                endpoint.address);
+          }
+        }
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    opened.clear();
+    eventLoops.shutdownGracefully(0, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    callbacks.shutdown();
+    if (wait && !interrupted) {
+      try {
+        eventLoops.terminationFuture().await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (!callbacks.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+          callbacks.shutdownNow();
+        }
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      callbacks.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "GrpcTransport{maxMessageBytes=" + maxMessageBytes + ", endpoints=" + channels.estimatedSize()
+        + (closed ? ", closed" : "") + "}";
+  }
+}

@@ -1,0 +1,173 @@
+package org.modelrunner.transport.grpc;
+
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.time.LocalDateTime;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.Locale;
+import java.util.Map;
+import java.util.logging.Formatter;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogManager;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+
+/**
+ * The runner process's logging: {@code java.util.logging} (which also carries gRPC's logs and the loader's
+ * {@link System.Logger}) to standard error, one line per record, at the chosen level.
+ */
+final class RunnerLogging {
+  /** Level names accepted by {@code --log-level}: Python's, and java.util.logging's. */
+  private static final Map<String, Level> LEVELS =
+      Map.ofEntries(
+          Map.entry("CRITICAL", Level.SEVERE),
+          Map.entry("FATAL", Level.SEVERE),
+          Map.entry("ERROR", Level.SEVERE),
+          Map.entry("SEVERE", Level.SEVERE),
+          Map.entry("WARNING", Level.WARNING),
+          Map.entry("WARN", Level.WARNING),
+          Map.entry("INFO", Level.INFO),
+          Map.entry("CONFIG", Level.CONFIG),
+          Map.entry("DEBUG", Level.FINE),
+          Map.entry("FINE", Level.FINE),
+          Map.entry("FINER", Level.FINER),
+          Map.entry("TRACE", Level.FINEST),
+          Map.entry("FINEST", Level.FINEST),
+          Map.entry("ALL", Level.ALL),
+          Map.entry("OFF", Level.OFF));
+
+  /**
+   * gRPC's and Netty's (shaded beneath it) own debug logs, HTTP/2 frames included, are kept at INFO at the
+   * DEBUG level; TRACE shows them.
+   */
+  private static final String GRPC = "io.grpc";
+
+  /** Strong references: java.util.logging holds loggers weakly, and would forget their levels. */
+  private static Logger root;
+  private static Logger grpc;
+
+  private RunnerLogging() {}
+
+  /**
+   * Returns the level named {@code name} (case-insensitive): CRITICAL, ERROR, WARNING, INFO, DEBUG, TRACE,
+   * or a java.util.logging name (SEVERE, FINE, FINER, FINEST, CONFIG, ALL, OFF).
+   *
+   * @throws IllegalArgumentException for another name
+   */
+  static Level level(String name) {
+    Level level = LEVELS.get(name.strip().toUpperCase(Locale.ROOT));
+    if (level == null) {
+      throw new IllegalArgumentException(
+          "'" + name + "' is not a log level (CRITICAL, ERROR, WARNING, INFO, DEBUG, TRACE, or a"
+              + " java.util.logging level)");
+    }
+    return level;
+  }
+
+  /** Sends every log record at {@code level} or above to {@code err}, one line each. */
+  static synchronized void configure(Level level, PrintStream err) {
+    LogManager manager = LogManager.getLogManager();
+    root = manager.getLogger("");
+    for (Handler handler : root.getHandlers()) {
+      root.removeHandler(handler);
+    }
+    StreamHandler handler = new StreamHandler(err);
+    handler.setLevel(Level.ALL);
+    handler.setFormatter(new OneLineFormatter());
+    root.addHandler(handler);
+    root.setLevel(level);
+    grpc = Logger.getLogger(GRPC);
+    grpc.setLevel(level.intValue() <= Level.FINER.intValue() ? level : max(level, Level.INFO));
+  }
+
+  private static Level max(Level a, Level b) {
+    return a.intValue() >= b.intValue() ? a : b;
+  }
+
+  /** Writes and flushes each record; never closes the stream (standard error outlives logging). */
+  static final class StreamHandler extends Handler {
+    private final PrintStream out;
+
+    StreamHandler(PrintStream out) {
+      this.out = out;
+    }
+
+    @Override
+    public void publish(LogRecord record) {
+      if (!isLoggable(record)) {
+        return;
+      }
+      String line;
+      try {
+        line = getFormatter().format(record);
+      } catch (RuntimeException e) {
+        line = record.getLevel() + " " + record.getMessage() + " (unformattable: " + e + ")" + System.lineSeparator();
+      }
+      synchronized (out) {
+        out.print(line);
+        out.flush();
+      }
+    }
+
+    @Override
+    public void flush() {
+      out.flush();
+    }
+
+    @Override
+    public void close() {
+      out.flush();
+    }
+  }
+
+  /** {@code 2025-09-15 14:30:34.791 INFO    GrpcRunner: message}, then the stack trace of a throwable. */
+  static final class OneLineFormatter extends Formatter {
+    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS");
+
+    @Override
+    public String format(LogRecord record) {
+      StringBuilder line = new StringBuilder(128);
+      line.append(TIME.format(LocalDateTime.ofInstant(record.getInstant(), ZoneId.systemDefault())))
+          .append(' ')
+          .append(String.format("%-7s", levelName(record.getLevel())))
+          .append(' ')
+          .append(shortName(record.getLoggerName()))
+          .append(": ")
+          .append(formatMessage(record))
+          .append(System.lineSeparator());
+      if (record.getThrown() != null) {
+        StringWriter trace = new StringWriter();
+        record.getThrown().printStackTrace(new PrintWriter(trace));
+        line.append(trace);
+      }
+      return line.toString();
+    }
+
+    private static String levelName(Level level) {
+      int value = level.intValue();
+      if (value >= Level.SEVERE.intValue()) {
+        return "ERROR";
+      }
+      if (value >= Level.WARNING.intValue()) {
+        return "WARNING";
+      }
+      if (value >= Level.INFO.intValue()) {
+        return "INFO";
+      }
+      if (value >= Level.CONFIG.intValue()) {
+        return "CONFIG";
+      }
+      return value >= Level.FINE.intValue() ? "DEBUG" : "TRACE";
+    }
+
+    private static String shortName(String name) {
+      if (name == null || name.isEmpty()) {
+        return "root";
+      }
+      return name.startsWith("org.modelrunner.") ? name.substring(name.lastIndexOf('.') + 1) : name;
+    }
+  }
+}

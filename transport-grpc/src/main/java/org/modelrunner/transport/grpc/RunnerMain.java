@@ -1,0 +1,397 @@
+package org.modelrunner.transport.grpc;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.charset.Charset;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+import java.util.stream.Stream;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.ArgSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+
+/**
+ * The runner as a program: {@code java -jar model-runner-grpc-runner.jar --code-directory <submission>}
+ * serves one submission with a {@link GrpcRunner} until the process is stopped.
+ *
+ * <p>Every option can also be given by the environment variable the Python runner reads (or, for the
+ * options it does not have, the one named below); a command-line option wins over its variable, and an
+ * empty variable counts as unset:
+ *
+ * <table>
+ *   <caption>Options</caption>
+ *   <tr><th>option</th><th>variable</th><th>default</th></tr>
+ *   <tr><td>{@code --code-directory}</td><td>{@code CODE_DIRECTORY}</td><td>required</td></tr>
+ *   <tr><td>{@code --address}</td><td>{@code GRPC_ADDRESS}</td><td>{@code [::]:50051}</td></tr>
+ *   <tr><td>{@code --log-level}</td><td>{@code LOG_LEVEL}</td><td>{@code INFO}</td></tr>
+ *   <tr><td>{@code --max-send-message-length}</td><td>{@code GRPC_MAX_SEND_MESSAGE_LENGTH}</td><td>64 MiB</td></tr>
+ *   <tr><td>{@code --max-receive-message-length}</td><td>{@code GRPC_MAX_RECEIVE_MESSAGE_LENGTH}</td><td>64 MiB</td></tr>
+ *   <tr><td>{@code --class-path}</td><td>{@code HOST_CLASS_PATH}</td><td>none</td></tr>
+ *   <tr><td>{@code --call-time-limit}</td><td>{@code CALL_TIME_LIMIT}</td><td>none</td></tr>
+ *   <tr><td>{@code --shutdown-grace}</td><td>{@code SHUTDOWN_GRACE}</td><td>10 s</td></tr>
+ * </table>
+ *
+ * <p>Exit codes: 0 after a stop, 1 when the address cannot be bound, 2 for a usage error (a missing or
+ * empty code directory, an invalid option), each with one line on standard error. {@code SIGTERM} (or
+ * {@code SIGINT}) stops gracefully: health turns {@code NOT_SERVING}, new requests are refused, the request
+ * in flight has the grace period to finish. Logs go to standard error through {@code java.util.logging}.
+ */
+@Command(
+    name = RunnerMain.NAME,
+    sortOptions = false,
+    usageHelpAutoWidth = true,
+    description = {
+      "Serves one submitted model over gRPC with the Python model runner's protocol",
+      "(dynamic_subclass.DynamicSubclassService and grpc.health.v1.Health).",
+      "Each option can also be set by the environment variable named in its description; the command line"
+          + " wins."
+    },
+    footer = {
+      "",
+      "Exit codes: 0 stopped, 1 cannot listen, 2 usage error. SIGTERM stops gracefully."
+    })
+public final class RunnerMain {
+  static final String NAME = "model-runner-grpc";
+
+  /** Exit code of a usage error. */
+  static final int USAGE = 2;
+  /** Exit code of a runner that could not start. */
+  static final int FAILED = 1;
+
+  /** The environment variable of each option. */
+  static final Map<String, String> ENVIRONMENT =
+      Map.of(
+          "--code-directory", "CODE_DIRECTORY",
+          "--address", "GRPC_ADDRESS",
+          "--log-level", "LOG_LEVEL",
+          "--max-send-message-length", "GRPC_MAX_SEND_MESSAGE_LENGTH",
+          "--max-receive-message-length", "GRPC_MAX_RECEIVE_MESSAGE_LENGTH",
+          "--class-path", "HOST_CLASS_PATH",
+          "--call-time-limit", "CALL_TIME_LIMIT",
+          "--shutdown-grace", "SHUTDOWN_GRACE");
+
+  @Option(
+      names = "--code-directory",
+      paramLabel = "PATH",
+      description = "The submission: a folder of classes and jars, or a jar. Required. Env CODE_DIRECTORY.")
+  String codeDirectory;
+
+  @Option(
+      names = "--address",
+      paramLabel = "HOST:PORT",
+      defaultValue = GrpcRunner.DEFAULT_ADDRESS,
+      description = "Where to listen, as [::]:50051, 0.0.0.0:50051, 127.0.0.1:0. Env GRPC_ADDRESS."
+          + " Default [::]:50051.")
+  String address;
+
+  @Option(
+      names = "--log-level",
+      paramLabel = "LEVEL",
+      defaultValue = "INFO",
+      description = "CRITICAL, ERROR, WARNING, INFO, DEBUG or TRACE (or a java.util.logging level)."
+          + " Env LOG_LEVEL. Default INFO.")
+  String logLevel;
+
+  @Option(
+      names = "--max-send-message-length",
+      paramLabel = "BYTES",
+      defaultValue = "67108864",
+      description = "The largest response, in bytes; -1 for no limit. Env GRPC_MAX_SEND_MESSAGE_LENGTH."
+          + " Default 67108864 (64 MiB).")
+  String maxSend;
+
+  @Option(
+      names = "--max-receive-message-length",
+      paramLabel = "BYTES",
+      defaultValue = "67108864",
+      description = "The largest request, in bytes; -1 for no limit. Env GRPC_MAX_RECEIVE_MESSAGE_LENGTH."
+          + " Default 67108864 (64 MiB).")
+  String maxReceive;
+
+  @Option(
+      names = "--class-path",
+      paramLabel = "PATHS",
+      description = "Jars or class folders (a folder also brings the jars beneath it), separated by '${sys:path.separator}', that the submission sees besides the JDK and the model runner's API:"
+          + " where the coordinator's base class lives. Repeatable. Env HOST_CLASS_PATH.")
+  List<String> classPath;
+
+  @Option(
+      names = "--call-time-limit",
+      paramLabel = "DURATION",
+      description = "Answer a Call still running after this long with DEADLINE_EXCEEDED (the model keeps"
+          + " running; the runner is busy until it returns): seconds such as 2.5, or 250ms, 2s, 5m, PT2S;"
+          + " 0 for none. Env CALL_TIME_LIMIT. Default none.")
+  String callTimeLimit;
+
+  @Option(
+      names = "--shutdown-grace",
+      paramLabel = "DURATION",
+      defaultValue = "10s",
+      description = "On SIGTERM, how long the request in flight may take to finish. Env SHUTDOWN_GRACE."
+          + " Default 10s.")
+  String shutdownGrace;
+
+  @Option(
+      names = {"-h", "--help"},
+      usageHelp = true,
+      description = "Show this help and exit.")
+  boolean help;
+
+  private RunnerMain() {}
+
+  /**
+   * Runs the runner until the process is stopped; exits with 1 or 2 (and one line on standard error) when
+   * it cannot start.
+   *
+   * @param args the command line; {@code --help} lists the options
+   */
+  public static void main(String[] args) {
+    // Before anything touches java.util.logging: lets the runner log while it stops (see RunnerLogManager).
+    if (System.getProperty("java.util.logging.manager") == null) {
+      System.setProperty("java.util.logging.manager", RunnerLogManager.class.getName());
+    }
+    int code = execute(args, System.getenv(), System.out, System.err, new JvmProcess());
+    if (code != 0) {
+      System.exit(code);
+    }
+  }
+
+  /** What running the runner does to the process it runs in; tests replace it. */
+  interface RunnerProcess {
+    /** Sets up logging at {@code level}. */
+    void configureLogging(Level level);
+
+    /** Called once the runner serves, before the program waits for it to stop. */
+    void started(GrpcRunner runner, Duration shutdownGrace);
+  }
+
+  /** The real process: logs to standard error, stops gracefully on {@code SIGTERM}. */
+  static final class JvmProcess implements RunnerProcess {
+    @Override
+    public void configureLogging(Level level) {
+      RunnerLogging.configure(level, System.err);
+    }
+
+    @Override
+    public void started(GrpcRunner runner, Duration shutdownGrace) {
+      Runtime.getRuntime()
+          .addShutdownHook(
+              new Thread(
+                  () -> {
+                    Logger.getLogger(RunnerMain.class.getName())
+                        .info("Stop requested (SIGTERM, SIGINT or exit)");
+                    runner.shutdown(shutdownGrace);
+                  },
+                  "modelrunner-grpc-shutdown"));
+    }
+  }
+
+  /** The options, checked. */
+  record Options(
+      Path codeDirectory,
+      String address,
+      Level logLevel,
+      int maxSendBytes,
+      int maxReceiveBytes,
+      List<Path> classPath,
+      Duration callTimeLimit,
+      Duration shutdownGrace) {
+
+    /** Returns a builder of the runner these options describe, without its submission. */
+    GrpcRunner.Builder runnerBuilder() {
+      return GrpcRunner.builder()
+          .submission(codeDirectory)
+          .hostClassPath(classPath)
+          .applicationClassesVisible(false)
+          .address(address)
+          .maxSendMessageBytes(maxSendBytes)
+          .maxReceiveMessageBytes(maxReceiveBytes)
+          .callTimeLimit(callTimeLimit)
+          .shutdownGrace(shutdownGrace);
+    }
+  }
+
+  /** A usage error: a one-line message. */
+  static final class UsageException extends Exception {
+    UsageException(String message) {
+      super(message);
+    }
+  }
+
+  /**
+   * Parses and checks the command line and environment.
+   *
+   * @return the options, or null when help was asked for (and written to {@code out})
+   * @throws UsageException with a one-line message for a usage error
+   */
+  static Options parse(String[] args, Map<String, String> env, PrintStream out) throws UsageException {
+    RunnerMain command = new RunnerMain();
+    CommandLine commandLine = new CommandLine(command);
+    commandLine.setDefaultValueProvider(
+        arg -> {
+          String variable = arg instanceof OptionSpec option ? ENVIRONMENT.get(option.longestName()) : null;
+          String value = variable == null ? null : env.get(variable);
+          return value == null || value.isBlank() ? null : value;
+        });
+    try {
+      commandLine.parseArgs(args);
+    } catch (CommandLine.ParameterException e) {
+      throw new UsageException(oneLine(e.getMessage()) + " (see --help)");
+    }
+    if (commandLine.isUsageHelpRequested()) {
+      PrintWriter writer = new PrintWriter(out, true, Charset.defaultCharset());
+      commandLine.usage(writer);
+      writer.flush();
+      return null;
+    }
+    return command.check();
+  }
+
+  private Options check() throws UsageException {
+    Path code = codeDirectory();
+    String checkedAddress =
+        require(
+            "--address",
+            address,
+            value -> {
+              GrpcRunner.builder().address(value);
+              return value.strip();
+            });
+    Level level = require("--log-level", logLevel, RunnerLogging::level);
+    int send = require("--max-send-message-length", maxSend, Sizes::parse);
+    int receive = require("--max-receive-message-length", maxReceive, Sizes::parse);
+    List<Path> hostPath = hostClassPath();
+    Duration limit = callTimeLimit == null ? null : require("--call-time-limit", callTimeLimit, Durations::parse);
+    Duration grace = require("--shutdown-grace", shutdownGrace, Durations::parse);
+    return new Options(
+        code, checkedAddress, level, send, receive, hostPath, limit == null || limit.isZero() ? null : limit, grace);
+  }
+
+  private Path codeDirectory() throws UsageException {
+    if (codeDirectory == null || codeDirectory.isBlank()) {
+      throw new UsageException("no code directory: give --code-directory or set CODE_DIRECTORY");
+    }
+    Path path = Path.of(codeDirectory.strip()).toAbsolutePath().normalize();
+    if (!Files.exists(path)) {
+      throw new UsageException("the code directory " + path + " does not exist");
+    }
+    if (Files.isDirectory(path)) {
+      try (Stream<Path> files = Files.walk(path)) {
+        boolean code =
+            files.anyMatch(
+                file -> {
+                  String name = file.getFileName().toString();
+                  return Files.isRegularFile(file) && (name.endsWith(".class") || name.endsWith(".jar"));
+                });
+        if (!code) {
+          throw new UsageException("the code directory " + path + " is empty: it holds no jar and no class file");
+        }
+      } catch (IOException | UncheckedIOException e) {
+        throw new UsageException("cannot read the code directory " + path + ": " + e.getMessage());
+      }
+    }
+    return path;
+  }
+
+  private List<Path> hostClassPath() throws UsageException {
+    List<Path> entries = new ArrayList<>();
+    if (classPath == null) {
+      return entries;
+    }
+    for (String value : classPath) {
+      for (String entry : value.split(File.pathSeparator)) {
+        if (entry.isBlank()) {
+          continue;
+        }
+        Path path = Path.of(entry.strip()).toAbsolutePath().normalize();
+        if (!Files.exists(path)) {
+          throw new UsageException(describe("--class-path") + ": " + path + " does not exist");
+        }
+        entries.add(path);
+      }
+    }
+    return entries;
+  }
+
+  /** Checks a value with the parser of its option. */
+  private static <T> T require(String option, String value, Parser<T> parser) throws UsageException {
+    try {
+      return parser.parse(Objects.requireNonNull(value, option));
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(describe(option) + ": " + oneLine(e.getMessage()));
+    }
+  }
+
+  /** Parses an option's value; throws {@link IllegalArgumentException} for an invalid one. */
+  private interface Parser<T> {
+    T parse(String value);
+  }
+
+  private static String describe(String option) {
+    return "invalid " + option + " (" + ENVIRONMENT.get(option) + ")";
+  }
+
+  private static String oneLine(String message) {
+    return message == null ? "" : message.strip().replaceAll("\\s*\\R\\s*", " ");
+  }
+
+  /**
+   * Runs the program: parses, configures logging, starts the runner and waits until it stops.
+   *
+   * @return the exit code: 0 after a stop (or for {@code --help}), 1 if the runner cannot start, 2 for a
+   *     usage error
+   */
+  static int execute(
+      String[] args, Map<String, String> env, PrintStream out, PrintStream err, RunnerProcess process) {
+    Options options;
+    try {
+      options = parse(args, env, out);
+    } catch (UsageException e) {
+      err.println(NAME + ": " + e.getMessage());
+      err.flush();
+      return USAGE;
+    }
+    if (options == null) {
+      return 0;
+    }
+    process.configureLogging(options.logLevel());
+    GrpcRunner runner;
+    try {
+      runner = options.runnerBuilder().build();
+    } catch (IllegalArgumentException | UncheckedIOException e) {
+      err.println(NAME + ": cannot open the code directory " + options.codeDirectory() + ": " + oneLine(e.getMessage()));
+      err.flush();
+      return USAGE;
+    }
+    try {
+      runner.start();
+    } catch (IOException e) {
+      Throwable cause = e.getCause();
+      err.println(
+          NAME + ": cannot listen on " + options.address() + ": " + oneLine(e.getMessage())
+              + (cause == null ? "" : " (" + oneLine(cause.getMessage()) + ")"));
+      err.flush();
+      return FAILED;
+    }
+    process.started(runner, options.shutdownGrace());
+    try {
+      runner.awaitTermination();
+    } catch (InterruptedException e) {
+      runner.shutdown(options.shutdownGrace());
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+}

@@ -1,0 +1,275 @@
+package org.modelrunner.transport.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.modelrunner.transport.grpc.RunnerClient.assertStatus;
+import static org.modelrunner.transport.grpc.RunnerModels.BASE;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.modelrunner.loader.HostedModel;
+import org.modelrunner.loader.Submission;
+import org.modelrunner.spi.Variant;
+import org.modelrunner.transport.grpc.proto.CallResponse;
+
+/** Building, starting and stopping runners, their endpoints, and what a submission sees of the host. */
+class GrpcRunnerLifecycleTest {
+  static final String API_BASE = "com.example.api.Base";
+
+  @TempDir static Path shared;
+  /** A coordinator's API jar: {@code com.example.api.Base}, which uses the shared API ({@code Variant}). */
+  static Path apiJar;
+  /** A submission implementing {@code com.example.api.Base}, compiled against the API jar. */
+  static Path isolated;
+
+  @BeforeAll
+  static void compile() throws IOException {
+    apiJar =
+        RunnerSources.create()
+            .add(API_BASE, """
+                package com.example.api;
+                import org.modelrunner.spi.Variant;
+                public abstract class Base {
+                  public abstract String kind();
+                  public Variant wrapped() { return Variant.ofString("wrapped " + kind()); }
+                }
+                """)
+            .jarTo(shared.resolve("api/lib/tracker-api.jar"));
+    isolated =
+        RunnerSources.create()
+            .classPath(apiJar)
+            .add("com.example.iso.Model", """
+                package com.example.iso;
+                public class Model extends com.example.api.Base {
+                  public String kind() { return "iso"; }
+                  public boolean sees(String name) {
+                    try {
+                      Class.forName(name, false, Model.class.getClassLoader());
+                      return true;
+                    } catch (ClassNotFoundException | LinkageError e) {
+                      return false;
+                    }
+                  }
+                }
+                """)
+            .compileTo(shared.resolve("iso"));
+  }
+
+  @Test
+  void theBuilderNeedsExactlyOneSubmission() {
+    assertThatThrownBy(() -> GrpcRunner.builder().build()).isInstanceOf(IllegalStateException.class);
+    try (HostedModel model = HostedModel.open(RunnerModels.submission())) {
+      assertThatThrownBy(() -> GrpcRunner.builder().model(model).submission(RunnerModels.submission()).build())
+          .isInstanceOf(IllegalStateException.class);
+      assertThatThrownBy(() -> GrpcRunner.builder().model(model).hostClassPath(apiJar).build())
+          .isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("hostClassPath");
+    }
+  }
+
+  @Test
+  void theBuilderRefusesWhatCannotWork(@TempDir Path empty) {
+    assertThatThrownBy(() -> GrpcRunner.builder().submission(empty.resolve("missing")).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("does not exist");
+    assertThatThrownBy(() -> GrpcRunner.builder().submission(empty).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no jar and no class file");
+    assertThatThrownBy(
+            () -> GrpcRunner.builder().submission(RunnerModels.submission()).hostClassPath(empty.resolve("nope.jar")).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("nope.jar");
+    assertThatThrownBy(() -> GrpcRunner.builder().port(65536)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().port(-1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().host(" ")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().maxSendMessageBytes(0)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().maxReceiveMessageBytes(-1)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().callTimeLimit(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().shutdownGrace(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"", "50051", "host", "[::1]50051", "[::1", "::1:50051", "host:", "host:x", "host:70000", ":50051"})
+  void malformedAddressesAreRefused(String address) {
+    assertThatThrownBy(() -> GrpcRunner.builder().address(address)).isInstanceOf(IllegalArgumentException.class);
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+      "127.0.0.1:0, 127.0.0.1",
+      "localhost:0, localhost",
+      "0.0.0.0:0, 127.0.0.1",
+      "'[::]:0', localhost",
+  })
+  void theEndpointIsGrpcHostPort(String address, String endpointHost) throws Exception {
+    GrpcRunner runner = GrpcRunner.builder().submission(RunnerModels.submission()).address(address).build().start();
+    try {
+      assertThat(runner.port()).isPositive();
+      assertThat(runner.endpoint()).isEqualTo(URI.create("grpc://" + endpointHost + ":" + runner.port()));
+      try (RunnerClient client = new RunnerClient(runner)) {
+        assertStatus(client.setup(BASE).getStatus(), "SUCCESS", "Instance created successfully");
+      }
+    } finally {
+      runner.close();
+    }
+  }
+
+  @Test
+  void anIpv6LiteralIsBracketedInTheEndpoint() throws Exception {
+    GrpcRunner runner;
+    try {
+      runner = GrpcRunner.builder().submission(RunnerModels.submission()).address("[::1]:0").build().start();
+    } catch (IOException noIpv6) {
+      return; // no IPv6 loopback here
+    }
+    try {
+      assertThat(runner.endpoint()).isEqualTo(URI.create("grpc://[::1]:" + runner.port()));
+    } finally {
+      runner.close();
+    }
+  }
+
+  @Test
+  void portAndEndpointNeedAStartedRunnerAndStartIsOnce() throws Exception {
+    GrpcRunner runner = RunnerModels.runner().build();
+    assertThatThrownBy(runner::port).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(runner::endpoint).isInstanceOf(IllegalStateException.class);
+    runner.start();
+    try {
+      assertThatThrownBy(runner::start).isInstanceOf(IllegalStateException.class);
+      assertThat(runner.toString()).contains(String.valueOf(runner.port()));
+    } finally {
+      runner.close();
+    }
+    assertThat(runner.isTerminated()).isTrue();
+    assertThatThrownBy(runner::start).isInstanceOf(IllegalStateException.class);
+    runner.close(); // idempotent
+  }
+
+  @Test
+  void aRunnerNeverStartedIsJustClosed() throws Exception {
+    GrpcRunner runner = RunnerModels.runner().build();
+    runner.close();
+    assertThat(runner.isTerminated()).isTrue();
+    runner.awaitTermination();
+  }
+
+  @Test
+  void aPortInUseFailsStartAndTerminatesTheRunner() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+      GrpcRunner runner = RunnerModels.runner().address("127.0.0.1:" + taken.getLocalPort()).build();
+      assertThatThrownBy(runner::start).isInstanceOf(IOException.class);
+      assertThat(runner.isTerminated()).isTrue();
+      assertThatThrownBy(runner::start).isInstanceOf(IllegalStateException.class);
+    }
+  }
+
+  @Test
+  void aGivenSubmissionOrModelStaysTheCallers() throws Exception {
+    try (Submission submission = Submission.open(RunnerModels.submission())) {
+      GrpcRunner runner = GrpcRunner.builder().submission(submission).address("127.0.0.1:0").build().start();
+      try (RunnerClient client = new RunnerClient(runner)) {
+        assertStatus(client.setup(BASE).getStatus(), "SUCCESS", "Instance created successfully");
+      } finally {
+        runner.close();
+      }
+      // The submission is still open: its class loader still loads classes.
+      assertThat(submission.classLoader().loadClass("com.example.grpcrunner.Model")).isNotNull();
+    }
+    try (HostedModel model = HostedModel.open(RunnerModels.submission())) {
+      GrpcRunner runner = GrpcRunner.builder().model(model).address("127.0.0.1:0").build().start();
+      try (RunnerClient client = new RunnerClient(runner)) {
+        assertStatus(client.setup(BASE).getStatus(), "SUCCESS", "Instance created successfully");
+      } finally {
+        runner.close();
+      }
+      assertThat(model.isSetUp()).isTrue();
+      assertThat(runner.model()).isSameAs(model);
+    }
+  }
+
+  @Test
+  void anEmbeddedRunnersSubmissionSeesTheApplicationAndTheHostClassPath() throws Exception {
+    GrpcRunner runner = GrpcRunner.builder().submission(isolated).hostClassPath(apiJar).address("127.0.0.1:0").build().start();
+    try (RunnerClient client = new RunnerClient(runner)) {
+      assertStatus(client.setup(API_BASE).getStatus(), "SUCCESS", "Instance created successfully");
+      assertThat(sees(client, "io.grpc.Server")).isTrue();
+      assertThat(sees(client, "org.modelrunner.transport.grpc.runnerfixtures.Gate")).isTrue();
+    } finally {
+      runner.close();
+    }
+  }
+
+  @Test
+  void withoutTheApplicationASubmissionSeesOnlyTheJdkTheSharedApiAndTheHostClassPath() throws Exception {
+    // A folder as host class path entry brings the jars beneath it.
+    GrpcRunner runner =
+        GrpcRunner.builder()
+            .submission(isolated)
+            .hostClassPath(apiJar.getParent().getParent())
+            .applicationClassesVisible(false)
+            .address("127.0.0.1:0")
+            .build()
+            .start();
+    try (RunnerClient client = new RunnerClient(runner)) {
+      assertStatus(client.setup(API_BASE).getStatus(), "SUCCESS", "Instance created successfully");
+      assertThat(sees(client, "java.sql.Connection")).isTrue();
+      assertThat(sees(client, "org.modelrunner.spi.Variant")).isTrue();
+      assertThat(sees(client, "com.fasterxml.jackson.annotation.JsonProperty")).isTrue();
+      assertThat(sees(client, API_BASE)).isTrue();
+      assertThat(sees(client, "io.grpc.Server")).isFalse();
+      assertThat(sees(client, "com.google.protobuf.Message")).isFalse();
+      assertThat(sees(client, "com.fasterxml.jackson.databind.ObjectMapper")).isFalse();
+      assertThat(sees(client, "picocli.CommandLine")).isFalse();
+      assertThat(sees(client, "org.modelrunner.transport.grpc.GrpcRunner")).isFalse();
+      assertThat(sees(client, "org.modelrunner.loader.HostedModel")).isFalse();
+      assertThat(sees(client, "org.modelrunner.transport.grpc.runnerfixtures.Gate")).isFalse();
+      // The base class, loaded from the host class path, uses the host's shared API.
+      CallResponse wrapped = client.call("wrapped");
+      assertStatus(wrapped.getStatus(), "SUCCESS", "");
+      assertThat(Protos.fromProto(wrapped.getMethodResponse())).isEqualTo(Variant.ofString("wrapped iso"));
+    } finally {
+      runner.close();
+    }
+  }
+
+  @Test
+  void withoutTheApplicationNorAHostClassPathTheBaseClassIsNotFound() throws Exception {
+    GrpcRunner runner =
+        GrpcRunner.builder().submission(RunnerModels.submission()).applicationClassesVisible(false).address("127.0.0.1:0").build().start();
+    try (RunnerClient client = new RunnerClient(runner)) {
+      var status = client.setup(BASE).getStatus();
+      assertThat(status.getCode()).isEqualTo("BAD_IMPLEMENTATION");
+      assertThat(status.getMessage()).contains("cannot be loaded");
+    } finally {
+      runner.close();
+    }
+  }
+
+  @Test
+  void hostClassPathFoldersAreExpandedInSortedOrder(@TempDir Path dir) throws IOException {
+    Files.createDirectories(dir.resolve("b"));
+    Files.writeString(dir.resolve("b/z.jar"), "");
+    Files.writeString(dir.resolve("a.jar"), "");
+    Files.writeString(dir.resolve("notes.txt"), "");
+    assertThat(HostClassPath.expand(java.util.List.of(dir)))
+        .containsExactly(dir.toAbsolutePath().normalize(), dir.resolve("a.jar"), dir.resolve("b/z.jar"));
+  }
+
+  private static boolean sees(RunnerClient client, String className) {
+    CallResponse response = client.call("sees", Variant.ofString(className));
+    assertStatus(response.getStatus(), "SUCCESS", "");
+    return Protos.fromProto(response.getMethodResponse()).asLong() != 0;
+  }
+}

@@ -1,0 +1,319 @@
+package org.modelrunner.transport.grpc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.modelrunner.transport.grpc.RunnerClient.assertStatus;
+
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The executable's options: command line, environment variables (the command line wins), checks with a
+ * one-line error and exit code 2, and a whole run through {@link RunnerMain#execute} without leaving the JVM.
+ */
+class RunnerMainTest {
+  private static final int MIB_64 = 64 * 1024 * 1024;
+
+  @TempDir static Path shared;
+  static Path code;
+  static Path apiJar;
+
+  private final ExecutorService background = Executors.newCachedThreadPool();
+  private final ByteArrayOutputStream outBytes = new ByteArrayOutputStream();
+  private final ByteArrayOutputStream errBytes = new ByteArrayOutputStream();
+  private final PrintStream out = new PrintStream(outBytes, true, StandardCharsets.UTF_8);
+  private final PrintStream err = new PrintStream(errBytes, true, StandardCharsets.UTF_8);
+
+  @BeforeAll
+  static void compile() {
+    apiJar =
+        RunnerSources.create()
+            .add("com.example.mainapi.Base", """
+                package com.example.mainapi;
+                public abstract class Base { public abstract long value(); }
+                """)
+            .jarTo(shared.resolve("api.jar"));
+    code =
+        RunnerSources.create()
+            .classPath(apiJar)
+            .add("com.example.main.Model", """
+                package com.example.main;
+                public class Model extends com.example.mainapi.Base {
+                  public long value() { return 7; }
+                  public boolean seesGrpc() {
+                    try { Class.forName("io.grpc.Server"); return true; } catch (ClassNotFoundException e) { return false; }
+                  }
+                }
+                """)
+            .compileTo(shared.resolve("code"));
+  }
+
+  @AfterEach
+  void stop() {
+    background.shutdownNow();
+  }
+
+  private static RunnerMain.Options parse(Map<String, String> env, String... args) throws RunnerMain.UsageException {
+    return RunnerMain.parse(args, env, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+  }
+
+  private String err() {
+    return errBytes.toString(StandardCharsets.UTF_8);
+  }
+
+  private String out() {
+    return outBytes.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void defaults() throws Exception {
+    RunnerMain.Options options = parse(Map.of(), "--code-directory", code.toString());
+    assertThat(options.codeDirectory()).isEqualTo(code.toAbsolutePath().normalize());
+    assertThat(options.address()).isEqualTo("[::]:50051");
+    assertThat(options.logLevel()).isEqualTo(Level.INFO);
+    assertThat(options.maxSendBytes()).isEqualTo(MIB_64);
+    assertThat(options.maxReceiveBytes()).isEqualTo(MIB_64);
+    assertThat(options.classPath()).isEmpty();
+    assertThat(options.callTimeLimit()).isNull();
+    assertThat(options.shutdownGrace()).isEqualTo(Duration.ofSeconds(10));
+  }
+
+  @Test
+  void everyOptionCanComeFromItsEnvironmentVariable() throws Exception {
+    Map<String, String> env =
+        Map.of(
+            "CODE_DIRECTORY", code.toString(),
+            "GRPC_ADDRESS", "127.0.0.1:6000",
+            "LOG_LEVEL", "debug",
+            "GRPC_MAX_SEND_MESSAGE_LENGTH", "1000",
+            "GRPC_MAX_RECEIVE_MESSAGE_LENGTH", "-1",
+            "HOST_CLASS_PATH", apiJar + File.pathSeparator + shared,
+            "CALL_TIME_LIMIT", "2.5",
+            "SHUTDOWN_GRACE", "250ms");
+    RunnerMain.Options options = parse(env);
+    assertThat(options.codeDirectory()).isEqualTo(code.toAbsolutePath().normalize());
+    assertThat(options.address()).isEqualTo("127.0.0.1:6000");
+    assertThat(options.logLevel()).isEqualTo(Level.FINE);
+    assertThat(options.maxSendBytes()).isEqualTo(1000);
+    assertThat(options.maxReceiveBytes()).isEqualTo(Integer.MAX_VALUE);
+    assertThat(options.classPath()).containsExactly(apiJar.toAbsolutePath().normalize(), shared.toAbsolutePath().normalize());
+    assertThat(options.callTimeLimit()).isEqualTo(Duration.ofMillis(2500));
+    assertThat(options.shutdownGrace()).isEqualTo(Duration.ofMillis(250));
+  }
+
+  @Test
+  void theCommandLineWinsOverTheEnvironmentAndEmptyVariablesAreUnset() throws Exception {
+    Map<String, String> env = new HashMap<>();
+    env.put("CODE_DIRECTORY", "/nowhere");
+    env.put("GRPC_ADDRESS", "127.0.0.1:6000");
+    env.put("LOG_LEVEL", "");
+    env.put("GRPC_MAX_SEND_MESSAGE_LENGTH", "  ");
+    env.put("HOST_CLASS_PATH", "/nowhere.jar");
+    env.put("CALL_TIME_LIMIT", "5s");
+    RunnerMain.Options options =
+        parse(
+            env,
+            "--code-directory", code.toString(),
+            "--address=0.0.0.0:7000",
+            "--class-path", apiJar.toString(),
+            "--class-path", shared.toString(),
+            "--call-time-limit", "0",
+            "--max-receive-message-length", "2048",
+            "--shutdown-grace", "PT1M");
+    assertThat(options.codeDirectory()).isEqualTo(code.toAbsolutePath().normalize());
+    assertThat(options.address()).isEqualTo("0.0.0.0:7000");
+    assertThat(options.logLevel()).isEqualTo(Level.INFO);
+    assertThat(options.maxSendBytes()).isEqualTo(MIB_64);
+    assertThat(options.maxReceiveBytes()).isEqualTo(2048);
+    assertThat(options.classPath()).hasSize(2);
+    assertThat(options.callTimeLimit()).isNull();
+    assertThat(options.shutdownGrace()).isEqualTo(Duration.ofMinutes(1));
+  }
+
+  @ParameterizedTest
+  @CsvSource({
+      "CRITICAL, SEVERE", "error, SEVERE", "WARNING, WARNING", "warn, WARNING", "Info, INFO",
+      "DEBUG, FINE", "TRACE, FINEST", "FINER, FINER", "off, OFF"})
+  void logLevelsArePythonsOrJavaUtilLoggings(String name, String level) throws Exception {
+    assertThat(parse(Map.of(), "--code-directory", code.toString(), "--log-level", name).logLevel())
+        .isEqualTo(Level.parse(level));
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "--address|nowhere|invalid --address (GRPC_ADDRESS): 'nowhere' has no port (host:port)",
+        "--address|[::]:99999|invalid --address (GRPC_ADDRESS): The port must be from 0 to 65535, got 99999",
+        "--log-level|LOUD|invalid --log-level (LOG_LEVEL): 'LOUD' is not a log level",
+        "--max-send-message-length|0|invalid --max-send-message-length (GRPC_MAX_SEND_MESSAGE_LENGTH): '0' must be a positive number of bytes, or -1 for no limit",
+        "--max-receive-message-length|64MB|invalid --max-receive-message-length (GRPC_MAX_RECEIVE_MESSAGE_LENGTH): '64MB' is not a number of bytes",
+        "--call-time-limit|soon|invalid --call-time-limit (CALL_TIME_LIMIT): 'soon' is not a duration",
+        "--call-time-limit|-1s|invalid --call-time-limit (CALL_TIME_LIMIT): '-1s' is not a duration",
+        "--shutdown-grace|PT-1S|invalid --shutdown-grace (SHUTDOWN_GRACE): 'PT-1S' is negative",
+        "--class-path|/no/such.jar|invalid --class-path (HOST_CLASS_PATH): /no/such.jar does not exist",
+      })
+  void anInvalidOptionIsAOneLineUsageError(String option, String value, String message) {
+    int code = RunnerMain.execute(new String[] {"--code-directory", RunnerMainTest.code.toString(), option, value}, Map.of(), out, err, null);
+    assertThat(code).isEqualTo(2);
+    assertThat(err()).startsWith("model-runner-grpc: " + message).endsWith(System.lineSeparator());
+    assertThat(err().lines()).hasSize(1);
+  }
+
+  @Test
+  void aMissingCodeDirectoryIsAClearOneLineError() {
+    assertThat(RunnerMain.execute(new String[0], Map.of("CODE_DIRECTORY", " "), out, err, null)).isEqualTo(2);
+    assertThat(err()).isEqualTo(
+        "model-runner-grpc: no code directory: give --code-directory or set CODE_DIRECTORY" + System.lineSeparator());
+  }
+
+  @Test
+  void aCodeDirectoryThatDoesNotExistIsAClearOneLineError(@TempDir Path dir) {
+    Path missing = dir.resolve("missing");
+    assertThat(RunnerMain.execute(new String[] {"--code-directory", missing.toString()}, Map.of(), out, err, null)).isEqualTo(2);
+    assertThat(err()).isEqualTo(
+        "model-runner-grpc: the code directory " + missing + " does not exist" + System.lineSeparator());
+  }
+
+  @Test
+  void anEmptyCodeDirectoryIsAClearOneLineError(@TempDir Path dir) throws IOException {
+    Files.createDirectories(dir.resolve("sub"));
+    Files.writeString(dir.resolve("sub/README.txt"), "nothing to run");
+    assertThat(RunnerMain.execute(new String[0], Map.of("CODE_DIRECTORY", dir.toString()), out, err, null)).isEqualTo(2);
+    assertThat(err()).isEqualTo(
+        "model-runner-grpc: the code directory " + dir + " is empty: it holds no jar and no class file"
+            + System.lineSeparator());
+  }
+
+  @Test
+  void anUnknownOptionIsAOneLineUsageError() {
+    assertThat(RunnerMain.execute(new String[] {"--bogus"}, Map.of(), out, err, null)).isEqualTo(2);
+    assertThat(err()).isEqualTo("model-runner-grpc: Unknown option: '--bogus' (see --help)" + System.lineSeparator());
+  }
+
+  @Test
+  void helpListsEveryOptionAndItsVariable() {
+    assertThat(RunnerMain.execute(new String[] {"--help"}, Map.of(), out, err, null)).isZero();
+    assertThat(err()).isEmpty();
+    for (Map.Entry<String, String> option : RunnerMain.ENVIRONMENT.entrySet()) {
+      assertThat(out()).contains(option.getKey()).contains(option.getValue());
+    }
+  }
+
+  @Test
+  void aPortInUseExitsWithOne() throws Exception {
+    try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
+      Recording process = new Recording();
+      int exit =
+          RunnerMain.execute(
+              new String[] {"--code-directory", code.toString(), "--address", "127.0.0.1:" + taken.getLocalPort()},
+              Map.of(), out, err, process);
+      assertThat(exit).isEqualTo(1);
+      assertThat(err()).startsWith("model-runner-grpc: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": ");
+      assertThat(err().lines()).hasSize(1);
+      assertThat(process.runner).isNotDone();
+    }
+  }
+
+  @Test
+  void aRunServesTheCodeDirectoryWithTheHostClassPathOnlyUntilStopped() throws Exception {
+    Recording process = new Recording();
+    Future<Integer> exit =
+        background.submit(
+            () ->
+                RunnerMain.execute(
+                    new String[] {"--address", "127.0.0.1:0", "--log-level", "WARNING"},
+                    Map.of("CODE_DIRECTORY", code.toString(), "HOST_CLASS_PATH", apiJar.toString(), "SHUTDOWN_GRACE", "3s"),
+                    out, err, process));
+    GrpcRunner runner = process.runner.get(20, TimeUnit.SECONDS);
+    assertThat(process.level).isEqualTo(Level.WARNING);
+    assertThat(process.grace).isEqualTo(Duration.ofSeconds(3));
+    try (RunnerClient client = new RunnerClient(runner)) {
+      assertThat(client.health("")).isEqualTo(ServingStatus.SERVING);
+      assertStatus(client.setup("com.example.mainapi.Base").getStatus(), "SUCCESS", "Instance created successfully");
+      assertThat(Protos.fromProto(client.call("value").getMethodResponse()).asLong()).isEqualTo(7);
+      // The executable's submissions do not see the runner's own dependencies.
+      assertThat(Protos.fromProto(client.call("seesGrpc").getMethodResponse()).asLong()).isZero();
+    }
+    assertThat(exit).isNotDone();
+    runner.shutdown(Duration.ofSeconds(3));
+    assertThat(exit.get(20, TimeUnit.SECONDS)).isZero();
+    assertThat(err()).isEmpty();
+  }
+
+  @Test
+  void durationsAndSizes() {
+    assertThat(Durations.parse("250ms")).isEqualTo(Duration.ofMillis(250));
+    assertThat(Durations.parse("1.5")).isEqualTo(Duration.ofMillis(1500));
+    assertThat(Durations.parse("2 s")).isEqualTo(Duration.ofSeconds(2));
+    assertThat(Durations.parse("5m")).isEqualTo(Duration.ofMinutes(5));
+    assertThat(Durations.parse("1H")).isEqualTo(Duration.ofHours(1));
+    assertThat(Durations.parse("pt0.1s")).isEqualTo(Duration.ofMillis(100));
+    assertThat(Durations.parse(".5")).isEqualTo(Duration.ofMillis(500));
+    assertThatThrownBy(() -> Durations.parse("")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Durations.parse("5d")).isInstanceOf(IllegalArgumentException.class);
+    assertThat(Durations.describe(Duration.ofMillis(250))).isEqualTo("250 ms");
+    assertThat(Durations.describe(Duration.ofMillis(2500))).isEqualTo("2.5 s");
+    assertThat(Durations.describe(Duration.ofSeconds(10))).isEqualTo("10 s");
+    assertThat(Sizes.parse("67108864")).isEqualTo(MIB_64);
+    assertThat(Sizes.parse("-1")).isEqualTo(Integer.MAX_VALUE);
+    assertThatThrownBy(() -> Sizes.parse("-2")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Sizes.parse("4294967296")).isInstanceOf(IllegalArgumentException.class);
+    assertThat(Sizes.describe(MIB_64)).isEqualTo("64 MiB");
+    assertThat(Sizes.describe(1536)).isEqualTo("1536 bytes");
+    assertThat(Sizes.describe(2048)).isEqualTo("2 KiB");
+    assertThat(Sizes.describe(Integer.MAX_VALUE)).isEqualTo("unlimited");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"SEVERE", "WARNING", "INFO", "FINE", "FINEST"})
+  void theLogFormatIsOneLinePerRecord(String levelName) {
+    java.util.logging.LogRecord record = new java.util.logging.LogRecord(Level.parse(levelName), "Serving {0}");
+    record.setParameters(new Object[] {"x"});
+    record.setLoggerName(GrpcRunner.class.getName());
+    String line = new RunnerLogging.OneLineFormatter().format(record);
+    assertThat(line).matches("\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} [A-Z]+ +GrpcRunner: Serving x\\R");
+  }
+
+  /** Records what {@link RunnerMain#execute} does to its process. */
+  static final class Recording implements RunnerMain.RunnerProcess {
+    final CompletableFuture<GrpcRunner> runner = new CompletableFuture<>();
+    volatile Level level;
+    volatile Duration grace;
+
+    @Override
+    public void configureLogging(Level level) {
+      this.level = level;
+    }
+
+    @Override
+    public void started(GrpcRunner runner, Duration shutdownGrace) {
+      this.grace = shutdownGrace;
+      this.runner.complete(runner);
+    }
+  }
+}
