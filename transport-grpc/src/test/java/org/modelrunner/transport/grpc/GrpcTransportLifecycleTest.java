@@ -131,6 +131,12 @@ class GrpcTransportLifecycleTest {
     CompletableFuture<Reply> hanging = a.call(transport.prepare("work", Arguments.none()), Duration.ofSeconds(30));
     CompletableFuture<Reply> waiting =
         transport.connect(StubRunner.endpoint(StubRunner.freePort())).reset(Duration.ofSeconds(30));
+    // The call must have reached the runner before close() for the runner to see it cancelled.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (service.received.size() < 2 && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertThat(service.received).as("setup and call received by the runner").hasSize(2);
     assertThat(transportThreads(transport)).as("the transport's threads while it is open").isNotEmpty();
     EndpointChannels channels = transport.cachedChannels(GrpcAddress.parse(runner.endpoint()));
 
