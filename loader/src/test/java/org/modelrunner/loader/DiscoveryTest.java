@@ -232,7 +232,7 @@ class DiscoveryTest {
             public abstract class Missing extends org.modelrunner.loader.fixtures.TrackerBase {}
             """)
         .compileTo(dir.resolve("lib"));
-    Sources broken = Sources.create()
+    org.modelrunner.testsupport.JavaSources broken = Sources.create()
         .classPath(lib)
         .add("com.example.Broken", """
             package com.example;
