@@ -110,7 +110,9 @@ final class ArgumentBinder {
     }
     String described =
         overloads.stream().map(ArgumentBinder::signature).collect(Collectors.joining(", "));
-    String given = positionalCount + " positional and " + keywords.size() + " keyword argument(s)";
+    String given =
+        positionalCount + " positional and " + keywords.size() + " keyword argument(s)"
+            + (keywords.isEmpty() ? "" : " " + keywords.keySet());
     if (fitting.isEmpty()) {
       throw new BindingException("no overload takes " + given + "; declared: " + described);
     }

@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.modelrunner.loader.fixtures.Gate;
+import org.modelrunner.testsupport.Gate;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.ModelBusyException;
 import org.modelrunner.spi.Reply;
@@ -46,7 +46,7 @@ class HostedModelStatusTest {
         Sources.create()
             .add("com.example.st.basic.Model", """
                 package com.example.st.basic;
-                import org.modelrunner.loader.fixtures.Gate;
+                import org.modelrunner.testsupport.Gate;
                 public class Model extends org.modelrunner.loader.fixtures.TrackerBase {
                   private final String name;
                   public Model() { this("default"); }
@@ -409,6 +409,16 @@ class HostedModelStatusTest {
           .isEqualTo(
               "argument for parameter 'horizon' (position 1) is invalid: the INT value 3000000000 is out of"
                   + " range for int [-2147483648, 2147483647]");
+    }
+  }
+
+  @Test
+  void setupWithAKeywordNoConstructorTakesNamesIt() {
+    try (HostedModel model = HostedModel.open(basic)) {
+      Reply reply = model.setup(BASE, Arguments.builder().add("speed", Variant.ofLong(1)).build());
+      assertThat(reply.status().code()).isEqualTo("SETUP_FAILED");
+      assertThat(reply.status().message())
+          .startsWith("no overload takes 0 positional and 1 keyword argument(s) [speed]; declared: ");
     }
   }
 

@@ -25,7 +25,7 @@ import org.modelrunner.spi.Variant;
 /**
  * Compiles Java sources written in a test into class folders and jars, so that test submissions are built
  * by the test itself rather than committed as binaries. The compile class path holds this library's API
- * (the spi), Jackson, and the jars or folders of the host classes a test names (such as its base-class
+ * (the spi), Jackson, this module (for {@link Gate}), and the jars or folders of the host classes a test names (such as its base-class
  * fixture); sources are compiled for Java 17 with {@code -parameters} unless told otherwise.
  *
  * <pre>{@code
@@ -45,6 +45,7 @@ public final class JavaSources {
     classPath.add(locationOf(com.fasterxml.jackson.databind.JsonNode.class));
     classPath.add(locationOf(com.fasterxml.jackson.annotation.JsonProperty.class));
     classPath.add(locationOf(com.fasterxml.jackson.core.JsonParser.class));
+    classPath.add(locationOf(JavaSources.class)); // test submissions may use Gate
     for (Class<?> host : hostClasses) {
       classPath.add(locationOf(host));
     }

@@ -33,7 +33,7 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 import org.modelrunner.transport.grpc.runnerfixtures.CountingTracker;
-import org.modelrunner.transport.grpc.runnerfixtures.Gate;
+import org.modelrunner.testsupport.Gate;
 
 /**
  * One request at a time ({@code Server busy} at once), health answered while a model call runs, the call

@@ -205,7 +205,7 @@ class GrpcRunnerLifecycleTest {
     try (RunnerClient client = new RunnerClient(runner)) {
       assertStatus(client.setup(API_BASE).getStatus(), "SUCCESS", "Instance created successfully");
       assertThat(sees(client, "io.grpc.Server")).isTrue();
-      assertThat(sees(client, "org.modelrunner.transport.grpc.runnerfixtures.Gate")).isTrue();
+      assertThat(sees(client, "org.modelrunner.testsupport.Gate")).isTrue();
     } finally {
       runner.close();
     }
@@ -234,7 +234,7 @@ class GrpcRunnerLifecycleTest {
       assertThat(sees(client, "picocli.CommandLine")).isFalse();
       assertThat(sees(client, "org.modelrunner.transport.grpc.GrpcRunner")).isFalse();
       assertThat(sees(client, "org.modelrunner.loader.HostedModel")).isFalse();
-      assertThat(sees(client, "org.modelrunner.transport.grpc.runnerfixtures.Gate")).isFalse();
+      assertThat(sees(client, "org.modelrunner.testsupport.Gate")).isFalse();
       // The base class, loaded from the host class path, uses the host's shared API.
       CallResponse wrapped = client.call("wrapped");
       assertStatus(wrapped.getStatus(), "SUCCESS", "");

@@ -13,7 +13,7 @@ final class RunnerModels {
 
   static final String MODEL_SOURCE = """
       package com.example.grpcrunner;
-      import org.modelrunner.transport.grpc.runnerfixtures.Gate;
+      import org.modelrunner.testsupport.Gate;
       import org.modelrunner.transport.grpc.runnerfixtures.TrackerBase;
       public class Model extends TrackerBase {
         private final String name;

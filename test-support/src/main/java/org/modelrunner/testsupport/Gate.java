@@ -1,9 +1,12 @@
-package org.modelrunner.transport.grpc.runnerfixtures;
+package org.modelrunner.testsupport;
 
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
-/** Lets a test hold a model call open (submissions call it through the host class path). */
+/**
+ * Lets a test hold a model call open: a test submission calls {@link #pass()} (it sees this class through
+ * the host class path) and the test decides when it returns.
+ */
 public final class Gate {
   private static volatile CountDownLatch entered = new CountDownLatch(1);
   private static volatile CountDownLatch release = new CountDownLatch(1);
