@@ -50,14 +50,6 @@ final class FanOutCall {
     return future;
   }
 
-  int size() {
-    return members.length;
-  }
-
-  FleetMember member(int slot) {
-    return members[slot];
-  }
-
   PreparedCall prepared(int slot) {
     return prepared[slot];
   }

@@ -103,27 +103,29 @@ final class FleetMember {
         });
   }
 
-  /** Updates the counters with an outcome; returns the counters after it, for the failure policy. */
-  synchronized int[] record(CallOutcome outcome, boolean countsAsTimeout) {
-    switch (outcome.status()) {
-      case SUCCESS -> {
-        successes++;
-        consecutiveFailures = 0;
-        consecutiveTimeouts = 0;
-      }
-      case TIMEOUT -> {
+  /** Counts a success: it resets both consecutive counters. */
+  synchronized void recordSuccess() {
+    successes++;
+    consecutiveFailures = 0;
+    consecutiveTimeouts = 0;
+  }
+
+  /**
+   * Counts a failure or a timeout ({@code countsAsTimeout} for a failure that is one, such as BUSY);
+   * returns the consecutive failures and timeouts after it, for the failure policy.
+   */
+  synchronized int[] recordFailure(CallOutcome outcome, boolean countsAsTimeout) {
+    if (outcome.status() == CallStatus.TIMEOUT) {
+      consecutiveTimeouts++;
+      lastError = "timeout after " + outcome.latencyMicros() / 1_000 + " ms"
+          + outcome.failure().map(f -> " (" + f + ")").orElse("");
+    } else {
+      if (countsAsTimeout) {
         consecutiveTimeouts++;
-        lastError = "timeout after " + outcome.latencyMicros() / 1_000 + " ms"
-            + outcome.failure().map(f -> " (" + f + ")").orElse("");
+      } else {
+        consecutiveFailures++;
       }
-      case FAILURE -> {
-        if (countsAsTimeout) {
-          consecutiveTimeouts++;
-        } else {
-          consecutiveFailures++;
-        }
-        lastError = outcome.failure().map(CallFailure::toString).orElse("failure");
-      }
+      lastError = outcome.failure().map(CallFailure::toString).orElse("failure");
     }
     return new int[] {consecutiveFailures, consecutiveTimeouts};
   }

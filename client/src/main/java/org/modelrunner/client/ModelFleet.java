@@ -383,12 +383,16 @@ public final class ModelFleet implements AutoCloseable {
 
   /** Applies the failure policy to a recorded outcome. */
   void policy(FleetMember member, CallOutcome outcome) {
+    if (outcome.status() == CallStatus.SUCCESS) {
+      member.recordSuccess(); // the common case: no allocation, no decision
+      return;
+    }
     CallFailure failure = outcome.failure().orElse(null);
     if (failure != null && failure.source() == CallFailure.Source.CLIENT) {
       return;
     }
     boolean busy = failure != null && failure.code().equals(TransportException.Kind.BUSY.name());
-    int[] counters = member.record(outcome, busy);
+    int[] counters = member.recordFailure(outcome, busy);
     if (failure != null
         && failure.source() == CallFailure.Source.MODEL
         && failure.code().equals(StatusCode.BAD_IMPLEMENTATION.name())) {

@@ -8,8 +8,6 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.google.protobuf.Message;
 import com.google.protobuf.TextFormat;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -21,6 +19,7 @@ import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.Reply;
+import org.modelrunner.testsupport.SharedVectors;
 import org.modelrunner.transport.grpc.proto.Argument;
 import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.CallResponse;
@@ -38,9 +37,6 @@ import org.modelrunner.transport.grpc.proto.Variant;
  * the conversions of {@link Protos} (what the runner does with a request or to a reply) keep every byte.
  */
 class ProtoVectorsTest {
-  private static final String PROPERTY = "modelrunner.vectors";
-  private static final String RELATIVE = "shared/vectors/variants.json";
-
   private static final Map<String, Message> PROTOTYPES =
       Stream.of(
               SetupRequest.getDefaultInstance(),
@@ -56,7 +52,7 @@ class ProtoVectorsTest {
 
   @TestFactory
   List<DynamicTest> messages() throws IOException {
-    JsonNode messages = JsonMapper.builder().build().readTree(vectorsFile().toFile()).path("messages");
+    JsonNode messages = JsonMapper.builder().build().readTree(SharedVectors.path().toFile()).path("messages");
     assertThat(messages.isArray()).as("\"messages\" is an array").isTrue();
     assertThat(messages.size()).isGreaterThanOrEqualTo(8);
     List<DynamicTest> tests = new ArrayList<>();
@@ -124,27 +120,5 @@ class ProtoVectorsTest {
 
   private static String squeeze(String text) {
     return text.strip().replaceAll("\\s+", " ");
-  }
-
-  static Path vectorsFile() {
-    String property = System.getProperty(PROPERTY);
-    if (property != null && !property.isBlank()) {
-      Path path = Path.of(property);
-      if (Files.isRegularFile(path)) {
-        return path;
-      }
-    }
-    Path dir = Path.of("").toAbsolutePath();
-    while (dir != null) {
-      Path candidate = dir.resolve(RELATIVE);
-      if (Files.isRegularFile(candidate)) {
-        return candidate;
-      }
-      dir = dir.getParent();
-    }
-    return fail(
-        "Cannot find the test vectors: system property %s is %s, and no %s was found in %s or above",
-        PROPERTY, property == null ? "unset" : "'" + property + "' (no such file)", RELATIVE,
-        Path.of("").toAbsolutePath());
   }
 }
