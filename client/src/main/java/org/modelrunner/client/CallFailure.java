@@ -18,12 +18,18 @@ public record CallFailure(Source source, String code, String message) {
     MODEL,
     /** The transport could not deliver the call or its answer. */
     TRANSPORT,
-    /** The client did not send the call (the model was not connected, or its queue was full). */
+    /**
+     * The client did not send the call (the model was not connected, its queue was full, or it is sitting
+     * out calls after timeouts).
+     */
     CLIENT
   }
 
   /** The client code for a model that is known but not connected when the call starts. */
   public static final String NOT_CONNECTED = "NOT_CONNECTED";
+
+  /** The client code of a {@link CallStatus#SKIPPED} outcome: the model sits out calls after timeouts. */
+  public static final String COOLDOWN = "COOLDOWN";
 
   /** The client code for a call refused because the model's queue of pending calls is full. */
   public static final String QUEUE_FULL = "QUEUE_FULL";

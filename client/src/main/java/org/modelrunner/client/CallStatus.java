@@ -10,5 +10,12 @@ public enum CallStatus {
    */
   FAILURE,
   /** No answer arrived before the fan-out's deadline. */
-  TIMEOUT
+  TIMEOUT,
+  /**
+   * The client did not send the call: the model is sitting out calls after timeouts (the cooldown), so
+   * that a runner still busy with an earlier call gets time to finish. The outcome's {@link CallFailure}
+   * (code {@link CallFailure#COOLDOWN}) says how many calls it still sits out. Not a timeout: it does not
+   * count towards the failure policy.
+   */
+  SKIPPED
 }

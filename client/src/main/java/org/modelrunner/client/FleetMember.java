@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.HdrHistogram.Histogram;
 import org.jctools.queues.MpscArrayQueue;
 import org.modelrunner.spi.ModelConnection;
 import org.modelrunner.spi.ModelEndpoint;
@@ -20,7 +21,12 @@ final class FleetMember {
 
   static final int MAILBOX_CAPACITY = 16;
 
-  final ModelEndpoint endpoint;
+  /** The deployment; replaced (same deployment, same address) when the directory updates its infos. */
+  volatile ModelEndpoint endpoint;
+  /** The event sent when this member is set up: a first join, a new deployment, or a restart. */
+  final FleetEvent.Kind onReady;
+  /** The reason given with {@link #onReady}, if any; fleet thread only. */
+  String readyReason;
   private final ModelFleet fleet;
   private final MpscArrayQueue<Job> mailbox = new MpscArrayQueue<>(MAILBOX_CAPACITY);
   private final AtomicBoolean inFlight = new AtomicBoolean();
@@ -30,17 +36,45 @@ final class FleetMember {
   volatile ModelStatus.State state = ModelStatus.State.CONNECTING;
   /** Set when the member is no longer wanted (left, replaced, fleet closed): pending work is abandoned. */
   volatile boolean retired;
+  /** Calls this member still sits out after timeouts (the cooldown); read on every fan-out. */
+  private volatile int cooldown;
+  /** Set while a health check of this member is out. */
+  final AtomicBoolean healthChecking = new AtomicBoolean();
 
   // Guarded by this.
   private int consecutiveFailures;
   private int consecutiveTimeouts;
   private long calls;
   private long successes;
+  private long failures;
+  private long timeouts;
+  private long skipped;
   private String lastError;
+  /** Round trips of the calls that got an answer, in microseconds; allocated on the first. */
+  private Histogram latencies;
 
-  FleetMember(ModelFleet fleet, ModelEndpoint endpoint) {
+  FleetMember(ModelFleet fleet, ModelEndpoint endpoint, FleetEvent.Kind onReady) {
     this.fleet = fleet;
     this.endpoint = endpoint;
+    this.onReady = onReady;
+  }
+
+  /**
+   * Takes one call of the cooldown, if this member is sitting calls out.
+   *
+   * @return the calls still to sit out after this one, or -1 if the call should be sent
+   */
+  int takeCooldown() {
+    if (cooldown <= 0) {
+      return -1; // the common case: one volatile read
+    }
+    synchronized (this) {
+      if (cooldown <= 0) {
+        return -1;
+      }
+      skipped++;
+      return --cooldown;
+    }
   }
 
   /** Queues a job and sends it if no call is in flight. */
@@ -103,36 +137,62 @@ final class FleetMember {
         });
   }
 
-  /** Counts a success: it resets both consecutive counters. */
-  synchronized void recordSuccess() {
+  /** Counts a success: it resets both consecutive counters and the cooldown. */
+  synchronized void recordSuccess(long latencyMicros) {
     successes++;
     consecutiveFailures = 0;
     consecutiveTimeouts = 0;
+    cooldown = 0;
+    recordLatency(latencyMicros);
+  }
+
+  private void recordLatency(long micros) {
+    if (latencies == null) {
+      // One significant digit (values within about 6%) keeps a model's histogram near 1 KiB.
+      latencies = new Histogram(1);
+      latencies.setAutoResize(true);
+    }
+    latencies.recordValue(Math.max(0, micros));
   }
 
   /**
    * Counts a failure or a timeout ({@code countsAsTimeout} for a failure that is one, such as BUSY);
-   * returns the consecutive failures and timeouts after it, for the failure policy.
+   * returns the consecutive failures and timeouts after it, for the failure policy. After a timeout, the
+   * member sits out {@code ceil(timeouts / 2)} calls when {@code cooldown} is on.
    */
-  synchronized int[] recordFailure(CallOutcome outcome, boolean countsAsTimeout) {
+  synchronized int[] recordFailure(CallOutcome outcome, boolean countsAsTimeout, boolean answered,
+      boolean cooldownAfterTimeouts) {
     if (outcome.status() == CallStatus.TIMEOUT) {
+      timeouts++;
+    } else {
+      failures++;
+    }
+    if (outcome.status() == CallStatus.TIMEOUT || countsAsTimeout) {
       consecutiveTimeouts++;
+      if (cooldownAfterTimeouts) {
+        cooldown = (consecutiveTimeouts + 1) / 2;
+      }
+    } else {
+      consecutiveFailures++;
+    }
+    if (outcome.status() == CallStatus.TIMEOUT) {
       lastError = "timeout after " + outcome.latencyMicros() / 1_000 + " ms"
           + outcome.failure().map(f -> " (" + f + ")").orElse("");
     } else {
-      if (countsAsTimeout) {
-        consecutiveTimeouts++;
-      } else {
-        consecutiveFailures++;
-      }
       lastError = outcome.failure().map(CallFailure::toString).orElse("failure");
+    }
+    if (answered) {
+      recordLatency(outcome.latencyMicros());
     }
     return new int[] {consecutiveFailures, consecutiveTimeouts};
   }
 
-  /** Moves a connected member to DISCONNECTED; returns false if it was not connected (done once). */
+  /**
+   * Moves a member that is not yet disconnected to DISCONNECTED; returns false if it already was, or was
+   * retired (so that one decision is acted on once).
+   */
   synchronized boolean markDisconnected(String error) {
-    if (retired || state != ModelStatus.State.CONNECTED) {
+    if (retired || state == ModelStatus.State.DISCONNECTED) {
       return false;
     }
     state = ModelStatus.State.DISCONNECTED;
@@ -145,13 +205,23 @@ final class FleetMember {
   }
 
   synchronized ModelStatus status() {
+    LatencyPercentiles latency =
+        latencies == null || latencies.getTotalCount() == 0
+            ? LatencyPercentiles.NONE
+            : new LatencyPercentiles(
+                latencies.getTotalCount(),
+                latencies.getValueAtPercentile(50),
+                latencies.getValueAtPercentile(90),
+                latencies.getValueAtPercentile(99),
+                latencies.getMaxValue());
     return new ModelStatus(
         endpoint,
         state,
         consecutiveFailures,
         consecutiveTimeouts,
-        calls,
-        successes,
+        new ModelStatus.Counts(calls, successes, failures, timeouts, skipped),
+        cooldown,
+        latency,
         Optional.ofNullable(lastError));
   }
 

@@ -21,6 +21,7 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.KeywordArgument;
 import org.modelrunner.spi.ModelConnection;
 import org.modelrunner.spi.ModelDirectory;
@@ -95,6 +96,9 @@ public final class ModelFleet implements AutoCloseable {
   private final Duration setupBackoff;
   private final int maxConsecutiveFailures;
   private final int maxConsecutiveTimeouts;
+  private final boolean timeoutCooldown;
+  private final int healthCheckEvery;
+  private final Duration healthCheckTimeout;
   private final ValueConverter converter;
   private final TransportRegistry transports;
   private final ScheduledThreadPoolExecutor fleetThread;
@@ -110,6 +114,9 @@ public final class ModelFleet implements AutoCloseable {
   private volatile FleetMember[] connected = new FleetMember[0];
   private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
   private final Object readiness = new Object();
+  /** The members of the directory's first snapshot still connecting; fleet thread only. */
+  private Set<FleetMember> initialPending;
+  private volatile boolean settled;
   private volatile boolean closed;
 
   private ModelFleet(Builder builder) {
@@ -122,6 +129,12 @@ public final class ModelFleet implements AutoCloseable {
     this.setupBackoff = builder.setupBackoff;
     this.maxConsecutiveFailures = builder.maxConsecutiveFailures;
     this.maxConsecutiveTimeouts = builder.maxConsecutiveTimeouts;
+    this.timeoutCooldown = builder.timeoutCooldown;
+    this.healthCheckEvery =
+        builder.healthCheckEvery >= 0
+            ? builder.healthCheckEvery
+            : Math.max(1, (int) (0.2 * builder.maxConsecutiveTimeouts));
+    this.healthCheckTimeout = builder.healthCheckTimeout;
     this.converter = builder.converter != null ? builder.converter : ValueConverter.create();
     this.transports =
         new TransportRegistry(
@@ -163,8 +176,14 @@ public final class ModelFleet implements AutoCloseable {
         new ModelDirectory.Listener() {
           @Override
           public void snapshot(List<ModelEndpoint> running) {
-            List<ModelEndpoint> copy = List.copyOf(running);
-            onFleetThread(() -> applySnapshot(copy));
+            snapshot(running, List.of());
+          }
+
+          @Override
+          public void snapshot(List<ModelEndpoint> running, List<ModelEndpoint> recovering) {
+            List<ModelEndpoint> runningCopy = List.copyOf(running);
+            List<ModelEndpoint> recoveringCopy = List.copyOf(recovering);
+            onFleetThread(() -> applySnapshot(runningCopy, recoveringCopy));
           }
 
           @Override
@@ -246,7 +265,12 @@ public final class ModelFleet implements AutoCloseable {
               0));
     }
     for (int i = 0; i < targets.length; i++) {
-      targets[i].submit(new FleetMember.Job(call, i));
+      int cooldown = targets[i].takeCooldown();
+      if (cooldown < 0) {
+        targets[i].submit(new FleetMember.Job(call, i));
+      } else {
+        call.fill(i, skippedOutcome(targets[i], cooldown));
+      }
     }
     if (closed) {
       call.abort(closedFailure());
@@ -373,6 +397,19 @@ public final class ModelFleet implements AutoCloseable {
     return new CallOutcome(member.endpoint, CallStatus.TIMEOUT, null, null, micros, converter);
   }
 
+  private CallOutcome skippedOutcome(FleetMember member, int left) {
+    return new CallOutcome(
+        member.endpoint,
+        CallStatus.SKIPPED,
+        null,
+        new CallFailure(
+            CallFailure.Source.CLIENT,
+            CallFailure.COOLDOWN,
+            "the model sits out this call after timeouts" + (left > 0 ? " (and " + left + " more)" : "")),
+        0,
+        converter);
+  }
+
   CallOutcome failureOutcome(FleetMember member, CallFailure failure, long micros) {
     return new CallOutcome(member.endpoint, CallStatus.FAILURE, null, failure, micros, converter);
   }
@@ -384,27 +421,74 @@ public final class ModelFleet implements AutoCloseable {
   /** Applies the failure policy to a recorded outcome. */
   void policy(FleetMember member, CallOutcome outcome) {
     if (outcome.status() == CallStatus.SUCCESS) {
-      member.recordSuccess(); // the common case: no allocation, no decision
+      member.recordSuccess(outcome.latencyMicros()); // the common case: no allocation, no decision
       return;
     }
     CallFailure failure = outcome.failure().orElse(null);
     if (failure != null && failure.source() == CallFailure.Source.CLIENT) {
       return;
     }
-    boolean busy = failure != null && failure.code().equals(TransportException.Kind.BUSY.name());
-    int[] counters = member.recordFailure(outcome, busy);
-    if (failure != null
-        && failure.source() == CallFailure.Source.MODEL
-        && failure.code().equals(StatusCode.BAD_IMPLEMENTATION.name())) {
-      disconnect(member, "BAD_IMPLEMENTATION", failure.message());
+    boolean fromTransport = failure != null && failure.source() == CallFailure.Source.TRANSPORT;
+    boolean busy = fromTransport && failure.code().equals(TransportException.Kind.BUSY.name());
+    boolean unreachable = fromTransport && failure.code().equals(TransportException.Kind.UNAVAILABLE.name());
+    boolean answered = failure != null && failure.source() == CallFailure.Source.MODEL;
+    int[] counters = member.recordFailure(outcome, busy || unreachable, answered, timeoutCooldown);
+    if (answered && failure.code().equals(StatusCode.BAD_IMPLEMENTATION.name())) {
+      disconnect(member, FailureCode.BAD_IMPLEMENTATION.name(), failure.message());
     } else if (maxConsecutiveFailures > 0 && counters[0] > maxConsecutiveFailures) {
       disconnect(
           member,
-          "MULTIPLE_FAILED",
+          FailureCode.MULTIPLE_FAILED.name(),
           counters[0] + " consecutive failures, the last: " + (failure == null ? "" : failure));
     } else if (maxConsecutiveTimeouts > 0 && counters[1] > maxConsecutiveTimeouts) {
-      disconnect(member, "MULTIPLE_TIMEOUT", counters[1] + " consecutive timeouts");
+      disconnect(
+          member,
+          FailureCode.MULTIPLE_TIMEOUT.name(),
+          counters[1] + " consecutive timeouts, the last: " + describe(outcome));
+    } else if (outcome.status() == CallStatus.TIMEOUT || busy || unreachable) {
+      if (unreachable || (healthCheckEvery > 0 && counters[1] % healthCheckEvery == 0)) {
+        checkHealth(member, unreachable ? "the runner is unreachable: " + failure.message() : describe(outcome));
+      }
     }
+  }
+
+  private static String describe(CallOutcome outcome) {
+    return outcome.failure()
+        .map(CallFailure::toString)
+        .orElse("no answer within " + outcome.latencyMicros() / 1_000 + " ms");
+  }
+
+  /**
+   * Asks the runner's health service, out of band with its own deadline (never inside a fan-out's); a
+   * runner that does not answer {@code SERVING} is reconnected. One check at a time per model.
+   */
+  private void checkHealth(FleetMember member, String why) {
+    ModelConnection connection = member.connection;
+    if (connection == null || member.retired || member.state != ModelStatus.State.CONNECTED
+        || !member.healthChecking.compareAndSet(false, true)) {
+      return;
+    }
+    CompletableFuture<HealthStatus> health;
+    try {
+      health = connection.checkHealth(healthCheckTimeout);
+    } catch (RuntimeException e) {
+      health = CompletableFuture.failedFuture(e);
+    }
+    health.whenComplete(
+        (status, error) -> {
+          member.healthChecking.set(false);
+          if (error == null && status == HealthStatus.SERVING) {
+            return;
+          }
+          String answer = error != null ? unwrap(error).toString() : String.valueOf(status);
+          onFleetThread(() -> reconnect(member, "health check after " + why + ": " + answer));
+        });
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    return error instanceof java.util.concurrent.CompletionException && error.getCause() != null
+        ? error.getCause()
+        : error;
   }
 
   private void disconnect(FleetMember member, String code, String reason) {
@@ -417,13 +501,17 @@ public final class ModelFleet implements AutoCloseable {
           LOG.log(System.Logger.Level.WARNING, "Disconnecting {0}: {1} ({2})", member, code, reason);
           member.closeConnection();
           membershipChanged();
-          try {
-            directory.reportFailure(member.endpoint, code, reason);
-          } catch (RuntimeException e) {
-            LOG.log(System.Logger.Level.WARNING, "The directory failed to take a failure report: " + e, e);
-          }
+          reportToDirectory(member.endpoint, code, reason);
           emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason));
         });
+  }
+
+  private void reportToDirectory(ModelEndpoint endpoint, String code, String reason) {
+    try {
+      directory.reportFailure(endpoint, code, reason);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "The directory failed to take a failure report: " + e, e);
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -438,6 +526,7 @@ public final class ModelFleet implements AutoCloseable {
             }
             try {
               task.run();
+              checkSettled();
             } catch (RuntimeException | Error e) {
               LOG.log(System.Logger.Level.ERROR, "Applying a membership change failed: " + e, e);
             }
@@ -447,21 +536,34 @@ public final class ModelFleet implements AutoCloseable {
     }
   }
 
-  private void applySnapshot(List<ModelEndpoint> running) {
+  private static String key(ModelEndpoint endpoint) {
+    return endpoint.modelId() + '\u0000' + endpoint.deploymentId();
+  }
+
+  private void applySnapshot(List<ModelEndpoint> running, List<ModelEndpoint> recovering) {
     Set<String> listed = new HashSet<>();
-    for (ModelEndpoint endpoint : running) {
-      listed.add(endpoint.modelId());
-      applyUpdate(endpoint, ModelState.RUNNING);
+    running.forEach(endpoint -> listed.add(key(endpoint)));
+    recovering.forEach(endpoint -> listed.add(key(endpoint)));
+    for (FleetMember member : List.copyOf(replacing.values())) {
+      if (!listed.contains(key(member.endpoint))) {
+        retire(replacing.remove(member.endpoint.modelId()));
+      }
     }
     for (FleetMember member : List.copyOf(known.values())) {
-      if (!listed.contains(member.endpoint.modelId())) {
+      if (!listed.contains(key(member.endpoint))) {
         leave(member, "not in the directory's snapshot");
       }
     }
-    for (FleetMember member : List.copyOf(replacing.values())) {
-      if (!listed.contains(member.endpoint.modelId())) {
-        retire(replacing.remove(member.endpoint.modelId()));
-      }
+    for (ModelEndpoint endpoint : running) {
+      applyUpdate(endpoint, ModelState.RUNNING);
+    }
+    for (ModelEndpoint endpoint : recovering) {
+      applyUpdate(endpoint, ModelState.RECOVERING);
+    }
+    if (initialPending == null) {
+      initialPending = new HashSet<>();
+      initialPending.addAll(known.values());
+      initialPending.addAll(replacing.values());
     }
   }
 
@@ -470,43 +572,101 @@ public final class ModelFleet implements AutoCloseable {
     FleetMember current = known.get(id);
     FleetMember pending = replacing.get(id);
     switch (state) {
-      case RUNNING -> {
-        if (current != null && sameDeployment(current, endpoint)) {
-          if (current.endpoint.address().equals(endpoint.address())
-              && current.state != ModelStatus.State.DISCONNECTED) {
-            return; // duplicate
-          }
-          if (current.state == ModelStatus.State.DISCONNECTED && current.endpoint.equals(endpoint)) {
-            return; // disconnected by policy: stays out until the directory changes it
-          }
+      case RUNNING -> running(endpoint, current, pending);
+      case RECOVERING -> {
+        if (pending != null && sameDeployment(pending, endpoint)) {
+          retire(replacing.remove(id));
         }
-        if (pending != null && sameDeployment(pending, endpoint)
-            && pending.endpoint.address().equals(endpoint.address())) {
-          return; // already being set up
+        if (current != null && sameDeployment(current, endpoint)
+            && current.state != ModelStatus.State.RECOVERING) {
+          recovering(current);
         }
-        FleetMember member = new FleetMember(this, endpoint);
-        if (current == null || current.state != ModelStatus.State.CONNECTED) {
-          if (current != null) {
-            retire(current);
-          }
-          known.put(id, member);
-        } else {
-          if (pending != null) {
-            retire(pending);
-          }
-          replacing.put(id, member);
-        }
-        connect(member, 1);
       }
-      case STOPPED, RECOVERING -> {
+      case STOPPED -> {
         if (pending != null && sameDeployment(pending, endpoint)) {
           retire(replacing.remove(id));
         }
         if (current != null && sameDeployment(current, endpoint)) {
-          leave(current, "the directory reports it " + state);
+          leave(current, "the directory reports it STOPPED");
         }
       }
     }
+  }
+
+  private void running(ModelEndpoint endpoint, FleetMember current, FleetMember pending) {
+    String id = endpoint.modelId();
+    if (current != null && sameDeployment(current, endpoint)) {
+      boolean moved = !current.endpoint.address().equals(endpoint.address());
+      if (!moved && current.state != ModelStatus.State.RECOVERING) {
+        if (!current.endpoint.infos().equals(endpoint.infos())) {
+          current.endpoint = endpoint;
+          emit(new FleetEvent(FleetEvent.Kind.INFOS_UPDATED, endpoint, "", ""));
+        }
+        return; // a duplicate; or a model disconnected here, which stays out until the directory changes it
+      }
+      // The same deployment, restarted (RECOVERING then RUNNING) or moved: set it up again.
+      if (pending != null) {
+        retire(replacing.remove(id));
+      }
+      FleetMember restarted = new FleetMember(this, endpoint, FleetEvent.Kind.RESTARTED);
+      restarted.readyReason =
+          moved ? "moved from " + current.endpoint.address() + " to " + endpoint.address() : "restarted";
+      replaceAtOnce(current, restarted);
+      connect(restarted, 1);
+      return;
+    }
+    if (pending != null && sameDeployment(pending, endpoint)) {
+      if (pending.endpoint.address().equals(endpoint.address())) {
+        pending.endpoint = endpoint; // already being set up; keep the newest infos
+        return;
+      }
+      retire(replacing.remove(id)); // moved while being set up: start again
+    }
+    if (current == null) {
+      FleetMember joining = new FleetMember(this, endpoint, FleetEvent.Kind.CONNECTED);
+      known.put(id, joining);
+      connect(joining, 1);
+      return;
+    }
+    FleetMember next = new FleetMember(this, endpoint, FleetEvent.Kind.REPLACED);
+    next.readyReason = "replaces deployment " + current.endpoint.deploymentId();
+    if (current.state == ModelStatus.State.CONNECTED) {
+      replacing.put(id, next); // the current deployment serves until the new one is set up
+    } else {
+      replaceAtOnce(current, next);
+    }
+    connect(next, 1);
+  }
+
+  /** Puts {@code next} in the place of {@code current} now (current cannot serve anyway). */
+  private void replaceAtOnce(FleetMember current, FleetMember next) {
+    boolean wasConnected = current.state == ModelStatus.State.CONNECTED;
+    known.put(next.endpoint.modelId(), next);
+    retire(current);
+    if (wasConnected) {
+      membershipChanged();
+    }
+  }
+
+  private void recovering(FleetMember current) {
+    FleetMember waiting = new FleetMember(this, current.endpoint, FleetEvent.Kind.RESTARTED);
+    waiting.state = ModelStatus.State.RECOVERING;
+    waiting.retired = true; // never connects: a RUNNING update starts a new member
+    replaceAtOnce(current, waiting);
+    emit(new FleetEvent(FleetEvent.Kind.RECOVERING, current.endpoint, "", "the directory reports it RECOVERING"));
+  }
+
+  private void reconnect(FleetMember member, String why) {
+    String id = member.endpoint.modelId();
+    if (member.retired || known.get(id) != member || member.state != ModelStatus.State.CONNECTED) {
+      return;
+    }
+    LOG.log(System.Logger.Level.WARNING, "Reconnecting {0}: {1}", member, why);
+    FleetMember again = new FleetMember(this, member.endpoint, FleetEvent.Kind.RESTARTED);
+    again.readyReason = "reconnected after " + why;
+    again.lastError(why);
+    replaceAtOnce(member, again);
+    connect(again, 1);
   }
 
   private static boolean sameDeployment(FleetMember member, ModelEndpoint endpoint) {
@@ -514,9 +674,14 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   private void leave(FleetMember member, String reason) {
-    known.remove(member.endpoint.modelId(), member);
+    String id = member.endpoint.modelId();
+    known.remove(id, member);
     boolean wasConnected = member.state == ModelStatus.State.CONNECTED;
     retire(member);
+    FleetMember pending = replacing.remove(id);
+    if (pending != null) {
+      known.put(id, pending); // the new deployment, still being set up, takes the place
+    }
     if (wasConnected) {
       membershipChanged();
     }
@@ -528,7 +693,9 @@ public final class ModelFleet implements AutoCloseable {
       return;
     }
     member.retired = true;
-    member.state = ModelStatus.State.DISCONNECTED;
+    if (member.state != ModelStatus.State.RECOVERING) {
+      member.state = ModelStatus.State.DISCONNECTED;
+    }
     member.closeConnection();
   }
 
@@ -573,22 +740,18 @@ public final class ModelFleet implements AutoCloseable {
       }
       member.state = ModelStatus.State.CONNECTED;
       membershipChanged();
-      emit(new FleetEvent(FleetEvent.Kind.CONNECTED, member.endpoint, "", reply.status().message()));
+      String reason = member.readyReason != null ? member.readyReason : reply.status().message();
+      emit(new FleetEvent(member.onReady, member.endpoint, "", reason));
       return;
     }
-    String why =
-        error != null
-            ? (error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-                ? error.getCause()
-                : error).toString()
-            : reply.status().toString();
+    String why = error != null ? unwrap(error).toString() : reply.status().toString();
     member.lastError("setup attempt " + attempt + ": " + why);
     if (error == null && reply.status().is(StatusCode.BAD_IMPLEMENTATION)) {
       member.state = ModelStatus.State.DISCONNECTED;
       member.closeConnection();
       forgetIfPending(member);
-      directory.reportFailure(member.endpoint, "BAD_IMPLEMENTATION", reply.status().message());
-      emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, "BAD_IMPLEMENTATION",
+      reportToDirectory(member.endpoint, FailureCode.BAD_IMPLEMENTATION.name(), reply.status().message());
+      emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, FailureCode.BAD_IMPLEMENTATION.name(),
           reply.status().message()));
       return;
     }
@@ -607,12 +770,8 @@ public final class ModelFleet implements AutoCloseable {
     member.state = ModelStatus.State.DISCONNECTED;
     member.closeConnection();
     forgetIfPending(member);
-    try {
-      directory.reportFailure(member.endpoint, "CONNECTION_FAILED", why);
-    } catch (RuntimeException e) {
-      LOG.log(System.Logger.Level.WARNING, "The directory failed to take a failure report: " + e, e);
-    }
-    emit(new FleetEvent(FleetEvent.Kind.CONNECTION_FAILED, member.endpoint, "CONNECTION_FAILED", why));
+    reportToDirectory(member.endpoint, FailureCode.CONNECTION_FAILED.name(), why);
+    emit(new FleetEvent(FleetEvent.Kind.CONNECTION_FAILED, member.endpoint, FailureCode.CONNECTION_FAILED.name(), why));
   }
 
   private void forgetIfPending(FleetMember member) {
@@ -637,6 +796,21 @@ public final class ModelFleet implements AutoCloseable {
     }
   }
 
+  /** Marks the fleet settled once every model of the directory's first snapshot connected or failed. */
+  private void checkSettled() {
+    if (settled || initialPending == null) {
+      return;
+    }
+    initialPending.removeIf(member -> member.retired || member.state != ModelStatus.State.CONNECTING);
+    if (initialPending.isEmpty()) {
+      settled = true;
+      initialPending = null;
+      synchronized (readiness) {
+        readiness.notifyAll();
+      }
+    }
+  }
+
   private void emit(FleetEvent event) {
     if (listeners.isEmpty()) {
       return;
@@ -644,7 +818,11 @@ public final class ModelFleet implements AutoCloseable {
     callbacks.execute(
         () -> {
           for (FleetListener listener : listeners) {
-            listener.onEvent(event);
+            try {
+              listener.onEvent(event);
+            } catch (RuntimeException e) {
+              LOG.log(System.Logger.Level.WARNING, "A fleet listener failed on " + event + ": " + e, e);
+            }
           }
         });
   }
@@ -665,7 +843,7 @@ public final class ModelFleet implements AutoCloseable {
   /** Returns the ids of the models that are connected now, sorted. */
   public List<String> connectedModelIds() {
     List<String> ids = new ArrayList<>();
-    for (FleetMember member : connected) {
+    for (FleetMember member : stillConnected(connected)) {
       ids.add(member.endpoint.modelId());
     }
     return ids;
@@ -689,6 +867,92 @@ public final class ModelFleet implements AutoCloseable {
       }
       return true;
     }
+  }
+
+  /**
+   * Waits until the directory's first snapshot is settled: it arrived, and every model it listed is
+   * connected or could not be (failed, left, or disconnected). Once settled, the fleet stays settled.
+   *
+   * @return whether it was settled before the timeout
+   * @throws InterruptedException if the thread is interrupted while waiting
+   */
+  public boolean awaitSettled(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (readiness) {
+      while (!settled) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0 || closed) {
+          return settled;
+        }
+        TimeUnit.NANOSECONDS.timedWait(readiness, left);
+      }
+      return true;
+    }
+  }
+
+  /**
+   * Reports a model to the directory (for the Model Orchestrator: a {@code report_failure}, after which it
+   * stops the model and, for most codes, quarantines its submission), for example when its predictions
+   * are poor. Reporting does not disconnect the model here: calls still go to it until the directory
+   * stops it, or until {@link #disconnect} is called. Never blocks.
+   *
+   * @throws IllegalArgumentException if the fleet knows no model with that id
+   */
+  public void report(String modelId, FailureCode code, String reason) {
+    report(modelId, Objects.requireNonNull(code, "code").name(), reason);
+  }
+
+  /**
+   * Reports a model to the directory with any failure code (the orchestrator quarantines a model reported
+   * with a code it does not know). See {@link #report(String, FailureCode, String)}.
+   *
+   * @throws IllegalArgumentException if the fleet knows no model with that id, or the code is blank
+   */
+  public void report(String modelId, String failureCode, String reason) {
+    Objects.requireNonNull(failureCode, "failureCode");
+    Objects.requireNonNull(reason, "reason");
+    if (failureCode.isBlank()) {
+      throw new IllegalArgumentException("The failure code cannot be blank");
+    }
+    FleetMember member = member(modelId);
+    LOG.log(System.Logger.Level.INFO, "Reporting {0}: {1} ({2})", member, failureCode, reason);
+    reportToDirectory(member.endpoint, failureCode, reason);
+  }
+
+  /**
+   * Disconnects a model here without reporting it to the directory: no fan-out started after this call
+   * targets it, and it stays out until the directory announces a new deployment or a restart of it. A
+   * {@link FleetEvent.Kind#DISCONNECTED} event with the code {@link FleetEvent#LOCAL} follows.
+   *
+   * @return whether the model was connected or connecting (false if it already was out)
+   * @throws IllegalArgumentException if the fleet knows no model with that id
+   */
+  public boolean disconnect(String modelId, String reason) {
+    Objects.requireNonNull(reason, "reason");
+    FleetMember member = member(modelId);
+    if (!member.markDisconnected(FleetEvent.LOCAL + ": " + reason)) {
+      return false;
+    }
+    onFleetThread(
+        () -> {
+          LOG.log(System.Logger.Level.INFO, "Disconnecting {0} locally: {1}", member, reason);
+          member.closeConnection();
+          if (replacing.containsKey(modelId)) {
+            retire(replacing.remove(modelId));
+          }
+          membershipChanged();
+          emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, FleetEvent.LOCAL, reason));
+        });
+    return true;
+  }
+
+  private FleetMember member(String modelId) {
+    Objects.requireNonNull(modelId, "modelId");
+    FleetMember member = known.get(modelId);
+    if (member == null) {
+      throw new IllegalArgumentException("The fleet knows no model with the id " + modelId);
+    }
+    return member;
   }
 
   /** Adds a listener of membership and policy events. */
@@ -756,6 +1020,9 @@ public final class ModelFleet implements AutoCloseable {
     private Duration setupBackoff = Duration.ofSeconds(2);
     private int maxConsecutiveFailures = 3;
     private int maxConsecutiveTimeouts = 3;
+    private boolean timeoutCooldown = true;
+    private int healthCheckEvery = -1;
+    private Duration healthCheckTimeout = Duration.ofSeconds(5);
     private TransportSettings transportSettings = TransportSettings.defaults();
     private Executor executor;
     private ValueConverter converter;
@@ -819,6 +1086,30 @@ public final class ModelFleet implements AutoCloseable {
     /** Sets the consecutive timeouts a model may have before it is disconnected; 0 disables. Default 3. */
     public Builder maxConsecutiveTimeouts(int limit) {
       this.maxConsecutiveTimeouts = nonNegative(limit, "maxConsecutiveTimeouts");
+      return this;
+    }
+
+    /**
+     * Sets whether a model sits out calls after timeouts, as the Python client: after its {@code n}th
+     * consecutive timeout (or {@code BUSY} answer), it sits out the next {@code ceil(n / 2)} calls, which
+     * end {@link CallStatus#SKIPPED} without being sent. Gives a runner still busy with a timed-out call
+     * time to finish. Default on.
+     */
+    public Builder timeoutCooldown(boolean enabled) {
+      this.timeoutCooldown = enabled;
+      return this;
+    }
+
+    /**
+     * Sets when a model's health is checked: after every {@code everyTimeouts} consecutive timeouts (and at
+     * once when the runner is unreachable), with its own deadline {@code timeout}, out of band (never
+     * inside a fan-out's deadline). A runner that does not answer {@code SERVING} is reconnected (set up
+     * again). Default: every {@code max(1, int(0.2 × maxConsecutiveTimeouts))} timeouts, as the Python
+     * client, with a 5 s deadline; {@code everyTimeouts} 0 checks only unreachable runners.
+     */
+    public Builder healthChecks(int everyTimeouts, Duration timeout) {
+      this.healthCheckEvery = nonNegative(everyTimeouts, "everyTimeouts");
+      this.healthCheckTimeout = positive(timeout, "timeout");
       return this;
     }
 

@@ -1,17 +1,21 @@
 package org.modelrunner.client;
 
+import java.util.Map;
 import java.util.Optional;
 import org.modelrunner.spi.ModelEndpoint;
 
 /**
- * A snapshot of one model of the fleet: its connection state, its failure counters and its call counts.
+ * A snapshot of one model of the fleet: its deployment, connection state, failure counters, call counts
+ * and latency. Counts and latency cover the current connection of the deployment (they start again when
+ * the model is replaced, restarted or reconnected).
  *
- * @param model the deployment
+ * @param model the deployment (its id, address and infos)
  * @param state the connection state
  * @param consecutiveFailures failures since the last success
- * @param consecutiveTimeouts timeouts since the last success
- * @param calls calls sent to it
- * @param successes calls that succeeded
+ * @param consecutiveTimeouts timeouts (and {@code BUSY} answers, which are one) since the last success
+ * @param counts the outcomes of the calls that targeted the model
+ * @param cooldown the calls the model still sits out after timeouts (0 when it takes calls)
+ * @param latency how long its answered calls took
  * @param lastError the last failure or timeout, if any
  */
 public record ModelStatus(
@@ -19,21 +23,48 @@ public record ModelStatus(
     State state,
     int consecutiveFailures,
     int consecutiveTimeouts,
-    long calls,
-    long successes,
+    Counts counts,
+    int cooldown,
+    LatencyPercentiles latency,
     Optional<String> lastError) {
   /** The connection states of a model. */
   public enum State {
-    /** Connecting or setting up; receives no calls yet. */
+    /** Connecting or setting up (or reconnecting); receives no calls yet. */
     CONNECTING,
     /** Set up: receives calls. */
     CONNECTED,
-    /** Could not be connected or set up, or was disconnected by the failure policy. */
+    /** The directory reports the model's process restarting; it receives calls again once it runs. */
+    RECOVERING,
+    /**
+     * Could not be connected or set up, or was disconnected (by the failure policy or by the coordinator);
+     * it stays out until the directory announces a new deployment or a restart.
+     */
     DISCONNECTED
   }
+
+  /**
+   * How the calls that targeted a model ended.
+   *
+   * @param calls calls sent to the model
+   * @param successes calls that succeeded
+   * @param failures calls that failed (the model's status, or a transport error)
+   * @param timeouts calls with no answer by their deadline
+   * @param skipped calls the model sat out after timeouts ({@link CallStatus#SKIPPED})
+   */
+  public record Counts(long calls, long successes, long failures, long timeouts, long skipped) {}
 
   /** Returns the model's id. */
   public String modelId() {
     return model.modelId();
+  }
+
+  /** Returns the id of the deployment. */
+  public String deploymentId() {
+    return model.deploymentId();
+  }
+
+  /** Returns the deployment's descriptive information (values may be null). */
+  public Map<String, String> infos() {
+    return model.infos();
   }
 }

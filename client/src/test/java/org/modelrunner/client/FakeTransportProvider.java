@@ -36,6 +36,9 @@ public final class FakeTransportProvider extends TransportProvider {
     volatile Behaviour setup = (m, a, t) -> CompletableFuture.completedFuture(
         Reply.of(org.modelrunner.spi.StatusCode.SUCCESS, "Instance created successfully"));
     volatile Behaviour call;
+    volatile java.util.function.Function<Duration, CompletableFuture<HealthStatus>> health =
+        t -> CompletableFuture.completedFuture(HealthStatus.SERVING);
+    final AtomicInteger healthChecks = new AtomicInteger();
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicInteger maxInFlight = new AtomicInteger();
     final AtomicInteger calls = new AtomicInteger();
@@ -179,7 +182,14 @@ public final class FakeTransportProvider extends TransportProvider {
 
     @Override
     public CompletableFuture<HealthStatus> checkHealth(Duration timeout) {
-      return CompletableFuture.completedFuture(HealthStatus.SERVING);
+      FakeModel model;
+      try {
+        model = model();
+      } catch (TransportException e) {
+        return CompletableFuture.failedFuture(e);
+      }
+      model.healthChecks.incrementAndGet();
+      return model.health.apply(timeout);
     }
 
     @Override

@@ -262,7 +262,7 @@ class ModelFleetTest {
       fleet.callAndWait(FanOut.of("predict"));
     }
     assertThat(fleet.connectedModelIds()).containsExactly("flaky");
-    assertThat(fleet.models().get(0).successes()).isEqualTo(4);
+    assertThat(fleet.models().get(0).counts().successes()).isEqualTo(4);
   }
 
   @Test
@@ -275,6 +275,7 @@ class ModelFleetTest {
             .baseClass(BASE)
             .callTimeout(Duration.ofMillis(50))
             .maxConsecutiveTimeouts(1)
+            .timeoutCooldown(false)
             .listener(events::add)
             .build();
     fleets.add(fleet);
@@ -289,7 +290,7 @@ class ModelFleetTest {
 
   @Test
   void zeroDisablesTheLimits() throws Exception {
-    define("bad", FakeTransportProvider.transportError(TransportException.Kind.UNAVAILABLE));
+    define("bad", FakeTransportProvider.transportError(TransportException.Kind.INTERNAL));
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet =
         ModelFleet.builder()
@@ -304,7 +305,7 @@ class ModelFleetTest {
     for (int i = 0; i < 6; i++) {
       CallOutcome outcome = fleet.callAndWait(FanOut.of("predict")).outcomes().get(0);
       assertThat(outcome.failure().orElseThrow())
-          .isEqualTo(new CallFailure(CallFailure.Source.TRANSPORT, "UNAVAILABLE", "scripted UNAVAILABLE"));
+          .isEqualTo(new CallFailure(CallFailure.Source.TRANSPORT, "INTERNAL", "scripted INTERNAL"));
     }
     assertThat(fleet.connectedModelIds()).containsExactly("bad");
     assertThat(fleet.models().get(0).consecutiveFailures()).isEqualTo(6);
@@ -400,10 +401,9 @@ class ModelFleetTest {
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("v1");
 
     v2Ready.complete(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
-    FleetEvent connected;
-    do {
-      connected = nextEvent(FleetEvent.Kind.CONNECTED);
-    } while (!connected.model().deploymentId().equals("m-v2"));
+    FleetEvent replaced = nextEvent(FleetEvent.Kind.REPLACED);
+    assertThat(replaced.model().deploymentId()).isEqualTo("m-v2");
+    assertThat(replaced.reason()).isEqualTo("replaces deployment m-v1");
     CallOutcome outcome = fleet.callAndWait(FanOut.of("predict")).outcomes().get(0);
     assertThat(outcome.value()).isEqualTo("v2");
     assertThat(outcome.deploymentId()).isEqualTo("m-v2");

@@ -32,6 +32,10 @@ final class RecordingDirectory implements ModelDirectory {
     listener.snapshot(List.of(endpoints));
   }
 
+  Listener listener() {
+    return listener;
+  }
+
   void update(ModelEndpoint endpoint, ModelState state) {
     listener.update(endpoint, state);
   }

@@ -17,6 +17,16 @@ public interface ModelDirectory extends AutoCloseable {
     /** The full list of running deployments; any deployment not in it is gone. */
     void snapshot(List<ModelEndpoint> running);
 
+    /**
+     * The full list of deployments, with those whose process is restarting ({@link ModelState#RECOVERING})
+     * apart: they are not gone, but cannot be called until an update reports them {@code RUNNING} again.
+     * Directories that know of restarts call this instead of {@link #snapshot(List)}; by default, the
+     * recovering deployments are treated as gone.
+     */
+    default void snapshot(List<ModelEndpoint> running, List<ModelEndpoint> recovering) {
+      snapshot(running);
+    }
+
     /** One deployment changed state. */
     void update(ModelEndpoint endpoint, ModelState state);
   }
