@@ -89,7 +89,7 @@ final class FleetView {
           error == null ? "-" : String.format(Locale.ROOT, "%.2f", error),
           status.map(s -> Integer.toString(s.consecutiveFailures())).orElse("-"),
           status.map(s -> Integer.toString(s.consecutiveTimeouts())).orElse("-"),
-          status.map(s -> s.successes() + "/" + s.calls()).orElse("-")));
+          status.map(s -> s.counts().successes() + "/" + s.counts().calls()).orElse("-")));
     }
     text.append(String.format(Locale.ROOT,
         "%nbenchmark: %s (in the API jar, run by the coordinator itself) predicts %.2f, MAE %s%n",

@@ -108,7 +108,7 @@ class FleetDemoTest {
     ModelStatus status = report.finalStatus("throwing").orElseThrow();
     assertThat(status.state()).isEqualTo(ModelStatus.State.DISCONNECTED);
     assertThat(status.consecutiveFailures()).isEqualTo(4);
-    assertThat(status.calls()).isEqualTo(4);
+    assertThat(status.counts().calls()).isEqualTo(4);
     assertThat(output).contains("throwing  round 2   MULTIPLE_FAILED");
   }
 
@@ -128,17 +128,23 @@ class FleetDemoTest {
       assertThat(round.tickOutcome("nothing")).isEmpty();
       assertThat(round.predictOutcome("nothing")).isEmpty();
     }
-    assertThat(report.finalStatus("nothing")).get().extracting(ModelStatus::calls).isEqualTo(0L);
+    assertThat(report.finalStatus("nothing")).get().extracting(s -> s.counts().calls()).isEqualTo(0L);
     assertThat(output).contains("nothing   at setup  BAD_IMPLEMENTATION");
   }
 
   @Test
-  void slowTimesOutOnItsThirdPredictAndStaysConnected() {
+  void slowTimesOutOnItsThirdPredictSitsOutTheNextCallAndStaysConnected() {
     Round third = report.rounds().get(2);
     assertThat(third.predictOutcome("slow")).get().extracting(CallOutcome::status).isEqualTo(CallStatus.TIMEOUT);
     assertThat(third.status("slow")).get().extracting(ModelStatus::consecutiveTimeouts).isEqualTo(1);
+    // After one timeout, the model sits out one call (the cooldown): the fourth round's tick.
+    Round fourth = report.rounds().get(3);
+    assertThat(fourth.tickOutcome("slow")).get().extracting(CallOutcome::status).isEqualTo(CallStatus.SKIPPED);
     for (Round round : report.rounds()) {
-      assertThat(round.tickOutcome("slow")).get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
+      if (round.number() != 4) {
+        assertThat(round.tickOutcome("slow")).as("round %d", round.number())
+            .get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
+      }
       if (round.number() != 3) {
         assertThat(round.predictOutcome("slow")).as("round %d", round.number())
             .get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
