@@ -79,6 +79,7 @@ class GrpcFleetTest {
         .setupRetries(1, Duration.ofMillis(100))
         .maxConsecutiveTimeouts(0)
         .maxConsecutiveFailures(0)
+        .timeoutCooldown(false) // so that the slow model's second call is sent, and answered BUSY
         .listener(event -> {
           if (event.kind() == FleetEvent.Kind.CONNECTION_FAILED) {
             unreachable.complete(event);
