@@ -1,0 +1,981 @@
+package org.modelrunner.client;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.modelrunner.spi.ModelDirectory;
+import org.modelrunner.spi.ModelEndpoint;
+import org.modelrunner.spi.ModelState;
+
+/**
+ * The live list of a crunch's models, from the Model Orchestrator's WebSocket (PROTOCOL.md §3): the directory
+ * a coordinator uses in production. It connects to {@code <base URI>/<crunch id>}, reports the orchestrator's
+ * {@code init} snapshots and {@code update}s to its {@link ModelDirectory.Listener}, and sends the fleet's
+ * failure reports back to the orchestrator, which stops and quarantines the reported models.
+ *
+ * <pre>{@code
+ * OrchestratorDirectory directory =
+ *     OrchestratorDirectory.builder(URI.create("ws://orchestrator:9091"), "my-crunch").build();
+ * ModelFleet fleet = ModelFleet.builder().directory(directory).baseClass("...").build();
+ * }</pre>
+ *
+ * <h2>Connection and snapshots</h2>
+ *
+ * <p>{@link #start} opens the connection; the directory then stays connected until {@link #close()},
+ * reconnecting forever with exponential backoff and jitter: the delay before attempt {@code k} is drawn
+ * between half and all of {@code min(max, initial × 2^k)}, and {@code k} goes back to 0 once a connection has
+ * delivered its {@code init}. Every connection's {@code init} (including after a reconnect, and even an empty
+ * one) is delivered as {@link ModelDirectory.Listener#snapshot(List, List) snapshot(running, recovering)}:
+ * {@code RUNNING} deployments, {@code RECOVERING} ones apart, and {@code STOPPED} ones left out (absent means
+ * gone), so that updates lost while disconnected are reconciled. Each {@code update} entry is passed on as
+ * {@link ModelDirectory.Listener#update update(endpoint, state)}, duplicates included (the fleet ignores
+ * them). A WebSocket ping goes out every {@linkplain Builder#pingInterval ping interval}; a connection that
+ * has not answered (a pong or any other frame) by the next one is aborted and reopened. If a connection's
+ * {@code init} lists no model and no {@code RUNNING} update follows within
+ * {@linkplain Builder#emptySnapshotWarning a while}, a warning suggests checking the crunch id (an unknown
+ * crunch id also gets an empty list).
+ *
+ * <h2>What the orchestrator sends</h2>
+ *
+ * <p>An entry's {@code model_id} may be a string or an integer, {@code port} a number or a numeric string,
+ * {@code ip} a host name; {@code infos} values may be null and are kept as text (objects and lists as JSON).
+ * Endpoints are {@code grpc://<ip>:<port>}. A {@code RUNNING} or {@code RECOVERING} entry without a usable ip
+ * and port, an entry missing a required field, and an entry in an unknown state are logged and skipped; the
+ * other entries of the message still apply. A {@code STOPPED} entry only needs its ids and state. Frames that
+ * are not a message of the protocol are logged (with their first 200 characters) and ignored; nothing the
+ * orchestrator sends can stop the directory.
+ *
+ * <h2>Failure reports</h2>
+ *
+ * <p>{@link #reportFailure} never blocks and never throws: the report is queued (at most
+ * {@linkplain Builder#maxQueuedReports a bound}; when full, the oldest report is dropped with a warning) and
+ * sent, one at a time, while connected. A report leaves the queue only once it was written to the socket;
+ * one whose sending failed is sent again after the next reconnect, and none is sent twice after a successful
+ * write. The report carries the {@code model_id} with the JSON type the orchestrator used for the model and
+ * the {@code ip} it gave for the deployment.
+ *
+ * <h2>Threads</h2>
+ *
+ * <p>Each directory owns one daemon thread, {@code modelrunner-orchestrator-N}, which makes every listener
+ * call (one at a time, in order, across reconnects), schedules reconnects and pings, and sends reports; and a
+ * small pool for the JDK's {@link HttpClient}. Listener methods must return quickly (the fleet hands them to
+ * its own thread). {@link #close()} stops both. Logging goes through {@link System.Logger}, named after this
+ * class.
+ */
+public final class OrchestratorDirectory implements ModelDirectory {
+  private static final System.Logger LOG = System.getLogger(OrchestratorDirectory.class.getName());
+  private static final AtomicInteger INSTANCES = new AtomicInteger();
+  /** Past this many characters, a message is dropped (its remaining parts are skipped). */
+  static final int MAX_MESSAGE_CHARS = 32 * 1024 * 1024;
+  private static final Duration CLOSE_GRACE = Duration.ofSeconds(1);
+
+  private final URI url;
+  private final String crunchId;
+  private final long initialBackoffNanos;
+  private final long maxBackoffNanos;
+  private final Duration connectTimeout;
+  private final long pingIntervalNanos;
+  private final int maxQueuedReports;
+  private final Duration emptySnapshotWarning;
+
+  private final String threadName;
+  private final ScheduledThreadPoolExecutor thread;
+  private final ExecutorService httpThreads;
+  /**
+   * Made on the first connect (it starts a selector thread) and dropped on close, so that the JDK's selector
+   * thread can end (Java 17's HttpClient has no close).
+   */
+  private volatile HttpClient http;
+
+  private final AtomicBoolean started = new AtomicBoolean();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile boolean connected;
+  /** Every socket opened and not yet given up, so that close() can abort what it did not see. */
+  private final Set<WebSocket> sockets = ConcurrentHashMap.newKeySet();
+
+  /** The model id as the orchestrator sent it (a string or a number), by its text. */
+  private final Map<String, JsonNode> modelIds = new ConcurrentHashMap<>();
+  /** The ip string the orchestrator gave, by deployment id. */
+  private final Map<String, String> ips = new ConcurrentHashMap<>();
+
+  /** Queued reports, oldest first; guarded by itself. */
+  private final ArrayDeque<Report> reports = new ArrayDeque<>();
+
+  // Owned by the directory's thread.
+  private Listener listener;
+  private Connection current;
+  private int connectionCount;
+  /** Consecutive connection attempts since the last init. */
+  private int attempts;
+  private ScheduledFuture<?> reconnect;
+  private Report inFlight;
+
+  private OrchestratorDirectory(Builder builder) {
+    this.url = builder.url;
+    this.crunchId = builder.crunchId;
+    this.initialBackoffNanos = nanos(builder.initialBackoff);
+    this.maxBackoffNanos = nanos(builder.maxBackoff);
+    this.connectTimeout = builder.connectTimeout;
+    this.pingIntervalNanos = nanos(builder.pingInterval);
+    this.maxQueuedReports = builder.maxQueuedReports;
+    this.emptySnapshotWarning = builder.emptySnapshotWarning;
+    this.threadName = "modelrunner-orchestrator-" + INSTANCES.incrementAndGet();
+    this.thread = new ScheduledThreadPoolExecutor(1, daemon(threadName, false));
+    this.thread.setRemoveOnCancelPolicy(true);
+    this.thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    this.httpThreads = Executors.newCachedThreadPool(daemon(threadName + "-http-", true));
+  }
+
+  /**
+   * Returns a builder for a directory of the crunch's models.
+   *
+   * @param orchestrator the orchestrator's base URI, such as {@code ws://orchestrator:9091} ({@code ws} or
+   *     {@code wss}, no query string); the crunch id is appended as one path segment
+   * @param crunchId the crunch whose models to follow
+   * @throws IllegalArgumentException if the URI is not a {@code ws}/{@code wss} URI with a host and without
+   *     query or fragment, or the crunch id is blank
+   */
+  public static Builder builder(URI orchestrator, String crunchId) {
+    return new Builder(orchestrator, crunchId);
+  }
+
+  /** Returns the URL connected to: the base URI followed by the crunch id. */
+  public URI uri() {
+    return url;
+  }
+
+  /** Returns the crunch id. */
+  public String crunchId() {
+    return crunchId;
+  }
+
+  /** Returns whether a WebSocket connection to the orchestrator is open now. */
+  public boolean isConnected() {
+    return connected;
+  }
+
+  /** Returns how many failure reports wait to be sent. */
+  public int queuedReports() {
+    synchronized (reports) {
+      return reports.size();
+    }
+  }
+
+  /**
+   * Connects and starts reporting to {@code listener}, on the directory's thread.
+   *
+   * @throws IllegalStateException if already started, or closed
+   */
+  @Override
+  public void start(Listener listener) {
+    Objects.requireNonNull(listener, "listener");
+    if (closed.get()) {
+      throw new IllegalStateException("The orchestrator directory is closed");
+    }
+    if (!started.compareAndSet(false, true)) {
+      throw new IllegalStateException("The orchestrator directory was already started");
+    }
+    if (!post(
+        () -> {
+          this.listener = listener;
+          connect();
+        })) {
+      throw new IllegalStateException("The orchestrator directory is closed");
+    }
+  }
+
+  /**
+   * Queues a failure report for the orchestrator: {@code {"event":"report_failure","data":[{"model_id":..,
+   * "failure_code":..,"failure_reason":..,"ip":..}]}}. Never blocks and never throws; a report that cannot be
+   * queued (closed directory, missing endpoint or code) is logged and dropped.
+   */
+  @Override
+  public void reportFailure(ModelEndpoint endpoint, String failureCode, String reason) {
+    try {
+      if (endpoint == null || failureCode == null) {
+        LOG.log(System.Logger.Level.WARNING, "Ignored a failure report without an endpoint or code: {0} {1}",
+            endpoint, failureCode);
+        return;
+      }
+      if (closed.get()) {
+        LOG.log(System.Logger.Level.WARNING,
+            "The orchestrator directory is closed: dropped the report of model {0} ({1})", endpoint.modelId(),
+            failureCode);
+        return;
+      }
+      JsonNode modelId = modelIds.getOrDefault(endpoint.modelId(), OrchestratorMessages.text(endpoint.modelId()));
+      String ip = ips.get(endpoint.deploymentId());
+      if (ip == null) {
+        ip = OrchestratorMessages.host(endpoint.address());
+      }
+      Report report =
+          new Report(endpoint.modelId(), endpoint.deploymentId(), failureCode, reason == null ? "" : reason,
+              OrchestratorMessages.report(modelId, failureCode, reason == null ? "" : reason, ip));
+      Report dropped = null;
+      synchronized (reports) {
+        if (reports.size() >= maxQueuedReports) {
+          dropped = reports.pollFirst();
+        }
+        reports.addLast(report);
+      }
+      if (dropped != null) {
+        LOG.log(System.Logger.Level.WARNING,
+            "The queue of failure reports for {0} is full ({1}): dropped the oldest, model {2} (deployment {3}, {4})",
+            url, maxQueuedReports, dropped.modelId(), dropped.deploymentId(), dropped.code());
+      }
+      post(this::sendReports);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "Could not queue a failure report: " + e, e);
+    }
+  }
+
+  /**
+   * Stops reconnecting, closes the connection (a normal close; aborted after about a second if the
+   * orchestrator does not answer) and stops the directory's threads. Reports still queued are dropped, with
+   * a warning. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    long deadline = System.nanoTime() + CLOSE_GRACE.toNanos();
+    Connection last = null;
+    if (Thread.currentThread().getName().equals(threadName)) {
+      last = detach();
+    } else {
+      try {
+        Future<Connection> detached = thread.submit(this::detach);
+        last = detached.get(CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        LOG.log(System.Logger.Level.DEBUG, "Could not detach the connection in time: {0}", e.toString());
+      }
+    }
+    connected = false;
+    if (last != null && last.socket != null) {
+      WebSocket socket = last.socket;
+      try {
+        socket.sendClose(WebSocket.NORMAL_CLOSURE, "closing").get(remaining(deadline), TimeUnit.NANOSECONDS);
+        last.inputClosed.get(remaining(deadline), TimeUnit.NANOSECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Exception e) {
+        LOG.log(System.Logger.Level.DEBUG, "The orchestrator did not answer the close in time: {0}", e.toString());
+      }
+      socket.abort();
+    }
+    thread.shutdownNow();
+    httpThreads.shutdownNow();
+    http = null;
+    for (WebSocket socket : sockets) {
+      socket.abort();
+    }
+    sockets.clear();
+    int left = queuedReports();
+    if (left > 0) {
+      LOG.log(System.Logger.Level.WARNING,
+          "Closed the orchestrator directory for {0} with {1} failure report(s) not sent", url, left);
+    } else {
+      LOG.log(System.Logger.Level.DEBUG, "Closed the orchestrator directory for {0}", url);
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "OrchestratorDirectory[" + url + (connected ? ", connected" : "") + "]";
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Connecting (all on the directory's thread)
+
+  private void connect() {
+    reconnect = null;
+    if (closed.get()) {
+      return;
+    }
+    HttpClient client = http;
+    if (client == null) {
+      client = HttpClient.newBuilder().executor(httpThreads).connectTimeout(connectTimeout).build();
+      http = client;
+    }
+    attempts++;
+    Connection connection = new Connection(++connectionCount);
+    current = connection;
+    LOG.log(System.Logger.Level.DEBUG, "Connecting to the orchestrator at {0} (connection {1}, attempt {2})", url,
+        connection.id, attempts);
+    CompletableFuture<WebSocket> opening;
+    try {
+      opening =
+          client.newWebSocketBuilder().connectTimeout(connectTimeout).buildAsync(url, new SocketListener(connection));
+    } catch (RuntimeException e) {
+      lose(connection, e);
+      return;
+    }
+    connection.opening = opening;
+    opening.whenComplete(
+        (socket, error) -> {
+          if (error != null) {
+            post(() -> lose(connection, unwrap(error)));
+          }
+        });
+    // The JDK's connect timeout covers the handshake; this guards against a handshake that never ends.
+    connection.openGuard =
+        schedule(() -> {
+          if (connection.socket == null && !connection.lost) {
+            opening.cancel(true);
+            lose(connection, new java.net.http.HttpTimeoutException("no handshake within " + connectTimeout));
+          }
+        }, nanos(connectTimeout) + TimeUnit.SECONDS.toNanos(2));
+  }
+
+  private void opened(Connection connection, WebSocket socket) {
+    if (connection.lost || connection != current || closed.get()) {
+      sockets.remove(socket);
+      socket.abort();
+      return;
+    }
+    connection.socket = socket;
+    cancel(connection.openGuard);
+    connected = true;
+    LOG.log(System.Logger.Level.INFO, "Connected to the orchestrator at {0}", url);
+    connection.ping = scheduleAtFixedRate(() -> ping(connection), pingIntervalNanos);
+    socket.request(1);
+    sendReports();
+  }
+
+  /** Gives up a connection (idempotent) and, if it was the current one, schedules the next attempt. */
+  private void lose(Connection connection, Throwable cause) {
+    if (connection.lost) {
+      return;
+    }
+    connection.lost = true;
+    cancel(connection.openGuard);
+    cancel(connection.ping);
+    cancel(connection.emptyWatch);
+    if (connection.socket != null) {
+      sockets.remove(connection.socket);
+      connection.socket.abort();
+    }
+    if (connection != current) {
+      return;
+    }
+    current = null;
+    connected = false;
+    if (closed.get()) {
+      return;
+    }
+    long delay = backoff(attempts);
+    String why = describe(cause);
+    if (connection.initReceived) {
+      LOG.log(System.Logger.Level.WARNING, "Lost the connection to the orchestrator at {0} ({1}); reconnecting in {2}",
+          url, why, millis(delay));
+    } else {
+      LOG.log(level(attempts, System.Logger.Level.WARNING),
+          "Connecting to the orchestrator at {0} failed (attempt {1}): {2}; retrying in {3}", url, attempts, why,
+          millis(delay));
+    }
+    reconnect = schedule(this::connect, delay);
+  }
+
+  /** A failed attempt is logged at the given level for the first 5, then at DEBUG except every 10th. */
+  private static System.Logger.Level level(int attempt, System.Logger.Level level) {
+    return attempt <= 5 || attempt % 10 == 0 ? level : System.Logger.Level.DEBUG;
+  }
+
+  /** Equal jitter over min(max, initial · 2^k). */
+  long backoff(int k) {
+    long cap = maxBackoffNanos;
+    if (k < 62 && initialBackoffNanos <= (maxBackoffNanos >> k)) {
+      cap = Math.min(maxBackoffNanos, initialBackoffNanos << k);
+    }
+    long half = cap / 2;
+    return cap - half + ThreadLocalRandom.current().nextLong(half + 1);
+  }
+
+  private void ping(Connection connection) {
+    if (connection.lost || connection.socket == null) {
+      return;
+    }
+    if (connection.pingSent && !connection.heard) {
+      lose(connection, new java.io.IOException("no pong within " + millis(pingIntervalNanos)));
+      return;
+    }
+    connection.heard = false;
+    connection.pingSent = true;
+    connection.socket
+        .sendPing(ByteBuffer.wrap(new byte[] {'m', 'r'}))
+        .whenComplete(
+            (socket, error) -> {
+              if (error != null) {
+                LOG.log(System.Logger.Level.DEBUG, "A ping to {0} failed: {1}", url, error.toString());
+              }
+            });
+  }
+
+  /** Detaches the current connection for close(); returns it, or null. */
+  private Connection detach() {
+    cancel(reconnect);
+    reconnect = null;
+    Connection connection = current;
+    current = null;
+    if (connection != null) {
+      connection.lost = true;
+      cancel(connection.openGuard);
+      cancel(connection.ping);
+      cancel(connection.emptyWatch);
+      if (connection.socket == null && connection.opening != null) {
+        connection.opening.cancel(true);
+      }
+    }
+    return connection;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Receiving (all on the directory's thread)
+
+  private void textPart(Connection connection, String part, boolean last) {
+    if (connection.lost) {
+      return;
+    }
+    connection.heard = true;
+    if (!connection.oversized) {
+      if (connection.partial.length() + part.length() > MAX_MESSAGE_CHARS) {
+        connection.oversized = true;
+        connection.partial.setLength(0);
+        connection.partial.trimToSize();
+      } else {
+        connection.partial.append(part);
+      }
+    }
+    if (last) {
+      if (connection.oversized) {
+        LOG.log(System.Logger.Level.WARNING,
+            "Ignored a message from the orchestrator at {0}: over {1} characters", url, MAX_MESSAGE_CHARS);
+        connection.oversized = false;
+      } else {
+        String text = connection.partial.toString();
+        connection.partial.setLength(0);
+        if (connection.partial.capacity() > 1 << 16) {
+          connection.partial.trimToSize();
+        }
+        message(connection, text);
+      }
+    }
+    if (!connection.lost && connection.socket != null) {
+      connection.socket.request(1);
+    }
+  }
+
+  private void message(Connection connection, String text) {
+    OrchestratorMessages.Message message = OrchestratorMessages.parse(text);
+    switch (message.kind()) {
+      case INVALID -> LOG.log(System.Logger.Level.WARNING,
+          "Ignored a message from the orchestrator at {0}: {1}: {2}", url, message.problems().get(0),
+          OrchestratorMessages.excerpt(text));
+      case ERROR -> LOG.log(level(attempts, System.Logger.Level.ERROR),
+          "The orchestrator at {0} refused the connection: {1}", url, message.error());
+      case INIT -> init(connection, message);
+      case UPDATE -> update(connection, message);
+    }
+  }
+
+  private void init(Connection connection, OrchestratorMessages.Message message) {
+    logProblems(message);
+    List<ModelEndpoint> running = new ArrayList<>();
+    List<ModelEndpoint> recovering = new ArrayList<>();
+    // What the orchestrator no longer lists is forgotten (reports already queued carry their own copy).
+    Set<String> listedModels = new HashSet<>();
+    Set<String> listedDeployments = new HashSet<>();
+    for (OrchestratorMessages.Entry entry : message.entries()) {
+      listedModels.add(entry.endpoint().modelId());
+      listedDeployments.add(entry.endpoint().deploymentId());
+    }
+    modelIds.keySet().retainAll(listedModels);
+    ips.keySet().retainAll(listedDeployments);
+    for (OrchestratorMessages.Entry entry : message.entries()) {
+      remember(entry);
+      switch (entry.state()) {
+        case RUNNING -> running.add(entry.endpoint());
+        case RECOVERING -> recovering.add(entry.endpoint());
+        case STOPPED -> {}
+      }
+    }
+    if (!connection.initReceived) {
+      connection.initReceived = true;
+      attempts = 0;
+    }
+    LOG.log(System.Logger.Level.DEBUG, "Snapshot from {0}: {1} running, {2} recovering", url, running.size(),
+        recovering.size());
+    if (running.isEmpty() && recovering.isEmpty() && !connection.runningSeen && connection.emptyWatch == null) {
+      connection.emptyWatch = schedule(() -> emptyWatch(connection), nanos(emptySnapshotWarning));
+    }
+    List<ModelEndpoint> runningCopy = List.copyOf(running);
+    List<ModelEndpoint> recoveringCopy = List.copyOf(recovering);
+    try {
+      listener.snapshot(runningCopy, recoveringCopy);
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING, "The directory listener failed on a snapshot: " + e, e);
+    }
+  }
+
+  private void update(Connection connection, OrchestratorMessages.Message message) {
+    logProblems(message);
+    if (!connection.initReceived) {
+      LOG.log(System.Logger.Level.DEBUG, "An update from {0} arrived before the init; applied as an update", url);
+    }
+    for (OrchestratorMessages.Entry entry : message.entries()) {
+      remember(entry);
+      if (entry.state() == ModelState.RUNNING) {
+        connection.runningSeen = true;
+      }
+      try {
+        listener.update(entry.endpoint(), entry.state());
+      } catch (RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "The directory listener failed on an update: " + e, e);
+      }
+    }
+  }
+
+  private void logProblems(OrchestratorMessages.Message message) {
+    for (String problem : message.problems()) {
+      LOG.log(System.Logger.Level.WARNING, "The orchestrator at {0} sent an unusable entry: {1}", url, problem);
+    }
+  }
+
+  private void remember(OrchestratorMessages.Entry entry) {
+    ModelEndpoint endpoint = entry.endpoint();
+    modelIds.put(endpoint.modelId(), entry.modelId());
+    if (!entry.ip().isEmpty()) {
+      ips.put(endpoint.deploymentId(), entry.ip());
+    }
+  }
+
+  private void emptyWatch(Connection connection) {
+    if (!connection.lost && connection == current && !connection.runningSeen) {
+      LOG.log(System.Logger.Level.WARNING,
+          "The orchestrator at {0} lists no model for crunch ''{1}'' since {2}: check the crunch id", url, crunchId,
+          millis(nanos(emptySnapshotWarning)));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending reports (all on the directory's thread)
+
+  private void sendReports() {
+    Connection connection = current;
+    if (inFlight != null || connection == null || connection.socket == null || connection.lost || closed.get()) {
+      return;
+    }
+    Report report;
+    synchronized (reports) {
+      report = reports.peekFirst();
+    }
+    if (report == null) {
+      return;
+    }
+    inFlight = report;
+    CompletableFuture<WebSocket> sent;
+    try {
+      sent = connection.socket.sendText(report.text(), true);
+    } catch (RuntimeException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    sent.whenComplete(
+        (socket, error) -> {
+          if (!post(() -> reportSent(connection, report, error)) && error == null) {
+            removeReport(report);
+          }
+        });
+  }
+
+  private void reportSent(Connection connection, Report report, Throwable error) {
+    inFlight = null;
+    if (error == null) {
+      removeReport(report);
+      LOG.log(System.Logger.Level.INFO, "Reported model {0} (deployment {1}) to the orchestrator at {2}: {3} ({4})",
+          report.modelId(), report.deploymentId(), url, report.code(), report.reason());
+      sendReports();
+      return;
+    }
+    LOG.log(System.Logger.Level.WARNING,
+        "Sending the report of model {0} to the orchestrator at {1} failed ({2}); it will be sent after a reconnect",
+        report.modelId(), url, describe(unwrap(error)));
+    if (connection == current) {
+      lose(connection, unwrap(error));
+    } else {
+      sendReports(); // a newer connection may be open already
+    }
+  }
+
+  private void removeReport(Report report) {
+    synchronized (reports) {
+      if (reports.peekFirst() == report) {
+        reports.pollFirst();
+      } else {
+        reports.removeIf(queued -> queued == report);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Helpers
+
+  /** Runs a task on the directory's thread; false if the directory is shut down. */
+  private boolean post(Runnable task) {
+    try {
+      thread.execute(guarded(task));
+      return true;
+    } catch (RejectedExecutionException e) {
+      return false;
+    }
+  }
+
+  private ScheduledFuture<?> schedule(Runnable task, long delayNanos) {
+    try {
+      return thread.schedule(guarded(task), delayNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      return null;
+    }
+  }
+
+  private ScheduledFuture<?> scheduleAtFixedRate(Runnable task, long periodNanos) {
+    try {
+      return thread.scheduleAtFixedRate(guarded(task), periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException e) {
+      return null;
+    }
+  }
+
+  private static Runnable guarded(Runnable task) {
+    return () -> {
+      try {
+        task.run();
+      } catch (RuntimeException | Error e) {
+        LOG.log(System.Logger.Level.ERROR, "Unexpected failure in the orchestrator directory: " + e, e);
+      }
+    };
+  }
+
+  private static void cancel(Future<?> future) {
+    if (future != null) {
+      future.cancel(false);
+    }
+  }
+
+  private static Throwable unwrap(Throwable error) {
+    Throwable cause = error;
+    while ((cause instanceof java.util.concurrent.CompletionException
+            || cause instanceof java.util.concurrent.ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+
+  private static String describe(Throwable cause) {
+    if (cause == null) {
+      return "unknown cause";
+    }
+    if (cause instanceof java.net.http.WebSocketHandshakeException handshake) {
+      java.net.http.HttpResponse<?> response = handshake.getResponse();
+      return "the WebSocket handshake failed"
+          + (response == null ? "" : ": HTTP " + response.statusCode())
+          + (cause.getCause() != null && cause.getCause().getMessage() != null
+              ? " (" + cause.getCause().getMessage() + ")"
+              : "");
+    }
+    String message = cause.getMessage();
+    return message == null || message.isBlank()
+        ? cause.getClass().getSimpleName()
+        : cause.getClass().getSimpleName() + ": " + message;
+  }
+
+  private static long remaining(long deadline) {
+    return Math.max(1, deadline - System.nanoTime());
+  }
+
+  static String millis(long nanos) {
+    long ms = TimeUnit.NANOSECONDS.toMillis(nanos);
+    if (ms < 10_000 && ms % 1000 != 0) {
+      return ms < 1000 ? ms + " ms" : String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+    }
+    return TimeUnit.MILLISECONDS.toSeconds(ms) + " s";
+  }
+
+  /** Nanoseconds, saturated (durations beyond ~292 years are as good as forever). */
+  static long nanos(Duration duration) {
+    try {
+      return duration.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE / 4;
+    }
+  }
+
+  private static ThreadFactory daemon(String name, boolean numbered) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, numbered ? name + count.incrementAndGet() : name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /** One queued failure report; compared by identity (two equal reports are two reports). */
+  private record Report(String modelId, String deploymentId, String code, String reason, String text) {}
+
+  /** One WebSocket connection attempt; its fields belong to the directory's thread unless noted. */
+  private static final class Connection {
+    final int id;
+    final StringBuilder partial = new StringBuilder();
+    /** Completed (from the JDK's threads) when the orchestrator's close arrived or the input failed. */
+    final CompletableFuture<Void> inputClosed = new CompletableFuture<>();
+    CompletableFuture<WebSocket> opening;
+    WebSocket socket;
+    boolean lost;
+    boolean initReceived;
+    boolean runningSeen;
+    boolean oversized;
+    boolean pingSent;
+    boolean heard;
+    ScheduledFuture<?> openGuard;
+    ScheduledFuture<?> ping;
+    ScheduledFuture<?> emptyWatch;
+
+    Connection(int id) {
+      this.id = id;
+    }
+  }
+
+  /** Hands every WebSocket event to the directory's thread, in order. */
+  private final class SocketListener implements WebSocket.Listener {
+    private final Connection connection;
+
+    SocketListener(Connection connection) {
+      this.connection = connection;
+    }
+
+    @Override
+    public void onOpen(WebSocket socket) {
+      sockets.add(socket);
+      if (closed.get() || !post(() -> opened(connection, socket))) {
+        sockets.remove(socket);
+        socket.abort();
+      }
+    }
+
+    @Override
+    public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
+      String part = data.toString();
+      post(() -> textPart(connection, part, last));
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onBinary(WebSocket socket, ByteBuffer data, boolean last) {
+      post(
+          () -> {
+            connection.heard = true;
+            if (last) {
+              LOG.log(System.Logger.Level.WARNING, "Ignored a binary message from the orchestrator at {0}", url);
+            }
+          });
+      socket.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onPing(WebSocket socket, ByteBuffer message) {
+      post(() -> connection.heard = true);
+      socket.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onPong(WebSocket socket, ByteBuffer message) {
+      post(() -> connection.heard = true);
+      socket.request(1);
+      return null;
+    }
+
+    @Override
+    public CompletionStage<?> onClose(WebSocket socket, int statusCode, String reason) {
+      connection.inputClosed.complete(null);
+      post(() -> lose(connection, new java.io.IOException(
+          "closed by the orchestrator: " + statusCode + (reason == null || reason.isEmpty() ? "" : " " + reason))));
+      return null;
+    }
+
+    @Override
+    public void onError(WebSocket socket, Throwable error) {
+      connection.inputClosed.complete(null);
+      post(() -> lose(connection, error));
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Builder
+
+  /** Configures an {@link OrchestratorDirectory}; every setting has a default. Not thread-safe. */
+  public static final class Builder {
+    private final URI url;
+    private final String crunchId;
+    private Duration initialBackoff = Duration.ofMillis(500);
+    private Duration maxBackoff = Duration.ofSeconds(30);
+    private Duration connectTimeout = Duration.ofSeconds(10);
+    private Duration pingInterval = Duration.ofSeconds(30);
+    private int maxQueuedReports = 1000;
+    private Duration emptySnapshotWarning = Duration.ofSeconds(60);
+
+    private Builder(URI orchestrator, String crunchId) {
+      Objects.requireNonNull(orchestrator, "orchestrator");
+      Objects.requireNonNull(crunchId, "crunchId");
+      this.url = url(orchestrator, crunchId);
+      this.crunchId = crunchId;
+    }
+
+    /**
+     * Sets the reconnect backoff: the delay before attempt {@code k} is drawn between half and all of
+     * {@code min(max, initial × 2^k)}. Defaults: 500 ms and 30 s.
+     *
+     * @throws IllegalArgumentException if a duration is not positive or {@code max < initial}
+     */
+    public Builder reconnectBackoff(Duration initial, Duration max) {
+      positive(initial, "The initial reconnect backoff");
+      positive(max, "The maximum reconnect backoff");
+      if (max.compareTo(initial) < 0) {
+        throw new IllegalArgumentException(
+            "The maximum reconnect backoff (" + max + ") must be at least the initial one (" + initial + ")");
+      }
+      this.initialBackoff = initial;
+      this.maxBackoff = max;
+      return this;
+    }
+
+    /**
+     * Sets how long opening a connection (TCP and WebSocket handshake) may take. Default: 10 s.
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = positive(timeout, "The connect timeout");
+      return this;
+    }
+
+    /**
+     * Sets how often a ping is sent; a connection that received no pong (nor any other frame) since the
+     * previous ping is aborted and reopened. Default: 30 s.
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder pingInterval(Duration interval) {
+      this.pingInterval = positive(interval, "The ping interval");
+      return this;
+    }
+
+    /**
+     * Sets how many failure reports may wait for a connection; past it, the oldest is dropped. Default: 1000.
+     *
+     * @throws IllegalArgumentException if less than 1
+     */
+    public Builder maxQueuedReports(int max) {
+      if (max < 1) {
+        throw new IllegalArgumentException("maxQueuedReports must be at least 1: " + max);
+      }
+      this.maxQueuedReports = max;
+      return this;
+    }
+
+    /**
+     * Sets how long a connection whose init listed no model waits for a {@code RUNNING} update before it
+     * warns that the crunch id may be wrong. Default: 60 s.
+     *
+     * @throws IllegalArgumentException if not positive
+     */
+    public Builder emptySnapshotWarning(Duration after) {
+      this.emptySnapshotWarning = positive(after, "The empty snapshot warning delay");
+      return this;
+    }
+
+    /** Builds the directory; it connects when a fleet (or anyone) calls {@link OrchestratorDirectory#start}. */
+    public OrchestratorDirectory build() {
+      return new OrchestratorDirectory(this);
+    }
+
+    private static Duration positive(Duration duration, String what) {
+      Objects.requireNonNull(duration, what);
+      if (duration.isNegative() || duration.isZero()) {
+        throw new IllegalArgumentException(what + " must be positive: " + duration);
+      }
+      return duration;
+    }
+  }
+
+  /** The base URI followed by the crunch id as one path segment. */
+  static URI url(URI base, String crunchId) {
+    String scheme = base.getScheme() == null ? null : base.getScheme().toLowerCase(Locale.ROOT);
+    if (!"ws".equals(scheme) && !"wss".equals(scheme)) {
+      throw new IllegalArgumentException("The orchestrator URI must be ws:// or wss://: " + base);
+    }
+    if (base.isOpaque() || base.getHost() == null) {
+      throw new IllegalArgumentException("The orchestrator URI has no host: " + base);
+    }
+    if (base.getRawQuery() != null || base.getRawFragment() != null) {
+      throw new IllegalArgumentException("The orchestrator URI must have no query or fragment: " + base);
+    }
+    if (crunchId.isBlank()) {
+      throw new IllegalArgumentException("The crunch id must not be blank");
+    }
+    if (crunchId.equals(".") || crunchId.equals("..")) {
+      throw new IllegalArgumentException("The crunch id cannot be '" + crunchId + "'");
+    }
+    String path = base.getRawPath() == null ? "" : base.getRawPath();
+    while (path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
+    }
+    return URI.create(scheme + "://" + base.getRawAuthority() + path + "/" + pathSegment(crunchId));
+  }
+
+  /** Percent-encodes everything but RFC 3986's unreserved characters. */
+  private static String pathSegment(String text) {
+    StringBuilder encoded = new StringBuilder();
+    for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '-' || c == '.' || c == '_' || c == '~') {
+        encoded.append((char) c);
+      } else {
+        encoded.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+      }
+    }
+    return encoded.toString();
+  }
+}
