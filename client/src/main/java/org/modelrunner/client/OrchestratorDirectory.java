@@ -65,7 +65,7 @@ import org.modelrunner.spi.ModelState;
  *
  * <p>An entry's {@code model_id} may be a string or an integer, {@code port} a number or a numeric string,
  * {@code ip} a host name; {@code infos} values may be null and are kept as text (objects and lists as JSON).
- * Endpoints are {@code grpc://<ip>:<port>}. A {@code RUNNING} or {@code RECOVERING} entry without a usable ip
+ * Endpoints are {@code grpc://<ip>:<port>} (another scheme with {@link Builder#endpointScheme}). A {@code RUNNING} or {@code RECOVERING} entry without a usable ip
  * and port, an entry missing a required field, and an entry in an unknown state are logged and skipped; the
  * other entries of the message still apply. A {@code STOPPED} entry only needs its ids and state. Frames that
  * are not a message of the protocol are logged (with their first 200 characters) and ignored; nothing the
@@ -103,6 +103,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
   private final long pingIntervalNanos;
   private final int maxQueuedReports;
   private final Duration emptySnapshotWarning;
+  private final String endpointScheme;
 
   private final String threadName;
   private final ScheduledThreadPoolExecutor thread;
@@ -145,6 +146,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
     this.pingIntervalNanos = nanos(builder.pingInterval);
     this.maxQueuedReports = builder.maxQueuedReports;
     this.emptySnapshotWarning = builder.emptySnapshotWarning;
+    this.endpointScheme = builder.endpointScheme;
     this.threadName = "modelrunner-orchestrator-" + INSTANCES.incrementAndGet();
     this.thread = new ScheduledThreadPoolExecutor(1, daemon(threadName, false));
     this.thread.setRemoveOnCancelPolicy(true);
@@ -523,8 +525,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     for (OrchestratorMessages.Entry entry : message.entries()) {
       remember(entry);
       switch (entry.state()) {
-        case RUNNING -> running.add(entry.endpoint());
-        case RECOVERING -> recovering.add(entry.endpoint());
+        case RUNNING -> running.add(endpoint(entry));
+        case RECOVERING -> recovering.add(endpoint(entry));
         case STOPPED -> {}
       }
     }
@@ -557,11 +559,24 @@ public final class OrchestratorDirectory implements ModelDirectory {
         connection.runningSeen = true;
       }
       try {
-        listener.update(entry.endpoint(), entry.state());
+        listener.update(endpoint(entry), entry.state());
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "The directory listener failed on an update: " + e, e);
       }
     }
+  }
+
+  /** The entry's endpoint, with the configured scheme. */
+  private ModelEndpoint endpoint(OrchestratorMessages.Entry entry) {
+    ModelEndpoint endpoint = entry.endpoint();
+    if (endpointScheme.equals(endpoint.address().getScheme())) {
+      return endpoint;
+    }
+    return new ModelEndpoint(
+        endpoint.modelId(),
+        endpoint.deploymentId(),
+        URI.create(endpointScheme + "://" + endpoint.address().getRawAuthority()),
+        endpoint.infos());
   }
 
   private void logProblems(OrchestratorMessages.Message message) {
@@ -853,6 +868,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
     private Duration pingInterval = Duration.ofSeconds(30);
     private int maxQueuedReports = 1000;
     private Duration emptySnapshotWarning = Duration.ofSeconds(60);
+    private String endpointScheme = "grpc";
 
     private Builder(URI orchestrator, String crunchId) {
       Objects.requireNonNull(orchestrator, "orchestrator");
@@ -921,6 +937,22 @@ public final class OrchestratorDirectory implements ModelDirectory {
      */
     public Builder emptySnapshotWarning(Duration after) {
       this.emptySnapshotWarning = positive(after, "The empty snapshot warning delay");
+      return this;
+    }
+
+    /**
+     * Sets the scheme of the endpoints announced: {@code <scheme>://<ip>:<port>}, which picks the transport
+     * that reaches them. Default: {@code grpc}.
+     *
+     * @throws IllegalArgumentException if it is not a URI scheme (a letter, then letters, digits, {@code +},
+     *     {@code -} or {@code .})
+     */
+    public Builder endpointScheme(String scheme) {
+      Objects.requireNonNull(scheme, "scheme");
+      if (!scheme.matches("[A-Za-z][A-Za-z0-9+.-]*")) {
+        throw new IllegalArgumentException("Not a URI scheme: '" + scheme + "'");
+      }
+      this.endpointScheme = scheme.toLowerCase(Locale.ROOT);
       return this;
     }
 
