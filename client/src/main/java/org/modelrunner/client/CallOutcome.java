@@ -108,7 +108,10 @@ public final class CallOutcome {
     return variant == null ? null : converter.decode(variant, type);
   }
 
-  /** Returns why the call failed; empty on success and on timeout. */
+  /**
+   * Returns why the call failed or was skipped; empty on success, and on a timeout detected by the fan-out's
+   * deadline (a timeout the transport reported carries its {@code DEADLINE_EXCEEDED} failure).
+   */
   public Optional<CallFailure> failure() {
     return Optional.ofNullable(failure);
   }

@@ -58,30 +58,55 @@ import org.modelrunner.spi.ValueConverter;
  * <h2>Guarantees</h2>
  * <ul>
  *   <li>Every model targeted by a fan-out gets exactly one {@link CallOutcome}: {@code SUCCESS},
- *       {@code FAILURE} (with the reason) or {@code TIMEOUT}; the fan-out completes by its deadline plus a
- *       small bound, whatever the models do. The models targeted are those connected when the call starts
- *       (or the {@linkplain FanOut.Builder#only subset}: known but unconnected ones fail with
- *       {@link CallFailure#NOT_CONNECTED}).</li>
+ *       {@code FAILURE} (with the reason), {@code TIMEOUT}, or {@code SKIPPED} (the cooldown below); the
+ *       fan-out completes by its deadline plus a small bound, whatever the models do. The models targeted
+ *       are those connected when the call starts (or the {@linkplain FanOut.Builder#only subset}: known but
+ *       unconnected ones fail with {@link CallFailure#NOT_CONNECTED}).</li>
  *   <li>A model never has two calls in flight from this fleet: calls to a model wait in a small bounded
  *       queue, and one that waits past its fan-out's deadline is never sent.</li>
  *   <li>No caller thread waits on model work (except in {@link #callAndWait}); results, per-outcome
- *       callbacks and {@link FleetListener} events run on the fleet's executor, one at a time. The fleet
- *       uses two threads of its own (timers and membership; callbacks when no executor is given), never
- *       one per model.</li>
+ *       callbacks and {@link FleetListener} events run on the fleet's executor, one at a time, never on a
+ *       transport thread. The fleet uses two threads of its own (timers and membership; callbacks when no
+ *       executor is given), never one per model.</li>
  * </ul>
  *
  * <h2>Failure policy</h2>
  * As the Python client: each model has a count of consecutive failures and one of consecutive timeouts,
  * both reset by a success. When one goes over its limit (defaults 3 and 3; 0 disables), the model is
  * disconnected, reported to the directory ({@code MULTIPLE_FAILED} or {@code MULTIPLE_TIMEOUT}) and a
- * {@link FleetEvent.Kind#DISCONNECTED} event is sent. A {@code BAD_IMPLEMENTATION} answer disconnects at
- * once. A {@code BUSY} answer (the runner is still running an earlier call that timed out) counts as a
- * timeout; other transport errors count as failures.
+ * {@link FleetEvent.Kind#DISCONNECTED} event is sent, once per decision. A {@code BAD_IMPLEMENTATION}
+ * answer disconnects at once. A {@code BUSY} answer (the runner is still running an earlier call that timed
+ * out) and an unreachable runner ({@code UNAVAILABLE}) count as timeouts; other transport errors count as
+ * failures. The outcome's {@link CallFailure} keeps the kind apart ({@code UNAVAILABLE}, {@code BUSY},
+ * {@code DEADLINE_EXCEEDED}...).
+ *
+ * <p>After its {@code n}th consecutive timeout a model sits out the next {@code ceil(n / 2)} calls (the
+ * Python client's cooldown; {@link Builder#timeoutCooldown}): they end {@link CallStatus#SKIPPED} without
+ * being sent, and count for nothing. Health checks run out of band with their own deadline
+ * ({@link Builder#healthChecks}), after every few timeouts and at once when a runner is unreachable; a
+ * runner that does not answer {@code SERVING} is reconnected (set up again: {@link FleetEvent.Kind#RESTARTED}),
+ * and one that cannot be is reported {@code CONNECTION_FAILED}. The coordinator can {@link #report} a model
+ * itself (say {@link FailureCode#LOW_PERFORMANCE}) and {@link #disconnect} one without reporting it.
  *
  * <h2>Membership</h2>
  * Directory reports are applied on the fleet's own thread without waiting on any model: connecting and
  * setting up run in the background (setup is retried with exponential backoff, every attempt bounded by
- * the setup timeout). A new deployment of a model replaces the old one only once it is set up.
+ * the setup timeout), and a later report abandons them (a {@code STOPPED} for a model still connecting).
+ * <ul>
+ *   <li>A snapshot connects what it lists and drops what it does not (pending connections included).</li>
+ *   <li>A new deployment of a model replaces the old one only once it is set up
+ *       ({@link FleetEvent.Kind#REPLACED}); {@code STOPPED} or {@code RECOVERING} for a deployment the fleet
+ *       does not hold changes nothing.</li>
+ *   <li>{@code RECOVERING} takes the held deployment out of the calls; {@code RUNNING} again with the same
+ *       deployment id (or the same deployment at a new address) sets it up again
+ *       ({@link FleetEvent.Kind#RESTARTED}: it lost its state).</li>
+ *   <li>Duplicates change nothing; new infos for the same deployment and address are taken without a new
+ *       setup ({@link FleetEvent.Kind#INFOS_UPDATED}). A model disconnected here stays out until the
+ *       directory announces a new deployment, address or restart of it.</li>
+ * </ul>
+ * {@link #awaitSettled} waits until every model of the first snapshot connected or failed;
+ * {@link #awaitConnected} until enough models are connected; {@link #models()} tells each model's state,
+ * counts and latency.
  */
 public final class ModelFleet implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(ModelFleet.class.getName());
