@@ -1047,7 +1047,7 @@ public final class ModelFleet implements AutoCloseable {
     private int maxConsecutiveTimeouts = 3;
     private boolean timeoutCooldown = true;
     private int healthCheckEvery = -1;
-    private Duration healthCheckTimeout = Duration.ofSeconds(5);
+    private Duration healthCheckTimeout = Duration.ofSeconds(2);
     private TransportSettings transportSettings = TransportSettings.defaults();
     private Executor executor;
     private ValueConverter converter;
@@ -1130,7 +1130,7 @@ public final class ModelFleet implements AutoCloseable {
      * once when the runner is unreachable), with its own deadline {@code timeout}, out of band (never
      * inside a fan-out's deadline). A runner that does not answer {@code SERVING} is reconnected (set up
      * again). Default: every {@code max(1, int(0.2 × maxConsecutiveTimeouts))} timeouts, as the Python
-     * client, with a 5 s deadline; {@code everyTimeouts} 0 checks only unreachable runners.
+     * client, with a 2 s deadline; {@code everyTimeouts} 0 checks only unreachable runners.
      */
     public Builder healthChecks(int everyTimeouts, Duration timeout) {
       this.healthCheckEvery = nonNegative(everyTimeouts, "everyTimeouts");
