@@ -3,9 +3,7 @@ package org.modelrunner.transport.grpc.fleet;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URI;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -33,41 +31,23 @@ class GrpcFleetTest {
   private static final Duration BOUND = Duration.ofSeconds(1);
   private static final long SLOW_MILLIS = 2000;
 
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final Closer closer = new Closer();
 
   @AfterEach
   void closeEverything() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-  }
-
-  private <T extends AutoCloseable> T open(T closeable) {
-    toClose.add(closeable);
-    return closeable;
-  }
-
-  private GrpcRunner runner(Path submission) throws Exception {
-    return open(GrpcRunner.builder()
-        .submission(submission)
-        .hostClassPath(FleetSubmissions.hostClassPath())
-        .host("127.0.0.1")
-        .port(0)
-        .shutdownGrace(Duration.ZERO)
-        .build()
-        .start());
+    closer.close();
   }
 
   @Test
   void aFanOutOverGrpcRunnersGetsEveryOutcomeWithinItsDeadline() throws Exception {
-    FleetSubmissions submissions = open(new FleetSubmissions());
-    GrpcRunner good = runner(submissions.compile("good", FleetSubmissions.GOOD));
-    GrpcRunner slow = runner(submissions.compile("slow", FleetSubmissions.SLOW.formatted(SLOW_MILLIS)));
-    GrpcRunner failing = runner(submissions.compile("failing", FleetSubmissions.FAILING));
+    FleetSubmissions submissions = closer.open(new FleetSubmissions());
+    GrpcRunner good = closer.runner(submissions.compile("good", FleetSubmissions.GOOD));
+    GrpcRunner slow = closer.runner(submissions.compile("slow", FleetSubmissions.SLOW.formatted(SLOW_MILLIS)));
+    GrpcRunner failing = closer.runner(submissions.compile("failing", FleetSubmissions.FAILING));
     URI nowhere = URI.create("grpc://127.0.0.1:" + freePort());
 
     CompletableFuture<FleetEvent> unreachable = new CompletableFuture<>();
-    ModelFleet fleet = open(ModelFleet.builder()
+    ModelFleet fleet = closer.open(ModelFleet.builder()
         .directory(StaticModelDirectory.of(List.of(
             ModelEndpoint.of("good", good.endpoint()),
             ModelEndpoint.of("slow", slow.endpoint()),

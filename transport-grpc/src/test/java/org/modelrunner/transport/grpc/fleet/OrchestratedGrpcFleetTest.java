@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -46,29 +45,11 @@ class OrchestratedGrpcFleetTest {
       }
       """;
 
-  private final List<AutoCloseable> toClose = new ArrayList<>();
+  private final Closer closer = new Closer();
 
   @AfterEach
   void closeEverything() throws Exception {
-    for (int i = toClose.size() - 1; i >= 0; i--) {
-      toClose.get(i).close();
-    }
-  }
-
-  private <T extends AutoCloseable> T open(T closeable) {
-    toClose.add(closeable);
-    return closeable;
-  }
-
-  private GrpcRunner runner(Path submission) throws Exception {
-    return open(GrpcRunner.builder()
-        .submission(submission)
-        .hostClassPath(FleetSubmissions.hostClassPath())
-        .host("127.0.0.1")
-        .port(0)
-        .shutdownGrace(Duration.ZERO)
-        .build()
-        .start());
+    closer.close();
   }
 
   private static JsonNode running(String model, String deployment, GrpcRunner runner) {
@@ -77,21 +58,21 @@ class OrchestratedGrpcFleetTest {
 
   @Test
   void theFleetFollowsTheOrchestratorAndReportsTheBadModels() throws Exception {
-    FleetSubmissions submissions = open(new FleetSubmissions());
-    GrpcRunner good = runner(submissions.compile("good", FleetSubmissions.GOOD));
-    GrpcRunner slow = runner(submissions.compile("slow", FleetSubmissions.SLOW.formatted(SLOW_MILLIS)));
-    GrpcRunner failing = runner(submissions.compile("failing", FleetSubmissions.FAILING));
-    GrpcRunner dying = runner(submissions.compile("dying", FleetSubmissions.GOOD));
+    FleetSubmissions submissions = closer.open(new FleetSubmissions());
+    GrpcRunner good = closer.runner(submissions.compile("good", FleetSubmissions.GOOD));
+    GrpcRunner slow = closer.runner(submissions.compile("slow", FleetSubmissions.SLOW.formatted(SLOW_MILLIS)));
+    GrpcRunner failing = closer.runner(submissions.compile("failing", FleetSubmissions.FAILING));
+    GrpcRunner dying = closer.runner(submissions.compile("dying", FleetSubmissions.GOOD));
     Path tripler = submissions.compile("tripler", TRIPLER);
 
-    FakeOrchestrator orchestrator = open(new FakeOrchestrator().start());
+    FakeOrchestrator orchestrator = closer.open(new FakeOrchestrator().start());
     orchestrator.put(CRUNCH, running("good", "good-1", good));
     orchestrator.put(CRUNCH, running("slow", "slow-1", slow));
     orchestrator.put(CRUNCH, running("failing", "failing-1", failing));
     orchestrator.put(CRUNCH, running("dying", "dying-1", dying));
 
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
-    ModelFleet fleet = open(ModelFleet.builder()
+    ModelFleet fleet = closer.open(ModelFleet.builder()
         .directory(OrchestratorDirectory.builder(orchestrator.uri(), CRUNCH)
             .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
             .build())
@@ -129,7 +110,7 @@ class OrchestratedGrpcFleetTest {
         dying.close(); // the runner dies mid-run
       }
       if (tick == 4) {
-        redeployed = runner(tripler);
+        redeployed = closer.runner(tripler);
         orchestrator.update(CRUNCH, running("good", "good-2", redeployed));
       }
       if (!replaced && events.stream().anyMatch(e -> e.kind() == FleetEvent.Kind.REPLACED)) {
