@@ -40,7 +40,10 @@ public record FleetEvent(Kind kind, ModelEndpoint model, String code, String rea
     RECOVERING,
     /** The model could not be connected or set up (after retries); it receives no calls. */
     CONNECTION_FAILED,
-    /** The directory no longer lists the model; it receives no more calls. */
+    /**
+     * The directory no longer lists the model (it stopped, or a snapshot left it out); it receives no more
+     * calls. Also sent for a model still connecting, which never got a {@link #CONNECTED}.
+     */
     LEFT,
     /**
      * The model was disconnected, by the failure policy (reported to the directory) or by the coordinator

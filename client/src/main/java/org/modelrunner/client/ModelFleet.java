@@ -585,7 +585,7 @@ public final class ModelFleet implements AutoCloseable {
     for (ModelEndpoint endpoint : recovering) {
       applyUpdate(endpoint, ModelState.RECOVERING);
     }
-    if (initialPending == null) {
+    if (initialPending == null && !settled) {
       initialPending = new HashSet<>();
       initialPending.addAll(known.values());
       initialPending.addAll(replacing.values());

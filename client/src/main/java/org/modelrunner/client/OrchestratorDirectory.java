@@ -503,7 +503,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
           "Ignored a message from the orchestrator at {0}: {1}: {2}", url, message.problems().get(0),
           OrchestratorMessages.excerpt(text));
       case ERROR -> LOG.log(level(attempts, System.Logger.Level.ERROR),
-          "The orchestrator at {0} refused the connection: {1}", url, message.error());
+          "The orchestrator at {0} sent an error (it closes connections it refuses): {1}", url, message.error());
       case INIT -> init(connection, message);
       case UPDATE -> update(connection, message);
     }

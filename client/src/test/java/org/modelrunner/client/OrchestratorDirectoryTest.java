@@ -234,7 +234,7 @@ class OrchestratorDirectoryTest {
         .anySatisfy(line -> assertThat(line).contains("entry 0 is not an object"))
         .anySatisfy(line -> assertThat(line).contains("missing deployment_id, state"));
     assertThat(logs.at(Level.SEVERE))
-        .anySatisfy(line -> assertThat(line).contains("refused the connection: go away"));
+        .anySatisfy(line -> assertThat(line).contains("sent an error (it closes connections it refuses): go away"));
   }
 
   @Test
