@@ -71,39 +71,20 @@ class FleetMembershipTest {
     return endpoint(model, deployment, address, Map.of());
   }
 
-  private FleetEvent nextEvent() throws InterruptedException {
-    FleetEvent event = events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-    assertThat(event).as("an event").isNotNull();
-    return event;
-  }
-
-  private FleetEvent nextEvent(FleetEvent.Kind kind) throws InterruptedException {
-    while (true) {
-      FleetEvent event = events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-      assertThat(event).as("a %s event", kind).isNotNull();
-      if (event.kind() == kind) {
-        return event;
-      }
-    }
-  }
-
   private static ModelStatus status(ModelFleet fleet, String id) {
     return fleet.models().stream().filter(s -> s.modelId().equals(id)).findFirst().orElseThrow();
   }
 
+  private FleetEvent nextEvent() throws InterruptedException {
+    return FleetTesting.nextEvent(events);
+  }
+
+  private FleetEvent nextEvent(FleetEvent.Kind kind) throws InterruptedException {
+    return FleetTesting.nextEvent(events, kind);
+  }
+
   private static void eventually(Runnable assertion) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      try {
-        assertion.run();
-        return;
-      } catch (AssertionError e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        Thread.sleep(10);
-      }
-    }
+    FleetTesting.eventually(assertion);
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -66,13 +66,7 @@ class ModelFleetTest {
   }
 
   private FleetEvent nextEvent(FleetEvent.Kind kind) throws InterruptedException {
-    while (true) {
-      FleetEvent event = events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-      assertThat(event).as("a %s event", kind).isNotNull();
-      if (event.kind() == kind) {
-        return event;
-      }
-    }
+    return FleetTesting.nextEvent(events, kind);
   }
 
   @Test

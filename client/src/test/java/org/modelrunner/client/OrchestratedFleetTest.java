@@ -128,12 +128,6 @@ class OrchestratedFleetTest {
     return event.kind() + " " + event.modelId() + "/" + event.model().deploymentId();
   }
 
-  private FleetEvent nextEvent() throws InterruptedException {
-    FleetEvent event = events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-    assertThat(event).as("an event").isNotNull();
-    return event;
-  }
-
   /** The next {@code n} events, described as {@code "KIND model/deployment"}. */
   private List<String> nextEvents(int n) throws InterruptedException {
     List<String> described = new ArrayList<>();
@@ -191,19 +185,12 @@ class OrchestratedFleetTest {
         .isNull();
   }
 
+  private FleetEvent nextEvent() throws InterruptedException {
+    return FleetTesting.nextEvent(events);
+  }
+
   private static void eventually(Runnable assertion) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      try {
-        assertion.run();
-        return;
-      } catch (AssertionError e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        Thread.sleep(10);
-      }
-    }
+    FleetTesting.eventually(assertion);
   }
 
   // ---------------------------------------------------------------------------------------------

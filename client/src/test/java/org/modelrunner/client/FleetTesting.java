@@ -1,0 +1,49 @@
+package org.modelrunner.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/** Waiting in the fleet's tests: for the next event, for an event of a kind, for an assertion to hold. */
+final class FleetTesting {
+  /** How long a test waits for what should happen soon. */
+  static final Duration WAIT = Duration.ofSeconds(10);
+
+  private FleetTesting() {}
+
+  /** Returns the next event, failing if none comes within {@link #WAIT}. */
+  static FleetEvent nextEvent(BlockingQueue<FleetEvent> events) throws InterruptedException {
+    FleetEvent event = events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    assertThat(event).as("an event").isNotNull();
+    return event;
+  }
+
+  /** Returns the next event of the kind, skipping others, failing if none comes within {@link #WAIT}. */
+  static FleetEvent nextEvent(BlockingQueue<FleetEvent> events, FleetEvent.Kind kind) throws InterruptedException {
+    while (true) {
+      FleetEvent event = events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      assertThat(event).as("a %s event", kind).isNotNull();
+      if (event.kind() == kind) {
+        return event;
+      }
+    }
+  }
+
+  /** Retries the assertion until it holds, for at most {@link #WAIT}. */
+  static void eventually(Runnable assertion) throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (true) {
+      try {
+        assertion.run();
+        return;
+      } catch (AssertionError e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(10);
+      }
+    }
+  }
+}
