@@ -156,8 +156,9 @@ class PythonRunnerCrossLanguageTest {
       throws Exception {
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
     try (PythonPeer.PythonServer python = PythonPeer.serveModel();
-        // Timeouts disabled: this test polls a busy runner, which counts as timeouts.
-        ModelFleet fleet = fleet(python, BASE, events).maxConsecutiveTimeouts(0).build()) {
+        // Timeouts and the cooldown disabled: this test polls a busy runner, which counts as timeouts.
+        ModelFleet fleet =
+            fleet(python, BASE, events).maxConsecutiveTimeouts(0).timeoutCooldown(false).build()) {
       assertThat(fleet.awaitConnected(1, WAIT)).as("connected; events %s; %s", events, python).isTrue();
 
       // The Python runner keeps running the model after the client's deadline, holding its lock.
@@ -170,8 +171,8 @@ class PythonRunnerCrossLanguageTest {
       assertThat(failure.code()).isEqualTo("BUSY");
       assertThat(failure.message()).contains("Server busy");
 
-      // The Python health service answers meanwhile, to our client's health check (which the fleet
-      // itself does not send).
+      // The Python health service answers meanwhile, to our client's health check (as to the fleet's own,
+      // sent after the timeout: SERVING, so the fleet does not reconnect).
       try (ModelTransport transport = new GrpcTransportProvider().create(TransportSettings.defaults());
           ModelConnection connection = transport.connect(URI.create("grpc://127.0.0.1:" + python.port()))) {
         assertThat(connection.checkHealth(Duration.ofSeconds(30)).get(WAIT.toSeconds(), TimeUnit.SECONDS))
