@@ -36,6 +36,8 @@ final class FleetMember {
   volatile ModelStatus.State state = ModelStatus.State.CONNECTING;
   /** Set when the member is no longer wanted (left, replaced, fleet closed): pending work is abandoned. */
   volatile boolean retired;
+  /** Set when the connection closes as soon as no call is in flight or waiting (a replaced deployment). */
+  private volatile boolean closeWhenIdle;
   /** Calls this member still sits out after timeouts (the cooldown); read on every fan-out. */
   private volatile int cooldown;
   /** Set while a health check of this member is out. */
@@ -133,6 +135,9 @@ final class FleetMember {
           } finally {
             inFlight.set(false);
             drain();
+            if (closeWhenIdle) {
+              closeIfIdle();
+            }
           }
         });
   }
@@ -223,6 +228,18 @@ final class FleetMember {
         cooldown,
         latency,
         Optional.ofNullable(lastError));
+  }
+
+  /** Closes the connection once no call is in flight or waiting (now, if it is idle already). */
+  void closeWhenIdle() {
+    closeWhenIdle = true;
+    closeIfIdle();
+  }
+
+  private void closeIfIdle() {
+    if (!inFlight.get() && mailbox.isEmpty()) {
+      closeConnection();
+    }
   }
 
   /** Closes the connection, if any; never throws. */

@@ -131,8 +131,11 @@ public final class ModelFleet implements AutoCloseable {
   private final SerialExecutor callbacks;
   private final List<FleetListener> listeners = new CopyOnWriteArrayList<>();
 
-  /** The current member of each model id: connected, connecting or disconnected. */
-  private final Map<String, FleetMember> known = new ConcurrentHashMap<>();
+  /**
+   * The current member of each model id: connected, connecting, recovering or disconnected. Sorted by id, so
+   * that the connected array is rebuilt in one pass, without sorting.
+   */
+  private final Map<String, FleetMember> known = new java.util.concurrent.ConcurrentSkipListMap<>();
   /** New deployments being set up while the old one keeps serving; fleet thread only. */
   private final Map<String, FleetMember> replacing = new HashMap<>();
   /** The connected members, recomputed on the fleet thread when membership changes. */
@@ -713,6 +716,26 @@ public final class ModelFleet implements AutoCloseable {
     emit(new FleetEvent(FleetEvent.Kind.LEFT, member.endpoint, "", reason));
   }
 
+  /**
+   * Retires a deployment that a new one replaced while it still serves: calls already sent or queued to it
+   * (by fan-outs that started before the swap) get its answers. It takes no new calls, and its connection
+   * closes once it is idle, a call timeout after the swap at the earliest.
+   */
+  private void retireAfterItsCalls(FleetMember member) {
+    member.retired = true; // no more policy decisions or health checks for it
+    try {
+      fleetThread.schedule(
+          () -> {
+            member.state = ModelStatus.State.DISCONNECTED;
+            member.closeWhenIdle();
+          },
+          callTimeout.toNanos(),
+          TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      member.closeConnection(); // the fleet is closing
+    }
+  }
+
   private void retire(FleetMember member) {
     if (member == null) {
       return;
@@ -760,11 +783,15 @@ public final class ModelFleet implements AutoCloseable {
         replacing.remove(id);
       }
       known.put(id, member);
-      if (previous != null && previous != member) {
-        retire(previous);
-      }
       member.state = ModelStatus.State.CONNECTED;
-      membershipChanged();
+      membershipChanged(); // the new member takes the old one's place in one step: no fan-out misses the model
+      if (previous != null && previous != member) {
+        if (previous.state == ModelStatus.State.CONNECTED) {
+          retireAfterItsCalls(previous);
+        } else {
+          retire(previous);
+        }
+      }
       String reason = member.readyReason != null ? member.readyReason : reply.status().message();
       emit(new FleetEvent(member.onReady, member.endpoint, "", reason));
       return;
@@ -808,13 +835,12 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   private void membershipChanged() {
-    List<FleetMember> now = new ArrayList<>();
-    for (FleetMember member : known.values()) {
+    List<FleetMember> now = new ArrayList<>(connected.length + 1);
+    for (FleetMember member : known.values()) { // in model id order
       if (member.state == ModelStatus.State.CONNECTED) {
         now.add(member);
       }
     }
-    now.sort((a, b) -> a.endpoint.modelId().compareTo(b.endpoint.modelId()));
     connected = now.toArray(new FleetMember[0]);
     synchronized (readiness) {
       readiness.notifyAll();

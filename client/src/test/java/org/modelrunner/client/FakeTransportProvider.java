@@ -126,8 +126,14 @@ public final class FakeTransportProvider extends TransportProvider {
     };
   }
 
+  /**
+   * A connection to a fake model. Closing it fails what is still running, and every later request, with
+   * {@code CANCELLED}, as the real transports do.
+   */
   private static final class Connection implements ModelConnection {
     private final URI endpoint;
+    private final Set<CompletableFuture<?>> running = ConcurrentHashMap.newKeySet();
+    private volatile boolean closed;
 
     Connection(URI endpoint) {
       this.endpoint = endpoint;
@@ -171,7 +177,34 @@ public final class FakeTransportProvider extends TransportProvider {
       model.lastArguments = call.arguments();
       model.lastThread = Thread.currentThread();
       CompletableFuture<Reply> reply = model.call.answer(call.methodName(), call.arguments(), timeout);
-      return reply.whenComplete((r, e) -> model.inFlight.decrementAndGet());
+      return tracked(reply.whenComplete((r, e) -> model.inFlight.decrementAndGet()));
+    }
+
+    /** A future that fails with CANCELLED if the connection closes first. */
+    private <T> CompletableFuture<T> tracked(CompletableFuture<T> answer) {
+      CompletableFuture<T> result = new CompletableFuture<>();
+      if (closed) {
+        result.completeExceptionally(cancelled());
+        return result;
+      }
+      running.add(result);
+      answer.whenComplete(
+          (value, error) -> {
+            running.remove(result);
+            if (error != null) {
+              result.completeExceptionally(error);
+            } else {
+              result.complete(value);
+            }
+          });
+      if (closed) {
+        result.completeExceptionally(cancelled());
+      }
+      return result;
+    }
+
+    private TransportException cancelled() {
+      return new TransportException(TransportException.Kind.CANCELLED, "the connection to " + endpoint + " was closed");
     }
 
     @Override
@@ -193,6 +226,11 @@ public final class FakeTransportProvider extends TransportProvider {
     }
 
     @Override
-    public void close() {}
+    public void close() {
+      closed = true;
+      for (CompletableFuture<?> request : running) {
+        request.completeExceptionally(cancelled());
+      }
+    }
   }
 }

@@ -214,6 +214,27 @@ class FleetMembershipTest {
   }
 
   @Test
+  void aReplacedDeploymentStillAnswersTheCallsItWasSent() throws Exception {
+    define("old", answering("old", Duration.ofMillis(500)));
+    FakeTransportProvider.FakeModel next = define("new", answering("new", Duration.ZERO));
+    CompletableFuture<Reply> nextReady = new CompletableFuture<>();
+    next.setup = (m, a, t) -> nextReady;
+    ModelFleet fleet = fleet();
+    directory.snapshot(endpoint("m", "old", "old"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    directory.update(endpoint("m", "new", "new"), ModelState.RUNNING);
+    eventually(() -> assertThat(next.setups.get()).isEqualTo(1));
+
+    CompletableFuture<FanOutResult> during = fleet.call(FanOut.of("predict")); // sent to the old deployment
+    nextReady.complete(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
+    nextEvent(FleetEvent.Kind.REPLACED);
+    CallOutcome answered = during.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).outcomes().get(0);
+    assertThat(answered.status()).as("%s", answered).isEqualTo(CallStatus.SUCCESS);
+    assertThat(answered.value()).isEqualTo("old");
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("new");
+  }
+
+  @Test
   void aSnapshotDropsWhatItDoesNotListPendingReplacementsIncluded() throws Exception {
     define("a", answering("a", Duration.ZERO));
     define("b1", answering("b1", Duration.ZERO));
