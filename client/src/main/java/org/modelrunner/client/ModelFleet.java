@@ -145,6 +145,11 @@ public final class ModelFleet implements AutoCloseable {
   /** The members of the directory's first snapshot still connecting; fleet thread only. */
   private Set<FleetMember> initialPending;
   private volatile boolean settled;
+  /** Whether a rebuild of {@link #connected} is queued; fleet thread only. */
+  private boolean rebuildPending;
+  /** Events and replaced members that wait for that rebuild; fleet thread only. */
+  private final List<FleetEvent> eventsAwaitingRebuild = new ArrayList<>();
+  private final List<FleetMember> replacedAwaitingRebuild = new ArrayList<>();
   private volatile boolean closed;
 
   private ModelFleet(Builder builder) {
@@ -723,6 +728,10 @@ public final class ModelFleet implements AutoCloseable {
    */
   private void retireAfterItsCalls(FleetMember member) {
     member.retired = true; // no more policy decisions or health checks for it
+    replacedAwaitingRebuild.add(member); // its call timeout starts once fan-outs no longer pick it
+  }
+
+  private void scheduleRetirement(FleetMember member) {
     try {
       fleetThread.schedule(
           () -> {
@@ -784,7 +793,7 @@ public final class ModelFleet implements AutoCloseable {
       }
       known.put(id, member);
       member.state = ModelStatus.State.CONNECTED;
-      membershipChanged(); // the new member takes the old one's place in one step: no fan-out misses the model
+      membershipChanged(); // the old member serves until fan-outs pick the new one: no fan-out misses the model
       if (previous != null && previous != member) {
         if (previous.state == ModelStatus.State.CONNECTED) {
           retireAfterItsCalls(previous);
@@ -834,7 +843,20 @@ public final class ModelFleet implements AutoCloseable {
     }
   }
 
+  /**
+   * Schedules one rebuild of the connected array for all the changes made until it runs: a burst of setups
+   * completing together (a snapshot of thousands of models) costs one pass, not one per model. Events
+   * emitted meanwhile wait for it, so that a listener that sees CONNECTED finds the model connected.
+   */
   private void membershipChanged() {
+    if (!rebuildPending) {
+      rebuildPending = true;
+      onFleetThread(this::rebuildConnected);
+    }
+  }
+
+  private void rebuildConnected() {
+    rebuildPending = false;
     List<FleetMember> now = new ArrayList<>(connected.length + 1);
     for (FleetMember member : known.values()) { // in model id order
       if (member.state == ModelStatus.State.CONNECTED) {
@@ -845,11 +867,19 @@ public final class ModelFleet implements AutoCloseable {
     synchronized (readiness) {
       readiness.notifyAll();
     }
+    for (FleetMember replaced : replacedAwaitingRebuild) {
+      scheduleRetirement(replaced);
+    }
+    replacedAwaitingRebuild.clear();
+    for (FleetEvent event : eventsAwaitingRebuild) {
+      emit(event);
+    }
+    eventsAwaitingRebuild.clear();
   }
 
   /** Marks the fleet settled once every model of the directory's first snapshot connected or failed. */
   private void checkSettled() {
-    if (settled || initialPending == null) {
+    if (settled || initialPending == null || rebuildPending) {
       return;
     }
     initialPending.removeIf(member -> member.retired || member.state != ModelStatus.State.CONNECTING);
@@ -864,6 +894,10 @@ public final class ModelFleet implements AutoCloseable {
 
   private void emit(FleetEvent event) {
     if (listeners.isEmpty()) {
+      return;
+    }
+    if (rebuildPending) {
+      eventsAwaitingRebuild.add(event);
       return;
     }
     callbacks.execute(
