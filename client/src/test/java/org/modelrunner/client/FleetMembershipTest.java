@@ -45,13 +45,7 @@ class FleetMembershipTest {
   }
 
   private ModelFleet fleet(Consumer<ModelFleet.Builder> configure) {
-    ModelFleet.Builder builder =
-        ModelFleet.builder()
-            .directory(directory)
-            .baseClass(BASE)
-            .callTimeout(Duration.ofSeconds(5))
-            .setupRetries(2, Duration.ofMillis(10))
-            .listener(events::add);
+    ModelFleet.Builder builder = FleetTesting.fleetBuilder(directory, events);
     configure.accept(builder);
     ModelFleet fleet = builder.build();
     fleets.add(fleet);

@@ -11,7 +11,24 @@ final class FleetTesting {
   /** How long a test waits for what should happen soon. */
   static final Duration WAIT = Duration.ofSeconds(10);
 
+  /** The base class the fake models implement. */
+  static final String BASE = "com.example.TrackerBase";
+
   private FleetTesting() {}
+
+  /**
+   * Returns a fleet builder over the directory with the tests' defaults: a 5 s call timeout, two quick
+   * setup attempts, and every event into {@code events}.
+   */
+  static ModelFleet.Builder fleetBuilder(
+      org.modelrunner.spi.ModelDirectory directory, BlockingQueue<FleetEvent> events) {
+    return ModelFleet.builder()
+        .directory(directory)
+        .baseClass(BASE)
+        .callTimeout(Duration.ofSeconds(5))
+        .setupRetries(2, Duration.ofMillis(10))
+        .listener(events::add);
+  }
 
   /** Returns the next event, failing if none comes within {@link #WAIT}. */
   static FleetEvent nextEvent(BlockingQueue<FleetEvent> events) throws InterruptedException {

@@ -79,13 +79,7 @@ class OrchestratedFleetTest {
             .endpointScheme("fake")
             .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(200))
             .build();
-    ModelFleet.Builder builder =
-        ModelFleet.builder()
-            .directory(directory)
-            .baseClass(BASE)
-            .callTimeout(Duration.ofSeconds(5))
-            .setupRetries(2, Duration.ofMillis(10))
-            .listener(events::add);
+    ModelFleet.Builder builder = FleetTesting.fleetBuilder(directory, events);
     configure.accept(builder);
     ModelFleet fleet = builder.build();
     fleets.add(fleet);
