@@ -33,8 +33,7 @@ public final class FakeTransportProvider extends TransportProvider {
 
   /** A fake model: its behaviours and what it observed. */
   static final class FakeModel {
-    volatile Behaviour setup = (m, a, t) -> CompletableFuture.completedFuture(
-        Reply.of(org.modelrunner.spi.StatusCode.SUCCESS, "Instance created successfully"));
+    volatile Behaviour setup = (m, a, t) -> CompletableFuture.completedFuture(CREATED);
     volatile Behaviour call;
     volatile java.util.function.Function<Duration, CompletableFuture<HealthStatus>> health =
         t -> CompletableFuture.completedFuture(HealthStatus.SERVING);
@@ -45,7 +44,17 @@ public final class FakeTransportProvider extends TransportProvider {
     final AtomicInteger setups = new AtomicInteger();
     volatile Arguments lastArguments;
     volatile Thread lastThread;
+
+    /** Holds this model's setup open until the returned future completes (with {@link #CREATED}, say). */
+    CompletableFuture<Reply> holdSetup() {
+      CompletableFuture<Reply> held = new CompletableFuture<>();
+      setup = (m, a, t) -> held;
+      return held;
+    }
   }
+
+  /** A successful setup's answer, as the runners give it. */
+  static final Reply CREATED = Reply.of(org.modelrunner.spi.StatusCode.SUCCESS, "Instance created successfully");
 
   static final Map<String, FakeModel> MODELS = new ConcurrentHashMap<>();
   static final AtomicInteger PREPARES = new AtomicInteger();

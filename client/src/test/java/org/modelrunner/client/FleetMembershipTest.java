@@ -159,15 +159,14 @@ class FleetMembershipTest {
   @Test
   void aStoppedModelStillConnectingIsAbandoned() throws Exception {
     FakeTransportProvider.FakeModel model = define("slow-setup", answering(1, Duration.ZERO));
-    CompletableFuture<Reply> setup = new CompletableFuture<>();
-    model.setup = (m, a, t) -> setup;
+    CompletableFuture<Reply> setup = model.holdSetup();
     ModelFleet fleet = fleet();
     directory.snapshot(endpoint("s", "s1", "slow-setup"));
     eventually(() -> assertThat(model.setups.get()).isEqualTo(1));
 
     directory.update(endpoint("s", "s1", "slow-setup"), ModelState.STOPPED);
     assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.LEFT);
-    setup.complete(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
+    setup.complete(FakeTransportProvider.CREATED);
     assertThat(events.poll(200, TimeUnit.MILLISECONDS)).as("no CONNECTED after the STOPPED").isNull();
     assertThat(fleet.connectedModelIds()).isEmpty();
     assertThat(fleet.models()).isEmpty();
@@ -189,8 +188,7 @@ class FleetMembershipTest {
   void whenTheOldDeploymentStopsFirstTheNewOneTakesItsPlace() throws Exception {
     define("v1", answering("v1", Duration.ZERO));
     FakeTransportProvider.FakeModel v2 = define("v2", answering("v2", Duration.ZERO));
-    CompletableFuture<Reply> v2Ready = new CompletableFuture<>();
-    v2.setup = (m, a, t) -> v2Ready;
+    CompletableFuture<Reply> v2Ready = v2.holdSetup();
     ModelFleet fleet = fleet();
     directory.snapshot(endpoint("m", "v1", "v1"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
@@ -201,7 +199,7 @@ class FleetMembershipTest {
     eventually(() -> assertThat(status(fleet, "m").deploymentId()).isEqualTo("v2"));
     assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.CONNECTING);
 
-    v2Ready.complete(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
+    v2Ready.complete(FakeTransportProvider.CREATED);
     FleetEvent replaced = nextEvent(FleetEvent.Kind.REPLACED);
     assertThat(replaced.reason()).isEqualTo("replaces deployment v1");
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("v2");
@@ -211,8 +209,7 @@ class FleetMembershipTest {
   void aReplacedDeploymentStillAnswersTheCallsItWasSent() throws Exception {
     define("old", answering("old", Duration.ofMillis(500)));
     FakeTransportProvider.FakeModel next = define("new", answering("new", Duration.ZERO));
-    CompletableFuture<Reply> nextReady = new CompletableFuture<>();
-    next.setup = (m, a, t) -> nextReady;
+    CompletableFuture<Reply> nextReady = next.holdSetup();
     ModelFleet fleet = fleet();
     directory.snapshot(endpoint("m", "old", "old"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
@@ -220,7 +217,7 @@ class FleetMembershipTest {
     eventually(() -> assertThat(next.setups.get()).isEqualTo(1));
 
     CompletableFuture<FanOutResult> during = fleet.call(FanOut.of("predict")); // sent to the old deployment
-    nextReady.complete(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
+    nextReady.complete(FakeTransportProvider.CREATED);
     nextEvent(FleetEvent.Kind.REPLACED);
     CallOutcome answered = during.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).outcomes().get(0);
     assertThat(answered.status()).as("%s", answered).isEqualTo(CallStatus.SUCCESS);
@@ -233,8 +230,7 @@ class FleetMembershipTest {
     define("a", answering("a", Duration.ZERO));
     define("b1", answering("b1", Duration.ZERO));
     FakeTransportProvider.FakeModel b2 = define("b2", answering("b2", Duration.ZERO));
-    CompletableFuture<Reply> b2Ready = new CompletableFuture<>();
-    b2.setup = (m, a, t) -> b2Ready;
+    CompletableFuture<Reply> b2Ready = b2.holdSetup();
     define("c", answering("c", Duration.ZERO));
     ModelFleet fleet = fleet();
     directory.snapshot(endpoint("a", "a", "a"), endpoint("b", "b1", "b1"), endpoint("c", "c", "c"));
@@ -250,7 +246,7 @@ class FleetMembershipTest {
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("b", ModelStatus.State.CONNECTED),
             org.assertj.core.groups.Tuple.tuple("c", ModelStatus.State.RECOVERING));
-    b2Ready.complete(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
+    b2Ready.complete(FakeTransportProvider.CREATED);
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("b1");
   }
 
@@ -258,8 +254,7 @@ class FleetMembershipTest {
   void awaitSettledWaitsForEveryModelOfTheFirstSnapshot() throws Exception {
     define("ok", answering(1, Duration.ZERO));
     FakeTransportProvider.FakeModel later = define("later", answering(1, Duration.ZERO));
-    CompletableFuture<Reply> ready = new CompletableFuture<>();
-    later.setup = (m, a, t) -> ready;
+    CompletableFuture<Reply> ready = later.holdSetup();
     FakeTransportProvider.FakeModel broken = define("broken", answering(1, Duration.ZERO));
     broken.setup = (m, a, t) -> CompletableFuture.completedFuture(Reply.of(StatusCode.SETUP_FAILED, "no"));
     ModelFleet fleet = fleet();
@@ -269,7 +264,7 @@ class FleetMembershipTest {
         endpoint("broken", "broken", "broken"));
     nextEvent(FleetEvent.Kind.CONNECTION_FAILED);
     assertThat(fleet.awaitSettled(Duration.ofMillis(100))).as("'later' still connecting").isFalse();
-    ready.complete(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
+    ready.complete(FakeTransportProvider.CREATED);
     assertThat(fleet.awaitSettled(WAIT)).isTrue();
     assertThat(fleet.connectedModelIds()).containsExactly("later", "ok");
   }

@@ -340,7 +340,7 @@ class ModelFleetTest {
     flaky.setup = (m, a, t) -> CompletableFuture.supplyAsync(
         () -> attempts.incrementAndGet() < 3
             ? Reply.of(StatusCode.SETUP_FAILED, "not yet")
-            : Reply.of(StatusCode.SUCCESS, "Instance created successfully"),
+            : FakeTransportProvider.CREATED,
         FakeTransportProvider.THREADS);
     FakeTransportProvider.FakeModel broken = define("broken", answering(1, Duration.ZERO));
     broken.setup = FakeTransportProvider.transportError(TransportException.Kind.UNAVAILABLE);
@@ -384,8 +384,7 @@ class ModelFleetTest {
   void aNewDeploymentReplacesTheOldOnlyOnceItIsReady() throws Exception {
     define("m-v1", answering("v1", Duration.ZERO));
     FakeTransportProvider.FakeModel v2 = define("m-v2", answering("v2", Duration.ZERO));
-    CompletableFuture<Reply> v2Ready = new CompletableFuture<>();
-    v2.setup = (m, a, t) -> v2Ready;
+    CompletableFuture<Reply> v2Ready = v2.holdSetup();
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
     directory.snapshot(fake("m", "m-v1"));
@@ -394,7 +393,7 @@ class ModelFleetTest {
     directory.update(fake("m", "m-v2"), ModelState.RUNNING);
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("v1");
 
-    v2Ready.complete(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
+    v2Ready.complete(FakeTransportProvider.CREATED);
     FleetEvent replaced = nextEvent(FleetEvent.Kind.REPLACED);
     assertThat(replaced.model().deploymentId()).isEqualTo("m-v2");
     assertThat(replaced.reason()).isEqualTo("replaces deployment m-v1");

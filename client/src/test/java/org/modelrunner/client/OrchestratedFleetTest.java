@@ -95,17 +95,6 @@ class OrchestratedFleetTest {
     return define(address, answering(address, Duration.ZERO));
   }
 
-  /** Holds the fake model's setup open until the returned future is completed. */
-  private static CompletableFuture<Reply> holdSetup(FakeTransportProvider.FakeModel model) {
-    CompletableFuture<Reply> setup = new CompletableFuture<>();
-    model.setup = (m, a, t) -> setup;
-    return setup;
-  }
-
-  private static Reply setUp() {
-    return Reply.of(StatusCode.SUCCESS, "Instance created successfully");
-  }
-
   private static ObjectNode running(String model, String deployment, String ip, int port) {
     return FakeOrchestrator.entry(model, deployment, "RUNNING", ip, port);
   }
@@ -304,7 +293,7 @@ class OrchestratedFleetTest {
   void aNewDeploymentServesOnlyOnceSetUpAndTheOldOnesStopChangesNothing() throws Exception {
     FakeTransportProvider.FakeModel alice = model("alice:1");
     FakeTransportProvider.FakeModel bob = model("bob:2");
-    CompletableFuture<Reply> bobSetup = holdSetup(bob);
+    CompletableFuture<Reply> bobSetup = bob.holdSetup();
     orchestrator.put(CRUNCH, running("m", "m_d1", "alice", 1));
     ModelFleet fleet = fleet();
     assertThat(describe(nextEvent())).isEqualTo("CONNECTED m/m_d1");
@@ -319,7 +308,7 @@ class OrchestratedFleetTest {
     assertThat(events).as("nothing until the new deployment is set up").isEmpty();
     assertThat(bob.setups.get()).as("the duplicate does not set up again").isEqualTo(1);
 
-    bobSetup.complete(setUp());
+    bobSetup.complete(FakeTransportProvider.CREATED);
     FleetEvent replaced = nextEvent();
     assertThat(describe(replaced)).isEqualTo("REPLACED m/m_d2");
     assertThat(replaced.reason()).isEqualTo("replaces deployment m_d1");
@@ -403,12 +392,12 @@ class OrchestratedFleetTest {
     FakeTransportProvider.FakeModel carol2 = model("carol2:1");
     model("dan:1");
     FakeTransportProvider.FakeModel pat = model("pat:1");
-    CompletableFuture<Reply> patSetup = holdSetup(pat);
+    CompletableFuture<Reply> patSetup = pat.holdSetup();
     FakeTransportProvider.FakeModel bob2 = model("bob2:1");
-    CompletableFuture<Reply> bob2Setup = holdSetup(bob2);
+    CompletableFuture<Reply> bob2Setup = bob2.holdSetup();
     FakeTransportProvider.FakeModel eve = model("eve:1");
     FakeTransportProvider.FakeModel eve2 = model("eve2:1");
-    CompletableFuture<Reply> eve2Setup = holdSetup(eve2);
+    CompletableFuture<Reply> eve2Setup = eve2.holdSetup();
     orchestrator.put(CRUNCH, running("a", "a_d1", "alice", 1));
     orchestrator.put(CRUNCH, running("b", "b_d1", "bob", 1));
     orchestrator.put(CRUNCH, running("c", "c_d1", "carol", 1));
@@ -449,8 +438,8 @@ class OrchestratedFleetTest {
     assertThat(carol2.setups.get()).isEqualTo(1);
 
     // The abandoned setups complete late: nothing comes of them.
-    patSetup.complete(setUp());
-    bob2Setup.complete(setUp());
+    patSetup.complete(FakeTransportProvider.CREATED);
+    bob2Setup.complete(FakeTransportProvider.CREATED);
     barrier();
     assertThat(events).as("no CONNECTED for p, no REPLACED for b").isEmpty();
     assertThat(membership(fleet)).containsExactly(
@@ -458,7 +447,7 @@ class OrchestratedFleetTest {
     assertThat(answers(fleet)).isEqualTo(Map.of("b", "bob:1", "c", "carol2:1", "d", "dan:1"));
 
     // The listed pending deployment completes: it takes over.
-    eve2Setup.complete(setUp());
+    eve2Setup.complete(FakeTransportProvider.CREATED);
     FleetEvent replaced = nextEvent();
     assertThat(describe(replaced)).isEqualTo("REPLACED e/e_d2");
     assertThat(replaced.reason()).isEqualTo("replaces deployment e_d1");
