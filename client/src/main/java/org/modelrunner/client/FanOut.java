@@ -153,10 +153,7 @@ public final class FanOut {
      * @throws IllegalArgumentException if the timeout is not positive
      */
     public Builder timeout(Duration timeout) {
-      if (timeout.isNegative() || timeout.isZero()) {
-        throw new IllegalArgumentException("timeout must be positive, got " + timeout);
-      }
-      this.timeout = timeout;
+      this.timeout = Concurrency.requirePositive(timeout, "timeout");
       return this;
     }
 

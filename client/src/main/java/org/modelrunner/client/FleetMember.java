@@ -147,7 +147,9 @@ final class FleetMember {
     successes++;
     consecutiveFailures = 0;
     consecutiveTimeouts = 0;
-    cooldown = 0;
+    if (cooldown != 0) {
+      cooldown = 0; // a volatile write only when there is a cooldown to end
+    }
     recordLatency(latencyMicros);
   }
 
@@ -167,24 +169,22 @@ final class FleetMember {
    */
   synchronized int[] recordFailure(CallOutcome outcome, boolean countsAsTimeout, boolean answered,
       boolean cooldownAfterTimeouts) {
-    if (outcome.status() == CallStatus.TIMEOUT) {
+    boolean timedOut = outcome.status() == CallStatus.TIMEOUT;
+    if (timedOut) {
       timeouts++;
+      lastError = "timeout after " + outcome.latencyMicros() / 1_000 + " ms"
+          + outcome.failure().map(f -> " (" + f + ")").orElse("");
     } else {
       failures++;
+      lastError = outcome.failure().map(CallFailure::toString).orElse("failure");
     }
-    if (outcome.status() == CallStatus.TIMEOUT || countsAsTimeout) {
+    if (timedOut || countsAsTimeout) {
       consecutiveTimeouts++;
       if (cooldownAfterTimeouts) {
         cooldown = (consecutiveTimeouts + 1) / 2;
       }
     } else {
       consecutiveFailures++;
-    }
-    if (outcome.status() == CallStatus.TIMEOUT) {
-      lastError = "timeout after " + outcome.latencyMicros() / 1_000 + " ms"
-          + outcome.failure().map(f -> " (" + f + ")").orElse("");
-    } else {
-      lastError = outcome.failure().map(CallFailure::toString).orElse("failure");
     }
     if (answered) {
       recordLatency(outcome.latencyMicros());

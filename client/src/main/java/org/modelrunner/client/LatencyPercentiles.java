@@ -1,7 +1,5 @@
 package org.modelrunner.client;
 
-import java.time.Duration;
-
 /**
  * How long a model's answered calls took, from sending the call to its answer (timeouts excluded), since
  * the model was connected. Values are in microseconds, recorded in a histogram with one significant digit
@@ -16,16 +14,6 @@ import java.time.Duration;
 public record LatencyPercentiles(long count, long p50Micros, long p90Micros, long p99Micros, long maxMicros) {
   /** No call measured yet. */
   public static final LatencyPercentiles NONE = new LatencyPercentiles(0, 0, 0, 0, 0);
-
-  /** Returns the median as a duration. */
-  public Duration p50() {
-    return Duration.ofNanos(p50Micros * 1_000);
-  }
-
-  /** Returns the 99th percentile as a duration. */
-  public Duration p99() {
-    return Duration.ofNanos(p99Micros * 1_000);
-  }
 
   @Override
   public String toString() {

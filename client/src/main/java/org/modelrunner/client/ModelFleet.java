@@ -17,7 +17,6 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.modelrunner.spi.Arguments;
@@ -173,26 +172,20 @@ public final class ModelFleet implements AutoCloseable {
         new TransportRegistry(
             ProviderRegistry.load(TransportProvider.class), builder.transportSettings);
     int id = FLEETS.incrementAndGet();
-    this.fleetThread = new ScheduledThreadPoolExecutor(1, daemon("modelrunner-fleet-" + id));
+    this.fleetThread = new ScheduledThreadPoolExecutor(1, Concurrency.daemonThreads("modelrunner-fleet-" + id, false));
     this.fleetThread.setRemoveOnCancelPolicy(true);
     if (builder.executor != null) {
       this.ownedCallbackThread = null;
       this.callbacks = new SerialExecutor(builder.executor);
     } else {
       this.ownedCallbackThread =
-          Executors.newSingleThreadExecutor(daemon("modelrunner-fleet-" + id + "-callbacks"));
+          Executors.newSingleThreadExecutor(
+              Concurrency.daemonThreads("modelrunner-fleet-" + id + "-callbacks", false));
       this.callbacks = new SerialExecutor(ownedCallbackThread);
     }
     this.listeners.addAll(builder.listeners);
   }
 
-  private static ThreadFactory daemon(String name) {
-    return runnable -> {
-      Thread thread = new Thread(runnable, name);
-      thread.setDaemon(true);
-      return thread;
-    };
-  }
 
   /** Returns a builder. */
   public static Builder builder() {
@@ -386,9 +379,7 @@ public final class ModelFleet implements AutoCloseable {
   void answered(FleetMember member, FleetMember.Job job, Reply reply, Throwable error, long micros) {
     CallOutcome outcome;
     if (error != null) {
-      Throwable cause = error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-          ? error.getCause()
-          : error;
+      Throwable cause = Concurrency.cause(error);
       if (cause instanceof TransportException transport
           && transport.kind() == TransportException.Kind.DEADLINE_EXCEEDED) {
         outcome =
@@ -513,16 +504,11 @@ public final class ModelFleet implements AutoCloseable {
           if (error == null && status == HealthStatus.SERVING) {
             return;
           }
-          String answer = error != null ? unwrap(error).toString() : String.valueOf(status);
+          String answer = error != null ? Concurrency.cause(error).toString() : String.valueOf(status);
           onFleetThread(() -> reconnect(member, "health check after " + why + ": " + answer));
         });
   }
 
-  private static Throwable unwrap(Throwable error) {
-    return error instanceof java.util.concurrent.CompletionException && error.getCause() != null
-        ? error.getCause()
-        : error;
-  }
 
   private void disconnect(FleetMember member, String code, String reason) {
     // At once, so that no fan-out started after this outcome was seen targets the model.
@@ -805,7 +791,7 @@ public final class ModelFleet implements AutoCloseable {
       emit(new FleetEvent(member.onReady, member.endpoint, "", reason));
       return;
     }
-    String why = error != null ? unwrap(error).toString() : reply.status().toString();
+    String why = error != null ? Concurrency.cause(error).toString() : reply.status().toString();
     member.lastError("setup attempt " + attempt + ": " + why);
     if (error == null && reply.status().is(StatusCode.BAD_IMPLEMENTATION)) {
       member.state = ModelStatus.State.DISCONNECTED;
@@ -1139,13 +1125,13 @@ public final class ModelFleet implements AutoCloseable {
 
     /** Sets the default deadline of a fan-out. Default 30 s. */
     public Builder callTimeout(Duration timeout) {
-      this.callTimeout = positive(timeout, "callTimeout");
+      this.callTimeout = Concurrency.requirePositive(timeout, "callTimeout");
       return this;
     }
 
     /** Sets the deadline of each setup attempt. Default 60 s. */
     public Builder setupTimeout(Duration timeout) {
-      this.setupTimeout = positive(timeout, "setupTimeout");
+      this.setupTimeout = Concurrency.requirePositive(timeout, "setupTimeout");
       return this;
     }
 
@@ -1158,7 +1144,7 @@ public final class ModelFleet implements AutoCloseable {
         throw new IllegalArgumentException("attempts must be at least 1, got " + attempts);
       }
       this.setupAttempts = attempts;
-      this.setupBackoff = positive(initialBackoff, "initialBackoff");
+      this.setupBackoff = Concurrency.requirePositive(initialBackoff, "initialBackoff");
       return this;
     }
 
@@ -1194,7 +1180,7 @@ public final class ModelFleet implements AutoCloseable {
      */
     public Builder healthChecks(int everyTimeouts, Duration timeout) {
       this.healthCheckEvery = nonNegative(everyTimeouts, "everyTimeouts");
-      this.healthCheckTimeout = positive(timeout, "timeout");
+      this.healthCheckTimeout = Concurrency.requirePositive(timeout, "timeout");
       return this;
     }
 
@@ -1249,13 +1235,6 @@ public final class ModelFleet implements AutoCloseable {
       return fleet;
     }
 
-    private static Duration positive(Duration value, String name) {
-      Objects.requireNonNull(value, name);
-      if (value.isNegative() || value.isZero()) {
-        throw new IllegalArgumentException(name + " must be positive, got " + value);
-      }
-      return value;
-    }
 
     private static int nonNegative(int value, String name) {
       if (value < 0) {

@@ -12,7 +12,8 @@ import org.modelrunner.spi.ModelEndpoint;
  * @param model the deployment (its id, address and infos)
  * @param state the connection state
  * @param consecutiveFailures failures since the last success
- * @param consecutiveTimeouts timeouts (and {@code BUSY} answers, which are one) since the last success
+ * @param consecutiveTimeouts timeouts since the last success, counting {@code BUSY} answers and unreachable
+ *     runners ({@code UNAVAILABLE}) as timeouts
  * @param counts the outcomes of the calls that targeted the model
  * @param cooldown the calls the model still sits out after timeouts (0 when it takes calls)
  * @param latency how long its answered calls took

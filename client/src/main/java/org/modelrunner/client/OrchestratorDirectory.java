@@ -24,7 +24,6 @@ import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -65,9 +64,10 @@ import org.modelrunner.spi.ModelState;
  *
  * <p>An entry's {@code model_id} may be a string or an integer, {@code port} a number or a numeric string,
  * {@code ip} a host name; {@code infos} values may be null and are kept as text (objects and lists as JSON).
- * Endpoints are {@code grpc://<ip>:<port>} (another scheme with {@link Builder#endpointScheme}). A {@code RUNNING} or {@code RECOVERING} entry without a usable ip
- * and port, an entry missing a required field, and an entry in an unknown state are logged and skipped; the
- * other entries of the message still apply. A {@code STOPPED} entry only needs its ids and state. Frames that
+ * Endpoints are {@code grpc://<ip>:<port>} (another scheme with {@link Builder#endpointScheme}). A
+ * {@code RUNNING} or {@code RECOVERING} entry without a usable ip and port, an entry missing a required
+ * field, and an entry in an unknown state are logged and skipped; the other entries of the message still
+ * apply. A {@code STOPPED} entry only needs its ids and state. Frames that
  * are not a message of the protocol are logged (with their first 200 characters) and ignored; nothing the
  * orchestrator sends can stop the directory.
  *
@@ -148,10 +148,10 @@ public final class OrchestratorDirectory implements ModelDirectory {
     this.emptySnapshotWarning = builder.emptySnapshotWarning;
     this.endpointScheme = builder.endpointScheme;
     this.threadName = "modelrunner-orchestrator-" + INSTANCES.incrementAndGet();
-    this.thread = new ScheduledThreadPoolExecutor(1, daemon(threadName, false));
+    this.thread = new ScheduledThreadPoolExecutor(1, Concurrency.daemonThreads(threadName, false));
     this.thread.setRemoveOnCancelPolicy(true);
     this.thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-    this.httpThreads = Executors.newCachedThreadPool(daemon(threadName + "-http-", true));
+    this.httpThreads = Executors.newCachedThreadPool(Concurrency.daemonThreads(threadName + "-http-", true));
   }
 
   /**
@@ -345,7 +345,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
     opening.whenComplete(
         (socket, error) -> {
           if (error != null) {
-            post(() -> lose(connection, unwrap(error)));
+            post(() -> lose(connection, Concurrency.cause(error)));
           }
         });
     // The JDK's connect timeout covers the handshake; this guards against a handshake that never ends.
@@ -642,9 +642,9 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
     LOG.log(System.Logger.Level.WARNING,
         "Sending the report of model {0} to the orchestrator at {1} failed ({2}); it will be sent after a reconnect",
-        report.modelId(), url, describe(unwrap(error)));
+        report.modelId(), url, describe(Concurrency.cause(error)));
     if (connection == current) {
-      lose(connection, unwrap(error));
+      lose(connection, Concurrency.cause(error));
     } else {
       sendReports(); // a newer connection may be open already
     }
@@ -705,15 +705,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
   }
 
-  private static Throwable unwrap(Throwable error) {
-    Throwable cause = error;
-    while ((cause instanceof java.util.concurrent.CompletionException
-            || cause instanceof java.util.concurrent.ExecutionException)
-        && cause.getCause() != null) {
-      cause = cause.getCause();
-    }
-    return cause;
-  }
 
   private static String describe(Throwable cause) {
     if (cause == null) {
@@ -754,14 +745,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
   }
 
-  private static ThreadFactory daemon(String name, boolean numbered) {
-    AtomicInteger count = new AtomicInteger();
-    return runnable -> {
-      Thread thread = new Thread(runnable, numbered ? name + count.incrementAndGet() : name);
-      thread.setDaemon(true);
-      return thread;
-    };
-  }
 
   /** One queued failure report; compared by identity (two equal reports are two reports). */
   private record Report(String modelId, String deploymentId, String code, String reason, String text) {}
@@ -884,8 +867,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
      * @throws IllegalArgumentException if a duration is not positive or {@code max < initial}
      */
     public Builder reconnectBackoff(Duration initial, Duration max) {
-      positive(initial, "The initial reconnect backoff");
-      positive(max, "The maximum reconnect backoff");
+      Concurrency.requirePositive(initial, "The initial reconnect backoff");
+      Concurrency.requirePositive(max, "The maximum reconnect backoff");
       if (max.compareTo(initial) < 0) {
         throw new IllegalArgumentException(
             "The maximum reconnect backoff (" + max + ") must be at least the initial one (" + initial + ")");
@@ -901,7 +884,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
      * @throws IllegalArgumentException if not positive
      */
     public Builder connectTimeout(Duration timeout) {
-      this.connectTimeout = positive(timeout, "The connect timeout");
+      this.connectTimeout = Concurrency.requirePositive(timeout, "The connect timeout");
       return this;
     }
 
@@ -912,7 +895,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
      * @throws IllegalArgumentException if not positive
      */
     public Builder pingInterval(Duration interval) {
-      this.pingInterval = positive(interval, "The ping interval");
+      this.pingInterval = Concurrency.requirePositive(interval, "The ping interval");
       return this;
     }
 
@@ -936,7 +919,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
      * @throws IllegalArgumentException if not positive
      */
     public Builder emptySnapshotWarning(Duration after) {
-      this.emptySnapshotWarning = positive(after, "The empty snapshot warning delay");
+      this.emptySnapshotWarning = Concurrency.requirePositive(after, "The empty snapshot warning delay");
       return this;
     }
 
@@ -959,14 +942,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
     /** Builds the directory; it connects when a fleet (or anyone) calls {@link OrchestratorDirectory#start}. */
     public OrchestratorDirectory build() {
       return new OrchestratorDirectory(this);
-    }
-
-    private static Duration positive(Duration duration, String what) {
-      Objects.requireNonNull(duration, what);
-      if (duration.isNegative() || duration.isZero()) {
-        throw new IllegalArgumentException(what + " must be positive: " + duration);
-      }
-      return duration;
     }
   }
 

@@ -1,0 +1,51 @@
+package org.modelrunner.client;
+
+import java.time.Duration;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** What the fleet and the orchestrator directory share about threads, futures and their settings. */
+final class Concurrency {
+  private Concurrency() {}
+
+  /**
+   * Returns a factory of daemon threads named {@code name}, or {@code name1}, {@code name2}... when
+   * {@code numbered}.
+   */
+  static ThreadFactory daemonThreads(String name, boolean numbered) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, numbered ? name + count.incrementAndGet() : name);
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /** Returns the failure a future's {@link CompletionException} or {@link ExecutionException} wraps. */
+  static Throwable cause(Throwable error) {
+    Throwable cause = error;
+    while ((cause instanceof CompletionException || cause instanceof ExecutionException)
+        && cause.getCause() != null) {
+      cause = cause.getCause();
+    }
+    return cause;
+  }
+
+  /**
+   * Returns the duration if it is positive.
+   *
+   * @throws NullPointerException if it is null
+   * @throws IllegalArgumentException if it is zero or negative; the message names {@code what}
+   */
+  static Duration requirePositive(Duration duration, String what) {
+    if (duration == null) {
+      throw new NullPointerException(what);
+    }
+    if (duration.isNegative() || duration.isZero()) {
+      throw new IllegalArgumentException(what + " must be positive, got " + duration);
+    }
+    return duration;
+  }
+}
