@@ -316,7 +316,7 @@ class FleetMembershipTest {
     List<CallStatus> statuses = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       statuses.add(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status());
-      Thread.sleep(i % 3 == 0 ? 400 : 0); // let the late answer arrive, so that the runner is free
+      eventually(() -> assertThat(model.inFlight.get()).as("the late answer arrived").isZero());
     }
     // late (timeout), sits out one, quick (success: cooldown over), late (timeout 1 again: one skipped)...
     assertThat(statuses)
