@@ -8,6 +8,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -20,6 +21,7 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.DirectoryStatus;
 import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.KeywordArgument;
 import org.modelrunner.spi.ModelConnection;
@@ -909,6 +911,15 @@ public final class ModelFleet implements AutoCloseable {
     }
     statuses.sort((a, b) -> a.modelId().compareTo(b.modelId()));
     return statuses;
+  }
+
+  /**
+   * Returns the state of the directory's link to its source: for the Model Orchestrator, whether its
+   * connection is up, or since when it is reconnecting and why; empty for a directory without one (a static
+   * list). While it is not connected the fleet keeps calling the models it has.
+   */
+  public Optional<DirectoryStatus> directoryStatus() {
+    return directory.status();
   }
 
   /** Returns the ids of the models that are connected now, sorted. */

@@ -2,11 +2,9 @@ package org.modelrunner.client;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.WebSocket;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -14,12 +12,10 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledFuture;
@@ -28,6 +24,8 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
+import org.modelrunner.spi.DirectoryStatus;
 import org.modelrunner.spi.ModelDirectory;
 import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
@@ -84,7 +82,7 @@ import org.modelrunner.spi.ModelState;
  *
  * <p>Each directory owns one daemon thread, {@code modelrunner-orchestrator-N}, which makes every listener
  * call (one at a time, in order, across reconnects), schedules reconnects and pings, and sends reports; and a
- * small pool for the JDK's {@link HttpClient}. Listener methods must return quickly (the fleet hands them to
+ * few daemon I/O threads for Jetty's WebSocket client. Listener methods must return quickly (the fleet hands them to
  * its own thread). {@link #close()} stops both. Logging goes through {@link System.Logger}, named after this
  * class.
  */
@@ -94,6 +92,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
   /** Past this many characters, a message is dropped (its remaining parts are skipped). */
   static final int MAX_MESSAGE_CHARS = 32 * 1024 * 1024;
   private static final Duration CLOSE_GRACE = Duration.ofSeconds(1);
+  /** While connecting fails, a warning at least this often (the first 5 failures each get one). */
+  static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(60);
 
   private final URI url;
   private final String crunchId;
@@ -107,18 +107,16 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   private final String threadName;
   private final ScheduledThreadPoolExecutor thread;
-  private final ExecutorService httpThreads;
-  /**
-   * Made on the first connect (it starts a selector thread) and dropped on close, so that the JDK's selector
-   * thread can end (Java 17's HttpClient has no close).
-   */
-  private volatile HttpClient http;
+  /** Jetty's WebSocket client; its threads start on the first connect. */
+  private final OrchestratorSocket sockets;
 
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean connected;
-  /** Every socket opened and not yet given up, so that close() can abort what it did not see. */
-  private final Set<WebSocket> sockets = ConcurrentHashMap.newKeySet();
+  /** What {@link #status()} tells; replaced whole on the directory's thread (and by close). */
+  private volatile DirectoryStatus status;
+  /** When a failed attempt was last logged as a warning; directory thread only. */
+  private long lastWarningNanos;
 
   /** The model id as the orchestrator sent it (a string or a number), by its text. */
   private final Map<String, JsonNode> modelIds = new ConcurrentHashMap<>();
@@ -151,7 +149,10 @@ public final class OrchestratorDirectory implements ModelDirectory {
     this.thread = new ScheduledThreadPoolExecutor(1, Concurrency.daemonThreads(threadName, false));
     this.thread.setRemoveOnCancelPolicy(true);
     this.thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-    this.httpThreads = Executors.newCachedThreadPool(Concurrency.daemonThreads(threadName + "-http-", true));
+    long idleNanos = Math.max(TimeUnit.SECONDS.toNanos(60), Math.min(Long.MAX_VALUE / 4, pingIntervalNanos) * 3);
+    this.sockets =
+        new OrchestratorSocket(threadName, connectTimeout, Duration.ofNanos(idleNanos), builder.sslContext);
+    this.status = new DirectoryStatus(DirectoryStatus.State.CONNECTING, Instant.now(), 0, Optional.empty());
   }
 
   /**
@@ -180,6 +181,16 @@ public final class OrchestratorDirectory implements ModelDirectory {
   /** Returns whether a WebSocket connection to the orchestrator is open now. */
   public boolean isConnected() {
     return connected;
+  }
+
+  /**
+   * Returns the state of the connection to the orchestrator: {@code CONNECTING} until the first connection
+   * opens, {@code CONNECTED}, {@code RECONNECTING} since a connection was lost (with the failed attempts
+   * since and the last error), {@code CLOSED}.
+   */
+  @Override
+  public Optional<DirectoryStatus> status() {
+    return Optional.of(status);
   }
 
   /** Returns how many failure reports wait to be sent. */
@@ -282,10 +293,12 @@ public final class OrchestratorDirectory implements ModelDirectory {
       }
     }
     connected = false;
+    DirectoryStatus before = status;
+    status = new DirectoryStatus(DirectoryStatus.State.CLOSED, Instant.now(), 0, before.lastError());
     if (last != null && last.socket != null) {
-      WebSocket socket = last.socket;
+      OrchestratorSocket.Socket socket = last.socket;
       try {
-        socket.sendClose(WebSocket.NORMAL_CLOSURE, "closing").get(remaining(deadline), TimeUnit.NANOSECONDS);
+        socket.close("closing");
         last.inputClosed.get(remaining(deadline), TimeUnit.NANOSECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -295,12 +308,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
       socket.abort();
     }
     thread.shutdownNow();
-    httpThreads.shutdownNow();
-    http = null;
-    for (WebSocket socket : sockets) {
-      socket.abort();
-    }
-    sockets.clear();
+    sockets.close();
     int left = queuedReports();
     if (left > 0) {
       LOG.log(System.Logger.Level.WARNING,
@@ -323,24 +331,12 @@ public final class OrchestratorDirectory implements ModelDirectory {
     if (closed.get()) {
       return;
     }
-    HttpClient client = http;
-    if (client == null) {
-      client = HttpClient.newBuilder().executor(httpThreads).connectTimeout(connectTimeout).build();
-      http = client;
-    }
     attempts++;
     Connection connection = new Connection(++connectionCount);
     current = connection;
     LOG.log(System.Logger.Level.DEBUG, "Connecting to the orchestrator at {0} (connection {1}, attempt {2})", url,
         connection.id, attempts);
-    CompletableFuture<WebSocket> opening;
-    try {
-      opening =
-          client.newWebSocketBuilder().connectTimeout(connectTimeout).buildAsync(url, new SocketListener(connection));
-    } catch (RuntimeException e) {
-      lose(connection, e);
-      return;
-    }
+    CompletableFuture<Void> opening = sockets.open(url, new SocketEvents(connection));
     connection.opening = opening;
     opening.whenComplete(
         (socket, error) -> {
@@ -353,23 +349,27 @@ public final class OrchestratorDirectory implements ModelDirectory {
         schedule(() -> {
           if (connection.socket == null && !connection.lost) {
             opening.cancel(true);
-            lose(connection, new java.net.http.HttpTimeoutException("no handshake within " + connectTimeout));
+            lose(connection, new java.io.IOException("no handshake within " + millis(nanos(connectTimeout))));
           }
         }, nanos(connectTimeout) + TimeUnit.SECONDS.toNanos(2));
   }
 
-  private void opened(Connection connection, WebSocket socket) {
+  private void opened(Connection connection, OrchestratorSocket.Socket socket) {
     if (connection.lost || connection != current || closed.get()) {
-      sockets.remove(socket);
       socket.abort();
       return;
     }
     connection.socket = socket;
     cancel(connection.openGuard);
     connected = true;
-    LOG.log(System.Logger.Level.INFO, "Connected to the orchestrator at {0}", url);
+    DirectoryStatus before = status;
+    status = new DirectoryStatus(DirectoryStatus.State.CONNECTED, Instant.now(), 0, before.lastError());
+    LOG.log(System.Logger.Level.INFO, "Connected to the orchestrator at {0}{1}", url,
+        before.state() == DirectoryStatus.State.RECONNECTING
+            ? " after " + before.failedAttempts() + " failed attempt(s) since " + before.since()
+            : "");
     connection.ping = scheduleAtFixedRate(() -> ping(connection), pingIntervalNanos);
-    socket.request(1);
+    socket.demand();
     sendReports();
   }
 
@@ -383,7 +383,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
     cancel(connection.ping);
     cancel(connection.emptyWatch);
     if (connection.socket != null) {
-      sockets.remove(connection.socket);
       connection.socket.abort();
     }
     if (connection != current) {
@@ -395,21 +394,32 @@ public final class OrchestratorDirectory implements ModelDirectory {
       return;
     }
     long delay = backoff(attempts);
-    String why = describe(cause);
-    if (connection.initReceived) {
+    String why = OrchestratorSocket.describe(cause);
+    DirectoryStatus before = status;
+    boolean wasConnected = connection.socket != null;
+    status =
+        new DirectoryStatus(
+            before.state() == DirectoryStatus.State.CONNECTING ? DirectoryStatus.State.CONNECTING
+                : DirectoryStatus.State.RECONNECTING,
+            before.state() == DirectoryStatus.State.CONNECTED ? Instant.now() : before.since(),
+            wasConnected ? 0 : before.failedAttempts() + 1,
+            Optional.of(why));
+    long now = System.nanoTime();
+    if (wasConnected) {
+      lastWarningNanos = now;
       LOG.log(System.Logger.Level.WARNING, "Lost the connection to the orchestrator at {0} ({1}); reconnecting in {2}",
           url, why, millis(delay));
+    } else if (attempts <= 5 || now - lastWarningNanos >= WARN_EVERY_NANOS) {
+      lastWarningNanos = now;
+      LOG.log(System.Logger.Level.WARNING,
+          "Cannot connect to the orchestrator at {0} ({1} failed attempt(s) since {2}), the last: {3}; retrying in {4}",
+          url, status.failedAttempts(), status.since(), why, millis(delay));
     } else {
-      LOG.log(level(attempts, System.Logger.Level.WARNING),
+      LOG.log(System.Logger.Level.DEBUG,
           "Connecting to the orchestrator at {0} failed (attempt {1}): {2}; retrying in {3}", url, attempts, why,
           millis(delay));
     }
     reconnect = schedule(this::connect, delay);
-  }
-
-  /** A failed attempt is logged at the given level for the first 5, then at DEBUG except every 10th. */
-  private static System.Logger.Level level(int attempt, System.Logger.Level level) {
-    return attempt <= 5 || attempt % 10 == 0 ? level : System.Logger.Level.DEBUG;
   }
 
   /** Equal jitter over min(max, initial · 2^k). */
@@ -432,14 +442,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
     connection.heard = false;
     connection.pingSent = true;
-    connection.socket
-        .sendPing(ByteBuffer.wrap(new byte[] {'m', 'r'}))
-        .whenComplete(
-            (socket, error) -> {
-              if (error != null) {
-                LOG.log(System.Logger.Level.DEBUG, "A ping to {0} failed: {1}", url, error.toString());
-              }
-            });
+    connection.socket.sendPing(new byte[] {'m', 'r'});
   }
 
   /** Detaches the current connection for close(); returns it, or null. */
@@ -492,7 +495,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
       }
     }
     if (!connection.lost && connection.socket != null) {
-      connection.socket.request(1);
+      connection.socket.demand();
     }
   }
 
@@ -502,7 +505,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
       case INVALID -> LOG.log(System.Logger.Level.WARNING,
           "Ignored a message from the orchestrator at {0}: {1}: {2}", url, message.problems().get(0),
           OrchestratorMessages.excerpt(text));
-      case ERROR -> LOG.log(level(attempts, System.Logger.Level.ERROR),
+      case ERROR -> LOG.log(attempts <= 5 || attempts % 10 == 0 ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG,
           "The orchestrator at {0} sent an error (it closes connections it refuses): {1}", url, message.error());
       case INIT -> init(connection, message);
       case UPDATE -> update(connection, message);
@@ -617,14 +620,14 @@ public final class OrchestratorDirectory implements ModelDirectory {
       return;
     }
     inFlight = report;
-    CompletableFuture<WebSocket> sent;
+    CompletableFuture<Void> sent;
     try {
-      sent = connection.socket.sendText(report.text(), true);
+      sent = connection.socket.sendText(report.text());
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }
     sent.whenComplete(
-        (socket, error) -> {
+        (written, error) -> {
           if (!post(() -> reportSent(connection, report, error)) && error == null) {
             removeReport(report);
           }
@@ -642,7 +645,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
     LOG.log(System.Logger.Level.WARNING,
         "Sending the report of model {0} to the orchestrator at {1} failed ({2}); it will be sent after a reconnect",
-        report.modelId(), url, describe(Concurrency.cause(error)));
+        report.modelId(), url, OrchestratorSocket.describe(Concurrency.cause(error)));
     if (connection == current) {
       lose(connection, Concurrency.cause(error));
     } else {
@@ -706,24 +709,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
   }
 
 
-  private static String describe(Throwable cause) {
-    if (cause == null) {
-      return "unknown cause";
-    }
-    if (cause instanceof java.net.http.WebSocketHandshakeException handshake) {
-      java.net.http.HttpResponse<?> response = handshake.getResponse();
-      return "the WebSocket handshake failed"
-          + (response == null ? "" : ": HTTP " + response.statusCode())
-          + (cause.getCause() != null && cause.getCause().getMessage() != null
-              ? " (" + cause.getCause().getMessage() + ")"
-              : "");
-    }
-    String message = cause.getMessage();
-    return message == null || message.isBlank()
-        ? cause.getClass().getSimpleName()
-        : cause.getClass().getSimpleName() + ": " + message;
-  }
-
   private static long remaining(long deadline) {
     return Math.max(1, deadline - System.nanoTime());
   }
@@ -755,8 +740,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     final StringBuilder partial = new StringBuilder();
     /** Completed (from the JDK's threads) when the orchestrator's close arrived or the input failed. */
     final CompletableFuture<Void> inputClosed = new CompletableFuture<>();
-    CompletableFuture<WebSocket> opening;
-    WebSocket socket;
+    CompletableFuture<Void> opening;
+    OrchestratorSocket.Socket socket;
     boolean lost;
     boolean initReceived;
     boolean runningSeen;
@@ -773,68 +758,34 @@ public final class OrchestratorDirectory implements ModelDirectory {
   }
 
   /** Hands every WebSocket event to the directory's thread, in order. */
-  private final class SocketListener implements WebSocket.Listener {
+  private final class SocketEvents implements OrchestratorSocket.Events {
     private final Connection connection;
 
-    SocketListener(Connection connection) {
+    SocketEvents(Connection connection) {
       this.connection = connection;
     }
 
     @Override
-    public void onOpen(WebSocket socket) {
-      sockets.add(socket);
-      if (closed.get() || !post(() -> opened(connection, socket))) {
-        sockets.remove(socket);
+    public void opened(OrchestratorSocket.Socket socket) {
+      if (closed.get() || !post(() -> OrchestratorDirectory.this.opened(connection, socket))) {
         socket.abort();
       }
     }
 
     @Override
-    public CompletionStage<?> onText(WebSocket socket, CharSequence data, boolean last) {
-      String part = data.toString();
+    public void text(String part, boolean last) {
       post(() -> textPart(connection, part, last));
-      return null;
     }
 
     @Override
-    public CompletionStage<?> onBinary(WebSocket socket, ByteBuffer data, boolean last) {
-      post(
-          () -> {
-            connection.heard = true;
-            if (last) {
-              LOG.log(System.Logger.Level.WARNING, "Ignored a binary message from the orchestrator at {0}", url);
-            }
-          });
-      socket.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onPing(WebSocket socket, ByteBuffer message) {
+    public void heard() {
       post(() -> connection.heard = true);
-      socket.request(1);
-      return null;
     }
 
     @Override
-    public CompletionStage<?> onPong(WebSocket socket, ByteBuffer message) {
-      post(() -> connection.heard = true);
-      socket.request(1);
-      return null;
-    }
-
-    @Override
-    public CompletionStage<?> onClose(WebSocket socket, int statusCode, String reason) {
+    public void ended(int closeCode, String reason, Throwable error) {
       connection.inputClosed.complete(null);
-      post(() -> lose(connection, new java.io.IOException(
-          "closed by the orchestrator: " + statusCode + (reason == null || reason.isEmpty() ? "" : " " + reason))));
-      return null;
-    }
-
-    @Override
-    public void onError(WebSocket socket, Throwable error) {
-      connection.inputClosed.complete(null);
-      post(() -> lose(connection, error));
+      post(() -> lose(connection, error != null ? error : OrchestratorSocket.closedBy(closeCode, reason)));
     }
   }
 
@@ -852,6 +803,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
     private int maxQueuedReports = 1000;
     private Duration emptySnapshotWarning = Duration.ofSeconds(60);
     private String endpointScheme = "grpc";
+    private SSLContext sslContext;
 
     private Builder(URI orchestrator, String crunchId) {
       Objects.requireNonNull(orchestrator, "orchestrator");
@@ -936,6 +888,15 @@ public final class OrchestratorDirectory implements ModelDirectory {
         throw new IllegalArgumentException("Not a URI scheme: '" + scheme + "'");
       }
       this.endpointScheme = scheme.toLowerCase(Locale.ROOT);
+      return this;
+    }
+
+    /**
+     * Sets the TLS context for a {@code wss://} orchestrator (its trust store decides which certificates are
+     * accepted). Default: the JVM's default trust store.
+     */
+    public Builder sslContext(SSLContext context) {
+      this.sslContext = Objects.requireNonNull(context, "context");
       return this;
     }
 

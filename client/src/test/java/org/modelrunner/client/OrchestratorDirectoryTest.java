@@ -292,7 +292,7 @@ class OrchestratorDirectoryTest {
 
     orchestrator.stop();
     assertThat(poll(() -> !directory.isConnected())).isTrue();
-    assertThat(poll(() -> logs.at(Level.WARNING).stream().anyMatch(line -> line.contains("(attempt 2)"))))
+    assertThat(poll(() -> logs.at(Level.WARNING).stream().anyMatch(line -> line.contains("(2 failed attempt(s) since "))))
         .as("failed attempts are logged with their number")
         .isTrue();
     orchestrator.remove(CRUNCH, "a_d1");

@@ -1,6 +1,7 @@
 package org.modelrunner.spi;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * The model-directory seam: where a client learns which models are up. Implementations: a static list, the
@@ -49,6 +50,14 @@ public interface ModelDirectory extends AutoCloseable {
    * @param reason a human-readable explanation
    */
   default void reportFailure(ModelEndpoint endpoint, String failureCode, String reason) {}
+
+  /**
+   * Returns the state of the directory's link to its source (the Model Orchestrator's connection), or empty
+   * for a directory that has none (a static list, an in-process registry), which is always up to date.
+   */
+  default Optional<DirectoryStatus> status() {
+    return Optional.empty();
+  }
 
   /** Stops reporting and releases what the directory holds. Idempotent. */
   @Override
