@@ -31,6 +31,18 @@ public record CallFailure(Source source, String code, String message) {
   /** The client code of a {@link CallStatus#SKIPPED} outcome: the model sits out calls after timeouts. */
   public static final String COOLDOWN = "COOLDOWN";
 
+  /**
+   * The client code of a {@link CallStatus#SKIPPED} outcome: the model is between two deployments (the old
+   * one stopped, the new one is being set up; {@link ModelStatus.State#REDEPLOYING}).
+   */
+  public static final String REDEPLOYING = "REDEPLOYING";
+
+  /**
+   * The client code of a {@link CallStatus#SKIPPED} outcome: the model's process is restarting, or the fleet
+   * is setting it up again ({@link ModelStatus.State#RECOVERING}, or a restart being set up).
+   */
+  public static final String RECOVERING = "RECOVERING";
+
   /** The client code for a call refused because the model's queue of pending calls is full. */
   public static final String QUEUE_FULL = "QUEUE_FULL";
 

@@ -12,10 +12,18 @@ public enum CallStatus {
   /** No answer arrived before the fan-out's deadline. */
   TIMEOUT,
   /**
-   * The client did not send the call: the model is sitting out calls after timeouts (the cooldown), so
-   * that a runner still busy with an earlier call gets time to finish. The outcome's {@link CallFailure}
-   * (code {@link CallFailure#COOLDOWN}) says how many calls it still sits out. Not a timeout: it does not
-   * count towards the failure policy.
+   * The client did not send the call, and the model is not to blame; the outcome's {@link CallFailure}
+   * says why:
+   *
+   * <ul>
+   *   <li>{@link CallFailure#COOLDOWN}: the model sits out calls after timeouts, so that a runner still busy
+   *       with an earlier call gets time to finish; the message says how many calls it still sits out;</li>
+   *   <li>{@link CallFailure#REDEPLOYING}: the model is between two deployments (the old one stopped, the
+   *       new one is being set up);</li>
+   *   <li>{@link CallFailure#RECOVERING}: the model's process is restarting, or it is being set up again.</li>
+   * </ul>
+   *
+   * Not a timeout: it does not count towards the failure policy.
    */
   SKIPPED
 }

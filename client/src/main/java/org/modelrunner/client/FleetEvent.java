@@ -27,7 +27,9 @@ public record FleetEvent(Kind kind, ModelEndpoint model, String code, String rea
     INFOS_UPDATED,
     /**
      * A new deployment of the model (a new submission, a new deployment id) was set up and now receives
-     * the calls; the previous deployment receives no more. The reason names the previous deployment.
+     * the calls; the previous deployment receives no more. The reason names the previous deployment. If the
+     * directory stopped the previous deployment first (the Model Orchestrator does, on a redeploy), the
+     * model was {@link ModelStatus.State#REDEPLOYING} meanwhile, and no {@link #LEFT} was sent.
      */
     REPLACED,
     /**
@@ -42,7 +44,9 @@ public record FleetEvent(Kind kind, ModelEndpoint model, String code, String rea
     CONNECTION_FAILED,
     /**
      * The directory no longer lists the model (it stopped, or a snapshot left it out); it receives no more
-     * calls. Also sent for a model still connecting, which never got a {@link #CONNECTED}.
+     * calls. Also sent for a model still connecting, which never got a {@link #CONNECTED}. Not sent when the
+     * stopped deployment is being replaced by a newer one of the same model (a redeploy: see
+     * {@link #REPLACED}).
      */
     LEFT,
     /**

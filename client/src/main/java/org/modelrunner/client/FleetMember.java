@@ -79,6 +79,28 @@ final class FleetMember {
     }
   }
 
+  /**
+   * Returns the client code of the {@link CallStatus#SKIPPED} outcome this member gets while it is between
+   * deployments or restarting ({@link CallFailure#REDEPLOYING}, {@link CallFailure#RECOVERING}), or null when
+   * it is connected, joining for the first time, or out.
+   */
+  String sitsOutAs() {
+    ModelStatus.State now = state;
+    if (retired && now != ModelStatus.State.RECOVERING) {
+      return null;
+    }
+    return switch (now) {
+      case REDEPLOYING -> CallFailure.REDEPLOYING;
+      case RECOVERING -> CallFailure.RECOVERING;
+      case CONNECTING -> switch (onReady) {
+        case REPLACED -> CallFailure.REDEPLOYING;
+        case RESTARTED -> CallFailure.RECOVERING;
+        default -> null;
+      };
+      default -> null;
+    };
+  }
+
   /** Queues a job and sends it if no call is in flight. */
   void submit(Job job) {
     if (!mailbox.offer(job)) {

@@ -139,8 +139,8 @@ public final class ModelFleet implements AutoCloseable {
   private final Map<String, FleetMember> known = new java.util.concurrent.ConcurrentSkipListMap<>();
   /** New deployments being set up while the old one keeps serving; fleet thread only. */
   private final Map<String, FleetMember> replacing = new HashMap<>();
-  /** The connected members, recomputed on the fleet thread when membership changes. */
-  private volatile FleetMember[] connected = new FleetMember[0];
+  /** What fan-outs target, recomputed on the fleet thread when membership changes. */
+  private volatile View view = View.EMPTY;
   private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
   private final Object readiness = new Object();
   /** The members of the directory's first snapshot still connecting; fleet thread only. */
@@ -152,6 +152,14 @@ public final class ModelFleet implements AutoCloseable {
   private final List<FleetEvent> eventsAwaitingRebuild = new ArrayList<>();
   private final List<FleetMember> replacedAwaitingRebuild = new ArrayList<>();
   private volatile boolean closed;
+
+  /**
+   * What a fan-out targets: the connected members, and the members between deployments or restarting (each
+   * gets a SKIPPED outcome); one immutable pair, so that a fan-out sees a model in one or the other.
+   */
+  private record View(FleetMember[] connected, FleetMember[] sittingOut) {
+    static final View EMPTY = new View(new FleetMember[0], new FleetMember[0]);
+  }
 
   private ModelFleet(Builder builder) {
     this.directory = builder.directory;
@@ -261,7 +269,25 @@ public final class ModelFleet implements AutoCloseable {
       targets = selected.toArray(new FleetMember[0]);
       unconnected = absent;
     } else {
-      targets = stillConnected(connected);
+      View now = view;
+      targets = now.connected;
+      if (now.sittingOut.length > 0 || !allConnected(targets)) {
+        // Slow path, only while membership changes: models between deployments or restarting get SKIPPED.
+        List<FleetMember> kept = new ArrayList<>(targets.length);
+        List<FleetMember> outside = new ArrayList<>();
+        for (FleetMember member : targets) {
+          if (member.state == ModelStatus.State.CONNECTED) {
+            kept.add(member);
+          } else {
+            sitsOut(member, outside);
+          }
+        }
+        for (FleetMember member : now.sittingOut) {
+          sitsOut(member, outside);
+        }
+        targets = kept.toArray(new FleetMember[0]);
+        unconnected = outside;
+      }
     }
     FleetMember[] all = targets;
     if (!unconnected.isEmpty()) {
@@ -282,15 +308,7 @@ public final class ModelFleet implements AutoCloseable {
     inFlight.add(call);
     call.timer(fleetThread.schedule(call::expire, timeout.toNanos(), TimeUnit.NANOSECONDS));
     for (int i = targets.length; i < all.length; i++) {
-      call.fill(
-          i,
-          failureOutcome(
-              all[i],
-              new CallFailure(
-                  CallFailure.Source.CLIENT,
-                  CallFailure.NOT_CONNECTED,
-                  "the model is " + all[i].state.name().toLowerCase(java.util.Locale.ROOT)),
-              0));
+      call.fill(i, unconnectedOutcome(all[i]));
     }
     for (int i = 0; i < targets.length; i++) {
       int cooldown = targets[i].takeCooldown();
@@ -322,6 +340,52 @@ public final class ModelFleet implements AutoCloseable {
       }
       throw new IllegalStateException(cause);
     }
+  }
+
+  private static boolean allConnected(FleetMember[] members) {
+    for (FleetMember member : members) {
+      if (member.state != ModelStatus.State.CONNECTED) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * For a member of the view that cannot take the call: adds the model's current member if it is between
+   * deployments or restarting, or set up since the view was made (it gets a SKIPPED outcome); a model that
+   * left or was disconnected gets none.
+   */
+  private void sitsOut(FleetMember member, List<FleetMember> outside) {
+    FleetMember current = known.get(member.endpoint.modelId());
+    if (current != null && (current.sitsOutAs() != null || current.state == ModelStatus.State.CONNECTED)) {
+      outside.add(current);
+    }
+  }
+
+  /** The outcome of a targeted model that does not take this call. */
+  private CallOutcome unconnectedOutcome(FleetMember member) {
+    String code = member.sitsOutAs();
+    if (code == null && member.state == ModelStatus.State.CONNECTED) {
+      // Set up since the fan-out's view was made: it takes the next call.
+      code = member.onReady == FleetEvent.Kind.REPLACED ? CallFailure.REDEPLOYING : CallFailure.RECOVERING;
+    }
+    if (code == null) {
+      return failureOutcome(
+          member,
+          new CallFailure(
+              CallFailure.Source.CLIENT,
+              CallFailure.NOT_CONNECTED,
+              "the model is " + member.state.name().toLowerCase(java.util.Locale.ROOT)),
+          0);
+    }
+    String why =
+        code.equals(CallFailure.REDEPLOYING)
+            ? "deployment " + member.endpoint.deploymentId() + " of the model is being set up"
+            : "the model is restarting";
+    return new CallOutcome(
+        member.endpoint, CallStatus.SKIPPED, null, new CallFailure(CallFailure.Source.CLIENT, code, why), 0,
+        converter);
   }
 
   /** Drops members disconnected since the array was made (the fleet thread refreshes it soon after). */
@@ -565,6 +629,14 @@ public final class ModelFleet implements AutoCloseable {
     Set<String> listed = new HashSet<>();
     running.forEach(endpoint -> listed.add(key(endpoint)));
     recovering.forEach(endpoint -> listed.add(key(endpoint)));
+    // What is listed first, so that a model whose old deployment is gone and whose new one is listed is a
+    // redeploy, not a leave and a join.
+    for (ModelEndpoint endpoint : running) {
+      applyUpdate(endpoint, ModelState.RUNNING);
+    }
+    for (ModelEndpoint endpoint : recovering) {
+      applyUpdate(endpoint, ModelState.RECOVERING);
+    }
     for (FleetMember member : List.copyOf(replacing.values())) {
       if (!listed.contains(key(member.endpoint))) {
         retire(replacing.remove(member.endpoint.modelId()));
@@ -572,14 +644,8 @@ public final class ModelFleet implements AutoCloseable {
     }
     for (FleetMember member : List.copyOf(known.values())) {
       if (!listed.contains(key(member.endpoint))) {
-        leave(member, "not in the directory's snapshot");
+        stopped(member, "not in the directory's snapshot");
       }
-    }
-    for (ModelEndpoint endpoint : running) {
-      applyUpdate(endpoint, ModelState.RUNNING);
-    }
-    for (ModelEndpoint endpoint : recovering) {
-      applyUpdate(endpoint, ModelState.RECOVERING);
     }
     if (initialPending == null && !settled) {
       initialPending = new HashSet<>();
@@ -608,7 +674,7 @@ public final class ModelFleet implements AutoCloseable {
           retire(replacing.remove(id));
         }
         if (current != null && sameDeployment(current, endpoint)) {
-          leave(current, "the directory reports it STOPPED");
+          stopped(current, "the directory reports it STOPPED");
         }
       }
     }
@@ -661,12 +727,9 @@ public final class ModelFleet implements AutoCloseable {
 
   /** Puts {@code next} in the place of {@code current} now (current cannot serve anyway). */
   private void replaceAtOnce(FleetMember current, FleetMember next) {
-    boolean wasConnected = current.state == ModelStatus.State.CONNECTED;
     known.put(next.endpoint.modelId(), next);
     retire(current);
-    if (wasConnected) {
-      membershipChanged();
-    }
+    membershipChanged(); // connected, or sitting out while being set up again
   }
 
   private void recovering(FleetMember current) {
@@ -694,18 +757,32 @@ public final class ModelFleet implements AutoCloseable {
     return member.endpoint.deploymentId().equals(endpoint.deploymentId());
   }
 
+  /**
+   * The held deployment is gone. If a newer deployment of the model is being set up, it is a redeploy (the
+   * Model Orchestrator stops the old process at once): the new deployment takes the place, the model is
+   * {@code REDEPLOYING} until it is ready ({@code REPLACED}), and nothing says it left. Otherwise the model
+   * leaves.
+   */
+  private void stopped(FleetMember member, String reason) {
+    String id = member.endpoint.modelId();
+    FleetMember pending = replacing.remove(id);
+    if (pending == null) {
+      leave(member, reason);
+      return;
+    }
+    LOG.log(System.Logger.Level.INFO, "{0}: deployment {1} stopped ({2}); {3} is being set up in its place",
+        id, member.endpoint.deploymentId(), reason, pending.endpoint.deploymentId());
+    known.put(id, pending);
+    retire(member);
+    pending.state = ModelStatus.State.REDEPLOYING;
+    membershipChanged();
+  }
+
   private void leave(FleetMember member, String reason) {
     String id = member.endpoint.modelId();
     known.remove(id, member);
-    boolean wasConnected = member.state == ModelStatus.State.CONNECTED;
     retire(member);
-    FleetMember pending = replacing.remove(id);
-    if (pending != null) {
-      known.put(id, pending); // the new deployment, still being set up, takes the place
-    }
-    if (wasConnected) {
-      membershipChanged();
-    }
+    membershipChanged();
     emit(new FleetEvent(FleetEvent.Kind.LEFT, member.endpoint, "", reason));
   }
 
@@ -799,6 +876,7 @@ public final class ModelFleet implements AutoCloseable {
       member.state = ModelStatus.State.DISCONNECTED;
       member.closeConnection();
       forgetIfPending(member);
+      membershipChanged();
       reportToDirectory(member.endpoint, FailureCode.BAD_IMPLEMENTATION.name(), reply.status().message());
       emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, FailureCode.BAD_IMPLEMENTATION.name(),
           reply.status().message()));
@@ -819,6 +897,7 @@ public final class ModelFleet implements AutoCloseable {
     member.state = ModelStatus.State.DISCONNECTED;
     member.closeConnection();
     forgetIfPending(member);
+    membershipChanged();
     reportToDirectory(member.endpoint, FailureCode.CONNECTION_FAILED.name(), why);
     emit(new FleetEvent(FleetEvent.Kind.CONNECTION_FAILED, member.endpoint, FailureCode.CONNECTION_FAILED.name(), why));
   }
@@ -845,13 +924,16 @@ public final class ModelFleet implements AutoCloseable {
 
   private void rebuildConnected() {
     rebuildPending = false;
-    List<FleetMember> now = new ArrayList<>(connected.length + 1);
+    List<FleetMember> now = new ArrayList<>(view.connected.length + 1);
+    List<FleetMember> out = new ArrayList<>();
     for (FleetMember member : known.values()) { // in model id order
       if (member.state == ModelStatus.State.CONNECTED) {
         now.add(member);
+      } else if (member.sitsOutAs() != null) {
+        out.add(member);
       }
     }
-    connected = now.toArray(new FleetMember[0]);
+    view = new View(now.toArray(new FleetMember[0]), out.toArray(new FleetMember[0]));
     synchronized (readiness) {
       readiness.notifyAll();
     }
@@ -870,7 +952,9 @@ public final class ModelFleet implements AutoCloseable {
     if (settled || initialPending == null || rebuildPending) {
       return;
     }
-    initialPending.removeIf(member -> member.retired || member.state != ModelStatus.State.CONNECTING);
+    initialPending.removeIf(
+        member -> member.retired
+            || (member.state != ModelStatus.State.CONNECTING && member.state != ModelStatus.State.REDEPLOYING));
     if (initialPending.isEmpty()) {
       settled = true;
       initialPending = null;
@@ -925,7 +1009,7 @@ public final class ModelFleet implements AutoCloseable {
   /** Returns the ids of the models that are connected now, sorted. */
   public List<String> connectedModelIds() {
     List<String> ids = new ArrayList<>();
-    for (FleetMember member : stillConnected(connected)) {
+    for (FleetMember member : stillConnected(view.connected)) {
       ids.add(member.endpoint.modelId());
     }
     return ids;
@@ -940,10 +1024,10 @@ public final class ModelFleet implements AutoCloseable {
   public boolean awaitConnected(int count, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     synchronized (readiness) {
-      while (connected.length < count) {
+      while (view.connected.length < count) {
         long left = deadline - System.nanoTime();
         if (left <= 0 || closed) {
-          return connected.length >= count;
+          return view.connected.length >= count;
         }
         TimeUnit.NANOSECONDS.timedWait(readiness, left);
       }

@@ -34,8 +34,19 @@ public record ModelStatus(
     CONNECTING,
     /** Set up: receives calls. */
     CONNECTED,
-    /** The directory reports the model's process restarting; it receives calls again once it runs. */
+    /**
+     * The directory reports the model's process restarting; it receives calls again once it runs and is set
+     * up. Its calls end {@link CallStatus#SKIPPED} ({@link CallFailure#RECOVERING}) meanwhile.
+     */
     RECOVERING,
+    /**
+     * The directory stopped the deployment that served the model while a new deployment of it is being set
+     * up (the Model Orchestrator stops the old process at once on a redeploy): the model has not left, and
+     * a {@link FleetEvent.Kind#REPLACED} follows once the new deployment is ready. Its calls end
+     * {@link CallStatus#SKIPPED} ({@link CallFailure#REDEPLOYING}) meanwhile. The status shows the new
+     * deployment.
+     */
+    REDEPLOYING,
     /**
      * Could not be connected or set up, or was disconnected (by the failure policy or by the coordinator);
      * it stays out until the directory announces a new deployment or a restart.

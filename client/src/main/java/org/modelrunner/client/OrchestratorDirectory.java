@@ -120,8 +120,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   /** The model id as the orchestrator sent it (a string or a number), by its text. */
   private final Map<String, JsonNode> modelIds = new ConcurrentHashMap<>();
-  /** The ip string the orchestrator gave, by deployment id. */
-  private final Map<String, String> ips = new ConcurrentHashMap<>();
+  /** The ip the orchestrator last announced (a string or JSON null), by deployment id. */
+  private final Map<String, JsonNode> ips = new ConcurrentHashMap<>();
 
   /** Queued reports, oldest first; guarded by itself. */
   private final ArrayDeque<Report> reports = new ArrayDeque<>();
@@ -243,9 +243,9 @@ public final class OrchestratorDirectory implements ModelDirectory {
         return;
       }
       JsonNode modelId = modelIds.getOrDefault(endpoint.modelId(), OrchestratorMessages.text(endpoint.modelId()));
-      String ip = ips.get(endpoint.deploymentId());
+      JsonNode ip = ips.get(endpoint.deploymentId());
       if (ip == null) {
-        ip = OrchestratorMessages.host(endpoint.address());
+        ip = OrchestratorMessages.text(OrchestratorMessages.host(endpoint.address()));
       }
       Report report =
           new Report(endpoint.modelId(), endpoint.deploymentId(), failureCode, reason == null ? "" : reason,
@@ -591,7 +591,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
   private void remember(OrchestratorMessages.Entry entry) {
     ModelEndpoint endpoint = entry.endpoint();
     modelIds.put(endpoint.modelId(), entry.modelId());
-    if (!entry.ip().isEmpty()) {
+    if (entry.ip() != null) {
       ips.put(endpoint.deploymentId(), entry.ip());
     }
   }

@@ -27,7 +27,10 @@ final class OrchestratorMessages {
   /** How much of a bad frame a log message shows. */
   static final int EXCERPT = 200;
 
-  /** The address given to a stopped entry without a usable ip/port (stopped deployments match by id). */
+  /**
+   * The address given to a stopped or recovering entry without a usable ip/port (null while the model has no
+   * running task): such entries match the deployment the client holds by id, and are never called.
+   */
   static final URI NO_ADDRESS = URI.create("grpc://0.0.0.0:0");
 
   private OrchestratorMessages() {}
@@ -49,9 +52,9 @@ final class OrchestratorMessages {
    * @param endpoint the deployment
    * @param state its state
    * @param modelId the model id as the orchestrator sent it (a string or a number), for reports
-   * @param ip the ip string as sent ({@code ""} when none)
+   * @param ip the {@code ip} as sent (a string, or JSON null), for reports; Java null when the entry had none
    */
-  record Entry(ModelEndpoint endpoint, ModelState state, JsonNode modelId, String ip) {}
+  record Entry(ModelEndpoint endpoint, ModelState state, JsonNode modelId, JsonNode ip) {}
 
   /**
    * One parsed frame.
@@ -170,10 +173,12 @@ final class OrchestratorMessages {
       unknownState = true;
     }
 
-    boolean needsAddress = state != ModelState.STOPPED; // unknown: the state problem is reported instead
+    // Only RUNNING needs an address: RECOVERING carries a null ip while the model has no task, STOPPED
+    // placeholders. An unknown state: the state problem is reported instead.
+    boolean needsAddress = state == ModelState.RUNNING;
     JsonNode ipNode = node.get("ip");
     JsonNode portNode = node.get("port");
-    if (needsAddress && state != null) {
+    if (needsAddress) {
       if (absent(ipNode)) {
         missing.add("ip");
       }
@@ -203,7 +208,7 @@ final class OrchestratorMessages {
     int port = port(portNode);
     URI address = address(ip, port);
     if (address == null) {
-      if (state == ModelState.STOPPED) {
+      if (state != ModelState.RUNNING) {
         address = NO_ADDRESS;
       } else {
         problems.add(
@@ -223,7 +228,8 @@ final class OrchestratorMessages {
       problems.add(what + ": infos ignored, not an object: " + excerpt(infosNode.toString()));
     }
 
-    return new Entry(new ModelEndpoint(modelId, deploymentId, address, infos), state, modelIdNode, ip);
+    JsonNode announcedIp = ipNode == null || ipNode.isMissingNode() ? null : ipNode;
+    return new Entry(new ModelEndpoint(modelId, deploymentId, address, infos), state, modelIdNode, announcedIp);
   }
 
   private static boolean absent(JsonNode node) {
@@ -298,15 +304,16 @@ final class OrchestratorMessages {
    * {@code {"event":"report_failure","data":[{"model_id":..,"failure_code":..,"failure_reason":..,"ip":..}]}}.
    *
    * @param modelId the model id with the JSON type the orchestrator used for it
+   * @param ip the ip as the orchestrator announced it (a string or JSON null)
    */
-  static String report(JsonNode modelId, String failureCode, String reason, String ip) {
+  static String report(JsonNode modelId, String failureCode, String reason, JsonNode ip) {
     ObjectNode message = JSON.createObjectNode();
     message.put("event", "report_failure");
     ObjectNode report = message.putArray("data").addObject();
     report.set("model_id", modelId);
     report.put("failure_code", failureCode);
     report.put("failure_reason", reason);
-    report.put("ip", ip);
+    report.set("ip", ip);
     return message.toString();
   }
 

@@ -42,6 +42,8 @@ public final class FakeTransportProvider extends TransportProvider {
     final AtomicInteger maxInFlight = new AtomicInteger();
     final AtomicInteger calls = new AtomicInteger();
     final AtomicInteger setups = new AtomicInteger();
+    /** Connections to this model that were closed. */
+    final AtomicInteger closes = new AtomicInteger();
     volatile Arguments lastArguments;
     volatile Thread lastThread;
 
@@ -236,6 +238,12 @@ public final class FakeTransportProvider extends TransportProvider {
 
     @Override
     public void close() {
+      if (!closed) {
+        FakeModel model = MODELS.get(endpoint.getAuthority());
+        if (model != null) {
+          model.closes.incrementAndGet();
+        }
+      }
       closed = true;
       for (CompletableFuture<?> request : running) {
         request.completeExceptionally(cancelled());

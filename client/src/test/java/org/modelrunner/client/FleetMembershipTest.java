@@ -117,8 +117,11 @@ class FleetMembershipTest {
     assertThat(status(fleet, "r").state()).isEqualTo(ModelStatus.State.RECOVERING);
     CallOutcome skipped =
         fleet.callAndWait(FanOut.builder("predict").only(List.of("r")).build()).outcome("r").orElseThrow();
-    assertThat(skipped.failure().orElseThrow().code()).isEqualTo(CallFailure.NOT_CONNECTED);
-    assertThat(skipped.failure().orElseThrow().message()).contains("recovering");
+    assertThat(skipped.status()).isEqualTo(CallStatus.SKIPPED);
+    assertThat(skipped.failure().orElseThrow().code()).isEqualTo(CallFailure.RECOVERING);
+    CallOutcome inAll = fleet.callAndWait(FanOut.of("predict")).outcome("r").orElseThrow();
+    assertThat(inAll.status()).as("a restarting model gets its outcome in every fan-out").isEqualTo(CallStatus.SKIPPED);
+    assertThat(status(fleet, "r").consecutiveTimeouts()).isZero();
 
     directory.update(endpoint("r", "r1", "r1"), ModelState.RUNNING);
     FleetEvent restarted = nextEvent(FleetEvent.Kind.RESTARTED);
@@ -185,24 +188,78 @@ class FleetMembershipTest {
   }
 
   @Test
-  void whenTheOldDeploymentStopsFirstTheNewOneTakesItsPlace() throws Exception {
+  void aRedeployWhoseOldDeploymentStopsAtOnceIsNotALeave() throws Exception {
+    FakeTransportProvider.FakeModel v1 = define("v1", answering("v1", Duration.ZERO));
+    FakeTransportProvider.FakeModel v2 = define("v2", answering("v2", Duration.ZERO));
+    CompletableFuture<Reply> v2Ready = v2.holdSetup();
+    define("other", answering("o", Duration.ZERO));
+    ModelFleet fleet = fleet();
+    directory.snapshot(endpoint("m", "v1", "v1"), endpoint("o", "o1", "other"));
+    assertThat(fleet.awaitConnected(2, WAIT)).isTrue();
+    assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
+    assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
+
+    // What the Model Orchestrator sends on a redeploy, in one pass: the old process is stopped at once.
+    directory.update(endpoint("m", "v2", "v2"), ModelState.RUNNING);
+    directory.update(endpoint("m", "v1", "v1"), ModelState.STOPPED);
+    eventually(() -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
+    assertThat(status(fleet, "m").deploymentId()).isEqualTo("v2");
+    eventually(() -> assertThat(v1.closes.get()).as("the stopped deployment's connection is closed").isEqualTo(1));
+
+    FanOutResult gap = fleet.callAndWait(FanOut.of("predict"));
+    assertThat(gap.outcomes()).hasSize(2);
+    CallOutcome skipped = gap.outcome("m").orElseThrow();
+    assertThat(skipped.status()).isEqualTo(CallStatus.SKIPPED);
+    assertThat(skipped.failure().orElseThrow().code()).isEqualTo(CallFailure.REDEPLOYING);
+    assertThat(skipped.model().deploymentId()).isEqualTo("v2");
+    assertThat(gap.outcome("o").orElseThrow().status()).isEqualTo(CallStatus.SUCCESS);
+    CallOutcome subset = fleet.callAndWait(FanOut.builder("predict").only(List.of("m")).build()).outcome("m").orElseThrow();
+    assertThat(subset.failure().orElseThrow().code()).isEqualTo(CallFailure.REDEPLOYING);
+    assertThat(status(fleet, "m").consecutiveTimeouts()).isZero();
+    assertThat(status(fleet, "m").consecutiveFailures()).isZero();
+    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no LEFT, nothing else").isNull();
+
+    v2Ready.complete(FakeTransportProvider.CREATED);
+    FleetEvent replaced = nextEvent(FleetEvent.Kind.REPLACED);
+    assertThat(replaced.reason()).isEqualTo("replaces deployment v1");
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcome("m").orElseThrow().value()).isEqualTo("v2");
+    assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.CONNECTED);
+  }
+
+  @Test
+  void aRedeployWhoseNewDeploymentFailsIsReportedWithoutALeave() throws Exception {
     define("v1", answering("v1", Duration.ZERO));
     FakeTransportProvider.FakeModel v2 = define("v2", answering("v2", Duration.ZERO));
     CompletableFuture<Reply> v2Ready = v2.holdSetup();
     ModelFleet fleet = fleet();
     directory.snapshot(endpoint("m", "v1", "v1"));
-    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    assertThat(nextEvent(FleetEvent.Kind.CONNECTED).modelId()).isEqualTo("m");
 
     directory.update(endpoint("m", "v2", "v2"), ModelState.RUNNING);
     directory.update(endpoint("m", "v1", "v1"), ModelState.STOPPED);
-    assertThat(nextEvent(FleetEvent.Kind.LEFT).model().deploymentId()).isEqualTo("v1");
-    eventually(() -> assertThat(status(fleet, "m").deploymentId()).isEqualTo("v2"));
-    assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.CONNECTING);
+    eventually(() -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
+    v2Ready.complete(Reply.of(StatusCode.BAD_IMPLEMENTATION, "no class"));
+    FleetEvent disconnected = nextEvent();
+    assertThat(disconnected.kind()).isEqualTo(FleetEvent.Kind.DISCONNECTED);
+    assertThat(disconnected.model().deploymentId()).isEqualTo("v2");
+    assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.DISCONNECTED);
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes()).as("an ejected model is out of fan-outs").isEmpty();
+  }
 
+  @Test
+  void aSnapshotThatListsOnlyTheNewDeploymentIsARedeploy() throws Exception {
+    define("v1", answering("v1", Duration.ZERO));
+    FakeTransportProvider.FakeModel v2 = define("v2", answering("v2", Duration.ZERO));
+    CompletableFuture<Reply> v2Ready = v2.holdSetup();
+    ModelFleet fleet = fleet();
+    directory.snapshot(endpoint("m", "v1", "v1"));
+    assertThat(nextEvent(FleetEvent.Kind.CONNECTED).modelId()).isEqualTo("m");
+
+    directory.snapshot(endpoint("m", "v2", "v2")); // a reconnect after the redeploy happened
+    eventually(() -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
+    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no LEFT").isNull();
     v2Ready.complete(FakeTransportProvider.CREATED);
-    FleetEvent replaced = nextEvent(FleetEvent.Kind.REPLACED);
-    assertThat(replaced.reason()).isEqualTo("replaces deployment v1");
-    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("v2");
+    assertThat(nextEvent(FleetEvent.Kind.REPLACED).model().deploymentId()).isEqualTo("v2");
   }
 
   @Test

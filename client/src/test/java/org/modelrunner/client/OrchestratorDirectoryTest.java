@@ -401,10 +401,11 @@ class OrchestratorDirectoryTest {
     assertThat(second.get("ip").textValue()).isEqualTo("localhost");
     assertThat(second.get("failure_reason").textValue()).isEmpty();
 
-    // Not announced by the orchestrator: the address's host, without brackets, and the id as a string.
+    // Not announced by the orchestrator: the address's host, without brackets, and the id as a string (the
+    // orchestrator matches it to none of its models).
     directory.reportFailure(
         new ModelEndpoint("42", "42_d9", URI.create("grpc://[::1]:50053"), Map.of()), "LOW_PERFORMANCE", "slow");
-    JsonNode third = orchestrator.reports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    JsonNode third = orchestrator.unmatchedReports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
     assertThat(third.get("model_id").isTextual()).isTrue();
     assertThat(third.get("model_id").textValue()).isEqualTo("42");
     assertThat(third.get("ip").textValue()).isEqualTo("::1");
@@ -450,6 +451,7 @@ class OrchestratorDirectoryTest {
   @Test
   void aFullQueueDropsTheOldestReport() throws Exception {
     orchestrator.stopReportedModels(false);
+    orchestrator.put(CRUNCH, entry("m1", "m1_d1", "RUNNING", "127.0.0.1", 50051));
     OrchestratorDirectory directory = track(builder(CRUNCH).maxQueuedReports(2).build());
     ModelEndpoint endpoint = new ModelEndpoint("m1", "m1_d1", URI.create("grpc://127.0.0.1:50051"), Map.of());
 

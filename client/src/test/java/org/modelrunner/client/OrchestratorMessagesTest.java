@@ -3,6 +3,7 @@ package org.modelrunner.client;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.NullNode;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,7 +33,7 @@ class OrchestratorMessagesTest {
     assertThat(entry.endpoint().deploymentId()).isEqualTo("m1_20250915_143034_791");
     assertThat(entry.endpoint().address()).isEqualTo(URI.create("grpc://10.0.0.5:50051"));
     assertThat(entry.state()).isEqualTo(ModelState.RUNNING);
-    assertThat(entry.ip()).isEqualTo("10.0.0.5");
+    assertThat(entry.ip().textValue()).isEqualTo("10.0.0.5");
     assertThat(entry.modelId().isTextual()).isTrue();
     assertThat(entry.endpoint().infos())
         .containsExactly(
@@ -79,13 +80,50 @@ class OrchestratorMessagesTest {
     Entry v6 = entry(template.formatted("2001:db8::1"));
     assertThat(v6.endpoint().address()).hasToString("grpc://[2001:db8::1]:5");
     assertThat(v6.endpoint().address().getHost()).isEqualTo("[2001:db8::1]");
-    assertThat(v6.ip()).isEqualTo("2001:db8::1");
+    assertThat(v6.ip().textValue()).isEqualTo("2001:db8::1");
     assertThat(v6.state()).isEqualTo(ModelState.RECOVERING);
+    String running = template.replace("RECOVERING", "RUNNING");
     for (String bad : List.of("", "a b", "a/b", "a?b", "user@host")) {
       problems.clear();
-      assertThat(entry(template.formatted(bad))).as(bad).isNull();
+      assertThat(entry(running.formatted(bad))).as(bad).isNull();
       assertThat(problems).as(bad).singleElement().asString().contains("no usable address");
     }
+  }
+
+  @Test
+  void onlyARunningEntryNeedsAnAddress() throws Exception {
+    // The production orchestrator sends "ip": null while a model has no running task.
+    Entry recovering =
+        entry("{\"deployment_id\": \"d\", \"model_id\": \"m\", \"state\": \"RECOVERING\", \"ip\": null, \"port\": 50051}");
+    assertThat(recovering.state()).isEqualTo(ModelState.RECOVERING);
+    assertThat(recovering.endpoint().address()).isEqualTo(OrchestratorMessages.NO_ADDRESS);
+    assertThat(recovering.ip().isNull()).as("the ip as announced, for reports").isTrue();
+    Entry stopped =
+        entry("{\"deployment_id\": \"d\", \"model_id\": \"m\", \"state\": \"STOPPED\", \"ip\": null, \"port\": 50051}");
+    assertThat(stopped.state()).isEqualTo(ModelState.STOPPED);
+    assertThat(stopped.ip().isNull()).isTrue();
+    Entry bare = entry("{\"deployment_id\": \"d\", \"model_id\": \"m\", \"state\": \"RECOVERING\"}");
+    assertThat(bare.ip()).as("no ip field at all").isNull();
+    assertThat(problems).isEmpty();
+
+    assertThat(entry("{\"deployment_id\": \"d\", \"model_id\": \"m\", \"state\": \"RUNNING\", \"ip\": null, \"port\": 5}"))
+        .isNull();
+    assertThat(entry("{\"deployment_id\": \"d\", \"model_id\": \"m\", \"state\": \"RUNNING\", \"ip\": \"\", \"port\": 5}"))
+        .isNull();
+    assertThat(problems).hasSize(2);
+    assertThat(problems.get(0)).contains("missing ip");
+    assertThat(problems.get(1)).contains("no usable address");
+  }
+
+  @Test
+  void aReportCarriesANullIpAsNull() throws Exception {
+    JsonNode report =
+        OrchestratorMessages.JSON.readTree(
+            OrchestratorMessages.report(
+                OrchestratorMessages.text("m"), "MULTIPLE_TIMEOUT", "r", NullNode.getInstance()));
+    JsonNode data = report.get("data").get(0);
+    assertThat(data.has("ip")).isTrue();
+    assertThat(data.get("ip").isNull()).isTrue();
   }
 
   @Test
@@ -195,13 +233,13 @@ class OrchestratorMessagesTest {
 
   @Test
   void aReportHasExactlyTheFourFields() throws Exception {
-    String text = OrchestratorMessages.report(OrchestratorMessages.JSON.readTree("7"), "MULTIPLE_TIMEOUT", "slow \"x\"", "::1");
+    String text = OrchestratorMessages.report(OrchestratorMessages.JSON.readTree("7"), "MULTIPLE_TIMEOUT", "slow \"x\"", OrchestratorMessages.text("::1"));
 
     assertThat(text)
         .isEqualTo("{\"event\":\"report_failure\",\"data\":[{\"model_id\":7,\"failure_code\":\"MULTIPLE_TIMEOUT\","
             + "\"failure_reason\":\"slow \\\"x\\\"\",\"ip\":\"::1\"}]}");
     JsonNode textual = OrchestratorMessages.JSON.readTree(
-        OrchestratorMessages.report(OrchestratorMessages.text("m1"), "LOW_PERFORMANCE", "", "10.0.0.5"));
+        OrchestratorMessages.report(OrchestratorMessages.text("m1"), "LOW_PERFORMANCE", "", OrchestratorMessages.text("10.0.0.5")));
     assertThat(textual.at("/data/0/model_id").isTextual()).isTrue();
   }
 

@@ -18,6 +18,11 @@ import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.http.HttpFields;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -28,16 +33,34 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 
 /**
  * A fake Model Orchestrator for tests: a real WebSocket server on {@code 127.0.0.1} that speaks the
- * orchestrator's side of the protocol (PROTOCOL.md §3), scripted by the test.
+ * orchestrator's side of the protocol (PROTOCOL.md §3), scripted by the test, and is as strict as the
+ * production one:
+ *
+ * <ul>
+ *   <li>An opening handshake whose request carries a body header ({@code Content-Length}, even 0, or
+ *       {@code Transfer-Encoding}) is refused the way Python's {@code websockets} 14/15 refuse it: the
+ *       connection is closed without an answer. It is counted in {@link #refusedHandshakes()}.</li>
+ *   <li>A client message that is not JSON, or a {@code report_failure} without {@code model_id},
+ *       {@code failure_code} or {@code ip}, closes the connection with 1011; an unknown event is ignored.</li>
+ *   <li>A report is matched type-strictly: its {@code model_id} must equal an announced one with the same
+ *       JSON type (string or number), and its {@code ip} the ip announced for one of that model's
+ *       deployments (null included). Reports that do not match are kept apart in
+ *       {@link #unmatchedReports()} and stop nothing.</li>
+ *   <li>{@link #redeploy}, {@link #recovering}, {@link #running} and {@link #stopped} send what the
+ *       production orchestrator sends: a redeploy as {@code RUNNING} (new) then {@code STOPPED} (old), one
+ *       entry per {@code update}; {@code RECOVERING} with a null ip and the default port 50051; a first
+ *       {@code STOPPED} with the last real address and placeholders ({@code ""}/0, null/50051,
+ *       {@code "localhost"}/0) on the later ones.</li>
+ * </ul>
  *
  * <p>Like the real orchestrator, it keeps a table of entries per crunch id. A connection on
  * {@code /<crunch_id>} first gets {@code {"event":"init","data":[<the crunch's entries>]}}; {@link #update}
  * changes the table and sends {@code {"event":"update","data":[<entry>]}} to that crunch's connections; a
- * connection on {@code /} gets {@code {"error": "..."}} and is closed. A valid {@code report_failure}
- * message is recorded in {@link #reports()} and (by default, see {@link #stopReportedModels(boolean)}) stops
- * the reported model: its {@code RUNNING} entries become {@code STOPPED} and that update is broadcast. A
- * {@code report_failure} without {@code model_id}, {@code failure_code} or {@code ip} closes the connection
- * and is recorded in {@link #malformedReports()}.
+ * connection on {@code /} gets {@code {"error": "..."}} and is closed. A {@code report_failure} that matches
+ * an announced model and ip is recorded in {@link #reports()} and (by default, see
+ * {@link #stopReportedModels(boolean)}) stops the reported model: its {@code RUNNING} entries become
+ * {@code STOPPED} and that update is broadcast. A {@code report_failure} without {@code model_id},
+ * {@code failure_code} or {@code ip} closes the connection and is recorded in {@link #malformedReports()}.
  *
  * <pre>{@code
  * try (FakeOrchestrator orchestrator = new FakeOrchestrator().start()) {
@@ -62,6 +85,10 @@ public final class FakeOrchestrator implements AutoCloseable {
   private final Map<Session, String> sessions = new LinkedHashMap<>();
   private final List<String> requestPaths = new ArrayList<>();
   private final BlockingQueue<JsonNode> reports = new LinkedBlockingQueue<>();
+  private final BlockingQueue<JsonNode> unmatchedReports = new LinkedBlockingQueue<>();
+  private final BlockingQueue<String> refusedHandshakes = new LinkedBlockingQueue<>();
+  /** How many placeholder STOPPED entries each deployment was sent; guarded by lock. */
+  private final Map<String, Integer> stoppedSent = new HashMap<>();
   private final BlockingQueue<String> malformedReports = new LinkedBlockingQueue<>();
   private final BlockingQueue<String> received = new LinkedBlockingQueue<>();
   private final BlockingQueue<Integer> closeCodes = new LinkedBlockingQueue<>();
@@ -109,7 +136,7 @@ public final class FakeOrchestrator implements AutoCloseable {
       connector.setPort(port);
       connector.setReuseAddress(true);
       jetty.addConnector(connector);
-      jetty.setHandler(
+      WebSocketUpgradeHandler upgrades =
           WebSocketUpgradeHandler.from(
               jetty,
               container -> {
@@ -117,7 +144,8 @@ public final class FakeOrchestrator implements AutoCloseable {
                 container.setMaxTextMessageSize(64L * 1024 * 1024);
                 container.addMapping(
                     "/*", (request, response, callback) -> new Endpoint(request.getHttpURI().getPath()));
-              }));
+              });
+      jetty.setHandler(new RefuseBodyHeaders(upgrades));
       jetty.setStopTimeout(2_000);
       try {
         jetty.start();
@@ -224,6 +252,100 @@ public final class FakeOrchestrator implements AutoCloseable {
       tables.computeIfAbsent(crunchId, id -> new LinkedHashMap<>()).put(deploymentId(copy), copy);
       broadcast(crunchId, message("update", List.of(copy)));
     }
+  }
+
+  /**
+   * Announces a redeploy as the production orchestrator does, in one pass: an {@code update} with the new
+   * deployment {@code RUNNING} at {@code ip:port}, then one with the old deployment {@code STOPPED} (with its
+   * last real address). The test stops the old runner at once, as the orchestrator does.
+   *
+   * @throws IllegalArgumentException if the crunch has no deployment {@code oldDeploymentId}
+   */
+  public void redeploy(String crunchId, String oldDeploymentId, String newDeploymentId, String ip, int port) {
+    synchronized (lock) {
+      ObjectNode old = existing(crunchId, oldDeploymentId);
+      ObjectNode next = old.deepCopy();
+      next.put("deployment_id", newDeploymentId);
+      next.put("state", "RUNNING");
+      next.put("ip", ip);
+      next.put("port", port);
+      update(crunchId, next);
+      stopped(crunchId, oldDeploymentId);
+    }
+  }
+
+  /**
+   * Announces that a deployment's process is restarting: {@code RECOVERING} with {@code "ip": null} and
+   * {@code "port": 50051}, as the production orchestrator does while a model has no running task.
+   *
+   * @throws IllegalArgumentException if the crunch has no such deployment
+   */
+  public void recovering(String crunchId, String deploymentId) {
+    synchronized (lock) {
+      ObjectNode entry = existing(crunchId, deploymentId).deepCopy();
+      entry.put("state", "RECOVERING");
+      entry.putNull("ip");
+      entry.put("port", 50051);
+      update(crunchId, entry);
+    }
+  }
+
+  /**
+   * Announces a deployment {@code RUNNING} at {@code ip:port} (a restart on a new address, after
+   * {@link #recovering}).
+   *
+   * @throws IllegalArgumentException if the crunch has no such deployment
+   */
+  public void running(String crunchId, String deploymentId, String ip, int port) {
+    synchronized (lock) {
+      ObjectNode entry = existing(crunchId, deploymentId).deepCopy();
+      entry.put("state", "RUNNING");
+      entry.put("ip", ip);
+      entry.put("port", port);
+      update(crunchId, entry);
+    }
+  }
+
+  /**
+   * Announces a deployment {@code STOPPED}. The first time it carries the deployment's last address; later
+   * times (the orchestrator repeats stopped entries in its state passes) the runner's placeholders, in turn
+   * {@code ""}/0, null/50051 and {@code "localhost"}/0.
+   *
+   * @throws IllegalArgumentException if the crunch has no such deployment
+   */
+  public void stopped(String crunchId, String deploymentId) {
+    synchronized (lock) {
+      ObjectNode entry = existing(crunchId, deploymentId).deepCopy();
+      boolean again = "STOPPED".equals(entry.path("state").asText());
+      entry.put("state", "STOPPED");
+      if (again) {
+        int n = stoppedSent.merge(crunchId + '\u0000' + deploymentId, 1, Integer::sum);
+        switch (n % 3) {
+          case 1 -> {
+            entry.put("ip", "");
+            entry.put("port", 0);
+          }
+          case 2 -> {
+            entry.putNull("ip");
+            entry.put("port", 50051);
+          }
+          default -> {
+            entry.put("ip", "localhost");
+            entry.put("port", 0);
+          }
+        }
+      }
+      update(crunchId, entry);
+    }
+  }
+
+  /** Holds the lock. */
+  private ObjectNode existing(String crunchId, String deploymentId) {
+    JsonNode entry = tables.getOrDefault(crunchId, Map.of()).get(deploymentId);
+    if (!(entry instanceof ObjectNode object)) {
+      throw new IllegalArgumentException("Crunch '" + crunchId + "' has no deployment '" + deploymentId + "'");
+    }
+    return object;
   }
 
   /** Returns a copy of the crunch's table, in insertion order. */
@@ -391,9 +513,22 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
   }
 
-  /** The {@code data} entries of the valid {@code report_failure} messages received, in order. */
+  /** The {@code data} entries of the well-formed reports that match an announced model and ip, in order. */
   public BlockingQueue<JsonNode> reports() {
     return reports;
+  }
+
+  /**
+   * The {@code data} entries of the well-formed reports that match no announced model and ip (type-strict
+   * on {@code model_id}, exact on {@code ip}): the production orchestrator would act on none of them.
+   */
+  public BlockingQueue<JsonNode> unmatchedReports() {
+    return unmatchedReports;
+  }
+
+  /** The request lines of the opening handshakes refused for carrying a body header, in order. */
+  public BlockingQueue<String> refusedHandshakes() {
+    return refusedHandshakes;
   }
 
   /** The raw text of the {@code report_failure} messages that made the server drop the connection. */
@@ -483,10 +618,11 @@ public final class FakeOrchestrator implements AutoCloseable {
     try {
       message = JSON.readTree(text);
     } catch (JsonProcessingException e) {
-      return; // the real orchestrator ignores what it cannot read
+      session.close(StatusCode.SERVER_ERROR, "malformed message", Callback.NOOP);
+      return;
     }
     if (message == null || !"report_failure".equals(message.path("event").asText(null))) {
-      return;
+      return; // an unknown event, or a JSON list: ignored
     }
     JsonNode data = message.get("data");
     boolean valid = data != null && data.isArray();
@@ -497,23 +633,45 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
     if (!valid) {
       malformedReports.add(text);
-      session.close(StatusCode.BAD_PAYLOAD, "malformed report_failure", Callback.NOOP);
+      session.close(StatusCode.SERVER_ERROR, "malformed report_failure", Callback.NOOP);
       return;
     }
     for (JsonNode report : data) {
+      if (!matches(session, report)) {
+        unmatchedReports.add(report.deepCopy());
+        continue;
+      }
       reports.add(report.deepCopy());
       if (stopReportedModels) {
-        stop(session, report.get("model_id").asText());
+        stop(session, report.get("model_id"));
       }
     }
   }
 
+  /** model_id and failure_code present and not null; ip present (null is the ip of a model without a task). */
   private static boolean has(JsonNode report, String field) {
     JsonNode value = report.get(field);
-    return value != null && !value.isNull() && !value.isContainerNode();
+    return value != null && !value.isContainerNode() && (field.equals("ip") || !value.isNull());
   }
 
-  private void stop(Session session, String modelId) {
+  /** Type-strict on model_id, exact on ip, against the deployments announced to the session's crunch. */
+  private boolean matches(Session session, JsonNode report) {
+    synchronized (lock) {
+      String crunchId = sessions.get(session);
+      if (crunchId == null) {
+        return false;
+      }
+      for (JsonNode entry : tables.getOrDefault(crunchId, Map.of()).values()) {
+        if (report.get("model_id").equals(entry.get("model_id"))
+            && report.get("ip").equals(entry.path("ip").isMissingNode() ? null : entry.get("ip"))) {
+          return true;
+        }
+      }
+      return false;
+    }
+  }
+
+  private void stop(Session session, JsonNode modelId) {
     synchronized (lock) {
       String crunchId = sessions.get(session);
       if (crunchId == null) {
@@ -521,7 +679,7 @@ public final class FakeOrchestrator implements AutoCloseable {
       }
       for (JsonNode entry : tables.getOrDefault(crunchId, Map.of()).values()) {
         if (entry instanceof ObjectNode object
-            && modelId.equals(entry.path("model_id").asText())
+            && modelId.equals(entry.get("model_id"))
             && "RUNNING".equals(entry.path("state").asText())) {
           object.put("state", "STOPPED");
           broadcast(crunchId, message("update", List.of(entry.deepCopy())));
@@ -536,6 +694,29 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
     if (answerPings) {
       session.sendPong(payload, Callback.NOOP);
+    }
+  }
+
+  /**
+   * Refuses an opening handshake with a body header as {@code websockets} 14/15 do ("unsupported request
+   * body"): the connection is closed without an answer.
+   */
+  private final class RefuseBodyHeaders extends Handler.Wrapper {
+    RefuseBodyHeaders(Handler upgrades) {
+      super(upgrades);
+    }
+
+    @Override
+    public boolean handle(Request request, Response response, org.eclipse.jetty.util.Callback callback)
+        throws Exception {
+      HttpFields headers = request.getHeaders();
+      if (headers.contains(HttpHeader.CONTENT_LENGTH) || headers.contains(HttpHeader.TRANSFER_ENCODING)) {
+        refusedHandshakes.add(request.getMethod() + " " + request.getHttpURI().getPathQuery());
+        request.getConnectionMetaData().getConnection().getEndPoint().close();
+        callback.failed(new java.io.IOException("unsupported request body"));
+        return true;
+      }
+      return super.handle(request, response, callback);
     }
   }
 
