@@ -26,6 +26,7 @@ import java.util.logging.SimpleFormatter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.modelrunner.spi.DirectoryStatus;
 import org.modelrunner.spi.ModelDirectory;
 import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
@@ -82,6 +83,150 @@ class OrchestratorDirectoryTest {
 
   // ---------------------------------------------------------------------------------------------
   // Connecting and reading
+
+  @Test
+  void theHandshakeCarriesNoBodyHeaderSoAStrictOrchestratorAcceptsIt() throws Exception {
+    orchestrator.put(CRUNCH, entry("a", "a_d1", "RUNNING", "127.0.0.1", 50051));
+    connected(builder(CRUNCH).build());
+    assertThat(orchestrator.refusedHandshakes()).isEmpty();
+  }
+
+  @Test
+  void aHandshakeWithContentLengthZeroIsRefusedLikeTheProductionOrchestrator() throws Exception {
+    // What the JDK 17 HttpClient's WebSocket sends, and websockets 14/15 refuse without an answer.
+    String request = "GET /" + CRUNCH + " HTTP/1.1\r\n"
+        + "Host: 127.0.0.1:" + orchestrator.port() + "\r\n"
+        + "Connection: Upgrade\r\n"
+        + "Upgrade: websocket\r\n"
+        + "Sec-WebSocket-Version: 13\r\n"
+        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        + "Content-Length: 0\r\n"
+        + "\r\n";
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", orchestrator.port())) {
+      socket.setSoTimeout((int) WAIT.toMillis());
+      socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket.getOutputStream().flush();
+      assertThat(socket.getInputStream().read()).as("no answer: the connection is closed").isEqualTo(-1);
+    }
+    assertThat(orchestrator.refusedHandshakes()).containsExactly("GET /" + CRUNCH);
+    assertThat(orchestrator.connectionCount()).isZero();
+
+    // The same request without the body header is upgraded.
+    try (java.net.Socket socket = new java.net.Socket("127.0.0.1", orchestrator.port())) {
+      socket.setSoTimeout((int) WAIT.toMillis());
+      socket.getOutputStream().write(
+          request.replace("Content-Length: 0\r\n", "").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      byte[] head = new byte[12];
+      assertThat(socket.getInputStream().readNBytes(head, 0, 12)).isEqualTo(12);
+      assertThat(new String(head, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 101");
+    }
+  }
+
+  @Test
+  void theStatusTellsConnectedOrReconnectingSinceWhenAndWhy() throws Exception {
+    OrchestratorDirectory directory = track(builder(CRUNCH).build());
+    assertThat(directory.status().orElseThrow().state()).isEqualTo(DirectoryStatus.State.CONNECTING);
+    Recorder recorder = new Recorder();
+    directory.start(recorder);
+    recorder.nextSnapshot();
+    assertThat(poll(() -> directory.status().orElseThrow().state() == DirectoryStatus.State.CONNECTED)).isTrue();
+    java.time.Instant beforeTheLoss = java.time.Instant.now();
+
+    orchestrator.stop();
+    assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() >= 2)).isTrue();
+    DirectoryStatus down = directory.status().orElseThrow();
+    assertThat(down.state()).isEqualTo(DirectoryStatus.State.RECONNECTING);
+    assertThat(down.since()).isAfterOrEqualTo(beforeTheLoss);
+    assertThat(down.lastError()).hasValueSatisfying(error -> assertThat(error).contains("Connect"));
+    assertThat(logs.at(Level.WARNING)).anySatisfy(line -> assertThat(line)
+        .contains("Cannot connect to the orchestrator").contains("failed attempt(s) since").contains("the last:"));
+
+    orchestrator.start(orchestrator.port());
+    recorder.nextSnapshot();
+    assertThat(poll(() -> directory.status().orElseThrow().state() == DirectoryStatus.State.CONNECTED)).isTrue();
+    assertThat(directory.status().orElseThrow().failedAttempts()).isZero();
+    assertThat(directory.status().orElseThrow().lastError()).as("kept for the record").isPresent();
+    assertThat(logs.at(Level.INFO)).anySatisfy(line -> assertThat(line).contains("after").contains("failed attempt(s)"));
+
+    directory.close();
+    assertThat(directory.status().orElseThrow().state()).isEqualTo(DirectoryStatus.State.CLOSED);
+  }
+
+  @Test
+  void whileConnectingFailsAWarningIsLoggedAtLeastEveryMinute() throws Exception {
+    orchestrator.stop();
+    OrchestratorDirectory directory = track(builder(CRUNCH).build());
+    directory.start(new Recorder());
+    assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() >= 8)).isTrue();
+    // The first 5 failures each warn; later ones are DEBUG until a minute has passed since the last warning.
+    assertThat(logs.at(Level.WARNING).stream().filter(line -> line.contains("Cannot connect"))).hasSize(5);
+    assertThat(OrchestratorDirectory.WARN_EVERY_NANOS).isEqualTo(TimeUnit.MINUTES.toNanos(1));
+  }
+
+  @Test
+  void recoveringWithANullIpTakesTheModelOutAndItsReportCarriesTheNullIp() throws Exception {
+    orchestrator.stopReportedModels(false);
+    orchestrator.put(CRUNCH, entry("m", "m_d1", "RUNNING", "127.0.0.1", 50051));
+    OrchestratorDirectory directory = builder(CRUNCH).build();
+    Recorder recorder = connected(directory);
+    ModelEndpoint running = recorder.last().running().get(0);
+
+    orchestrator.recovering(CRUNCH, "m_d1");
+    Recorder.Call recovering = recorder.nextUpdate();
+    assertThat(recovering.state()).isEqualTo(ModelState.RECOVERING);
+    assertThat(recovering.endpoint().deploymentId()).isEqualTo("m_d1");
+
+    directory.reportFailure(running, "MULTIPLE_TIMEOUT", "no answer");
+    JsonNode report = orchestrator.reports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    assertThat(report).as("matched by the orchestrator").isNotNull();
+    assertThat(report.has("ip")).isTrue();
+    assertThat(report.get("ip").isNull()).as("the ip as last announced").isTrue();
+
+    orchestrator.running(CRUNCH, "m_d1", "127.0.0.2", 50052);
+    assertThat(address(recorder.nextUpdate().endpoint())).isEqualTo("grpc://127.0.0.2:50052");
+    directory.reportFailure(running, "MULTIPLE_TIMEOUT", "again");
+    JsonNode second = orchestrator.reports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    assertThat(second.get("ip").textValue()).isEqualTo("127.0.0.2");
+    assertThat(orchestrator.unmatchedReports()).isEmpty();
+
+    // A recovering entry in an init is passed on too.
+    orchestrator.recovering(CRUNCH, "m_d1");
+    recorder.nextUpdate();
+    orchestrator.dropConnections();
+    Recorder.Call snapshot = recorder.nextSnapshot();
+    assertThat(snapshot.recovering()).extracting(ModelEndpoint::deploymentId).containsExactly("m_d1");
+    assertThat(logs.at(Level.WARNING)).noneSatisfy(line -> assertThat(line).contains("unusable entry"));
+  }
+
+  @Test
+  void stoppedEntriesApplyWithTheirRealAddressOrAPlaceholder() throws Exception {
+    orchestrator.put(CRUNCH, entry("m", "m_d1", "RUNNING", "127.0.0.1", 50051));
+    Recorder recorder = connected(builder(CRUNCH).build());
+
+    orchestrator.stopped(CRUNCH, "m_d1"); // the first STOPPED: the last real address
+    orchestrator.stopped(CRUNCH, "m_d1"); // later ones, in the state passes: "" / 0
+    orchestrator.stopped(CRUNCH, "m_d1"); // null / 50051
+    orchestrator.stopped(CRUNCH, "m_d1"); // "localhost" / 0
+    List<String> ips = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      Recorder.Call stopped = recorder.nextUpdate();
+      assertThat(stopped.state()).isEqualTo(ModelState.STOPPED);
+      assertThat(stopped.endpoint().deploymentId()).isEqualTo("m_d1");
+      ips.add(stopped.endpoint().address().getHost());
+    }
+    assertThat(ips).containsExactly("127.0.0.1", "0.0.0.0", "0.0.0.0", "0.0.0.0");
+    assertThat(logs.at(Level.WARNING)).noneSatisfy(line -> assertThat(line).contains("unusable entry"));
+  }
+
+  @Test
+  void aRunningEntryWithoutAnIpIsSkippedAndLogged() throws Exception {
+    orchestrator.put(CRUNCH, json("""
+        {"deployment_id": "m_d1", "model_id": "m", "infos": {}, "state": "RUNNING", "ip": null, "port": 50051}"""));
+    orchestrator.put(CRUNCH, entry("b", "b_d1", "RUNNING", "127.0.0.1", 50052));
+    Recorder recorder = connected(builder(CRUNCH).build());
+    assertThat(recorder.last().running()).extracting(ModelEndpoint::modelId).containsExactly("b");
+    assertThat(logs.at(Level.WARNING)).anySatisfy(line -> assertThat(line).contains("m_d1").contains("missing ip"));
+  }
 
   @Test
   void theUrlPathCarriesTheCrunchId() throws Exception {
