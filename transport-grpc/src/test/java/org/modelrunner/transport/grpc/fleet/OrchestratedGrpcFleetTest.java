@@ -115,7 +115,8 @@ class OrchestratedGrpcFleetTest {
       }
       if (!replaced && events.stream().anyMatch(e -> e.kind() == FleetEvent.Kind.REPLACED)) {
         replaced = true;
-        // as the orchestrator does: the old deployment stops once the new one runs
+        // an orchestrator that keeps the old deployment until the new one is ready (the production one stops it
+        // at once: ProductionOrchestratorFleetTest)
         orchestrator.update(CRUNCH, FakeOrchestrator.entry("good", "good-1", "STOPPED", "127.0.0.1", 0));
       }
       JsonNode report;
