@@ -7,6 +7,8 @@ import static org.modelrunner.testsupport.FakeOrchestrator.json;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
+import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -23,9 +25,12 @@ import java.util.logging.Level;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 import java.util.logging.SimpleFormatter;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.modelrunner.spi.DirectoryStatus;
 import org.modelrunner.spi.ModelDirectory;
 import org.modelrunner.spi.ModelEndpoint;
@@ -119,6 +124,60 @@ class OrchestratorDirectoryTest {
       byte[] head = new byte[12];
       assertThat(socket.getInputStream().readNBytes(head, 0, 12)).isEqualTo(12);
       assertThat(new String(head, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 101");
+    }
+  }
+
+  @Test
+  void wssConnectsWithTheGivenTrustAndRefusesAnUntrustedCertificate(@TempDir Path folder) throws Exception {
+    // A key pair whose certificate names 127.0.0.1, made with the JDK's keytool.
+    Path store = folder.resolve("orchestrator.p12");
+    Process keytool = new ProcessBuilder(
+            Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+            "-genkeypair", "-alias", "orchestrator", "-keyalg", "EC", "-groupname", "secp256r1",
+            "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1", "-validity", "2",
+            "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", "secret", "-keypass", "secret")
+        .redirectErrorStream(true)
+        .start();
+    String output = new String(keytool.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    assertThat(keytool.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(keytool.exitValue()).as(output).isZero();
+    KeyStore keys = KeyStore.getInstance("PKCS12");
+    try (var in = java.nio.file.Files.newInputStream(store)) {
+      keys.load(in, "secret".toCharArray());
+    }
+    KeyStore trust = KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    trust.setCertificateEntry("orchestrator", keys.getCertificate("orchestrator"));
+    TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    trustManagers.init(trust);
+    SSLContext trusting = SSLContext.getInstance("TLS");
+    trusting.init(null, trustManagers.getTrustManagers(), null);
+
+    try (FakeOrchestrator secure = new FakeOrchestrator().tls(keys, "secret").start()) {
+      secure.put(CRUNCH, entry("a", "a_d1", "RUNNING", "127.0.0.1", 50051));
+      assertThat(secure.uri().getScheme()).isEqualTo("wss");
+      OrchestratorDirectory directory = track(
+          OrchestratorDirectory.builder(secure.uri(), CRUNCH)
+              .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(300))
+              .sslContext(trusting)
+              .build());
+      Recorder recorder = connected(directory);
+      assertThat(recorder.last().running()).extracting(ModelEndpoint::modelId).containsExactly("a");
+      directory.reportFailure(recorder.last().running().get(0), "MULTIPLE_FAILED", "over TLS");
+      JsonNode report = secure.reports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+      assertThat(report).isNotNull();
+      assertThat(report.get("failure_reason").textValue()).isEqualTo("over TLS");
+
+      // The JVM's default trust does not know this certificate: no connection, and the status says why.
+      OrchestratorDirectory untrusting = track(
+          OrchestratorDirectory.builder(secure.uri(), CRUNCH)
+              .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(300))
+              .build());
+      untrusting.start(new Recorder());
+      assertThat(poll(() -> untrusting.status().orElseThrow().failedAttempts() >= 1)).isTrue();
+      assertThat(untrusting.isConnected()).isFalse();
+      assertThat(untrusting.status().orElseThrow().lastError().orElseThrow()).containsIgnoringCase("certificat");
+      assertThat(secure.connectionCount()).isEqualTo(1);
     }
   }
 

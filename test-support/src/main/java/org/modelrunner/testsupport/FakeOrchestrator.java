@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.net.URI;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -23,7 +24,10 @@ import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.websocket.api.Callback;
@@ -98,6 +102,8 @@ public final class FakeOrchestrator implements AutoCloseable {
   private int pings; // guarded by lock
   private int malformed; // guarded by lock
   private Server server; // guarded by lock
+  private KeyStore keyStore; // guarded by lock
+  private String keyStorePassword; // guarded by lock
   private int port; // guarded by lock
 
   /** Creates a fake that is not listening yet: call {@link #start()}. */
@@ -131,7 +137,16 @@ public final class FakeOrchestrator implements AutoCloseable {
       threads.setName("fake-orchestrator");
       threads.setDaemon(true);
       Server jetty = new Server(threads);
-      ServerConnector connector = new ServerConnector(jetty, 1, 1);
+      ServerConnector connector;
+      if (keyStore != null) {
+        SslContextFactory.Server tls = new SslContextFactory.Server();
+        tls.setKeyStore(keyStore);
+        tls.setKeyStorePassword(keyStorePassword);
+        connector =
+            new ServerConnector(jetty, 1, 1, new SslConnectionFactory(tls, "http/1.1"), new HttpConnectionFactory());
+      } else {
+        connector = new ServerConnector(jetty, 1, 1);
+      }
       connector.setHost("127.0.0.1");
       connector.setPort(port);
       connector.setReuseAddress(true);
@@ -212,9 +227,26 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
   }
 
-  /** Returns {@code ws://127.0.0.1:<port>}, the base URI a client appends its crunch id to. */
+  /**
+   * Returns {@code ws://127.0.0.1:<port>} ({@code wss://} with {@link #tls}), the base URI a client appends its
+   * crunch id to.
+   */
   public URI uri() {
-    return URI.create("ws://127.0.0.1:" + port());
+    return URI.create((keyStore != null ? "wss" : "ws") + "://127.0.0.1:" + port());
+  }
+
+  /**
+   * Serves {@code wss://} (TLS) from the next {@link #start} on, with the key and certificate of the key
+   * store (its certificate should name 127.0.0.1).
+   *
+   * @return this
+   */
+  public FakeOrchestrator tls(KeyStore keyStore, String password) {
+    synchronized (lock) {
+      this.keyStore = Objects.requireNonNull(keyStore, "keyStore");
+      this.keyStorePassword = Objects.requireNonNull(password, "password");
+      return this;
+    }
   }
 
   // ---------------------------------------------------------------------------------------------
