@@ -97,7 +97,9 @@ import org.modelrunner.spi.ValueConverter;
  *   <li>A snapshot connects what it lists and drops what it does not (pending connections included).</li>
  *   <li>A new deployment of a model replaces the old one only once it is set up
  *       ({@link FleetEvent.Kind#REPLACED}); {@code STOPPED} or {@code RECOVERING} for a deployment the fleet
- *       does not hold changes nothing.</li>
+ *       does not hold changes nothing. A {@code STOPPED} for the held deployment while a newer one is being
+ *       set up is a redeploy (the Model Orchestrator stops the old process at once), not a leave: the model
+ *       is {@link ModelStatus.State#REDEPLOYING} until the new deployment is ready.</li>
  *   <li>{@code RECOVERING} takes the held deployment out of the calls; {@code RUNNING} again with the same
  *       deployment id (or the same deployment at a new address) sets it up again
  *       ({@link FleetEvent.Kind#RESTARTED}: it lost its state).</li>

@@ -56,16 +56,24 @@ import org.modelrunner.spi.ModelState;
  * has not answered (a pong or any other frame) by the next one is aborted and reopened. If a connection's
  * {@code init} lists no model and no {@code RUNNING} update follows within
  * {@linkplain Builder#emptySnapshotWarning a while}, a warning suggests checking the crunch id (an unknown
- * crunch id also gets an empty list).
+ * crunch id also gets an empty list). While connecting fails, a warning with the last error is logged at
+ * least every minute, and {@link #status()} tells since when and why.
+ *
+ * <p>The WebSocket is Jetty's client: its opening handshake is a plain {@code GET} without body headers,
+ * which the production orchestrator's server requires (the JDK 17 client's handshake carries
+ * {@code Content-Length: 0} and is refused). For {@code wss://} with a private certificate authority, give
+ * the trust with {@link Builder#sslContext}.
  *
  * <h2>What the orchestrator sends</h2>
  *
  * <p>An entry's {@code model_id} may be a string or an integer, {@code port} a number or a numeric string,
  * {@code ip} a host name; {@code infos} values may be null and are kept as text (objects and lists as JSON).
- * Endpoints are {@code grpc://<ip>:<port>} (another scheme with {@link Builder#endpointScheme}). A
- * {@code RUNNING} or {@code RECOVERING} entry without a usable ip and port, an entry missing a required
- * field, and an entry in an unknown state are logged and skipped; the other entries of the message still
- * apply. A {@code STOPPED} entry only needs its ids and state. Frames that
+ * Endpoints are {@code grpc://<ip>:<port>} (another scheme with {@link Builder#endpointScheme}). Only a
+ * {@code RUNNING} entry needs a usable ip and port: the orchestrator sends {@code "ip": null} while a model
+ * has no running process ({@code RECOVERING}), and placeholders on repeated {@code STOPPED} entries; those
+ * apply by their ids and state alone. A {@code RUNNING} entry without an address, an entry missing a
+ * required field, and an entry in an unknown state are logged and skipped; the other entries of the message
+ * still apply. Frames that
  * are not a message of the protocol are logged (with their first 200 characters) and ignored; nothing the
  * orchestrator sends can stop the directory.
  *
@@ -76,7 +84,8 @@ import org.modelrunner.spi.ModelState;
  * sent, one at a time, while connected. A report leaves the queue only once it was written to the socket;
  * one whose sending failed is sent again after the next reconnect, and none is sent twice after a successful
  * write. The report carries the {@code model_id} with the JSON type the orchestrator used for the model and
- * the {@code ip} it gave for the deployment.
+ * the {@code ip} exactly as it last announced it for the deployment, null included (the orchestrator matches
+ * both strictly, and a wrong ip makes it drop the rest of its pass).
  *
  * <h2>Threads</h2>
  *
