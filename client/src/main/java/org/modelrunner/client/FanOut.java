@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -29,15 +30,17 @@ public final class FanOut {
   private final List<Object> arguments;
   private final Map<String, Object> keywords;
   private final Function<ModelEndpoint, List<?>> perModelArguments;
+  private final Function<ModelEndpoint, ModelArguments> perModel;
   private final Set<String> subset;
   private final Duration timeout;
   private final Consumer<CallOutcome> onOutcome;
 
   private FanOut(Builder builder) {
     this.method = builder.method;
-    this.arguments = List.copyOf(builder.arguments);
-    this.keywords = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(builder.keywords));
+    this.arguments = Collections.unmodifiableList(new ArrayList<>(builder.arguments)); // nulls are NONE
+    this.keywords = Collections.unmodifiableMap(new LinkedHashMap<>(builder.keywords));
     this.perModelArguments = builder.perModelArguments;
+    this.perModel = builder.perModel;
     this.subset = builder.subset == null ? null : Set.copyOf(builder.subset);
     this.timeout = builder.timeout;
     this.onOutcome = builder.onOutcome;
@@ -73,6 +76,11 @@ public final class FanOut {
     return Optional.ofNullable(perModelArguments);
   }
 
+  /** Returns the function that computes each model's positional and keyword arguments, if any. */
+  public Optional<Function<ModelEndpoint, ModelArguments>> perModel() {
+    return Optional.ofNullable(perModel);
+  }
+
   /** Returns the ids of the targeted models; empty means every connected model. */
   public Optional<Set<String>> subset() {
     return Optional.ofNullable(subset);
@@ -100,6 +108,7 @@ public final class FanOut {
     private final List<Object> arguments = new ArrayList<>();
     private final Map<String, Object> keywords = new LinkedHashMap<>();
     private Function<ModelEndpoint, List<?>> perModelArguments;
+    private Function<ModelEndpoint, ModelArguments> perModel;
     private Set<String> subset;
     private Duration timeout;
     private Consumer<CallOutcome> onOutcome;
@@ -112,9 +121,16 @@ public final class FanOut {
       this.method = method;
     }
 
-    /** Appends positional arguments (Java values; {@code null} is NONE). */
+    /**
+     * Appends positional arguments (Java values; {@code null} is NONE, and so is a null array: {@code
+     * arguments((Object[]) null)} appends one NONE).
+     */
     public Builder arguments(Object... values) {
-      arguments.addAll(Arrays.asList(values));
+      if (values == null) {
+        arguments.add(null);
+      } else {
+        arguments.addAll(Arrays.asList(values));
+      }
       return this;
     }
 
@@ -134,7 +150,29 @@ public final class FanOut {
       if (!arguments.isEmpty()) {
         throw new IllegalStateException("Positional arguments are either shared or per model, not both");
       }
+      if (perModel != null) {
+        throw new IllegalStateException("argumentsPerModel and perModel cannot both be set");
+      }
       this.perModelArguments = Objects.requireNonNull(function, "function");
+      return this;
+    }
+
+    /**
+     * Computes each model's positional and keyword arguments from its endpoint (the Python client's
+     * per-model argument function). Its keywords are added to the shared ones ({@link #keyword}), and win
+     * over a shared keyword of the same name. The function runs on the calling thread, once per targeted
+     * model; if it throws, the fan-out is not started and the exception propagates.
+     *
+     * @throws IllegalStateException if shared positional arguments or {@link #argumentsPerModel} were given
+     */
+    public Builder perModel(Function<ModelEndpoint, ModelArguments> function) {
+      if (!arguments.isEmpty()) {
+        throw new IllegalStateException("Positional arguments are either shared or per model, not both");
+      }
+      if (perModelArguments != null) {
+        throw new IllegalStateException("argumentsPerModel and perModel cannot both be set");
+      }
+      this.perModel = Objects.requireNonNull(function, "function");
       return this;
     }
 
@@ -168,7 +206,7 @@ public final class FanOut {
 
     /** Returns the fan-out. */
     public FanOut build() {
-      if (perModelArguments != null && !arguments.isEmpty()) {
+      if ((perModelArguments != null || perModel != null) && !arguments.isEmpty()) {
         throw new IllegalStateException("Positional arguments are either shared or per model, not both");
       }
       return new FanOut(this);

@@ -125,6 +125,7 @@ public final class ModelFleet implements AutoCloseable {
   private final int maxConsecutiveFailures;
   private final int maxConsecutiveTimeouts;
   private final boolean timeoutCooldown;
+  private final boolean reportFailures;
   private final int healthCheckEvery;
   private final Duration healthCheckTimeout;
   private final ValueConverter converter;
@@ -174,6 +175,7 @@ public final class ModelFleet implements AutoCloseable {
     this.maxConsecutiveFailures = builder.maxConsecutiveFailures;
     this.maxConsecutiveTimeouts = builder.maxConsecutiveTimeouts;
     this.timeoutCooldown = builder.timeoutCooldown;
+    this.reportFailures = builder.reportFailures;
     this.healthCheckEvery =
         builder.healthCheckEvery >= 0
             ? builder.healthCheckEvery
@@ -420,6 +422,23 @@ public final class ModelFleet implements AutoCloseable {
       }
       return prepared;
     }
+    if (request.perModel().isPresent()) {
+      for (int i = 0; i < connectedCount; i++) {
+        ModelArguments own =
+            Objects.requireNonNull(
+                request.perModel().get().apply(members[i].endpoint),
+                "the per-model function returned null for " + members[i].endpoint.modelId());
+        List<KeywordArgument> merged = keywords;
+        if (!own.keywords().isEmpty()) {
+          Map<String, KeywordArgument> byName = new java.util.LinkedHashMap<>();
+          keywords.forEach(keyword -> byName.put(keyword.keyword(), keyword));
+          own.keywords().forEach((name, value) -> byName.put(name, new KeywordArgument(name, converter.encode(value))));
+          merged = new ArrayList<>(byName.values());
+        }
+        prepared[i] = members[i].transport.prepare(request.method(), arguments(own.positional(), merged));
+      }
+      return prepared;
+    }
     Arguments shared = arguments(request.arguments(), keywords);
     Map<ModelTransport, PreparedCall> byTransport = new IdentityHashMap<>(2);
     ModelTransport lastTransport = null;
@@ -524,23 +543,61 @@ public final class ModelFleet implements AutoCloseable {
     boolean busy = fromTransport && failure.code().equals(TransportException.Kind.BUSY.name());
     boolean unreachable = fromTransport && failure.code().equals(TransportException.Kind.UNAVAILABLE.name());
     boolean answered = failure != null && failure.source() == CallFailure.Source.MODEL;
+    if (answered && coordinatorMisuse(member, failure)) {
+      return; // the coordinator's problem, not the model's: not counted (as the Python client)
+    }
     int[] counters = member.recordFailure(outcome, busy || unreachable, answered, timeoutCooldown);
     if (answered && failure.code().equals(StatusCode.BAD_IMPLEMENTATION.name())) {
-      disconnect(member, FailureCode.BAD_IMPLEMENTATION.name(), failure.message());
+      decide(member, FailureCode.BAD_IMPLEMENTATION.name(), failure.message(), true);
     } else if (maxConsecutiveFailures > 0 && counters[0] > maxConsecutiveFailures) {
-      disconnect(
+      decide(
           member,
           FailureCode.MULTIPLE_FAILED.name(),
-          counters[0] + " consecutive failures, the last: " + (failure == null ? "" : failure));
+          counters[0] + " consecutive failures, the last: " + (failure == null ? "" : failure),
+          counters[0] == maxConsecutiveFailures + 1);
     } else if (maxConsecutiveTimeouts > 0 && counters[1] > maxConsecutiveTimeouts) {
-      disconnect(
+      decide(
           member,
           FailureCode.MULTIPLE_TIMEOUT.name(),
-          counters[1] + " consecutive timeouts, the last: " + describe(outcome));
+          counters[1] + " consecutive timeouts, the last: " + describe(outcome),
+          counters[1] == maxConsecutiveTimeouts + 1);
     } else if (outcome.status() == CallStatus.TIMEOUT || busy || unreachable) {
       if (unreachable || (healthCheckEvery > 0 && counters[1] % healthCheckEvery == 0)) {
         checkHealth(member, unreachable ? "the runner is unreachable: " + failure.message() : describe(outcome));
       }
+    }
+  }
+
+  /**
+   * A call answered {@code INVALID_ARGUMENT} (an empty method name) or {@code FAILED_PRECONDITION} ("Setup
+   * has not been called yet"): the coordinator's problem, logged and not counted against the model. For
+   * {@code FAILED_PRECONDITION} the runner lost its instance (a {@code Rest}, say): the model is set up
+   * again ({@link FleetEvent.Kind#RESTARTED}) so that the next call goes through.
+   *
+   * @return whether the failure was one of those
+   */
+  private boolean coordinatorMisuse(FleetMember member, CallFailure failure) {
+    if (failure.code().equals(StatusCode.INVALID_ARGUMENT.name())) {
+      LOG.log(System.Logger.Level.WARNING, "{0} refused the call as the coordinator''s error, not counted: {1}",
+          member, failure);
+      return true;
+    }
+    if (failure.code().equals(StatusCode.FAILED_PRECONDITION.name())) {
+      LOG.log(System.Logger.Level.WARNING, "{0} has no instance ({1}): setting it up again", member, failure);
+      onFleetThread(() -> reconnect(member, "the runner has no instance (" + failure + ")"));
+      return true;
+    }
+    return false;
+  }
+
+  /** Acts on a policy decision: disconnect and report, or only log when failures are not reported. */
+  private void decide(FleetMember member, String code, String reason, boolean firstCrossing) {
+    if (reportFailures) {
+      disconnect(member, code, reason);
+    } else if (firstCrossing) {
+      LOG.log(System.Logger.Level.WARNING,
+          "{0} would be disconnected and reported {1} ({2}); failures are not reported, so it is kept", member,
+          code, reason);
     }
   }
 
@@ -874,14 +931,9 @@ public final class ModelFleet implements AutoCloseable {
     }
     String why = error != null ? Concurrency.cause(error).toString() : reply.status().toString();
     member.lastError("setup attempt " + attempt + ": " + why);
-    if (error == null && reply.status().is(StatusCode.BAD_IMPLEMENTATION)) {
-      member.state = ModelStatus.State.DISCONNECTED;
-      member.closeConnection();
-      forgetIfPending(member);
-      membershipChanged();
-      reportToDirectory(member.endpoint, FailureCode.BAD_IMPLEMENTATION.name(), reply.status().message());
-      emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, FailureCode.BAD_IMPLEMENTATION.name(),
-          reply.status().message()));
+    if (error == null) {
+      // The runner answered: not retried (as the Python client). Only errors and timeouts are.
+      setupRefused(member, reply);
       return;
     }
     if (attempt < setupAttempts) {
@@ -893,6 +945,38 @@ public final class ModelFleet implements AutoCloseable {
     connectionFailed(member, "setup failed " + attempt + " time(s), the last: " + why);
   }
 
+  /**
+   * Setup answered something other than SUCCESS: {@code BAD_IMPLEMENTATION} is reported as such;
+   * {@code INVALID_ARGUMENT} (an empty base class name) is the coordinator's error, logged and not
+   * reported; any other answer ({@code SETUP_FAILED}: the constructor threw, say) is reported
+   * {@code MULTIPLE_FAILED}, which the Model Orchestrator quarantines.
+   */
+  private void setupRefused(FleetMember member, Reply reply) {
+    member.state = ModelStatus.State.DISCONNECTED;
+    member.closeConnection();
+    forgetIfPending(member);
+    membershipChanged();
+    String message = reply.status().message();
+    if (reply.status().is(StatusCode.INVALID_ARGUMENT)) {
+      String reason = "the runner refused the setup as the coordinator's error (" + reply.status()
+          + "): check the fleet's base class name '" + baseClass + "'";
+      LOG.log(System.Logger.Level.ERROR, "{0}: {1}", member, reason);
+      emit(new FleetEvent(FleetEvent.Kind.CONNECTION_FAILED, member.endpoint, StatusCode.INVALID_ARGUMENT.name(),
+          reason));
+      return;
+    }
+    String code =
+        reply.status().is(StatusCode.BAD_IMPLEMENTATION)
+            ? FailureCode.BAD_IMPLEMENTATION.name()
+            : FailureCode.MULTIPLE_FAILED.name();
+    String reason = reply.status().is(StatusCode.BAD_IMPLEMENTATION) ? message : "setup answered " + reply.status();
+    LOG.log(System.Logger.Level.WARNING, "Setup of {0} answered {1}: {2}", member, reply.status().code(), message);
+    if (reportFailures) {
+      reportToDirectory(member.endpoint, code, reason);
+    }
+    emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason));
+  }
+
   private void connectionFailed(FleetMember member, String why) {
     LOG.log(System.Logger.Level.WARNING, "Cannot connect {0}: {1}", member, why);
     member.lastError(why);
@@ -900,7 +984,9 @@ public final class ModelFleet implements AutoCloseable {
     member.closeConnection();
     forgetIfPending(member);
     membershipChanged();
-    reportToDirectory(member.endpoint, FailureCode.CONNECTION_FAILED.name(), why);
+    if (reportFailures) {
+      reportToDirectory(member.endpoint, FailureCode.CONNECTION_FAILED.name(), why);
+    }
     emit(new FleetEvent(FleetEvent.Kind.CONNECTION_FAILED, member.endpoint, FailureCode.CONNECTION_FAILED.name(), why));
   }
 
@@ -1189,6 +1275,7 @@ public final class ModelFleet implements AutoCloseable {
     private int maxConsecutiveFailures = 3;
     private int maxConsecutiveTimeouts = 3;
     private boolean timeoutCooldown = true;
+    private boolean reportFailures = true;
     private int healthCheckEvery = -1;
     private Duration healthCheckTimeout = Duration.ofSeconds(2);
     private TransportSettings transportSettings = TransportSettings.defaults();
@@ -1265,6 +1352,20 @@ public final class ModelFleet implements AutoCloseable {
      */
     public Builder timeoutCooldown(boolean enabled) {
       this.timeoutCooldown = enabled;
+      return this;
+    }
+
+    /**
+     * Sets whether the failure policy acts (the Python client's {@code report_failure} switch). Default on:
+     * a model over a limit, or answering {@code BAD_IMPLEMENTATION}, is disconnected and reported to the
+     * directory (for the Model Orchestrator: stopped and quarantined). Off, for debugging a model: the
+     * decision is logged (a warning, once each time a limit is crossed) instead, nothing is reported, and
+     * the model keeps receiving calls. Setups that fail still leave the model out (it has no instance to
+     * call), but are not reported either. {@link ModelFleet#report} still reports: it is the coordinator's
+     * own decision.
+     */
+    public Builder reportFailures(boolean enabled) {
+      this.reportFailures = enabled;
       return this;
     }
 

@@ -319,7 +319,7 @@ class FleetMembershipTest {
 
     directory.snapshot(endpoint("ok", "ok", "ok"), endpoint("later", "later", "later"),
         endpoint("broken", "broken", "broken"));
-    nextEvent(FleetEvent.Kind.CONNECTION_FAILED);
+    assertThat(nextEvent(FleetEvent.Kind.DISCONNECTED).code()).isEqualTo("MULTIPLE_FAILED");
     assertThat(fleet.awaitSettled(Duration.ofMillis(100))).as("'later' still connecting").isFalse();
     ready.complete(FakeTransportProvider.CREATED);
     assertThat(fleet.awaitSettled(WAIT)).isTrue();

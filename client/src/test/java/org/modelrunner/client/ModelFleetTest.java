@@ -334,14 +334,12 @@ class ModelFleetTest {
   }
 
   @Test
-  void setupIsRetriedAndThenGivenUp() throws Exception {
+  void setupIsRetriedOnTransportErrorsAndThenGivenUp() throws Exception {
     java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
     FakeTransportProvider.FakeModel flaky = define("flaky", answering(1, Duration.ZERO));
-    flaky.setup = (m, a, t) -> CompletableFuture.supplyAsync(
-        () -> attempts.incrementAndGet() < 3
-            ? Reply.of(StatusCode.SETUP_FAILED, "not yet")
-            : FakeTransportProvider.CREATED,
-        FakeTransportProvider.THREADS);
+    flaky.setup = (m, a, t) -> attempts.incrementAndGet() < 3
+        ? CompletableFuture.failedFuture(new TransportException(TransportException.Kind.UNAVAILABLE, "not yet"))
+        : CompletableFuture.completedFuture(FakeTransportProvider.CREATED);
     FakeTransportProvider.FakeModel broken = define("broken", answering(1, Duration.ZERO));
     broken.setup = FakeTransportProvider.transportError(TransportException.Kind.UNAVAILABLE);
     RecordingDirectory directory = new RecordingDirectory();
@@ -355,6 +353,175 @@ class ModelFleetTest {
     assertThat(failed.modelId()).isEqualTo("broken");
     assertThat(failed.reason()).contains("setup failed 3 time(s)").contains("UNAVAILABLE");
     assertThat(broken.setups.get()).isEqualTo(3);
+  }
+
+  @Test
+  void aSetupThatAnswersIsNotRetriedAndIsReportedAsTheRunnerAnswered() throws Exception {
+    FakeTransportProvider.FakeModel throwing = define("throwing", answering(1, Duration.ZERO));
+    throwing.setup = (m, a, t) -> CompletableFuture.completedFuture(
+        Reply.of(StatusCode.SETUP_FAILED, "java.lang.IllegalStateException: no weights"));
+    FakeTransportProvider.FakeModel bad = define("bad", answering(1, Duration.ZERO));
+    bad.setup = (m, a, t) -> CompletableFuture.completedFuture(
+        Reply.of(StatusCode.BAD_IMPLEMENTATION, "No Inherited class found"));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("throwing"), fake("bad"));
+
+    assertThat(fleet.awaitSettled(WAIT)).isTrue();
+    assertThat(throwing.setups.get()).as("a constructor that throws is not retried").isEqualTo(1);
+    assertThat(bad.setups.get()).isEqualTo(1);
+    FleetTesting.eventually(() -> assertThat(directory.reports).hasSize(2));
+    assertThat(directory.reports).containsExactlyInAnyOrder(
+        new RecordingDirectory.Report("throwing", "MULTIPLE_FAILED",
+            "setup answered SETUP_FAILED: java.lang.IllegalStateException: no weights"),
+        new RecordingDirectory.Report("bad", "BAD_IMPLEMENTATION", "No Inherited class found"));
+    assertThat(fleet.models()).extracting(ModelStatus::state)
+        .containsOnly(ModelStatus.State.DISCONNECTED);
+  }
+
+  @Test
+  void aSetupRefusedAsTheCoordinatorsErrorIsNotReported() throws Exception {
+    FakeTransportProvider.FakeModel model = define("picky", answering(1, Duration.ZERO));
+    model.setup = (m, a, t) -> CompletableFuture.completedFuture(
+        Reply.of(StatusCode.INVALID_ARGUMENT, "class_name cannot be empty"));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("picky"));
+    FleetEvent failed = nextEvent(FleetEvent.Kind.CONNECTION_FAILED);
+    assertThat(failed.code()).isEqualTo("INVALID_ARGUMENT");
+    assertThat(failed.reason()).contains("coordinator's error").contains("base class name");
+    assertThat(model.setups.get()).isEqualTo(1);
+    assertThat(directory.reports).isEmpty();
+  }
+
+  @Test
+  void callAnswersThatAreTheCoordinatorsProblemAreNotCounted() throws Exception {
+    FakeTransportProvider.FakeModel model = define("m", answering(1, Duration.ZERO));
+    model.call = (method, a, t) -> CompletableFuture.completedFuture(
+        Reply.of(StatusCode.INVALID_ARGUMENT, "methodName cannot be empty"));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("m"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    for (int i = 0; i < 6; i++) {
+      CallOutcome outcome = fleet.callAndWait(FanOut.of("predict")).outcomes().get(0);
+      assertThat(outcome.status()).isEqualTo(CallStatus.FAILURE);
+      assertThat(outcome.failure().orElseThrow().code()).isEqualTo("INVALID_ARGUMENT");
+    }
+    ModelStatus status = fleet.models().get(0);
+    assertThat(status.state()).isEqualTo(ModelStatus.State.CONNECTED);
+    assertThat(status.consecutiveFailures()).isZero();
+    assertThat(directory.reports).isEmpty();
+  }
+
+  @Test
+  void aRunnerThatLostItsInstanceIsSetUpAgainAndTheNextCallGoesThrough() throws Exception {
+    java.util.concurrent.atomic.AtomicBoolean hasInstance = new java.util.concurrent.atomic.AtomicBoolean();
+    FakeTransportProvider.FakeModel model = define("m", answering(1, Duration.ZERO));
+    model.setup = (m, a, t) -> {
+      hasInstance.set(true);
+      return CompletableFuture.completedFuture(FakeTransportProvider.CREATED);
+    };
+    model.call = (method, a, t) -> CompletableFuture.completedFuture(
+        hasInstance.get()
+            ? Reply.of(StatusCode.SUCCESS, "")
+            : Reply.of(StatusCode.FAILED_PRECONDITION, "Setup has not been called yet"));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("m"));
+    assertThat(nextEvent(FleetEvent.Kind.CONNECTED).modelId()).isEqualTo("m");
+
+    hasInstance.set(false); // a Rest from someone else
+    for (int i = 0; i < 5; i++) {
+      CallOutcome lost = fleet.callAndWait(FanOut.of("predict")).outcomes().get(0);
+      if (lost.status() != CallStatus.FAILURE) {
+        break;
+      }
+      assertThat(lost.failure().orElseThrow().code()).isEqualTo("FAILED_PRECONDITION");
+    }
+    FleetEvent restarted = nextEvent(FleetEvent.Kind.RESTARTED);
+    assertThat(restarted.reason()).contains("no instance");
+    assertThat(model.setups.get()).isEqualTo(2);
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status()).isEqualTo(CallStatus.SUCCESS);
+    assertThat(directory.reports).isEmpty();
+    assertThat(fleet.models().get(0).consecutiveFailures()).isZero();
+  }
+
+  @Test
+  void withReportFailuresOffAFailingModelIsLoggedNotReportedAndKept() throws Exception {
+    define("bad", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "x"));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = ModelFleet.builder()
+        .directory(directory)
+        .baseClass(BASE)
+        .callTimeout(Duration.ofSeconds(5))
+        .maxConsecutiveFailures(2)
+        .reportFailures(false)
+        .listener(events::add)
+        .build();
+    fleets.add(fleet);
+    directory.snapshot(fake("bad"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    for (int i = 0; i < 6; i++) {
+      assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes()).hasSize(1);
+    }
+    ModelStatus status = fleet.models().get(0);
+    assertThat(status.state()).as("kept").isEqualTo(ModelStatus.State.CONNECTED);
+    assertThat(status.consecutiveFailures()).isEqualTo(6);
+    assertThat(directory.reports).isEmpty();
+    assertThat(events.poll(100, TimeUnit.MILLISECONDS).kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
+    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no DISCONNECTED").isNull();
+  }
+
+  @Test
+  void aNullArgumentIsNone() throws Exception {
+    FakeTransportProvider.FakeModel model = define("m", answering(1, Duration.ZERO));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("m"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+
+    fleet.callAndWait(FanOut.of("echo", (Object) null));
+    assertThat(model.lastArguments.positional()).hasSize(1);
+    assertThat(model.lastArguments.positional().get(0).value().type()).isEqualTo(org.modelrunner.spi.VariantType.NONE);
+    fleet.callAndWait(FanOut.builder("echo").arguments((Object) null).arguments(1, null).build());
+    assertThat(model.lastArguments.positional()).extracting(argument -> argument.value().type())
+        .containsExactly(org.modelrunner.spi.VariantType.NONE, org.modelrunner.spi.VariantType.INT,
+            org.modelrunner.spi.VariantType.NONE);
+  }
+
+  @Test
+  void perModelArgumentsCarryPositionalAndKeywordArguments() throws Exception {
+    FakeTransportProvider.FakeModel a = define("a", answering(1, Duration.ZERO));
+    FakeTransportProvider.FakeModel b = define("b", answering(1, Duration.ZERO));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
+    directory.snapshot(fake("a"), fake("b"));
+    assertThat(fleet.awaitConnected(2, WAIT)).isTrue();
+    Map<String, Double> metrics = Map.of("a", 0.5, "b", 0.9);
+
+    fleet.callAndWait(FanOut.builder("predict")
+        .keyword("horizon", 60)
+        .keyword("performance_metrics", "shared")
+        .perModel(model -> ModelArguments.of("tick-" + model.modelId())
+            .keyword("performance_metrics", metrics.get(model.modelId())))
+        .build());
+
+    org.modelrunner.spi.ValueConverter converter = org.modelrunner.spi.ValueConverter.create();
+    for (var entry : Map.of("a", a, "b", b).entrySet()) {
+      org.modelrunner.spi.Arguments seen = entry.getValue().lastArguments;
+      assertThat(converter.decode(seen.positional().get(0).value())).isEqualTo("tick-" + entry.getKey());
+      Map<String, Object> keywords = new java.util.TreeMap<>();
+      seen.keyword().forEach(k -> keywords.put(k.keyword(), converter.decode(k.value())));
+      assertThat(keywords)
+          .containsEntry("horizon", 60L)
+          .containsEntry("performance_metrics", metrics.get(entry.getKey()))
+          .hasSize(2);
+    }
+    assertThatThrownBy(() -> FanOut.builder("x").arguments(1).perModel(m -> ModelArguments.of()))
+        .isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> FanOut.builder("x").argumentsPerModel(m -> List.of()).perModel(m -> ModelArguments.of()))
+        .isInstanceOf(IllegalStateException.class);
   }
 
   @Test

@@ -146,8 +146,10 @@ class OrchestratedFleetTest {
     return fleet.models().stream().filter(s -> s.modelId().equals(id)).findFirst().orElseThrow();
   }
 
-  /** Fans {@code predict} out to every connected model; all must succeed. Model id → value (the fake's address). */
-  /** Each model's answer to one fan-out; a model that sits it out as "SKIPPED <code>". */
+  /**
+   * Fans {@code predict} out; model id → value (the fake's address), or "SKIPPED <code>" for a model that sits
+   * it out. Every other outcome fails the test.
+   */
   private static Map<String, Object> answers(ModelFleet fleet) throws InterruptedException {
     Map<String, Object> values = new TreeMap<>();
     for (CallOutcome outcome : fleet.callAndWait(FanOut.of("predict")).outcomes()) {
@@ -388,6 +390,28 @@ class OrchestratedFleetTest {
 
   // ---------------------------------------------------------------------------------------------
   // 6. Lost messages, reconciled by the next init
+
+  @Test
+  void aNullIpRecoveringTakesTheModelOutAndANullIpStoppedRemovesIt() throws Exception {
+    model("alice:1");
+    model("bob:2");
+    orchestrator.put(CRUNCH, running("r", "r_d1", "alice", 1));
+    ModelFleet fleet = fleet();
+    assertThat(describe(nextEvent())).isEqualTo("CONNECTED r/r_d1");
+
+    orchestrator.recovering(CRUNCH, "r_d1"); // "ip": null, as the production orchestrator sends it
+    assertThat(describe(nextEvent())).isEqualTo("RECOVERING r/r_d1");
+    assertThat(answers(fleet)).isEqualTo(Map.of("r", "SKIPPED RECOVERING"));
+    orchestrator.running(CRUNCH, "r_d1", "bob", 2);
+    assertThat(describe(nextEvent())).isEqualTo("RESTARTED r/r_d1");
+    assertThat(answers(fleet)).isEqualTo(Map.of("r", "bob:2"));
+
+    orchestrator.update(CRUNCH, FakeOrchestrator.json(
+        "{\"deployment_id\": \"r_d1\", \"model_id\": \"r\", \"state\": \"STOPPED\", \"ip\": null, \"port\": 50051}"));
+    assertThat(describe(nextEvent())).isEqualTo("LEFT r/r_d1");
+    assertThat(fleet.models()).isEmpty();
+    assertThat(fleet.directoryStatus().orElseThrow().state()).isEqualTo(org.modelrunner.spi.DirectoryStatus.State.CONNECTED);
+  }
 
   @Test
   void afterAReconnectTheNewInitReconcilesWhatWasMissed() throws Exception {
