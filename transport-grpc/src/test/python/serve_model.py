@@ -39,6 +39,8 @@ class Model(TrackerBase):
     """A participant's model: remembers the last price, scaled by its constructor argument."""
 
     def __init__(self, scale=1.0):
+        if isinstance(scale, str):
+            raise ValueError("scale must be a number, got %r" % scale)
         self.scale = scale
         self.price = None
         self.ticks = 0
@@ -67,6 +69,9 @@ class Model(TrackerBase):
 
     def nothing(self):
         return None
+
+    def kind_of(self, value=0, metrics=None):
+        return "%s|%s" % (type(value).__name__, metrics)
 
     def explode(self):
         raise RuntimeError("boom from Python")

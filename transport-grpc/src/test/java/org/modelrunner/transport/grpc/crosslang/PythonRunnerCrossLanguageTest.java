@@ -18,11 +18,14 @@ import org.modelrunner.client.CallOutcome;
 import org.modelrunner.client.CallStatus;
 import org.modelrunner.client.FanOut;
 import org.modelrunner.client.FleetEvent;
+import org.modelrunner.client.ModelArguments;
 import org.modelrunner.client.ModelFleet;
 import org.modelrunner.client.StaticModelDirectory;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.ModelConnection;
+import org.modelrunner.spi.ModelDirectory;
+import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.Variant;
@@ -148,6 +151,104 @@ class PythonRunnerCrossLanguageTest {
       assertThat(event.code()).isEqualTo("BAD_IMPLEMENTATION");
       assertThat(event.reason()).isEqualTo("No Inherited class found from <class 'crosslang.tracker.OtherBase'>.");
       assertThat(fleet.connectedModelIds()).isEmpty();
+    }
+  }
+
+  @Test
+  void a_python_model_whose_constructor_throws_is_reported_multiple_failed_at_once() throws InterruptedException {
+    List<FleetEvent> events = new CopyOnWriteArrayList<>();
+    Reports reports = new Reports("grpc://127.0.0.1:%d");
+    try (PythonPeer.PythonServer python = PythonPeer.serveModel();
+        ModelFleet fleet =
+            fleet(python, BASE, events)
+                .directory(reports.directory(python.port()))
+                .setupArguments(Arguments.builder().add("scale", Variant.ofString("big")).build())
+                .build()) {
+      FleetEvent event = awaitEvent(events, e -> e.kind() != FleetEvent.Kind.CONNECTED, python);
+      assertThat(event.kind()).as("%s", event).isEqualTo(FleetEvent.Kind.DISCONNECTED);
+      assertThat(event.code()).isEqualTo("MULTIPLE_FAILED");
+      assertThat(event.reason()).isEqualTo("setup answered SETUP_FAILED: scale must be a number, got 'big'");
+      assertThat(reports.codes()).containsExactly("MULTIPLE_FAILED");
+      assertThat(fleet.models().get(0).lastError().orElseThrow()).contains("setup attempt 1:");
+    }
+  }
+
+  @Test
+  void a_python_runner_that_lost_its_instance_is_set_up_again_and_nothing_is_counted() throws Exception {
+    List<FleetEvent> events = new CopyOnWriteArrayList<>();
+    Reports reports = new Reports("grpc://127.0.0.1:%d");
+    try (PythonPeer.PythonServer python = PythonPeer.serveModel();
+        ModelFleet fleet = fleet(python, BASE, events).directory(reports.directory(python.port())).build()) {
+      assertThat(fleet.awaitConnected(1, WAIT)).as("connected; events %s; %s", events, python).isTrue();
+      only(fleet, FanOut.of("tick", Map.of("price", 10.0)), python);
+
+      // A stranger's Rest: the Python runner drops its instance.
+      try (ModelTransport transport = new GrpcTransportProvider().create(TransportSettings.defaults());
+          ModelConnection stranger = transport.connect(URI.create("grpc://127.0.0.1:" + python.port()))) {
+        assertThat(stranger.reset(Duration.ofSeconds(10)).get(WAIT.toSeconds(), TimeUnit.SECONDS).status().message())
+            .isEqualTo("Instance successfully reset");
+      }
+      CallOutcome lost = outcome(fleet, FanOut.of("ticks_seen"), python);
+      assertThat(lost.status()).isEqualTo(CallStatus.FAILURE);
+      assertThat(lost.failure().orElseThrow().code()).isEqualTo("FAILED_PRECONDITION");
+      assertThat(lost.failure().orElseThrow().message()).isEqualTo("Setup has not been called yet");
+
+      FleetEvent restarted = awaitEvent(events, e -> e.kind() == FleetEvent.Kind.RESTARTED, python);
+      assertThat(restarted.reason()).contains("no instance");
+      CallOutcome again = only(fleet, FanOut.of("ticks_seen"), python);
+      assertThat(again.as(Long.class)).as("a clean new instance").isZero();
+      assertThat(fleet.models().get(0).consecutiveFailures()).isZero();
+      assertThat(reports.codes()).isEmpty();
+    }
+  }
+
+  @Test
+  void null_arguments_and_per_model_keywords_reach_python() throws InterruptedException {
+    List<FleetEvent> events = new CopyOnWriteArrayList<>();
+    try (PythonPeer.PythonServer python = PythonPeer.serveModel();
+        ModelFleet fleet = fleet(python, BASE, events).build()) {
+      assertThat(fleet.awaitConnected(1, WAIT)).as("connected; events %s; %s", events, python).isTrue();
+      assertThat(only(fleet, FanOut.of("kind_of", (Object) null), python).as(String.class))
+          .isEqualTo("NoneType|None");
+      CallOutcome perModel =
+          only(fleet, FanOut.builder("kind_of")
+              .perModel(model -> ModelArguments.of(7).keyword("metrics", "for " + model.modelId()))
+              .build(), python);
+      assertThat(perModel.as(String.class)).isEqualTo("int|for 127.0.0.1:" + python.port());
+    }
+  }
+
+  /** A static directory of one endpoint that records the failure reports it gets. */
+  private static final class Reports {
+    private final String template;
+    private final List<String> codes = new CopyOnWriteArrayList<>();
+
+    Reports(String template) {
+      this.template = template;
+    }
+
+    ModelDirectory directory(int port) {
+      StaticModelDirectory endpoints = StaticModelDirectory.of(template.formatted(port));
+      return new ModelDirectory() {
+        @Override
+        public void start(Listener listener) {
+          endpoints.start(listener);
+        }
+
+        @Override
+        public void reportFailure(ModelEndpoint endpoint, String failureCode, String reason) {
+          codes.add(failureCode);
+        }
+
+        @Override
+        public void close() {
+          endpoints.close();
+        }
+      };
+    }
+
+    List<String> codes() {
+      return List.copyOf(codes);
     }
   }
 
