@@ -33,7 +33,12 @@ import picocli.CommandLine.Option;
  * <table>
  *   <caption>Options</caption>
  *   <tr><th>option</th><th>variable</th><th>default</th></tr>
- *   <tr><td>{@code --code-directory}</td><td>{@code CODE_DIRECTORY}</td><td>required</td></tr>
+ *   <tr><td>{@code --code-directory}</td><td>{@code CODE_DIRECTORY}</td><td>{@code /workspace/submission/code}
+ *       if that folder exists; required otherwise</td></tr>
+ *   <tr><td>{@code --resource-directory}</td><td>{@code RESOURCE_DIRECTORY}</td><td>{@code /workspace/resources}</td></tr>
+ *   <tr><td>{@code --has-gpu}</td><td>{@code HAS_GPU}</td><td>false</td></tr>
+ *   <tr><td>{@code --model-id}</td><td>{@code MODEL_ID}</td><td>none (for logging)</td></tr>
+ *   <tr><td>{@code --main-file}</td><td>{@code MAIN_FILE}</td><td>{@code main.py} (accepted, ignored: Python only)</td></tr>
  *   <tr><td>{@code --address}</td><td>{@code GRPC_ADDRESS}</td><td>{@code [::]:50051}</td></tr>
  *   <tr><td>{@code --log-level}</td><td>{@code LOG_LEVEL}</td><td>{@code INFO}</td></tr>
  *   <tr><td>{@code --max-send-message-length}</td><td>{@code GRPC_MAX_SEND_MESSAGE_LENGTH}</td><td>64 MiB</td></tr>
@@ -42,6 +47,13 @@ import picocli.CommandLine.Option;
  *   <tr><td>{@code --call-time-limit}</td><td>{@code CALL_TIME_LIMIT}</td><td>none</td></tr>
  *   <tr><td>{@code --shutdown-grace}</td><td>{@code SHUTDOWN_GRACE}</td><td>10 s</td></tr>
  * </table>
+ *
+ * <p>The model sees the runner's settings as system properties, set before it is loaded:
+ * {@value #RESOURCE_DIRECTORY_PROPERTY} (its resource folder, such as weights), {@value #HAS_GPU_PROPERTY}
+ * ({@code true} or {@code false}) and, when given, {@value #MODEL_ID_PROPERTY}.
+ *
+ * <p>The Python runner's secure mode ({@code --secure}, {@code SECURE}) is not supported yet: asking for it is
+ * a usage error, so that a runner meant to be secure never serves in plaintext.
  *
  * <p>Exit codes: 0 after a stop, 1 when the address cannot be bound, 2 for a usage error (a missing or
  * empty code directory, an invalid option), each with one line on standard error. {@code SIGTERM} (or
@@ -70,23 +82,82 @@ public final class RunnerMain {
   /** Exit code of a runner that could not start. */
   static final int FAILED = 1;
 
+  /** The system property that tells a model its resource folder. */
+  public static final String RESOURCE_DIRECTORY_PROPERTY = "modelrunner.resource.directory";
+  /** The system property that tells a model whether its runner has a GPU ({@code true} or {@code false}). */
+  public static final String HAS_GPU_PROPERTY = "modelrunner.has.gpu";
+  /** The system property that tells a model its model id, when the runner was given one. */
+  public static final String MODEL_ID_PROPERTY = "modelrunner.model.id";
+
+  /** Where the Python runner's container keeps the submission, used when no code directory is given. */
+  static final Path DEFAULT_CODE_DIRECTORY = Path.of("/workspace/submission/code");
+
   /** The environment variable of each option. */
   static final Map<String, String> ENVIRONMENT =
-      Map.of(
-          "--code-directory", "CODE_DIRECTORY",
-          "--address", "GRPC_ADDRESS",
-          "--log-level", "LOG_LEVEL",
-          "--max-send-message-length", "GRPC_MAX_SEND_MESSAGE_LENGTH",
-          "--max-receive-message-length", "GRPC_MAX_RECEIVE_MESSAGE_LENGTH",
-          "--class-path", "HOST_CLASS_PATH",
-          "--call-time-limit", "CALL_TIME_LIMIT",
-          "--shutdown-grace", "SHUTDOWN_GRACE");
+      Map.ofEntries(
+          Map.entry("--code-directory", "CODE_DIRECTORY"),
+          Map.entry("--resource-directory", "RESOURCE_DIRECTORY"),
+          Map.entry("--address", "GRPC_ADDRESS"),
+          Map.entry("--has-gpu", "HAS_GPU"),
+          Map.entry("--model-id", "MODEL_ID"),
+          Map.entry("--main-file", "MAIN_FILE"),
+          Map.entry("--log-level", "LOG_LEVEL"),
+          Map.entry("--max-send-message-length", "GRPC_MAX_SEND_MESSAGE_LENGTH"),
+          Map.entry("--max-receive-message-length", "GRPC_MAX_RECEIVE_MESSAGE_LENGTH"),
+          Map.entry("--class-path", "HOST_CLASS_PATH"),
+          Map.entry("--call-time-limit", "CALL_TIME_LIMIT"),
+          Map.entry("--shutdown-grace", "SHUTDOWN_GRACE"),
+          Map.entry("--secure", "SECURE"));
 
   @Option(
       names = "--code-directory",
       paramLabel = "PATH",
-      description = "The submission: a folder of classes and jars, or a jar. Required. Env CODE_DIRECTORY.")
+      description = "The submission: a folder of classes and jars, or a jar. Env CODE_DIRECTORY. Default"
+          + " /workspace/submission/code if it exists (the Python runner's container); required otherwise.")
   String codeDirectory;
+
+  @Option(
+      names = "--resource-directory",
+      paramLabel = "PATH",
+      defaultValue = "/workspace/resources",
+      description = "The model's resources (weights...): the model reads it from the system property "
+          + RESOURCE_DIRECTORY_PROPERTY + ". Env RESOURCE_DIRECTORY. Default /workspace/resources.")
+  String resourceDirectory;
+
+  @Option(
+      names = "--has-gpu",
+      paramLabel = "BOOLEAN",
+      arity = "0..1",
+      fallbackValue = "true",
+      defaultValue = "false",
+      description = "Whether the runner has a GPU (the model reads the system property " + HAS_GPU_PROPERTY
+          + "): a flag, or true/false, 1/0, yes/no, on/off. Env HAS_GPU. Default false.")
+  String hasGpu;
+
+  @Option(
+      names = "--model-id",
+      paramLabel = "ID",
+      description = "The model's id, for logging (the model reads the system property " + MODEL_ID_PROPERTY
+          + "). Env MODEL_ID.")
+  String modelId;
+
+  @Option(
+      names = "--main-file",
+      paramLabel = "FILE",
+      defaultValue = "main.py",
+      description = "Accepted for the Python runner's entrypoint and ignored: a Java submission has no main"
+          + " file. Env MAIN_FILE.")
+  String mainFile;
+
+  @Option(
+      names = "--secure",
+      paramLabel = "BOOLEAN",
+      arity = "0..1",
+      fallbackValue = "true",
+      defaultValue = "false",
+      description = "The Python runner's secure mode, not supported yet: true is refused (the runner does"
+          + " not start rather than serve in plaintext). Env SECURE.")
+  String secure;
 
   @Option(
       names = "--address",
@@ -149,6 +220,9 @@ public final class RunnerMain {
       description = "Show this help and exit.")
   boolean help;
 
+  /** The code directory used when none is given, if it exists. */
+  private Path defaultCodeDirectory = DEFAULT_CODE_DIRECTORY;
+
   private RunnerMain() {}
 
   /**
@@ -201,6 +275,10 @@ public final class RunnerMain {
   /** The options, checked. */
   record Options(
       Path codeDirectory,
+      Path resourceDirectory,
+      boolean hasGpu,
+      String modelId,
+      String mainFile,
       String address,
       Level logLevel,
       int maxSendBytes,
@@ -237,7 +315,14 @@ public final class RunnerMain {
    * @throws UsageException with a one-line message for a usage error
    */
   static Options parse(String[] args, Map<String, String> env, PrintStream out) throws UsageException {
+    return parse(args, env, out, DEFAULT_CODE_DIRECTORY);
+  }
+
+  /** Parses, with the code directory used when none is given. */
+  static Options parse(String[] args, Map<String, String> env, PrintStream out, Path defaultCodeDirectory)
+      throws UsageException {
     RunnerMain command = new RunnerMain();
+    command.defaultCodeDirectory = defaultCodeDirectory;
     CommandLine commandLine = new CommandLine(command);
     commandLine.setDefaultValueProvider(
         arg -> {
@@ -260,7 +345,15 @@ public final class RunnerMain {
   }
 
   private Options check() throws UsageException {
+    if (require("--secure", secure, RunnerMain::bool)) {
+      throw new UsageException(
+          "secure mode (--secure, SECURE) is not supported by this runner yet: it refuses to start rather than"
+              + " serve in plaintext");
+    }
     Path code = codeDirectory();
+    boolean gpu = require("--has-gpu", hasGpu, RunnerMain::bool);
+    Path resources = Path.of(resourceDirectory.strip()).toAbsolutePath().normalize();
+    String id = modelId == null || modelId.isBlank() ? null : modelId.strip();
     String checkedAddress =
         require(
             "--address",
@@ -276,12 +369,17 @@ public final class RunnerMain {
     Duration limit = callTimeLimit == null ? null : require("--call-time-limit", callTimeLimit, Durations::parse);
     Duration grace = require("--shutdown-grace", shutdownGrace, Durations::parse);
     return new Options(
-        code, checkedAddress, level, send, receive, hostPath, limit == null || limit.isZero() ? null : limit, grace);
+        code, resources, gpu, id, mainFile, checkedAddress, level, send, receive, hostPath,
+        limit == null || limit.isZero() ? null : limit, grace);
   }
 
   private Path codeDirectory() throws UsageException {
+    if ((codeDirectory == null || codeDirectory.isBlank()) && Files.isDirectory(defaultCodeDirectory)) {
+      codeDirectory = defaultCodeDirectory.toString();
+    }
     if (codeDirectory == null || codeDirectory.isBlank()) {
-      throw new UsageException("no code directory: give --code-directory or set CODE_DIRECTORY");
+      throw new UsageException("no code directory: give --code-directory or set CODE_DIRECTORY (and "
+          + defaultCodeDirectory + " does not exist)");
     }
     Path path = Path.of(codeDirectory.strip()).toAbsolutePath().normalize();
     if (!Files.exists(path)) {
@@ -339,6 +437,19 @@ public final class RunnerMain {
     T parse(String value);
   }
 
+  /** A boolean as the Python runner's command line (click) reads it. */
+  static boolean bool(String value) {
+    switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
+      case "1", "true", "t", "yes", "y", "on" -> {
+        return true;
+      }
+      case "", "0", "false", "f", "no", "n", "off" -> {
+        return false;
+      }
+      default -> throw new IllegalArgumentException("'" + value + "' is not a valid boolean");
+    }
+  }
+
   private static String describe(String option) {
     return "invalid " + option + " (" + ENVIRONMENT.get(option) + ")";
   }
@@ -367,6 +478,16 @@ public final class RunnerMain {
       return 0;
     }
     process.configureLogging(options.logLevel());
+    Logger log = Logger.getLogger(RunnerMain.class.getName());
+    System.setProperty(RESOURCE_DIRECTORY_PROPERTY, options.resourceDirectory().toString());
+    System.setProperty(HAS_GPU_PROPERTY, Boolean.toString(options.hasGpu()));
+    if (options.modelId() != null) {
+      System.setProperty(MODEL_ID_PROPERTY, options.modelId());
+      log.info("Model " + options.modelId() + ", code " + options.codeDirectory());
+    }
+    if (!"main.py".equals(options.mainFile())) {
+      log.info("--main-file " + options.mainFile() + " is for Python runners: ignored");
+    }
     GrpcRunner runner;
     try {
       runner = options.runnerBuilder().build();

@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -64,6 +65,7 @@ class RunnerMainTest {
                 package com.example.main;
                 public class Model extends com.example.mainapi.Base {
                   public long value() { return 7; }
+                  public String property(String name) { return System.getProperty(name); }
                   public boolean seesGrpc() {
                     try { Class.forName("io.grpc.Server"); return true; } catch (ClassNotFoundException e) { return false; }
                   }
@@ -75,6 +77,9 @@ class RunnerMainTest {
   @AfterEach
   void stop() {
     background.shutdownNow();
+    System.clearProperty(RunnerMain.RESOURCE_DIRECTORY_PROPERTY);
+    System.clearProperty(RunnerMain.HAS_GPU_PROPERTY);
+    System.clearProperty(RunnerMain.MODEL_ID_PROPERTY);
   }
 
   private static RunnerMain.Options parse(Map<String, String> env, String... args) throws RunnerMain.UsageException {
@@ -100,6 +105,69 @@ class RunnerMainTest {
     assertThat(options.classPath()).isEmpty();
     assertThat(options.callTimeLimit()).isNull();
     assertThat(options.shutdownGrace()).isEqualTo(Duration.ofSeconds(10));
+    assertThat(options.resourceDirectory()).isEqualTo(Path.of("/workspace/resources"));
+    assertThat(options.hasGpu()).isFalse();
+    assertThat(options.modelId()).isNull();
+    assertThat(options.mainFile()).isEqualTo("main.py");
+  }
+
+  @Test
+  void thePythonRunnersEntrypointOptionsAreAccepted() throws Exception {
+    // What the Python runner's container entrypoint passes.
+    RunnerMain.Options options =
+        parse(Map.of(), "--code-directory", code.toString(), "--resource-directory", "/data/resources",
+            "--address", "127.0.0.1:7000", "--has-gpu", "--log-level", "info", "--main-file", "main.py",
+            "--model-id", "42");
+    assertThat(options.resourceDirectory()).isEqualTo(Path.of("/data/resources"));
+    assertThat(options.hasGpu()).isTrue();
+    assertThat(options.modelId()).isEqualTo("42");
+    assertThat(parse(Map.of(), "--code-directory", code.toString(), "--has-gpu", "False").hasGpu()).isFalse();
+    assertThat(parse(Map.of(), "--code-directory", code.toString(), "--has-gpu=yes").hasGpu()).isTrue();
+
+    RunnerMain.Options fromEnv =
+        parse(Map.of("CODE_DIRECTORY", code.toString(), "RESOURCE_DIRECTORY", "/r", "HAS_GPU", "True",
+            "MAIN_FILE", "model.py", "MODEL_ID", "m7"));
+    assertThat(fromEnv.resourceDirectory()).isEqualTo(Path.of("/r"));
+    assertThat(fromEnv.hasGpu()).isTrue();
+    assertThat(fromEnv.mainFile()).isEqualTo("model.py");
+    assertThat(fromEnv.modelId()).isEqualTo("m7");
+    assertThat(parse(Map.of("CODE_DIRECTORY", code.toString(), "HAS_GPU", "0")).hasGpu()).isFalse();
+  }
+
+  @Test
+  void withoutACodeDirectoryTheContainersIsUsedWhenItExists(@TempDir Path workspace) throws Exception {
+    Path missing = workspace.resolve("submission/code");
+    assertThatThrownBy(() -> RunnerMain.parse(new String[0], Map.of(), out, missing))
+        .isInstanceOf(RunnerMain.UsageException.class)
+        .hasMessageContaining("no code directory")
+        .hasMessageContaining(missing.toString());
+    RunnerMain.Options options = RunnerMain.parse(new String[0], Map.of(), out, code);
+    assertThat(options.codeDirectory()).isEqualTo(code);
+  }
+
+  @Test
+  void secureModeIsRefusedRatherThanSilentlyIgnored() {
+    for (String[] args : List.of(
+        new String[] {"--code-directory", code.toString(), "--secure"},
+        new String[] {"--code-directory", code.toString(), "--secure", "true"})) {
+      errBytes.reset();
+      assertThat(RunnerMain.execute(args, Map.of(), out, err, null)).isEqualTo(2);
+      assertThat(err()).startsWith("model-runner-grpc: secure mode (--secure, SECURE) is not supported");
+    }
+    errBytes.reset();
+    assertThat(RunnerMain.execute(
+        new String[] {"--code-directory", code.toString()}, Map.of("SECURE", "True"), out, err, null)).isEqualTo(2);
+    assertThat(err()).contains("secure mode").contains("refuses to start");
+    errBytes.reset();
+    assertThat(RunnerMain.execute(
+        new String[] {"--code-directory", code.toString()}, Map.of("SECURE", "perhaps"), out, err, null)).isEqualTo(2);
+    assertThat(err()).contains("invalid --secure (SECURE)").contains("'perhaps' is not a valid boolean");
+  }
+
+  @Test
+  void secureFalseIsPlainMode() throws Exception {
+    assertThat(parse(Map.of("SECURE", "False"), "--code-directory", code.toString())).isNotNull();
+    assertThat(parse(Map.of("SECURE", ""), "--code-directory", code.toString())).isNotNull();
   }
 
   @Test
@@ -188,7 +256,8 @@ class RunnerMainTest {
   void aMissingCodeDirectoryIsAClearOneLineError() {
     assertThat(RunnerMain.execute(new String[0], Map.of("CODE_DIRECTORY", " "), out, err, null)).isEqualTo(2);
     assertThat(err()).isEqualTo(
-        "model-runner-grpc: no code directory: give --code-directory or set CODE_DIRECTORY" + System.lineSeparator());
+        "model-runner-grpc: no code directory: give --code-directory or set CODE_DIRECTORY (and "
+            + RunnerMain.DEFAULT_CODE_DIRECTORY + " does not exist)" + System.lineSeparator());
   }
 
   @Test
@@ -247,7 +316,8 @@ class RunnerMainTest {
             () ->
                 RunnerMain.execute(
                     new String[] {"--address", "127.0.0.1:0", "--log-level", "WARNING"},
-                    Map.of("CODE_DIRECTORY", code.toString(), "HOST_CLASS_PATH", apiJar.toString(), "SHUTDOWN_GRACE", "3s"),
+                    Map.of("CODE_DIRECTORY", code.toString(), "HOST_CLASS_PATH", apiJar.toString(), "SHUTDOWN_GRACE", "3s",
+                        "RESOURCE_DIRECTORY", "/models/resources", "HAS_GPU", "1"),
                     out, err, process));
     GrpcRunner runner = process.runner.get(20, TimeUnit.SECONDS);
     assertThat(process.level).isEqualTo(Level.WARNING);
@@ -258,6 +328,12 @@ class RunnerMainTest {
       assertThat(Protos.fromProto(client.call("value").getMethodResponse()).asLong()).isEqualTo(7);
       // The executable's submissions do not see the runner's own dependencies.
       assertThat(Protos.fromProto(client.call("seesGrpc").getMethodResponse()).asLong()).isZero();
+      // The model is told its resource folder and whether it has a GPU.
+      assertThat(Protos.fromProto(client.call("property", org.modelrunner.spi.Variant.ofString(RunnerMain.RESOURCE_DIRECTORY_PROPERTY)).getMethodResponse())
+              .asString())
+          .isEqualTo(Path.of("/models/resources").toString());
+      assertThat(Protos.fromProto(client.call("property", org.modelrunner.spi.Variant.ofString(RunnerMain.HAS_GPU_PROPERTY)).getMethodResponse()).asString())
+          .isEqualTo("true");
     }
     assertThat(exit).isNotDone();
     runner.shutdown(Duration.ofSeconds(3));
