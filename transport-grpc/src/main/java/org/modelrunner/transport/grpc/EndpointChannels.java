@@ -9,6 +9,9 @@ import io.grpc.Status;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import java.time.Duration;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
@@ -22,6 +25,11 @@ import java.util.function.Function;
  * timeout. gRPC does not expose a channel's connection error; when the channel enters
  * {@code TRANSIENT_FAILURE} this sends one fail-fast probe (a health check, harmless even if it were to
  * reach a runner), which fails at once with the error the channel holds.
+ *
+ * <p>gRPC's own reconnect backoff (1 s growing to 2 min) cannot be configured; the Python client reconnects
+ * after 100 ms growing to 1 s. While the main channel is in {@code TRANSIENT_FAILURE} this cuts gRPC's
+ * backoff short on the transport's schedule ({@link org.modelrunner.spi.TransportSettings#initialReconnectBackoff()},
+ * doubled up to the maximum), and starts again from the initial delay once the channel is ready.
  */
 final class EndpointChannels {
   /** The probe's deadline: a probe fails at once in TRANSIENT_FAILURE; the bound is for other states. */
@@ -33,10 +41,23 @@ final class EndpointChannels {
   private volatile ManagedChannel health;
   private volatile Status connectionError;
   private boolean shutDown; // guarded by this
+  private final ScheduledExecutorService scheduler;
+  private final long initialBackoffNanos;
+  private final long maxBackoffNanos;
+  /** Whether reconnects are scheduled on this transport's backoff (while in TRANSIENT_FAILURE). */
+  private volatile boolean reconnecting;
 
-  EndpointChannels(GrpcAddress address, Function<GrpcAddress, ManagedChannel> factory) {
+  EndpointChannels(
+      GrpcAddress address,
+      Function<GrpcAddress, ManagedChannel> factory,
+      ScheduledExecutorService scheduler,
+      Duration initialBackoff,
+      Duration maxBackoff) {
     this.address = address;
     this.factory = factory;
+    this.scheduler = scheduler;
+    this.initialBackoffNanos = initialBackoff.toNanos();
+    this.maxBackoffNanos = maxBackoff.toNanos();
     this.main = factory.apply(address);
     watch(ConnectivityState.IDLE);
   }
@@ -83,13 +104,49 @@ final class EndpointChannels {
     ConnectivityState state = main.getState(false);
     switch (state) {
       case READY -> connectionError = null;
-      case TRANSIENT_FAILURE -> probe();
+      case TRANSIENT_FAILURE -> {
+        probe();
+        reconnectAfterBackoff();
+      }
       case SHUTDOWN -> {
         return;
       }
       default -> {}
     }
     watch(state);
+  }
+
+  /**
+   * While the main channel stays in {@code TRANSIENT_FAILURE} (gRPC keeps reporting it across its own
+   * attempts until one succeeds), cuts gRPC's backoff short on this transport's schedule, one attempt at a
+   * time.
+   */
+  private void reconnectAfterBackoff() {
+    if (reconnecting) {
+      return;
+    }
+    reconnecting = true;
+    scheduleReconnect(0);
+  }
+
+  private void scheduleReconnect(int failed) {
+    int shift = Math.min(failed, 20);
+    long delay = initialBackoffNanos > (maxBackoffNanos >> shift) ? maxBackoffNanos : initialBackoffNanos << shift;
+    try {
+      scheduler.schedule(
+          () -> {
+            if (main.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+              main.resetConnectBackoff();
+              scheduleReconnect(failed + 1);
+            } else {
+              reconnecting = false;
+            }
+          },
+          Math.min(delay, maxBackoffNanos),
+          TimeUnit.NANOSECONDS);
+    } catch (RejectedExecutionException closing) {
+      reconnecting = false; // the transport is closing
+    }
   }
 
   private void probe() {

@@ -8,6 +8,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import io.grpc.CallOptions;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
@@ -62,6 +63,7 @@ final class GrpcTransport implements ModelTransport {
   private static final System.Logger LOG = System.getLogger(GrpcTransport.class.getName());
 
   final int maxMessageBytes;
+  private final TransportSettings settings;
   /** The options of setups, calls and resets: wait-for-ready, the size limit, the "sent" marker. */
   final CallOptions requestOptions;
   /** The options of health checks: fail-fast. */
@@ -85,6 +87,7 @@ final class GrpcTransport implements ModelTransport {
   /** Creates a transport whose channels are evicted after {@code idleTime} unused, measured by {@code ticker}. */
   GrpcTransport(TransportSettings settings, Duration idleTime, Ticker ticker) {
     this.maxMessageBytes = settings.maxMessageBytes();
+    this.settings = settings;
     CallOptions base =
         CallOptions.DEFAULT
             .withMaxOutboundMessageSize(maxMessageBytes)
@@ -228,7 +231,9 @@ final class GrpcTransport implements ModelTransport {
       throw new IllegalStateException("This gRPC transport is closed");
     }
     opened.removeIf(EndpointChannels::isTerminated);
-    EndpointChannels created = new EndpointChannels(address, this::newChannel);
+    EndpointChannels created =
+        new EndpointChannels(
+            address, this::newChannel, eventLoops, settings.initialReconnectBackoff(), settings.maxReconnectBackoff());
     opened.add(created);
     if (closed) { // close() may not have seen it: shut it down here
       created.shutdownNow();
@@ -244,6 +249,10 @@ final class GrpcTransport implements ModelTransport {
         .offloadExecutor(callbacks)
         .usePlaintext()
         .maxInboundMessageSize(maxMessageBytes)
+        .keepAliveTime(settings.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
+        .keepAliveTimeout(settings.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
+        .keepAliveWithoutCalls(settings.keepAliveWithoutCalls())
+        .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()))
         .build();
   }
 
