@@ -78,7 +78,12 @@ import org.modelrunner.spi.ValueConverter;
  * {@link FleetEvent.Kind#DISCONNECTED} event is sent, once per decision. A {@code BAD_IMPLEMENTATION}
  * answer disconnects at once. A {@code BUSY} answer (the runner is still running an earlier call that timed
  * out) and an unreachable runner ({@code UNAVAILABLE}) count as timeouts; other transport errors count as
- * failures. The outcome's {@link CallFailure} keeps the kind apart ({@code UNAVAILABLE}, {@code BUSY},
+ * failures. Answers that are the coordinator's problem count for nothing: {@code INVALID_ARGUMENT} is logged,
+ * and {@code FAILED_PRECONDITION} (the runner lost its instance) sets the model up again. A setup is retried
+ * only after connection errors and timeouts; one that answers {@code BAD_IMPLEMENTATION} is reported so,
+ * {@code INVALID_ARGUMENT} is the coordinator's error (not reported), and any other refusal is reported
+ * {@code MULTIPLE_FAILED} at once. {@link Builder#reportFailures reportFailures(false)} logs decisions
+ * instead of acting on them. The outcome's {@link CallFailure} keeps the kind apart ({@code UNAVAILABLE}, {@code BUSY},
  * {@code DEADLINE_EXCEEDED}...).
  *
  * <p>After its {@code n}th consecutive timeout a model sits out the next {@code ceil(n / 2)} calls (the

@@ -100,6 +100,8 @@ class CallRulesTest {
                     return out.toString();
                   }
 
+                  public long frameBytes(byte[] frame) { return frame.length; }
+                  public org.modelrunner.spi.Variant frameBack(org.modelrunner.spi.Variant frame) { return frame; }
                   public String asInt(int v) { return "int:" + v; }
                   public String asLong(long v) { return "long:" + v; }
                   public String asDouble(double v) { return "double:" + v; }
@@ -211,6 +213,23 @@ class CallRulesTest {
   }
 
   // --- helpers ---------------------------------------------------------------------------------
+
+  @Test
+  void aDataFrameFromAPythonCoordinatorArrivesAsItsParquetBytes() {
+    // The Python client sends a pandas DataFrame as PARQUET: the bytes of a Parquet file (its magic "PAR1"
+    // at both ends). A Java model takes them as byte[] (or as the Variant) and reads them with a Parquet
+    // library of its choice; a Variant it returns goes back as it is.
+    byte[] parquet = "PAR1 a parquet file's bytes PAR1".getBytes(StandardCharsets.US_ASCII);
+    Variant frame = Variant.of(VariantType.PARQUET, parquet);
+    try (HostedModel model = open(rules)) {
+      model.setup(BASE, Arguments.none());
+      Variant size = success(model, "frameBytes", Arguments.builder().add(frame).build());
+      assertThat(size.asLong()).isEqualTo(parquet.length);
+      Variant back = success(model, "frameBack", Arguments.builder().add(frame).build());
+      assertThat(back.type()).isEqualTo(VariantType.PARQUET);
+      assertThat(back.toByteArray()).isEqualTo(parquet);
+    }
+  }
 
   private static HostedModel open(Path submission) {
     HostedModel model = HostedModel.open(submission);
