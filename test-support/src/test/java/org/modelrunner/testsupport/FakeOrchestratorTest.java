@@ -38,8 +38,8 @@ class FakeOrchestratorTest {
     orchestrator.close();
   }
 
-  /** A raw client session: what arrives, and the close code. */
-  private static final class Peer implements Session.Listener.AutoDemanding {
+  /** A raw client session: what arrives, and the close code. Public: Jetty calls it through method handles. */
+  public static final class Peer implements Session.Listener.AutoDemanding {
     final BlockingQueue<String> texts = new LinkedBlockingQueue<>();
     final CompletableFuture<Integer> closed = new CompletableFuture<>();
     volatile Session session;
