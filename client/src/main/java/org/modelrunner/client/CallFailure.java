@@ -43,6 +43,18 @@ public record CallFailure(Source source, String code, String message) {
    */
   public static final String RECOVERING = "RECOVERING";
 
+  /**
+   * The client code of a {@link CallStatus#CANCELLED} outcome: the fan-out completed without this answer
+   * (its strategy needed no more).
+   */
+  public static final String NOT_NEEDED = "NOT_NEEDED";
+
+  /**
+   * The client code of a {@link CallStatus#SKIPPED} outcome: the call could not be sent before its deadline,
+   * because the fan-out's strategy bounds the calls in flight.
+   */
+  public static final String NOT_SENT = "NOT_SENT";
+
   /** The client code for a call refused because the model's queue of pending calls is full. */
   public static final String QUEUE_FULL = "QUEUE_FULL";
 

@@ -25,5 +25,11 @@ public enum CallStatus {
    *
    * Not a timeout: it does not count towards the failure policy.
    */
-  SKIPPED
+  SKIPPED,
+  /**
+   * The fan-out completed without this model's answer: its {@link FanOutStrategy} needed no more (a quorum
+   * was reached). A call already sent may still run on the runner; its answer is dropped. Code
+   * {@link CallFailure#NOT_NEEDED}; not counted by the failure policy.
+   */
+  CANCELLED
 }

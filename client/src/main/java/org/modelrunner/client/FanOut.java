@@ -34,6 +34,7 @@ public final class FanOut {
   private final Set<String> subset;
   private final Duration timeout;
   private final Consumer<CallOutcome> onOutcome;
+  private final FanOutStrategy strategy;
 
   private FanOut(Builder builder) {
     this.method = builder.method;
@@ -44,6 +45,7 @@ public final class FanOut {
     this.subset = builder.subset == null ? null : Set.copyOf(builder.subset);
     this.timeout = builder.timeout;
     this.onOutcome = builder.onOutcome;
+    this.strategy = builder.strategy;
   }
 
   /** Returns a fan-out of {@code method} with the given positional arguments to every connected model. */
@@ -91,6 +93,11 @@ public final class FanOut {
     return Optional.ofNullable(timeout);
   }
 
+  /** Returns the strategy that overrides the fleet's for this fan-out, if any. */
+  public Optional<FanOutStrategy> strategy() {
+    return Optional.ofNullable(strategy);
+  }
+
   /** Returns the consumer of outcomes as they arrive, if any. */
   public Optional<Consumer<CallOutcome>> onOutcome() {
     return Optional.ofNullable(onOutcome);
@@ -112,6 +119,7 @@ public final class FanOut {
     private Set<String> subset;
     private Duration timeout;
     private Consumer<CallOutcome> onOutcome;
+    private FanOutStrategy strategy;
 
     private Builder(String method) {
       Objects.requireNonNull(method, "method");
@@ -201,6 +209,15 @@ public final class FanOut {
      */
     public Builder onOutcome(Consumer<CallOutcome> consumer) {
       this.onOutcome = Objects.requireNonNull(consumer, "consumer");
+      return this;
+    }
+
+    /**
+     * Spreads this fan-out with {@code strategy} instead of the fleet's ({@link FanOutStrategy#quorum},
+     * {@link FanOutStrategy#bounded}, {@link FanOutStrategy#named}...).
+     */
+    public Builder strategy(FanOutStrategy strategy) {
+      this.strategy = Objects.requireNonNull(strategy, "strategy");
       return this;
     }
 

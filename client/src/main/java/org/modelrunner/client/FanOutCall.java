@@ -13,6 +13,10 @@ import org.modelrunner.spi.PreparedCall;
 /**
  * One fan-out in flight: a pre-sized slot per targeted model, filled exactly once (by the model's answer or
  * by the deadline, whichever comes first), and one timer for the whole fan-out.
+ *
+ * <p>A {@link FanOutStrategy.Plan} other than the default may give each slot its own deadline, bound the
+ * calls in flight (slots are then sent in order as earlier ones fill; one never sent by the deadline ends
+ * SKIPPED {@code NOT_SENT}), and complete the fan-out early (the slots left end CANCELLED).
  */
 final class FanOutCall {
   final long startNanos;
@@ -27,6 +31,22 @@ final class FanOutCall {
   private final ModelFleet fleet;
   private volatile ScheduledFuture<?> timer;
 
+  // Set only for a plan other than the default (null otherwise: the fast path).
+  private final FanOutStrategy.Plan plan;
+  /** Each slot's deadline (a nanoTime), or null when every slot has the fan-out's. */
+  private final long[] slotDeadlines;
+  /** Sends slot i (the fleet's dispatch: cooldown, mailbox); null when every slot is sent at start. */
+  private final java.util.function.IntConsumer dispatch;
+  private final int maxInFlight;
+  /** The slots that may be sent: [0, sendable); the others were filled at start. */
+  private final int sendable;
+  private final java.util.concurrent.atomic.AtomicIntegerArray sent;
+  private final AtomicInteger nextToSend = new AtomicInteger();
+  private final AtomicInteger sending = new AtomicInteger();
+  private final java.util.concurrent.atomic.AtomicBoolean pumping = new java.util.concurrent.atomic.AtomicBoolean();
+  private final Object planLock = new Object();
+  private volatile boolean completing;
+
   FanOutCall(
       ModelFleet fleet,
       FleetMember[] members,
@@ -35,15 +55,87 @@ final class FanOutCall {
       Duration timeout,
       Executor callbacks,
       Consumer<CallOutcome> onOutcome) {
+    this(fleet, members, prepared, startNanos, timeout, callbacks, onOutcome, null, null, 0, null);
+  }
+
+  /**
+   * A fan-out with a plan: {@code slotTimeouts} (from the start) for the first {@code sendable} slots, at
+   * most {@code maxInFlight} of them sent at once through {@code dispatch}.
+   */
+  FanOutCall(
+      ModelFleet fleet,
+      FleetMember[] members,
+      PreparedCall[] prepared,
+      long startNanos,
+      Duration timeout,
+      Executor callbacks,
+      Consumer<CallOutcome> onOutcome,
+      FanOutStrategy.Plan plan,
+      Duration[] slotTimeouts,
+      int sendable,
+      java.util.function.IntConsumer dispatch) {
     this.fleet = fleet;
     this.members = members;
     this.prepared = prepared;
     this.startNanos = startNanos;
-    this.deadlineNanos = startNanos + timeout.toNanos();
     this.slots = new AtomicReferenceArray<>(members.length);
     this.remaining = new AtomicInteger(members.length);
     this.callbacks = callbacks;
     this.onOutcome = onOutcome;
+    this.plan = plan;
+    this.dispatch = dispatch;
+    this.sendable = sendable;
+    this.maxInFlight = plan == null ? Integer.MAX_VALUE : Math.max(1, plan.maxInFlight());
+    this.sent = plan == null ? null : new java.util.concurrent.atomic.AtomicIntegerArray(members.length);
+    long last = startNanos + timeout.toNanos();
+    if (slotTimeouts != null) {
+      this.slotDeadlines = new long[members.length];
+      Arrays.fill(slotDeadlines, last);
+      long latest = sendable == 0 ? last : Long.MIN_VALUE;
+      for (int i = 0; i < sendable; i++) {
+        slotDeadlines[i] = startNanos + slotTimeouts[i].toNanos();
+        latest = Math.max(latest, slotDeadlines[i]);
+      }
+      last = latest;
+    } else {
+      this.slotDeadlines = null;
+    }
+    this.deadlineNanos = last;
+  }
+
+  /** Sends the first slots the plan allows; the others follow as slots fill. */
+  void start() {
+    pump();
+  }
+
+  /** Sends slots while the plan allows more in flight. */
+  private void pump() {
+    while (pumping.compareAndSet(false, true)) {
+      try {
+        while (!completing && sending.get() < maxInFlight) {
+          int next = nextToSend.getAndIncrement();
+          if (next >= sendable) {
+            return;
+          }
+          if (slots.get(next) != null) {
+            continue;
+          }
+          sending.incrementAndGet();
+          sent.set(next, 1);
+          dispatch.accept(next);
+        }
+      } finally {
+        pumping.set(false);
+      }
+      if (completing || sending.get() >= maxInFlight || nextToSend.get() >= sendable) {
+        return;
+      }
+    }
+  }
+
+  /** The time left for a slot's call, in nanoseconds. */
+  long remainingNanos(int slot) {
+    return (slotDeadlines == null ? deadlineNanos : slotDeadlines[slot]) - System.nanoTime();
   }
 
   CompletableFuture<FanOutResult> future() {
@@ -62,9 +154,6 @@ final class FanOutCall {
     return slots.get(slot) != null;
   }
 
-  long remainingNanos() {
-    return deadlineNanos - System.nanoTime();
-  }
 
   /**
    * Fills a slot unless it is already filled, and applies the failure policy to the outcome that fills
@@ -81,10 +170,33 @@ final class FanOutCall {
     if (onOutcome != null) {
       callbacks.execute(() -> onOutcome.accept(outcome));
     }
+    boolean completeNow = false;
+    if (plan != null && !completing) {
+      synchronized (planLock) {
+        if (!completing && plan.completeAfter(outcome)) {
+          completing = true;
+          completeNow = true;
+        }
+      }
+    }
     if (remaining.decrementAndGet() == 0) {
       finish();
+    } else if (completeNow) {
+      cancelTheRest();
+    } else if (dispatch != null && sent.get(slot) == 1) {
+      sending.decrementAndGet();
+      pump();
     }
     return true;
+  }
+
+  /** The plan needed no more: every slot left ends CANCELLED. */
+  private void cancelTheRest() {
+    for (int i = 0; i < members.length; i++) {
+      if (slots.get(i) == null) {
+        fill(i, fleet.cancelledOutcome(members[i]));
+      }
+    }
   }
 
   /** Completes a fan-out that targets no model. */
@@ -92,12 +204,17 @@ final class FanOutCall {
     finish();
   }
 
-  /** At the deadline: every model that has not answered times out. */
+  /**
+   * At the deadline: every model that has not answered times out; with a bounded plan, a model whose call
+   * was never sent ends SKIPPED ({@code NOT_SENT}) instead.
+   */
   void expire() {
     long micros = (System.nanoTime() - startNanos) / 1_000;
+    completing = completing || plan != null; // no more sends
     for (int i = 0; i < members.length; i++) {
       if (slots.get(i) == null) {
-        fill(i, fleet.timeoutOutcome(members[i], micros));
+        boolean neverSent = sent != null && i < sendable && sent.get(i) == 0;
+        fill(i, neverSent ? fleet.notSentOutcome(members[i]) : fleet.timeoutOutcome(members[i], micros));
       }
     }
   }

@@ -129,7 +129,7 @@ final class FleetMember {
         continue;
       }
       FanOutCall call = job.call();
-      long remaining = call.remainingNanos();
+      long remaining = call.remainingNanos(job.slot());
       if (call.isFilled(job.slot()) || remaining <= 0) {
         inFlight.set(false);
         continue;

@@ -131,6 +131,7 @@ public final class ModelFleet implements AutoCloseable {
   private final int maxConsecutiveTimeouts;
   private final boolean timeoutCooldown;
   private final boolean reportFailures;
+  private final FanOutStrategy fanOutStrategy;
   private final int healthCheckEvery;
   private final Duration healthCheckTimeout;
   private final ValueConverter converter;
@@ -181,6 +182,7 @@ public final class ModelFleet implements AutoCloseable {
     this.maxConsecutiveTimeouts = builder.maxConsecutiveTimeouts;
     this.timeoutCooldown = builder.timeoutCooldown;
     this.reportFailures = builder.reportFailures;
+    this.fanOutStrategy = builder.fanOutStrategy;
     this.healthCheckEvery =
         builder.healthCheckEvery >= 0
             ? builder.healthCheckEvery
@@ -308,29 +310,83 @@ public final class ModelFleet implements AutoCloseable {
     }
     PreparedCall[] prepared = prepare(request, all, targets.length);
     Duration timeout = request.timeout().orElse(callTimeout);
-    FanOutCall call =
-        new FanOutCall(this, all, prepared, start, timeout, callbacks, request.onOutcome().orElse(null));
+    FanOutStrategy strategy = request.strategy().orElse(fanOutStrategy);
+    FanOutStrategy.Plan plan =
+        strategy == FanOutStrategies.ALL ? FanOutStrategies.ALL_PLAN : strategy.plan(new Targets(targets), timeout);
+    if (plan == null) {
+      throw new IllegalStateException("The fan-out strategy " + strategy + " made no plan");
+    }
+    FanOutCall call;
+    if (plan == FanOutStrategies.ALL_PLAN) {
+      call = new FanOutCall(this, all, prepared, start, timeout, callbacks, request.onOutcome().orElse(null));
+    } else {
+      Duration[] slotTimeouts = new Duration[targets.length];
+      for (int i = 0; i < targets.length; i++) {
+        Duration chosen = plan.timeout(i, timeout);
+        slotTimeouts[i] = chosen == null || chosen.isNegative() || chosen.isZero() ? timeout : chosen;
+      }
+      FleetMember[] sendable = targets;
+      FanOutCall[] self = new FanOutCall[1];
+      call =
+          new FanOutCall(this, all, prepared, start, timeout, callbacks, request.onOutcome().orElse(null), plan,
+              slotTimeouts, targets.length, slot -> send(self[0], sendable[slot], slot));
+      self[0] = call;
+    }
     if (all.length == 0) {
       call.completeEmpty();
       return call.future();
     }
     inFlight.add(call);
-    call.timer(fleetThread.schedule(call::expire, timeout.toNanos(), TimeUnit.NANOSECONDS));
+    call.timer(
+        fleetThread.schedule(call::expire, Math.max(0, call.deadlineNanos - start), TimeUnit.NANOSECONDS));
     for (int i = targets.length; i < all.length; i++) {
       call.fill(i, unconnectedOutcome(all[i]));
     }
-    for (int i = 0; i < targets.length; i++) {
-      int cooldown = targets[i].takeCooldown();
-      if (cooldown < 0) {
-        targets[i].submit(new FleetMember.Job(call, i));
-      } else {
-        call.fill(i, skippedOutcome(targets[i], cooldown));
+    if (plan == FanOutStrategies.ALL_PLAN) {
+      for (int i = 0; i < targets.length; i++) {
+        send(call, targets[i], i);
       }
+    } else {
+      call.start();
     }
     if (closed) {
       call.abort(closedFailure());
     }
     return call.future();
+  }
+
+  /** Sends one model's call of a fan-out, or ends it SKIPPED while the model sits calls out. */
+  private void send(FanOutCall call, FleetMember member, int slot) {
+    int cooldown = member.takeCooldown();
+    if (cooldown < 0) {
+      member.submit(new FleetMember.Job(call, slot));
+    } else {
+      call.fill(slot, skippedOutcome(member, cooldown));
+    }
+  }
+
+  /** The targets a strategy plans for. */
+  private static final class Targets implements FanOutStrategy.Targets {
+    private final FleetMember[] members;
+
+    Targets(FleetMember[] members) {
+      this.members = members;
+    }
+
+    @Override
+    public int size() {
+      return members.length;
+    }
+
+    @Override
+    public ModelEndpoint endpoint(int index) {
+      return members[index].endpoint;
+    }
+
+    @Override
+    public ModelStatus status(int index) {
+      return members[index].status();
+    }
   }
 
   /**
@@ -522,6 +578,27 @@ public final class ModelFleet implements AutoCloseable {
             CallFailure.Source.CLIENT,
             CallFailure.COOLDOWN,
             "the model sits out this call after timeouts" + (left > 0 ? " (and " + left + " more)" : "")),
+        0,
+        converter);
+  }
+
+  CallOutcome cancelledOutcome(FleetMember member) {
+    return new CallOutcome(
+        member.endpoint,
+        CallStatus.CANCELLED,
+        null,
+        new CallFailure(CallFailure.Source.CLIENT, CallFailure.NOT_NEEDED, "the fan-out completed without this answer"),
+        0,
+        converter);
+  }
+
+  CallOutcome notSentOutcome(FleetMember member) {
+    return new CallOutcome(
+        member.endpoint,
+        CallStatus.SKIPPED,
+        null,
+        new CallFailure(
+            CallFailure.Source.CLIENT, CallFailure.NOT_SENT, "not sent before the deadline (bounded calls in flight)"),
         0,
         converter);
   }
@@ -1281,6 +1358,7 @@ public final class ModelFleet implements AutoCloseable {
     private int maxConsecutiveTimeouts = 3;
     private boolean timeoutCooldown = true;
     private boolean reportFailures = true;
+    private FanOutStrategy fanOutStrategy = FanOutStrategy.all();
     private int healthCheckEvery = -1;
     private Duration healthCheckTimeout = Duration.ofSeconds(2);
     private TransportSettings transportSettings = TransportSettings.defaults();
@@ -1358,6 +1436,27 @@ public final class ModelFleet implements AutoCloseable {
     public Builder timeoutCooldown(boolean enabled) {
       this.timeoutCooldown = enabled;
       return this;
+    }
+
+    /**
+     * Sets how fan-outs are spread over the models and when they complete, unless a {@link FanOut} says
+     * otherwise: {@link FanOutStrategy#all()} (the default), {@link FanOutStrategy#quorum},
+     * {@link FanOutStrategy#bounded}, per-model deadlines, or one {@linkplain FanOutStrategy#named named}.
+     */
+    public Builder fanOutStrategy(FanOutStrategy strategy) {
+      this.fanOutStrategy = Objects.requireNonNull(strategy, "strategy");
+      return this;
+    }
+
+    /**
+     * Sets the fan-out strategy by the name of its provider, with its options (see
+     * {@link FanOutStrategy#named}).
+     *
+     * @throws IllegalArgumentException if no strategy has that name (the message lists those available), or
+     *     an option is invalid
+     */
+    public Builder fanOutStrategy(String name, Map<String, String> options) {
+      return fanOutStrategy(FanOutStrategy.named(name, options));
     }
 
     /**

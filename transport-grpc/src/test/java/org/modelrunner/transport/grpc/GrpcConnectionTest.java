@@ -385,7 +385,13 @@ class GrpcConnectionTest {
     assertThat(calls).hasSize(1);
     assertThat(checks).isNotEmpty().doesNotContain(calls.get(0));
 
-    ServerCallStreamObserver<?> held = service.held.poll();
+    // The runner saw the call; its handler may not have taken it yet.
+    ServerCallStreamObserver<?> held;
+    try {
+      held = service.held.poll(BOUND.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      throw new AssertionError(e);
+    }
     assertThat(held).isNotNull();
     held.onError(io.grpc.Status.ABORTED.asRuntimeException());
     failure(hanging, Kind.INTERNAL);
