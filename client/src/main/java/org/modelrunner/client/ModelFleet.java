@@ -213,12 +213,14 @@ public final class ModelFleet implements AutoCloseable {
     return new Builder();
   }
 
+  /**
+   * Starts following the directory. A directory that reports its first snapshot at once, on this thread (a
+   * static list does), has its endpoints checked here: an endpoint no transport serves fails the build, with
+   * the artifact to add. Endpoints reported later without a transport fail to connect instead.
+   */
   private void start() {
-    if (directory instanceof StaticModelDirectory fixed) {
-      for (ModelEndpoint endpoint : fixed.endpoints()) {
-        transports.check(endpoint.address());
-      }
-    }
+    Thread starting = Thread.currentThread();
+    boolean[] startingUp = {true};
     directory.start(
         new ModelDirectory.Listener() {
           @Override
@@ -228,6 +230,9 @@ public final class ModelFleet implements AutoCloseable {
 
           @Override
           public void snapshot(List<ModelEndpoint> running, List<ModelEndpoint> recovering) {
+            if (startingUp[0] && Thread.currentThread() == starting) {
+              running.forEach(endpoint -> transports.check(endpoint.address()));
+            }
             List<ModelEndpoint> runningCopy = List.copyOf(running);
             List<ModelEndpoint> recoveringCopy = List.copyOf(recovering);
             onFleetThread(() -> applySnapshot(runningCopy, recoveringCopy));
@@ -238,6 +243,7 @@ public final class ModelFleet implements AutoCloseable {
             onFleetThread(() -> applyUpdate(endpoint, state));
           }
         });
+    startingUp[0] = false;
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -525,6 +525,16 @@ class ModelFleetTest {
   }
 
   @Test
+  void aDirectoryThatListsAnEndpointNoTransportServesFailsTheBuild() {
+    assertThatThrownBy(() -> ModelFleet.builder()
+            .directory(StaticModelDirectory.of("fake://ok", "nope://model"))
+            .baseClass(BASE)
+            .build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("No transport for the endpoint nope://model");
+  }
+
+  @Test
   void theDirectoryDrivesMembership() throws Exception {
     define("a", answering("a", Duration.ZERO));
     define("b", answering("b", Duration.ZERO));
