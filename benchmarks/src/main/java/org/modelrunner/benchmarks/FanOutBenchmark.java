@@ -16,12 +16,13 @@ import org.modelrunner.transport.inprocess.InProcessModels;
 import org.modelrunner.transport.inprocess.InProcessRunner;
 
 /**
- * The fleet's fan-out cost: N in-process models that answer at once, one fan-out ("predict") per tick;
- * prints per-tick latency percentiles, the overhead per model, and the heap each connected model costs.
+ * The fleet's fan-out cost: N in-process models that answer at once, one fan-out ("predict") per
+ * tick; prints per-tick latency percentiles, the overhead per model, and the heap each connected
+ * model costs.
  *
- * <p>Run: {@code java -jar benchmarks/target/model-runner-benchmarks.jar [N ...]} (default 10 100 1000
- * 10000). Options as system properties: {@code -Dticks=} measured ticks per size (default 2000, fewer for
- * large N), {@code -Dwarmup=} warm-up ticks.
+ * <p>Run: {@code java -jar benchmarks/target/model-runner-benchmarks.jar [N ...]} (default 10 100
+ * 1000 10000). Options as system properties: {@code -Dticks=} measured ticks per size (default
+ * 2000, fewer for large N), {@code -Dwarmup=} warm-up ticks.
  */
 public final class FanOutBenchmark {
   private FanOutBenchmark() {}
@@ -31,10 +32,21 @@ public final class FanOutBenchmark {
     int[] sizes = args.length == 0 ? new int[] {10, 100, 1_000, 10_000} : parse(args);
     // One INFO line per model set up would drown the figures.
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
-    System.out.printf(Locale.ROOT, "Fan-out over in-process models that answer at once (%d cores, Java %s)%n",
-        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
-    System.out.printf(Locale.ROOT, "%8s %8s %10s %10s %10s %14s %14s%n",
-        "models", "ticks", "p50 ms", "p99 ms", "max ms", "µs/model p50", "heap/model KiB");
+    System.out.printf(
+        Locale.ROOT,
+        "Fan-out over in-process models that answer at once (%d cores, Java %s)%n",
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"));
+    System.out.printf(
+        Locale.ROOT,
+        "%8s %8s %10s %10s %10s %14s %14s%n",
+        "models",
+        "ticks",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "µs/model p50",
+        "heap/model KiB");
     for (int size : sizes) {
       run(size);
     }
@@ -64,7 +76,8 @@ public final class FanOutBenchmark {
             .callTimeout(Duration.ofSeconds(10))
             .build()) {
       if (!fleet.awaitConnected(size, Duration.ofMinutes(5))) {
-        throw new IllegalStateException("Only " + fleet.connectedModelIds().size() + " of " + size + " connected");
+        throw new IllegalStateException(
+            "Only " + fleet.connectedModelIds().size() + " of " + size + " connected");
       }
       long heapConnected = usedHeap(memory);
       FanOut predict = FanOut.of("predict");
@@ -79,8 +92,12 @@ public final class FanOutBenchmark {
         check(result, size);
       }
       double p50 = histogram.getValueAtPercentile(50) / 1e6;
-      System.out.printf(Locale.ROOT, "%8d %8d %10.3f %10.3f %10.3f %14.2f %14.1f%n",
-          size, ticks, p50,
+      System.out.printf(
+          Locale.ROOT,
+          "%8d %8d %10.3f %10.3f %10.3f %14.2f %14.1f%n",
+          size,
+          ticks,
+          p50,
           histogram.getValueAtPercentile(99) / 1e6,
           histogram.getMaxValue() / 1e6,
           p50 * 1_000 / size,
@@ -92,8 +109,11 @@ public final class FanOutBenchmark {
 
   private static void check(FanOutResult result, int size) {
     if (result.size() != size || result.successes().size() != size) {
-      throw new IllegalStateException("A tick did not succeed for every model: " + result
-          + " " + result.withStatus(CallStatus.FAILURE).stream().limit(3).toList());
+      throw new IllegalStateException(
+          "A tick did not succeed for every model: "
+              + result
+              + " "
+              + result.withStatus(CallStatus.FAILURE).stream().limit(3).toList());
     }
   }
 

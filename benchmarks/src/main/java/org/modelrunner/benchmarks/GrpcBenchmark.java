@@ -24,13 +24,14 @@ import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.transport.grpc.GrpcRunner;
 
 /**
- * The gRPC transport on loopback: one call's round trip, a runner's throughput, and a fleet's fan-out over
- * 10 and 100 runners (all in this JVM, each runner its own server and port on 127.0.0.1).
+ * The gRPC transport on loopback: one call's round trip, a runner's throughput, and a fleet's
+ * fan-out over 10 and 100 runners (all in this JVM, each runner its own server and port on
+ * 127.0.0.1).
  *
  * <p>Run: {@code java -cp benchmarks/target/model-runner-benchmarks.jar
  * org.modelrunner.benchmarks.GrpcBenchmark}. System properties: {@code -Dcalls=} round trips
- * (default 20000), {@code -Dseconds=} throughput duration (default 5), {@code -Dticks=} fan-out ticks
- * (default 1000).
+ * (default 20000), {@code -Dseconds=} throughput duration (default 5), {@code -Dticks=} fan-out
+ * ticks (default 1000).
  */
 public final class GrpcBenchmark {
   private static final Duration TIMEOUT = Duration.ofSeconds(10);
@@ -40,8 +41,11 @@ public final class GrpcBenchmark {
   /** Runs the three measurements and prints their figures. */
   public static void main(String[] args) throws Exception {
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
-    System.out.printf(Locale.ROOT, "gRPC on loopback (%d cores, Java %s)%n",
-        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
+    System.out.printf(
+        Locale.ROOT,
+        "gRPC on loopback (%d cores, Java %s)%n",
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"));
     roundTripAndThroughput(Integer.getInteger("calls", 20_000), Integer.getInteger("seconds", 5));
     for (int size : new int[] {10, 100}) {
       fanOut(size, Integer.getInteger("ticks", 1_000));
@@ -87,11 +91,16 @@ public final class GrpcBenchmark {
           throw new IllegalStateException("A call failed: " + reply);
         }
       }
-      System.out.printf(Locale.ROOT, "round trip (one call at a time, %d calls): p50 %.1f µs, p99 %.1f µs, max %.1f µs%n",
-          calls, histogram.getValueAtPercentile(50) / 1e3, histogram.getValueAtPercentile(99) / 1e3,
+      System.out.printf(
+          Locale.ROOT,
+          "round trip (one call at a time, %d calls): p50 %.1f µs, p99 %.1f µs, max %.1f µs%n",
+          calls,
+          histogram.getValueAtPercentile(50) / 1e3,
+          histogram.getValueAtPercentile(99) / 1e3,
           histogram.getMaxValue() / 1e3);
 
-      // Throughput of one runner: calls back to back from one connection (a runner serves one call at a
+      // Throughput of one runner: calls back to back from one connection (a runner serves one call
+      // at a
       // time, so this is its ceiling), for a fixed time.
       AtomicLong done = new AtomicLong();
       long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
@@ -101,8 +110,11 @@ public final class GrpcBenchmark {
         done.incrementAndGet();
       }
       double elapsed = (System.nanoTime() - start) / 1e9;
-      System.out.printf(Locale.ROOT, "runner throughput (back to back, %d s): %.0f calls/s%n",
-          seconds, done.get() / elapsed);
+      System.out.printf(
+          Locale.ROOT,
+          "runner throughput (back to back, %d s): %.0f calls/s%n",
+          seconds,
+          done.get() / elapsed);
     }
   }
 
@@ -122,7 +134,8 @@ public final class GrpcBenchmark {
               .callTimeout(TIMEOUT)
               .build()) {
         if (!fleet.awaitConnected(size, Duration.ofMinutes(2))) {
-          throw new IllegalStateException("Only " + fleet.connectedModelIds().size() + " of " + size + " connected");
+          throw new IllegalStateException(
+              "Only " + fleet.connectedModelIds().size() + " of " + size + " connected");
         }
         FanOut predict = FanOut.of("predict");
         for (int i = 0; i < ticks / 2; i++) {
@@ -137,8 +150,13 @@ public final class GrpcBenchmark {
             throw new IllegalStateException("A tick did not succeed for every runner: " + result);
           }
         }
-        System.out.printf(Locale.ROOT, "fleet fan-out over %d runners (%d ticks): p50 %.3f ms, p99 %.3f ms, max %.3f ms%n",
-            size, ticks, histogram.getValueAtPercentile(50) / 1e6, histogram.getValueAtPercentile(99) / 1e6,
+        System.out.printf(
+            Locale.ROOT,
+            "fleet fan-out over %d runners (%d ticks): p50 %.3f ms, p99 %.3f ms, max %.3f ms%n",
+            size,
+            ticks,
+            histogram.getValueAtPercentile(50) / 1e6,
+            histogram.getValueAtPercentile(99) / 1e6,
             histogram.getMaxValue() / 1e6);
       }
     } finally {

@@ -26,30 +26,34 @@ import org.modelrunner.client.OrchestratorDirectory;
 import org.modelrunner.testsupport.FakeOrchestrator;
 
 /**
- * How the fleet keeps up with the Model Orchestrator's churn: a real {@link FakeOrchestrator} (a Jetty
- * WebSocket server on loopback) feeds an {@link OrchestratorDirectory} that a {@link ModelFleet} follows,
- * all in this JVM; the models are {@link SimulatedTransportProvider simulated} ({@code simulated://} endpoints,
- * via {@link OrchestratorDirectory.Builder#endpointScheme}): each setup succeeds after a delay D, calls answer
- * at once. Prints three figures:
+ * How the fleet keeps up with the Model Orchestrator's churn: a real {@link FakeOrchestrator} (a
+ * Jetty WebSocket server on loopback) feeds an {@link OrchestratorDirectory} that a {@link
+ * ModelFleet} follows, all in this JVM; the models are {@link SimulatedTransportProvider simulated}
+ * ({@code simulated://} endpoints, via {@link OrchestratorDirectory.Builder#endpointScheme}): each
+ * setup succeeds after a delay D, calls answer at once. Prints three figures:
+ *
  * <ol>
- *   <li><b>Settle time</b>: the orchestrator's {@code init} lists N models whose setups take D each; the time
- *       from {@code build()} to {@link ModelFleet#awaitSettled} returning true, also as a multiple of D
- *       (the Python client applies events one at a time, so it would need about N × D).</li>
- *   <li><b>Update throughput</b>: K {@code update} frames for connected models, alternately a duplicate
- *       (no event) and new infos (one {@link FleetEvent.Kind#INFOS_UPDATED}); frames per second from the
- *       first frame sent until the fleet emitted the last expected event. The frames are written ahead and
- *       sent with {@link FakeOrchestrator#send}, so that the fake's own JSON writing is not measured.</li>
- *   <li><b>Redeploy storm while ticking</b>: every model gets a new deployment (new deployment id, new ip)
- *       at once, setups taking D, while the coordinator runs a fan-out ({@code predict(x)}, call timeout
- *       1 s) every 100 ms; prints the ticks run, the outcomes that were not {@code SUCCESS} (expected 0: the
- *       old deployment serves until the new one is set up), model slots missing from ticks, the tick latency
- *       (p50, max) and the time until every model was {@link FleetEvent.Kind#REPLACED}.</li>
+ *   <li><b>Settle time</b>: the orchestrator's {@code init} lists N models whose setups take D
+ *       each; the time from {@code build()} to {@link ModelFleet#awaitSettled} returning true, also
+ *       as a multiple of D (the Python client applies events one at a time, so it would need about
+ *       N × D).
+ *   <li><b>Update throughput</b>: K {@code update} frames for connected models, alternately a
+ *       duplicate (no event) and new infos (one {@link FleetEvent.Kind#INFOS_UPDATED}); frames per
+ *       second from the first frame sent until the fleet emitted the last expected event. The
+ *       frames are written ahead and sent with {@link FakeOrchestrator#send}, so that the fake's
+ *       own JSON writing is not measured.
+ *   <li><b>Redeploy storm while ticking</b>: every model gets a new deployment (new deployment id,
+ *       new ip) at once, setups taking D, while the coordinator runs a fan-out ({@code predict(x)},
+ *       call timeout 1 s) every 100 ms; prints the ticks run, the outcomes that were not {@code
+ *       SUCCESS} (expected 0: the old deployment serves until the new one is set up), model slots
+ *       missing from ticks, the tick latency (p50, max) and the time until every model was {@link
+ *       FleetEvent.Kind#REPLACED}.
  * </ol>
  *
  * <p>Run: {@code java -cp benchmarks/target/model-runner-benchmarks.jar
- * org.modelrunner.benchmarks.OrchestratorBenchmark [models [setup-ms [updates]]]} (defaults 1000, 1000 and
- * 20000; under 10 s on 2 cores). Where the time goes is printed too: when the orchestrator accepted the
- * WebSocket, and when the first and last setups were sent.
+ * org.modelrunner.benchmarks.OrchestratorBenchmark [models [setup-ms [updates]]]} (defaults 1000,
+ * 1000 and 20000; under 10 s on 2 cores). Where the time goes is printed too: when the orchestrator
+ * accepted the WebSocket, and when the first and last setups were sent.
  */
 public final class OrchestratorBenchmark {
   private static final String CRUNCH = "bench-crunch";
@@ -69,10 +73,12 @@ public final class OrchestratorBenchmark {
     }
     // One INFO line per model set up would drown the figures.
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
-    System.out.printf(Locale.ROOT,
+    System.out.printf(
+        Locale.ROOT,
         "Orchestrator churn: FakeOrchestrator (WebSocket on loopback) -> OrchestratorDirectory -> ModelFleet"
             + " over simulated models (%d cores, Java %s)%n",
-        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"));
     new Run(models, Duration.ofMillis(setupMillis), updates).run();
   }
 
@@ -86,8 +92,10 @@ public final class OrchestratorBenchmark {
     private final Duration setup;
     private final int updates;
     private final Events events = new Events();
+
     /** The entry the orchestrator holds for each model now. */
     private final JsonNode[] current;
+
     /** Made by {@link #settle}; closed by {@link #run}. */
     private ModelFleet fleet;
 
@@ -99,8 +107,10 @@ public final class OrchestratorBenchmark {
     }
 
     void run() throws Exception {
-      ScheduledExecutorService setups = Executors.newScheduledThreadPool(1, daemon("simulated-setups"));
-      ScheduledExecutorService ticker = Executors.newSingleThreadScheduledExecutor(daemon("bench-ticker"));
+      ScheduledExecutorService setups =
+          Executors.newScheduledThreadPool(1, daemon("simulated-setups"));
+      ScheduledExecutorService ticker =
+          Executors.newSingleThreadScheduledExecutor(daemon("bench-ticker"));
       FakeOrchestrator orchestrator = new FakeOrchestrator();
       try {
         orchestrator.start();
@@ -129,8 +139,11 @@ public final class OrchestratorBenchmark {
 
     /** Returns whether the fleet settled. */
     private boolean settle(FakeOrchestrator orchestrator) throws InterruptedException {
-      System.out.printf(Locale.ROOT, "%n1. Settle: the init lists %,d models, each setup takes %s%n",
-          models, seconds(setup.toNanos()));
+      System.out.printf(
+          Locale.ROOT,
+          "%n1. Settle: the init lists %,d models, each setup takes %s%n",
+          models,
+          seconds(setup.toNanos()));
       for (int i = 0; i < models; i++) {
         current[i] = entry(i, 1, 0);
         orchestrator.put(CRUNCH, current[i]);
@@ -155,20 +168,39 @@ public final class OrchestratorBenchmark {
       long elapsed = System.nanoTime() - start;
       int connected = fleet.connectedModelIds().size();
       if (!settled) {
-        System.out.printf(Locale.ROOT, "   NOT settled after %s (%,d of %,d connected)%n",
-            seconds(elapsed), connected, models);
+        System.out.printf(
+            Locale.ROOT,
+            "   NOT settled after %s (%,d of %,d connected)%n",
+            seconds(elapsed),
+            connected,
+            models);
         return false;
       }
-      System.out.printf(Locale.ROOT, "   %-34s %10s  = %s the setup time; %,d/%,d connected, %,d setups sent%n",
-          "build() -> awaitSettled true", seconds(elapsed), times(elapsed), connected, models,
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %10s  = %s the setup time; %,d/%,d connected, %,d setups sent%n",
+          "build() -> awaitSettled true",
+          seconds(elapsed),
+          times(elapsed),
+          connected,
+          models,
           SimulatedTransportProvider.setups() - setupsBefore);
-      System.out.printf(Locale.ROOT, "   %-34s %10s  after build()%n", "WebSocket accepted by orchestrator",
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %10s  after build()%n",
+          "WebSocket accepted by orchestrator",
           opened ? seconds(connectedAt) : "never");
-      System.out.printf(Locale.ROOT, "   %-34s %10s  to %s after build()%n", "setups sent from",
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %10s  to %s after build()%n",
+          "setups sent from",
           seconds(SimulatedTransportProvider.firstSetupAt() - start),
           seconds(SimulatedTransportProvider.lastSetupAt() - start));
-      System.out.printf(Locale.ROOT, "   %-34s %10s  (N x D: the Python client applies events one at a time)%n",
-          "one at a time, for comparison", "~" + seconds(setup.toNanos() * models));
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %10s  (N x D: the Python client applies events one at a time)%n",
+          "one at a time, for comparison",
+          "~" + seconds(setup.toNanos() * models));
       return true;
     }
 
@@ -184,12 +216,18 @@ public final class OrchestratorBenchmark {
 
     private void updateThroughput(FakeOrchestrator orchestrator) throws InterruptedException {
       int changes = updates / 2;
-      System.out.printf(Locale.ROOT,
+      System.out.printf(
+          Locale.ROOT,
           "%n2. Update throughput: %,d update frames for connected models (%,d new infos, %,d duplicates)%n",
-          updates, changes, updates - changes);
-      // Frame j goes to model (j / 2) % N: first a duplicate of its entry (no event), then new infos (one).
-      // The frames are written ahead (what FakeOrchestrator.update sends), so that the time measured is the
-      // fleet's and the socket's rather than the fake's JSON writing; the table is brought up to date after.
+          updates,
+          changes,
+          updates - changes);
+      // Frame j goes to model (j / 2) % N: first a duplicate of its entry (no event), then new
+      // infos (one).
+      // The frames are written ahead (what FakeOrchestrator.update sends), so that the time
+      // measured is the
+      // fleet's and the socket's rather than the fake's JSON writing; the table is brought up to
+      // date after.
       String[] frames = new String[updates];
       int[] revision = new int[models];
       for (int j = 0; j < updates; j++) {
@@ -205,32 +243,53 @@ public final class OrchestratorBenchmark {
         orchestrator.send(frame);
       }
       long sent = System.nanoTime() - start;
-      long last = events.awaitCount(FleetEvent.Kind.INFOS_UPDATED, target, Duration.ofSeconds(60 + updates / 1_000));
+      long last =
+          events.awaitCount(
+              FleetEvent.Kind.INFOS_UPDATED, target, Duration.ofSeconds(60 + updates / 1_000));
       if (last < 0) {
-        System.out.printf(Locale.ROOT, "   only %,d of %,d INFOS_UPDATED events within the timeout%n",
-            events.count(FleetEvent.Kind.INFOS_UPDATED) - (target - changes), changes);
+        System.out.printf(
+            Locale.ROOT,
+            "   only %,d of %,d INFOS_UPDATED events within the timeout%n",
+            events.count(FleetEvent.Kind.INFOS_UPDATED) - (target - changes),
+            changes);
         return;
       }
       long applied = last - start;
       for (JsonNode entry : current) {
         orchestrator.put(CRUNCH, entry);
       }
-      Thread.sleep(300); // any event beyond the expected ones (a duplicate taken as a change) shows up here
+      Thread.sleep(
+          300); // any event beyond the expected ones (a duplicate taken as a change) shows up here
       int extra = events.count(FleetEvent.Kind.INFOS_UPDATED) - target;
-      System.out.printf(Locale.ROOT, "   %-34s %10s  %,12.0f frames/s%n", "frames written by the orchestrator",
-          seconds(sent), updates / (sent / 1e9));
-      System.out.printf(Locale.ROOT, "   %-34s %10s  %,12.0f frames/s  (%,d INFOS_UPDATED, %,d beyond the expected)%n",
-          "until the last expected event", seconds(applied), updates / (applied / 1e9), changes, extra);
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %10s  %,12.0f frames/s%n",
+          "frames written by the orchestrator",
+          seconds(sent),
+          updates / (sent / 1e9));
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %10s  %,12.0f frames/s  (%,d INFOS_UPDATED, %,d beyond the expected)%n",
+          "until the last expected event",
+          seconds(applied),
+          updates / (applied / 1e9),
+          changes,
+          extra);
     }
 
     // -------------------------------------------------------------------------------------------
     // 3. Redeploy storm while ticking
 
-    private void storm(FakeOrchestrator orchestrator, ScheduledExecutorService ticker) throws Exception {
-      System.out.printf(Locale.ROOT,
+    private void storm(FakeOrchestrator orchestrator, ScheduledExecutorService ticker)
+        throws Exception {
+      System.out.printf(
+          Locale.ROOT,
           "%n3. Redeploy storm: %,d new deployments (new deployment id, new ip) at once, each setup takes %s;"
               + " a fan-out every %d ms (call timeout %s)%n",
-          models, seconds(setup.toNanos()), TICK_PERIOD_MS, seconds(CALL_TIMEOUT.toNanos()));
+          models,
+          seconds(setup.toNanos()),
+          TICK_PERIOD_MS,
+          seconds(CALL_TIMEOUT.toNanos()));
       awaitConnected();
       Ticks ticks = new Ticks(fleet, models);
       ScheduledFuture<?> ticking =
@@ -245,42 +304,63 @@ public final class OrchestratorBenchmark {
         orchestrator.update(CRUNCH, current[i]);
       }
       long sent = System.nanoTime() - start;
-      long last = events.awaitCount(FleetEvent.Kind.REPLACED, target, setup.multipliedBy(3).plusMinutes(2));
+      long last =
+          events.awaitCount(FleetEvent.Kind.REPLACED, target, setup.multipliedBy(3).plusMinutes(2));
       Thread.sleep(3 * TICK_PERIOD_MS); // a few ticks after the storm
       ticking.cancel(false);
       ticker.submit(() -> {}).get(); // the tick running, if any, is over
       int onNew = 0;
       for (ModelStatus status : fleet.models()) {
-        if (status.state() == ModelStatus.State.CONNECTED && status.model().deploymentId().endsWith("_d2")) {
+        if (status.state() == ModelStatus.State.CONNECTED
+            && status.model().deploymentId().endsWith("_d2")) {
           onNew++;
         }
       }
       if (last < 0) {
-        System.out.printf(Locale.ROOT, "   only %,d of %,d models REPLACED within the timeout%n",
-            events.count(FleetEvent.Kind.REPLACED) - (target - models), models);
+        System.out.printf(
+            Locale.ROOT,
+            "   only %,d of %,d models REPLACED within the timeout%n",
+            events.count(FleetEvent.Kind.REPLACED) - (target - models),
+            models);
       } else {
-        System.out.printf(Locale.ROOT,
+        System.out.printf(
+            Locale.ROOT,
             "   %-34s %10s  = %s the setup time; %,d/%,d connected on the new deployment, %,d setups sent%n",
-            "until every model was REPLACED", seconds(last - start), times(last - start), onNew, models,
+            "until every model was REPLACED",
+            seconds(last - start),
+            times(last - start),
+            onNew,
+            models,
             SimulatedTransportProvider.setups() - setupsBefore);
       }
-      System.out.printf(Locale.ROOT, "   %-34s %10s  to %s after the first (all written in %s)%n",
-          "setups sent from", seconds(SimulatedTransportProvider.firstSetupAt() - start),
-          seconds(SimulatedTransportProvider.lastSetupAt() - start), seconds(sent));
-      System.out.printf(Locale.ROOT, "   %-34s %10s  (N x D, one event at a time)%n",
-          "one at a time, for comparison", "~" + seconds(setup.toNanos() * models));
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %10s  to %s after the first (all written in %s)%n",
+          "setups sent from",
+          seconds(SimulatedTransportProvider.firstSetupAt() - start),
+          seconds(SimulatedTransportProvider.lastSetupAt() - start),
+          seconds(sent));
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %10s  (N x D, one event at a time)%n",
+          "one at a time, for comparison",
+          "~" + seconds(setup.toNanos() * models));
       ticks.print();
     }
 
     private void unexpected() {
       Map<FleetEvent.Kind, Integer> others = new EnumMap<>(FleetEvent.Kind.class);
       for (FleetEvent.Kind kind : FleetEvent.Kind.values()) {
-        if (kind != FleetEvent.Kind.CONNECTED && kind != FleetEvent.Kind.INFOS_UPDATED
-            && kind != FleetEvent.Kind.REPLACED && events.count(kind) > 0) {
+        if (kind != FleetEvent.Kind.CONNECTED
+            && kind != FleetEvent.Kind.INFOS_UPDATED
+            && kind != FleetEvent.Kind.REPLACED
+            && events.count(kind) > 0) {
           others.put(kind, events.count(kind));
         }
       }
-      System.out.printf(Locale.ROOT, "%nOther fleet events: %s%n",
+      System.out.printf(
+          Locale.ROOT,
+          "%nOther fleet events: %s%n",
           others.isEmpty() ? "none" : others + "; the first: " + events.firstOther());
     }
 
@@ -289,12 +369,19 @@ public final class OrchestratorBenchmark {
       infos.put("model_name", "model-" + model);
       infos.put("cruncher_name", "cruncher-" + model);
       infos.put("revision", Integer.toString(revision));
-      return FakeOrchestrator.entry("m" + model, "m" + model + "_d" + deployment, "RUNNING",
-          deployment == 1 ? "m" + model : "m" + model + "-v" + deployment, 1, infos);
+      return FakeOrchestrator.entry(
+          "m" + model,
+          "m" + model + "_d" + deployment,
+          "RUNNING",
+          deployment == 1 ? "m" + model : "m" + model + "-v" + deployment,
+          1,
+          infos);
     }
 
     private String times(long nanos) {
-      return setup.isZero() ? "n/a x" : String.format(Locale.ROOT, "%.2f x", nanos / (double) setup.toNanos());
+      return setup.isZero()
+          ? "n/a x"
+          : String.format(Locale.ROOT, "%.2f x", nanos / (double) setup.toNanos());
     }
   }
 
@@ -321,7 +408,8 @@ public final class OrchestratorBenchmark {
       try {
         long start = System.nanoTime();
         FanOutResult result = fleet.callAndWait(FanOut.of("predict", (double) ticks));
-        latency.recordValue(Math.min(latency.getHighestTrackableValue(), System.nanoTime() - start));
+        latency.recordValue(
+            Math.min(latency.getHighestTrackableValue(), System.nanoTime() - start));
         ticks++;
         outcomes += result.size();
         if (result.size() < models) {
@@ -348,13 +436,27 @@ public final class OrchestratorBenchmark {
     }
 
     void print() {
-      System.out.printf(Locale.ROOT, "   %-34s %,10d  (%,d outcomes)%n", "ticks run", ticks, outcomes);
-      System.out.printf(Locale.ROOT, "   %-34s %,10d  %s%n", "outcomes not SUCCESS", failed,
+      System.out.printf(
+          Locale.ROOT, "   %-34s %,10d  (%,d outcomes)%n", "ticks run", ticks, outcomes);
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %,10d  %s%n",
+          "outcomes not SUCCESS",
+          failed,
           notSuccess.isEmpty() ? "(expected 0)" : notSuccess + " e.g. " + examples);
-      System.out.printf(Locale.ROOT, "   %-34s %,10d  (in %,d ticks: model slots that no tick targeted)%n",
-          "models missing from ticks", missing, ticksMissing);
-      System.out.printf(Locale.ROOT, "   %-34s %10s  p50 %.2f ms, max %.2f ms%n", "tick latency", "",
-          latency.getValueAtPercentile(50) / 1e6, latency.getMaxValue() / 1e6);
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %,10d  (in %,d ticks: model slots that no tick targeted)%n",
+          "models missing from ticks",
+          missing,
+          ticksMissing);
+      System.out.printf(
+          Locale.ROOT,
+          "   %-34s %10s  p50 %.2f ms, max %.2f ms%n",
+          "tick latency",
+          "",
+          latency.getValueAtPercentile(50) / 1e6,
+          latency.getMaxValue() / 1e6);
       if (error != null) {
         System.out.printf(Locale.ROOT, "   a tick failed: %s%n", error);
       }
@@ -372,8 +474,10 @@ public final class OrchestratorBenchmark {
       int k = event.kind().ordinal();
       counts[k]++;
       lastAt[k] = System.nanoTime();
-      if (firstOther == null && event.kind() != FleetEvent.Kind.CONNECTED
-          && event.kind() != FleetEvent.Kind.INFOS_UPDATED && event.kind() != FleetEvent.Kind.REPLACED) {
+      if (firstOther == null
+          && event.kind() != FleetEvent.Kind.CONNECTED
+          && event.kind() != FleetEvent.Kind.INFOS_UPDATED
+          && event.kind() != FleetEvent.Kind.REPLACED) {
         firstOther = event;
       }
       notifyAll();
@@ -387,8 +491,12 @@ public final class OrchestratorBenchmark {
       return firstOther;
     }
 
-    /** Waits for {@code target} events of the kind in all; returns when the last came, or -1 on timeout. */
-    synchronized long awaitCount(FleetEvent.Kind kind, int target, Duration timeout) throws InterruptedException {
+    /**
+     * Waits for {@code target} events of the kind in all; returns when the last came, or -1 on
+     * timeout.
+     */
+    synchronized long awaitCount(FleetEvent.Kind kind, int target, Duration timeout)
+        throws InterruptedException {
       long deadline = System.nanoTime() + timeout.toNanos();
       int k = kind.ordinal();
       while (counts[k] < target) {

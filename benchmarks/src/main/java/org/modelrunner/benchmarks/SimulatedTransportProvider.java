@@ -24,14 +24,14 @@ import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.Variant;
 
 /**
- * A scripted transport for the benchmarks, serving {@code simulated://<host>:<port>}: no runner behind it.
- * A setup succeeds after the {@linkplain #configure configured delay} (scheduled on the given small
- * {@link ScheduledExecutorService}, never a thread sleeping per model); a call answers at once with a
- * {@code DOUBLE}; a health check answers {@code SERVING}; a reset succeeds at once. Closing a connection
- * cancels its setups still waiting.
+ * A scripted transport for the benchmarks, serving {@code simulated://<host>:<port>}: no runner
+ * behind it. A setup succeeds after the {@linkplain #configure configured delay} (scheduled on the
+ * given small {@link ScheduledExecutorService}, never a thread sleeping per model); a call answers
+ * at once with a {@code DOUBLE}; a health check answers {@code SERVING}; a reset succeeds at once.
+ * Closing a connection cancels its setups still waiting.
  *
- * <p>Registered in {@code META-INF/services/org.modelrunner.spi.TransportProvider}; the settings are
- * static because the fleet makes its providers through {@link java.util.ServiceLoader}.
+ * <p>Registered in {@code META-INF/services/org.modelrunner.spi.TransportProvider}; the settings
+ * are static because the fleet makes its providers through {@link java.util.ServiceLoader}.
  */
 public final class SimulatedTransportProvider extends TransportProvider {
   /** The scheme served. */
@@ -43,13 +43,18 @@ public final class SimulatedTransportProvider extends TransportProvider {
   private static volatile Settings settings = new Settings(null, 0);
   private static final AtomicLong SETUPS = new AtomicLong();
   private static final AtomicLong CALLS = new AtomicLong();
-  /** {@link System#nanoTime()} when the first and the last setup were sent since {@link #resetSetupTimes}. */
+
+  /**
+   * {@link System#nanoTime()} when the first and the last setup were sent since {@link
+   * #resetSetupTimes}.
+   */
   private static final AtomicLong FIRST_SETUP_AT = new AtomicLong();
+
   private static final AtomicLong LAST_SETUP_AT = new AtomicLong();
 
   /**
-   * Makes every setup from now on succeed {@code setupDelay} after it was sent, scheduled on
-   * {@code scheduler} (which the caller owns and shuts down).
+   * Makes every setup from now on succeed {@code setupDelay} after it was sent, scheduled on {@code
+   * scheduler} (which the caller owns and shuts down).
    */
   static void configure(ScheduledExecutorService scheduler, Duration setupDelay) {
     Objects.requireNonNull(scheduler, "scheduler");
@@ -64,13 +69,18 @@ public final class SimulatedTransportProvider extends TransportProvider {
     return SETUPS.get();
   }
 
-  /** Forgets when setups were sent, so that {@link #firstSetupAt} and {@link #lastSetupAt} start again. */
+  /**
+   * Forgets when setups were sent, so that {@link #firstSetupAt} and {@link #lastSetupAt} start
+   * again.
+   */
   static void resetSetupTimes() {
     FIRST_SETUP_AT.set(0);
     LAST_SETUP_AT.set(0);
   }
 
-  /** Returns the {@link System#nanoTime()} of the first setup sent since the reset, or 0 if none. */
+  /**
+   * Returns the {@link System#nanoTime()} of the first setup sent since the reset, or 0 if none.
+   */
   static long firstSetupAt() {
     return FIRST_SETUP_AT.get();
   }
@@ -116,10 +126,13 @@ public final class SimulatedTransportProvider extends TransportProvider {
 
   private static final class Connection implements ModelConnection {
     private final URI endpoint;
+
     /** A value of its own per model, so that answers differ. */
     private final double value;
+
     /** Setups waiting for their delay, cancelled on close. */
     private final Set<CompletableFuture<Reply>> pending = ConcurrentHashMap.newKeySet();
+
     private volatile boolean closed;
 
     Connection(URI endpoint) {
@@ -151,11 +164,15 @@ public final class SimulatedTransportProvider extends TransportProvider {
       ScheduledFuture<?> timer;
       try {
         timer =
-            current.scheduler().schedule(() -> reply.complete(ready), current.setupDelayNanos(), TimeUnit.NANOSECONDS);
+            current
+                .scheduler()
+                .schedule(
+                    () -> reply.complete(ready), current.setupDelayNanos(), TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException e) {
         pending.remove(reply);
         return CompletableFuture.failedFuture(
-            new TransportException(TransportException.Kind.UNAVAILABLE, "the simulation is shut down"));
+            new TransportException(
+                TransportException.Kind.UNAVAILABLE, "the simulation is shut down"));
       }
       reply.whenComplete(
           (r, e) -> {
@@ -182,7 +199,8 @@ public final class SimulatedTransportProvider extends TransportProvider {
       if (closed) {
         return closedFuture();
       }
-      return CompletableFuture.completedFuture(Reply.of(StatusCode.SUCCESS, "Instance successfully reset"));
+      return CompletableFuture.completedFuture(
+          Reply.of(StatusCode.SUCCESS, "Instance successfully reset"));
     }
 
     @Override
@@ -202,7 +220,8 @@ public final class SimulatedTransportProvider extends TransportProvider {
     }
 
     private TransportException cancelled() {
-      return new TransportException(TransportException.Kind.CANCELLED, "the connection to " + endpoint + " was closed");
+      return new TransportException(
+          TransportException.Kind.CANCELLED, "the connection to " + endpoint + " was closed");
     }
 
     private CompletableFuture<Reply> closedFuture() {

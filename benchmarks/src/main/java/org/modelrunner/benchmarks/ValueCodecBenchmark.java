@@ -29,8 +29,15 @@ import org.openjdk.jmh.annotations.Warmup;
 public class ValueCodecBenchmark {
   private final ValueConverter converter = ValueConverter.create();
   private final Map<String, Object> tick =
-      Map.of("falcon_location", 21.179864629354732, "time", 230.96231205799998,
-          "dove_location", 19.164986723324326, "falcon_id", 1);
+      Map.of(
+          "falcon_location",
+          21.179864629354732,
+          "time",
+          230.96231205799998,
+          "dove_location",
+          19.164986723324326,
+          "falcon_id",
+          1);
   private final Variant tickVariant = converter.encode(tick);
   private final Variant prediction = converter.encode(0.5);
 

@@ -3,12 +3,13 @@ package org.modelrunner.client;
 import java.util.Objects;
 
 /**
- * Why a model's call failed: where the failure came from, its code and its message. Nothing is dropped:
- * the runner's status message or the transport's error text is kept whole.
+ * Why a model's call failed: where the failure came from, its code and its message. Nothing is
+ * dropped: the runner's status message or the transport's error text is kept whole.
  *
  * @param source who reported the failure
- * @param code the runner's status code (such as {@code MODEL_FAILED}), the transport's error kind (such as
- *     {@code UNAVAILABLE} or {@code BUSY}), or the client's reason (such as {@code NOT_CONNECTED})
+ * @param code the runner's status code (such as {@code MODEL_FAILED}), the transport's error kind
+ *     (such as {@code UNAVAILABLE} or {@code BUSY}), or the client's reason (such as {@code
+ *     NOT_CONNECTED})
  * @param message the explanation
  */
 public record CallFailure(Source source, String code, String message) {
@@ -19,8 +20,8 @@ public record CallFailure(Source source, String code, String message) {
     /** The transport could not deliver the call or its answer. */
     TRANSPORT,
     /**
-     * The client did not send the call (the model was not connected, its queue was full, or it is sitting
-     * out calls after timeouts).
+     * The client did not send the call (the model was not connected, its queue was full, or it is
+     * sitting out calls after timeouts).
      */
     CLIENT
   }
@@ -28,30 +29,34 @@ public record CallFailure(Source source, String code, String message) {
   /** The client code for a model that is known but not connected when the call starts. */
   public static final String NOT_CONNECTED = "NOT_CONNECTED";
 
-  /** The client code of a {@link CallStatus#SKIPPED} outcome: the model sits out calls after timeouts. */
+  /**
+   * The client code of a {@link CallStatus#SKIPPED} outcome: the model sits out calls after
+   * timeouts.
+   */
   public static final String COOLDOWN = "COOLDOWN";
 
   /**
-   * The client code of a {@link CallStatus#SKIPPED} outcome: the model is between two deployments (the old
-   * one stopped, the new one is being set up; {@link ModelStatus.State#REDEPLOYING}).
+   * The client code of a {@link CallStatus#SKIPPED} outcome: the model is between two deployments
+   * (the old one stopped, the new one is being set up; {@link ModelStatus.State#REDEPLOYING}).
    */
   public static final String REDEPLOYING = "REDEPLOYING";
 
   /**
-   * The client code of a {@link CallStatus#SKIPPED} outcome: the model's process is restarting, or the fleet
-   * is setting it up again ({@link ModelStatus.State#RECOVERING}, or a restart being set up).
+   * The client code of a {@link CallStatus#SKIPPED} outcome: the model's process is restarting, or
+   * the fleet is setting it up again ({@link ModelStatus.State#RECOVERING}, or a restart being set
+   * up).
    */
   public static final String RECOVERING = "RECOVERING";
 
   /**
-   * The client code of a {@link CallStatus#CANCELLED} outcome: the fan-out completed without this answer
-   * (its strategy needed no more).
+   * The client code of a {@link CallStatus#CANCELLED} outcome: the fan-out completed without this
+   * answer (its strategy needed no more).
    */
   public static final String NOT_NEEDED = "NOT_NEEDED";
 
   /**
-   * The client code of a {@link CallStatus#SKIPPED} outcome: the call could not be sent before its deadline,
-   * because the fan-out's strategy bounds the calls in flight.
+   * The client code of a {@link CallStatus#SKIPPED} outcome: the call could not be sent before its
+   * deadline, because the fan-out's strategy bounds the calls in flight.
    */
   public static final String NOT_SENT = "NOT_SENT";
 

@@ -10,7 +10,8 @@ import org.modelrunner.spi.Variant;
 
 /**
  * One model's result in a fan-out: which model, how it ended ({@link CallStatus}), its value or the
- * reason it failed, and how long it took. Values are decoded lazily, on {@link #value()} or {@link #as}.
+ * reason it failed, and how long it took. Values are decoded lazily, on {@link #value()} or {@link
+ * #as}.
  */
 public final class CallOutcome {
   private final ModelEndpoint model;
@@ -66,8 +67,8 @@ public final class CallOutcome {
   }
 
   /**
-   * Returns the raw value the model returned; empty when it returned nothing, or when the call did not
-   * succeed.
+   * Returns the raw value the model returned; empty when it returned nothing, or when the call did
+   * not succeed.
    */
   public Optional<Variant> variant() {
     return Optional.ofNullable(variant);
@@ -84,8 +85,8 @@ public final class CallOutcome {
   }
 
   /**
-   * Returns the value converted to {@code type} (a record, a POJO, {@code double}…; see
-   * {@link ValueConverter}); {@code null} when the model returned nothing.
+   * Returns the value converted to {@code type} (a record, a POJO, {@code double}…; see {@link
+   * ValueConverter}); {@code null} when the model returned nothing.
    *
    * @throws IllegalStateException if the call did not succeed
    * @throws org.modelrunner.spi.ValueConversionException if the value cannot become a {@code type}
@@ -109,16 +110,17 @@ public final class CallOutcome {
   }
 
   /**
-   * Returns why the call failed or was skipped; empty on success, and on a timeout detected by the fan-out's
-   * deadline (a timeout the transport reported carries its {@code DEADLINE_EXCEEDED} failure).
+   * Returns why the call failed or was skipped; empty on success, and on a timeout detected by the
+   * fan-out's deadline (a timeout the transport reported carries its {@code DEADLINE_EXCEEDED}
+   * failure).
    */
   public Optional<CallFailure> failure() {
     return Optional.ofNullable(failure);
   }
 
   /**
-   * Returns the time from sending the call to its answer, in microseconds; for a timeout, the time from
-   * the start of the fan-out to its deadline.
+   * Returns the time from sending the call to its answer, in microseconds; for a timeout, the time
+   * from the start of the fan-out to its deadline.
    */
   public long latencyMicros() {
     return latencyMicros;
@@ -141,9 +143,14 @@ public final class CallOutcome {
 
   @Override
   public String toString() {
-    return "CallOutcome{" + modelId() + ", " + status
+    return "CallOutcome{"
+        + modelId()
+        + ", "
+        + status
         + (variant != null ? ", " + variant : "")
         + (failure != null ? ", " + failure : "")
-        + ", " + latencyMicros + " µs}";
+        + ", "
+        + latencyMicros
+        + " µs}";
   }
 }

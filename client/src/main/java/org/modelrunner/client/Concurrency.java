@@ -6,7 +6,9 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** What the fleet and the orchestrator directory share about threads, futures and their settings. */
+/**
+ * What the fleet and the orchestrator directory share about threads, futures and their settings.
+ */
 final class Concurrency {
   private Concurrency() {}
 
@@ -23,7 +25,9 @@ final class Concurrency {
     };
   }
 
-  /** Returns the failure a future's {@link CompletionException} or {@link ExecutionException} wraps. */
+  /**
+   * Returns the failure a future's {@link CompletionException} or {@link ExecutionException} wraps.
+   */
   static Throwable cause(Throwable error) {
     Throwable cause = error;
     while ((cause instanceof CompletionException || cause instanceof ExecutionException)

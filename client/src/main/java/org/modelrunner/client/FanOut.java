@@ -17,12 +17,12 @@ import java.util.function.Function;
 import org.modelrunner.spi.ModelEndpoint;
 
 /**
- * One call to spread over a fleet: the method, its arguments (the same for every model, or computed per
- * model), which models to target (all connected ones by default), an optional timeout that overrides the
- * fleet's, and an optional consumer that sees each outcome as it arrives.
+ * One call to spread over a fleet: the method, its arguments (the same for every model, or computed
+ * per model), which models to target (all connected ones by default), an optional timeout that
+ * overrides the fleet's, and an optional consumer that sees each outcome as it arrives.
  *
- * <p>Arguments are plain Java values, converted to wire values by the fleet's
- * {@link org.modelrunner.spi.ValueConverter} once per fan-out (not once per model). Immutable; build with
+ * <p>Arguments are plain Java values, converted to wire values by the fleet's {@link
+ * org.modelrunner.spi.ValueConverter} once per fan-out (not once per model). Immutable; build with
  * {@link #builder(String)} or {@link #of(String, Object...)}.
  */
 public final class FanOut {
@@ -38,7 +38,8 @@ public final class FanOut {
 
   private FanOut(Builder builder) {
     this.method = builder.method;
-    this.arguments = Collections.unmodifiableList(new ArrayList<>(builder.arguments)); // nulls are NONE
+    this.arguments =
+        Collections.unmodifiableList(new ArrayList<>(builder.arguments)); // nulls are NONE
     this.keywords = Collections.unmodifiableMap(new LinkedHashMap<>(builder.keywords));
     this.perModelArguments = builder.perModelArguments;
     this.perModel = builder.perModel;
@@ -48,7 +49,10 @@ public final class FanOut {
     this.strategy = builder.strategy;
   }
 
-  /** Returns a fan-out of {@code method} with the given positional arguments to every connected model. */
+  /**
+   * Returns a fan-out of {@code method} with the given positional arguments to every connected
+   * model.
+   */
   public static FanOut of(String method, Object... arguments) {
     return builder(method).arguments(arguments).build();
   }
@@ -105,8 +109,15 @@ public final class FanOut {
 
   @Override
   public String toString() {
-    return "FanOut{" + method + ", " + arguments.size() + " argument(s), " + keywords.size()
-        + " keyword(s)" + (subset == null ? "" : ", subset of " + subset.size()) + "}";
+    return "FanOut{"
+        + method
+        + ", "
+        + arguments.size()
+        + " argument(s), "
+        + keywords.size()
+        + " keyword(s)"
+        + (subset == null ? "" : ", subset of " + subset.size())
+        + "}";
   }
 
   /** Builds a {@link FanOut}. */
@@ -130,8 +141,8 @@ public final class FanOut {
     }
 
     /**
-     * Appends positional arguments (Java values; {@code null} is NONE, and so is a null array: {@code
-     * arguments((Object[]) null)} appends one NONE).
+     * Appends positional arguments (Java values; {@code null} is NONE, and so is a null array:
+     * {@code arguments((Object[]) null)} appends one NONE).
      */
     public Builder arguments(Object... values) {
       if (values == null) {
@@ -149,14 +160,15 @@ public final class FanOut {
     }
 
     /**
-     * Computes each model's positional arguments from its endpoint, instead of sharing one list. Keyword
-     * arguments stay shared.
+     * Computes each model's positional arguments from its endpoint, instead of sharing one list.
+     * Keyword arguments stay shared.
      *
      * @throws IllegalStateException if shared positional arguments were given too
      */
     public Builder argumentsPerModel(Function<ModelEndpoint, List<?>> function) {
       if (!arguments.isEmpty()) {
-        throw new IllegalStateException("Positional arguments are either shared or per model, not both");
+        throw new IllegalStateException(
+            "Positional arguments are either shared or per model, not both");
       }
       if (perModel != null) {
         throw new IllegalStateException("argumentsPerModel and perModel cannot both be set");
@@ -167,15 +179,17 @@ public final class FanOut {
 
     /**
      * Computes each model's positional and keyword arguments from its endpoint (the Python client's
-     * per-model argument function). Its keywords are added to the shared ones ({@link #keyword}), and win
-     * over a shared keyword of the same name. The function runs on the calling thread, once per targeted
-     * model; if it throws, the fan-out is not started and the exception propagates.
+     * per-model argument function). Its keywords are added to the shared ones ({@link #keyword}),
+     * and win over a shared keyword of the same name. The function runs on the calling thread, once
+     * per targeted model; if it throws, the fan-out is not started and the exception propagates.
      *
-     * @throws IllegalStateException if shared positional arguments or {@link #argumentsPerModel} were given
+     * @throws IllegalStateException if shared positional arguments or {@link #argumentsPerModel}
+     *     were given
      */
     public Builder perModel(Function<ModelEndpoint, ModelArguments> function) {
       if (!arguments.isEmpty()) {
-        throw new IllegalStateException("Positional arguments are either shared or per model, not both");
+        throw new IllegalStateException(
+            "Positional arguments are either shared or per model, not both");
       }
       if (perModelArguments != null) {
         throw new IllegalStateException("argumentsPerModel and perModel cannot both be set");
@@ -185,8 +199,8 @@ public final class FanOut {
     }
 
     /**
-     * Targets only these models (by model id). An empty collection targets nobody; an id the fleet does
-     * not know fails the fan-out with {@link IllegalArgumentException}.
+     * Targets only these models (by model id). An empty collection targets nobody; an id the fleet
+     * does not know fails the fan-out with {@link IllegalArgumentException}.
      */
     public Builder only(Collection<String> modelIds) {
       this.subset = new LinkedHashSet<>(modelIds);
@@ -204,8 +218,8 @@ public final class FanOut {
     }
 
     /**
-     * Receives each outcome as soon as it is known, on the fleet's executor, one at a time, before the
-     * fan-out's future completes.
+     * Receives each outcome as soon as it is known, on the fleet's executor, one at a time, before
+     * the fan-out's future completes.
      */
     public Builder onOutcome(Consumer<CallOutcome> consumer) {
       this.onOutcome = Objects.requireNonNull(consumer, "consumer");
@@ -213,8 +227,8 @@ public final class FanOut {
     }
 
     /**
-     * Spreads this fan-out with {@code strategy} instead of the fleet's ({@link FanOutStrategy#quorum},
-     * {@link FanOutStrategy#bounded}, {@link FanOutStrategy#named}...).
+     * Spreads this fan-out with {@code strategy} instead of the fleet's ({@link
+     * FanOutStrategy#quorum}, {@link FanOutStrategy#bounded}, {@link FanOutStrategy#named}...).
      */
     public Builder strategy(FanOutStrategy strategy) {
       this.strategy = Objects.requireNonNull(strategy, "strategy");
@@ -224,7 +238,8 @@ public final class FanOut {
     /** Returns the fan-out. */
     public FanOut build() {
       if ((perModelArguments != null || perModel != null) && !arguments.isEmpty()) {
-        throw new IllegalStateException("Positional arguments are either shared or per model, not both");
+        throw new IllegalStateException(
+            "Positional arguments are either shared or per model, not both");
       }
       return new FanOut(this);
     }

@@ -11,12 +11,13 @@ import java.util.function.Consumer;
 import org.modelrunner.spi.PreparedCall;
 
 /**
- * One fan-out in flight: a pre-sized slot per targeted model, filled exactly once (by the model's answer or
- * by the deadline, whichever comes first), and one timer for the whole fan-out.
+ * One fan-out in flight: a pre-sized slot per targeted model, filled exactly once (by the model's
+ * answer or by the deadline, whichever comes first), and one timer for the whole fan-out.
  *
- * <p>A {@link FanOutStrategy.Plan} other than the default may give each slot its own deadline, bound the
- * calls in flight (slots are then sent in order as earlier ones fill; one never sent by the deadline ends
- * SKIPPED {@code NOT_SENT}), and complete the fan-out early (the slots left end CANCELLED).
+ * <p>A {@link FanOutStrategy.Plan} other than the default may give each slot its own deadline,
+ * bound the calls in flight (slots are then sent in order as earlier ones fill; one never sent by
+ * the deadline ends SKIPPED {@code NOT_SENT}), and complete the fan-out early (the slots left end
+ * CANCELLED).
  */
 final class FanOutCall {
   final long startNanos;
@@ -33,17 +34,25 @@ final class FanOutCall {
 
   // Set only for a plan other than the default (null otherwise: the fast path).
   private final FanOutStrategy.Plan plan;
+
   /** Each slot's deadline (a nanoTime), or null when every slot has the fan-out's. */
   private final long[] slotDeadlines;
-  /** Sends slot i (the fleet's dispatch: cooldown, mailbox); null when every slot is sent at start. */
+
+  /**
+   * Sends slot i (the fleet's dispatch: cooldown, mailbox); null when every slot is sent at start.
+   */
   private final java.util.function.IntConsumer dispatch;
+
   private final int maxInFlight;
+
   /** The slots that may be sent: [0, sendable); the others were filled at start. */
   private final int sendable;
+
   private final java.util.concurrent.atomic.AtomicIntegerArray sent;
   private final AtomicInteger nextToSend = new AtomicInteger();
   private final AtomicInteger sending = new AtomicInteger();
-  private final java.util.concurrent.atomic.AtomicBoolean pumping = new java.util.concurrent.atomic.AtomicBoolean();
+  private final java.util.concurrent.atomic.AtomicBoolean pumping =
+      new java.util.concurrent.atomic.AtomicBoolean();
   private final Object planLock = new Object();
   private volatile boolean completing;
 
@@ -59,8 +68,8 @@ final class FanOutCall {
   }
 
   /**
-   * A fan-out with a plan: {@code slotTimeouts} (from the start) for the first {@code sendable} slots, at
-   * most {@code maxInFlight} of them sent at once through {@code dispatch}.
+   * A fan-out with a plan: {@code slotTimeouts} (from the start) for the first {@code sendable}
+   * slots, at most {@code maxInFlight} of them sent at once through {@code dispatch}.
    */
   FanOutCall(
       ModelFleet fleet,
@@ -86,7 +95,8 @@ final class FanOutCall {
     this.dispatch = dispatch;
     this.sendable = sendable;
     this.maxInFlight = plan == null ? Integer.MAX_VALUE : Math.max(1, plan.maxInFlight());
-    this.sent = plan == null ? null : new java.util.concurrent.atomic.AtomicIntegerArray(members.length);
+    this.sent =
+        plan == null ? null : new java.util.concurrent.atomic.AtomicIntegerArray(members.length);
     long last = startNanos + timeout.toNanos();
     if (slotTimeouts != null) {
       this.slotDeadlines = new long[members.length];
@@ -154,10 +164,9 @@ final class FanOutCall {
     return slots.get(slot) != null;
   }
 
-
   /**
-   * Fills a slot unless it is already filled, and applies the failure policy to the outcome that fills
-   * it (exactly once per slot). The caller that fills the last slot completes the fan-out.
+   * Fills a slot unless it is already filled, and applies the failure policy to the outcome that
+   * fills it (exactly once per slot). The caller that fills the last slot completes the fan-out.
    *
    * @return whether this outcome was recorded (false: another outcome came first)
    */
@@ -205,8 +214,8 @@ final class FanOutCall {
   }
 
   /**
-   * At the deadline: every model that has not answered times out; with a bounded plan, a model whose call
-   * was never sent ends SKIPPED ({@code NOT_SENT}) instead.
+   * At the deadline: every model that has not answered times out; with a bounded plan, a model
+   * whose call was never sent ends SKIPPED ({@code NOT_SENT}) instead.
    */
   void expire() {
     long micros = (System.nanoTime() - startNanos) / 1_000;
@@ -214,7 +223,11 @@ final class FanOutCall {
     for (int i = 0; i < members.length; i++) {
       if (slots.get(i) == null) {
         boolean neverSent = sent != null && i < sendable && sent.get(i) == 0;
-        fill(i, neverSent ? fleet.notSentOutcome(members[i]) : fleet.timeoutOutcome(members[i], micros));
+        fill(
+            i,
+            neverSent
+                ? fleet.notSentOutcome(members[i])
+                : fleet.timeoutOutcome(members[i], micros));
       }
     }
   }
@@ -239,8 +252,7 @@ final class FanOutCall {
       outcomes[i] = slots.get(i);
     }
     FanOutResult result =
-        new FanOutResult(
-            Arrays.asList(outcomes), Duration.ofNanos(System.nanoTime() - startNanos));
+        new FanOutResult(Arrays.asList(outcomes), Duration.ofNanos(System.nanoTime() - startNanos));
     callbacks.execute(() -> future.complete(result));
   }
 }

@@ -7,8 +7,8 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The result of one fan-out: exactly one {@link CallOutcome} for every model it targeted, in the order
- * the models were targeted.
+ * The result of one fan-out: exactly one {@link CallOutcome} for every model it targeted, in the
+ * order the models were targeted.
  */
 public final class FanOutResult {
   private final List<CallOutcome> outcomes;
@@ -62,7 +62,12 @@ public final class FanOutResult {
 
   @Override
   public String toString() {
-    return "FanOutResult{" + outcomes.size() + " outcomes, " + successes().size() + " successes, "
-        + elapsed.toMillis() + " ms}";
+    return "FanOutResult{"
+        + outcomes.size()
+        + " outcomes, "
+        + successes().size()
+        + " successes, "
+        + elapsed.toMillis()
+        + " ms}";
   }
 }

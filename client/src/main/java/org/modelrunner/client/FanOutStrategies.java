@@ -40,14 +40,16 @@ final class FanOutStrategies {
     Concurrency.requirePositive(min, "The minimum deadline");
     Concurrency.requirePositive(max, "The maximum deadline");
     if (max.compareTo(min) < 0) {
-      throw new IllegalArgumentException("The maximum deadline (" + max + ") is below the minimum (" + min + ")");
+      throw new IllegalArgumentException(
+          "The maximum deadline (" + max + ") is below the minimum (" + min + ")");
     }
     return FanOutStrategy.perModelDeadlines(
         status -> {
           if (status.latency().count() == 0) {
             return max;
           }
-          long micros = (long) Math.min(Long.MAX_VALUE / 1000.0, status.latency().p99Micros() * factor);
+          long micros =
+              (long) Math.min(Long.MAX_VALUE / 1000.0, status.latency().p99Micros() * factor);
           Duration budget = Duration.ofNanos(micros * 1000);
           return budget.compareTo(min) < 0 ? min : budget.compareTo(max) > 0 ? max : budget;
         });
@@ -71,19 +73,28 @@ final class FanOutStrategies {
     FanOutStrategyProvider provider = byName.get(name);
     if (provider == null) {
       throw new IllegalArgumentException(
-          "No fan-out strategy is named '" + name + "'; available: " + new TreeSet<>(byName.keySet())
+          "No fan-out strategy is named '"
+              + name
+              + "'; available: "
+              + new TreeSet<>(byName.keySet())
               + " (a jar adds one with a FanOutStrategyProvider in"
               + " META-INF/services/org.modelrunner.client.FanOutStrategyProvider)");
     }
     return provider.create(Map.copyOf(options));
   }
 
-  static void check(FanOutStrategyProvider provider, Map<String, String> options, Set<String> required) {
+  static void check(
+      FanOutStrategyProvider provider, Map<String, String> options, Set<String> required) {
     Set<String> unknown = new HashSet<>(options.keySet());
     unknown.removeAll(provider.options());
     if (!unknown.isEmpty()) {
-      throw new IllegalArgumentException("The fan-out strategy '" + provider.name() + "' has no option "
-          + new TreeSet<>(unknown) + "; its options: " + new TreeSet<>(provider.options()));
+      throw new IllegalArgumentException(
+          "The fan-out strategy '"
+              + provider.name()
+              + "' has no option "
+              + new TreeSet<>(unknown)
+              + "; its options: "
+              + new TreeSet<>(provider.options()));
     }
     for (String option : required) {
       if (!options.containsKey(option)) {
@@ -99,12 +110,21 @@ final class FanOutStrategies {
       return Integer.parseInt(value.strip());
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException(
-          "The fan-out strategy '" + provider.name() + "': " + option + " is not a whole number: '" + value + "'");
+          "The fan-out strategy '"
+              + provider.name()
+              + "': "
+              + option
+              + " is not a whole number: '"
+              + value
+              + "'");
     }
   }
 
   static Duration duration(
-      FanOutStrategyProvider provider, Map<String, String> options, String option, Duration otherwise) {
+      FanOutStrategyProvider provider,
+      Map<String, String> options,
+      String option,
+      Duration otherwise) {
     String value = options.get(option);
     if (value == null) {
       return otherwise;
@@ -115,13 +135,19 @@ final class FanOutStrategies {
         return Duration.ofMillis(Long.parseLong(text.substring(0, text.length() - 2).strip()));
       }
       if (text.endsWith("s") && !text.startsWith("p")) {
-        return Duration.ofMillis(Math.round(Double.parseDouble(text.substring(0, text.length() - 1).strip()) * 1000));
+        return Duration.ofMillis(
+            Math.round(Double.parseDouble(text.substring(0, text.length() - 1).strip()) * 1000));
       }
       return Duration.parse(value.strip());
     } catch (NumberFormatException | DateTimeParseException e) {
       throw new IllegalArgumentException(
-          "The fan-out strategy '" + provider.name() + "': " + option + " is not a duration (250ms, 2s, PT2S): '"
-              + value + "'");
+          "The fan-out strategy '"
+              + provider.name()
+              + "': "
+              + option
+              + " is not a duration (250ms, 2s, PT2S): '"
+              + value
+              + "'");
     }
   }
 }

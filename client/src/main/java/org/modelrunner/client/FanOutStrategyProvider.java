@@ -6,14 +6,14 @@ import java.util.Set;
 import org.modelrunner.spi.Provider;
 
 /**
- * Makes a {@link FanOutStrategy} by name: the provider of the fan-out seam, found through
- * {@link java.util.ServiceLoader} by {@link FanOutStrategy#named}. A jar adds a strategy with a subclass
- * (public, with a public no-argument constructor that never throws) listed in
- * {@code META-INF/services/org.modelrunner.client.FanOutStrategyProvider}. When two available providers have
- * the same name, the one with the higher {@link #priority()} wins.
+ * Makes a {@link FanOutStrategy} by name: the provider of the fan-out seam, found through {@link
+ * java.util.ServiceLoader} by {@link FanOutStrategy#named}. A jar adds a strategy with a subclass
+ * (public, with a public no-argument constructor that never throws) listed in {@code
+ * META-INF/services/org.modelrunner.client.FanOutStrategyProvider}. When two available providers
+ * have the same name, the one with the higher {@link #priority()} wins.
  *
- * <p>The built-in providers are the nested classes: {@code all}, {@code quorum}, {@code bounded} and
- * {@code latency-budget}.
+ * <p>The built-in providers are the nested classes: {@code all}, {@code quorum}, {@code bounded}
+ * and {@code latency-budget}.
  */
 public abstract class FanOutStrategyProvider extends Provider {
   /** Creates the provider. */
@@ -68,7 +68,9 @@ public abstract class FanOutStrategyProvider extends Provider {
     }
   }
 
-  /** {@code bounded}: {@link FanOutStrategy#bounded(int)}; option {@code maxInFlight} (required). */
+  /**
+   * {@code bounded}: {@link FanOutStrategy#bounded(int)}; option {@code maxInFlight} (required).
+   */
   public static final class Bounded extends FanOutStrategyProvider {
     @Override
     public String name() {
@@ -88,9 +90,9 @@ public abstract class FanOutStrategyProvider extends Provider {
   }
 
   /**
-   * {@code latency-budget}: {@link FanOutStrategy#latencyBudget}; options {@code factor} (default 3),
-   * {@code min} (default 50ms) and {@code max} (default 10s), durations as {@code 250ms}, {@code 2s} or
-   * ISO-8601.
+   * {@code latency-budget}: {@link FanOutStrategy#latencyBudget}; options {@code factor} (default
+   * 3), {@code min} (default 50ms) and {@code max} (default 10s), durations as {@code 250ms},
+   * {@code 2s} or ISO-8601.
    */
   public static final class LatencyBudget extends FanOutStrategyProvider {
     @Override
@@ -110,7 +112,8 @@ public abstract class FanOutStrategyProvider extends Provider {
       try {
         factor = Double.parseDouble(options.getOrDefault("factor", "3"));
       } catch (NumberFormatException e) {
-        throw new IllegalArgumentException("latency-budget: factor is not a number: " + options.get("factor"));
+        throw new IllegalArgumentException(
+            "latency-budget: factor is not a number: " + options.get("factor"));
       }
       Duration min = FanOutStrategies.duration(this, options, "min", Duration.ofMillis(50));
       Duration max = FanOutStrategies.duration(this, options, "max", Duration.ofSeconds(10));

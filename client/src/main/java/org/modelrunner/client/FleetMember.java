@@ -11,9 +11,9 @@ import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.Reply;
 
 /**
- * One deployment in the fleet: its connection, its state and counters, and its mailbox. Calls to it are
- * serialised: fan-outs drop jobs into the mailbox (a bounded MPSC queue), and at most one call is in
- * flight; when it completes, the next job is sent.
+ * One deployment in the fleet: its connection, its state and counters, and its mailbox. Calls to it
+ * are serialised: fan-outs drop jobs into the mailbox (a bounded MPSC queue), and at most one call
+ * is in flight; when it completes, the next job is sent.
  */
 final class FleetMember {
   /** A model's part of one fan-out, waiting in the mailbox. */
@@ -21,25 +21,42 @@ final class FleetMember {
 
   static final int MAILBOX_CAPACITY = 16;
 
-  /** The deployment; replaced (same deployment, same address) when the directory updates its infos. */
+  /**
+   * The deployment; replaced (same deployment, same address) when the directory updates its infos.
+   */
   volatile ModelEndpoint endpoint;
+
   /** The event sent when this member is set up: a first join, a new deployment, or a restart. */
   final FleetEvent.Kind onReady;
+
   /** The reason given with {@link #onReady}, if any; fleet thread only. */
   String readyReason;
+
   private final ModelFleet fleet;
   private final MpscArrayQueue<Job> mailbox = new MpscArrayQueue<>(MAILBOX_CAPACITY);
   private final AtomicBoolean inFlight = new AtomicBoolean();
   volatile ModelConnection connection;
+
   /** The transport of {@link #connection}; set with it. */
   volatile org.modelrunner.spi.ModelTransport transport;
+
   volatile ModelStatus.State state = ModelStatus.State.CONNECTING;
-  /** Set when the member is no longer wanted (left, replaced, fleet closed): pending work is abandoned. */
+
+  /**
+   * Set when the member is no longer wanted (left, replaced, fleet closed): pending work is
+   * abandoned.
+   */
   volatile boolean retired;
-  /** Set when the connection closes as soon as no call is in flight or waiting (a replaced deployment). */
+
+  /**
+   * Set when the connection closes as soon as no call is in flight or waiting (a replaced
+   * deployment).
+   */
   private volatile boolean closeWhenIdle;
+
   /** Calls this member still sits out after timeouts (the cooldown); read on every fan-out. */
   private volatile int cooldown;
+
   /** Set while a health check of this member is out. */
   final AtomicBoolean healthChecking = new AtomicBoolean();
 
@@ -52,6 +69,7 @@ final class FleetMember {
   private long timeouts;
   private long skipped;
   private String lastError;
+
   /** Round trips of the calls that got an answer, in microseconds; allocated on the first. */
   private Histogram latencies;
 
@@ -80,9 +98,9 @@ final class FleetMember {
   }
 
   /**
-   * Returns the client code of the {@link CallStatus#SKIPPED} outcome this member gets while it is between
-   * deployments or restarting ({@link CallFailure#REDEPLOYING}, {@link CallFailure#RECOVERING}), or null when
-   * it is connected, joining for the first time, or out.
+   * Returns the client code of the {@link CallStatus#SKIPPED} outcome this member gets while it is
+   * between deployments or restarting ({@link CallFailure#REDEPLOYING}, {@link
+   * CallFailure#RECOVERING}), or null when it is connected, joining for the first time, or out.
    */
   String sitsOutAs() {
     ModelStatus.State now = state;
@@ -92,11 +110,12 @@ final class FleetMember {
     return switch (now) {
       case REDEPLOYING -> CallFailure.REDEPLOYING;
       case RECOVERING -> CallFailure.RECOVERING;
-      case CONNECTING -> switch (onReady) {
-        case REPLACED -> CallFailure.REDEPLOYING;
-        case RESTARTED -> CallFailure.RECOVERING;
-        default -> null;
-      };
+      case CONNECTING ->
+          switch (onReady) {
+            case REPLACED -> CallFailure.REDEPLOYING;
+            case RESTARTED -> CallFailure.RECOVERING;
+            default -> null;
+          };
       default -> null;
     };
   }
@@ -104,15 +123,16 @@ final class FleetMember {
   /** Queues a job and sends it if no call is in flight. */
   void submit(Job job) {
     if (!mailbox.offer(job)) {
-      job.call().fill(
-          job.slot(),
-          fleet.failureOutcome(
-              this,
-              new CallFailure(
-                  CallFailure.Source.CLIENT,
-                  CallFailure.QUEUE_FULL,
-                  MAILBOX_CAPACITY + " calls are already waiting for this model"),
-              0));
+      job.call()
+          .fill(
+              job.slot(),
+              fleet.failureOutcome(
+                  this,
+                  new CallFailure(
+                      CallFailure.Source.CLIENT,
+                      CallFailure.QUEUE_FULL,
+                      MAILBOX_CAPACITY + " calls are already waiting for this model"),
+                  0));
       return;
     }
     drain();
@@ -185,17 +205,23 @@ final class FleetMember {
   }
 
   /**
-   * Counts a failure or a timeout ({@code countsAsTimeout} for a failure that is one, such as BUSY);
-   * returns the consecutive failures and timeouts after it, for the failure policy. After a timeout, the
-   * member sits out {@code ceil(timeouts / 2)} calls when {@code cooldown} is on.
+   * Counts a failure or a timeout ({@code countsAsTimeout} for a failure that is one, such as
+   * BUSY); returns the consecutive failures and timeouts after it, for the failure policy. After a
+   * timeout, the member sits out {@code ceil(timeouts / 2)} calls when {@code cooldown} is on.
    */
-  synchronized int[] recordFailure(CallOutcome outcome, boolean countsAsTimeout, boolean answered,
+  synchronized int[] recordFailure(
+      CallOutcome outcome,
+      boolean countsAsTimeout,
+      boolean answered,
       boolean cooldownAfterTimeouts) {
     boolean timedOut = outcome.status() == CallStatus.TIMEOUT;
     if (timedOut) {
       timeouts++;
-      lastError = "timeout after " + outcome.latencyMicros() / 1_000 + " ms"
-          + outcome.failure().map(f -> " (" + f + ")").orElse("");
+      lastError =
+          "timeout after "
+              + outcome.latencyMicros() / 1_000
+              + " ms"
+              + outcome.failure().map(f -> " (" + f + ")").orElse("");
     } else {
       failures++;
       lastError = outcome.failure().map(CallFailure::toString).orElse("failure");
@@ -215,8 +241,8 @@ final class FleetMember {
   }
 
   /**
-   * Moves a member that is not yet disconnected to DISCONNECTED; returns false if it already was, or was
-   * retired (so that one decision is acted on once).
+   * Moves a member that is not yet disconnected to DISCONNECTED; returns false if it already was,
+   * or was retired (so that one decision is acted on once).
    */
   synchronized boolean markDisconnected(String error) {
     if (retired || state == ModelStatus.State.DISCONNECTED) {
@@ -272,7 +298,10 @@ final class FleetMember {
         current.close();
       } catch (RuntimeException e) {
         System.getLogger(ModelFleet.class.getName())
-            .log(System.Logger.Level.DEBUG, "Closing the connection to " + endpoint.address() + " failed", e);
+            .log(
+                System.Logger.Level.DEBUG,
+                "Closing the connection to " + endpoint.address() + " failed",
+                e);
       }
     }
   }

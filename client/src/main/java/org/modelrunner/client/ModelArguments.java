@@ -10,8 +10,9 @@ import java.util.Objects;
 
 /**
  * One model's own arguments for a fan-out: positional and keyword arguments, computed per model by
- * {@link FanOut.Builder#perModel}. This is the Python client's per-model argument function, which returns
- * both ({@code (args, kwargs)}): for example, each model's own {@code performance_metrics} keyword.
+ * {@link FanOut.Builder#perModel}. This is the Python client's per-model argument function, which
+ * returns both ({@code (args, kwargs)}): for example, each model's own {@code performance_metrics}
+ * keyword.
  *
  * <pre>{@code
  * FanOut.builder("predict")
@@ -19,12 +20,12 @@ import java.util.Objects;
  *     .build();
  * }</pre>
  *
- * <p>Values are plain Java values, as in {@link FanOut}; {@code null} is {@code NONE}. Immutable: {@link
- * #keyword} returns a copy.
+ * <p>Values are plain Java values, as in {@link FanOut}; {@code null} is {@code NONE}. Immutable:
+ * {@link #keyword} returns a copy.
  *
  * @param positional the positional arguments, in order (may hold nulls)
- * @param keywords the keyword arguments by name (values may be null); they win over the fan-out's shared
- *     keywords of the same name
+ * @param keywords the keyword arguments by name (values may be null); they win over the fan-out's
+ *     shared keywords of the same name
  */
 public record ModelArguments(List<Object> positional, Map<String, Object> keywords) {
   /**
@@ -33,9 +34,12 @@ public record ModelArguments(List<Object> positional, Map<String, Object> keywor
    * @throws NullPointerException if a collection or a keyword name is null
    */
   public ModelArguments {
-    positional = Collections.unmodifiableList(new ArrayList<>(Objects.requireNonNull(positional, "positional")));
+    positional =
+        Collections.unmodifiableList(
+            new ArrayList<>(Objects.requireNonNull(positional, "positional")));
     Map<String, Object> copy = new LinkedHashMap<>();
-    for (Map.Entry<String, Object> keyword : Objects.requireNonNull(keywords, "keywords").entrySet()) {
+    for (Map.Entry<String, Object> keyword :
+        Objects.requireNonNull(keywords, "keywords").entrySet()) {
       copy.put(Objects.requireNonNull(keyword.getKey(), "keyword name"), keyword.getValue());
     }
     keywords = Collections.unmodifiableMap(copy);
@@ -43,7 +47,8 @@ public record ModelArguments(List<Object> positional, Map<String, Object> keywor
 
   /** Returns these positional arguments and no keyword ({@code null} values are {@code NONE}). */
   public static ModelArguments of(Object... positional) {
-    return new ModelArguments(positional == null ? Arrays.asList((Object) null) : Arrays.asList(positional), Map.of());
+    return new ModelArguments(
+        positional == null ? Arrays.asList((Object) null) : Arrays.asList(positional), Map.of());
   }
 
   /** Returns a copy with the keyword argument {@code name} set to {@code value}. */

@@ -39,8 +39,9 @@ import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.ValueConverter;
 
 /**
- * A coordinator's fleet of models: it follows a {@link ModelDirectory}, connects to and sets up each model
- * it lists, and fans calls out to all of them (or a subset) concurrently, with a deadline.
+ * A coordinator's fleet of models: it follows a {@link ModelDirectory}, connects to and sets up
+ * each model it lists, and fans calls out to all of them (or a subset) concurrently, with a
+ * deadline.
  *
  * <pre>{@code
  * try (ModelFleet fleet = ModelFleet.builder()
@@ -57,63 +58,74 @@ import org.modelrunner.spi.ValueConverter;
  * }</pre>
  *
  * <h2>Guarantees</h2>
+ *
  * <ul>
  *   <li>Every model targeted by a fan-out gets exactly one {@link CallOutcome}: {@code SUCCESS},
- *       {@code FAILURE} (with the reason), {@code TIMEOUT}, or {@code SKIPPED} (the cooldown below); the
- *       fan-out completes by its deadline plus a small bound, whatever the models do. The models targeted
- *       are those connected when the call starts (or the {@linkplain FanOut.Builder#only subset}: known but
- *       unconnected ones fail with {@link CallFailure#NOT_CONNECTED}).</li>
- *   <li>A model never has two calls in flight from this fleet: calls to a model wait in a small bounded
- *       queue, and one that waits past its fan-out's deadline is never sent.</li>
+ *       {@code FAILURE} (with the reason), {@code TIMEOUT}, or {@code SKIPPED} (the cooldown
+ *       below); the fan-out completes by its deadline plus a small bound, whatever the models do.
+ *       The models targeted are those connected when the call starts (or the {@linkplain
+ *       FanOut.Builder#only subset}: known but unconnected ones fail with {@link
+ *       CallFailure#NOT_CONNECTED}).
+ *   <li>A model never has two calls in flight from this fleet: calls to a model wait in a small
+ *       bounded queue, and one that waits past its fan-out's deadline is never sent.
  *   <li>No caller thread waits on model work (except in {@link #callAndWait}); results, per-outcome
- *       callbacks and {@link FleetListener} events run on the fleet's executor, one at a time, never on a
- *       transport thread. The fleet uses two threads of its own (timers and membership; callbacks when no
- *       executor is given), never one per model.</li>
+ *       callbacks and {@link FleetListener} events run on the fleet's executor, one at a time,
+ *       never on a transport thread. The fleet uses two threads of its own (timers and membership;
+ *       callbacks when no executor is given), never one per model.
  * </ul>
  *
  * <h2>Failure policy</h2>
- * As the Python client: each model has a count of consecutive failures and one of consecutive timeouts,
- * both reset by a success. When one goes over its limit (defaults 3 and 3; 0 disables), the model is
- * disconnected, reported to the directory ({@code MULTIPLE_FAILED} or {@code MULTIPLE_TIMEOUT}) and a
- * {@link FleetEvent.Kind#DISCONNECTED} event is sent, once per decision. A {@code BAD_IMPLEMENTATION}
- * answer disconnects at once. A {@code BUSY} answer (the runner is still running an earlier call that timed
- * out) and an unreachable runner ({@code UNAVAILABLE}) count as timeouts; other transport errors count as
- * failures. Answers that are the coordinator's problem count for nothing: {@code INVALID_ARGUMENT} is logged,
- * and {@code FAILED_PRECONDITION} (the runner lost its instance) sets the model up again. A setup is retried
- * only after connection errors and timeouts; one that answers {@code BAD_IMPLEMENTATION} is reported so,
- * {@code INVALID_ARGUMENT} is the coordinator's error (not reported), and any other refusal is reported
- * {@code MULTIPLE_FAILED} at once. {@link Builder#reportFailures reportFailures(false)} logs decisions
- * instead of acting on them. The outcome's {@link CallFailure} keeps the kind apart ({@code UNAVAILABLE}, {@code BUSY},
- * {@code DEADLINE_EXCEEDED}...).
  *
- * <p>After its {@code n}th consecutive timeout a model sits out the next {@code ceil(n / 2)} calls (the
- * Python client's cooldown; {@link Builder#timeoutCooldown}): they end {@link CallStatus#SKIPPED} without
- * being sent, and count for nothing. Health checks run out of band with their own deadline
- * ({@link Builder#healthChecks}), after every few timeouts and at once when a runner is unreachable; a
- * runner that does not answer {@code SERVING} is reconnected (set up again: {@link FleetEvent.Kind#RESTARTED}),
- * and one that cannot be is reported {@code CONNECTION_FAILED}. The coordinator can {@link #report} a model
- * itself (say {@link FailureCode#LOW_PERFORMANCE}) and {@link #disconnect} one without reporting it.
+ * As the Python client: each model has a count of consecutive failures and one of consecutive
+ * timeouts, both reset by a success. When one goes over its limit (defaults 3 and 3; 0 disables),
+ * the model is disconnected, reported to the directory ({@code MULTIPLE_FAILED} or {@code
+ * MULTIPLE_TIMEOUT}) and a {@link FleetEvent.Kind#DISCONNECTED} event is sent, once per decision. A
+ * {@code BAD_IMPLEMENTATION} answer disconnects at once. A {@code BUSY} answer (the runner is still
+ * running an earlier call that timed out) and an unreachable runner ({@code UNAVAILABLE}) count as
+ * timeouts; other transport errors count as failures. Answers that are the coordinator's problem
+ * count for nothing: {@code INVALID_ARGUMENT} is logged, and {@code FAILED_PRECONDITION} (the
+ * runner lost its instance) sets the model up again. A setup is retried only after connection
+ * errors and timeouts; one that answers {@code BAD_IMPLEMENTATION} is reported so, {@code
+ * INVALID_ARGUMENT} is the coordinator's error (not reported), and any other refusal is reported
+ * {@code MULTIPLE_FAILED} at once. {@link Builder#reportFailures reportFailures(false)} logs
+ * decisions instead of acting on them. The outcome's {@link CallFailure} keeps the kind apart
+ * ({@code UNAVAILABLE}, {@code BUSY}, {@code DEADLINE_EXCEEDED}...).
+ *
+ * <p>After its {@code n}th consecutive timeout a model sits out the next {@code ceil(n / 2)} calls
+ * (the Python client's cooldown; {@link Builder#timeoutCooldown}): they end {@link
+ * CallStatus#SKIPPED} without being sent, and count for nothing. Health checks run out of band with
+ * their own deadline ({@link Builder#healthChecks}), after every few timeouts and at once when a
+ * runner is unreachable; a runner that does not answer {@code SERVING} is reconnected (set up
+ * again: {@link FleetEvent.Kind#RESTARTED}), and one that cannot be is reported {@code
+ * CONNECTION_FAILED}. The coordinator can {@link #report} a model itself (say {@link
+ * FailureCode#LOW_PERFORMANCE}) and {@link #disconnect} one without reporting it.
  *
  * <h2>Membership</h2>
- * Directory reports are applied on the fleet's own thread without waiting on any model: connecting and
- * setting up run in the background (setup is retried with exponential backoff, every attempt bounded by
- * the setup timeout), and a later report abandons them (a {@code STOPPED} for a model still connecting).
+ *
+ * Directory reports are applied on the fleet's own thread without waiting on any model: connecting
+ * and setting up run in the background (setup is retried with exponential backoff, every attempt
+ * bounded by the setup timeout), and a later report abandons them (a {@code STOPPED} for a model
+ * still connecting).
+ *
  * <ul>
- *   <li>A snapshot connects what it lists and drops what it does not (pending connections included).</li>
- *   <li>A new deployment of a model replaces the old one only once it is set up
- *       ({@link FleetEvent.Kind#REPLACED}); {@code STOPPED} or {@code RECOVERING} for a deployment the fleet
- *       does not hold changes nothing. A {@code STOPPED} for the held deployment while a newer one is being
- *       set up is a redeploy (the Model Orchestrator stops the old process at once), not a leave: the model
- *       is {@link ModelStatus.State#REDEPLOYING} until the new deployment is ready.</li>
- *   <li>{@code RECOVERING} takes the held deployment out of the calls; {@code RUNNING} again with the same
- *       deployment id (or the same deployment at a new address) sets it up again
- *       ({@link FleetEvent.Kind#RESTARTED}: it lost its state).</li>
- *   <li>Duplicates change nothing; new infos for the same deployment and address are taken without a new
- *       setup ({@link FleetEvent.Kind#INFOS_UPDATED}). A model disconnected here stays out until the
- *       directory announces a new deployment, address or restart of it.</li>
+ *   <li>A snapshot connects what it lists and drops what it does not (pending connections
+ *       included).
+ *   <li>A new deployment of a model replaces the old one only once it is set up ({@link
+ *       FleetEvent.Kind#REPLACED}); {@code STOPPED} or {@code RECOVERING} for a deployment the
+ *       fleet does not hold changes nothing. A {@code STOPPED} for the held deployment while a
+ *       newer one is being set up is a redeploy (the Model Orchestrator stops the old process at
+ *       once), not a leave: the model is {@link ModelStatus.State#REDEPLOYING} until the new
+ *       deployment is ready.
+ *   <li>{@code RECOVERING} takes the held deployment out of the calls; {@code RUNNING} again with
+ *       the same deployment id (or the same deployment at a new address) sets it up again ({@link
+ *       FleetEvent.Kind#RESTARTED}: it lost its state).
+ *   <li>Duplicates change nothing; new infos for the same deployment and address are taken without
+ *       a new setup ({@link FleetEvent.Kind#INFOS_UPDATED}). A model disconnected here stays out
+ *       until the directory announces a new deployment, address or restart of it.
  * </ul>
- * {@link #awaitSettled} waits until every model of the first snapshot connected or failed;
- * {@link #awaitConnected} until enough models are connected; {@link #models()} tells each model's state,
+ *
+ * {@link #awaitSettled} waits until every model of the first snapshot connected or failed; {@link
+ * #awaitConnected} until enough models are connected; {@link #models()} tells each model's state,
  * counts and latency.
  */
 public final class ModelFleet implements AutoCloseable {
@@ -142,29 +154,38 @@ public final class ModelFleet implements AutoCloseable {
   private final List<FleetListener> listeners = new CopyOnWriteArrayList<>();
 
   /**
-   * The current member of each model id: connected, connecting, recovering or disconnected. Sorted by id, so
-   * that the connected array is rebuilt in one pass, without sorting.
+   * The current member of each model id: connected, connecting, recovering or disconnected. Sorted
+   * by id, so that the connected array is rebuilt in one pass, without sorting.
    */
   private final Map<String, FleetMember> known = new java.util.concurrent.ConcurrentSkipListMap<>();
+
   /** New deployments being set up while the old one keeps serving; fleet thread only. */
   private final Map<String, FleetMember> replacing = new HashMap<>();
+
   /** What fan-outs target, recomputed on the fleet thread when membership changes. */
   private volatile View view = View.EMPTY;
+
   private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
   private final Object readiness = new Object();
+
   /** The members of the directory's first snapshot still connecting; fleet thread only. */
   private Set<FleetMember> initialPending;
+
   private volatile boolean settled;
+
   /** Whether a rebuild of {@link #connected} is queued; fleet thread only. */
   private boolean rebuildPending;
+
   /** Events and replaced members that wait for that rebuild; fleet thread only. */
   private final List<FleetEvent> eventsAwaitingRebuild = new ArrayList<>();
+
   private final List<FleetMember> replacedAwaitingRebuild = new ArrayList<>();
   private volatile boolean closed;
 
   /**
-   * What a fan-out targets: the connected members, and the members between deployments or restarting (each
-   * gets a SKIPPED outcome); one immutable pair, so that a fan-out sees a model in one or the other.
+   * What a fan-out targets: the connected members, and the members between deployments or
+   * restarting (each gets a SKIPPED outcome); one immutable pair, so that a fan-out sees a model in
+   * one or the other.
    */
   private record View(FleetMember[] connected, FleetMember[] sittingOut) {
     static final View EMPTY = new View(new FleetMember[0], new FleetMember[0]);
@@ -193,7 +214,9 @@ public final class ModelFleet implements AutoCloseable {
         new TransportRegistry(
             ProviderRegistry.load(TransportProvider.class), builder.transportSettings);
     int id = FLEETS.incrementAndGet();
-    this.fleetThread = new ScheduledThreadPoolExecutor(1, Concurrency.daemonThreads("modelrunner-fleet-" + id, false));
+    this.fleetThread =
+        new ScheduledThreadPoolExecutor(
+            1, Concurrency.daemonThreads("modelrunner-fleet-" + id, false));
     this.fleetThread.setRemoveOnCancelPolicy(true);
     if (builder.executor != null) {
       this.ownedCallbackThread = null;
@@ -207,16 +230,16 @@ public final class ModelFleet implements AutoCloseable {
     this.listeners.addAll(builder.listeners);
   }
 
-
   /** Returns a builder. */
   public static Builder builder() {
     return new Builder();
   }
 
   /**
-   * Starts following the directory. A directory that reports its first snapshot at once, on this thread (a
-   * static list does), has its endpoints checked here: an endpoint no transport serves fails the build, with
-   * the artifact to add. Endpoints reported later without a transport fail to connect instead.
+   * Starts following the directory. A directory that reports its first snapshot at once, on this
+   * thread (a static list does), has its endpoints checked here: an endpoint no transport serves
+   * fails the build, with the artifact to add. Endpoints reported later without a transport fail to
+   * connect instead.
    */
   private void start() {
     Thread starting = Thread.currentThread();
@@ -250,12 +273,13 @@ public final class ModelFleet implements AutoCloseable {
   // Fan-out
 
   /**
-   * Starts a fan-out and returns its result's future, which completes (on the fleet's executor) when
-   * every targeted model has an outcome, by the deadline plus a small bound.
+   * Starts a fan-out and returns its result's future, which completes (on the fleet's executor)
+   * when every targeted model has an outcome, by the deadline plus a small bound.
    *
    * @throws IllegalArgumentException if the subset names a model the fleet does not know
    * @throws org.modelrunner.spi.ValueConversionException if an argument cannot be converted
-   * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if the request is over the size limit
+   * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if the request is over the size
+   *     limit
    * @throws IllegalStateException if the fleet is closed
    */
   public CompletableFuture<FanOutResult> call(FanOut request) {
@@ -289,7 +313,8 @@ public final class ModelFleet implements AutoCloseable {
       View now = view;
       targets = now.connected;
       if (now.sittingOut.length > 0 || !allConnected(targets)) {
-        // Slow path, only while membership changes: models between deployments or restarting get SKIPPED.
+        // Slow path, only while membership changes: models between deployments or restarting get
+        // SKIPPED.
         List<FleetMember> kept = new ArrayList<>(targets.length);
         List<FleetMember> outside = new ArrayList<>();
         for (FleetMember member : targets) {
@@ -318,24 +343,39 @@ public final class ModelFleet implements AutoCloseable {
     Duration timeout = request.timeout().orElse(callTimeout);
     FanOutStrategy strategy = request.strategy().orElse(fanOutStrategy);
     FanOutStrategy.Plan plan =
-        strategy == FanOutStrategies.ALL ? FanOutStrategies.ALL_PLAN : strategy.plan(new Targets(targets), timeout);
+        strategy == FanOutStrategies.ALL
+            ? FanOutStrategies.ALL_PLAN
+            : strategy.plan(new Targets(targets), timeout);
     if (plan == null) {
       throw new IllegalStateException("The fan-out strategy " + strategy + " made no plan");
     }
     FanOutCall call;
     if (plan == FanOutStrategies.ALL_PLAN) {
-      call = new FanOutCall(this, all, prepared, start, timeout, callbacks, request.onOutcome().orElse(null));
+      call =
+          new FanOutCall(
+              this, all, prepared, start, timeout, callbacks, request.onOutcome().orElse(null));
     } else {
       Duration[] slotTimeouts = new Duration[targets.length];
       for (int i = 0; i < targets.length; i++) {
         Duration chosen = plan.timeout(i, timeout);
-        slotTimeouts[i] = chosen == null || chosen.isNegative() || chosen.isZero() ? timeout : chosen;
+        slotTimeouts[i] =
+            chosen == null || chosen.isNegative() || chosen.isZero() ? timeout : chosen;
       }
       FleetMember[] sendable = targets;
       FanOutCall[] self = new FanOutCall[1];
       call =
-          new FanOutCall(this, all, prepared, start, timeout, callbacks, request.onOutcome().orElse(null), plan,
-              slotTimeouts, targets.length, slot -> send(self[0], sendable[slot], slot));
+          new FanOutCall(
+              this,
+              all,
+              prepared,
+              start,
+              timeout,
+              callbacks,
+              request.onOutcome().orElse(null),
+              plan,
+              slotTimeouts,
+              targets.length,
+              slot -> send(self[0], sendable[slot], slot));
       self[0] = call;
     }
     if (all.length == 0) {
@@ -344,7 +384,8 @@ public final class ModelFleet implements AutoCloseable {
     }
     inFlight.add(call);
     call.timer(
-        fleetThread.schedule(call::expire, Math.max(0, call.deadlineNanos - start), TimeUnit.NANOSECONDS));
+        fleetThread.schedule(
+            call::expire, Math.max(0, call.deadlineNanos - start), TimeUnit.NANOSECONDS));
     for (int i = targets.length; i < all.length; i++) {
       call.fill(i, unconnectedOutcome(all[i]));
     }
@@ -423,13 +464,14 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * For a member of the view that cannot take the call: adds the model's current member if it is between
-   * deployments or restarting, or set up since the view was made (it gets a SKIPPED outcome); a model that
-   * left or was disconnected gets none.
+   * For a member of the view that cannot take the call: adds the model's current member if it is
+   * between deployments or restarting, or set up since the view was made (it gets a SKIPPED
+   * outcome); a model that left or was disconnected gets none.
    */
   private void sitsOut(FleetMember member, List<FleetMember> outside) {
     FleetMember current = known.get(member.endpoint.modelId());
-    if (current != null && (current.sitsOutAs() != null || current.state == ModelStatus.State.CONNECTED)) {
+    if (current != null
+        && (current.sitsOutAs() != null || current.state == ModelStatus.State.CONNECTED)) {
       outside.add(current);
     }
   }
@@ -439,7 +481,10 @@ public final class ModelFleet implements AutoCloseable {
     String code = member.sitsOutAs();
     if (code == null && member.state == ModelStatus.State.CONNECTED) {
       // Set up since the fan-out's view was made: it takes the next call.
-      code = member.onReady == FleetEvent.Kind.REPLACED ? CallFailure.REDEPLOYING : CallFailure.RECOVERING;
+      code =
+          member.onReady == FleetEvent.Kind.REPLACED
+              ? CallFailure.REDEPLOYING
+              : CallFailure.RECOVERING;
     }
     if (code == null) {
       return failureOutcome(
@@ -455,11 +500,17 @@ public final class ModelFleet implements AutoCloseable {
             ? "deployment " + member.endpoint.deploymentId() + " of the model is being set up"
             : "the model is restarting";
     return new CallOutcome(
-        member.endpoint, CallStatus.SKIPPED, null, new CallFailure(CallFailure.Source.CLIENT, code, why), 0,
+        member.endpoint,
+        CallStatus.SKIPPED,
+        null,
+        new CallFailure(CallFailure.Source.CLIENT, code, why),
+        0,
         converter);
   }
 
-  /** Drops members disconnected since the array was made (the fleet thread refreshes it soon after). */
+  /**
+   * Drops members disconnected since the array was made (the fleet thread refreshes it soon after).
+   */
   private static FleetMember[] stillConnected(FleetMember[] members) {
     for (FleetMember member : members) {
       if (member.state != ModelStatus.State.CONNECTED) {
@@ -499,10 +550,14 @@ public final class ModelFleet implements AutoCloseable {
         if (!own.keywords().isEmpty()) {
           Map<String, KeywordArgument> byName = new java.util.LinkedHashMap<>();
           keywords.forEach(keyword -> byName.put(keyword.keyword(), keyword));
-          own.keywords().forEach((name, value) -> byName.put(name, new KeywordArgument(name, converter.encode(value))));
+          own.keywords()
+              .forEach(
+                  (name, value) ->
+                      byName.put(name, new KeywordArgument(name, converter.encode(value))));
           merged = new ArrayList<>(byName.values());
         }
-        prepared[i] = members[i].transport.prepare(request.method(), arguments(own.positional(), merged));
+        prepared[i] =
+            members[i].transport.prepare(request.method(), arguments(own.positional(), merged));
       }
       return prepared;
     }
@@ -530,7 +585,8 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /** A model's answer (or transport error) arrived. Called on a transport thread. */
-  void answered(FleetMember member, FleetMember.Job job, Reply reply, Throwable error, long micros) {
+  void answered(
+      FleetMember member, FleetMember.Job job, Reply reply, Throwable error, long micros) {
     CallOutcome outcome;
     if (error != null) {
       Throwable cause = Concurrency.cause(error);
@@ -541,31 +597,42 @@ public final class ModelFleet implements AutoCloseable {
                 member.endpoint,
                 CallStatus.TIMEOUT,
                 null,
-                new CallFailure(CallFailure.Source.TRANSPORT, transport.kind().name(), transport.getMessage()),
+                new CallFailure(
+                    CallFailure.Source.TRANSPORT, transport.kind().name(), transport.getMessage()),
                 micros,
                 converter);
       } else if (cause instanceof TransportException transport) {
         outcome =
             failureOutcome(
                 member,
-                new CallFailure(CallFailure.Source.TRANSPORT, transport.kind().name(), transport.getMessage()),
+                new CallFailure(
+                    CallFailure.Source.TRANSPORT, transport.kind().name(), transport.getMessage()),
                 micros);
       } else {
         outcome =
             failureOutcome(
                 member,
-                new CallFailure(CallFailure.Source.TRANSPORT, TransportException.Kind.INTERNAL.name(), cause.toString()),
+                new CallFailure(
+                    CallFailure.Source.TRANSPORT,
+                    TransportException.Kind.INTERNAL.name(),
+                    cause.toString()),
                 micros);
       }
     } else if (reply.status().isSuccess()) {
       outcome =
           new CallOutcome(
-              member.endpoint, CallStatus.SUCCESS, reply.value().orElse(null), null, micros, converter);
+              member.endpoint,
+              CallStatus.SUCCESS,
+              reply.value().orElse(null),
+              null,
+              micros,
+              converter);
     } else {
       outcome =
           failureOutcome(
               member,
-              new CallFailure(CallFailure.Source.MODEL, reply.status().code(), reply.status().message()),
+              new CallFailure(
+                  CallFailure.Source.MODEL, reply.status().code(), reply.status().message()),
               micros);
     }
     job.call().fill(job.slot(), outcome);
@@ -583,7 +650,8 @@ public final class ModelFleet implements AutoCloseable {
         new CallFailure(
             CallFailure.Source.CLIENT,
             CallFailure.COOLDOWN,
-            "the model sits out this call after timeouts" + (left > 0 ? " (and " + left + " more)" : "")),
+            "the model sits out this call after timeouts"
+                + (left > 0 ? " (and " + left + " more)" : "")),
         0,
         converter);
   }
@@ -593,7 +661,10 @@ public final class ModelFleet implements AutoCloseable {
         member.endpoint,
         CallStatus.CANCELLED,
         null,
-        new CallFailure(CallFailure.Source.CLIENT, CallFailure.NOT_NEEDED, "the fan-out completed without this answer"),
+        new CallFailure(
+            CallFailure.Source.CLIENT,
+            CallFailure.NOT_NEEDED,
+            "the fan-out completed without this answer"),
         0,
         converter);
   }
@@ -604,7 +675,9 @@ public final class ModelFleet implements AutoCloseable {
         CallStatus.SKIPPED,
         null,
         new CallFailure(
-            CallFailure.Source.CLIENT, CallFailure.NOT_SENT, "not sent before the deadline (bounded calls in flight)"),
+            CallFailure.Source.CLIENT,
+            CallFailure.NOT_SENT,
+            "not sent before the deadline (bounded calls in flight)"),
         0,
         converter);
   }
@@ -629,7 +702,8 @@ public final class ModelFleet implements AutoCloseable {
     }
     boolean fromTransport = failure != null && failure.source() == CallFailure.Source.TRANSPORT;
     boolean busy = fromTransport && failure.code().equals(TransportException.Kind.BUSY.name());
-    boolean unreachable = fromTransport && failure.code().equals(TransportException.Kind.UNAVAILABLE.name());
+    boolean unreachable =
+        fromTransport && failure.code().equals(TransportException.Kind.UNAVAILABLE.name());
     boolean answered = failure != null && failure.source() == CallFailure.Source.MODEL;
     if (answered && coordinatorMisuse(member, failure)) {
       return; // the coordinator's problem, not the model's: not counted (as the Python client)
@@ -651,57 +725,75 @@ public final class ModelFleet implements AutoCloseable {
           counters[1] == maxConsecutiveTimeouts + 1);
     } else if (outcome.status() == CallStatus.TIMEOUT || busy || unreachable) {
       if (unreachable || (healthCheckEvery > 0 && counters[1] % healthCheckEvery == 0)) {
-        checkHealth(member, unreachable ? "the runner is unreachable: " + failure.message() : describe(outcome));
+        checkHealth(
+            member,
+            unreachable ? "the runner is unreachable: " + failure.message() : describe(outcome));
       }
     }
   }
 
   /**
-   * A call answered {@code INVALID_ARGUMENT} (an empty method name) or {@code FAILED_PRECONDITION} ("Setup
-   * has not been called yet"): the coordinator's problem, logged and not counted against the model. For
-   * {@code FAILED_PRECONDITION} the runner lost its instance (a {@code Rest}, say): the model is set up
-   * again ({@link FleetEvent.Kind#RESTARTED}) so that the next call goes through.
+   * A call answered {@code INVALID_ARGUMENT} (an empty method name) or {@code FAILED_PRECONDITION}
+   * ("Setup has not been called yet"): the coordinator's problem, logged and not counted against
+   * the model. For {@code FAILED_PRECONDITION} the runner lost its instance (a {@code Rest}, say):
+   * the model is set up again ({@link FleetEvent.Kind#RESTARTED}) so that the next call goes
+   * through.
    *
    * @return whether the failure was one of those
    */
   private boolean coordinatorMisuse(FleetMember member, CallFailure failure) {
     if (failure.code().equals(StatusCode.INVALID_ARGUMENT.name())) {
-      LOG.log(System.Logger.Level.WARNING, "{0} refused the call as the coordinator''s error, not counted: {1}",
-          member, failure);
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "{0} refused the call as the coordinator''s error, not counted: {1}",
+          member,
+          failure);
       return true;
     }
     if (failure.code().equals(StatusCode.FAILED_PRECONDITION.name())) {
-      LOG.log(System.Logger.Level.WARNING, "{0} has no instance ({1}): setting it up again", member, failure);
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "{0} has no instance ({1}): setting it up again",
+          member,
+          failure);
       onFleetThread(() -> reconnect(member, "the runner has no instance (" + failure + ")"));
       return true;
     }
     return false;
   }
 
-  /** Acts on a policy decision: disconnect and report, or only log when failures are not reported. */
+  /**
+   * Acts on a policy decision: disconnect and report, or only log when failures are not reported.
+   */
   private void decide(FleetMember member, String code, String reason, boolean firstCrossing) {
     if (reportFailures) {
       disconnect(member, code, reason);
     } else if (firstCrossing) {
-      LOG.log(System.Logger.Level.WARNING,
-          "{0} would be disconnected and reported {1} ({2}); failures are not reported, so it is kept", member,
-          code, reason);
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "{0} would be disconnected and reported {1} ({2}); failures are not reported, so it is kept",
+          member,
+          code,
+          reason);
     }
   }
 
   private static String describe(CallOutcome outcome) {
-    return outcome.failure()
+    return outcome
+        .failure()
         .map(CallFailure::toString)
         .orElse("no answer within " + outcome.latencyMicros() / 1_000 + " ms");
   }
 
   /**
-   * Asks the runner's health service, out of band with its own deadline (never inside a fan-out's); a
-   * runner that does not answer {@code SERVING} is reconnected. One check at a time per model.
+   * Asks the runner's health service, out of band with its own deadline (never inside a fan-out's);
+   * a runner that does not answer {@code SERVING} is reconnected. One check at a time per model.
    */
   private void checkHealth(FleetMember member, String why) {
     ModelConnection connection = member.connection;
-    if (connection == null || member.retired || member.state != ModelStatus.State.CONNECTED
+    if (connection == null
+        || member.retired
+        || member.state != ModelStatus.State.CONNECTED
         || !member.healthChecking.compareAndSet(false, true)) {
       return;
     }
@@ -717,11 +809,11 @@ public final class ModelFleet implements AutoCloseable {
           if (error == null && status == HealthStatus.SERVING) {
             return;
           }
-          String answer = error != null ? Concurrency.cause(error).toString() : String.valueOf(status);
+          String answer =
+              error != null ? Concurrency.cause(error).toString() : String.valueOf(status);
           onFleetThread(() -> reconnect(member, "health check after " + why + ": " + answer));
         });
   }
-
 
   private void disconnect(FleetMember member, String code, String reason) {
     // At once, so that no fan-out started after this outcome was seen targets the model.
@@ -730,7 +822,8 @@ public final class ModelFleet implements AutoCloseable {
     }
     onFleetThread(
         () -> {
-          LOG.log(System.Logger.Level.WARNING, "Disconnecting {0}: {1} ({2})", member, code, reason);
+          LOG.log(
+              System.Logger.Level.WARNING, "Disconnecting {0}: {1} ({2})", member, code, reason);
           member.closeConnection();
           membershipChanged();
           reportToDirectory(member.endpoint, code, reason);
@@ -742,7 +835,8 @@ public final class ModelFleet implements AutoCloseable {
     try {
       directory.reportFailure(endpoint, code, reason);
     } catch (RuntimeException e) {
-      LOG.log(System.Logger.Level.WARNING, "The directory failed to take a failure report: " + e, e);
+      LOG.log(
+          System.Logger.Level.WARNING, "The directory failed to take a failure report: " + e, e);
     }
   }
 
@@ -776,7 +870,8 @@ public final class ModelFleet implements AutoCloseable {
     Set<String> listed = new HashSet<>();
     running.forEach(endpoint -> listed.add(key(endpoint)));
     recovering.forEach(endpoint -> listed.add(key(endpoint)));
-    // What is listed first, so that a model whose old deployment is gone and whose new one is listed is a
+    // What is listed first, so that a model whose old deployment is gone and whose new one is
+    // listed is a
     // redeploy, not a leave and a join.
     for (ModelEndpoint endpoint : running) {
       applyUpdate(endpoint, ModelState.RUNNING);
@@ -811,7 +906,8 @@ public final class ModelFleet implements AutoCloseable {
         if (pending != null && sameDeployment(pending, endpoint)) {
           retire(replacing.remove(id));
         }
-        if (current != null && sameDeployment(current, endpoint)
+        if (current != null
+            && sameDeployment(current, endpoint)
             && current.state != ModelStatus.State.RECOVERING) {
           recovering(current);
         }
@@ -836,7 +932,8 @@ public final class ModelFleet implements AutoCloseable {
           current.endpoint = endpoint;
           emit(new FleetEvent(FleetEvent.Kind.INFOS_UPDATED, endpoint, "", ""));
         }
-        return; // a duplicate; or a model disconnected here, which stays out until the directory changes it
+        return; // a duplicate; or a model disconnected here, which stays out until the directory
+        // changes it
       }
       // The same deployment, restarted (RECOVERING then RUNNING) or moved: set it up again.
       if (pending != null) {
@@ -844,7 +941,9 @@ public final class ModelFleet implements AutoCloseable {
       }
       FleetMember restarted = new FleetMember(this, endpoint, FleetEvent.Kind.RESTARTED);
       restarted.readyReason =
-          moved ? "moved from " + current.endpoint.address() + " to " + endpoint.address() : "restarted";
+          moved
+              ? "moved from " + current.endpoint.address() + " to " + endpoint.address()
+              : "restarted";
       replaceAtOnce(current, restarted);
       connect(restarted, 1);
       return;
@@ -884,7 +983,12 @@ public final class ModelFleet implements AutoCloseable {
     waiting.state = ModelStatus.State.RECOVERING;
     waiting.retired = true; // never connects: a RUNNING update starts a new member
     replaceAtOnce(current, waiting);
-    emit(new FleetEvent(FleetEvent.Kind.RECOVERING, current.endpoint, "", "the directory reports it RECOVERING"));
+    emit(
+        new FleetEvent(
+            FleetEvent.Kind.RECOVERING,
+            current.endpoint,
+            "",
+            "the directory reports it RECOVERING"));
   }
 
   private void reconnect(FleetMember member, String why) {
@@ -905,10 +1009,10 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * The held deployment is gone. If a newer deployment of the model is being set up, it is a redeploy (the
-   * Model Orchestrator stops the old process at once): the new deployment takes the place, the model is
-   * {@code REDEPLOYING} until it is ready ({@code REPLACED}), and nothing says it left. Otherwise the model
-   * leaves.
+   * The held deployment is gone. If a newer deployment of the model is being set up, it is a
+   * redeploy (the Model Orchestrator stops the old process at once): the new deployment takes the
+   * place, the model is {@code REDEPLOYING} until it is ready ({@code REPLACED}), and nothing says
+   * it left. Otherwise the model leaves.
    */
   private void stopped(FleetMember member, String reason) {
     String id = member.endpoint.modelId();
@@ -917,8 +1021,13 @@ public final class ModelFleet implements AutoCloseable {
       leave(member, reason);
       return;
     }
-    LOG.log(System.Logger.Level.INFO, "{0}: deployment {1} stopped ({2}); {3} is being set up in its place",
-        id, member.endpoint.deploymentId(), reason, pending.endpoint.deploymentId());
+    LOG.log(
+        System.Logger.Level.INFO,
+        "{0}: deployment {1} stopped ({2}); {3} is being set up in its place",
+        id,
+        member.endpoint.deploymentId(),
+        reason,
+        pending.endpoint.deploymentId());
     known.put(id, pending);
     retire(member);
     pending.state = ModelStatus.State.REDEPLOYING;
@@ -934,9 +1043,9 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * Retires a deployment that a new one replaced while it still serves: calls already sent or queued to it
-   * (by fan-outs that started before the swap) get its answers. It takes no new calls, and its connection
-   * closes once it is idle, a call timeout after the swap at the earliest.
+   * Retires a deployment that a new one replaced while it still serves: calls already sent or
+   * queued to it (by fan-outs that started before the swap) get its answers. It takes no new calls,
+   * and its connection closes once it is idle, a call timeout after the swap at the earliest.
    */
   private void retireAfterItsCalls(FleetMember member) {
     member.retired = true; // no more policy decisions or health checks for it
@@ -1005,7 +1114,8 @@ public final class ModelFleet implements AutoCloseable {
       }
       known.put(id, member);
       member.state = ModelStatus.State.CONNECTED;
-      membershipChanged(); // the old member serves until fan-outs pick the new one: no fan-out misses the model
+      membershipChanged(); // the old member serves until fan-outs pick the new one: no fan-out
+      // misses the model
       if (previous != null && previous != member) {
         if (previous.state == ModelStatus.State.CONNECTED) {
           retireAfterItsCalls(previous);
@@ -1027,7 +1137,8 @@ public final class ModelFleet implements AutoCloseable {
     if (attempt < setupAttempts) {
       long backoff = setupBackoff.toNanos() << Math.min(attempt - 1, 20);
       LOG.log(System.Logger.Level.INFO, "Setup of {0} failed ({1}); retrying", member, why);
-      fleetThread.schedule(() -> onFleetThread(() -> connect(member, attempt + 1)), backoff, TimeUnit.NANOSECONDS);
+      fleetThread.schedule(
+          () -> onFleetThread(() -> connect(member, attempt + 1)), backoff, TimeUnit.NANOSECONDS);
       return;
     }
     connectionFailed(member, "setup failed " + attempt + " time(s), the last: " + why);
@@ -1046,19 +1157,35 @@ public final class ModelFleet implements AutoCloseable {
     membershipChanged();
     String message = reply.status().message();
     if (reply.status().is(StatusCode.INVALID_ARGUMENT)) {
-      String reason = "the runner refused the setup as the coordinator's error (" + reply.status()
-          + "): check the fleet's base class name '" + baseClass + "'";
+      String reason =
+          "the runner refused the setup as the coordinator's error ("
+              + reply.status()
+              + "): check the fleet's base class name '"
+              + baseClass
+              + "'";
       LOG.log(System.Logger.Level.ERROR, "{0}: {1}", member, reason);
-      emit(new FleetEvent(FleetEvent.Kind.CONNECTION_FAILED, member.endpoint, StatusCode.INVALID_ARGUMENT.name(),
-          reason));
+      emit(
+          new FleetEvent(
+              FleetEvent.Kind.CONNECTION_FAILED,
+              member.endpoint,
+              StatusCode.INVALID_ARGUMENT.name(),
+              reason));
       return;
     }
     String code =
         reply.status().is(StatusCode.BAD_IMPLEMENTATION)
             ? FailureCode.BAD_IMPLEMENTATION.name()
             : FailureCode.MULTIPLE_FAILED.name();
-    String reason = reply.status().is(StatusCode.BAD_IMPLEMENTATION) ? message : "setup answered " + reply.status();
-    LOG.log(System.Logger.Level.WARNING, "Setup of {0} answered {1}: {2}", member, reply.status().code(), message);
+    String reason =
+        reply.status().is(StatusCode.BAD_IMPLEMENTATION)
+            ? message
+            : "setup answered " + reply.status();
+    LOG.log(
+        System.Logger.Level.WARNING,
+        "Setup of {0} answered {1}: {2}",
+        member,
+        reply.status().code(),
+        message);
     if (reportFailures) {
       reportToDirectory(member.endpoint, code, reason);
     }
@@ -1075,7 +1202,12 @@ public final class ModelFleet implements AutoCloseable {
     if (reportFailures) {
       reportToDirectory(member.endpoint, FailureCode.CONNECTION_FAILED.name(), why);
     }
-    emit(new FleetEvent(FleetEvent.Kind.CONNECTION_FAILED, member.endpoint, FailureCode.CONNECTION_FAILED.name(), why));
+    emit(
+        new FleetEvent(
+            FleetEvent.Kind.CONNECTION_FAILED,
+            member.endpoint,
+            FailureCode.CONNECTION_FAILED.name(),
+            why));
   }
 
   private void forgetIfPending(FleetMember member) {
@@ -1087,9 +1219,10 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * Schedules one rebuild of the connected array for all the changes made until it runs: a burst of setups
-   * completing together (a snapshot of thousands of models) costs one pass, not one per model. Events
-   * emitted meanwhile wait for it, so that a listener that sees CONNECTED finds the model connected.
+   * Schedules one rebuild of the connected array for all the changes made until it runs: a burst of
+   * setups completing together (a snapshot of thousands of models) costs one pass, not one per
+   * model. Events emitted meanwhile wait for it, so that a listener that sees CONNECTED finds the
+   * model connected.
    */
   private void membershipChanged() {
     if (!rebuildPending) {
@@ -1123,14 +1256,18 @@ public final class ModelFleet implements AutoCloseable {
     eventsAwaitingRebuild.clear();
   }
 
-  /** Marks the fleet settled once every model of the directory's first snapshot connected or failed. */
+  /**
+   * Marks the fleet settled once every model of the directory's first snapshot connected or failed.
+   */
   private void checkSettled() {
     if (settled || initialPending == null || rebuildPending) {
       return;
     }
     initialPending.removeIf(
-        member -> member.retired
-            || (member.state != ModelStatus.State.CONNECTING && member.state != ModelStatus.State.REDEPLOYING));
+        member ->
+            member.retired
+                || (member.state != ModelStatus.State.CONNECTING
+                    && member.state != ModelStatus.State.REDEPLOYING));
     if (initialPending.isEmpty()) {
       settled = true;
       initialPending = null;
@@ -1154,7 +1291,8 @@ public final class ModelFleet implements AutoCloseable {
             try {
               listener.onEvent(event);
             } catch (RuntimeException e) {
-              LOG.log(System.Logger.Level.WARNING, "A fleet listener failed on " + event + ": " + e, e);
+              LOG.log(
+                  System.Logger.Level.WARNING, "A fleet listener failed on " + event + ": " + e, e);
             }
           }
         });
@@ -1174,9 +1312,9 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * Returns the state of the directory's link to its source: for the Model Orchestrator, whether its
-   * connection is up, or since when it is reconnecting and why; empty for a directory without one (a static
-   * list). While it is not connected the fleet keeps calling the models it has.
+   * Returns the state of the directory's link to its source: for the Model Orchestrator, whether
+   * its connection is up, or since when it is reconnecting and why; empty for a directory without
+   * one (a static list). While it is not connected the fleet keeps calling the models it has.
    */
   public Optional<DirectoryStatus> directoryStatus() {
     return directory.status();
@@ -1213,7 +1351,8 @@ public final class ModelFleet implements AutoCloseable {
 
   /**
    * Waits until the directory's first snapshot is settled: it arrived, and every model it listed is
-   * connected or could not be (failed, left, or disconnected). Once settled, the fleet stays settled.
+   * connected or could not be (failed, left, or disconnected). Once settled, the fleet stays
+   * settled.
    *
    * @return whether it was settled before the timeout
    * @throws InterruptedException if the thread is interrupted while waiting
@@ -1233,10 +1372,10 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * Reports a model to the directory (for the Model Orchestrator: a {@code report_failure}, after which it
-   * stops the model and, for most codes, quarantines its submission), for example when its predictions
-   * are poor. Reporting does not disconnect the model here: calls still go to it until the directory
-   * stops it, or until {@link #disconnect} is called. Never blocks.
+   * Reports a model to the directory (for the Model Orchestrator: a {@code report_failure}, after
+   * which it stops the model and, for most codes, quarantines its submission), for example when its
+   * predictions are poor. Reporting does not disconnect the model here: calls still go to it until
+   * the directory stops it, or until {@link #disconnect} is called. Never blocks.
    *
    * @throws IllegalArgumentException if the fleet knows no model with that id
    */
@@ -1245,8 +1384,8 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * Reports a model to the directory with any failure code (the orchestrator quarantines a model reported
-   * with a code it does not know). See {@link #report(String, FailureCode, String)}.
+   * Reports a model to the directory with any failure code (the orchestrator quarantines a model
+   * reported with a code it does not know). See {@link #report(String, FailureCode, String)}.
    *
    * @throws IllegalArgumentException if the fleet knows no model with that id, or the code is blank
    */
@@ -1262,9 +1401,10 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * Disconnects a model here without reporting it to the directory: no fan-out started after this call
-   * targets it, and it stays out until the directory announces a new deployment or a restart of it. A
-   * {@link FleetEvent.Kind#DISCONNECTED} event with the code {@link FleetEvent#LOCAL} follows.
+   * Disconnects a model here without reporting it to the directory: no fan-out started after this
+   * call targets it, and it stays out until the directory announces a new deployment or a restart
+   * of it. A {@link FleetEvent.Kind#DISCONNECTED} event with the code {@link FleetEvent#LOCAL}
+   * follows.
    *
    * @return whether the model was connected or connecting (false if it already was out)
    * @throws IllegalArgumentException if the fleet knows no model with that id
@@ -1283,7 +1423,9 @@ public final class ModelFleet implements AutoCloseable {
             retire(replacing.remove(modelId));
           }
           membershipChanged();
-          emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, FleetEvent.LOCAL, reason));
+          emit(
+              new FleetEvent(
+                  FleetEvent.Kind.DISCONNECTED, member.endpoint, FleetEvent.LOCAL, reason));
         });
     return true;
   }
@@ -1308,9 +1450,9 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * Closes the directory, every connection and transport, and the fleet's threads. Fan-outs still in
-   * flight complete at once: models without an outcome fail with the client code {@code FLEET_CLOSED}.
-   * Idempotent.
+   * Closes the directory, every connection and transport, and the fleet's threads. Fan-outs still
+   * in flight complete at once: models without an outcome fail with the client code {@code
+   * FLEET_CLOSED}. Idempotent.
    */
   @Override
   public void close() {
@@ -1390,7 +1532,9 @@ public final class ModelFleet implements AutoCloseable {
       return this;
     }
 
-    /** Sets the instance arguments sent with every setup; Java values are converted. Default none. */
+    /**
+     * Sets the instance arguments sent with every setup; Java values are converted. Default none.
+     */
     public Builder setupArguments(Arguments arguments) {
       this.setupArguments = Objects.requireNonNull(arguments, "arguments");
       return this;
@@ -1409,8 +1553,8 @@ public final class ModelFleet implements AutoCloseable {
     }
 
     /**
-     * Sets how many times setup is tried and the backoff before the second attempt, doubled after each
-     * failure. Default 5 attempts, 2 s (then 4, 8, 16 s), as the Python client.
+     * Sets how many times setup is tried and the backoff before the second attempt, doubled after
+     * each failure. Default 5 attempts, 2 s (then 4, 8, 16 s), as the Python client.
      */
     public Builder setupRetries(int attempts, Duration initialBackoff) {
       if (attempts < 1) {
@@ -1421,23 +1565,29 @@ public final class ModelFleet implements AutoCloseable {
       return this;
     }
 
-    /** Sets the consecutive failures a model may have before it is disconnected; 0 disables. Default 3. */
+    /**
+     * Sets the consecutive failures a model may have before it is disconnected; 0 disables. Default
+     * 3.
+     */
     public Builder maxConsecutiveFailures(int limit) {
       this.maxConsecutiveFailures = nonNegative(limit, "maxConsecutiveFailures");
       return this;
     }
 
-    /** Sets the consecutive timeouts a model may have before it is disconnected; 0 disables. Default 3. */
+    /**
+     * Sets the consecutive timeouts a model may have before it is disconnected; 0 disables. Default
+     * 3.
+     */
     public Builder maxConsecutiveTimeouts(int limit) {
       this.maxConsecutiveTimeouts = nonNegative(limit, "maxConsecutiveTimeouts");
       return this;
     }
 
     /**
-     * Sets whether a model sits out calls after timeouts, as the Python client: after its {@code n}th
-     * consecutive timeout (or {@code BUSY} answer), it sits out the next {@code ceil(n / 2)} calls, which
-     * end {@link CallStatus#SKIPPED} without being sent. Gives a runner still busy with a timed-out call
-     * time to finish. Default on.
+     * Sets whether a model sits out calls after timeouts, as the Python client: after its {@code
+     * n}th consecutive timeout (or {@code BUSY} answer), it sits out the next {@code ceil(n / 2)}
+     * calls, which end {@link CallStatus#SKIPPED} without being sent. Gives a runner still busy
+     * with a timed-out call time to finish. Default on.
      */
     public Builder timeoutCooldown(boolean enabled) {
       this.timeoutCooldown = enabled;
@@ -1445,9 +1595,10 @@ public final class ModelFleet implements AutoCloseable {
     }
 
     /**
-     * Sets how fan-outs are spread over the models and when they complete, unless a {@link FanOut} says
-     * otherwise: {@link FanOutStrategy#all()} (the default), {@link FanOutStrategy#quorum},
-     * {@link FanOutStrategy#bounded}, per-model deadlines, or one {@linkplain FanOutStrategy#named named}.
+     * Sets how fan-outs are spread over the models and when they complete, unless a {@link FanOut}
+     * says otherwise: {@link FanOutStrategy#all()} (the default), {@link FanOutStrategy#quorum},
+     * {@link FanOutStrategy#bounded}, per-model deadlines, or one {@linkplain FanOutStrategy#named
+     * named}.
      */
     public Builder fanOutStrategy(FanOutStrategy strategy) {
       this.fanOutStrategy = Objects.requireNonNull(strategy, "strategy");
@@ -1455,24 +1606,24 @@ public final class ModelFleet implements AutoCloseable {
     }
 
     /**
-     * Sets the fan-out strategy by the name of its provider, with its options (see
-     * {@link FanOutStrategy#named}).
+     * Sets the fan-out strategy by the name of its provider, with its options (see {@link
+     * FanOutStrategy#named}).
      *
-     * @throws IllegalArgumentException if no strategy has that name (the message lists those available), or
-     *     an option is invalid
+     * @throws IllegalArgumentException if no strategy has that name (the message lists those
+     *     available), or an option is invalid
      */
     public Builder fanOutStrategy(String name, Map<String, String> options) {
       return fanOutStrategy(FanOutStrategy.named(name, options));
     }
 
     /**
-     * Sets whether the failure policy acts (the Python client's {@code report_failure} switch). Default on:
-     * a model over a limit, or answering {@code BAD_IMPLEMENTATION}, is disconnected and reported to the
-     * directory (for the Model Orchestrator: stopped and quarantined). Off, for debugging a model: the
-     * decision is logged (a warning, once each time a limit is crossed) instead, nothing is reported, and
-     * the model keeps receiving calls. Setups that fail still leave the model out (it has no instance to
-     * call), but are not reported either. {@link ModelFleet#report} still reports: it is the coordinator's
-     * own decision.
+     * Sets whether the failure policy acts (the Python client's {@code report_failure} switch).
+     * Default on: a model over a limit, or answering {@code BAD_IMPLEMENTATION}, is disconnected
+     * and reported to the directory (for the Model Orchestrator: stopped and quarantined). Off, for
+     * debugging a model: the decision is logged (a warning, once each time a limit is crossed)
+     * instead, nothing is reported, and the model keeps receiving calls. Setups that fail still
+     * leave the model out (it has no instance to call), but are not reported either. {@link
+     * ModelFleet#report} still reports: it is the coordinator's own decision.
      */
     public Builder reportFailures(boolean enabled) {
       this.reportFailures = enabled;
@@ -1480,11 +1631,12 @@ public final class ModelFleet implements AutoCloseable {
     }
 
     /**
-     * Sets when a model's health is checked: after every {@code everyTimeouts} consecutive timeouts (and at
-     * once when the runner is unreachable), with its own deadline {@code timeout}, out of band (never
-     * inside a fan-out's deadline). A runner that does not answer {@code SERVING} is reconnected (set up
-     * again). Default: every {@code max(1, int(0.2 × maxConsecutiveTimeouts))} timeouts, as the Python
-     * client, with a 2 s deadline; {@code everyTimeouts} 0 checks only unreachable runners.
+     * Sets when a model's health is checked: after every {@code everyTimeouts} consecutive timeouts
+     * (and at once when the runner is unreachable), with its own deadline {@code timeout}, out of
+     * band (never inside a fan-out's deadline). A runner that does not answer {@code SERVING} is
+     * reconnected (set up again). Default: every {@code max(1, int(0.2 × maxConsecutiveTimeouts))}
+     * timeouts, as the Python client, with a 2 s deadline; {@code everyTimeouts} 0 checks only
+     * unreachable runners.
      */
     public Builder healthChecks(int everyTimeouts, Duration timeout) {
       this.healthCheckEvery = nonNegative(everyTimeouts, "everyTimeouts");
@@ -1499,8 +1651,8 @@ public final class ModelFleet implements AutoCloseable {
     }
 
     /**
-     * Sets the executor that runs result completions, per-outcome callbacks and listeners (one at a time).
-     * By default the fleet uses a thread of its own.
+     * Sets the executor that runs result completions, per-outcome callbacks and listeners (one at a
+     * time). By default the fleet uses a thread of its own.
      */
     public Builder executor(Executor executor) {
       this.executor = Objects.requireNonNull(executor, "executor");
@@ -1523,8 +1675,9 @@ public final class ModelFleet implements AutoCloseable {
      * Builds the fleet and starts following the directory; models connect in the background (see
      * {@link ModelFleet#awaitConnected}).
      *
-     * @throws IllegalStateException if the directory or base class is missing, or a static directory lists
-     *     an endpoint no transport on the class path serves (the message names the artifact to add)
+     * @throws IllegalStateException if the directory or base class is missing, or a static
+     *     directory lists an endpoint no transport on the class path serves (the message names the
+     *     artifact to add)
      */
     public ModelFleet build() {
       if (directory == null) {
@@ -1542,7 +1695,6 @@ public final class ModelFleet implements AutoCloseable {
       }
       return fleet;
     }
-
 
     private static int nonNegative(int value, String name) {
       if (value < 0) {

@@ -5,15 +5,15 @@ import java.util.Optional;
 import org.modelrunner.spi.ModelEndpoint;
 
 /**
- * A snapshot of one model of the fleet: its deployment, connection state, failure counters, call counts
- * and latency. Counts and latency cover the current connection of the deployment (they start again when
- * the model is replaced, restarted or reconnected).
+ * A snapshot of one model of the fleet: its deployment, connection state, failure counters, call
+ * counts and latency. Counts and latency cover the current connection of the deployment (they start
+ * again when the model is replaced, restarted or reconnected).
  *
  * @param model the deployment (its id, address and infos)
  * @param state the connection state
  * @param consecutiveFailures failures since the last success
- * @param consecutiveTimeouts timeouts since the last success, counting {@code BUSY} answers and unreachable
- *     runners ({@code UNAVAILABLE}) as timeouts
+ * @param consecutiveTimeouts timeouts since the last success, counting {@code BUSY} answers and
+ *     unreachable runners ({@code UNAVAILABLE}) as timeouts
  * @param counts the outcomes of the calls that targeted the model
  * @param cooldown the calls the model still sits out after timeouts (0 when it takes calls)
  * @param latency how long its answered calls took
@@ -35,21 +35,22 @@ public record ModelStatus(
     /** Set up: receives calls. */
     CONNECTED,
     /**
-     * The directory reports the model's process restarting; it receives calls again once it runs and is set
-     * up. Its calls end {@link CallStatus#SKIPPED} ({@link CallFailure#RECOVERING}) meanwhile.
+     * The directory reports the model's process restarting; it receives calls again once it runs
+     * and is set up. Its calls end {@link CallStatus#SKIPPED} ({@link CallFailure#RECOVERING})
+     * meanwhile.
      */
     RECOVERING,
     /**
-     * The directory stopped the deployment that served the model while a new deployment of it is being set
-     * up (the Model Orchestrator stops the old process at once on a redeploy): the model has not left, and
-     * a {@link FleetEvent.Kind#REPLACED} follows once the new deployment is ready. Its calls end
-     * {@link CallStatus#SKIPPED} ({@link CallFailure#REDEPLOYING}) meanwhile. The status shows the new
-     * deployment.
+     * The directory stopped the deployment that served the model while a new deployment of it is
+     * being set up (the Model Orchestrator stops the old process at once on a redeploy): the model
+     * has not left, and a {@link FleetEvent.Kind#REPLACED} follows once the new deployment is
+     * ready. Its calls end {@link CallStatus#SKIPPED} ({@link CallFailure#REDEPLOYING}) meanwhile.
+     * The status shows the new deployment.
      */
     REDEPLOYING,
     /**
-     * Could not be connected or set up, or was disconnected (by the failure policy or by the coordinator);
-     * it stays out until the directory announces a new deployment or a restart.
+     * Could not be connected or set up, or was disconnected (by the failure policy or by the
+     * coordinator); it stays out until the directory announces a new deployment or a restart.
      */
     DISCONNECTED
   }

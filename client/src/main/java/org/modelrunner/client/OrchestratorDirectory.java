@@ -31,10 +31,11 @@ import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
 
 /**
- * The live list of a crunch's models, from the Model Orchestrator's WebSocket (PROTOCOL.md §3): the directory
- * a coordinator uses in production. It connects to {@code <base URI>/<crunch id>}, reports the orchestrator's
- * {@code init} snapshots and {@code update}s to its {@link ModelDirectory.Listener}, and sends the fleet's
- * failure reports back to the orchestrator, which stops and quarantines the reported models.
+ * The live list of a crunch's models, from the Model Orchestrator's WebSocket (PROTOCOL.md §3): the
+ * directory a coordinator uses in production. It connects to {@code <base URI>/<crunch id>},
+ * reports the orchestrator's {@code init} snapshots and {@code update}s to its {@link
+ * ModelDirectory.Listener}, and sends the fleet's failure reports back to the orchestrator, which
+ * stops and quarantines the reported models.
  *
  * <pre>{@code
  * OrchestratorDirectory directory =
@@ -44,63 +45,68 @@ import org.modelrunner.spi.ModelState;
  *
  * <h2>Connection and snapshots</h2>
  *
- * <p>{@link #start} opens the connection; the directory then stays connected until {@link #close()},
- * reconnecting forever with exponential backoff and jitter: the delay before attempt {@code k} is drawn
- * between half and all of {@code min(max, initial × 2^k)}, and {@code k} goes back to 0 once a connection has
- * delivered its {@code init}. Every connection's {@code init} (including after a reconnect, and even an empty
- * one) is delivered as {@link ModelDirectory.Listener#snapshot(List, List) snapshot(running, recovering)}:
- * {@code RUNNING} deployments, {@code RECOVERING} ones apart, and {@code STOPPED} ones left out (absent means
- * gone), so that updates lost while disconnected are reconciled. Each {@code update} entry is passed on as
- * {@link ModelDirectory.Listener#update update(endpoint, state)}, duplicates included (the fleet ignores
- * them). A WebSocket ping goes out every {@linkplain Builder#pingInterval ping interval}; a connection that
- * has not answered (a pong or any other frame) by the next one is aborted and reopened. If a connection's
- * {@code init} lists no model and no {@code RUNNING} update follows within
- * {@linkplain Builder#emptySnapshotWarning a while}, a warning suggests checking the crunch id (an unknown
- * crunch id also gets an empty list). While connecting fails, a warning with the last error is logged at
- * least every minute, and {@link #status()} tells since when and why.
+ * <p>{@link #start} opens the connection; the directory then stays connected until {@link
+ * #close()}, reconnecting forever with exponential backoff and jitter: the delay before attempt
+ * {@code k} is drawn between half and all of {@code min(max, initial × 2^k)}, and {@code k} goes
+ * back to 0 once a connection has delivered its {@code init}. Every connection's {@code init}
+ * (including after a reconnect, and even an empty one) is delivered as {@link
+ * ModelDirectory.Listener#snapshot(List, List) snapshot(running, recovering)}: {@code RUNNING}
+ * deployments, {@code RECOVERING} ones apart, and {@code STOPPED} ones left out (absent means
+ * gone), so that updates lost while disconnected are reconciled. Each {@code update} entry is
+ * passed on as {@link ModelDirectory.Listener#update update(endpoint, state)}, duplicates included
+ * (the fleet ignores them). A WebSocket ping goes out every {@linkplain Builder#pingInterval ping
+ * interval}; a connection that has not answered (a pong or any other frame) by the next one is
+ * aborted and reopened. If a connection's {@code init} lists no model and no {@code RUNNING} update
+ * follows within {@linkplain Builder#emptySnapshotWarning a while}, a warning suggests checking the
+ * crunch id (an unknown crunch id also gets an empty list). While connecting fails, a warning with
+ * the last error is logged at least every minute, and {@link #status()} tells since when and why.
  *
- * <p>The WebSocket is Jetty's client: its opening handshake is a plain {@code GET} without body headers,
- * which the production orchestrator's server requires (the JDK 17 client's handshake carries
- * {@code Content-Length: 0} and is refused). For {@code wss://} with a private certificate authority, give
- * the trust with {@link Builder#sslContext}.
+ * <p>The WebSocket is Jetty's client: its opening handshake is a plain {@code GET} without body
+ * headers, which the production orchestrator's server requires (the JDK 17 client's handshake
+ * carries {@code Content-Length: 0} and is refused). For {@code wss://} with a private certificate
+ * authority, give the trust with {@link Builder#sslContext}.
  *
  * <h2>What the orchestrator sends</h2>
  *
- * <p>An entry's {@code model_id} may be a string or an integer, {@code port} a number or a numeric string,
- * {@code ip} a host name; {@code infos} values may be null and are kept as text (objects and lists as JSON).
- * Endpoints are {@code grpc://<ip>:<port>} (another scheme with {@link Builder#endpointScheme}). Only a
- * {@code RUNNING} entry needs a usable ip and port: the orchestrator sends {@code "ip": null} while a model
- * has no running process ({@code RECOVERING}), and placeholders on repeated {@code STOPPED} entries; those
- * apply by their ids and state alone. A {@code RUNNING} entry without an address, an entry missing a
- * required field, and an entry in an unknown state are logged and skipped; the other entries of the message
- * still apply. Frames that
- * are not a message of the protocol are logged (with their first 200 characters) and ignored; nothing the
- * orchestrator sends can stop the directory.
+ * <p>An entry's {@code model_id} may be a string or an integer, {@code port} a number or a numeric
+ * string, {@code ip} a host name; {@code infos} values may be null and are kept as text (objects
+ * and lists as JSON). Endpoints are {@code grpc://<ip>:<port>} (another scheme with {@link
+ * Builder#endpointScheme}). Only a {@code RUNNING} entry needs a usable ip and port: the
+ * orchestrator sends {@code "ip": null} while a model has no running process ({@code RECOVERING}),
+ * and placeholders on repeated {@code STOPPED} entries; those apply by their ids and state alone. A
+ * {@code RUNNING} entry without an address, an entry missing a required field, and an entry in an
+ * unknown state are logged and skipped; the other entries of the message still apply. Frames that
+ * are not a message of the protocol are logged (with their first 200 characters) and ignored;
+ * nothing the orchestrator sends can stop the directory.
  *
  * <h2>Failure reports</h2>
  *
  * <p>{@link #reportFailure} never blocks and never throws: the report is queued (at most
- * {@linkplain Builder#maxQueuedReports a bound}; when full, the oldest report is dropped with a warning) and
- * sent, one at a time, while connected. A report leaves the queue only once it was written to the socket;
- * one whose sending failed is sent again after the next reconnect, and none is sent twice after a successful
- * write. The report carries the {@code model_id} with the JSON type the orchestrator used for the model and
- * the {@code ip} exactly as it last announced it for the deployment, null included (the orchestrator matches
- * both strictly, and a wrong ip makes it drop the rest of its pass).
+ * {@linkplain Builder#maxQueuedReports a bound}; when full, the oldest report is dropped with a
+ * warning) and sent, one at a time, while connected. A report leaves the queue only once it was
+ * written to the socket; one whose sending failed is sent again after the next reconnect, and none
+ * is sent twice after a successful write. The report carries the {@code model_id} with the JSON
+ * type the orchestrator used for the model and the {@code ip} exactly as it last announced it for
+ * the deployment, null included (the orchestrator matches both strictly, and a wrong ip makes it
+ * drop the rest of its pass).
  *
  * <h2>Threads</h2>
  *
- * <p>Each directory owns one daemon thread, {@code modelrunner-orchestrator-N}, which makes every listener
- * call (one at a time, in order, across reconnects), schedules reconnects and pings, and sends reports; and a
- * few daemon I/O threads for Jetty's WebSocket client. Listener methods must return quickly (the fleet hands them to
- * its own thread). {@link #close()} stops both. Logging goes through {@link System.Logger}, named after this
- * class.
+ * <p>Each directory owns one daemon thread, {@code modelrunner-orchestrator-N}, which makes every
+ * listener call (one at a time, in order, across reconnects), schedules reconnects and pings, and
+ * sends reports; and a few daemon I/O threads for Jetty's WebSocket client. Listener methods must
+ * return quickly (the fleet hands them to its own thread). {@link #close()} stops both. Logging
+ * goes through {@link System.Logger}, named after this class.
  */
 public final class OrchestratorDirectory implements ModelDirectory {
   private static final System.Logger LOG = System.getLogger(OrchestratorDirectory.class.getName());
   private static final AtomicInteger INSTANCES = new AtomicInteger();
+
   /** Past this many characters, a message is dropped (its remaining parts are skipped). */
   static final int MAX_MESSAGE_CHARS = 32 * 1024 * 1024;
+
   private static final Duration CLOSE_GRACE = Duration.ofSeconds(1);
+
   /** While connecting fails, a warning at least this often (the first 5 failures each get one). */
   static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(60);
 
@@ -116,19 +122,23 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   private final String threadName;
   private final ScheduledThreadPoolExecutor thread;
+
   /** Jetty's WebSocket client; its threads start on the first connect. */
   private final OrchestratorSocket sockets;
 
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean connected;
+
   /** What {@link #status()} tells; replaced whole on the directory's thread (and by close). */
   private volatile DirectoryStatus status;
+
   /** When a failed attempt was last logged as a warning; directory thread only. */
   private long lastWarningNanos;
 
   /** The model id as the orchestrator sent it (a string or a number), by its text. */
   private final Map<String, JsonNode> modelIds = new ConcurrentHashMap<>();
+
   /** The ip the orchestrator last announced (a string or JSON null), by deployment id. */
   private final Map<String, JsonNode> ips = new ConcurrentHashMap<>();
 
@@ -139,8 +149,10 @@ public final class OrchestratorDirectory implements ModelDirectory {
   private Listener listener;
   private Connection current;
   private int connectionCount;
+
   /** Consecutive connection attempts since the last init. */
   private int attempts;
+
   private ScheduledFuture<?> reconnect;
   private Report inFlight;
 
@@ -158,20 +170,23 @@ public final class OrchestratorDirectory implements ModelDirectory {
     this.thread = new ScheduledThreadPoolExecutor(1, Concurrency.daemonThreads(threadName, false));
     this.thread.setRemoveOnCancelPolicy(true);
     this.thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-    long idleNanos = Math.max(TimeUnit.SECONDS.toNanos(60), Math.min(Long.MAX_VALUE / 4, pingIntervalNanos) * 3);
+    long idleNanos =
+        Math.max(TimeUnit.SECONDS.toNanos(60), Math.min(Long.MAX_VALUE / 4, pingIntervalNanos) * 3);
     this.sockets =
-        new OrchestratorSocket(threadName, connectTimeout, Duration.ofNanos(idleNanos), builder.sslContext);
-    this.status = new DirectoryStatus(DirectoryStatus.State.CONNECTING, Instant.now(), 0, Optional.empty());
+        new OrchestratorSocket(
+            threadName, connectTimeout, Duration.ofNanos(idleNanos), builder.sslContext);
+    this.status =
+        new DirectoryStatus(DirectoryStatus.State.CONNECTING, Instant.now(), 0, Optional.empty());
   }
 
   /**
    * Returns a builder for a directory of the crunch's models.
    *
-   * @param orchestrator the orchestrator's base URI, such as {@code ws://orchestrator:9091} ({@code ws} or
-   *     {@code wss}, no query string); the crunch id is appended as one path segment
+   * @param orchestrator the orchestrator's base URI, such as {@code ws://orchestrator:9091} ({@code
+   *     ws} or {@code wss}, no query string); the crunch id is appended as one path segment
    * @param crunchId the crunch whose models to follow
-   * @throws IllegalArgumentException if the URI is not a {@code ws}/{@code wss} URI with a host and without
-   *     query or fragment, or the crunch id is blank
+   * @throws IllegalArgumentException if the URI is not a {@code ws}/{@code wss} URI with a host and
+   *     without query or fragment, or the crunch id is blank
    */
   public static Builder builder(URI orchestrator, String crunchId) {
     return new Builder(orchestrator, crunchId);
@@ -193,9 +208,9 @@ public final class OrchestratorDirectory implements ModelDirectory {
   }
 
   /**
-   * Returns the state of the connection to the orchestrator: {@code CONNECTING} until the first connection
-   * opens, {@code CONNECTED}, {@code RECONNECTING} since a connection was lost (with the failed attempts
-   * since and the last error), {@code CLOSED}.
+   * Returns the state of the connection to the orchestrator: {@code CONNECTING} until the first
+   * connection opens, {@code CONNECTED}, {@code RECONNECTING} since a connection was lost (with the
+   * failed attempts since and the last error), {@code CLOSED}.
    */
   @Override
   public Optional<DirectoryStatus> status() {
@@ -233,31 +248,42 @@ public final class OrchestratorDirectory implements ModelDirectory {
   }
 
   /**
-   * Queues a failure report for the orchestrator: {@code {"event":"report_failure","data":[{"model_id":..,
-   * "failure_code":..,"failure_reason":..,"ip":..}]}}. Never blocks and never throws; a report that cannot be
-   * queued (closed directory, missing endpoint or code) is logged and dropped.
+   * Queues a failure report for the orchestrator: {@code
+   * {"event":"report_failure","data":[{"model_id":..,
+   * "failure_code":..,"failure_reason":..,"ip":..}]}}. Never blocks and never throws; a report that
+   * cannot be queued (closed directory, missing endpoint or code) is logged and dropped.
    */
   @Override
   public void reportFailure(ModelEndpoint endpoint, String failureCode, String reason) {
     try {
       if (endpoint == null || failureCode == null) {
-        LOG.log(System.Logger.Level.WARNING, "Ignored a failure report without an endpoint or code: {0} {1}",
-            endpoint, failureCode);
-        return;
-      }
-      if (closed.get()) {
-        LOG.log(System.Logger.Level.WARNING,
-            "The orchestrator directory is closed: dropped the report of model {0} ({1})", endpoint.modelId(),
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "Ignored a failure report without an endpoint or code: {0} {1}",
+            endpoint,
             failureCode);
         return;
       }
-      JsonNode modelId = modelIds.getOrDefault(endpoint.modelId(), OrchestratorMessages.text(endpoint.modelId()));
+      if (closed.get()) {
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "The orchestrator directory is closed: dropped the report of model {0} ({1})",
+            endpoint.modelId(),
+            failureCode);
+        return;
+      }
+      JsonNode modelId =
+          modelIds.getOrDefault(endpoint.modelId(), OrchestratorMessages.text(endpoint.modelId()));
       JsonNode ip = ips.get(endpoint.deploymentId());
       if (ip == null) {
         ip = OrchestratorMessages.text(OrchestratorMessages.host(endpoint.address()));
       }
       Report report =
-          new Report(endpoint.modelId(), endpoint.deploymentId(), failureCode, reason == null ? "" : reason,
+          new Report(
+              endpoint.modelId(),
+              endpoint.deploymentId(),
+              failureCode,
+              reason == null ? "" : reason,
               OrchestratorMessages.report(modelId, failureCode, reason == null ? "" : reason, ip));
       Report dropped = null;
       synchronized (reports) {
@@ -267,9 +293,14 @@ public final class OrchestratorDirectory implements ModelDirectory {
         reports.addLast(report);
       }
       if (dropped != null) {
-        LOG.log(System.Logger.Level.WARNING,
+        LOG.log(
+            System.Logger.Level.WARNING,
             "The queue of failure reports for {0} is full ({1}): dropped the oldest, model {2} (deployment {3}, {4})",
-            url, maxQueuedReports, dropped.modelId(), dropped.deploymentId(), dropped.code());
+            url,
+            maxQueuedReports,
+            dropped.modelId(),
+            dropped.deploymentId(),
+            dropped.code());
       }
       post(this::sendReports);
     } catch (RuntimeException e) {
@@ -279,8 +310,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   /**
    * Stops reconnecting, closes the connection (a normal close; aborted after about a second if the
-   * orchestrator does not answer) and stops the directory's threads. Reports still queued are dropped, with
-   * a warning. Idempotent.
+   * orchestrator does not answer) and stops the directory's threads. Reports still queued are
+   * dropped, with a warning. Idempotent.
    */
   @Override
   public void close() {
@@ -298,12 +329,16 @@ public final class OrchestratorDirectory implements ModelDirectory {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (Exception e) {
-        LOG.log(System.Logger.Level.DEBUG, "Could not detach the connection in time: {0}", e.toString());
+        LOG.log(
+            System.Logger.Level.DEBUG,
+            "Could not detach the connection in time: {0}",
+            e.toString());
       }
     }
     connected = false;
     DirectoryStatus before = status;
-    status = new DirectoryStatus(DirectoryStatus.State.CLOSED, Instant.now(), 0, before.lastError());
+    status =
+        new DirectoryStatus(DirectoryStatus.State.CLOSED, Instant.now(), 0, before.lastError());
     if (last != null && last.socket != null) {
       OrchestratorSocket.Socket socket = last.socket;
       try {
@@ -312,7 +347,10 @@ public final class OrchestratorDirectory implements ModelDirectory {
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       } catch (Exception e) {
-        LOG.log(System.Logger.Level.DEBUG, "The orchestrator did not answer the close in time: {0}", e.toString());
+        LOG.log(
+            System.Logger.Level.DEBUG,
+            "The orchestrator did not answer the close in time: {0}",
+            e.toString());
       }
       socket.abort();
     }
@@ -320,8 +358,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
     sockets.close();
     int left = queuedReports();
     if (left > 0) {
-      LOG.log(System.Logger.Level.WARNING,
-          "Closed the orchestrator directory for {0} with {1} failure report(s) not sent", url, left);
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "Closed the orchestrator directory for {0} with {1} failure report(s) not sent",
+          url,
+          left);
     } else {
       LOG.log(System.Logger.Level.DEBUG, "Closed the orchestrator directory for {0}", url);
     }
@@ -343,8 +384,12 @@ public final class OrchestratorDirectory implements ModelDirectory {
     attempts++;
     Connection connection = new Connection(++connectionCount);
     current = connection;
-    LOG.log(System.Logger.Level.DEBUG, "Connecting to the orchestrator at {0} (connection {1}, attempt {2})", url,
-        connection.id, attempts);
+    LOG.log(
+        System.Logger.Level.DEBUG,
+        "Connecting to the orchestrator at {0} (connection {1}, attempt {2})",
+        url,
+        connection.id,
+        attempts);
     CompletableFuture<Void> opening = sockets.open(url, new SocketEvents(connection));
     connection.opening = opening;
     opening.whenComplete(
@@ -353,14 +398,20 @@ public final class OrchestratorDirectory implements ModelDirectory {
             post(() -> lose(connection, Concurrency.cause(error)));
           }
         });
-    // The JDK's connect timeout covers the handshake; this guards against a handshake that never ends.
+    // The JDK's connect timeout covers the handshake; this guards against a handshake that never
+    // ends.
     connection.openGuard =
-        schedule(() -> {
-          if (connection.socket == null && !connection.lost) {
-            opening.cancel(true);
-            lose(connection, new java.io.IOException("no handshake within " + millis(nanos(connectTimeout))));
-          }
-        }, nanos(connectTimeout) + TimeUnit.SECONDS.toNanos(2));
+        schedule(
+            () -> {
+              if (connection.socket == null && !connection.lost) {
+                opening.cancel(true);
+                lose(
+                    connection,
+                    new java.io.IOException(
+                        "no handshake within " + millis(nanos(connectTimeout))));
+              }
+            },
+            nanos(connectTimeout) + TimeUnit.SECONDS.toNanos(2));
   }
 
   private void opened(Connection connection, OrchestratorSocket.Socket socket) {
@@ -372,8 +423,12 @@ public final class OrchestratorDirectory implements ModelDirectory {
     cancel(connection.openGuard);
     connected = true;
     DirectoryStatus before = status;
-    status = new DirectoryStatus(DirectoryStatus.State.CONNECTED, Instant.now(), 0, before.lastError());
-    LOG.log(System.Logger.Level.INFO, "Connected to the orchestrator at {0}{1}", url,
+    status =
+        new DirectoryStatus(DirectoryStatus.State.CONNECTED, Instant.now(), 0, before.lastError());
+    LOG.log(
+        System.Logger.Level.INFO,
+        "Connected to the orchestrator at {0}{1}",
+        url,
         before.state() == DirectoryStatus.State.RECONNECTING
             ? " after " + before.failedAttempts() + " failed attempt(s) since " + before.since()
             : "");
@@ -382,7 +437,9 @@ public final class OrchestratorDirectory implements ModelDirectory {
     sendReports();
   }
 
-  /** Gives up a connection (idempotent) and, if it was the current one, schedules the next attempt. */
+  /**
+   * Gives up a connection (idempotent) and, if it was the current one, schedules the next attempt.
+   */
   private void lose(Connection connection, Throwable cause) {
     if (connection.lost) {
       return;
@@ -408,7 +465,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     boolean wasConnected = connection.socket != null;
     status =
         new DirectoryStatus(
-            before.state() == DirectoryStatus.State.CONNECTING ? DirectoryStatus.State.CONNECTING
+            before.state() == DirectoryStatus.State.CONNECTING
+                ? DirectoryStatus.State.CONNECTING
                 : DirectoryStatus.State.RECONNECTING,
             before.state() == DirectoryStatus.State.CONNECTED ? Instant.now() : before.since(),
             wasConnected ? 0 : before.failedAttempts() + 1,
@@ -416,16 +474,29 @@ public final class OrchestratorDirectory implements ModelDirectory {
     long now = System.nanoTime();
     if (wasConnected) {
       lastWarningNanos = now;
-      LOG.log(System.Logger.Level.WARNING, "Lost the connection to the orchestrator at {0} ({1}); reconnecting in {2}",
-          url, why, millis(delay));
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "Lost the connection to the orchestrator at {0} ({1}); reconnecting in {2}",
+          url,
+          why,
+          millis(delay));
     } else if (attempts <= 5 || now - lastWarningNanos >= WARN_EVERY_NANOS) {
       lastWarningNanos = now;
-      LOG.log(System.Logger.Level.WARNING,
+      LOG.log(
+          System.Logger.Level.WARNING,
           "Cannot connect to the orchestrator at {0} ({1} failed attempt(s) since {2}), the last: {3}; retrying in {4}",
-          url, status.failedAttempts(), status.since(), why, millis(delay));
+          url,
+          status.failedAttempts(),
+          status.since(),
+          why,
+          millis(delay));
     } else {
-      LOG.log(System.Logger.Level.DEBUG,
-          "Connecting to the orchestrator at {0} failed (attempt {1}): {2}; retrying in {3}", url, attempts, why,
+      LOG.log(
+          System.Logger.Level.DEBUG,
+          "Connecting to the orchestrator at {0} failed (attempt {1}): {2}; retrying in {3}",
+          url,
+          attempts,
+          why,
           millis(delay));
     }
     reconnect = schedule(this::connect, delay);
@@ -491,8 +562,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
     if (last) {
       if (connection.oversized) {
-        LOG.log(System.Logger.Level.WARNING,
-            "Ignored a message from the orchestrator at {0}: over {1} characters", url, MAX_MESSAGE_CHARS);
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "Ignored a message from the orchestrator at {0}: over {1} characters",
+            url,
+            MAX_MESSAGE_CHARS);
         connection.oversized = false;
       } else {
         String text = connection.partial.toString();
@@ -511,11 +585,21 @@ public final class OrchestratorDirectory implements ModelDirectory {
   private void message(Connection connection, String text) {
     OrchestratorMessages.Message message = OrchestratorMessages.parse(text);
     switch (message.kind()) {
-      case INVALID -> LOG.log(System.Logger.Level.WARNING,
-          "Ignored a message from the orchestrator at {0}: {1}: {2}", url, message.problems().get(0),
-          OrchestratorMessages.excerpt(text));
-      case ERROR -> LOG.log(attempts <= 5 || attempts % 10 == 0 ? System.Logger.Level.ERROR : System.Logger.Level.DEBUG,
-          "The orchestrator at {0} sent an error (it closes connections it refuses): {1}", url, message.error());
+      case INVALID ->
+          LOG.log(
+              System.Logger.Level.WARNING,
+              "Ignored a message from the orchestrator at {0}: {1}: {2}",
+              url,
+              message.problems().get(0),
+              OrchestratorMessages.excerpt(text));
+      case ERROR ->
+          LOG.log(
+              attempts <= 5 || attempts % 10 == 0
+                  ? System.Logger.Level.ERROR
+                  : System.Logger.Level.DEBUG,
+              "The orchestrator at {0} sent an error (it closes connections it refuses): {1}",
+              url,
+              message.error());
       case INIT -> init(connection, message);
       case UPDATE -> update(connection, message);
     }
@@ -525,7 +609,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     logProblems(message);
     List<ModelEndpoint> running = new ArrayList<>();
     List<ModelEndpoint> recovering = new ArrayList<>();
-    // What the orchestrator no longer lists is forgotten (reports already queued carry their own copy).
+    // What the orchestrator no longer lists is forgotten (reports already queued carry their own
+    // copy).
     Set<String> listedModels = new HashSet<>();
     Set<String> listedDeployments = new HashSet<>();
     for (OrchestratorMessages.Entry entry : message.entries()) {
@@ -546,9 +631,16 @@ public final class OrchestratorDirectory implements ModelDirectory {
       connection.initReceived = true;
       attempts = 0;
     }
-    LOG.log(System.Logger.Level.DEBUG, "Snapshot from {0}: {1} running, {2} recovering", url, running.size(),
+    LOG.log(
+        System.Logger.Level.DEBUG,
+        "Snapshot from {0}: {1} running, {2} recovering",
+        url,
+        running.size(),
         recovering.size());
-    if (running.isEmpty() && recovering.isEmpty() && !connection.runningSeen && connection.emptyWatch == null) {
+    if (running.isEmpty()
+        && recovering.isEmpty()
+        && !connection.runningSeen
+        && connection.emptyWatch == null) {
       connection.emptyWatch = schedule(() -> emptyWatch(connection), nanos(emptySnapshotWarning));
     }
     List<ModelEndpoint> runningCopy = List.copyOf(running);
@@ -563,7 +655,10 @@ public final class OrchestratorDirectory implements ModelDirectory {
   private void update(Connection connection, OrchestratorMessages.Message message) {
     logProblems(message);
     if (!connection.initReceived) {
-      LOG.log(System.Logger.Level.DEBUG, "An update from {0} arrived before the init; applied as an update", url);
+      LOG.log(
+          System.Logger.Level.DEBUG,
+          "An update from {0} arrived before the init; applied as an update",
+          url);
     }
     for (OrchestratorMessages.Entry entry : message.entries()) {
       remember(entry);
@@ -593,7 +688,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   private void logProblems(OrchestratorMessages.Message message) {
     for (String problem : message.problems()) {
-      LOG.log(System.Logger.Level.WARNING, "The orchestrator at {0} sent an unusable entry: {1}", url, problem);
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "The orchestrator at {0} sent an unusable entry: {1}",
+          url,
+          problem);
     }
   }
 
@@ -607,8 +706,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   private void emptyWatch(Connection connection) {
     if (!connection.lost && connection == current && !connection.runningSeen) {
-      LOG.log(System.Logger.Level.WARNING,
-          "The orchestrator at {0} lists no model for crunch ''{1}'' since {2}: check the crunch id", url, crunchId,
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "The orchestrator at {0} lists no model for crunch ''{1}'' since {2}: check the crunch id",
+          url,
+          crunchId,
           millis(nanos(emptySnapshotWarning)));
     }
   }
@@ -618,7 +720,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   private void sendReports() {
     Connection connection = current;
-    if (inFlight != null || connection == null || connection.socket == null || connection.lost || closed.get()) {
+    if (inFlight != null
+        || connection == null
+        || connection.socket == null
+        || connection.lost
+        || closed.get()) {
       return;
     }
     Report report;
@@ -647,14 +753,23 @@ public final class OrchestratorDirectory implements ModelDirectory {
     inFlight = null;
     if (error == null) {
       removeReport(report);
-      LOG.log(System.Logger.Level.INFO, "Reported model {0} (deployment {1}) to the orchestrator at {2}: {3} ({4})",
-          report.modelId(), report.deploymentId(), url, report.code(), report.reason());
+      LOG.log(
+          System.Logger.Level.INFO,
+          "Reported model {0} (deployment {1}) to the orchestrator at {2}: {3} ({4})",
+          report.modelId(),
+          report.deploymentId(),
+          url,
+          report.code(),
+          report.reason());
       sendReports();
       return;
     }
-    LOG.log(System.Logger.Level.WARNING,
+    LOG.log(
+        System.Logger.Level.WARNING,
         "Sending the report of model {0} to the orchestrator at {1} failed ({2}); it will be sent after a reconnect",
-        report.modelId(), url, OrchestratorSocket.describe(Concurrency.cause(error)));
+        report.modelId(),
+        url,
+        OrchestratorSocket.describe(Concurrency.cause(error)));
     if (connection == current) {
       lose(connection, Concurrency.cause(error));
     } else {
@@ -695,7 +810,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   private ScheduledFuture<?> scheduleAtFixedRate(Runnable task, long periodNanos) {
     try {
-      return thread.scheduleAtFixedRate(guarded(task), periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+      return thread.scheduleAtFixedRate(
+          guarded(task), periodNanos, periodNanos, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
       return null;
     }
@@ -706,7 +822,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
       try {
         task.run();
       } catch (RuntimeException | Error e) {
-        LOG.log(System.Logger.Level.ERROR, "Unexpected failure in the orchestrator directory: " + e, e);
+        LOG.log(
+            System.Logger.Level.ERROR, "Unexpected failure in the orchestrator directory: " + e, e);
       }
     };
   }
@@ -716,7 +833,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
       future.cancel(false);
     }
   }
-
 
   private static long remaining(long deadline) {
     return Math.max(1, deadline - System.nanoTime());
@@ -739,16 +855,20 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
   }
 
-
   /** One queued failure report; compared by identity (two equal reports are two reports). */
-  private record Report(String modelId, String deploymentId, String code, String reason, String text) {}
+  private record Report(
+      String modelId, String deploymentId, String code, String reason, String text) {}
 
   /** One WebSocket connection attempt; its fields belong to the directory's thread unless noted. */
   private static final class Connection {
     final int id;
     final StringBuilder partial = new StringBuilder();
-    /** Completed (from the JDK's threads) when the orchestrator's close arrived or the input failed. */
+
+    /**
+     * Completed (from the JDK's threads) when the orchestrator's close arrived or the input failed.
+     */
     final CompletableFuture<Void> inputClosed = new CompletableFuture<>();
+
     CompletableFuture<Void> opening;
     OrchestratorSocket.Socket socket;
     boolean lost;
@@ -794,7 +914,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
     @Override
     public void ended(int closeCode, String reason, Throwable error) {
       connection.inputClosed.complete(null);
-      post(() -> lose(connection, error != null ? error : OrchestratorSocket.closedBy(closeCode, reason)));
+      post(
+          () ->
+              lose(
+                  connection,
+                  error != null ? error : OrchestratorSocket.closedBy(closeCode, reason)));
     }
   }
 
@@ -822,8 +946,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
 
     /**
-     * Sets the reconnect backoff: the delay before attempt {@code k} is drawn between half and all of
-     * {@code min(max, initial × 2^k)}. Defaults: 500 ms and 30 s.
+     * Sets the reconnect backoff: the delay before attempt {@code k} is drawn between half and all
+     * of {@code min(max, initial × 2^k)}. Defaults: 500 ms and 30 s.
      *
      * @throws IllegalArgumentException if a duration is not positive or {@code max < initial}
      */
@@ -832,7 +956,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
       Concurrency.requirePositive(max, "The maximum reconnect backoff");
       if (max.compareTo(initial) < 0) {
         throw new IllegalArgumentException(
-            "The maximum reconnect backoff (" + max + ") must be at least the initial one (" + initial + ")");
+            "The maximum reconnect backoff ("
+                + max
+                + ") must be at least the initial one ("
+                + initial
+                + ")");
       }
       this.initialBackoff = initial;
       this.maxBackoff = max;
@@ -850,8 +978,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
 
     /**
-     * Sets how often a ping is sent; a connection that received no pong (nor any other frame) since the
-     * previous ping is aborted and reopened. Default: 30 s.
+     * Sets how often a ping is sent; a connection that received no pong (nor any other frame) since
+     * the previous ping is aborted and reopened. Default: 30 s.
      *
      * @throws IllegalArgumentException if not positive
      */
@@ -861,7 +989,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
 
     /**
-     * Sets how many failure reports may wait for a connection; past it, the oldest is dropped. Default: 1000.
+     * Sets how many failure reports may wait for a connection; past it, the oldest is dropped.
+     * Default: 1000.
      *
      * @throws IllegalArgumentException if less than 1
      */
@@ -874,22 +1003,23 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
 
     /**
-     * Sets how long a connection whose init listed no model waits for a {@code RUNNING} update before it
-     * warns that the crunch id may be wrong. Default: 60 s.
+     * Sets how long a connection whose init listed no model waits for a {@code RUNNING} update
+     * before it warns that the crunch id may be wrong. Default: 60 s.
      *
      * @throws IllegalArgumentException if not positive
      */
     public Builder emptySnapshotWarning(Duration after) {
-      this.emptySnapshotWarning = Concurrency.requirePositive(after, "The empty snapshot warning delay");
+      this.emptySnapshotWarning =
+          Concurrency.requirePositive(after, "The empty snapshot warning delay");
       return this;
     }
 
     /**
-     * Sets the scheme of the endpoints announced: {@code <scheme>://<ip>:<port>}, which picks the transport
-     * that reaches them. Default: {@code grpc}.
+     * Sets the scheme of the endpoints announced: {@code <scheme>://<ip>:<port>}, which picks the
+     * transport that reaches them. Default: {@code grpc}.
      *
-     * @throws IllegalArgumentException if it is not a URI scheme (a letter, then letters, digits, {@code +},
-     *     {@code -} or {@code .})
+     * @throws IllegalArgumentException if it is not a URI scheme (a letter, then letters, digits,
+     *     {@code +}, {@code -} or {@code .})
      */
     public Builder endpointScheme(String scheme) {
       Objects.requireNonNull(scheme, "scheme");
@@ -901,15 +1031,18 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
 
     /**
-     * Sets the TLS context for a {@code wss://} orchestrator (its trust store decides which certificates are
-     * accepted). Default: the JVM's default trust store.
+     * Sets the TLS context for a {@code wss://} orchestrator (its trust store decides which
+     * certificates are accepted). Default: the JVM's default trust store.
      */
     public Builder sslContext(SSLContext context) {
       this.sslContext = Objects.requireNonNull(context, "context");
       return this;
     }
 
-    /** Builds the directory; it connects when a fleet (or anyone) calls {@link OrchestratorDirectory#start}. */
+    /**
+     * Builds the directory; it connects when a fleet (or anyone) calls {@link
+     * OrchestratorDirectory#start}.
+     */
     public OrchestratorDirectory build() {
       return new OrchestratorDirectory(this);
     }
@@ -925,7 +1058,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
       throw new IllegalArgumentException("The orchestrator URI has no host: " + base);
     }
     if (base.getRawQuery() != null || base.getRawFragment() != null) {
-      throw new IllegalArgumentException("The orchestrator URI must have no query or fragment: " + base);
+      throw new IllegalArgumentException(
+          "The orchestrator URI must have no query or fragment: " + base);
     }
     if (crunchId.isBlank()) {
       throw new IllegalArgumentException("The crunch id must not be blank");
@@ -945,11 +1079,18 @@ public final class OrchestratorDirectory implements ModelDirectory {
     StringBuilder encoded = new StringBuilder();
     for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
       int c = b & 0xff;
-      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-          || c == '-' || c == '.' || c == '_' || c == '~') {
+      if ((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '.'
+          || c == '_'
+          || c == '~') {
         encoded.append((char) c);
       } else {
-        encoded.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+        encoded
+            .append('%')
+            .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
             .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
       }
     }

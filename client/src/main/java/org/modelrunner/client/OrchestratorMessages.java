@@ -17,8 +17,8 @@ import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
 
 /**
- * Reads and writes the Model Orchestrator's WebSocket messages (PROTOCOL.md §3). Pure functions: nothing here
- * logs or throws on bad input; problems are returned for the caller to log.
+ * Reads and writes the Model Orchestrator's WebSocket messages (PROTOCOL.md §3). Pure functions:
+ * nothing here logs or throws on bad input; problems are returned for the caller to log.
  */
 final class OrchestratorMessages {
   static final ObjectMapper JSON =
@@ -28,8 +28,9 @@ final class OrchestratorMessages {
   static final int EXCERPT = 200;
 
   /**
-   * The address given to a stopped or recovering entry without a usable ip/port (null while the model has no
-   * running task): such entries match the deployment the client holds by id, and are never called.
+   * The address given to a stopped or recovering entry without a usable ip/port (null while the
+   * model has no running task): such entries match the deployment the client holds by id, and are
+   * never called.
    */
   static final URI NO_ADDRESS = URI.create("grpc://0.0.0.0:0");
 
@@ -52,7 +53,8 @@ final class OrchestratorMessages {
    * @param endpoint the deployment
    * @param state its state
    * @param modelId the model id as the orchestrator sent it (a string or a number), for reports
-   * @param ip the {@code ip} as sent (a string, or JSON null), for reports; Java null when the entry had none
+   * @param ip the {@code ip} as sent (a string, or JSON null), for reports; Java null when the
+   *     entry had none
    */
   record Entry(ModelEndpoint endpoint, ModelState state, JsonNode modelId, JsonNode ip) {}
 
@@ -61,7 +63,8 @@ final class OrchestratorMessages {
    *
    * @param kind what it is
    * @param entries the usable entries of an init or update (empty otherwise)
-   * @param problems why entries were skipped, or why the frame is invalid; each a sentence for a log
+   * @param problems why entries were skipped, or why the frame is invalid; each a sentence for a
+   *     log
    * @param error the orchestrator's error text, for {@link Kind#ERROR}
    */
   record Message(Kind kind, List<Entry> entries, List<String> problems, String error) {
@@ -92,7 +95,11 @@ final class OrchestratorMessages {
     if (event == null || event.isNull()) {
       if (root.has("error")) {
         JsonNode error = root.get("error");
-        return new Message(Kind.ERROR, List.of(), List.of(), error.isTextual() ? error.textValue() : error.toString());
+        return new Message(
+            Kind.ERROR,
+            List.of(),
+            List.of(),
+            error.isTextual() ? error.textValue() : error.toString());
       }
       return Message.invalid("no \"event\"");
     }
@@ -173,7 +180,8 @@ final class OrchestratorMessages {
       unknownState = true;
     }
 
-    // Only RUNNING needs an address: RECOVERING carries a null ip while the model has no task, STOPPED
+    // Only RUNNING needs an address: RECOVERING carries a null ip while the model has no task,
+    // STOPPED
     // placeholders. An unknown state: the state problem is reported instead.
     boolean needsAddress = state == ModelState.RUNNING;
     JsonNode ipNode = node.get("ip");
@@ -194,7 +202,9 @@ final class OrchestratorMessages {
         problem.append(" missing ").append(String.join(", ", missing));
       }
       if (!invalid.isEmpty()) {
-        problem.append(missing.isEmpty() ? " invalid " : "; invalid ").append(String.join(", ", invalid));
+        problem
+            .append(missing.isEmpty() ? " invalid " : "; invalid ")
+            .append(String.join(", ", invalid));
       }
       problems.add(problem.toString());
       return null;
@@ -212,8 +222,12 @@ final class OrchestratorMessages {
         address = NO_ADDRESS;
       } else {
         problems.add(
-            what + " skipped: no usable address (ip " + (ipNode == null ? "missing" : ipNode.toString())
-                + ", port " + (portNode == null ? "missing" : portNode.toString()) + ")");
+            what
+                + " skipped: no usable address (ip "
+                + (ipNode == null ? "missing" : ipNode.toString())
+                + ", port "
+                + (portNode == null ? "missing" : portNode.toString())
+                + ")");
         return null;
       }
     }
@@ -229,7 +243,8 @@ final class OrchestratorMessages {
     }
 
     JsonNode announcedIp = ipNode == null || ipNode.isMissingNode() ? null : ipNode;
-    return new Entry(new ModelEndpoint(modelId, deploymentId, address, infos), state, modelIdNode, announcedIp);
+    return new Entry(
+        new ModelEndpoint(modelId, deploymentId, address, infos), state, modelIdNode, announcedIp);
   }
 
   private static boolean absent(JsonNode node) {
@@ -276,14 +291,24 @@ final class OrchestratorMessages {
     }
     for (int i = 0; i < ip.length(); i++) {
       char c = ip.charAt(i);
-      if (c <= ' ' || c == '/' || c == '?' || c == '#' || c == '@' || c == '\\' || Character.isWhitespace(c)) {
+      if (c <= ' '
+          || c == '/'
+          || c == '?'
+          || c == '#'
+          || c == '@'
+          || c == '\\'
+          || Character.isWhitespace(c)) {
         return null;
       }
     }
     String host = ip.contains(":") && !ip.startsWith("[") ? "[" + ip + "]" : ip;
     try {
       URI uri = new URI("grpc://" + host + ":" + port);
-      return uri.getRawAuthority() == null || uri.getRawPath() == null || !uri.getRawPath().isEmpty() ? null : uri;
+      return uri.getRawAuthority() == null
+              || uri.getRawPath() == null
+              || !uri.getRawPath().isEmpty()
+          ? null
+          : uri;
     } catch (URISyntaxException e) {
       return null;
     }
@@ -300,8 +325,8 @@ final class OrchestratorMessages {
   }
 
   /**
-   * The report the orchestrator acts on: exactly
-   * {@code {"event":"report_failure","data":[{"model_id":..,"failure_code":..,"failure_reason":..,"ip":..}]}}.
+   * The report the orchestrator acts on: exactly {@code
+   * {"event":"report_failure","data":[{"model_id":..,"failure_code":..,"failure_reason":..,"ip":..}]}}.
    *
    * @param modelId the model id with the JSON type the orchestrator used for it
    * @param ip the ip as the orchestrator announced it (a string or JSON null)
@@ -348,6 +373,8 @@ final class OrchestratorMessages {
     if (text == null) {
       return "null";
     }
-    return text.length() <= EXCERPT ? text : text.substring(0, EXCERPT) + "… (" + text.length() + " chars)";
+    return text.length() <= EXCERPT
+        ? text
+        : text.substring(0, EXCERPT) + "… (" + text.length() + " chars)";
   }
 }

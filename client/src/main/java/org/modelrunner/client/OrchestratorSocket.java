@@ -17,19 +17,23 @@ import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 
 /**
- * The WebSocket under an {@link OrchestratorDirectory}: Jetty's WebSocket client, kept behind two small
- * interfaces so that the directory deals in connections and text, not in Jetty's types.
+ * The WebSocket under an {@link OrchestratorDirectory}: Jetty's WebSocket client, kept behind two
+ * small interfaces so that the directory deals in connections and text, not in Jetty's types.
  *
- * <p>Jetty rather than the JDK's {@code java.net.http.WebSocket}: on Java 17 the JDK's opening handshake
- * carries {@code Content-Length: 0}, which the production orchestrator's server (Python {@code websockets}
- * 14/15) refuses as a request body. Jetty's handshake is a plain {@code GET} without body headers. Jetty
- * 12 runs on Java 17, is kept up to date, and is already the tests' orchestrator.
+ * <p>Jetty rather than the JDK's {@code java.net.http.WebSocket}: on Java 17 the JDK's opening
+ * handshake carries {@code Content-Length: 0}, which the production orchestrator's server (Python
+ * {@code websockets} 14/15) refuses as a request body. Jetty's handshake is a plain {@code GET}
+ * without body headers. Jetty 12 runs on Java 17, is kept up to date, and is already the tests'
+ * orchestrator.
  *
- * <p>Reading is flow-controlled: after {@link Events#text} the next frame is read only once the directory
- * calls {@link Socket#demand()}.
+ * <p>Reading is flow-controlled: after {@link Events#text} the next frame is read only once the
+ * directory calls {@link Socket#demand()}.
  */
 final class OrchestratorSocket implements AutoCloseable {
-  /** Outgoing frames are split into frames of at most this many bytes; incoming frames may be larger. */
+  /**
+   * Outgoing frames are split into frames of at most this many bytes; incoming frames may be
+   * larger.
+   */
   private static final long MAX_FRAME_BYTES = 64L * 1024 * 1024;
 
   private final WebSocketClient client;
@@ -40,7 +44,8 @@ final class OrchestratorSocket implements AutoCloseable {
    * @param idleTimeout a connection with no traffic at all for this long is closed (pings count)
    * @param sslContext for {@code wss://}; null for the JVM's default trust
    */
-  OrchestratorSocket(String threadName, Duration connectTimeout, Duration idleTimeout, SSLContext sslContext) {
+  OrchestratorSocket(
+      String threadName, Duration connectTimeout, Duration idleTimeout, SSLContext sslContext) {
     QueuedThreadPool threads = new QueuedThreadPool(8, 1);
     threads.setName(threadName + "-io");
     threads.setDaemon(true);
@@ -70,7 +75,10 @@ final class OrchestratorSocket implements AutoCloseable {
     /** The handshake succeeded. */
     void opened(Socket socket);
 
-    /** Part of a text message; {@code last} ends the message. Nothing more is read until {@link Socket#demand}. */
+    /**
+     * Part of a text message; {@code last} ends the message. Nothing more is read until {@link
+     * Socket#demand}.
+     */
     void text(String part, boolean last);
 
     /** A ping, a pong or a binary frame arrived: the connection is alive. */
@@ -99,8 +107,8 @@ final class OrchestratorSocket implements AutoCloseable {
   }
 
   /**
-   * Opens a connection. The future fails with the cause (refused, timed out, or the handshake's HTTP status)
-   * and then no event follows; otherwise {@link Events#opened} comes first.
+   * Opens a connection. The future fails with the cause (refused, timed out, or the handshake's
+   * HTTP status) and then no event follows; otherwise {@link Events#opened} comes first.
    */
   CompletableFuture<Void> open(URI uri, Events events) {
     try {
@@ -123,11 +131,14 @@ final class OrchestratorSocket implements AutoCloseable {
       client.stop();
     } catch (Exception e) {
       System.getLogger(OrchestratorDirectory.class.getName())
-          .log(System.Logger.Level.DEBUG, "Stopping the WebSocket client failed: {0}", e.toString());
+          .log(
+              System.Logger.Level.DEBUG, "Stopping the WebSocket client failed: {0}", e.toString());
     }
   }
 
-  /** A failure's text for a log line: the handshake's HTTP status, or the cause's class and message. */
+  /**
+   * A failure's text for a log line: the handshake's HTTP status, or the cause's class and message.
+   */
   static String describe(Throwable cause) {
     if (cause == null) {
       return "unknown cause";
@@ -144,7 +155,9 @@ final class OrchestratorSocket implements AutoCloseable {
         : cause.getClass().getSimpleName() + ": " + message;
   }
 
-  /** Jetty's listener for one connection. Public only because Jetty calls it through method handles. */
+  /**
+   * Jetty's listener for one connection. Public only because Jetty calls it through method handles.
+   */
   public static final class Endpoint implements Session.Listener {
     private final Events events;
     private volatile Session session;
@@ -218,7 +231,8 @@ final class OrchestratorSocket implements AutoCloseable {
     public CompletableFuture<Void> sendText(String text) {
       CompletableFuture<Void> written = new CompletableFuture<>();
       try {
-        session.sendText(text, Callback.from(() -> written.complete(null), written::completeExceptionally));
+        session.sendText(
+            text, Callback.from(() -> written.complete(null), written::completeExceptionally));
       } catch (RuntimeException e) {
         written.completeExceptionally(e);
       }
@@ -254,6 +268,8 @@ final class OrchestratorSocket implements AutoCloseable {
 
   static IOException closedBy(int code, String reason) {
     return new IOException(
-        "closed by the orchestrator: " + code + (reason == null || reason.isEmpty() ? "" : " " + reason));
+        "closed by the orchestrator: "
+            + code
+            + (reason == null || reason.isEmpty() ? "" : " " + reason));
   }
 }

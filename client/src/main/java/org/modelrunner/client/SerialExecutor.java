@@ -6,8 +6,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.jctools.queues.MpscUnboundedArrayQueue;
 
 /**
- * Runs tasks one at a time, in submission order, on a delegate executor: many threads hand tasks in, one
- * drains them. A task that throws is logged and does not stop the ones after it.
+ * Runs tasks one at a time, in submission order, on a delegate executor: many threads hand tasks
+ * in, one drains them. A task that throws is logged and does not stop the ones after it.
  */
 final class SerialExecutor implements Executor {
   private static final System.Logger LOG = System.getLogger(ModelFleet.class.getName());

@@ -23,8 +23,8 @@ public final class StaticModelDirectory implements ModelDirectory {
   }
 
   /**
-   * Returns a directory of the given endpoint URIs. Each model's id (and deployment id) is the URI without
-   * its scheme: {@code inproc://alice} is {@code alice}, {@code grpc://10.0.0.5:50051} is
+   * Returns a directory of the given endpoint URIs. Each model's id (and deployment id) is the URI
+   * without its scheme: {@code inproc://alice} is {@code alice}, {@code grpc://10.0.0.5:50051} is
    * {@code 10.0.0.5:50051}.
    *
    * @throws IllegalArgumentException if a URI is malformed or has no scheme
@@ -34,7 +34,8 @@ public final class StaticModelDirectory implements ModelDirectory {
     for (String text : uris) {
       URI uri = URI.create(text);
       if (uri.getScheme() == null || uri.getRawSchemeSpecificPart() == null) {
-        throw new IllegalArgumentException("An endpoint needs a scheme, such as grpc://host:port: " + text);
+        throw new IllegalArgumentException(
+            "An endpoint needs a scheme, such as grpc://host:port: " + text);
       }
       String id = uri.getRawSchemeSpecificPart().replaceFirst("^//", "");
       endpoints.add(ModelEndpoint.of(id, uri));

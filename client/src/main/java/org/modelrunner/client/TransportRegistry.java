@@ -8,7 +8,9 @@ import org.modelrunner.spi.ProviderRegistry;
 import org.modelrunner.spi.TransportProvider;
 import org.modelrunner.spi.TransportSettings;
 
-/** The transports of one fleet: one per provider, created on first use, found by endpoint scheme. */
+/**
+ * The transports of one fleet: one per provider, created on first use, found by endpoint scheme.
+ */
 final class TransportRegistry implements AutoCloseable {
   private static final Map<String, String> KNOWN_ARTIFACTS =
       Map.of(
@@ -28,7 +30,8 @@ final class TransportRegistry implements AutoCloseable {
   /**
    * Returns the transport for the endpoint's scheme.
    *
-   * @throws IllegalStateException if no transport serves that scheme: the message names the artifact to add
+   * @throws IllegalStateException if no transport serves that scheme: the message names the
+   *     artifact to add
    */
   synchronized ModelTransport transportFor(URI endpoint) {
     if (closed) {
@@ -54,11 +57,15 @@ final class TransportRegistry implements AutoCloseable {
     }
     String artifact = KNOWN_ARTIFACTS.get(scheme);
     throw new IllegalStateException(
-        "No transport for the endpoint " + endpoint + ": "
+        "No transport for the endpoint "
+            + endpoint
+            + ": "
             + (artifact != null
                 ? "add " + artifact + " to the class path"
                 : "add a transport that serves the scheme '" + scheme + "' to the class path")
-            + " (" + providers.describe() + ")");
+            + " ("
+            + providers.describe()
+            + ")");
   }
 
   @Override

@@ -17,17 +17,24 @@ class ClientArchitectureTest {
   @Test
   void theClientSeesNoTransportAndNoLoader() {
     noClasses()
-        .should().dependOnClassesThat()
+        .should()
+        .dependOnClassesThat()
         .resideInAnyPackage(
-            "io.grpc..", "com.google.protobuf..", "org.modelrunner.transport..", "org.modelrunner.loader..")
+            "io.grpc..",
+            "com.google.protobuf..",
+            "org.modelrunner.transport..",
+            "org.modelrunner.loader..")
         .check(CLIENT);
   }
 
   @Test
   void queuesStayInsideTheClient() {
     noClasses()
-        .that().arePublic()
-        .should().dependOnClassesThat().resideInAnyPackage("org.jctools..")
+        .that()
+        .arePublic()
+        .should()
+        .dependOnClassesThat()
+        .resideInAnyPackage("org.jctools..")
         .check(CLIENT);
   }
 }

@@ -21,8 +21,9 @@ import org.modelrunner.spi.TransportProvider;
 import org.modelrunner.spi.TransportSettings;
 
 /**
- * A scripted transport for the fleet's tests, serving {@code fake://name}: each name's behaviour is set by
- * the test ({@link #define}), and the transport records what it saw (calls in flight, prepares).
+ * A scripted transport for the fleet's tests, serving {@code fake://name}: each name's behaviour is
+ * set by the test ({@link #define}), and the transport records what it saw (calls in flight,
+ * prepares).
  */
 public final class FakeTransportProvider extends TransportProvider {
   /** What a fake model does with a request; runs on the fake's own threads. */
@@ -42,12 +43,17 @@ public final class FakeTransportProvider extends TransportProvider {
     final AtomicInteger maxInFlight = new AtomicInteger();
     final AtomicInteger calls = new AtomicInteger();
     final AtomicInteger setups = new AtomicInteger();
+
     /** Connections to this model that were closed. */
     final AtomicInteger closes = new AtomicInteger();
+
     volatile Arguments lastArguments;
     volatile Thread lastThread;
 
-    /** Holds this model's setup open until the returned future completes (with {@link #CREATED}, say). */
+    /**
+     * Holds this model's setup open until the returned future completes (with {@link #CREATED},
+     * say).
+     */
     CompletableFuture<Reply> holdSetup() {
       CompletableFuture<Reply> held = new CompletableFuture<>();
       setup = (m, a, t) -> held;
@@ -56,7 +62,8 @@ public final class FakeTransportProvider extends TransportProvider {
   }
 
   /** A successful setup's answer, as the runners give it. */
-  static final Reply CREATED = Reply.of(org.modelrunner.spi.StatusCode.SUCCESS, "Instance created successfully");
+  static final Reply CREATED =
+      Reply.of(org.modelrunner.spi.StatusCode.SUCCESS, "Instance created successfully");
 
   static final Map<String, FakeModel> MODELS = new ConcurrentHashMap<>();
   static final AtomicInteger PREPARES = new AtomicInteger();
@@ -90,7 +97,9 @@ public final class FakeTransportProvider extends TransportProvider {
     };
   }
 
-  /** A behaviour that never answers, ignoring the deadline (a broken transport or a lost packet). */
+  /**
+   * A behaviour that never answers, ignoring the deadline (a broken transport or a lost packet).
+   */
   static Behaviour silent() {
     return (m, a, t) -> new CompletableFuture<>();
   }
@@ -138,8 +147,8 @@ public final class FakeTransportProvider extends TransportProvider {
   }
 
   /**
-   * A connection to a fake model. Closing it fails what is still running, and every later request, with
-   * {@code CANCELLED}, as the real transports do.
+   * A connection to a fake model. Closing it fails what is still running, and every later request,
+   * with {@code CANCELLED}, as the real transports do.
    */
   private static final class Connection implements ModelConnection {
     private final URI endpoint;
@@ -153,7 +162,8 @@ public final class FakeTransportProvider extends TransportProvider {
     private FakeModel model() {
       FakeModel model = MODELS.get(endpoint.getAuthority());
       if (model == null) {
-        throw new TransportException(TransportException.Kind.UNAVAILABLE, "no fake model " + endpoint);
+        throw new TransportException(
+            TransportException.Kind.UNAVAILABLE, "no fake model " + endpoint);
       }
       return model;
     }
@@ -187,7 +197,8 @@ public final class FakeTransportProvider extends TransportProvider {
       model.calls.incrementAndGet();
       model.lastArguments = call.arguments();
       model.lastThread = Thread.currentThread();
-      CompletableFuture<Reply> reply = model.call.answer(call.methodName(), call.arguments(), timeout);
+      CompletableFuture<Reply> reply =
+          model.call.answer(call.methodName(), call.arguments(), timeout);
       return tracked(reply.whenComplete((r, e) -> model.inFlight.decrementAndGet()));
     }
 
@@ -215,7 +226,8 @@ public final class FakeTransportProvider extends TransportProvider {
     }
 
     private TransportException cancelled() {
-      return new TransportException(TransportException.Kind.CANCELLED, "the connection to " + endpoint + " was closed");
+      return new TransportException(
+          TransportException.Kind.CANCELLED, "the connection to " + endpoint + " was closed");
     }
 
     @Override

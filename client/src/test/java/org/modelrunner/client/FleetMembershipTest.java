@@ -27,8 +27,8 @@ import org.modelrunner.spi.TransportException;
 
 /**
  * How the fleet follows its directory (joins, duplicates, infos, replacements, restarts, leaves,
- * snapshots), and its safeguards beyond the failure counters: the cooldown after timeouts, out-of-band
- * health checks, reports and local disconnects, readiness and status.
+ * snapshots), and its safeguards beyond the failure counters: the cooldown after timeouts,
+ * out-of-band health checks, reports and local disconnects, readiness and status.
  */
 class FleetMembershipTest {
   static final String BASE = "com.example.TrackerBase";
@@ -57,7 +57,8 @@ class FleetMembershipTest {
   }
 
   /** An endpoint at {@code fake://<address>} (the fake model named by the address). */
-  private static ModelEndpoint endpoint(String model, String deployment, String address, Map<String, String> infos) {
+  private static ModelEndpoint endpoint(
+      String model, String deployment, String address, Map<String, String> infos) {
     return new ModelEndpoint(model, deployment, URI.create("fake://" + address), infos);
   }
 
@@ -116,11 +117,16 @@ class FleetMembershipTest {
     eventually(() -> assertThat(fleet.connectedModelIds()).containsExactly("b"));
     assertThat(status(fleet, "r").state()).isEqualTo(ModelStatus.State.RECOVERING);
     CallOutcome skipped =
-        fleet.callAndWait(FanOut.builder("predict").only(List.of("r")).build()).outcome("r").orElseThrow();
+        fleet
+            .callAndWait(FanOut.builder("predict").only(List.of("r")).build())
+            .outcome("r")
+            .orElseThrow();
     assertThat(skipped.status()).isEqualTo(CallStatus.SKIPPED);
     assertThat(skipped.failure().orElseThrow().code()).isEqualTo(CallFailure.RECOVERING);
     CallOutcome inAll = fleet.callAndWait(FanOut.of("predict")).outcome("r").orElseThrow();
-    assertThat(inAll.status()).as("a restarting model gets its outcome in every fan-out").isEqualTo(CallStatus.SKIPPED);
+    assertThat(inAll.status())
+        .as("a restarting model gets its outcome in every fan-out")
+        .isEqualTo(CallStatus.SKIPPED);
     assertThat(status(fleet, "r").consecutiveTimeouts()).isZero();
 
     directory.update(endpoint("r", "r1", "r1"), ModelState.RUNNING);
@@ -170,7 +176,9 @@ class FleetMembershipTest {
     directory.update(endpoint("s", "s1", "slow-setup"), ModelState.STOPPED);
     assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.LEFT);
     setup.complete(FakeTransportProvider.CREATED);
-    assertThat(events.poll(200, TimeUnit.MILLISECONDS)).as("no CONNECTED after the STOPPED").isNull();
+    assertThat(events.poll(200, TimeUnit.MILLISECONDS))
+        .as("no CONNECTED after the STOPPED")
+        .isNull();
     assertThat(fleet.connectedModelIds()).isEmpty();
     assertThat(fleet.models()).isEmpty();
   }
@@ -199,12 +207,18 @@ class FleetMembershipTest {
     assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
     assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
 
-    // What the Model Orchestrator sends on a redeploy, in one pass: the old process is stopped at once.
+    // What the Model Orchestrator sends on a redeploy, in one pass: the old process is stopped at
+    // once.
     directory.update(endpoint("m", "v2", "v2"), ModelState.RUNNING);
     directory.update(endpoint("m", "v1", "v1"), ModelState.STOPPED);
-    eventually(() -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
+    eventually(
+        () -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
     assertThat(status(fleet, "m").deploymentId()).isEqualTo("v2");
-    eventually(() -> assertThat(v1.closes.get()).as("the stopped deployment's connection is closed").isEqualTo(1));
+    eventually(
+        () ->
+            assertThat(v1.closes.get())
+                .as("the stopped deployment's connection is closed")
+                .isEqualTo(1));
 
     FanOutResult gap = fleet.callAndWait(FanOut.of("predict"));
     assertThat(gap.outcomes()).hasSize(2);
@@ -213,7 +227,11 @@ class FleetMembershipTest {
     assertThat(skipped.failure().orElseThrow().code()).isEqualTo(CallFailure.REDEPLOYING);
     assertThat(skipped.model().deploymentId()).isEqualTo("v2");
     assertThat(gap.outcome("o").orElseThrow().status()).isEqualTo(CallStatus.SUCCESS);
-    CallOutcome subset = fleet.callAndWait(FanOut.builder("predict").only(List.of("m")).build()).outcome("m").orElseThrow();
+    CallOutcome subset =
+        fleet
+            .callAndWait(FanOut.builder("predict").only(List.of("m")).build())
+            .outcome("m")
+            .orElseThrow();
     assertThat(subset.failure().orElseThrow().code()).isEqualTo(CallFailure.REDEPLOYING);
     assertThat(status(fleet, "m").consecutiveTimeouts()).isZero();
     assertThat(status(fleet, "m").consecutiveFailures()).isZero();
@@ -222,7 +240,8 @@ class FleetMembershipTest {
     v2Ready.complete(FakeTransportProvider.CREATED);
     FleetEvent replaced = nextEvent(FleetEvent.Kind.REPLACED);
     assertThat(replaced.reason()).isEqualTo("replaces deployment v1");
-    assertThat(fleet.callAndWait(FanOut.of("predict")).outcome("m").orElseThrow().value()).isEqualTo("v2");
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcome("m").orElseThrow().value())
+        .isEqualTo("v2");
     assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.CONNECTED);
   }
 
@@ -237,13 +256,16 @@ class FleetMembershipTest {
 
     directory.update(endpoint("m", "v2", "v2"), ModelState.RUNNING);
     directory.update(endpoint("m", "v1", "v1"), ModelState.STOPPED);
-    eventually(() -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
+    eventually(
+        () -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
     v2Ready.complete(Reply.of(StatusCode.BAD_IMPLEMENTATION, "no class"));
     FleetEvent disconnected = nextEvent();
     assertThat(disconnected.kind()).isEqualTo(FleetEvent.Kind.DISCONNECTED);
     assertThat(disconnected.model().deploymentId()).isEqualTo("v2");
     assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.DISCONNECTED);
-    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes()).as("an ejected model is out of fan-outs").isEmpty();
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes())
+        .as("an ejected model is out of fan-outs")
+        .isEmpty();
   }
 
   @Test
@@ -256,7 +278,8 @@ class FleetMembershipTest {
     assertThat(nextEvent(FleetEvent.Kind.CONNECTED).modelId()).isEqualTo("m");
 
     directory.snapshot(endpoint("m", "v2", "v2")); // a reconnect after the redeploy happened
-    eventually(() -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
+    eventually(
+        () -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
     assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no LEFT").isNull();
     v2Ready.complete(FakeTransportProvider.CREATED);
     assertThat(nextEvent(FleetEvent.Kind.REPLACED).model().deploymentId()).isEqualTo("v2");
@@ -273,7 +296,8 @@ class FleetMembershipTest {
     directory.update(endpoint("m", "new", "new"), ModelState.RUNNING);
     eventually(() -> assertThat(next.setups.get()).isEqualTo(1));
 
-    CompletableFuture<FanOutResult> during = fleet.call(FanOut.of("predict")); // sent to the old deployment
+    CompletableFuture<FanOutResult> during =
+        fleet.call(FanOut.of("predict")); // sent to the old deployment
     nextReady.complete(FakeTransportProvider.CREATED);
     nextEvent(FleetEvent.Kind.REPLACED);
     CallOutcome answered = during.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).outcomes().get(0);
@@ -296,7 +320,9 @@ class FleetMembershipTest {
     eventually(() -> assertThat(b2.setups.get()).isEqualTo(1));
 
     // After a reconnect: a is gone, b's new deployment is gone, c is restarting.
-    directory.listener().snapshot(List.of(endpoint("b", "b1", "b1")), List.of(endpoint("c", "c", "c")));
+    directory
+        .listener()
+        .snapshot(List.of(endpoint("b", "b1", "b1")), List.of(endpoint("c", "c", "c")));
     eventually(() -> assertThat(fleet.connectedModelIds()).containsExactly("b"));
     assertThat(fleet.models())
         .extracting(ModelStatus::modelId, ModelStatus::state)
@@ -313,11 +339,14 @@ class FleetMembershipTest {
     FakeTransportProvider.FakeModel later = define("later", answering(1, Duration.ZERO));
     CompletableFuture<Reply> ready = later.holdSetup();
     FakeTransportProvider.FakeModel broken = define("broken", answering(1, Duration.ZERO));
-    broken.setup = (m, a, t) -> CompletableFuture.completedFuture(Reply.of(StatusCode.SETUP_FAILED, "no"));
+    broken.setup =
+        (m, a, t) -> CompletableFuture.completedFuture(Reply.of(StatusCode.SETUP_FAILED, "no"));
     ModelFleet fleet = fleet();
     assertThat(fleet.awaitSettled(Duration.ofMillis(50))).as("no snapshot yet").isFalse();
 
-    directory.snapshot(endpoint("ok", "ok", "ok"), endpoint("later", "later", "later"),
+    directory.snapshot(
+        endpoint("ok", "ok", "ok"),
+        endpoint("later", "later", "later"),
         endpoint("broken", "broken", "broken"));
     assertThat(nextEvent(FleetEvent.Kind.DISCONNECTED).code()).isEqualTo("MULTIPLE_FAILED");
     assertThat(fleet.awaitSettled(Duration.ofMillis(100))).as("'later' still connecting").isFalse();
@@ -333,7 +362,11 @@ class FleetMembershipTest {
   void afterTimeoutsAModelSitsOutCallsWhichAreReportedAsSkipped() throws Exception {
     define("hung", silent());
     ModelFleet fleet =
-        fleet(b -> b.callTimeout(Duration.ofMillis(30)).maxConsecutiveTimeouts(10).healthChecks(0, WAIT));
+        fleet(
+            b ->
+                b.callTimeout(Duration.ofMillis(30))
+                    .maxConsecutiveTimeouts(10)
+                    .healthChecks(0, WAIT));
     directory.snapshot(endpoint("hung", "hung", "hung"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
     List<CallStatus> statuses = new ArrayList<>();
@@ -343,9 +376,13 @@ class FleetMembershipTest {
     // Timeout n is followed by ceil(n / 2) skipped calls.
     assertThat(statuses)
         .containsExactly(
-            CallStatus.TIMEOUT, CallStatus.SKIPPED,
-            CallStatus.TIMEOUT, CallStatus.SKIPPED,
-            CallStatus.TIMEOUT, CallStatus.SKIPPED, CallStatus.SKIPPED,
+            CallStatus.TIMEOUT,
+            CallStatus.SKIPPED,
+            CallStatus.TIMEOUT,
+            CallStatus.SKIPPED,
+            CallStatus.TIMEOUT,
+            CallStatus.SKIPPED,
+            CallStatus.SKIPPED,
             CallStatus.TIMEOUT);
     ModelStatus status = status(fleet, "hung");
     assertThat(status.consecutiveTimeouts()).as("skipped calls are not timeouts").isEqualTo(4);
@@ -367,7 +404,11 @@ class FleetMembershipTest {
     FakeTransportProvider.FakeModel model = define("flaky", silent());
     model.call = (m, a, t) -> (n.incrementAndGet() % 2 == 1 ? late : quick).answer(m, a, t);
     ModelFleet fleet =
-        fleet(b -> b.callTimeout(Duration.ofMillis(50)).maxConsecutiveTimeouts(10).healthChecks(0, WAIT));
+        fleet(
+            b ->
+                b.callTimeout(Duration.ofMillis(50))
+                    .maxConsecutiveTimeouts(10)
+                    .healthChecks(0, WAIT));
     directory.snapshot(endpoint("flaky", "flaky", "flaky"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
     List<CallStatus> statuses = new ArrayList<>();
@@ -375,23 +416,33 @@ class FleetMembershipTest {
       statuses.add(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status());
       eventually(() -> assertThat(model.inFlight.get()).as("the late answer arrived").isZero());
     }
-    // late (timeout), sits out one, quick (success: cooldown over), late (timeout 1 again: one skipped)...
+    // late (timeout), sits out one, quick (success: cooldown over), late (timeout 1 again: one
+    // skipped)...
     assertThat(statuses)
         .containsExactly(
-            CallStatus.TIMEOUT, CallStatus.SKIPPED, CallStatus.SUCCESS,
-            CallStatus.TIMEOUT, CallStatus.SKIPPED, CallStatus.SUCCESS);
+            CallStatus.TIMEOUT,
+            CallStatus.SKIPPED,
+            CallStatus.SUCCESS,
+            CallStatus.TIMEOUT,
+            CallStatus.SKIPPED,
+            CallStatus.SUCCESS);
   }
 
   @Test
   void theCooldownCanBeTurnedOff() throws Exception {
     define("hung", silent());
     ModelFleet fleet =
-        fleet(b -> b.callTimeout(Duration.ofMillis(30)).maxConsecutiveTimeouts(10).timeoutCooldown(false)
-            .healthChecks(0, WAIT));
+        fleet(
+            b ->
+                b.callTimeout(Duration.ofMillis(30))
+                    .maxConsecutiveTimeouts(10)
+                    .timeoutCooldown(false)
+                    .healthChecks(0, WAIT));
     directory.snapshot(endpoint("hung", "hung", "hung"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
     for (int i = 0; i < 4; i++) {
-      assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status()).isEqualTo(CallStatus.TIMEOUT);
+      assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status())
+          .isEqualTo(CallStatus.TIMEOUT);
     }
     assertThat(status(fleet, "hung").counts().skipped()).isZero();
   }
@@ -402,16 +453,21 @@ class FleetMembershipTest {
     define("busy", FakeTransportProvider.transportError(TransportException.Kind.BUSY));
     define("late", FakeTransportProvider.transportError(TransportException.Kind.DEADLINE_EXCEEDED));
     ModelFleet fleet = fleet(b -> b.timeoutCooldown(false).healthChecks(0, WAIT));
-    directory.snapshot(endpoint("down", "down", "down"), endpoint("busy", "busy", "busy"),
+    directory.snapshot(
+        endpoint("down", "down", "down"),
+        endpoint("busy", "busy", "busy"),
         endpoint("late", "late", "late"));
     assertThat(fleet.awaitConnected(3, WAIT)).isTrue();
     FanOutResult result = fleet.callAndWait(FanOut.of("predict"));
     assertThat(result.outcome("down").orElseThrow().status()).isEqualTo(CallStatus.FAILURE);
-    assertThat(result.outcome("down").orElseThrow().failure().orElseThrow().code()).isEqualTo("UNAVAILABLE");
+    assertThat(result.outcome("down").orElseThrow().failure().orElseThrow().code())
+        .isEqualTo("UNAVAILABLE");
     assertThat(result.outcome("busy").orElseThrow().status()).isEqualTo(CallStatus.FAILURE);
-    assertThat(result.outcome("busy").orElseThrow().failure().orElseThrow().code()).isEqualTo("BUSY");
+    assertThat(result.outcome("busy").orElseThrow().failure().orElseThrow().code())
+        .isEqualTo("BUSY");
     assertThat(result.outcome("late").orElseThrow().status()).isEqualTo(CallStatus.TIMEOUT);
-    assertThat(result.outcome("late").orElseThrow().failure().orElseThrow().code()).isEqualTo("DEADLINE_EXCEEDED");
+    assertThat(result.outcome("late").orElseThrow().failure().orElseThrow().code())
+        .isEqualTo("DEADLINE_EXCEEDED");
   }
 
   @Test
@@ -419,17 +475,23 @@ class FleetMembershipTest {
     FakeTransportProvider.FakeModel model = define("sick", silent());
     model.health = t -> CompletableFuture.completedFuture(HealthStatus.NOT_SERVING);
     ModelFleet fleet =
-        fleet(b -> b.callTimeout(Duration.ofMillis(50)).maxConsecutiveTimeouts(3).healthChecks(1, WAIT));
+        fleet(
+            b ->
+                b.callTimeout(Duration.ofMillis(50))
+                    .maxConsecutiveTimeouts(3)
+                    .healthChecks(1, WAIT));
     directory.snapshot(endpoint("sick", "sick", "sick"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
-    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status()).isEqualTo(CallStatus.TIMEOUT);
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status())
+        .isEqualTo(CallStatus.TIMEOUT);
 
     model.health = t -> CompletableFuture.completedFuture(HealthStatus.SERVING);
     model.call = answering("well again", Duration.ZERO);
     FleetEvent restarted = nextEvent(FleetEvent.Kind.RESTARTED);
     assertThat(restarted.reason()).contains("health check").contains("NOT_SERVING");
     assertThat(model.setups.get()).isEqualTo(2);
-    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("well again");
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value())
+        .isEqualTo("well again");
     assertThat(directory.reports).isEmpty();
   }
 
@@ -438,13 +500,17 @@ class FleetMembershipTest {
     FakeTransportProvider.FakeModel model = define("hung", silent());
     model.health = t -> new CompletableFuture<>(); // never answers, whatever its deadline
     ModelFleet fleet =
-        fleet(b -> b.callTimeout(Duration.ofMillis(100)).timeoutCooldown(false).healthChecks(1, WAIT));
+        fleet(
+            b ->
+                b.callTimeout(Duration.ofMillis(100)).timeoutCooldown(false).healthChecks(1, WAIT));
     directory.snapshot(endpoint("hung", "hung", "hung"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
     for (int i = 0; i < 3; i++) {
       FanOutResult result = fleet.callAndWait(FanOut.of("predict"));
       assertThat(result.outcomes().get(0).status()).isEqualTo(CallStatus.TIMEOUT);
-      assertThat(result.elapsed()).as("deadline plus a generous bound").isLessThan(Duration.ofSeconds(2));
+      assertThat(result.elapsed())
+          .as("deadline plus a generous bound")
+          .isLessThan(Duration.ofSeconds(2));
     }
     assertThat(model.healthChecks.get()).as("one check at a time").isEqualTo(1);
   }
@@ -457,10 +523,21 @@ class FleetMembershipTest {
     directory.snapshot(endpoint("gone", "gone", "gone"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
     model.health =
-        t -> CompletableFuture.failedFuture(new TransportException(TransportException.Kind.UNAVAILABLE, "refused"));
-    model.setup = (m, a, t) -> CompletableFuture.failedFuture(
-        new TransportException(TransportException.Kind.UNAVAILABLE, "Connection refused"));
-    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).failure().orElseThrow().code())
+        t ->
+            CompletableFuture.failedFuture(
+                new TransportException(TransportException.Kind.UNAVAILABLE, "refused"));
+    model.setup =
+        (m, a, t) ->
+            CompletableFuture.failedFuture(
+                new TransportException(TransportException.Kind.UNAVAILABLE, "Connection refused"));
+    assertThat(
+            fleet
+                .callAndWait(FanOut.of("predict"))
+                .outcomes()
+                .get(0)
+                .failure()
+                .orElseThrow()
+                .code())
         .isEqualTo("UNAVAILABLE");
 
     FleetEvent failed = nextEvent(FleetEvent.Kind.CONNECTION_FAILED);
@@ -481,7 +558,8 @@ class FleetMembershipTest {
 
     fleet.report("weak", FailureCode.LOW_PERFORMANCE, "score 0.1 under 0.5");
     assertThat(directory.reports)
-        .containsExactly(new RecordingDirectory.Report("weak", "LOW_PERFORMANCE", "score 0.1 under 0.5"));
+        .containsExactly(
+            new RecordingDirectory.Report("weak", "LOW_PERFORMANCE", "score 0.1 under 0.5"));
     assertThat(fleet.connectedModelIds()).as("reporting does not disconnect").contains("weak");
 
     assertThat(fleet.disconnect("other", "enough for today")).isTrue();
@@ -491,7 +569,8 @@ class FleetMembershipTest {
     assertThat(event.reason()).isEqualTo("enough for today");
     assertThat(fleet.disconnect("other", "again")).isFalse();
     assertThat(directory.reports).as("disconnecting does not report").hasSize(1);
-    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes()).extracting(CallOutcome::modelId)
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes())
+        .extracting(CallOutcome::modelId)
         .containsExactly("weak");
 
     fleet.report("weak", "CUSTOM_CODE", "anything");
@@ -499,13 +578,18 @@ class FleetMembershipTest {
     assertThatThrownBy(() -> fleet.report("nobody", FailureCode.LOW_PERFORMANCE, "x"))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("nobody");
-    assertThatThrownBy(() -> fleet.disconnect("nobody", "x")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> fleet.disconnect("nobody", "x"))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @Test
-  void aModelDisconnectedByThePolicyIsReportedOnceAndStaysOutUntilTheDirectoryChangesIt() throws Exception {
+  void aModelDisconnectedByThePolicyIsReportedOnceAndStaysOutUntilTheDirectoryChangesIt()
+      throws Exception {
     FakeTransportProvider.FakeModel model =
-        define("bad", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "The model raised an exception: x"));
+        define(
+            "bad",
+            FakeTransportProvider.status(
+                StatusCode.MODEL_FAILED, "The model raised an exception: x"));
     ModelFleet fleet = fleet(b -> b.maxConsecutiveFailures(1));
     directory.snapshot(endpoint("bad", "bad", "bad"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
@@ -516,7 +600,9 @@ class FleetMembershipTest {
     directory.update(endpoint("bad", "bad", "bad"), ModelState.RUNNING); // a duplicate
     directory.snapshot(endpoint("bad", "bad", "bad")); // a resynchronisation
     assertThat(fleet.callAndWait(FanOut.of("predict")).size()).isZero();
-    assertThat(directory.reports).extracting(RecordingDirectory.Report::code).containsExactly("MULTIPLE_FAILED");
+    assertThat(directory.reports)
+        .extracting(RecordingDirectory.Report::code)
+        .containsExactly("MULTIPLE_FAILED");
     assertThat(model.setups.get()).isEqualTo(1);
   }
 
@@ -525,9 +611,12 @@ class FleetMembershipTest {
     java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
     FakeTransportProvider.FakeModel model = define("m", silent());
     FakeTransportProvider.Behaviour slowly = answering(1, Duration.ofMillis(20));
-    model.call = (m, a, t) -> n.incrementAndGet() == 5
-        ? CompletableFuture.completedFuture(Reply.of(StatusCode.MODEL_FAILED, "The model raised an exception: boom"))
-        : slowly.answer(m, a, t);
+    model.call =
+        (m, a, t) ->
+            n.incrementAndGet() == 5
+                ? CompletableFuture.completedFuture(
+                    Reply.of(StatusCode.MODEL_FAILED, "The model raised an exception: boom"))
+                : slowly.answer(m, a, t);
     ModelFleet fleet = fleet();
     directory.snapshot(endpoint("m", "m", "m", Map.of("cruncher_name", "alice")));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
@@ -543,7 +632,8 @@ class FleetMembershipTest {
     assertThat(status.latency().count()).isEqualTo(5);
     assertThat(status.latency().maxMicros()).isGreaterThanOrEqualTo(15_000);
     assertThat(status.latency().p50Micros()).isGreaterThanOrEqualTo(15_000);
-    assertThat(status.latency().p99Micros()).isLessThanOrEqualTo(status.latency().maxMicros() * 11 / 10);
+    assertThat(status.latency().p99Micros())
+        .isLessThanOrEqualTo(status.latency().maxMicros() * 11 / 10);
   }
 
   @Test
@@ -554,9 +644,10 @@ class FleetMembershipTest {
         ModelFleet.builder()
             .directory(directory)
             .baseClass(BASE)
-            .listener(event -> {
-              throw new IllegalStateException("listener bug");
-            })
+            .listener(
+                event -> {
+                  throw new IllegalStateException("listener bug");
+                })
             .listener(events::add)
             .build();
     fleets.add(fleet);

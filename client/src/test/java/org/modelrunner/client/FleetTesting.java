@@ -6,7 +6,10 @@ import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 
-/** Waiting in the fleet's tests: for the next event, for an event of a kind, for an assertion to hold. */
+/**
+ * Waiting in the fleet's tests: for the next event, for an event of a kind, for an assertion to
+ * hold.
+ */
 final class FleetTesting {
   /** How long a test waits for what should happen soon. */
   static final Duration WAIT = Duration.ofSeconds(10);
@@ -17,8 +20,8 @@ final class FleetTesting {
   private FleetTesting() {}
 
   /**
-   * Returns a fleet builder over the directory with the tests' defaults: a 5 s call timeout, two quick
-   * setup attempts, and every event into {@code events}.
+   * Returns a fleet builder over the directory with the tests' defaults: a 5 s call timeout, two
+   * quick setup attempts, and every event into {@code events}.
    */
   static ModelFleet.Builder fleetBuilder(
       org.modelrunner.spi.ModelDirectory directory, BlockingQueue<FleetEvent> events) {
@@ -37,8 +40,12 @@ final class FleetTesting {
     return event;
   }
 
-  /** Returns the next event of the kind, skipping others, failing if none comes within {@link #WAIT}. */
-  static FleetEvent nextEvent(BlockingQueue<FleetEvent> events, FleetEvent.Kind kind) throws InterruptedException {
+  /**
+   * Returns the next event of the kind, skipping others, failing if none comes within {@link
+   * #WAIT}.
+   */
+  static FleetEvent nextEvent(BlockingQueue<FleetEvent> events, FleetEvent.Kind kind)
+      throws InterruptedException {
     while (true) {
       FleetEvent event = events.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
       assertThat(event).as("a %s event", kind).isNotNull();

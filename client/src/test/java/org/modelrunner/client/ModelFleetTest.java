@@ -40,7 +40,8 @@ class ModelFleetTest {
     FakeTransportProvider.MODELS.clear();
   }
 
-  private ModelFleet fleet(RecordingDirectory directory, Duration timeout) throws InterruptedException {
+  private ModelFleet fleet(RecordingDirectory directory, Duration timeout)
+      throws InterruptedException {
     ModelFleet fleet =
         ModelFleet.builder()
             .directory(directory)
@@ -73,7 +74,10 @@ class ModelFleetTest {
   void everyModelGetsExactlyOneOutcomeWithItsValue() throws Exception {
     define("a", answering(1.5, Duration.ZERO));
     define("b", answering(Map.of("x", 2), Duration.ofMillis(20)));
-    define("c", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "The model raised an exception: boom"));
+    define(
+        "c",
+        FakeTransportProvider.status(
+            StatusCode.MODEL_FAILED, "The model raised an exception: boom"));
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a", "b", "c");
 
     FanOutResult result = fleet.callAndWait(FanOut.of("predict"));
@@ -84,7 +88,9 @@ class ModelFleetTest {
     CallOutcome c = result.outcome("c").orElseThrow();
     assertThat(c.status()).isEqualTo(CallStatus.FAILURE);
     assertThat(c.failure().orElseThrow())
-        .isEqualTo(new CallFailure(CallFailure.Source.MODEL, "MODEL_FAILED", "The model raised an exception: boom"));
+        .isEqualTo(
+            new CallFailure(
+                CallFailure.Source.MODEL, "MODEL_FAILED", "The model raised an exception: boom"));
     assertThatThrownBy(c::value).isInstanceOf(IllegalStateException.class);
     assertThat(result.outcome("b").orElseThrow().latencyMicros()).isGreaterThanOrEqualTo(20_000);
   }
@@ -97,7 +103,8 @@ class ModelFleetTest {
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a");
     CallOutcome outcome = fleet.callAndWait(FanOut.of("predict")).outcomes().get(0);
     assertThat(outcome.as(Point.class)).isEqualTo(new Point(1.25, 3));
-    assertThat(outcome.variant().orElseThrow().type()).isEqualTo(org.modelrunner.spi.VariantType.JSON);
+    assertThat(outcome.variant().orElseThrow().type())
+        .isEqualTo(org.modelrunner.spi.VariantType.JSON);
   }
 
   @Test
@@ -122,7 +129,8 @@ class ModelFleetTest {
 
   @Test
   void aModelNeverHasTwoCallsInFlight() throws Exception {
-    FakeTransportProvider.FakeModel slow = define("slow", answering("late", Duration.ofMillis(100)));
+    FakeTransportProvider.FakeModel slow =
+        define("slow", answering("late", Duration.ofMillis(100)));
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "slow");
 
     List<CompletableFuture<FanOutResult>> results = new ArrayList<>();
@@ -130,7 +138,8 @@ class ModelFleetTest {
       results.add(fleet.call(FanOut.of("predict", i)));
     }
     for (CompletableFuture<FanOutResult> result : results) {
-      assertThat(result.get(10, TimeUnit.SECONDS).outcomes().get(0).status()).isEqualTo(CallStatus.SUCCESS);
+      assertThat(result.get(10, TimeUnit.SECONDS).outcomes().get(0).status())
+          .isEqualTo(CallStatus.SUCCESS);
     }
     assertThat(slow.calls.get()).isEqualTo(5);
     assertThat(slow.maxInFlight.get()).isEqualTo(1);
@@ -138,12 +147,15 @@ class ModelFleetTest {
 
   @Test
   void aCallThatWaitedPastItsDeadlineIsNeverSent() throws Exception {
-    FakeTransportProvider.FakeModel slow = define("slow", answering("late", Duration.ofMillis(400)));
+    FakeTransportProvider.FakeModel slow =
+        define("slow", answering("late", Duration.ofMillis(400)));
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "slow");
     CompletableFuture<FanOutResult> first = fleet.call(FanOut.of("predict"));
-    FanOutResult second = fleet.callAndWait(FanOut.builder("predict").timeout(Duration.ofMillis(100)).build());
+    FanOutResult second =
+        fleet.callAndWait(FanOut.builder("predict").timeout(Duration.ofMillis(100)).build());
     assertThat(second.outcomes().get(0).status()).isEqualTo(CallStatus.TIMEOUT);
-    assertThat(first.get(10, TimeUnit.SECONDS).outcomes().get(0).status()).isEqualTo(CallStatus.SUCCESS);
+    assertThat(first.get(10, TimeUnit.SECONDS).outcomes().get(0).status())
+        .isEqualTo(CallStatus.SUCCESS);
     Thread.sleep(100); // let the mailbox drain the expired job
     assertThat(slow.calls.get()).isEqualTo(1);
   }
@@ -155,7 +167,8 @@ class ModelFleetTest {
     }
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a", "b", "c", "d");
     int before = FakeTransportProvider.PREPARES.get();
-    fleet.callAndWait(FanOut.builder("tick").arguments(Map.of("price", 1.0)).keyword("horizon", 3).build());
+    fleet.callAndWait(
+        FanOut.builder("tick").arguments(Map.of("price", 1.0)).keyword("horizon", 3).build());
     assertThat(FakeTransportProvider.PREPARES.get() - before).isEqualTo(1);
     Arguments seen = FakeTransportProvider.MODELS.get("c").lastArguments;
     assertThat(seen.positional()).hasSize(1);
@@ -168,7 +181,10 @@ class ModelFleetTest {
     define("a", answering(1, Duration.ZERO));
     define("b", answering(1, Duration.ZERO));
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a", "b");
-    fleet.callAndWait(FanOut.builder("tick").argumentsPerModel(model -> List.of("for " + model.modelId())).build());
+    fleet.callAndWait(
+        FanOut.builder("tick")
+            .argumentsPerModel(model -> List.of("for " + model.modelId()))
+            .build());
     assertThat(FakeTransportProvider.MODELS.get("a").lastArguments.inCallOrder())
         .containsExactly(Variant.ofString("for a"));
     assertThat(FakeTransportProvider.MODELS.get("b").lastArguments.inCallOrder())
@@ -207,7 +223,8 @@ class ModelFleetTest {
     FanOutResult all = fleet.callAndWait(FanOut.of("predict"));
     assertThat(all.outcomes()).extracting(CallOutcome::modelId).containsExactly("a");
 
-    FanOutResult chosen = fleet.callAndWait(FanOut.builder("predict").only(List.of("a", "pending")).build());
+    FanOutResult chosen =
+        fleet.callAndWait(FanOut.builder("predict").only(List.of("a", "pending")).build());
     CallOutcome outcome = chosen.outcome("pending").orElseThrow();
     assertThat(outcome.status()).isEqualTo(CallStatus.FAILURE);
     assertThat(outcome.failure().orElseThrow().code()).isEqualTo(CallFailure.NOT_CONNECTED);
@@ -217,7 +234,10 @@ class ModelFleetTest {
   @Test
   void consecutiveFailuresOverTheLimitDisconnectAndReport() throws Exception {
     FakeTransportProvider.FakeModel bad =
-        define("bad", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "The model raised an exception: x"));
+        define(
+            "bad",
+            FakeTransportProvider.status(
+                StatusCode.MODEL_FAILED, "The model raised an exception: x"));
     define("good", answering(1, Duration.ZERO));
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
@@ -233,9 +253,12 @@ class ModelFleetTest {
     FleetEvent event = nextEvent(FleetEvent.Kind.DISCONNECTED);
     assertThat(event.modelId()).isEqualTo("bad");
     assertThat(event.code()).isEqualTo("MULTIPLE_FAILED");
-    assertThat(directory.reports).extracting(RecordingDirectory.Report::code).containsExactly("MULTIPLE_FAILED");
+    assertThat(directory.reports)
+        .extracting(RecordingDirectory.Report::code)
+        .containsExactly("MULTIPLE_FAILED");
     assertThat(fleet.connectedModelIds()).containsExactly("good");
-    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes()).extracting(CallOutcome::modelId)
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes())
+        .extracting(CallOutcome::modelId)
         .containsExactly("good");
     assertThat(bad.calls.get()).isEqualTo(4);
     ModelStatus status = fleet.models().get(0);
@@ -246,11 +269,15 @@ class ModelFleetTest {
   @Test
   void aSuccessResetsTheCounters() throws Exception {
     java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-    define("flaky", (m, a, t) -> CompletableFuture.supplyAsync(
-        () -> n.incrementAndGet() % 3 == 0
-            ? Reply.success(Variant.ofLong(1))
-            : Reply.of(StatusCode.MODEL_FAILED, "The model raised an exception: x"),
-        FakeTransportProvider.THREADS));
+    define(
+        "flaky",
+        (m, a, t) ->
+            CompletableFuture.supplyAsync(
+                () ->
+                    n.incrementAndGet() % 3 == 0
+                        ? Reply.success(Variant.ofLong(1))
+                        : Reply.of(StatusCode.MODEL_FAILED, "The model raised an exception: x"),
+                FakeTransportProvider.THREADS));
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "flaky");
     for (int i = 0; i < 12; i++) {
       fleet.callAndWait(FanOut.of("predict"));
@@ -279,7 +306,9 @@ class ModelFleetTest {
     fleet.callAndWait(FanOut.of("predict"));
     FleetEvent event = nextEvent(FleetEvent.Kind.DISCONNECTED);
     assertThat(event.code()).isEqualTo("MULTIPLE_TIMEOUT");
-    assertThat(directory.reports).extracting(RecordingDirectory.Report::code).containsExactly("MULTIPLE_TIMEOUT");
+    assertThat(directory.reports)
+        .extracting(RecordingDirectory.Report::code)
+        .containsExactly("MULTIPLE_TIMEOUT");
   }
 
   @Test
@@ -299,7 +328,8 @@ class ModelFleetTest {
     for (int i = 0; i < 6; i++) {
       CallOutcome outcome = fleet.callAndWait(FanOut.of("predict")).outcomes().get(0);
       assertThat(outcome.failure().orElseThrow())
-          .isEqualTo(new CallFailure(CallFailure.Source.TRANSPORT, "INTERNAL", "scripted INTERNAL"));
+          .isEqualTo(
+              new CallFailure(CallFailure.Source.TRANSPORT, "INTERNAL", "scripted INTERNAL"));
     }
     assertThat(fleet.connectedModelIds()).containsExactly("bad");
     assertThat(fleet.models().get(0).consecutiveFailures()).isEqualTo(6);
@@ -307,7 +337,10 @@ class ModelFleetTest {
 
   @Test
   void badImplementationOnACallDisconnectsAtOnce() throws Exception {
-    define("bad", FakeTransportProvider.status(StatusCode.BAD_IMPLEMENTATION, "Method \"predict\" not found in class \"M\""));
+    define(
+        "bad",
+        FakeTransportProvider.status(
+            StatusCode.BAD_IMPLEMENTATION, "Method \"predict\" not found in class \"M\""));
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
     directory.snapshot(fake("bad"));
@@ -322,7 +355,9 @@ class ModelFleetTest {
   @Test
   void badImplementationAtSetupIsReportedAndNeverConnects() throws Exception {
     FakeTransportProvider.FakeModel bad = define("bad", answering(1, Duration.ZERO));
-    bad.setup = FakeTransportProvider.status(StatusCode.BAD_IMPLEMENTATION, "No Inherited class found from <class 'x.B'>.");
+    bad.setup =
+        FakeTransportProvider.status(
+            StatusCode.BAD_IMPLEMENTATION, "No Inherited class found from <class 'x.B'>.");
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
     directory.snapshot(fake("bad"));
@@ -330,16 +365,22 @@ class ModelFleetTest {
     assertThat(event.code()).isEqualTo("BAD_IMPLEMENTATION");
     assertThat(bad.setups.get()).isEqualTo(1);
     assertThat(fleet.connectedModelIds()).isEmpty();
-    assertThat(directory.reports).extracting(RecordingDirectory.Report::code).containsExactly("BAD_IMPLEMENTATION");
+    assertThat(directory.reports)
+        .extracting(RecordingDirectory.Report::code)
+        .containsExactly("BAD_IMPLEMENTATION");
   }
 
   @Test
   void setupIsRetriedOnTransportErrorsAndThenGivenUp() throws Exception {
-    java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.atomic.AtomicInteger attempts =
+        new java.util.concurrent.atomic.AtomicInteger();
     FakeTransportProvider.FakeModel flaky = define("flaky", answering(1, Duration.ZERO));
-    flaky.setup = (m, a, t) -> attempts.incrementAndGet() < 3
-        ? CompletableFuture.failedFuture(new TransportException(TransportException.Kind.UNAVAILABLE, "not yet"))
-        : CompletableFuture.completedFuture(FakeTransportProvider.CREATED);
+    flaky.setup =
+        (m, a, t) ->
+            attempts.incrementAndGet() < 3
+                ? CompletableFuture.failedFuture(
+                    new TransportException(TransportException.Kind.UNAVAILABLE, "not yet"))
+                : CompletableFuture.completedFuture(FakeTransportProvider.CREATED);
     FakeTransportProvider.FakeModel broken = define("broken", answering(1, Duration.ZERO));
     broken.setup = FakeTransportProvider.transportError(TransportException.Kind.UNAVAILABLE);
     RecordingDirectory directory = new RecordingDirectory();
@@ -358,11 +399,15 @@ class ModelFleetTest {
   @Test
   void aSetupThatAnswersIsNotRetriedAndIsReportedAsTheRunnerAnswered() throws Exception {
     FakeTransportProvider.FakeModel throwing = define("throwing", answering(1, Duration.ZERO));
-    throwing.setup = (m, a, t) -> CompletableFuture.completedFuture(
-        Reply.of(StatusCode.SETUP_FAILED, "java.lang.IllegalStateException: no weights"));
+    throwing.setup =
+        (m, a, t) ->
+            CompletableFuture.completedFuture(
+                Reply.of(StatusCode.SETUP_FAILED, "java.lang.IllegalStateException: no weights"));
     FakeTransportProvider.FakeModel bad = define("bad", answering(1, Duration.ZERO));
-    bad.setup = (m, a, t) -> CompletableFuture.completedFuture(
-        Reply.of(StatusCode.BAD_IMPLEMENTATION, "No Inherited class found"));
+    bad.setup =
+        (m, a, t) ->
+            CompletableFuture.completedFuture(
+                Reply.of(StatusCode.BAD_IMPLEMENTATION, "No Inherited class found"));
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
     directory.snapshot(fake("throwing"), fake("bad"));
@@ -371,19 +416,25 @@ class ModelFleetTest {
     assertThat(throwing.setups.get()).as("a constructor that throws is not retried").isEqualTo(1);
     assertThat(bad.setups.get()).isEqualTo(1);
     FleetTesting.eventually(() -> assertThat(directory.reports).hasSize(2));
-    assertThat(directory.reports).containsExactlyInAnyOrder(
-        new RecordingDirectory.Report("throwing", "MULTIPLE_FAILED",
-            "setup answered SETUP_FAILED: java.lang.IllegalStateException: no weights"),
-        new RecordingDirectory.Report("bad", "BAD_IMPLEMENTATION", "No Inherited class found"));
-    assertThat(fleet.models()).extracting(ModelStatus::state)
+    assertThat(directory.reports)
+        .containsExactlyInAnyOrder(
+            new RecordingDirectory.Report(
+                "throwing",
+                "MULTIPLE_FAILED",
+                "setup answered SETUP_FAILED: java.lang.IllegalStateException: no weights"),
+            new RecordingDirectory.Report("bad", "BAD_IMPLEMENTATION", "No Inherited class found"));
+    assertThat(fleet.models())
+        .extracting(ModelStatus::state)
         .containsOnly(ModelStatus.State.DISCONNECTED);
   }
 
   @Test
   void aSetupRefusedAsTheCoordinatorsErrorIsNotReported() throws Exception {
     FakeTransportProvider.FakeModel model = define("picky", answering(1, Duration.ZERO));
-    model.setup = (m, a, t) -> CompletableFuture.completedFuture(
-        Reply.of(StatusCode.INVALID_ARGUMENT, "class_name cannot be empty"));
+    model.setup =
+        (m, a, t) ->
+            CompletableFuture.completedFuture(
+                Reply.of(StatusCode.INVALID_ARGUMENT, "class_name cannot be empty"));
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
     directory.snapshot(fake("picky"));
@@ -397,8 +448,10 @@ class ModelFleetTest {
   @Test
   void callAnswersThatAreTheCoordinatorsProblemAreNotCounted() throws Exception {
     FakeTransportProvider.FakeModel model = define("m", answering(1, Duration.ZERO));
-    model.call = (method, a, t) -> CompletableFuture.completedFuture(
-        Reply.of(StatusCode.INVALID_ARGUMENT, "methodName cannot be empty"));
+    model.call =
+        (method, a, t) ->
+            CompletableFuture.completedFuture(
+                Reply.of(StatusCode.INVALID_ARGUMENT, "methodName cannot be empty"));
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
     directory.snapshot(fake("m"));
@@ -416,16 +469,20 @@ class ModelFleetTest {
 
   @Test
   void aRunnerThatLostItsInstanceIsSetUpAgainAndTheNextCallGoesThrough() throws Exception {
-    java.util.concurrent.atomic.AtomicBoolean hasInstance = new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicBoolean hasInstance =
+        new java.util.concurrent.atomic.AtomicBoolean();
     FakeTransportProvider.FakeModel model = define("m", answering(1, Duration.ZERO));
-    model.setup = (m, a, t) -> {
-      hasInstance.set(true);
-      return CompletableFuture.completedFuture(FakeTransportProvider.CREATED);
-    };
-    model.call = (method, a, t) -> CompletableFuture.completedFuture(
-        hasInstance.get()
-            ? Reply.of(StatusCode.SUCCESS, "")
-            : Reply.of(StatusCode.FAILED_PRECONDITION, "Setup has not been called yet"));
+    model.setup =
+        (m, a, t) -> {
+          hasInstance.set(true);
+          return CompletableFuture.completedFuture(FakeTransportProvider.CREATED);
+        };
+    model.call =
+        (method, a, t) ->
+            CompletableFuture.completedFuture(
+                hasInstance.get()
+                    ? Reply.of(StatusCode.SUCCESS, "")
+                    : Reply.of(StatusCode.FAILED_PRECONDITION, "Setup has not been called yet"));
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet = fleet(directory, Duration.ofSeconds(5));
     directory.snapshot(fake("m"));
@@ -442,7 +499,8 @@ class ModelFleetTest {
     FleetEvent restarted = nextEvent(FleetEvent.Kind.RESTARTED);
     assertThat(restarted.reason()).contains("no instance");
     assertThat(model.setups.get()).isEqualTo(2);
-    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status()).isEqualTo(CallStatus.SUCCESS);
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status())
+        .isEqualTo(CallStatus.SUCCESS);
     assertThat(directory.reports).isEmpty();
     assertThat(fleet.models().get(0).consecutiveFailures()).isZero();
   }
@@ -451,14 +509,15 @@ class ModelFleetTest {
   void withReportFailuresOffAFailingModelIsLoggedNotReportedAndKept() throws Exception {
     define("bad", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "x"));
     RecordingDirectory directory = new RecordingDirectory();
-    ModelFleet fleet = ModelFleet.builder()
-        .directory(directory)
-        .baseClass(BASE)
-        .callTimeout(Duration.ofSeconds(5))
-        .maxConsecutiveFailures(2)
-        .reportFailures(false)
-        .listener(events::add)
-        .build();
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .callTimeout(Duration.ofSeconds(5))
+            .maxConsecutiveFailures(2)
+            .reportFailures(false)
+            .listener(events::add)
+            .build();
     fleets.add(fleet);
     directory.snapshot(fake("bad"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
@@ -483,10 +542,14 @@ class ModelFleetTest {
 
     fleet.callAndWait(FanOut.of("echo", (Object) null));
     assertThat(model.lastArguments.positional()).hasSize(1);
-    assertThat(model.lastArguments.positional().get(0).value().type()).isEqualTo(org.modelrunner.spi.VariantType.NONE);
+    assertThat(model.lastArguments.positional().get(0).value().type())
+        .isEqualTo(org.modelrunner.spi.VariantType.NONE);
     fleet.callAndWait(FanOut.builder("echo").arguments((Object) null).arguments(1, null).build());
-    assertThat(model.lastArguments.positional()).extracting(argument -> argument.value().type())
-        .containsExactly(org.modelrunner.spi.VariantType.NONE, org.modelrunner.spi.VariantType.INT,
+    assertThat(model.lastArguments.positional())
+        .extracting(argument -> argument.value().type())
+        .containsExactly(
+            org.modelrunner.spi.VariantType.NONE,
+            org.modelrunner.spi.VariantType.INT,
             org.modelrunner.spi.VariantType.NONE);
   }
 
@@ -500,17 +563,21 @@ class ModelFleetTest {
     assertThat(fleet.awaitConnected(2, WAIT)).isTrue();
     Map<String, Double> metrics = Map.of("a", 0.5, "b", 0.9);
 
-    fleet.callAndWait(FanOut.builder("predict")
-        .keyword("horizon", 60)
-        .keyword("performance_metrics", "shared")
-        .perModel(model -> ModelArguments.of("tick-" + model.modelId())
-            .keyword("performance_metrics", metrics.get(model.modelId())))
-        .build());
+    fleet.callAndWait(
+        FanOut.builder("predict")
+            .keyword("horizon", 60)
+            .keyword("performance_metrics", "shared")
+            .perModel(
+                model ->
+                    ModelArguments.of("tick-" + model.modelId())
+                        .keyword("performance_metrics", metrics.get(model.modelId())))
+            .build());
 
     org.modelrunner.spi.ValueConverter converter = org.modelrunner.spi.ValueConverter.create();
     for (var entry : Map.of("a", a, "b", b).entrySet()) {
       org.modelrunner.spi.Arguments seen = entry.getValue().lastArguments;
-      assertThat(converter.decode(seen.positional().get(0).value())).isEqualTo("tick-" + entry.getKey());
+      assertThat(converter.decode(seen.positional().get(0).value()))
+          .isEqualTo("tick-" + entry.getKey());
       Map<String, Object> keywords = new java.util.TreeMap<>();
       seen.keyword().forEach(k -> keywords.put(k.keyword(), converter.decode(k.value())));
       assertThat(keywords)
@@ -520,16 +587,22 @@ class ModelFleetTest {
     }
     assertThatThrownBy(() -> FanOut.builder("x").arguments(1).perModel(m -> ModelArguments.of()))
         .isInstanceOf(IllegalStateException.class);
-    assertThatThrownBy(() -> FanOut.builder("x").argumentsPerModel(m -> List.of()).perModel(m -> ModelArguments.of()))
+    assertThatThrownBy(
+            () ->
+                FanOut.builder("x")
+                    .argumentsPerModel(m -> List.of())
+                    .perModel(m -> ModelArguments.of()))
         .isInstanceOf(IllegalStateException.class);
   }
 
   @Test
   void aDirectoryThatListsAnEndpointNoTransportServesFailsTheBuild() {
-    assertThatThrownBy(() -> ModelFleet.builder()
-            .directory(StaticModelDirectory.of("fake://ok", "nope://model"))
-            .baseClass(BASE)
-            .build())
+    assertThatThrownBy(
+            () ->
+                ModelFleet.builder()
+                    .directory(StaticModelDirectory.of("fake://ok", "nope://model"))
+                    .baseClass(BASE)
+                    .build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("No transport for the endpoint nope://model");
   }
@@ -582,10 +655,11 @@ class ModelFleetTest {
   @Test
   void aMissingTransportIsOneClearError() {
     assertThatThrownBy(
-            () -> ModelFleet.builder()
-                .directory(StaticModelDirectory.of("grpc://127.0.0.1:50051"))
-                .baseClass(BASE)
-                .build())
+            () ->
+                ModelFleet.builder()
+                    .directory(StaticModelDirectory.of("grpc://127.0.0.1:50051"))
+                    .baseClass(BASE)
+                    .build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("grpc://127.0.0.1:50051")
         .hasMessageContaining("add org.modelrunner:model-runner-transport-grpc to the class path")
@@ -594,17 +668,23 @@ class ModelFleetTest {
 
   @Test
   void callbacksRunOnTheFleetsExecutorNotOnTransportThreads() throws Exception {
-    // The answer comes late enough for thenApply to be registered before the fan-out completes (a stage
+    // The answer comes late enough for thenApply to be registered before the fan-out completes (a
+    // stage
     // added to a completed future runs on the thread that adds it).
     define("a", answering(1, Duration.ofMillis(300)));
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a");
     List<String> threads = new CopyOnWriteArrayList<>();
     FanOutResult result =
-        fleet.call(FanOut.builder("predict").onOutcome(o -> threads.add(Thread.currentThread().getName())).build())
-            .thenApply(r -> {
-              threads.add(Thread.currentThread().getName());
-              return r;
-            })
+        fleet
+            .call(
+                FanOut.builder("predict")
+                    .onOutcome(o -> threads.add(Thread.currentThread().getName()))
+                    .build())
+            .thenApply(
+                r -> {
+                  threads.add(Thread.currentThread().getName());
+                  return r;
+                })
             .get(10, TimeUnit.SECONDS);
     assertThat(result.size()).isEqualTo(1);
     assertThat(threads).hasSize(2).allSatisfy(name -> assertThat(name).endsWith("-callbacks"));
@@ -618,7 +698,8 @@ class ModelFleetTest {
     fleet.close();
     CallOutcome outcome = pending.get(10, TimeUnit.SECONDS).outcomes().get(0);
     assertThat(outcome.failure().orElseThrow().code()).isEqualTo("FLEET_CLOSED");
-    assertThatThrownBy(() -> fleet.call(FanOut.of("predict"))).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> fleet.call(FanOut.of("predict")))
+        .isInstanceOf(IllegalStateException.class);
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (fleetThreads() > 0 && System.nanoTime() < deadline) {
       Thread.sleep(20);

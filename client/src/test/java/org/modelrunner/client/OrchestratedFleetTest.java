@@ -30,21 +30,24 @@ import org.modelrunner.spi.StatusCode;
 import org.modelrunner.testsupport.FakeOrchestrator;
 
 /**
- * Scripted end-to-end runs of the fleet behind a real WebSocket: a {@link FakeOrchestrator} (a Jetty server on
- * the loopback) drives an {@link OrchestratorDirectory}, which feeds a {@link ModelFleet} whose models are
- * {@link FakeTransportProvider} fakes ({@code fake://<ip>:<port>}, so the orchestrator entry with ip
- * {@code alice} and port 1 is the fake model {@code alice:1}). Each fake model answers every call with its own
- * address, so a fan-out's values show which deployment served each model.
+ * Scripted end-to-end runs of the fleet behind a real WebSocket: a {@link FakeOrchestrator} (a
+ * Jetty server on the loopback) drives an {@link OrchestratorDirectory}, which feeds a {@link
+ * ModelFleet} whose models are {@link FakeTransportProvider} fakes ({@code fake://<ip>:<port>}, so
+ * the orchestrator entry with ip {@code alice} and port 1 is the fake model {@code alice:1}). Each
+ * fake model answers every call with its own address, so a fan-out's values show which deployment
+ * served each model.
  *
- * <p>After each step a test checks the fleet's membership, the events it emitted and the failure reports the
- * orchestrator received. "Nothing else happened" is checked with a barrier: a throw-away model joins and
- * leaves through the same WebSocket, and its two events must be the next ones (the directory and the fleet
- * apply orchestrator messages in order, so everything sent before the barrier was applied by then).
+ * <p>After each step a test checks the fleet's membership, the events it emitted and the failure
+ * reports the orchestrator received. "Nothing else happened" is checked with a barrier: a
+ * throw-away model joins and leaves through the same WebSocket, and its two events must be the next
+ * ones (the directory and the fleet apply orchestrator messages in order, so everything sent before
+ * the barrier was applied by then).
  */
 class OrchestratedFleetTest {
   static final String BASE = "com.example.TrackerBase";
   static final String CRUNCH = "crunch";
   static final Duration WAIT = Duration.ofSeconds(10);
+
   /** How long to watch for something that must not happen (a duplicate report). */
   static final Duration QUIET = Duration.ofMillis(300);
 
@@ -62,7 +65,9 @@ class OrchestratedFleetTest {
   @AfterEach
   void closeEverything() {
     try {
-      assertThat(orchestrator.malformedReports()).as("reports the orchestrator could not accept").isEmpty();
+      assertThat(orchestrator.malformedReports())
+          .as("reports the orchestrator could not accept")
+          .isEmpty();
     } finally {
       fleets.forEach(ModelFleet::close);
       orchestrator.close();
@@ -123,16 +128,20 @@ class OrchestratedFleetTest {
   }
 
   /**
-   * Sends a throw-away model's join and leave through the orchestrator and checks that their events are the
-   * next ones: every message sent before was applied, and emitted nothing still unread.
+   * Sends a throw-away model's join and leave through the orchestrator and checks that their events
+   * are the next ones: every message sent before was applied, and emitted nothing still unread.
    */
   private void barrier() throws InterruptedException {
     String id = "zz-barrier-" + (++barriers);
     model(id + ":1");
     orchestrator.update(CRUNCH, running(id, id + "_d", id, 1));
-    assertThat(describe(nextEvent())).as("the barrier's join is the next event").isEqualTo("CONNECTED " + id + "/" + id + "_d");
+    assertThat(describe(nextEvent()))
+        .as("the barrier's join is the next event")
+        .isEqualTo("CONNECTED " + id + "/" + id + "_d");
     orchestrator.update(CRUNCH, stopped(id, id + "_d"));
-    assertThat(describe(nextEvent())).as("the barrier's leave").isEqualTo("LEFT " + id + "/" + id + "_d");
+    assertThat(describe(nextEvent()))
+        .as("the barrier's leave")
+        .isEqualTo("LEFT " + id + "/" + id + "_d");
   }
 
   /** Every model the fleet knows as {@code "id deployment STATE"}, sorted by id. */
@@ -158,7 +167,9 @@ class OrchestratedFleetTest {
         continue;
       }
       assertThat(outcome.status()).as("%s", outcome).isEqualTo(CallStatus.SUCCESS);
-      assertThat(values.put(outcome.modelId(), outcome.value())).as("one outcome per model").isNull();
+      assertThat(values.put(outcome.modelId(), outcome.value()))
+          .as("one outcome per model")
+          .isNull();
     }
     return values;
   }
@@ -196,12 +207,16 @@ class OrchestratedFleetTest {
     FakeTransportProvider.FakeModel walt = model("walt:7");
     orchestrator.put(CRUNCH, running("a", "a_d1", "alice", 1));
     orchestrator.put(CRUNCH, FakeOrchestrator.entry("x", "x_d1", "PAUSED", "xavier", 9));
-    orchestrator.put(CRUNCH, FakeOrchestrator.json(
-        "{\"model_id\": \"y\", \"infos\": {}, \"state\": \"RUNNING\", \"ip\": \"yann\", \"port\": 8}"));
+    orchestrator.put(
+        CRUNCH,
+        FakeOrchestrator.json(
+            "{\"model_id\": \"y\", \"infos\": {}, \"state\": \"RUNNING\", \"ip\": \"yann\", \"port\": 8}"));
     orchestrator.put(CRUNCH, running("b", "b_d1", "bob", 2));
     orchestrator.put(CRUNCH, FakeOrchestrator.entry("s", "s_d1", "STOPPED", "sam", 5));
-    orchestrator.put(CRUNCH, FakeOrchestrator.json(
-        "{\"deployment_id\": \"w_d1\", \"model_id\": \"w\", \"state\": \"RUNNING\", \"ip\": \"walt\"}"));
+    orchestrator.put(
+        CRUNCH,
+        FakeOrchestrator.json(
+            "{\"deployment_id\": \"w_d1\", \"model_id\": \"w\", \"state\": \"RUNNING\", \"ip\": \"walt\"}"));
 
     ModelFleet fleet = fleet();
 
@@ -209,7 +224,9 @@ class OrchestratedFleetTest {
     assertThat(fleet.connectedModelIds()).containsExactly("a", "b");
     assertThat(nextEvents(2)).containsExactlyInAnyOrder("CONNECTED a/a_d1", "CONNECTED b/b_d1");
     assertThat(membership(fleet)).containsExactly("a a_d1 CONNECTED", "b b_d1 CONNECTED");
-    assertThat(status(fleet, "a").infos()).containsEntry("model_name", "a").containsEntry("cruncher_name", "cruncher-a");
+    assertThat(status(fleet, "a").infos())
+        .containsEntry("model_name", "a")
+        .containsEntry("cruncher_name", "cruncher-a");
     assertThat(status(fleet, "a").model().address()).hasToString("fake://alice:1");
     assertThat(answers(fleet)).isEqualTo(Map.of("a", "alice:1", "b", "bob:2"));
     assertThat(alice.setups.get()).isEqualTo(1);
@@ -275,17 +292,25 @@ class OrchestratedFleetTest {
     Map<String, Object> renamed = new LinkedHashMap<>();
     renamed.put("model_name", "a, renamed");
     renamed.put("cruncher_name", null);
-    orchestrator.update(CRUNCH, FakeOrchestrator.entry("a", "a_d1", "RUNNING", "alice", 1, renamed));
+    orchestrator.update(
+        CRUNCH, FakeOrchestrator.entry("a", "a_d1", "RUNNING", "alice", 1, renamed));
     FleetEvent updated = nextEvent();
-    assertThat(describe(updated)).as("the duplicates emitted nothing").isEqualTo("INFOS_UPDATED a/a_d1");
-    assertThat(updated.model().infos()).containsEntry("model_name", "a, renamed").containsEntry("cruncher_name", null);
-    assertThat(status(fleet, "a").infos()).containsEntry("model_name", "a, renamed").containsEntry("cruncher_name", null);
+    assertThat(describe(updated))
+        .as("the duplicates emitted nothing")
+        .isEqualTo("INFOS_UPDATED a/a_d1");
+    assertThat(updated.model().infos())
+        .containsEntry("model_name", "a, renamed")
+        .containsEntry("cruncher_name", null);
+    assertThat(status(fleet, "a").infos())
+        .containsEntry("model_name", "a, renamed")
+        .containsEntry("cruncher_name", null);
     assertThat(membership(fleet)).containsExactly("a a_d1 CONNECTED");
     assertThat(alice.setups.get()).as("set up once").isEqualTo(1);
     CallOutcome outcome = fleet.callAndWait(FanOut.of("predict")).outcome("a").orElseThrow();
     assertThat(outcome.model().infos()).containsEntry("model_name", "a, renamed");
 
-    orchestrator.update(CRUNCH, FakeOrchestrator.entry("a", "a_d1", "RUNNING", "alice", 1, renamed));
+    orchestrator.update(
+        CRUNCH, FakeOrchestrator.entry("a", "a_d1", "RUNNING", "alice", 1, renamed));
     barrier();
     assertThat(events).isEmpty();
     assertThat(alice.setups.get()).isEqualTo(1);
@@ -307,8 +332,11 @@ class OrchestratedFleetTest {
 
     orchestrator.update(CRUNCH, running("m", "m_d2", "bob", 2));
     eventually(() -> assertThat(bob.setups.get()).isEqualTo(1));
-    orchestrator.update(CRUNCH, running("m", "m_d2", "bob", 2)); // a duplicate while it is being set up
-    assertThat(answers(fleet)).as("the old deployment serves meanwhile").isEqualTo(Map.of("m", "alice:1"));
+    orchestrator.update(
+        CRUNCH, running("m", "m_d2", "bob", 2)); // a duplicate while it is being set up
+    assertThat(answers(fleet))
+        .as("the old deployment serves meanwhile")
+        .isEqualTo(Map.of("m", "alice:1"));
     assertThat(membership(fleet)).containsExactly("m m_d1 CONNECTED");
     assertThat(bob.calls.get()).isZero();
     barrier();
@@ -385,7 +413,9 @@ class OrchestratedFleetTest {
     assertThat(orchestrator.reports()).isEmpty();
 
     fleet.report("r", FailureCode.LOW_PERFORMANCE, "poor");
-    assertThat(nextReport().get("ip").textValue()).as("the ip of the restarted process").isEqualTo("carol");
+    assertThat(nextReport().get("ip").textValue())
+        .as("the ip of the restarted process")
+        .isEqualTo("carol");
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -406,11 +436,14 @@ class OrchestratedFleetTest {
     assertThat(describe(nextEvent())).isEqualTo("RESTARTED r/r_d1");
     assertThat(answers(fleet)).isEqualTo(Map.of("r", "bob:2"));
 
-    orchestrator.update(CRUNCH, FakeOrchestrator.json(
-        "{\"deployment_id\": \"r_d1\", \"model_id\": \"r\", \"state\": \"STOPPED\", \"ip\": null, \"port\": 50051}"));
+    orchestrator.update(
+        CRUNCH,
+        FakeOrchestrator.json(
+            "{\"deployment_id\": \"r_d1\", \"model_id\": \"r\", \"state\": \"STOPPED\", \"ip\": null, \"port\": 50051}"));
     assertThat(describe(nextEvent())).isEqualTo("LEFT r/r_d1");
     assertThat(fleet.models()).isEmpty();
-    assertThat(fleet.directoryStatus().orElseThrow().state()).isEqualTo(org.modelrunner.spi.DirectoryStatus.State.CONNECTED);
+    assertThat(fleet.directoryStatus().orElseThrow().state())
+        .isEqualTo(org.modelrunner.spi.DirectoryStatus.State.CONNECTED);
   }
 
   @Test
@@ -432,15 +465,24 @@ class OrchestratedFleetTest {
     orchestrator.put(CRUNCH, running("c", "c_d1", "carol", 1));
     orchestrator.put(CRUNCH, running("e", "e_d1", "eve", 1));
     ModelFleet fleet = fleet();
-    assertThat(nextEvents(4)).containsExactlyInAnyOrder(
-        "CONNECTED a/a_d1", "CONNECTED b/b_d1", "CONNECTED c/c_d1", "CONNECTED e/e_d1");
+    assertThat(nextEvents(4))
+        .containsExactlyInAnyOrder(
+            "CONNECTED a/a_d1", "CONNECTED b/b_d1", "CONNECTED c/c_d1", "CONNECTED e/e_d1");
     orchestrator.update(CRUNCH, running("p", "p_d1", "pat", 1)); // a join still being set up
-    orchestrator.update(CRUNCH, running("b", "b_d2", "bob2", 1)); // a new deployment still being set up
+    orchestrator.update(
+        CRUNCH, running("b", "b_d2", "bob2", 1)); // a new deployment still being set up
     orchestrator.update(CRUNCH, running("e", "e_d2", "eve2", 1)); // another one
-    eventually(() -> assertThat(List.of(pat.setups.get(), bob2.setups.get(), eve2.setups.get()))
-        .containsExactly(1, 1, 1));
-    assertThat(membership(fleet)).containsExactly(
-        "a a_d1 CONNECTED", "b b_d1 CONNECTED", "c c_d1 CONNECTED", "e e_d1 CONNECTED", "p p_d1 CONNECTING");
+    eventually(
+        () ->
+            assertThat(List.of(pat.setups.get(), bob2.setups.get(), eve2.setups.get()))
+                .containsExactly(1, 1, 1));
+    assertThat(membership(fleet))
+        .containsExactly(
+            "a a_d1 CONNECTED",
+            "b b_d1 CONNECTED",
+            "c c_d1 CONNECTED",
+            "e e_d1 CONNECTED",
+            "p p_d1 CONNECTING");
 
     // Changes the client never hears of.
     orchestrator.remove(CRUNCH, "a_d1");
@@ -448,18 +490,23 @@ class OrchestratedFleetTest {
     orchestrator.put(CRUNCH, running("c", "c_d1", "carol2", 1));
     orchestrator.remove(CRUNCH, "p_d1");
     orchestrator.remove(CRUNCH, "b_d2");
-    orchestrator.put(CRUNCH, stopped("e", "e_d1")); // e's new deployment took over; the old one stopped
+    orchestrator.put(
+        CRUNCH, stopped("e", "e_d1")); // e's new deployment took over; the old one stopped
     assertThat(answers(fleet))
         .isEqualTo(Map.of("a", "alice:1", "b", "bob:1", "c", "carol:1", "e", "eve:1"));
     assertThat(events).as("nothing was broadcast").isEmpty();
     orchestrator.dropConnections();
 
     assertThat(orchestrator.awaitConnections(2, WAIT)).isTrue();
-    assertThat(nextEvents(4)).as("e's old deployment stopped while its new one is set up: a redeploy, not a leave")
-        .containsExactlyInAnyOrder("LEFT a/a_d1", "LEFT p/p_d1", "CONNECTED d/d_d1", "RESTARTED c/c_d1");
+    assertThat(nextEvents(4))
+        .as("e's old deployment stopped while its new one is set up: a redeploy, not a leave")
+        .containsExactlyInAnyOrder(
+            "LEFT a/a_d1", "LEFT p/p_d1", "CONNECTED d/d_d1", "RESTARTED c/c_d1");
     eventually(() -> assertThat(fleet.connectedModelIds()).containsExactly("b", "c", "d"));
-    assertThat(membership(fleet)).as("e's new deployment, still being set up, holds its place")
-        .containsExactly("b b_d1 CONNECTED", "c c_d1 CONNECTED", "d d_d1 CONNECTED", "e e_d2 REDEPLOYING");
+    assertThat(membership(fleet))
+        .as("e's new deployment, still being set up, holds its place")
+        .containsExactly(
+            "b b_d1 CONNECTED", "c c_d1 CONNECTED", "d d_d1 CONNECTED", "e e_d2 REDEPLOYING");
     int eveCalls = eve.calls.get();
     int aliceCalls = alice.calls.get();
     assertThat(answers(fleet))
@@ -472,8 +519,9 @@ class OrchestratedFleetTest {
     bob2Setup.complete(FakeTransportProvider.CREATED);
     barrier();
     assertThat(events).as("no CONNECTED for p, no REPLACED for b").isEmpty();
-    assertThat(membership(fleet)).containsExactly(
-        "b b_d1 CONNECTED", "c c_d1 CONNECTED", "d d_d1 CONNECTED", "e e_d2 REDEPLOYING");
+    assertThat(membership(fleet))
+        .containsExactly(
+            "b b_d1 CONNECTED", "c c_d1 CONNECTED", "d d_d1 CONNECTED", "e e_d2 REDEPLOYING");
     assertThat(answers(fleet))
         .isEqualTo(Map.of("b", "bob:1", "c", "carol2:1", "d", "dan:1", "e", "SKIPPED REDEPLOYING"));
 
@@ -482,9 +530,11 @@ class OrchestratedFleetTest {
     FleetEvent replaced = nextEvent();
     assertThat(describe(replaced)).isEqualTo("REPLACED e/e_d2");
     assertThat(replaced.reason()).isEqualTo("replaces deployment e_d1");
-    assertThat(membership(fleet)).containsExactly(
-        "b b_d1 CONNECTED", "c c_d1 CONNECTED", "d d_d1 CONNECTED", "e e_d2 CONNECTED");
-    assertThat(answers(fleet)).isEqualTo(Map.of("b", "bob:1", "c", "carol2:1", "d", "dan:1", "e", "eve2:1"));
+    assertThat(membership(fleet))
+        .containsExactly(
+            "b b_d1 CONNECTED", "c c_d1 CONNECTED", "d d_d1 CONNECTED", "e e_d2 CONNECTED");
+    assertThat(answers(fleet))
+        .isEqualTo(Map.of("b", "bob:1", "c", "carol2:1", "d", "dan:1", "e", "eve2:1"));
     assertThat(eve.calls.get()).isEqualTo(eveCalls);
     assertThat(pat.calls.get()).isZero();
     assertThat(bob2.calls.get()).isZero();
@@ -507,10 +557,13 @@ class OrchestratedFleetTest {
     orchestrator.send("[1,2]");
     orchestrator.send("{\"event\":\"update\",\"data\":[{\"model_id\":\"x\"}]}");
     orchestrator.send("{\"error\":\"boom\"}");
-    orchestrator.send("{\"event\":\"update\",\"data\":[{\"model_id\":\"a\",\"deployment_id\":\"a_d1\",\"state\":\"GONE\"}]}");
+    orchestrator.send(
+        "{\"event\":\"update\",\"data\":[{\"model_id\":\"a\",\"deployment_id\":\"a_d1\",\"state\":\"GONE\"}]}");
     orchestrator.update(CRUNCH, running("b", "b_d1", "bob", 2));
 
-    assertThat(describe(nextEvent())).as("the malformed frames emitted nothing").isEqualTo("CONNECTED b/b_d1");
+    assertThat(describe(nextEvent()))
+        .as("the malformed frames emitted nothing")
+        .isEqualTo("CONNECTED b/b_d1");
     assertThat(membership(fleet)).containsExactly("a a_d1 CONNECTED", "b b_d1 CONNECTED");
     assertThat(answers(fleet)).isEqualTo(Map.of("a", "alice:1", "b", "bob:2"));
     assertThat(orchestrator.connectionCount()).as("the connection was kept").isEqualTo(1);
@@ -535,7 +588,9 @@ class OrchestratedFleetTest {
 
     orchestrator.remove(CRUNCH, "b_d1");
     orchestrator.put(CRUNCH, running("c", "c_d1", "carol", 3));
-    orchestrator.put(CRUNCH, FakeOrchestrator.entry("a", "a_d1", "RUNNING", "alice", 1, Map.of("model_name", "a2")));
+    orchestrator.put(
+        CRUNCH,
+        FakeOrchestrator.entry("a", "a_d1", "RUNNING", "alice", 1, Map.of("model_name", "a2")));
     orchestrator.restart();
 
     assertThat(nextEvents(3))
@@ -558,17 +613,24 @@ class OrchestratedFleetTest {
   @Test
   void aModelThatKeepsFailingIsReportedOnceAsMultipleFailedAndThenLeaves() throws Exception {
     FakeTransportProvider.FakeModel alice =
-        define("alice:1", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "The model raised an exception: boom"));
+        define(
+            "alice:1",
+            FakeTransportProvider.status(
+                StatusCode.MODEL_FAILED, "The model raised an exception: boom"));
     model("bob:2");
     orchestrator.put(CRUNCH, running("bad", "bad_d1", "alice", 1));
     orchestrator.put(CRUNCH, running("good", "good_d1", "bob", 2));
     ModelFleet fleet = fleet(b -> b.maxConsecutiveFailures(1));
-    assertThat(nextEvents(2)).containsExactlyInAnyOrder("CONNECTED bad/bad_d1", "CONNECTED good/good_d1");
+    assertThat(nextEvents(2))
+        .containsExactlyInAnyOrder("CONNECTED bad/bad_d1", "CONNECTED good/good_d1");
 
     FanOutResult first = fleet.callAndWait(FanOut.of("predict"));
     assertThat(first.outcome("bad").orElseThrow().status()).isEqualTo(CallStatus.FAILURE);
-    assertThat(first.outcome("bad").orElseThrow().failure().orElseThrow().code()).isEqualTo("MODEL_FAILED");
-    assertThat(fleet.connectedModelIds()).as("one failure is within the limit").containsExactly("bad", "good");
+    assertThat(first.outcome("bad").orElseThrow().failure().orElseThrow().code())
+        .isEqualTo("MODEL_FAILED");
+    assertThat(fleet.connectedModelIds())
+        .as("one failure is within the limit")
+        .containsExactly("bad", "good");
 
     FanOutResult second = fleet.callAndWait(FanOut.of("predict"));
     assertThat(second.outcome("bad").orElseThrow().status()).isEqualTo(CallStatus.FAILURE);
@@ -582,7 +644,9 @@ class OrchestratedFleetTest {
     assertThat(report.get("model_id").textValue()).isEqualTo("bad");
     assertThat(report.get("failure_code").textValue()).isEqualTo("MULTIPLE_FAILED");
     assertThat(report.get("ip").textValue()).isEqualTo("alice");
-    assertThat(report.get("failure_reason").textValue()).contains("2 consecutive failures").contains("boom");
+    assertThat(report.get("failure_reason").textValue())
+        .contains("2 consecutive failures")
+        .contains("boom");
 
     FleetEvent left = nextEvent();
     assertThat(describe(left)).as("the orchestrator stopped it").isEqualTo("LEFT bad/bad_d1");
@@ -599,10 +663,12 @@ class OrchestratedFleetTest {
     FakeTransportProvider.FakeModel alice = define("alice:1", silent());
     orchestrator.put(CRUNCH, running("slow", "slow_d1", "alice", 1));
     ModelFleet fleet =
-        fleet(b -> b.callTimeout(Duration.ofMillis(50))
-            .maxConsecutiveTimeouts(1)
-            .timeoutCooldown(false)
-            .healthChecks(0, WAIT));
+        fleet(
+            b ->
+                b.callTimeout(Duration.ofMillis(50))
+                    .maxConsecutiveTimeouts(1)
+                    .timeoutCooldown(false)
+                    .healthChecks(0, WAIT));
     assertThat(describe(nextEvent())).isEqualTo("CONNECTED slow/slow_d1");
 
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcome("slow").orElseThrow().status())
@@ -629,21 +695,27 @@ class OrchestratedFleetTest {
 
   @Test
   void aBadImplementationAnswerIsReportedAtOnce() throws Exception {
-    define("alice:1", FakeTransportProvider.status(
-        StatusCode.BAD_IMPLEMENTATION, "Method \"predict\" not found in class \"Tracker\""));
+    define(
+        "alice:1",
+        FakeTransportProvider.status(
+            StatusCode.BAD_IMPLEMENTATION, "Method \"predict\" not found in class \"Tracker\""));
     model("bob:2");
     orchestrator.put(CRUNCH, running("bad", "bad_d1", "alice", 1));
     orchestrator.put(CRUNCH, running("good", "good_d1", "bob", 2));
-    ModelFleet fleet = fleet(); // default limits (3 and 3): only the BAD_IMPLEMENTATION rule applies
-    assertThat(nextEvents(2)).containsExactlyInAnyOrder("CONNECTED bad/bad_d1", "CONNECTED good/good_d1");
+    ModelFleet fleet =
+        fleet(); // default limits (3 and 3): only the BAD_IMPLEMENTATION rule applies
+    assertThat(nextEvents(2))
+        .containsExactlyInAnyOrder("CONNECTED bad/bad_d1", "CONNECTED good/good_d1");
 
     FanOutResult result = fleet.callAndWait(FanOut.of("predict"));
-    assertThat(result.outcome("bad").orElseThrow().failure().orElseThrow().code()).isEqualTo("BAD_IMPLEMENTATION");
+    assertThat(result.outcome("bad").orElseThrow().failure().orElseThrow().code())
+        .isEqualTo("BAD_IMPLEMENTATION");
     assertThat(fleet.connectedModelIds()).containsExactly("good");
     FleetEvent disconnected = nextEvent();
     assertThat(describe(disconnected)).isEqualTo("DISCONNECTED bad/bad_d1");
     assertThat(disconnected.code()).isEqualTo("BAD_IMPLEMENTATION");
-    assertThat(disconnected.reason()).isEqualTo("Method \"predict\" not found in class \"Tracker\"");
+    assertThat(disconnected.reason())
+        .isEqualTo("Method \"predict\" not found in class \"Tracker\"");
 
     JsonNode report = nextReport();
     assertThat(report.get("model_id").textValue()).isEqualTo("bad");
@@ -658,8 +730,13 @@ class OrchestratedFleetTest {
 
   @Test
   void aNumericModelIdIsReportedAsANumber() throws Exception {
-    define("carol:3", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "The model raised an exception: x"));
-    orchestrator.put(CRUNCH, FakeOrchestrator.json("""
+    define(
+        "carol:3",
+        FakeTransportProvider.status(StatusCode.MODEL_FAILED, "The model raised an exception: x"));
+    orchestrator.put(
+        CRUNCH,
+        FakeOrchestrator.json(
+            """
         {"deployment_id": "7_d1", "model_id": 7, "infos": {"model_name": "seven"},
          "state": "RUNNING", "ip": "carol", "port": 3}"""));
     ModelFleet fleet = fleet(b -> b.maxConsecutiveFailures(1));
@@ -673,7 +750,9 @@ class OrchestratedFleetTest {
     assertThat(disconnected.code()).isEqualTo("MULTIPLE_FAILED");
 
     JsonNode report = nextReport();
-    assertThat(report.get("model_id").isIntegralNumber()).as("model_id %s", report.get("model_id")).isTrue();
+    assertThat(report.get("model_id").isIntegralNumber())
+        .as("model_id %s", report.get("model_id"))
+        .isTrue();
     assertThat(report.get("model_id").intValue()).isEqualTo(7);
     assertThat(report.get("failure_code").textValue()).isEqualTo("MULTIPLE_FAILED");
     assertThat(report.get("ip").textValue()).isEqualTo("carol");
@@ -697,10 +776,13 @@ class OrchestratedFleetTest {
     eventually(() -> assertThat(directory.isConnected()).isFalse());
     fleet.report("m", FailureCode.LOW_PERFORMANCE, "score 0.1 under 0.5");
     assertThat(directory.queuedReports()).isEqualTo(1);
-    assertThat(answers(fleet)).as("reporting does not disconnect").isEqualTo(Map.of("m", "alice:1"));
+    assertThat(answers(fleet))
+        .as("reporting does not disconnect")
+        .isEqualTo(Map.of("m", "alice:1"));
     assertThat(membership(fleet)).containsExactly("m m_d1 CONNECTED");
     assertThat(alice.setups.get()).isEqualTo(1);
-    // The orchestrator stays down a while: the directory's reconnect attempts (backoff at most 200 ms) keep
+    // The orchestrator stays down a while: the directory's reconnect attempts (backoff at most 200
+    // ms) keep
     // failing, and the report must wait through them.
     Thread.sleep(500);
     assertThat(directory.queuedReports()).isEqualTo(1);
@@ -749,7 +831,8 @@ class OrchestratedFleetTest {
     assertThat(alice.setups.get()).isEqualTo(1);
     assertThat(fleet.connectedModelIds()).containsExactly("b");
 
-    // Reports are sent in order: if the disconnect had been reported, it would arrive before this one.
+    // Reports are sent in order: if the disconnect had been reported, it would arrive before this
+    // one.
     fleet.report("b", FailureCode.LOW_PERFORMANCE, "after the disconnect");
     JsonNode report = nextReport();
     assertThat(report.get("model_id").textValue()).as("the first report is not a's").isEqualTo("b");
@@ -758,9 +841,9 @@ class OrchestratedFleetTest {
   }
 
   /**
-   * The fleet remembers the members of its first snapshot only until it is settled: a later snapshot (after
-   * a reconnect) must not make it keep members (their connections, mailboxes and histograms) for its whole
-   * life. Only visible through the private field.
+   * The fleet remembers the members of its first snapshot only until it is settled: a later
+   * snapshot (after a reconnect) must not make it keep members (their connections, mailboxes and
+   * histograms) for its whole life. Only visible through the private field.
    */
   @Test
   void aSnapshotAfterTheFleetSettledRetainsNoMembers() throws Exception {
@@ -798,20 +881,27 @@ class OrchestratedFleetTest {
     List<Thread> started =
         Thread.getAllStackTraces().keySet().stream()
             .filter(thread -> !before.contains(thread))
-            .filter(thread -> thread.getName().startsWith("modelrunner-fleet-")
-                || thread.getName().startsWith("modelrunner-orchestrator-"))
+            .filter(
+                thread ->
+                    thread.getName().startsWith("modelrunner-fleet-")
+                        || thread.getName().startsWith("modelrunner-orchestrator-"))
             .collect(Collectors.toList());
-    assertThat(started).extracting(Thread::getName)
+    assertThat(started)
+        .extracting(Thread::getName)
         .anyMatch(name -> name.startsWith("modelrunner-fleet-"))
         .anyMatch(name -> name.startsWith("modelrunner-orchestrator-"));
 
     fleet.close();
 
     assertThat(orchestrator.awaitOpenSessions(0, WAIT)).isTrue();
-    assertThat(orchestrator.closeCodes().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(1000);
+    assertThat(orchestrator.closeCodes().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+        .isEqualTo(1000);
     assertThat(directory.isConnected()).isFalse();
-    eventually(() -> assertThat(started).filteredOn(Thread::isAlive).extracting(Thread::getName).isEmpty());
-    assertThatThrownBy(() -> fleet.call(FanOut.of("predict"))).isInstanceOf(IllegalStateException.class);
+    eventually(
+        () ->
+            assertThat(started).filteredOn(Thread::isAlive).extracting(Thread::getName).isEmpty());
+    assertThatThrownBy(() -> fleet.call(FanOut.of("predict")))
+        .isInstanceOf(IllegalStateException.class);
     assertThat(orchestrator.connectionCount()).as("no reconnect after the close").isEqualTo(1);
   }
 }

@@ -37,7 +37,9 @@ import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
 import org.modelrunner.testsupport.FakeOrchestrator;
 
-/** The orchestrator directory against a fake orchestrator: a real WebSocket server on the loopback. */
+/**
+ * The orchestrator directory against a fake orchestrator: a real WebSocket server on the loopback.
+ */
 class OrchestratorDirectoryTest {
   static final Duration WAIT = Duration.ofSeconds(10);
   static final String CRUNCH = "test-crunch";
@@ -99,19 +101,26 @@ class OrchestratorDirectoryTest {
   @Test
   void aHandshakeWithContentLengthZeroIsRefusedLikeTheProductionOrchestrator() throws Exception {
     // What the JDK 17 HttpClient's WebSocket sends, and websockets 14/15 refuse without an answer.
-    String request = "GET /" + CRUNCH + " HTTP/1.1\r\n"
-        + "Host: 127.0.0.1:" + orchestrator.port() + "\r\n"
-        + "Connection: Upgrade\r\n"
-        + "Upgrade: websocket\r\n"
-        + "Sec-WebSocket-Version: 13\r\n"
-        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-        + "Content-Length: 0\r\n"
-        + "\r\n";
+    String request =
+        "GET /"
+            + CRUNCH
+            + " HTTP/1.1\r\n"
+            + "Host: 127.0.0.1:"
+            + orchestrator.port()
+            + "\r\n"
+            + "Connection: Upgrade\r\n"
+            + "Upgrade: websocket\r\n"
+            + "Sec-WebSocket-Version: 13\r\n"
+            + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+            + "Content-Length: 0\r\n"
+            + "\r\n";
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", orchestrator.port())) {
       socket.setSoTimeout((int) WAIT.toMillis());
       socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       socket.getOutputStream().flush();
-      assertThat(socket.getInputStream().read()).as("no answer: the connection is closed").isEqualTo(-1);
+      assertThat(socket.getInputStream().read())
+          .as("no answer: the connection is closed")
+          .isEqualTo(-1);
     }
     assertThat(orchestrator.refusedHandshakes()).containsExactly("GET /" + CRUNCH);
     assertThat(orchestrator.connectionCount()).isZero();
@@ -119,26 +128,53 @@ class OrchestratorDirectoryTest {
     // The same request without the body header is upgraded.
     try (java.net.Socket socket = new java.net.Socket("127.0.0.1", orchestrator.port())) {
       socket.setSoTimeout((int) WAIT.toMillis());
-      socket.getOutputStream().write(
-          request.replace("Content-Length: 0\r\n", "").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      socket
+          .getOutputStream()
+          .write(
+              request
+                  .replace("Content-Length: 0\r\n", "")
+                  .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
       byte[] head = new byte[12];
       assertThat(socket.getInputStream().readNBytes(head, 0, 12)).isEqualTo(12);
-      assertThat(new String(head, java.nio.charset.StandardCharsets.US_ASCII)).isEqualTo("HTTP/1.1 101");
+      assertThat(new String(head, java.nio.charset.StandardCharsets.US_ASCII))
+          .isEqualTo("HTTP/1.1 101");
     }
   }
 
   @Test
-  void wssConnectsWithTheGivenTrustAndRefusesAnUntrustedCertificate(@TempDir Path folder) throws Exception {
+  void wssConnectsWithTheGivenTrustAndRefusesAnUntrustedCertificate(@TempDir Path folder)
+      throws Exception {
     // A key pair whose certificate names 127.0.0.1, made with the JDK's keytool.
     Path store = folder.resolve("orchestrator.p12");
-    Process keytool = new ProcessBuilder(
-            Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
-            "-genkeypair", "-alias", "orchestrator", "-keyalg", "EC", "-groupname", "secp256r1",
-            "-dname", "CN=127.0.0.1", "-ext", "SAN=ip:127.0.0.1", "-validity", "2",
-            "-storetype", "PKCS12", "-keystore", store.toString(), "-storepass", "secret", "-keypass", "secret")
-        .redirectErrorStream(true)
-        .start();
-    String output = new String(keytool.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+    Process keytool =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
+                "-genkeypair",
+                "-alias",
+                "orchestrator",
+                "-keyalg",
+                "EC",
+                "-groupname",
+                "secp256r1",
+                "-dname",
+                "CN=127.0.0.1",
+                "-ext",
+                "SAN=ip:127.0.0.1",
+                "-validity",
+                "2",
+                "-storetype",
+                "PKCS12",
+                "-keystore",
+                store.toString(),
+                "-storepass",
+                "secret",
+                "-keypass",
+                "secret")
+            .redirectErrorStream(true)
+            .start();
+    String output =
+        new String(
+            keytool.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
     assertThat(keytool.waitFor(60, TimeUnit.SECONDS)).isTrue();
     assertThat(keytool.exitValue()).as(output).isZero();
     KeyStore keys = KeyStore.getInstance("PKCS12");
@@ -148,7 +184,8 @@ class OrchestratorDirectoryTest {
     KeyStore trust = KeyStore.getInstance("PKCS12");
     trust.load(null, null);
     trust.setCertificateEntry("orchestrator", keys.getCertificate("orchestrator"));
-    TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    TrustManagerFactory trustManagers =
+        TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
     trustManagers.init(trust);
     SSLContext trusting = SSLContext.getInstance("TLS");
     trusting.init(null, trustManagers.getTrustManagers(), null);
@@ -156,11 +193,12 @@ class OrchestratorDirectoryTest {
     try (FakeOrchestrator secure = new FakeOrchestrator().tls(keys, "secret").start()) {
       secure.put(CRUNCH, entry("a", "a_d1", "RUNNING", "127.0.0.1", 50051));
       assertThat(secure.uri().getScheme()).isEqualTo("wss");
-      OrchestratorDirectory directory = track(
-          OrchestratorDirectory.builder(secure.uri(), CRUNCH)
-              .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(300))
-              .sslContext(trusting)
-              .build());
+      OrchestratorDirectory directory =
+          track(
+              OrchestratorDirectory.builder(secure.uri(), CRUNCH)
+                  .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(300))
+                  .sslContext(trusting)
+                  .build());
       Recorder recorder = connected(directory);
       assertThat(recorder.last().running()).extracting(ModelEndpoint::modelId).containsExactly("a");
       directory.reportFailure(recorder.last().running().get(0), "MULTIPLE_FAILED", "over TLS");
@@ -168,15 +206,18 @@ class OrchestratorDirectoryTest {
       assertThat(report).isNotNull();
       assertThat(report.get("failure_reason").textValue()).isEqualTo("over TLS");
 
-      // The JVM's default trust does not know this certificate: no connection, and the status says why.
-      OrchestratorDirectory untrusting = track(
-          OrchestratorDirectory.builder(secure.uri(), CRUNCH)
-              .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(300))
-              .build());
+      // The JVM's default trust does not know this certificate: no connection, and the status says
+      // why.
+      OrchestratorDirectory untrusting =
+          track(
+              OrchestratorDirectory.builder(secure.uri(), CRUNCH)
+                  .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(300))
+                  .build());
       untrusting.start(new Recorder());
       assertThat(poll(() -> untrusting.status().orElseThrow().failedAttempts() >= 1)).isTrue();
       assertThat(untrusting.isConnected()).isFalse();
-      assertThat(untrusting.status().orElseThrow().lastError().orElseThrow()).containsIgnoringCase("certificat");
+      assertThat(untrusting.status().orElseThrow().lastError().orElseThrow())
+          .containsIgnoringCase("certificat");
       assertThat(secure.connectionCount()).isEqualTo(1);
     }
   }
@@ -184,11 +225,14 @@ class OrchestratorDirectoryTest {
   @Test
   void theStatusTellsConnectedOrReconnectingSinceWhenAndWhy() throws Exception {
     OrchestratorDirectory directory = track(builder(CRUNCH).build());
-    assertThat(directory.status().orElseThrow().state()).isEqualTo(DirectoryStatus.State.CONNECTING);
+    assertThat(directory.status().orElseThrow().state())
+        .isEqualTo(DirectoryStatus.State.CONNECTING);
     Recorder recorder = new Recorder();
     directory.start(recorder);
     recorder.nextSnapshot();
-    assertThat(poll(() -> directory.status().orElseThrow().state() == DirectoryStatus.State.CONNECTED)).isTrue();
+    assertThat(
+            poll(() -> directory.status().orElseThrow().state() == DirectoryStatus.State.CONNECTED))
+        .isTrue();
     java.time.Instant beforeTheLoss = java.time.Instant.now();
 
     orchestrator.stop();
@@ -197,15 +241,23 @@ class OrchestratorDirectoryTest {
     assertThat(down.state()).isEqualTo(DirectoryStatus.State.RECONNECTING);
     assertThat(down.since()).isAfterOrEqualTo(beforeTheLoss);
     assertThat(down.lastError()).hasValueSatisfying(error -> assertThat(error).contains("Connect"));
-    assertThat(logs.at(Level.WARNING)).anySatisfy(line -> assertThat(line)
-        .contains("Cannot connect to the orchestrator").contains("failed attempt(s) since").contains("the last:"));
+    assertThat(logs.at(Level.WARNING))
+        .anySatisfy(
+            line ->
+                assertThat(line)
+                    .contains("Cannot connect to the orchestrator")
+                    .contains("failed attempt(s) since")
+                    .contains("the last:"));
 
     orchestrator.start(orchestrator.port());
     recorder.nextSnapshot();
-    assertThat(poll(() -> directory.status().orElseThrow().state() == DirectoryStatus.State.CONNECTED)).isTrue();
+    assertThat(
+            poll(() -> directory.status().orElseThrow().state() == DirectoryStatus.State.CONNECTED))
+        .isTrue();
     assertThat(directory.status().orElseThrow().failedAttempts()).isZero();
     assertThat(directory.status().orElseThrow().lastError()).as("kept for the record").isPresent();
-    assertThat(logs.at(Level.INFO)).anySatisfy(line -> assertThat(line).contains("after").contains("failed attempt(s)"));
+    assertThat(logs.at(Level.INFO))
+        .anySatisfy(line -> assertThat(line).contains("after").contains("failed attempt(s)"));
 
     directory.close();
     assertThat(directory.status().orElseThrow().state()).isEqualTo(DirectoryStatus.State.CLOSED);
@@ -217,8 +269,10 @@ class OrchestratorDirectoryTest {
     OrchestratorDirectory directory = track(builder(CRUNCH).build());
     directory.start(new Recorder());
     assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() >= 8)).isTrue();
-    // The first 5 failures each warn; later ones are DEBUG until a minute has passed since the last warning.
-    assertThat(logs.at(Level.WARNING).stream().filter(line -> line.contains("Cannot connect"))).hasSize(5);
+    // The first 5 failures each warn; later ones are DEBUG until a minute has passed since the last
+    // warning.
+    assertThat(logs.at(Level.WARNING).stream().filter(line -> line.contains("Cannot connect")))
+        .hasSize(5);
     assertThat(OrchestratorDirectory.WARN_EVERY_NANOS).isEqualTo(TimeUnit.MINUTES.toNanos(1));
   }
 
@@ -253,8 +307,11 @@ class OrchestratorDirectoryTest {
     recorder.nextUpdate();
     orchestrator.dropConnections();
     Recorder.Call snapshot = recorder.nextSnapshot();
-    assertThat(snapshot.recovering()).extracting(ModelEndpoint::deploymentId).containsExactly("m_d1");
-    assertThat(logs.at(Level.WARNING)).noneSatisfy(line -> assertThat(line).contains("unusable entry"));
+    assertThat(snapshot.recovering())
+        .extracting(ModelEndpoint::deploymentId)
+        .containsExactly("m_d1");
+    assertThat(logs.at(Level.WARNING))
+        .noneSatisfy(line -> assertThat(line).contains("unusable entry"));
   }
 
   @Test
@@ -274,17 +331,22 @@ class OrchestratorDirectoryTest {
       ips.add(stopped.endpoint().address().getHost());
     }
     assertThat(ips).containsExactly("127.0.0.1", "0.0.0.0", "0.0.0.0", "0.0.0.0");
-    assertThat(logs.at(Level.WARNING)).noneSatisfy(line -> assertThat(line).contains("unusable entry"));
+    assertThat(logs.at(Level.WARNING))
+        .noneSatisfy(line -> assertThat(line).contains("unusable entry"));
   }
 
   @Test
   void aRunningEntryWithoutAnIpIsSkippedAndLogged() throws Exception {
-    orchestrator.put(CRUNCH, json("""
+    orchestrator.put(
+        CRUNCH,
+        json(
+            """
         {"deployment_id": "m_d1", "model_id": "m", "infos": {}, "state": "RUNNING", "ip": null, "port": 50051}"""));
     orchestrator.put(CRUNCH, entry("b", "b_d1", "RUNNING", "127.0.0.1", 50052));
     Recorder recorder = connected(builder(CRUNCH).build());
     assertThat(recorder.last().running()).extracting(ModelEndpoint::modelId).containsExactly("b");
-    assertThat(logs.at(Level.WARNING)).anySatisfy(line -> assertThat(line).contains("m_d1").contains("missing ip"));
+    assertThat(logs.at(Level.WARNING))
+        .anySatisfy(line -> assertThat(line).contains("m_d1").contains("missing ip"));
   }
 
   @Test
@@ -318,16 +380,25 @@ class OrchestratorDirectoryTest {
     nullInfos.put("cruncher_name", "carol");
     nullInfos.put("cruncher_wallet_pubkey", null);
     orchestrator.put(CRUNCH, entry("m1", "m1_d1", "RUNNING", "10.0.0.5", 50051));
-    orchestrator.put(CRUNCH, json("""
+    orchestrator.put(
+        CRUNCH,
+        json(
+            """
         {"deployment_id": "m2_d1", "model_id": "m2", "infos": {"model_name": "two"},
          "state": "RUNNING", "ip": "10.0.0.6", "port": "50052"}"""));
-    orchestrator.put(CRUNCH, json("""
+    orchestrator.put(
+        CRUNCH,
+        json(
+            """
         {"deployment_id": "7_d1", "model_id": 7, "infos": null, "state": "RUNNING",
          "ip": "10.0.0.7", "port": 50053}"""));
     orchestrator.put(CRUNCH, entry("m3", "m3_d1", "RUNNING", "10.0.0.8", 50054, nullInfos));
     orchestrator.put(CRUNCH, entry("m4", "m4_d1", "RUNNING", "model-4.internal", 50055));
     orchestrator.put(CRUNCH, entry("m5", "m5_d1", "PAUSED", "10.0.0.9", 50056));
-    orchestrator.put(CRUNCH, json("""
+    orchestrator.put(
+        CRUNCH,
+        json(
+            """
         {"model_id": "m6", "state": "RUNNING", "ip": "10.0.0.10", "port": 50057}"""));
     orchestrator.put(CRUNCH, entry("m7", "m7_d1", "RECOVERING", "10.0.0.11", 50058));
     orchestrator.put(CRUNCH, entry("m8", "m8_d1", "STOPPED", "", 0));
@@ -335,7 +406,8 @@ class OrchestratorDirectoryTest {
     Recorder.Call snapshot = started(builder(CRUNCH).build()).nextSnapshot();
 
     assertThat(snapshot.running())
-        .extracting(ModelEndpoint::modelId, ModelEndpoint::deploymentId, OrchestratorDirectoryTest::address)
+        .extracting(
+            ModelEndpoint::modelId, ModelEndpoint::deploymentId, OrchestratorDirectoryTest::address)
         .containsExactly(
             org.assertj.core.groups.Tuple.tuple("m1", "m1_d1", "grpc://10.0.0.5:50051"),
             org.assertj.core.groups.Tuple.tuple("m2", "m2_d1", "grpc://10.0.0.6:50052"),
@@ -355,7 +427,8 @@ class OrchestratorDirectoryTest {
         .extracting(ModelEndpoint::deploymentId, OrchestratorDirectoryTest::address)
         .containsExactly(org.assertj.core.groups.Tuple.tuple("m7_d1", "grpc://10.0.0.11:50058"));
     assertThat(logs.at(Level.WARNING))
-        .anySatisfy(line -> assertThat(line).contains("m5_d1").contains("unknown state").contains("PAUSED"))
+        .anySatisfy(
+            line -> assertThat(line).contains("m5_d1").contains("unknown state").contains("PAUSED"))
         .anySatisfy(line -> assertThat(line).contains("m6").contains("missing deployment_id"));
   }
 
@@ -402,7 +475,10 @@ class OrchestratorDirectoryTest {
   @Test
   void aFragmentedMessageIsReassembled() throws Exception {
     Recorder recorder = connected(builder(CRUNCH).build());
-    String update = "{\"event\":\"update\",\"data\":[" + entry("m1", "m1_d1", "RUNNING", "127.0.0.1", 50051) + "]}";
+    String update =
+        "{\"event\":\"update\",\"data\":["
+            + entry("m1", "m1_d1", "RUNNING", "127.0.0.1", 50051)
+            + "]}";
 
     orchestrator.sendFragmented(update, 7);
 
@@ -438,7 +514,10 @@ class OrchestratorDirectoryTest {
         .anySatisfy(line -> assertThat(line).contains("entry 0 is not an object"))
         .anySatisfy(line -> assertThat(line).contains("missing deployment_id, state"));
     assertThat(logs.at(Level.SEVERE))
-        .anySatisfy(line -> assertThat(line).contains("sent an error (it closes connections it refuses): go away"));
+        .anySatisfy(
+            line ->
+                assertThat(line)
+                    .contains("sent an error (it closes connections it refuses): go away"));
   }
 
   @Test
@@ -448,9 +527,14 @@ class OrchestratorDirectoryTest {
 
     orchestrator.send(longFrame);
 
-    assertThat(poll(() -> logs.at(Level.WARNING).stream().anyMatch(line -> line.contains("x".repeat(200)))))
+    assertThat(
+            poll(
+                () ->
+                    logs.at(Level.WARNING).stream()
+                        .anyMatch(line -> line.contains("x".repeat(200)))))
         .isTrue();
-    assertThat(logs.all()).noneMatch(line -> line.contains("TAIL") || line.contains("x".repeat(201)));
+    assertThat(logs.all())
+        .noneMatch(line -> line.contains("TAIL") || line.contains("x".repeat(201)));
   }
 
   @Test
@@ -496,7 +580,11 @@ class OrchestratorDirectoryTest {
 
     orchestrator.stop();
     assertThat(poll(() -> !directory.isConnected())).isTrue();
-    assertThat(poll(() -> logs.at(Level.WARNING).stream().anyMatch(line -> line.contains("(2 failed attempt(s) since "))))
+    assertThat(
+            poll(
+                () ->
+                    logs.at(Level.WARNING).stream()
+                        .anyMatch(line -> line.contains("(2 failed attempt(s) since "))))
         .as("failed attempts are logged with their number")
         .isTrue();
     orchestrator.remove(CRUNCH, "a_d1");
@@ -508,7 +596,9 @@ class OrchestratorDirectoryTest {
     assertThat(poll(directory::isConnected)).isTrue();
 
     orchestrator.restart();
-    assertThat(recorder.nextSnapshot().running()).extracting(ModelEndpoint::modelId).containsExactly("b");
+    assertThat(recorder.nextSnapshot().running())
+        .extracting(ModelEndpoint::modelId)
+        .containsExactly("b");
   }
 
   @Test
@@ -516,7 +606,9 @@ class OrchestratorDirectoryTest {
     Recorder recorder = connected(builder(CRUNCH).pingInterval(Duration.ofMillis(100)).build());
 
     assertThat(poll(() -> orchestrator.pings() >= 4)).isTrue();
-    assertThat(orchestrator.connectionCount()).as("answered pings keep the connection").isEqualTo(1);
+    assertThat(orchestrator.connectionCount())
+        .as("answered pings keep the connection")
+        .isEqualTo(1);
 
     orchestrator.answerPings(false);
 
@@ -536,7 +628,9 @@ class OrchestratorDirectoryTest {
     recorder.nextUpdate();
 
     assertThat(recorder.all).hasSize(4);
-    assertThat(recorder.all).extracting(Recorder.Call::thread).containsOnly(recorder.all.get(0).thread());
+    assertThat(recorder.all)
+        .extracting(Recorder.Call::thread)
+        .containsOnly(recorder.all.get(0).thread());
     assertThat(recorder.all.get(0).thread().getName()).matches("modelrunner-orchestrator-\\d+");
     assertThat(recorder.all.get(0).thread().isDaemon()).isTrue();
   }
@@ -545,22 +639,29 @@ class OrchestratorDirectoryTest {
   void anEmptySnapshotWarnsOnceAboutTheCrunchId() throws Exception {
     connected(builder("no-such-crunch").emptySnapshotWarning(Duration.ofMillis(150)).build());
 
-    assertThat(poll(() -> logs.at(Level.WARNING).stream()
-            .anyMatch(line -> line.contains("lists no model for crunch 'no-such-crunch'")
-                && line.contains("check the crunch id"))))
+    assertThat(
+            poll(
+                () ->
+                    logs.at(Level.WARNING).stream()
+                        .anyMatch(
+                            line ->
+                                line.contains("lists no model for crunch 'no-such-crunch'")
+                                    && line.contains("check the crunch id"))))
         .isTrue();
   }
 
   @Test
   void aRunningUpdateSilencesTheEmptySnapshotWarning() throws Exception {
-    Recorder recorder = connected(builder(CRUNCH).emptySnapshotWarning(Duration.ofMillis(300)).build());
+    Recorder recorder =
+        connected(builder(CRUNCH).emptySnapshotWarning(Duration.ofMillis(300)).build());
     orchestrator.update(CRUNCH, entry("a", "a_d1", "RUNNING", "127.0.0.1", 50051));
     recorder.nextUpdate();
 
     // A marker: a bad frame sent after the window, logged after any (wrong) empty-snapshot warning.
     Thread.sleep(600);
     orchestrator.send("marker-frame");
-    assertThat(poll(() -> logs.all().stream().anyMatch(line -> line.contains("marker-frame")))).isTrue();
+    assertThat(poll(() -> logs.all().stream().anyMatch(line -> line.contains("marker-frame"))))
+        .isTrue();
     assertThat(logs.all()).noneMatch(line -> line.contains("lists no model"));
   }
 
@@ -569,7 +670,10 @@ class OrchestratorDirectoryTest {
 
   @Test
   void aReportHasExactlyTheFourFieldsWithTheOrchestratorsTypes() throws Exception {
-    orchestrator.put(CRUNCH, json("""
+    orchestrator.put(
+        CRUNCH,
+        json(
+            """
         {"deployment_id": "7_d1", "model_id": 7, "infos": {}, "state": "RUNNING",
          "ip": "127.0.0.7", "port": "50051"}"""));
     orchestrator.put(CRUNCH, entry("m1", "m1_d1", "RUNNING", "localhost", 50052));
@@ -582,7 +686,8 @@ class OrchestratorDirectoryTest {
 
     JsonNode report = orchestrator.reports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
     assertThat(report).isNotNull();
-    assertThat(fieldNames(report)).containsExactly("model_id", "failure_code", "failure_reason", "ip");
+    assertThat(fieldNames(report))
+        .containsExactly("model_id", "failure_code", "failure_reason", "ip");
     assertThat(report.get("model_id").isIntegralNumber()).isTrue();
     assertThat(report.get("model_id").asInt()).isEqualTo(7);
     assertThat(report.get("failure_code").textValue()).isEqualTo("MULTIPLE_TIMEOUT");
@@ -605,16 +710,20 @@ class OrchestratorDirectoryTest {
     assertThat(second.get("ip").textValue()).isEqualTo("localhost");
     assertThat(second.get("failure_reason").textValue()).isEmpty();
 
-    // Not announced by the orchestrator: the address's host, without brackets, and the id as a string (the
+    // Not announced by the orchestrator: the address's host, without brackets, and the id as a
+    // string (the
     // orchestrator matches it to none of its models).
     directory.reportFailure(
-        new ModelEndpoint("42", "42_d9", URI.create("grpc://[::1]:50053"), Map.of()), "LOW_PERFORMANCE", "slow");
+        new ModelEndpoint("42", "42_d9", URI.create("grpc://[::1]:50053"), Map.of()),
+        "LOW_PERFORMANCE",
+        "slow");
     JsonNode third = orchestrator.unmatchedReports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
     assertThat(third.get("model_id").isTextual()).isTrue();
     assertThat(third.get("model_id").textValue()).isEqualTo("42");
     assertThat(third.get("ip").textValue()).isEqualTo("::1");
     assertThat(orchestrator.malformedReports()).isEmpty();
-    assertThat(logs.at(Level.INFO)).anySatisfy(line -> assertThat(line).contains("Reported model 7"));
+    assertThat(logs.at(Level.INFO))
+        .anySatisfy(line -> assertThat(line).contains("Reported model 7"));
   }
 
   @Test
@@ -657,7 +766,8 @@ class OrchestratorDirectoryTest {
     orchestrator.stopReportedModels(false);
     orchestrator.put(CRUNCH, entry("m1", "m1_d1", "RUNNING", "127.0.0.1", 50051));
     OrchestratorDirectory directory = track(builder(CRUNCH).maxQueuedReports(2).build());
-    ModelEndpoint endpoint = new ModelEndpoint("m1", "m1_d1", URI.create("grpc://127.0.0.1:50051"), Map.of());
+    ModelEndpoint endpoint =
+        new ModelEndpoint("m1", "m1_d1", URI.create("grpc://127.0.0.1:50051"), Map.of());
 
     directory.reportFailure(endpoint, "MULTIPLE_FAILED", "oldest");
     directory.reportFailure(endpoint, "MULTIPLE_FAILED", "middle");
@@ -665,13 +775,25 @@ class OrchestratorDirectoryTest {
 
     assertThat(directory.queuedReports()).isEqualTo(2);
     assertThat(logs.at(Level.WARNING))
-        .anySatisfy(line -> assertThat(line).contains("full").contains("dropped the oldest").contains("m1"));
+        .anySatisfy(
+            line ->
+                assertThat(line).contains("full").contains("dropped the oldest").contains("m1"));
 
     Recorder recorder = new Recorder();
     directory.start(recorder);
-    assertThat(orchestrator.reports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS).get("failure_reason").textValue())
+    assertThat(
+            orchestrator
+                .reports()
+                .poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)
+                .get("failure_reason")
+                .textValue())
         .isEqualTo("middle");
-    assertThat(orchestrator.reports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS).get("failure_reason").textValue())
+    assertThat(
+            orchestrator
+                .reports()
+                .poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)
+                .get("failure_reason")
+                .textValue())
         .isEqualTo("newest");
     assertThat(poll(() -> directory.queuedReports() == 0)).isTrue();
   }
@@ -681,9 +803,11 @@ class OrchestratorDirectoryTest {
     OrchestratorDirectory directory = track(builder(CRUNCH).build());
 
     directory.reportFailure(null, "MULTIPLE_FAILED", "no endpoint");
-    directory.reportFailure(ModelEndpoint.of("m1", URI.create("grpc://127.0.0.1:1")), null, "no code");
+    directory.reportFailure(
+        ModelEndpoint.of("m1", URI.create("grpc://127.0.0.1:1")), null, "no code");
     directory.close();
-    directory.reportFailure(ModelEndpoint.of("m1", URI.create("grpc://127.0.0.1:1")), "MULTIPLE_FAILED", "closed");
+    directory.reportFailure(
+        ModelEndpoint.of("m1", URI.create("grpc://127.0.0.1:1")), "MULTIPLE_FAILED", "closed");
 
     assertThat(directory.queuedReports()).isZero();
   }
@@ -700,7 +824,8 @@ class OrchestratorDirectoryTest {
     directory.close();
     directory.close(); // idempotent
 
-    assertThat(orchestrator.closeCodes().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(1000);
+    assertThat(orchestrator.closeCodes().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+        .isEqualTo(1000);
     assertThat(orchestrator.awaitOpenSessions(0, WAIT)).isTrue();
     assertThat(directory.isConnected()).isFalse();
     orchestrator.dropConnections();
@@ -716,14 +841,16 @@ class OrchestratorDirectoryTest {
     connected(directory);
     orchestrator.stop();
     assertThat(poll(() -> !directory.isConnected())).isTrue();
-    directory.reportFailure(ModelEndpoint.of("m1", URI.create("grpc://127.0.0.1:1")), "MULTIPLE_FAILED", "late");
+    directory.reportFailure(
+        ModelEndpoint.of("m1", URI.create("grpc://127.0.0.1:1")), "MULTIPLE_FAILED", "late");
 
     directory.close();
     orchestrator.start(orchestrator.port());
     Thread.sleep(800);
 
     assertThat(orchestrator.connectionCount()).isEqualTo(1);
-    assertThat(logs.at(Level.WARNING)).anySatisfy(line -> assertThat(line).contains("1 failure report(s) not sent"));
+    assertThat(logs.at(Level.WARNING))
+        .anySatisfy(line -> assertThat(line).contains("1 failure report(s) not sent"));
   }
 
   @Test
@@ -731,45 +858,60 @@ class OrchestratorDirectoryTest {
     OrchestratorDirectory directory = track(builder(CRUNCH).build());
     directory.start(new Recorder());
 
-    assertThatThrownBy(() -> directory.start(new Recorder())).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> directory.start(new Recorder()))
+        .isInstanceOf(IllegalStateException.class);
     directory.close();
     OrchestratorDirectory closed = track(builder(CRUNCH).build());
     closed.close();
-    assertThatThrownBy(() -> closed.start(new Recorder())).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> closed.start(new Recorder()))
+        .isInstanceOf(IllegalStateException.class);
   }
 
   @Test
   void theBuilderChecksItsArguments() {
     URI base = URI.create("ws://127.0.0.1:9091");
     assertThatThrownBy(() -> OrchestratorDirectory.builder(URI.create("http://host:9091"), "c"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ws:// or wss://");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("ws:// or wss://");
     assertThatThrownBy(() -> OrchestratorDirectory.builder(URI.create("ws:///path"), "c"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no host");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no host");
     assertThatThrownBy(() -> OrchestratorDirectory.builder(URI.create("ws://host:9091/?a=b"), "c"))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("query");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("query");
     assertThatThrownBy(() -> OrchestratorDirectory.builder(base, " "))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("crunch id");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("crunch id");
     assertThatThrownBy(() -> OrchestratorDirectory.builder(base, ".."))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("crunch id");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("crunch id");
     OrchestratorDirectory.Builder builder = OrchestratorDirectory.builder(base, "c");
     assertThatThrownBy(() -> builder.reconnectBackoff(Duration.ZERO, Duration.ofSeconds(1)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("initial reconnect backoff");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("initial reconnect backoff");
     assertThatThrownBy(() -> builder.reconnectBackoff(Duration.ofSeconds(2), Duration.ofSeconds(1)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at least the initial");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("at least the initial");
     assertThatThrownBy(() -> builder.connectTimeout(Duration.ofSeconds(-1)))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("connect timeout");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("connect timeout");
     assertThatThrownBy(() -> builder.pingInterval(Duration.ZERO))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("ping interval");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("ping interval");
     assertThatThrownBy(() -> builder.emptySnapshotWarning(Duration.ZERO))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("empty snapshot");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("empty snapshot");
     assertThatThrownBy(() -> builder.maxQueuedReports(0))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxQueuedReports");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("maxQueuedReports");
   }
 
   @Test
   void theUrlIsTheBaseAndOneSegment() {
-    assertThat(OrchestratorDirectory.url(URI.create("ws://host:9091"), "c1")).hasToString("ws://host:9091/c1");
-    assertThat(OrchestratorDirectory.url(URI.create("ws://host:9091/"), "c1")).hasToString("ws://host:9091/c1");
+    assertThat(OrchestratorDirectory.url(URI.create("ws://host:9091"), "c1"))
+        .hasToString("ws://host:9091/c1");
+    assertThat(OrchestratorDirectory.url(URI.create("ws://host:9091/"), "c1"))
+        .hasToString("ws://host:9091/c1");
     assertThat(OrchestratorDirectory.url(URI.create("wss://host/orchestrator/"), "a b"))
         .hasToString("wss://host/orchestrator/a%20b");
     assertThat(OrchestratorDirectory.url(URI.create("ws://[::1]:9091"), "c?x#y"))
@@ -779,9 +921,10 @@ class OrchestratorDirectoryTest {
   @Test
   void theBackoffGrowsWithJitterUpToTheMaximum() {
     OrchestratorDirectory directory =
-        track(OrchestratorDirectory.builder(URI.create("ws://127.0.0.1:9"), "c")
-            .reconnectBackoff(Duration.ofMillis(100), Duration.ofMillis(1000))
-            .build());
+        track(
+            OrchestratorDirectory.builder(URI.create("ws://127.0.0.1:9"), "c")
+                .reconnectBackoff(Duration.ofMillis(100), Duration.ofMillis(1000))
+                .build());
     long ms = TimeUnit.MILLISECONDS.toNanos(1);
     for (int i = 0; i < 200; i++) {
       assertThat(directory.backoff(0)).isBetween(50 * ms, 100 * ms);
@@ -838,7 +981,14 @@ class OrchestratorDirectoryTest {
 
     @Override
     public void snapshot(List<ModelEndpoint> running) {
-      record(new Call("snapshot-without-recovering", running, List.of(), null, null, Thread.currentThread()));
+      record(
+          new Call(
+              "snapshot-without-recovering",
+              running,
+              List.of(),
+              null,
+              null,
+              Thread.currentThread()));
     }
 
     @Override

@@ -20,7 +20,8 @@ final class RecordingDirectory implements ModelDirectory {
   }
 
   static ModelEndpoint fake(String name, String deployment) {
-    return new ModelEndpoint(name, deployment, URI.create("fake://" + deployment), java.util.Map.of());
+    return new ModelEndpoint(
+        name, deployment, URI.create("fake://" + deployment), java.util.Map.of());
   }
 
   @Override

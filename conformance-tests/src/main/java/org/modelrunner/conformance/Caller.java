@@ -12,8 +12,9 @@ import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.TransportException;
 
 /**
- * The suite's side of one connection: sends setups, calls (prepared by the connection's transport), resets
- * and health checks, and returns them as {@link Pending} requests whose bound is enforced when awaited.
+ * The suite's side of one connection: sends setups, calls (prepared by the connection's transport),
+ * resets and health checks, and returns them as {@link Pending} requests whose bound is enforced
+ * when awaited.
  */
 final class Caller {
   private final String label;
@@ -37,7 +38,9 @@ final class Caller {
   }
 
   Pending<Reply> sendSetup(String className, Arguments arguments, Duration timeout) {
-    return send("setup(\"" + className + "\") on " + label, timeout,
+    return send(
+        "setup(\"" + className + "\") on " + label,
+        timeout,
         () -> connection.setup(className, arguments, timeout));
   }
 
@@ -77,15 +80,20 @@ final class Caller {
     return sendHealthCheck(timeout).await();
   }
 
-  private <T> Pending<T> send(String what, Duration timeout, Supplier<CompletableFuture<T>> request) {
+  private <T> Pending<T> send(
+      String what, Duration timeout, Supplier<CompletableFuture<T>> request) {
     long start = System.nanoTime();
     CompletableFuture<T> future;
     try {
       future = request.get();
     } catch (RuntimeException e) {
       throw new AssertionError(
-          what + " threw " + e + " instead of returning a future: ModelConnection operations report every"
-              + " failure through their future", e);
+          what
+              + " threw "
+              + e
+              + " instead of returning a future: ModelConnection operations report every"
+              + " failure through their future",
+          e);
     }
     return Pending.of(what, start, timeout, tolerance, future);
   }

@@ -20,9 +20,9 @@ import org.modelrunner.spi.ModelConnection;
 import org.modelrunner.spi.ModelTransport;
 
 /**
- * Everything one test opened (transports, connections, runners, submission class loaders) and the threads
- * that were alive before it, so that after the test the suite can close what is left open and check that
- * closing released the threads, the connections and the class loaders.
+ * Everything one test opened (transports, connections, runners, submission class loaders) and the
+ * threads that were alive before it, so that after the test the suite can close what is left open
+ * and check that closing released the threads, the connections and the class loaders.
  */
 final class Ledger {
   /** Threads the JDK, JUnit and the build tool start lazily and keep: never reported. */
@@ -80,14 +80,17 @@ final class Ledger {
     return runner;
   }
 
-  /** Keeps a weak reference to a submission's class loader, to check after the test that it was collected. */
+  /**
+   * Keeps a weak reference to a submission's class loader, to check after the test that it was
+   * collected.
+   */
   void trackLoader(String runnerName, ClassLoader loader) {
     loaders.add(new LoaderReference(runnerName, loader, collected));
   }
 
   /**
-   * Forgets a runner, transport or connection the test closed itself and no longer needs, so that the ledger
-   * does not keep it (and through it a submission's class loader) reachable.
+   * Forgets a runner, transport or connection the test closed itself and no longer needs, so that
+   * the ledger does not keep it (and through it a submission's class loader) reachable.
    */
   void forget(Object resource) {
     runners.remove(resource);
@@ -103,8 +106,8 @@ final class Ledger {
   }
 
   /**
-   * Waits until every thread started during the test has ended, at most {@code timeout}, and returns the
-   * ones still alive. Joins the threads rather than sleeping.
+   * Waits until every thread started during the test has ended, at most {@code timeout}, and
+   * returns the ones still alive. Joins the threads rather than sleeping.
    */
   List<Thread> awaitNewThreadsEnded(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -124,10 +127,12 @@ final class Ledger {
   }
 
   /**
-   * Closes every connection and transport, stops every runner, then checks that the connections no longer
-   * answer, that the threads started during the test ended and that the class loaders were collected.
+   * Closes every connection and transport, stops every runner, then checks that the connections no
+   * longer answer, that the threads started during the test ended and that the class loaders were
+   * collected.
    *
-   * @return the problems found, each a sentence that says what to check; empty if everything was released
+   * @return the problems found, each a sentence that says what to check; empty if everything was
+   *     released
    */
   List<String> releaseAll(Duration releaseTimeout, Duration tolerance) {
     List<String> problems = new ArrayList<>();
@@ -136,8 +141,12 @@ final class Ledger {
       try {
         connection.close();
       } catch (RuntimeException e) {
-        problems.add("ModelConnection.close() of " + connection.endpoint() + " threw " + e
-            + "; it must never throw");
+        problems.add(
+            "ModelConnection.close() of "
+                + connection.endpoint()
+                + " threw "
+                + e
+                + "; it must never throw");
       }
     }
     for (ModelTransport transport : snapshot(transports)) {
@@ -149,8 +158,12 @@ final class Ledger {
       }
       Duration took = Duration.ofNanos(System.nanoTime() - start);
       if (took.compareTo(releaseTimeout) > 0) {
-        problems.add("ModelTransport.close() took " + took.toMillis() + " ms, more than the release timeout of "
-            + releaseTimeout.toMillis() + " ms");
+        problems.add(
+            "ModelTransport.close() took "
+                + took.toMillis()
+                + " ms, more than the release timeout of "
+                + releaseTimeout.toMillis()
+                + " ms");
       }
     }
     for (ModelConnection connection : openConnections) {
@@ -176,22 +189,28 @@ final class Ledger {
       problems.add(describeLeak(leaked, releaseTimeout));
     }
     if (!loaders.isEmpty()) {
-      List<String> kept = awaitCollected(releaseTimeout.compareTo(MIN_COLLECTION_TIME) > 0
-          ? releaseTimeout : MIN_COLLECTION_TIME);
+      List<String> kept =
+          awaitCollected(
+              releaseTimeout.compareTo(MIN_COLLECTION_TIME) > 0
+                  ? releaseTimeout
+                  : MIN_COLLECTION_TIME);
       if (!kept.isEmpty()) {
-        problems.add("The class loader of the submission of " + String.join(", ", kept)
-            + " was not garbage-collected after its runner was stopped: something still references the"
-            + " submission's classes or instances (the runner or its handle kept in a registry, a cache"
-            + " keyed by class, a thread still running model code, a thread-local or context class loader,"
-            + " a shutdown hook). Take a heap dump and look at the paths to the submission's class loader.");
+        problems.add(
+            "The class loader of the submission of "
+                + String.join(", ", kept)
+                + " was not garbage-collected after its runner was stopped: something still references the"
+                + " submission's classes or instances (the runner or its handle kept in a registry, a cache"
+                + " keyed by class, a thread still running model code, a thread-local or context class loader,"
+                + " a shutdown hook). Take a heap dump and look at the paths to the submission's class loader.");
       }
     }
     return problems;
   }
 
   /**
-   * Waits until every tracked class loader has been collected (System.gc() and the reference queue, not a
-   * fixed sleep), at most {@code timeout}, and returns the names of the runners whose loader was not.
+   * Waits until every tracked class loader has been collected (System.gc() and the reference queue,
+   * not a fixed sleep), at most {@code timeout}, and returns the names of the runners whose loader
+   * was not.
    */
   List<String> awaitCollected(Duration timeout) {
     long deadline = System.nanoTime() + timeout.toNanos();
@@ -220,7 +239,10 @@ final class Ledger {
     }
   }
 
-  /** Sends a health check on a closed connection: it must fail (or be refused at once), never be answered. */
+  /**
+   * Sends a health check on a closed connection: it must fail (or be refused at once), never be
+   * answered.
+   */
   private static String probeClosed(ModelConnection connection, Duration tolerance) {
     CompletableFuture<HealthStatus> future;
     try {
@@ -233,12 +255,16 @@ final class Ledger {
     try {
       HealthStatus status =
           future.get(PROBE_TIMEOUT.plus(tolerance).toMillis(), TimeUnit.MILLISECONDS);
-      return "The connection to " + connection.endpoint() + " still answered a health check (" + status
+      return "The connection to "
+          + connection.endpoint()
+          + " still answered a health check ("
+          + status
           + ") after it and its transport were closed: closing must release the connection";
     } catch (ExecutionException e) {
       return null;
     } catch (TimeoutException e) {
-      return "A health check on the closed connection to " + connection.endpoint()
+      return "A health check on the closed connection to "
+          + connection.endpoint()
           + " did not complete within its timeout plus the tolerance: a closed connection must fail requests";
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -248,14 +274,21 @@ final class Ledger {
 
   static String describeLeak(List<Thread> leaked, Duration waited) {
     StringBuilder text = new StringBuilder();
-    text.append(leaked.size()).append(" thread(s) started during the test still run ").append(waited.toMillis())
-        .append(" ms after the test's transports were closed and its runners stopped (a transport or runner"
-            + " that does not stop the threads it starts, an executor never shut down, a model call left"
-            + " running; if the transport keeps a JVM-wide pool on purpose, declare its thread names in"
-            + " TransportFixture.sharedThreadNamePrefixes()):");
+    text.append(leaked.size())
+        .append(" thread(s) started during the test still run ")
+        .append(waited.toMillis())
+        .append(
+            " ms after the test's transports were closed and its runners stopped (a transport or runner"
+                + " that does not stop the threads it starts, an executor never shut down, a model call left"
+                + " running; if the transport keeps a JVM-wide pool on purpose, declare its thread names in"
+                + " TransportFixture.sharedThreadNamePrefixes()):");
     for (Thread thread : leaked) {
-      text.append("\n  '").append(thread.getName()).append("' (").append(thread.getState())
-          .append(thread.isDaemon() ? ", daemon" : "").append(")");
+      text.append("\n  '")
+          .append(thread.getName())
+          .append("' (")
+          .append(thread.getState())
+          .append(thread.isDaemon() ? ", daemon" : "")
+          .append(")");
       StackTraceElement[] stack = thread.getStackTrace();
       Arrays.stream(stack).limit(6).forEach(frame -> text.append("\n      at ").append(frame));
     }

@@ -4,7 +4,8 @@ import java.time.Duration;
 import org.modelrunner.spi.TransportException;
 
 /**
- * How one request ended, within its bound: the answer, or the {@link TransportException} it failed with.
+ * How one request ended, within its bound: the answer, or the {@link TransportException} it failed
+ * with.
  *
  * @param <T> the type of the answer
  */
@@ -47,8 +48,13 @@ final class Outcome<T> {
   T value() {
     if (failure != null) {
       throw new AssertionError(
-          what + " failed with TransportException " + failure + " after " + elapsed.toMillis()
-              + " ms; an answer was expected", failure);
+          what
+              + " failed with TransportException "
+              + failure
+              + " after "
+              + elapsed.toMillis()
+              + " ms; an answer was expected",
+          failure);
     }
     return value;
   }
@@ -61,13 +67,24 @@ final class Outcome<T> {
   TransportException failure(TransportException.Kind expected) {
     if (failure == null) {
       throw new AssertionError(
-          what + " was answered with " + value + " after " + elapsed.toMillis()
-              + " ms; it should have failed with TransportException " + expected);
+          what
+              + " was answered with "
+              + value
+              + " after "
+              + elapsed.toMillis()
+              + " ms; it should have failed with TransportException "
+              + expected);
     }
     if (failure.kind() != expected) {
       throw new AssertionError(
-          what + " failed with TransportException " + failure + " after " + elapsed.toMillis()
-              + " ms; the kind should be " + expected, failure);
+          what
+              + " failed with TransportException "
+              + failure
+              + " after "
+              + elapsed.toMillis()
+              + " ms; the kind should be "
+              + expected,
+          failure);
     }
     return failure;
   }
@@ -79,7 +96,11 @@ final class Outcome<T> {
 
   @Override
   public String toString() {
-    return what + " -> " + (failure == null ? String.valueOf(value) : "TransportException " + failure)
-        + " in " + elapsed.toMillis() + " ms";
+    return what
+        + " -> "
+        + (failure == null ? String.valueOf(value) : "TransportException " + failure)
+        + " in "
+        + elapsed.toMillis()
+        + " ms";
   }
 }

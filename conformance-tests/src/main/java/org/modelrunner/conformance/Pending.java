@@ -8,9 +8,10 @@ import java.util.concurrent.TimeoutException;
 import org.modelrunner.spi.TransportException;
 
 /**
- * A request that was sent and whose future has not been awaited yet. {@link #await()} enforces the rule that
- * holds throughout the suite: every {@link org.modelrunner.spi.ModelConnection} future completes, normally
- * or with a {@link TransportException}, by its timeout plus the fixture's tolerance.
+ * A request that was sent and whose future has not been awaited yet. {@link #await()} enforces the
+ * rule that holds throughout the suite: every {@link org.modelrunner.spi.ModelConnection} future
+ * completes, normally or with a {@link TransportException}, by its timeout plus the fixture's
+ * tolerance.
  *
  * @param <T> the type of the answer
  */
@@ -23,7 +24,11 @@ final class Pending<T> {
   private final TransportException rejected;
 
   private Pending(
-      String what, long startNanos, Duration timeout, Duration tolerance, CompletableFuture<T> future,
+      String what,
+      long startNanos,
+      Duration timeout,
+      Duration tolerance,
+      CompletableFuture<T> future,
       TransportException rejected) {
     this.what = what;
     this.startNanos = startNanos;
@@ -35,14 +40,20 @@ final class Pending<T> {
 
   /** A request whose future was returned at {@code startNanos}. */
   static <T> Pending<T> of(
-      String what, long startNanos, Duration timeout, Duration tolerance, CompletableFuture<T> future) {
+      String what,
+      long startNanos,
+      Duration timeout,
+      Duration tolerance,
+      CompletableFuture<T> future) {
     if (future == null) {
       throw new AssertionError(what + " returned a null future");
     }
     return new Pending<>(what, startNanos, timeout, tolerance, future, null);
   }
 
-  /** A request that failed before it was sent (a request over the size limit, refused by prepare). */
+  /**
+   * A request that failed before it was sent (a request over the size limit, refused by prepare).
+   */
   static <T> Pending<T> rejected(String what, long startNanos, TransportException failure) {
     return new Pending<>(what, startNanos, Duration.ZERO, Duration.ZERO, null, failure);
   }
@@ -65,8 +76,8 @@ final class Pending<T> {
   /**
    * Waits for the request, at most until its timeout plus the tolerance after it was sent.
    *
-   * @throws AssertionError if the future did not complete in time, or completed exceptionally with anything
-   *     but a {@link TransportException}
+   * @throws AssertionError if the future did not complete in time, or completed exceptionally with
+   *     anything but a {@link TransportException}
    */
   Outcome<T> await() {
     if (future == null) {
@@ -78,8 +89,12 @@ final class Pending<T> {
       return Outcome.answered(what, value, elapsed());
     } catch (TimeoutException e) {
       throw new AssertionError(
-          what + " did not complete within its timeout of " + timeout.toMillis() + " ms plus the tolerance of "
-              + tolerance.toMillis() + " ms: every ModelConnection future must complete by then, whatever the"
+          what
+              + " did not complete within its timeout of "
+              + timeout.toMillis()
+              + " ms plus the tolerance of "
+              + tolerance.toMillis()
+              + " ms: every ModelConnection future must complete by then, whatever the"
               + " model does (did the transport drop the result, or ignore the deadline?)");
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
@@ -87,8 +102,11 @@ final class Pending<T> {
         return Outcome.failed(what, failure, elapsed());
       }
       throw new AssertionError(
-          what + " completed exceptionally with " + cause
-              + "; a ModelConnection future must fail only with a TransportException", cause);
+          what
+              + " completed exceptionally with "
+              + cause
+              + "; a ModelConnection future must fail only with a TransportException",
+          cause);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new AssertionError("Interrupted while waiting for " + what, e);

@@ -24,10 +24,10 @@ import org.modelrunner.conformance.models.ConformanceBase;
 import org.modelrunner.spi.Variant;
 
 /**
- * The submissions the suite deploys, compiled from the Java sources below with {@code javax.tools} (class
- * path: the suite's jar and the spi; {@code -parameters}, so that keyword arguments find their parameters)
- * once per JVM into a temporary folder, one class folder per submission. The folder is deleted when the JVM
- * exits.
+ * The submissions the suite deploys, compiled from the Java sources below with {@code javax.tools}
+ * (class path: the suite's jar and the spi; {@code -parameters}, so that keyword arguments find
+ * their parameters) once per JVM into a temporary folder, one class folder per submission. The
+ * folder is deleted when the JVM exits.
  */
 final class Submissions {
   /** The submissions, by what they are for. */
@@ -46,13 +46,17 @@ final class Submissions {
     }
   }
 
-  /** The simple name of the main model's class, as {@code Method "x" not found in class "…"} names it. */
+  /**
+   * The simple name of the main model's class, as {@code Method "x" not found in class "…"} names
+   * it.
+   */
   static final String MAIN_CLASS = "MainModel";
 
   /** The message of the exception the failing model's constructor throws. */
   static final String CONSTRUCTOR_FAILURE = "refusing to start for the conformance suite";
 
-  private static final String MAIN_SOURCE = """
+  private static final String MAIN_SOURCE =
+      """
       package conformance.main;
 
       import java.util.concurrent.atomic.AtomicInteger;
@@ -106,7 +110,8 @@ final class Submissions {
       }
       """;
 
-  private static final String FAILING_SOURCE = """
+  private static final String FAILING_SOURCE =
+      """
       package conformance.failing;
 
       import org.modelrunner.conformance.models.ConformanceBase;
@@ -116,9 +121,11 @@ final class Submissions {
           throw new IllegalStateException("%s");
         }
       }
-      """.formatted(CONSTRUCTOR_FAILURE);
+      """
+          .formatted(CONSTRUCTOR_FAILURE);
 
-  private static final String UNRELATED_SOURCE = """
+  private static final String UNRELATED_SOURCE =
+      """
       package conformance.unrelated;
 
       /** Extends nothing the coordinator asks for. */
@@ -171,11 +178,14 @@ final class Submissions {
     if (compiler == null) {
       throw new IllegalStateException(
           "The conformance suite compiles its test submissions at run time and needs a JDK"
-              + " (javax.tools found no system Java compiler in " + System.getProperty("java.home") + ")");
+              + " (javax.tools found no system Java compiler in "
+              + System.getProperty("java.home")
+              + ")");
     }
     try {
       Path root = Files.createTempDirectory("modelrunner-conformance-");
-      Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(root), "conformance-cleanup"));
+      Runtime.getRuntime()
+          .addShutdownHook(new Thread(() -> deleteQuietly(root), "conformance-cleanup"));
       Path sources = Files.createDirectories(root.resolve("sources"));
       Path classes = Files.createDirectories(root.resolve("classes"));
       List<Path> files = new ArrayList<>();
@@ -189,8 +199,18 @@ final class Submissions {
               .distinct()
               .collect(Collectors.joining(File.pathSeparator));
       List<String> options =
-          List.of("--release", "17", "-parameters", "-proc:none", "-nowarn", "-encoding", "UTF-8",
-              "-d", classes.toString(), "-classpath", classPath);
+          List.of(
+              "--release",
+              "17",
+              "-parameters",
+              "-proc:none",
+              "-nowarn",
+              "-encoding",
+              "UTF-8",
+              "-d",
+              classes.toString(),
+              "-classpath",
+              classPath);
       StringWriter errors = new StringWriter();
       try (StandardJavaFileManager fileManager =
           compiler.getStandardFileManager(null, null, StandardCharsets.UTF_8)) {
@@ -198,12 +218,16 @@ final class Submissions {
         Boolean ok = compiler.getTask(errors, fileManager, null, options, null, units).call();
         if (!Boolean.TRUE.equals(ok)) {
           throw new IllegalStateException(
-              "Cannot compile the conformance suite's submissions (class path " + classPath + "):\n" + errors);
+              "Cannot compile the conformance suite's submissions (class path "
+                  + classPath
+                  + "):\n"
+                  + errors);
         }
       }
       Map<Kind, Path> folders = new EnumMap<>(Kind.class);
       for (Kind kind : Kind.values()) {
-        Path folder = root.resolve("submissions").resolve(kind.name().toLowerCase(java.util.Locale.ROOT));
+        Path folder =
+            root.resolve("submissions").resolve(kind.name().toLowerCase(java.util.Locale.ROOT));
         Path target = folder.resolve(kind.packageName.replace('.', '/'));
         Files.createDirectories(target.getParent());
         Files.move(classes.resolve(kind.packageName.replace('.', '/')), target);
@@ -230,7 +254,8 @@ final class Submissions {
     try {
       return Path.of(source.getLocation().toURI()).toAbsolutePath().normalize();
     } catch (URISyntaxException e) {
-      throw new IllegalStateException("Cannot tell where " + type.getName() + " was loaded from", e);
+      throw new IllegalStateException(
+          "Cannot tell where " + type.getName() + " was loaded from", e);
     }
   }
 

@@ -39,8 +39,9 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
 
 /**
- * The conformance suite of a transport, in the shape of the Reactive Streams TCK: one JUnit test per rule
- * of {@link TransportRules}, run against the transport and runners a {@link TransportFixture} provides.
+ * The conformance suite of a transport, in the shape of the Reactive Streams TCK: one JUnit test
+ * per rule of {@link TransportRules}, run against the transport and runners a {@link
+ * TransportFixture} provides.
  *
  * <p>A transport author certifies a transport with a one-line subclass in their test sources:
  *
@@ -50,16 +51,17 @@ import org.modelrunner.spi.VariantType;
  * }
  * }</pre>
  *
- * <p>Every test has a timeout of {@value #TEST_TIMEOUT_SECONDS} s. Before each test the suite takes a
- * snapshot of the live threads; after it, it closes every connection and transport the test opened, stops
- * every runner it deployed, and fails the test if a closed connection still answers, if a thread started
- * during the test is still alive after the fixture's {@linkplain TransportFixture#releaseTimeout() release
- * timeout}, or (with {@link Capability#CLASS_LOADER_RELEASE}) if a submission's class loader is not
- * collected. Because it counts the JVM's threads, the suite never runs concurrently with other tests
- * ({@link Isolated}).
+ * <p>Every test has a timeout of {@value #TEST_TIMEOUT_SECONDS} s. Before each test the suite takes
+ * a snapshot of the live threads; after it, it closes every connection and transport the test
+ * opened, stops every runner it deployed, and fails the test if a closed connection still answers,
+ * if a thread started during the test is still alive after the fixture's {@linkplain
+ * TransportFixture#releaseTimeout() release timeout}, or (with {@link
+ * Capability#CLASS_LOADER_RELEASE}) if a submission's class loader is not collected. Because it
+ * counts the JVM's threads, the suite never runs concurrently with other tests ({@link Isolated}).
  *
- * <p>The models are compiled at run time from Java source (so a JDK is needed) into a temporary folder, one
- * class folder per submission; they extend {@link ConformanceBase}, which ships in this jar.
+ * <p>The models are compiled at run time from Java source (so a JDK is needed) into a temporary
+ * folder, one class folder per submission; they extend {@link ConformanceBase}, which ships in this
+ * jar.
  */
 @Isolated("counts the JVM's live threads before and after each test")
 @Timeout(value = TransportConformanceSuite.TEST_TIMEOUT_SECONDS, unit = TimeUnit.SECONDS)
@@ -74,9 +76,13 @@ public abstract class TransportConformanceSuite implements TransportRules {
 
   /** The timeout of requests that the runner answers at once. */
   private static final Duration QUICK = Duration.ofSeconds(3);
+
   /** The timeout of calls that a slow model outlives. */
   private static final Duration SHORT = Duration.ofMillis(300);
-  /** Pause between two polls of a condition (busy, idle, reachable), always within a generous bound. */
+
+  /**
+   * Pause between two polls of a condition (busy, idle, reachable), always within a generous bound.
+   */
   private static final long POLL_MILLIS = 20;
 
   private static final int SMALL_LIMIT = 1024 * 1024;
@@ -131,8 +137,11 @@ public abstract class TransportConformanceSuite implements TransportRules {
   @Override
   public void required_setupCreatesTheInstance() {
     Caller caller = connect(deploy(Kind.MAIN));
-    Reply reply = expect(caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS,
-        "Instance created successfully");
+    Reply reply =
+        expect(
+            caller.setup(BASE, Arguments.none(), QUICK),
+            StatusCode.SUCCESS,
+            "Instance created successfully");
     assertThat(reply.value()).as("value of a setup reply").isEmpty();
     assertThat(succeed(caller, "name").value()).contains(Variant.ofString("default"));
   }
@@ -141,14 +150,21 @@ public abstract class TransportConformanceSuite implements TransportRules {
   @Override
   public void required_setupIsIdempotent() {
     Caller caller = connect(deploy(Kind.MAIN));
-    expect(caller.setup(BASE, args(Variant.ofString("first")), QUICK), StatusCode.SUCCESS,
+    expect(
+        caller.setup(BASE, args(Variant.ofString("first")), QUICK),
+        StatusCode.SUCCESS,
         "Instance created successfully");
-    expect(caller.setup(BASE, args(Variant.ofString("second")), QUICK), StatusCode.SUCCESS,
+    expect(
+        caller.setup(BASE, args(Variant.ofString("second")), QUICK),
+        StatusCode.SUCCESS,
         "Instance already exists");
-    expect(caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
-    assertThat(succeed(caller, "name").value()).as("name() after three setups")
+    expect(
+        caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
+    assertThat(succeed(caller, "name").value())
+        .as("name() after three setups")
         .contains(Variant.ofString("first"));
-    assertThat(succeed(caller, "instanceNumber").value()).as("instanceNumber() after three setups")
+    assertThat(succeed(caller, "instanceNumber").value())
+        .as("instanceNumber() after three setups")
         .contains(Variant.ofLong(1));
   }
 
@@ -157,17 +173,25 @@ public abstract class TransportConformanceSuite implements TransportRules {
   public void required_setupWithoutImplementationIsBadImplementation() {
     Caller caller = connect(deploy(Kind.NO_IMPLEMENTATION));
     Reply reply = caller.setup(BASE, Arguments.none(), QUICK).value();
-    assertThat(reply.status().code()).as("code of %s", reply).isEqualTo(StatusCode.BAD_IMPLEMENTATION.name());
-    assertThat(reply.status().message()).as("message of %s", reply)
+    assertThat(reply.status().code())
+        .as("code of %s", reply)
+        .isEqualTo(StatusCode.BAD_IMPLEMENTATION.name());
+    assertThat(reply.status().message())
+        .as("message of %s", reply)
         .startsWith("No Inherited class found from <class '" + BASE + "'>.");
 
-    Reply missingBase = caller.setup("conformance.missing.NoSuchBase", Arguments.none(), QUICK).value();
-    assertThat(missingBase.status().code()).as("code of a setup naming a missing base class: %s", missingBase)
+    Reply missingBase =
+        caller.setup("conformance.missing.NoSuchBase", Arguments.none(), QUICK).value();
+    assertThat(missingBase.status().code())
+        .as("code of a setup naming a missing base class: %s", missingBase)
         .isEqualTo(StatusCode.BAD_IMPLEMENTATION.name());
-    assertThat(missingBase.status().message()).as("message of %s", missingBase)
+    assertThat(missingBase.status().message())
+        .as("message of %s", missingBase)
         .startsWith("No Inherited class found from <class 'conformance.missing.NoSuchBase'>.");
 
-    expect(caller.call("name", Arguments.none(), QUICK), StatusCode.FAILED_PRECONDITION,
+    expect(
+        caller.call("name", Arguments.none(), QUICK),
+        StatusCode.FAILED_PRECONDITION,
         "Setup has not been called yet");
   }
 
@@ -175,10 +199,18 @@ public abstract class TransportConformanceSuite implements TransportRules {
   @Override
   public void required_setupWithEmptyClassNameIsInvalidArgument() {
     Caller caller = connect(deploy(Kind.MAIN));
-    expect(caller.setup("", Arguments.none(), QUICK), StatusCode.INVALID_ARGUMENT, "class_name cannot be empty");
-    expect(caller.setup("   ", Arguments.none(), QUICK), StatusCode.INVALID_ARGUMENT,
+    expect(
+        caller.setup("", Arguments.none(), QUICK),
+        StatusCode.INVALID_ARGUMENT,
         "class_name cannot be empty");
-    expect(caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance created successfully");
+    expect(
+        caller.setup("   ", Arguments.none(), QUICK),
+        StatusCode.INVALID_ARGUMENT,
+        "class_name cannot be empty");
+    expect(
+        caller.setup(BASE, Arguments.none(), QUICK),
+        StatusCode.SUCCESS,
+        "Instance created successfully");
   }
 
   @Test
@@ -186,18 +218,27 @@ public abstract class TransportConformanceSuite implements TransportRules {
   public void required_setupFailureIsSetupFailed() {
     Caller failing = connect(deploy(Kind.FAILING_CONSTRUCTOR));
     Reply reply = failing.setup(BASE, Arguments.none(), QUICK).value();
-    assertThat(reply.status().code()).as("code of %s", reply).isEqualTo(StatusCode.SETUP_FAILED.name());
-    assertThat(reply.status().message()).as("message of %s", reply).contains(Submissions.CONSTRUCTOR_FAILURE);
+    assertThat(reply.status().code())
+        .as("code of %s", reply)
+        .isEqualTo(StatusCode.SETUP_FAILED.name());
+    assertThat(reply.status().message())
+        .as("message of %s", reply)
+        .contains(Submissions.CONSTRUCTOR_FAILURE);
     Reply again = failing.setup(BASE, Arguments.none(), QUICK).value();
-    assertThat(again.status().code()).as("code of a second setup: %s", again)
+    assertThat(again.status().code())
+        .as("code of a second setup: %s", again)
         .isEqualTo(StatusCode.SETUP_FAILED.name());
 
     Caller main = connect(deploy(Kind.MAIN));
     Reply noPackage = main.setup("ConformanceBase", Arguments.none(), QUICK).value();
-    assertThat(noPackage.status().code()).as("code of a setup with a class name without a package: %s",
-        noPackage).isEqualTo(StatusCode.SETUP_FAILED.name());
+    assertThat(noPackage.status().code())
+        .as("code of a setup with a class name without a package: %s", noPackage)
+        .isEqualTo(StatusCode.SETUP_FAILED.name());
     assertThat(noPackage.status().message()).as("message of %s", noPackage).isNotEmpty();
-    expect(main.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance created successfully");
+    expect(
+        main.setup(BASE, Arguments.none(), QUICK),
+        StatusCode.SUCCESS,
+        "Instance created successfully");
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -208,7 +249,9 @@ public abstract class TransportConformanceSuite implements TransportRules {
   public void required_callBeforeSetupIsFailedPrecondition() {
     Caller caller = connect(deploy(Kind.MAIN));
     for (String method : List.of("name", "", "noSuchMethod")) {
-      expect(caller.call(method, Arguments.none(), QUICK), StatusCode.FAILED_PRECONDITION,
+      expect(
+          caller.call(method, Arguments.none(), QUICK),
+          StatusCode.FAILED_PRECONDITION,
           "Setup has not been called yet");
     }
   }
@@ -217,14 +260,19 @@ public abstract class TransportConformanceSuite implements TransportRules {
   @Override
   public void required_callWithEmptyMethodNameIsInvalidArgument() {
     Caller caller = mainModel();
-    expect(caller.call("", Arguments.none(), QUICK), StatusCode.INVALID_ARGUMENT, "methodName cannot be empty");
+    expect(
+        caller.call("", Arguments.none(), QUICK),
+        StatusCode.INVALID_ARGUMENT,
+        "methodName cannot be empty");
   }
 
   @Test
   @Override
   public void required_unknownMethodIsBadImplementation() {
     Caller caller = mainModel();
-    expect(caller.call("noSuchMethod", Arguments.none(), QUICK), StatusCode.BAD_IMPLEMENTATION,
+    expect(
+        caller.call("noSuchMethod", Arguments.none(), QUICK),
+        StatusCode.BAD_IMPLEMENTATION,
         "Method \"noSuchMethod\" not found in class \"" + Submissions.MAIN_CLASS + "\"");
   }
 
@@ -234,9 +282,12 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Caller caller = mainModel();
     assertThat(succeed(caller, "tick").value()).contains(Variant.ofLong(1));
     String message = "broken on purpose: é ✓ 🚀";
-    expect(caller.call("fail", args(Variant.ofString(message)), QUICK), StatusCode.MODEL_FAILED,
+    expect(
+        caller.call("fail", args(Variant.ofString(message)), QUICK),
+        StatusCode.MODEL_FAILED,
         RAISED + "java.lang.IllegalStateException: " + message);
-    assertThat(succeed(caller, "tick").value()).as("tick() after the exception: the instance is kept")
+    assertThat(succeed(caller, "tick").value())
+        .as("tick() after the exception: the instance is kept")
         .contains(Variant.ofLong(2));
   }
 
@@ -250,7 +301,8 @@ public abstract class TransportConformanceSuite implements TransportRules {
     assertThat(name.value()).as("value of name()").contains(Variant.ofString("default"));
     Reply nothing = expect(caller.call("nothing", Arguments.none(), QUICK), StatusCode.SUCCESS, "");
     assertThat(nothing.value()).as("value of a void method").isEmpty();
-    Reply nothingToo = expect(caller.call("nothingToo", Arguments.none(), QUICK), StatusCode.SUCCESS, "");
+    Reply nothingToo =
+        expect(caller.call("nothingToo", Arguments.none(), QUICK), StatusCode.SUCCESS, "");
     assertThat(nothingToo.value()).as("value of a method that returned null").isEmpty();
   }
 
@@ -259,11 +311,16 @@ public abstract class TransportConformanceSuite implements TransportRules {
   public void required_resetReportsWhetherAnInstanceExisted() {
     Caller caller = connect(deploy(Kind.MAIN));
     expect(caller.reset(QUICK), StatusCode.SUCCESS, "No instance exists to reset");
-    expect(caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance created successfully");
+    expect(
+        caller.setup(BASE, Arguments.none(), QUICK),
+        StatusCode.SUCCESS,
+        "Instance created successfully");
     Reply reset = expect(caller.reset(QUICK), StatusCode.SUCCESS, "Instance successfully reset");
     assertThat(reset.value()).as("value of a reset reply").isEmpty();
     expect(caller.reset(QUICK), StatusCode.SUCCESS, "No instance exists to reset");
-    expect(caller.call("name", Arguments.none(), QUICK), StatusCode.FAILED_PRECONDITION,
+    expect(
+        caller.call("name", Arguments.none(), QUICK),
+        StatusCode.FAILED_PRECONDITION,
         "Setup has not been called yet");
   }
 
@@ -271,18 +328,25 @@ public abstract class TransportConformanceSuite implements TransportRules {
   @Override
   public void required_setupAfterResetCreatesANewInstance() {
     Caller caller = connect(deploy(Kind.MAIN));
-    expect(caller.setup(BASE, args(Variant.ofString("first")), QUICK), StatusCode.SUCCESS,
+    expect(
+        caller.setup(BASE, args(Variant.ofString("first")), QUICK),
+        StatusCode.SUCCESS,
         "Instance created successfully");
     succeed(caller, "tick");
     assertThat(succeed(caller, "tick").value()).contains(Variant.ofLong(2));
     expect(caller.reset(QUICK), StatusCode.SUCCESS, "Instance successfully reset");
-    expect(caller.setup(BASE, args(Variant.ofString("second")), QUICK), StatusCode.SUCCESS,
+    expect(
+        caller.setup(BASE, args(Variant.ofString("second")), QUICK),
+        StatusCode.SUCCESS,
         "Instance created successfully");
-    assertThat(succeed(caller, "name").value()).as("name() of the new instance")
+    assertThat(succeed(caller, "name").value())
+        .as("name() of the new instance")
         .contains(Variant.ofString("second"));
-    assertThat(succeed(caller, "tick").value()).as("tick() of the new instance: fresh state")
+    assertThat(succeed(caller, "tick").value())
+        .as("tick() of the new instance: fresh state")
         .contains(Variant.ofLong(1));
-    assertThat(succeed(caller, "instanceNumber").value()).as("instanceNumber() after reset and setup")
+    assertThat(succeed(caller, "instanceNumber").value())
+        .as("instanceNumber() after reset and setup")
         .contains(Variant.ofLong(2));
   }
 
@@ -297,7 +361,8 @@ public abstract class TransportConformanceSuite implements TransportRules {
     List<String> changed = new ArrayList<>();
     for (ValueVectors.Vector vector : vectors) {
       Arguments positional = args(vector.value());
-      Arguments keyword = Arguments.of(List.of(), List.of(new KeywordArgument("value", vector.value())));
+      Arguments keyword =
+          Arguments.of(List.of(), List.of(new KeywordArgument("value", vector.value())));
       for (Arguments arguments : List.of(positional, keyword)) {
         String how = arguments == positional ? "positional" : "keyword";
         Reply reply = caller.call("echo", arguments, QUICK).value();
@@ -311,14 +376,24 @@ public abstract class TransportConformanceSuite implements TransportRules {
           continue;
         }
         if (!sent.equals(received)) {
-          changed.add(vector.name() + " (" + how + "): sent " + describe(sent) + ", received "
-              + (received == null ? "no value" : describe(received)));
+          changed.add(
+              vector.name()
+                  + " ("
+                  + how
+                  + "): sent "
+                  + describe(sent)
+                  + ", received "
+                  + (received == null ? "no value" : describe(received)));
         }
       }
     }
     if (!changed.isEmpty()) {
-      fail(changed.size() + " of " + 2 * vectors.size() + " values did not come back byte for byte:\n  "
-          + String.join("\n  ", changed));
+      fail(
+          changed.size()
+              + " of "
+              + 2 * vectors.size()
+              + " values did not come back byte for byte:\n  "
+              + String.join("\n  ", changed));
     }
   }
 
@@ -327,11 +402,14 @@ public abstract class TransportConformanceSuite implements TransportRules {
   public void required_positionalArgumentsAreOrderedByPosition() {
     Caller caller = mainModel();
     assertThat(joined(caller, List.of(arg(5, "c"), arg(1, "a"), arg(3, "b"))))
-        .as("join with positions 5, 1, 3").isEqualTo("abc");
+        .as("join with positions 5, 1, 3")
+        .isEqualTo("abc");
     assertThat(joined(caller, List.of(arg(-1, "z"), arg(2, "x"), arg(7, "y"))))
-        .as("join with positions 4294967295, 2, 7 (unsigned)").isEqualTo("xyz");
+        .as("join with positions 4294967295, 2, 7 (unsigned)")
+        .isEqualTo("xyz");
     assertThat(joined(caller, List.of(arg(2, "r"), arg(1, "p"), arg(1, "q"))))
-        .as("join with positions 2, 1, 1 (ties keep their order)").isEqualTo("pqr");
+        .as("join with positions 2, 1, 1 (ties keep their order)")
+        .isEqualTo("pqr");
   }
 
   @Test
@@ -340,11 +418,14 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Caller caller = mainModel();
     assertThat(paired(caller, List.of(arg(1, "A")), List.of(kw("b", "B")))).isEqualTo("A|B");
     assertThat(paired(caller, List.of(), List.of(kw("b", "B"), kw("a", "A"))))
-        .as("keywords in another order than the parameters").isEqualTo("A|B");
+        .as("keywords in another order than the parameters")
+        .isEqualTo("A|B");
     assertThat(paired(caller, List.of(arg(1, "A")), List.of(kw("a", "X"), kw("b", "B"))))
-        .as("a keyword for a parameter already filled by position is dropped").isEqualTo("A|B");
+        .as("a keyword for a parameter already filled by position is dropped")
+        .isEqualTo("A|B");
     assertThat(paired(caller, List.of(arg(1, "A")), List.of()))
-        .as("a parameter that receives nothing gets null").isEqualTo("A|null");
+        .as("a parameter that receives nothing gets null")
+        .isEqualTo("A|null");
   }
 
   @Test
@@ -353,9 +434,17 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Caller caller = mainModel();
     assertThat(paired(caller, List.of(arg(1, "A")), List.of(kw("b", "B"), kw("optional", "extra"))))
         .isEqualTo("A|B");
-    Reply name = caller.call("name",
-        Arguments.of(List.of(), List.of(new KeywordArgument("optional", Variant.ofLong(1)))), QUICK).value();
-    assertThat(name).as("name() with an unknown keyword").isEqualTo(Reply.success(Variant.ofString("default")));
+    Reply name =
+        caller
+            .call(
+                "name",
+                Arguments.of(
+                    List.of(), List.of(new KeywordArgument("optional", Variant.ofLong(1)))),
+                QUICK)
+            .value();
+    assertThat(name)
+        .as("name() with an unknown keyword")
+        .isEqualTo(Reply.success(Variant.ofString("default")));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -368,18 +457,21 @@ public abstract class TransportConformanceSuite implements TransportRules {
     RunnerHandle second = deploy(Kind.MAIN);
     Caller a = connect(first);
     Caller b = connect(second);
-    List<Pending<Reply>> setups = List.of(
-        a.sendSetup(BASE, args(Variant.ofString("a")), QUICK),
-        b.sendSetup(BASE, args(Variant.ofString("b")), QUICK));
+    List<Pending<Reply>> setups =
+        List.of(
+            a.sendSetup(BASE, args(Variant.ofString("a")), QUICK),
+            b.sendSetup(BASE, args(Variant.ofString("b")), QUICK));
     for (Pending<Reply> setup : setups) {
       expect(setup.await(), StatusCode.SUCCESS, "Instance created successfully");
     }
     for (int i = 0; i < 24; i++) {
       Pending<Reply> toA = a.sendCall("echo", args(Variant.ofLong(i)), QUICK);
       Pending<Reply> toB = b.sendCall("echo", args(Variant.ofLong(1000 + i)), QUICK);
-      assertThat(toA.await().value()).as("answer to %s with %s", toA.what(), i)
+      assertThat(toA.await().value())
+          .as("answer to %s with %s", toA.what(), i)
           .isEqualTo(Reply.success(Variant.ofLong(i)));
-      assertThat(toB.await().value()).as("answer to %s with %s", toB.what(), 1000 + i)
+      assertThat(toB.await().value())
+          .as("answer to %s with %s", toB.what(), 1000 + i)
           .isEqualTo(Reply.success(Variant.ofLong(1000 + i)));
       if (i % 6 == 5) {
         Pending<Reply> setupA = a.sendSetup(BASE, Arguments.none(), QUICK);
@@ -392,7 +484,10 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Pending<Reply> nameB = b.sendCall("name", Arguments.none(), QUICK);
     expect(resetA.await(), StatusCode.SUCCESS, "Instance successfully reset");
     assertThat(nameB.await().value()).isEqualTo(Reply.success(Variant.ofString("b")));
-    expect(a.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance created successfully");
+    expect(
+        a.setup(BASE, Arguments.none(), QUICK),
+        StatusCode.SUCCESS,
+        "Instance created successfully");
   }
 
   @Test
@@ -401,8 +496,9 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Caller caller = mainModel();
     Outcome<Reply> slow = caller.call("work", args(Variant.ofLong(slowMillis())), SHORT);
     slow.failure(TransportException.Kind.DEADLINE_EXCEEDED);
-    assertThat(slow.elapsed()).as("time until the call failed with DEADLINE_EXCEEDED (timeout %s ms)",
-        SHORT.toMillis()).isGreaterThanOrEqualTo(SHORT.minusMillis(50));
+    assertThat(slow.elapsed())
+        .as("time until the call failed with DEADLINE_EXCEEDED (timeout %s ms)", SHORT.toMillis())
+        .isGreaterThanOrEqualTo(SHORT.minusMillis(50));
     awaitIdle(caller, Duration.ofMillis(slowMillis()).plus(QUICK));
   }
 
@@ -413,13 +509,17 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Caller other = mainModel();
     Pending<Reply> hanging = hung.sendCall("work", args(Variant.ofLong(slowMillis())), SHORT);
     Outcome<Reply> answer = other.call("tick", Arguments.none(), QUICK);
-    assertThat(answer.value()).as("answer of the other model").isEqualTo(Reply.success(Variant.ofLong(1)));
-    assertThat(answer.elapsed()).as("time the other model took to answer while one model hangs")
+    assertThat(answer.value())
+        .as("answer of the other model")
+        .isEqualTo(Reply.success(Variant.ofLong(1)));
+    assertThat(answer.elapsed())
+        .as("time the other model took to answer while one model hangs")
         .isLessThanOrEqualTo(tolerance());
     hanging.await().failure(TransportException.Kind.DEADLINE_EXCEEDED);
     Outcome<Reply> again = other.call("tick", Arguments.none(), QUICK);
     assertThat(again.value()).isEqualTo(Reply.success(Variant.ofLong(2)));
-    assertThat(again.elapsed()).as("time the other model took to answer after the hung call's deadline")
+    assertThat(again.elapsed())
+        .as("time the other model took to answer after the hung call's deadline")
         .isLessThanOrEqualTo(tolerance());
     awaitIdle(hung, Duration.ofMillis(slowMillis()).plus(QUICK));
   }
@@ -430,24 +530,29 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Caller caller = mainModel();
     Caller other = connect(caller);
     long hold = holdMillis();
-    Pending<Reply> running = caller.sendCall("work", args(Variant.ofLong(hold)), QUICK.plusMillis(hold));
+    Pending<Reply> running =
+        caller.sendCall("work", args(Variant.ofLong(hold)), QUICK.plusMillis(hold));
     TransportException busy = awaitBusy(caller, running);
     assertThat(busy.getMessage()).as("message of the BUSY rejection").contains(BUSY_MESSAGE);
     Outcome<Reply> onOther = other.call("work", args(Variant.ofLong(0)), QUICK);
     Outcome<Reply> setup = other.setup(BASE, Arguments.none(), QUICK);
     Outcome<Reply> reset = other.reset(QUICK);
     assertThat(running.isDone())
-        .as("the held call of %s ms had already ended when the overlapping requests were answered: %s, %s, %s",
+        .as(
+            "the held call of %s ms had already ended when the overlapping requests were answered: %s, %s, %s",
             hold, onOther, setup, reset)
         .isFalse();
     onOther.failure(TransportException.Kind.BUSY);
-    assertThat(onOther.elapsed()).as("time to reject a call on another connection")
+    assertThat(onOther.elapsed())
+        .as("time to reject a call on another connection")
         .isLessThanOrEqualTo(tolerance());
     setup.failure(TransportException.Kind.BUSY);
     reset.failure(TransportException.Kind.BUSY);
-    assertThat(running.await().value()).as("answer of the first call, once it completed")
+    assertThat(running.await().value())
+        .as("answer of the first call, once it completed")
         .isEqualTo(Reply.success(Variant.ofLong(hold)));
-    assertThat(succeed(caller, "maxConcurrent").value()).as("most calls inside the model at once")
+    assertThat(succeed(caller, "maxConcurrent").value())
+        .as("most calls inside the model at once")
         .contains(Variant.ofLong(1));
   }
 
@@ -468,7 +573,8 @@ public abstract class TransportConformanceSuite implements TransportRules {
       for (Pending<Reply> pending : burst) {
         Outcome<Reply> outcome = pending.await();
         if (outcome.answered()) {
-          assertThat(outcome.value()).as("answer to %s", pending.what())
+          assertThat(outcome.value())
+              .as("answer to %s", pending.what())
               .isEqualTo(Reply.success(Variant.ofLong(30)));
           succeeded++;
         } else {
@@ -477,7 +583,8 @@ public abstract class TransportConformanceSuite implements TransportRules {
       }
     }
     assertThat(succeeded).as("calls that succeeded in 6 bursts").isPositive();
-    assertThat(succeed(first, "maxConcurrent").value()).as("most calls inside the model at once")
+    assertThat(succeed(first, "maxConcurrent").value())
+        .as("most calls inside the model at once")
         .contains(Variant.ofLong(1));
   }
 
@@ -487,19 +594,27 @@ public abstract class TransportConformanceSuite implements TransportRules {
     requires(Capability.HEALTH);
     Caller caller = mainModel();
     Caller other = connect(caller);
-    assertThat(other.checkHealth(QUICK).value()).as("health of an idle runner").isEqualTo(HealthStatus.SERVING);
+    assertThat(other.checkHealth(QUICK).value())
+        .as("health of an idle runner")
+        .isEqualTo(HealthStatus.SERVING);
     long hold = holdMillis();
-    Pending<Reply> running = caller.sendCall("work", args(Variant.ofLong(hold)), QUICK.plusMillis(hold));
+    Pending<Reply> running =
+        caller.sendCall("work", args(Variant.ofLong(hold)), QUICK.plusMillis(hold));
     awaitBusy(other, running);
     Outcome<HealthStatus> onOther = other.checkHealth(QUICK);
     Outcome<HealthStatus> onSame = caller.checkHealth(QUICK);
     boolean stillRunning = !running.isDone();
-    assertThat(onOther.value()).as("health on another connection while a call runs")
+    assertThat(onOther.value())
+        .as("health on another connection while a call runs")
         .isEqualTo(HealthStatus.SERVING);
-    assertThat(onSame.value()).as("health on the calling connection while a call runs")
+    assertThat(onSame.value())
+        .as("health on the calling connection while a call runs")
         .isEqualTo(HealthStatus.SERVING);
-    assertThat(stillRunning).as("health was answered while the call still ran (not after it)").isTrue();
-    assertThat(onOther.elapsed().plus(onSame.elapsed())).as("time to answer both health checks")
+    assertThat(stillRunning)
+        .as("health was answered while the call still ran (not after it)")
+        .isTrue();
+    assertThat(onOther.elapsed().plus(onSame.elapsed()))
+        .as("time to answer both health checks")
         .isLessThanOrEqualTo(tolerance());
     assertThat(running.await().value()).isEqualTo(Reply.success(Variant.ofLong(hold)));
   }
@@ -511,24 +626,29 @@ public abstract class TransportConformanceSuite implements TransportRules {
   @Override
   public void optional_payloadWithinTheLimitPasses() {
     requires(Capability.SIZE_LIMITS);
-    ModelTransport limited = newTransport(TransportSettings.defaults().withMaxMessageBytes(SMALL_LIMIT));
+    ModelTransport limited =
+        newTransport(TransportSettings.defaults().withMaxMessageBytes(SMALL_LIMIT));
     Caller caller = setUp(connect(limited, deploy(Kind.MAIN, SMALL_LIMIT)));
     Variant payload = Variant.ofString(pattern(WITHIN_LIMIT));
     Reply echoed = caller.call("echo", args(payload), QUICK).value();
     assertThat(echoed.status()).isEqualTo(Status.of(StatusCode.SUCCESS, ""));
     assertThat(echoed.value()).as("the 900 KiB value echoed").contains(payload);
     Reply text = caller.call("text", args(Variant.ofLong(WITHIN_LIMIT)), QUICK).value();
-    assertThat(text.value().map(Variant::size)).as("size of a 900 KiB response").contains(WITHIN_LIMIT);
+    assertThat(text.value().map(Variant::size))
+        .as("size of a 900 KiB response")
+        .contains(WITHIN_LIMIT);
   }
 
   @Test
   @Override
   public void optional_requestOverTheLimitIsMessageTooLarge() {
     requires(Capability.SIZE_LIMITS);
-    ModelTransport limited = newTransport(TransportSettings.defaults().withMaxMessageBytes(SMALL_LIMIT));
+    ModelTransport limited =
+        newTransport(TransportSettings.defaults().withMaxMessageBytes(SMALL_LIMIT));
     Caller caller = setUp(connect(limited, deploy(Kind.MAIN, SMALL_LIMIT)));
     succeed(caller, "tick");
-    caller.call("length", args(Variant.ofString(pattern(OVER_LIMIT))), QUICK)
+    caller
+        .call("length", args(Variant.ofString(pattern(OVER_LIMIT))), QUICK)
         .failure(TransportException.Kind.MESSAGE_TOO_LARGE);
     assertKeepsServing(caller, 2);
   }
@@ -537,10 +657,12 @@ public abstract class TransportConformanceSuite implements TransportRules {
   @Override
   public void optional_responseOverTheLimitIsMessageTooLarge() {
     requires(Capability.SIZE_LIMITS);
-    ModelTransport limited = newTransport(TransportSettings.defaults().withMaxMessageBytes(SMALL_LIMIT));
+    ModelTransport limited =
+        newTransport(TransportSettings.defaults().withMaxMessageBytes(SMALL_LIMIT));
     Caller caller = setUp(connect(limited, deploy(Kind.MAIN)));
     succeed(caller, "tick");
-    caller.call("text", args(Variant.ofLong(OVER_LIMIT)), QUICK)
+    caller
+        .call("text", args(Variant.ofLong(OVER_LIMIT)), QUICK)
         .failure(TransportException.Kind.MESSAGE_TOO_LARGE);
     assertKeepsServing(caller, 2);
   }
@@ -551,12 +673,15 @@ public abstract class TransportConformanceSuite implements TransportRules {
     requires(Capability.SIZE_LIMITS);
     Caller caller = setUp(connect(deploy(Kind.MAIN, SMALL_LIMIT)));
     succeed(caller, "tick");
-    caller.call("length", args(Variant.ofString(pattern(OVER_LIMIT))), QUICK)
+    caller
+        .call("length", args(Variant.ofString(pattern(OVER_LIMIT))), QUICK)
         .failure(TransportException.Kind.MESSAGE_TOO_LARGE);
-    caller.call("text", args(Variant.ofLong(OVER_LIMIT)), QUICK)
+    caller
+        .call("text", args(Variant.ofLong(OVER_LIMIT)), QUICK)
         .failure(TransportException.Kind.MESSAGE_TOO_LARGE);
     Variant payload = Variant.ofString(pattern(WITHIN_LIMIT));
-    assertThat(caller.call("echo", args(payload), QUICK).value()).as("a 900 KiB value echoed")
+    assertThat(caller.call("echo", args(payload), QUICK).value())
+        .as("a 900 KiB value echoed")
         .isEqualTo(Reply.success(payload));
     assertKeepsServing(caller, 2);
   }
@@ -570,15 +695,19 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Caller caller = mainModel();
     Caller other = connect(caller);
     long hold = holdMillis();
-    Pending<Reply> running = caller.sendCall("work", args(Variant.ofLong(hold)), QUICK.plusMillis(hold));
+    Pending<Reply> running =
+        caller.sendCall("work", args(Variant.ofLong(hold)), QUICK.plusMillis(hold));
     awaitBusy(other, running);
     long closing = System.nanoTime();
     caller.connection().close();
     running.await().failure(TransportException.Kind.CANCELLED);
-    assertThat(Duration.ofNanos(System.nanoTime() - closing)).as("time from close() to CANCELLED")
+    assertThat(Duration.ofNanos(System.nanoTime() - closing))
+        .as("time from close() to CANCELLED")
         .isLessThanOrEqualTo(tolerance());
     Outcome<Reply> afterClose = caller.call("tick", Arguments.none(), QUICK);
-    assertThat(afterClose.answered()).as("a call on a closed connection was answered: %s", afterClose).isFalse();
+    assertThat(afterClose.answered())
+        .as("a call on a closed connection was answered: %s", afterClose)
+        .isFalse();
     caller.connection().close();
     awaitIdle(other, Duration.ofMillis(hold).plus(QUICK));
   }
@@ -591,11 +720,15 @@ public abstract class TransportConformanceSuite implements TransportRules {
     assertThat(succeed(first, "tick").value()).contains(Variant.ofLong(1));
     first.connection().close();
     Caller second = connect(runner);
-    expect(second.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
-    assertThat(succeed(second, "tick").value()).as("tick() on a new connection: same instance")
+    expect(
+        second.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
+    assertThat(succeed(second, "tick").value())
+        .as("tick() on a new connection: same instance")
         .contains(Variant.ofLong(2));
     Caller third = connect(newTransport(TransportSettings.defaults()), runner);
-    assertThat(succeed(third, "tick").value()).as("tick() through another transport").contains(Variant.ofLong(3));
+    assertThat(succeed(third, "tick").value())
+        .as("tick() through another transport")
+        .contains(Variant.ofLong(3));
   }
 
   @Test
@@ -606,16 +739,19 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Caller caller = setUp(connect(closing, runner));
     Caller other = connect(runner);
     long hold = holdMillis();
-    Pending<Reply> running = caller.sendCall("work", args(Variant.ofLong(hold)), QUICK.plusMillis(hold));
+    Pending<Reply> running =
+        caller.sendCall("work", args(Variant.ofLong(hold)), QUICK.plusMillis(hold));
     awaitBusy(other, running);
     long start = System.nanoTime();
     closing.close();
     running.await().failure(TransportException.Kind.CANCELLED);
-    assertThat(Duration.ofNanos(System.nanoTime() - start)).as("time from the transport's close() to CANCELLED")
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("time from the transport's close() to CANCELLED")
         .isLessThanOrEqualTo(tolerance());
     closing.close();
     Outcome<Reply> afterClose = caller.call("tick", Arguments.none(), QUICK);
-    assertThat(afterClose.answered()).as("a call through a closed transport was answered: %s", afterClose)
+    assertThat(afterClose.answered())
+        .as("a call through a closed transport was answered: %s", afterClose)
         .isFalse();
     awaitIdle(other, Duration.ofMillis(hold).plus(QUICK));
   }
@@ -629,7 +765,8 @@ public abstract class TransportConformanceSuite implements TransportRules {
     caller.call("tick", Arguments.none(), QUICK).failure(TransportException.Kind.UNAVAILABLE);
     long start = System.nanoTime();
     Caller fresh = connect(runner);
-    assertThat(Duration.ofNanos(System.nanoTime() - start)).as("time connect() took to a stopped runner")
+    assertThat(Duration.ofNanos(System.nanoTime() - start))
+        .as("time connect() took to a stopped runner")
         .isLessThanOrEqualTo(tolerance());
     fresh.setup(BASE, Arguments.none(), QUICK).failure(TransportException.Kind.UNAVAILABLE);
     runner.stop();
@@ -651,16 +788,19 @@ public abstract class TransportConformanceSuite implements TransportRules {
     long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
     Outcome<Reply> setup = caller.setup(BASE, Arguments.none(), QUICK);
     while (!setup.answered() && System.nanoTime() < deadline) {
-      assertThat(setup.failureOrNull().kind()).as("failure while the connection reconnects: %s", setup)
+      assertThat(setup.failureOrNull().kind())
+          .as("failure while the connection reconnects: %s", setup)
           .isIn(TransportException.Kind.UNAVAILABLE, TransportException.Kind.CANCELLED);
       Thread.sleep(100);
       setup = caller.setup(BASE, Arguments.none(), QUICK);
     }
     expect(setup, StatusCode.SUCCESS, "Instance created successfully");
-    assertThat(succeed(caller, "tick").value()).as("tick() on the restarted runner: fresh state")
+    assertThat(succeed(caller, "tick").value())
+        .as("tick() on the restarted runner: fresh state")
         .contains(Variant.ofLong(1));
     Caller fresh = connect(runner);
-    expect(fresh.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
+    expect(
+        fresh.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
   }
 
   @Test
@@ -669,7 +809,9 @@ public abstract class TransportConformanceSuite implements TransportRules {
     List<Caller> callers = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       Caller caller = connect(deploy(Kind.MAIN));
-      expect(caller.setup(BASE, args(Variant.ofString("m" + i)), QUICK), StatusCode.SUCCESS,
+      expect(
+          caller.setup(BASE, args(Variant.ofString("m" + i)), QUICK),
+          StatusCode.SUCCESS,
           "Instance created successfully");
       callers.add(caller);
     }
@@ -678,11 +820,14 @@ public abstract class TransportConformanceSuite implements TransportRules {
       names.add(caller.sendCall("name", Arguments.none(), QUICK));
     }
     for (int i = 0; i < names.size(); i++) {
-      assertThat(names.get(i).await().value()).as("answer to %s", names.get(i).what())
+      assertThat(names.get(i).await().value())
+          .as("answer to %s", names.get(i).what())
           .isEqualTo(Reply.success(Variant.ofString("m" + i)));
     }
     expect(callers.get(1).reset(QUICK), StatusCode.SUCCESS, "Instance successfully reset");
-    expect(callers.get(1).call("name", Arguments.none(), QUICK), StatusCode.FAILED_PRECONDITION,
+    expect(
+        callers.get(1).call("name", Arguments.none(), QUICK),
+        StatusCode.FAILED_PRECONDITION,
         "Setup has not been called yet");
     assertThat(succeed(callers.get(0), "name").value()).contains(Variant.ofString("m0"));
     assertThat(succeed(callers.get(2), "name").value()).contains(Variant.ofString("m2"));
@@ -724,31 +869,43 @@ public abstract class TransportConformanceSuite implements TransportRules {
 
   @Test
   @Override
-  public void optional_stoppingTheRunnerReleasesTheSubmissionClassLoader() throws InterruptedException {
+  public void optional_stoppingTheRunnerReleasesTheSubmissionClassLoader()
+      throws InterruptedException {
     requires(Capability.CLASS_LOADER_RELEASE);
     ReferenceQueue<ClassLoader> queue = new ReferenceQueue<>();
     WeakReference<ClassLoader> loader = useAndStop(queue);
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).plus(fixture.releaseTimeout()).toNanos();
+    long deadline =
+        System.nanoTime() + Duration.ofSeconds(10).plus(fixture.releaseTimeout()).toNanos();
     while (!loader.refersTo(null) && System.nanoTime() < deadline) {
       System.gc();
       queue.remove(100);
     }
     assertThat(loader.refersTo(null))
-        .as("whether the submission's class loader was collected once its runner was stopped and its"
-            + " connection and transport closed (something still references the submission: a registry, a"
-            + " cache, a thread, a thread-local)")
+        .as(
+            "whether the submission's class loader was collected once its runner was stopped and its"
+                + " connection and transport closed (something still references the submission: a registry, a"
+                + " cache, a thread, a thread-local)")
         .isTrue();
   }
 
-  /** Runs a model through a transport of its own, closes everything, and returns only a weak reference. */
+  /**
+   * Runs a model through a transport of its own, closes everything, and returns only a weak
+   * reference.
+   */
   private WeakReference<ClassLoader> useAndStop(ReferenceQueue<ClassLoader> queue) {
     ModelTransport transport = newTransport(TransportSettings.defaults());
     RunnerHandle runner = deploy(Kind.MAIN);
-    WeakReference<ClassLoader> loader = new WeakReference<>(runner.submissionClassLoader().orElseThrow(), queue);
+    WeakReference<ClassLoader> loader =
+        new WeakReference<>(runner.submissionClassLoader().orElseThrow(), queue);
     Caller caller = setUp(connect(transport, runner));
     succeed(caller, "tick");
-    caller.call("echo", args(Variant.of(VariantType.JSON, "{\"a\": [1, 2.5]}".getBytes(StandardCharsets.UTF_8))),
-        QUICK).value();
+    caller
+        .call(
+            "echo",
+            args(
+                Variant.of(VariantType.JSON, "{\"a\": [1, 2.5]}".getBytes(StandardCharsets.UTF_8))),
+            QUICK)
+        .value();
     caller.call("fail", args(Variant.ofString("exercise the failure path")), QUICK).value();
     caller.connection().close();
     transport.close();
@@ -766,7 +923,8 @@ public abstract class TransportConformanceSuite implements TransportRules {
   // Helpers
 
   private void requires(Capability capability) {
-    assumeTrue(fixture.capabilities().contains(capability),
+    assumeTrue(
+        fixture.capabilities().contains(capability),
         () -> "skipped: the fixture does not declare the capability " + capability);
   }
 
@@ -774,7 +932,10 @@ public abstract class TransportConformanceSuite implements TransportRules {
     return fixture.timingTolerance();
   }
 
-  /** How long a slow model sleeps: longer than a short call's timeout plus the tolerance, with a margin. */
+  /**
+   * How long a slow model sleeps: longer than a short call's timeout plus the tolerance, with a
+   * margin.
+   */
   private long slowMillis() {
     return SHORT.plus(tolerance()).toMillis() + 500;
   }
@@ -803,10 +964,14 @@ public abstract class TransportConformanceSuite implements TransportRules {
   }
 
   private RunnerHandle deploy(Kind kind, int maxMessageBytes) {
-    String name = "conformance-" + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + "-"
-        + RUNNER_NUMBERS.incrementAndGet();
-    Deployment deployment = new Deployment(
-        name, Submissions.get().folder(kind), Submissions.hostClassPath(), maxMessageBytes);
+    String name =
+        "conformance-"
+            + kind.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-')
+            + "-"
+            + RUNNER_NUMBERS.incrementAndGet();
+    Deployment deployment =
+        new Deployment(
+            name, Submissions.get().folder(kind), Submissions.hostClassPath(), maxMessageBytes);
     RunnerHandle runner;
     try {
       runner = fixture.deploy(deployment);
@@ -821,9 +986,16 @@ public abstract class TransportConformanceSuite implements TransportRules {
 
   private void trackClassLoader(RunnerHandle runner, String name) {
     if (fixture.capabilities().contains(Capability.CLASS_LOADER_RELEASE)) {
-      ledger.trackLoader(name, runner.submissionClassLoader().orElseThrow(() -> new AssertionError(
-          "The fixture declares CLASS_LOADER_RELEASE, but the runner " + name
-              + " exposes no submissionClassLoader()")));
+      ledger.trackLoader(
+          name,
+          runner
+              .submissionClassLoader()
+              .orElseThrow(
+                  () ->
+                      new AssertionError(
+                          "The fixture declares CLASS_LOADER_RELEASE, but the runner "
+                              + name
+                              + " exposes no submissionClassLoader()")));
     }
   }
 
@@ -853,14 +1025,18 @@ public abstract class TransportConformanceSuite implements TransportRules {
   }
 
   private static Caller setUp(Caller caller) {
-    expect(caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance created successfully");
+    expect(
+        caller.setup(BASE, Arguments.none(), QUICK),
+        StatusCode.SUCCESS,
+        "Instance created successfully");
     return caller;
   }
 
   /** Calls a method without arguments and checks that it succeeded. */
   private static Reply succeed(Caller caller, String method) {
     Reply reply = caller.call(method, Arguments.none(), QUICK).value();
-    assertThat(reply.status()).as("status of %s() on %s", method, caller)
+    assertThat(reply.status())
+        .as("status of %s() on %s", method, caller)
         .isEqualTo(Status.of(StatusCode.SUCCESS, ""));
     return reply;
   }
@@ -873,16 +1049,19 @@ public abstract class TransportConformanceSuite implements TransportRules {
 
   /** After a request failed, the runner still answers with its instance. */
   private static void assertKeepsServing(Caller caller, long expectedTick) {
-    assertThat(succeed(caller, "tick").value()).as("tick() after the failure: the runner kept its instance")
+    assertThat(succeed(caller, "tick").value())
+        .as("tick() after the failure: the runner kept its instance")
         .contains(Variant.ofLong(expectedTick));
-    expect(caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
+    expect(
+        caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
   }
 
   /**
-   * Sends quick calls, one at a time, until one is rejected as BUSY while {@code running} runs; returns the
-   * rejection.
+   * Sends quick calls, one at a time, until one is rejected as BUSY while {@code running} runs;
+   * returns the rejection.
    */
-  private TransportException awaitBusy(Caller prober, Pending<Reply> running) throws InterruptedException {
+  private TransportException awaitBusy(Caller prober, Pending<Reply> running)
+      throws InterruptedException {
     while (!running.isDone()) {
       Outcome<Reply> probe = prober.call("work", args(Variant.ofLong(0)), QUICK);
       if (!probe.answered()) {
@@ -891,25 +1070,35 @@ public abstract class TransportConformanceSuite implements TransportRules {
       Thread.sleep(POLL_MILLIS);
     }
     throw new AssertionError(
-        "No request was rejected as BUSY while " + running.what() + " ran (it ended as " + running.await()
+        "No request was rejected as BUSY while "
+            + running.what()
+            + " ran (it ended as "
+            + running.await()
             + "): a request that reaches a runner while another runs must fail at once with BUSY"
             + " (\"Server busy\"), not wait for it");
   }
 
-  /** Polls with quick calls until the runner is no longer busy (a held or hung model call has returned). */
+  /**
+   * Polls with quick calls until the runner is no longer busy (a held or hung model call has
+   * returned).
+   */
   private void awaitIdle(Caller caller, Duration bound) throws InterruptedException {
     long deadline = System.nanoTime() + bound.toNanos();
     while (true) {
       Outcome<Reply> probe = caller.call("work", args(Variant.ofLong(0)), QUICK);
       if (probe.answered()) {
-        assertThat(probe.value()).as("a call once the runner is idle again")
+        assertThat(probe.value())
+            .as("a call once the runner is idle again")
             .isEqualTo(Reply.success(Variant.ofLong(0)));
         return;
       }
       probe.failure(TransportException.Kind.BUSY);
       if (System.nanoTime() > deadline) {
-        fail("The runner still answered BUSY " + bound.toMillis() + " ms later: it did not serve again after"
-            + " the model call returned");
+        fail(
+            "The runner still answered BUSY "
+                + bound.toMillis()
+                + " ms later: it did not serve again after"
+                + " the model call returned");
       }
       Thread.sleep(POLL_MILLIS);
     }
@@ -919,13 +1108,15 @@ public abstract class TransportConformanceSuite implements TransportRules {
     return succeedWith(caller, "join", Arguments.of(positional, List.of())).asString();
   }
 
-  private static String paired(Caller caller, List<Argument> positional, List<KeywordArgument> keyword) {
+  private static String paired(
+      Caller caller, List<Argument> positional, List<KeywordArgument> keyword) {
     return succeedWith(caller, "pair", Arguments.of(positional, keyword)).asString();
   }
 
   private static Variant succeedWith(Caller caller, String method, Arguments arguments) {
     Reply reply = caller.call(method, arguments, QUICK).value();
-    assertThat(reply.status()).as("status of %s(%s)", method, arguments)
+    assertThat(reply.status())
+        .as("status of %s(%s)", method, arguments)
         .isEqualTo(Status.of(StatusCode.SUCCESS, ""));
     return reply.value().orElseThrow(() -> new AssertionError(method + " returned no value"));
   }
@@ -958,7 +1149,11 @@ public abstract class TransportConformanceSuite implements TransportRules {
   private static String describe(Variant value) {
     int shown = Math.min(value.size(), 48);
     byte[] bytes = value.toByteArray();
-    return value.type() + " [" + value.size() + " bytes] " + HexFormat.of().formatHex(bytes, 0, shown)
+    return value.type()
+        + " ["
+        + value.size()
+        + " bytes] "
+        + HexFormat.of().formatHex(bytes, 0, shown)
         + (shown < value.size() ? "…" : "");
   }
 }

@@ -15,12 +15,12 @@ import org.modelrunner.spi.VariantType;
 
 /**
  * The values the round-trip rule sends: every entry of the shared vectors file made with the Python
- * implementation ({@code variants} and {@code decode_only}), exactly as its bytes are given, plus a few of
- * the suite's own (opaque PARQUET and ARROW bytes, every byte value).
+ * implementation ({@code variants} and {@code decode_only}), exactly as its bytes are given, plus a
+ * few of the suite's own (opaque PARQUET and ARROW bytes, every byte value).
  *
- * <p>The file is found, in order: at the path of the system property {@value #PROPERTY}; in the suite's jar
- * (the build copies it there); in {@code shared/vectors/variants.json} in the working folder or a folder
- * above it.
+ * <p>The file is found, in order: at the path of the system property {@value #PROPERTY}; in the
+ * suite's jar (the build copies it there); in {@code shared/vectors/variants.json} in the working
+ * folder or a folder above it.
  */
 final class ValueVectors {
   static final String PROPERTY = "modelrunner.vectors";
@@ -44,18 +44,25 @@ final class ValueVectors {
       for (JsonNode entry : entries) {
         VariantType type = VariantType.valueOf(entry.path("type").asText());
         byte[] bytes = HexFormat.of().parseHex(entry.path("hex").asText());
-        vectors.add(new Vector(section + "/" + entry.path("name").asText(), Variant.of(type, bytes)));
+        vectors.add(
+            new Vector(section + "/" + entry.path("name").asText(), Variant.of(type, bytes)));
       }
     }
     byte[] everyByte = new byte[256];
     for (int i = 0; i < everyByte.length; i++) {
       everyByte[i] = (byte) i;
     }
-    vectors.add(new Vector("suite/parquet_opaque_every_byte", Variant.of(VariantType.PARQUET, everyByte)));
-    vectors.add(new Vector("suite/arrow_opaque", Variant.of(VariantType.ARROW, new byte[] {1, 0, -1, 127})));
+    vectors.add(
+        new Vector("suite/parquet_opaque_every_byte", Variant.of(VariantType.PARQUET, everyByte)));
+    vectors.add(
+        new Vector(
+            "suite/arrow_opaque", Variant.of(VariantType.ARROW, new byte[] {1, 0, -1, 127})));
     vectors.add(new Vector("suite/parquet_empty", Variant.of(VariantType.PARQUET, new byte[0])));
-    vectors.add(new Vector("suite/json_empty_string", Variant.of(VariantType.JSON, "\"\"".getBytes(
-        java.nio.charset.StandardCharsets.UTF_8))));
+    vectors.add(
+        new Vector(
+            "suite/json_empty_string",
+            Variant.of(
+                VariantType.JSON, "\"\"".getBytes(java.nio.charset.StandardCharsets.UTF_8))));
     return vectors;
   }
 
@@ -84,7 +91,8 @@ final class ValueVectors {
       throw new UncheckedIOException("Cannot read the value vectors", e);
     }
     throw new IllegalStateException(
-        "Cannot find the value vectors: set the system property " + PROPERTY
+        "Cannot find the value vectors: set the system property "
+            + PROPERTY
             + " to the path of variants.json, or put the suite's jar (which contains them) on the class path");
   }
 }

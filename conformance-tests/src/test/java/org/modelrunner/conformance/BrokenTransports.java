@@ -19,8 +19,8 @@ import org.modelrunner.spi.TransportException;
 import org.modelrunner.spi.Variant;
 
 /**
- * Deliberately broken transports, each a wrapper around a working one that breaks one thing, for the
- * self-test: the suite must reject each of them by the rule made for it.
+ * Deliberately broken transports, each a wrapper around a working one that breaks one thing, for
+ * the self-test: the suite must reject each of them by the rule made for it.
  */
 final class BrokenTransports {
   private BrokenTransports() {}
@@ -77,13 +77,16 @@ final class BrokenTransports {
     @Override
     ModelConnection wrap(ModelConnection connection) {
       CountDownLatch latch = release;
-      Thread thread = new Thread(() -> {
-        try {
-          latch.await();
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
-      }, THREAD_PREFIX + NUMBERS.incrementAndGet());
+      Thread thread =
+          new Thread(
+              () -> {
+                try {
+                  latch.await();
+                } catch (InterruptedException e) {
+                  Thread.currentThread().interrupt();
+                }
+              },
+              THREAD_PREFIX + NUMBERS.incrementAndGet());
       thread.setDaemon(true);
       thread.start();
       LEAKED.add(thread);
@@ -129,7 +132,10 @@ final class BrokenTransports {
     }
   }
 
-  /** Hides BUSY: retries a rejected call every few milliseconds until it is accepted (queues, in effect). */
+  /**
+   * Hides BUSY: retries a rejected call every few milliseconds until it is accepted (queues, in
+   * effect).
+   */
   static final class RetryingWhenBusy extends ForwardingTransport {
     RetryingWhenBusy(ModelTransport delegate) {
       super(delegate);
@@ -146,23 +152,30 @@ final class BrokenTransports {
         }
 
         private void attempt(PreparedCall call, Duration timeout, CompletableFuture<Reply> result) {
-          super.call(call, timeout).whenComplete((reply, failure) -> {
-            Throwable cause = failure instanceof CompletionException ? failure.getCause() : failure;
-            if (cause instanceof TransportException busy && busy.kind() == TransportException.Kind.BUSY) {
-              CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS)
-                  .execute(() -> attempt(call, timeout, result));
-            } else if (cause != null) {
-              result.completeExceptionally(cause);
-            } else {
-              result.complete(reply);
-            }
-          });
+          super.call(call, timeout)
+              .whenComplete(
+                  (reply, failure) -> {
+                    Throwable cause =
+                        failure instanceof CompletionException ? failure.getCause() : failure;
+                    if (cause instanceof TransportException busy
+                        && busy.kind() == TransportException.Kind.BUSY) {
+                      CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS)
+                          .execute(() -> attempt(call, timeout, result));
+                    } else if (cause != null) {
+                      result.completeExceptionally(cause);
+                    } else {
+                      result.complete(reply);
+                    }
+                  });
         }
       };
     }
   }
 
-  /** Does nothing when a connection is closed: its requests run on (only closing the transport stops them). */
+  /**
+   * Does nothing when a connection is closed: its requests run on (only closing the transport stops
+   * them).
+   */
   static final class IgnoringConnectionClose extends ForwardingTransport {
     IgnoringConnectionClose(ModelTransport delegate) {
       super(delegate);

@@ -10,21 +10,25 @@ import org.junit.platform.engine.TestExecutionResult.Status;
 import org.modelrunner.conformance.inprocess.InProcessFixture;
 
 /**
- * The suite rejects deliberately broken transports, each by the rule made for what it breaks: the suite is
- * run (with the JUnit Platform's test kit) against wrappers of the in-process transport that drop results,
- * ignore deadlines, leak threads, mangle values, hide BUSY by retrying or ignore close, and the self-test
- * checks which rules failed and why, and that rules unrelated to the breakage still pass. Each run takes only
- * the rules its breakage targets and the unrelated ones (the whole suite per broken transport took a minute).
+ * The suite rejects deliberately broken transports, each by the rule made for what it breaks: the
+ * suite is run (with the JUnit Platform's test kit) against wrappers of the in-process transport
+ * that drop results, ignore deadlines, leak threads, mangle values, hide BUSY by retrying or ignore
+ * close, and the self-test checks which rules failed and why, and that rules unrelated to the
+ * breakage still pass. Each run takes only the rules its breakage targets and the unrelated ones
+ * (the whole suite per broken transport took a minute).
  */
 class BrokenTransportsTest {
-  /** Rules that never look at values returned by calls, nor depend on deadlines or on many calls. */
-  private static final Set<String> UNRELATED = Set.of(
-      "required_setupCreatesTheInstance",
-      "required_setupWithEmptyClassNameIsInvalidArgument",
-      "required_callBeforeSetupIsFailedPrecondition",
-      "required_unknownMethodIsBadImplementation",
-      "required_stoppedRunnerIsUnavailable",
-      "required_connectRejectsForeignSchemes");
+  /**
+   * Rules that never look at values returned by calls, nor depend on deadlines or on many calls.
+   */
+  private static final Set<String> UNRELATED =
+      Set.of(
+          "required_setupCreatesTheInstance",
+          "required_setupWithEmptyClassNameIsInvalidArgument",
+          "required_callBeforeSetupIsFailedPrecondition",
+          "required_unknownMethodIsBadImplementation",
+          "required_stoppedRunnerIsUnavailable",
+          "required_connectRejectsForeignSchemes");
 
   /** The rules a run takes: those named, and the unrelated ones. */
   private static Set<String> rulesAnd(String... targeted) {
@@ -40,23 +44,35 @@ class BrokenTransportsTest {
 
   @Test
   void aTransportThatDropsResultsIsRejectedByTheCompletionRule() {
-    SuiteRun run = SuiteRun.of(DroppingResultsSuite.class, rulesAnd(
-        "required_everyRequestCompletesWithinItsTimeout", "required_everyValueRoundTripsByteForByte"));
+    SuiteRun run =
+        SuiteRun.of(
+            DroppingResultsSuite.class,
+            rulesAnd(
+                "required_everyRequestCompletesWithinItsTimeout",
+                "required_everyValueRoundTripsByteForByte"));
     assertThat(run.rules(Status.FAILED)).contains("required_everyRequestCompletesWithinItsTimeout");
     assertThat(run.message("required_everyRequestCompletesWithinItsTimeout"))
         .contains("did not complete within its timeout");
     for (String rule : run.rules(Status.FAILED)) {
-      assertThat(run.message(rule)).as("why %s failed", rule).contains("did not complete within its timeout");
+      assertThat(run.message(rule))
+          .as("why %s failed", rule)
+          .contains("did not complete within its timeout");
     }
     assertThat(run.rules(Status.SUCCESSFUL)).containsAll(UNRELATED);
   }
 
   @Test
   void aTransportThatIgnoresDeadlinesIsRejectedByTheDeadlineRules() {
-    SuiteRun run = SuiteRun.of(IgnoringDeadlinesSuite.class, rulesAnd(
-        "required_slowCallFailsWithDeadlineExceeded", "required_hungModelDoesNotDelayAnotherModel"));
-    assertThat(run.rules(Status.FAILED)).contains(
-        "required_slowCallFailsWithDeadlineExceeded", "required_hungModelDoesNotDelayAnotherModel");
+    SuiteRun run =
+        SuiteRun.of(
+            IgnoringDeadlinesSuite.class,
+            rulesAnd(
+                "required_slowCallFailsWithDeadlineExceeded",
+                "required_hungModelDoesNotDelayAnotherModel"));
+    assertThat(run.rules(Status.FAILED))
+        .contains(
+            "required_slowCallFailsWithDeadlineExceeded",
+            "required_hungModelDoesNotDelayAnotherModel");
     assertThat(run.message("required_slowCallFailsWithDeadlineExceeded"))
         .contains("did not complete within its timeout of 300 ms plus the tolerance of 500 ms");
     assertThat(run.rules(Status.SUCCESSFUL)).containsAll(UNRELATED);
@@ -64,51 +80,68 @@ class BrokenTransportsTest {
 
   @Test
   void aTransportThatLeaksThreadsIsRejectedByTheThreadRule() {
-    SuiteRun run = SuiteRun.of(LeakingThreadsSuite.class, rulesAnd("required_closingReleasesThreads"));
+    SuiteRun run =
+        SuiteRun.of(LeakingThreadsSuite.class, rulesAnd("required_closingReleasesThreads"));
     assertThat(run.rules(Status.FAILED)).contains("required_closingReleasesThreads");
     assertThat(run.message("required_closingReleasesThreads"))
-        .contains("still run").contains("'" + BrokenTransports.LeakingThreads.THREAD_PREFIX);
+        .contains("still run")
+        .contains("'" + BrokenTransports.LeakingThreads.THREAD_PREFIX);
     // Every other rule that opened a connection fails too, by the check that runs after each test.
     for (String rule : run.rules(Status.FAILED)) {
-      assertThat(run.message(rule)).as("why %s failed", rule)
+      assertThat(run.message(rule))
+          .as("why %s failed", rule)
           .contains(BrokenTransports.LeakingThreads.THREAD_PREFIX);
     }
-    assertThat(run.message("required_setupCreatesTheInstance")).contains("Resources were not released");
+    assertThat(run.message("required_setupCreatesTheInstance"))
+        .contains("Resources were not released");
   }
 
   @Test
   void aTransportThatManglesValuesIsRejectedByTheRoundTripRule() {
-    SuiteRun run = SuiteRun.of(ManglingValuesSuite.class, rulesAnd("required_everyValueRoundTripsByteForByte"));
+    SuiteRun run =
+        SuiteRun.of(
+            ManglingValuesSuite.class, rulesAnd("required_everyValueRoundTripsByteForByte"));
     assertThat(run.rules(Status.FAILED)).contains("required_everyValueRoundTripsByteForByte");
     assertThat(run.message("required_everyValueRoundTripsByteForByte"))
         .contains("did not come back byte for byte")
-        .contains("variants/double_one_and_half (positional): sent DOUBLE [8 bytes] 000000000000f83f, received"
-            + " DOUBLE [8 bytes] 010000000000f83f");
-    assertThat(run.rules(Status.SUCCESSFUL)).containsAll(Set.of(
-        "required_setupWithEmptyClassNameIsInvalidArgument",
-        "required_callBeforeSetupIsFailedPrecondition",
-        "required_unknownMethodIsBadImplementation",
-        "required_connectRejectsForeignSchemes"));
+        .contains(
+            "variants/double_one_and_half (positional): sent DOUBLE [8 bytes] 000000000000f83f, received"
+                + " DOUBLE [8 bytes] 010000000000f83f");
+    assertThat(run.rules(Status.SUCCESSFUL))
+        .containsAll(
+            Set.of(
+                "required_setupWithEmptyClassNameIsInvalidArgument",
+                "required_callBeforeSetupIsFailedPrecondition",
+                "required_unknownMethodIsBadImplementation",
+                "required_connectRejectsForeignSchemes"));
   }
 
   @Test
   void aTransportThatHidesBusyIsRejectedByTheBusyRule() {
-    SuiteRun run = SuiteRun.of(RetryingWhenBusySuite.class, Set.of(
-        "required_overlappingCallIsRejectedAsBusy",
-        "required_callsToOneModelNeverOverlap",
-        "required_setupCreatesTheInstance"));
-    assertThat(run.rules(Status.FAILED)).containsExactly("required_overlappingCallIsRejectedAsBusy");
+    SuiteRun run =
+        SuiteRun.of(
+            RetryingWhenBusySuite.class,
+            Set.of(
+                "required_overlappingCallIsRejectedAsBusy",
+                "required_callsToOneModelNeverOverlap",
+                "required_setupCreatesTheInstance"));
+    assertThat(run.rules(Status.FAILED))
+        .containsExactly("required_overlappingCallIsRejectedAsBusy");
     assertThat(run.message("required_overlappingCallIsRejectedAsBusy"))
         .contains("No request was rejected as BUSY");
   }
 
   @Test
   void aConnectionThatIgnoresCloseIsRejectedByTheCancellationRule() {
-    SuiteRun run = SuiteRun.of(IgnoringConnectionCloseSuite.class, Set.of(
-        "required_closingAConnectionCancelsItsRequests",
-        "required_closingTheTransportClosesItsConnections",
-        "required_setupCreatesTheInstance"));
-    assertThat(run.rules(Status.FAILED)).containsExactly("required_closingAConnectionCancelsItsRequests");
+    SuiteRun run =
+        SuiteRun.of(
+            IgnoringConnectionCloseSuite.class,
+            Set.of(
+                "required_closingAConnectionCancelsItsRequests",
+                "required_closingTheTransportClosesItsConnections",
+                "required_setupCreatesTheInstance"));
+    assertThat(run.rules(Status.FAILED))
+        .containsExactly("required_closingAConnectionCancelsItsRequests");
     assertThat(run.message("required_closingAConnectionCancelsItsRequests"))
         .contains("it should have failed with TransportException CANCELLED");
   }
@@ -133,7 +166,8 @@ class BrokenTransportsTest {
   static class LeakingThreadsSuite extends TransportConformanceSuite {
     @Override
     protected TransportFixture fixture() {
-      return InProcessFixture.breaking(BrokenTransports.LeakingThreads::new, Duration.ofMillis(300));
+      return InProcessFixture.breaking(
+          BrokenTransports.LeakingThreads::new, Duration.ofMillis(300));
     }
   }
 

@@ -11,8 +11,8 @@ import org.junit.platform.engine.TestExecutionResult.Status;
 import org.modelrunner.conformance.inprocess.InProcessFixture;
 
 /**
- * A rule whose capability the fixture does not declare is skipped (reported as aborted by an assumption),
- * never passed; rule names and the rules interface agree.
+ * A rule whose capability the fixture does not declare is skipped (reported as aborted by an
+ * assumption), never passed; rule names and the rules interface agree.
  */
 class CapabilitiesTest {
   private static final Set<String> OPTIONAL = ruleNames("optional_");
@@ -25,7 +25,8 @@ class CapabilitiesTest {
 
     assertThat(run.rules(Status.ABORTED)).isEqualTo(OPTIONAL);
     for (String rule : OPTIONAL) {
-      assertThat(run.message(rule)).as("why %s was skipped", rule)
+      assertThat(run.message(rule))
+          .as("why %s was skipped", rule)
           .contains("the fixture does not declare the capability");
     }
     assertThat(run.rules(Status.SUCCESSFUL)).containsExactly("required_setupCreatesTheInstance");
@@ -35,8 +36,9 @@ class CapabilitiesTest {
   @Test
   void everyRuleIsRequiredOrOptionalAndIsATestOfTheSuite() throws NoSuchMethodException {
     Set<String> rules = ruleNames("");
-    assertThat(rules).hasSizeGreaterThanOrEqualTo(30).allMatch(
-        name -> name.startsWith("required_") || name.startsWith("optional_"));
+    assertThat(rules)
+        .hasSizeGreaterThanOrEqualTo(30)
+        .allMatch(name -> name.startsWith("required_") || name.startsWith("optional_"));
     for (String rule : rules) {
       assertThat(TransportConformanceSuite.class.getMethod(rule).isAnnotationPresent(Test.class))
           .as("%s is a @Test of the suite", rule)

@@ -16,8 +16,8 @@ import org.junit.platform.testkit.engine.EngineTestKit;
 import org.junit.platform.testkit.engine.Event;
 
 /**
- * Runs a subclass of the suite with the JUnit Platform's {@link EngineTestKit} and tells, rule by rule, how
- * it ended: for the self-test's assertions on which rules reject a broken transport.
+ * Runs a subclass of the suite with the JUnit Platform's {@link EngineTestKit} and tells, rule by
+ * rule, how it ended: for the self-test's assertions on which rules reject a broken transport.
  */
 final class SuiteRun {
   private final String suite;
@@ -35,23 +35,32 @@ final class SuiteRun {
 
   /** Runs the named rules of the suite class. */
   static SuiteRun of(Class<? extends TransportConformanceSuite> suite, Set<String> rules) {
-    return run(suite, rules.stream().map(rule -> (DiscoverySelector) selectMethod(suite, rule)).toList());
+    return run(
+        suite, rules.stream().map(rule -> (DiscoverySelector) selectMethod(suite, rule)).toList());
   }
 
   private static SuiteRun run(Class<?> suite, List<DiscoverySelector> selectors) {
     EngineExecutionResults executed =
-        EngineTestKit.engine("junit-jupiter").selectors(selectors.toArray(DiscoverySelector[]::new)).execute();
+        EngineTestKit.engine("junit-jupiter")
+            .selectors(selectors.toArray(DiscoverySelector[]::new))
+            .execute();
     Map<String, TestExecutionResult> results = new TreeMap<>();
     for (Event event : executed.testEvents().finished().list()) {
-      String rule = event.getTestDescriptor().getSource()
-          .filter(MethodSource.class::isInstance)
-          .map(source -> ((MethodSource) source).getMethodName())
-          .orElse(event.getTestDescriptor().getDisplayName());
+      String rule =
+          event
+              .getTestDescriptor()
+              .getSource()
+              .filter(MethodSource.class::isInstance)
+              .map(source -> ((MethodSource) source).getMethodName())
+              .orElse(event.getTestDescriptor().getDisplayName());
       results.put(rule, event.getRequiredPayload(TestExecutionResult.class));
     }
-    executed.containerEvents().failed().stream().forEach(event -> results.put(
-        "(container) " + event.getTestDescriptor().getDisplayName(),
-        event.getRequiredPayload(TestExecutionResult.class)));
+    executed.containerEvents().failed().stream()
+        .forEach(
+            event ->
+                results.put(
+                    "(container) " + event.getTestDescriptor().getDisplayName(),
+                    event.getRequiredPayload(TestExecutionResult.class)));
     SuiteRun run = new SuiteRun(suite.getSimpleName(), results);
     System.out.println(run.table());
     return run;
@@ -90,13 +99,20 @@ final class SuiteRun {
   /** Returns one line per rule: its status and the first line of its failure. */
   String table() {
     StringBuilder text = new StringBuilder("Conformance suite run " + suite + ":\n");
-    results.forEach((rule, result) -> {
-      String first = result.getThrowable()
-          .map(error -> String.valueOf(error.getMessage()).lines().findFirst().orElse(""))
-          .orElse("");
-      text.append(String.format("  %-10s %-62s %s%n", result.getStatus(), rule,
-          first.length() > 160 ? first.substring(0, 160) + "…" : first));
-    });
+    results.forEach(
+        (rule, result) -> {
+          String first =
+              result
+                  .getThrowable()
+                  .map(error -> String.valueOf(error.getMessage()).lines().findFirst().orElse(""))
+                  .orElse("");
+          text.append(
+              String.format(
+                  "  %-10s %-62s %s%n",
+                  result.getStatus(),
+                  rule,
+                  first.length() > 160 ? first.substring(0, 160) + "…" : first));
+        });
     return text.toString();
   }
 

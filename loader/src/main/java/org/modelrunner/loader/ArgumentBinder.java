@@ -19,8 +19,8 @@ import org.modelrunner.spi.ValueConverter;
 import org.modelrunner.spi.Variant;
 
 /**
- * Chooses among the overloads of a method (or the constructors of a class) and turns protocol arguments
- * into Java arguments. The rules are those documented on {@link HostedModel}.
+ * Chooses among the overloads of a method (or the constructors of a class) and turns protocol
+ * arguments into Java arguments. The rules are those documented on {@link HostedModel}.
  */
 final class ArgumentBinder {
   private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
@@ -41,6 +41,7 @@ final class ArgumentBinder {
 
   private final ValueConverter converter;
   private final Set<String> warned = ConcurrentHashMap.newKeySet();
+
   /** {@link Executable#getParameters()} copies its array on every call: keep one per executable. */
   private final Map<Executable, Parameter[]> parameters = new ConcurrentHashMap<>();
 
@@ -74,8 +75,13 @@ final class ArgumentBinder {
       E only = overloads.get(0);
       if (positionalCount > only.getParameterCount()) {
         throw new BindingException(
-            signature(only) + " takes " + only.getParameterCount() + " positional argument"
-                + (only.getParameterCount() == 1 ? "" : "s") + " but " + positionalCount
+            signature(only)
+                + " takes "
+                + only.getParameterCount()
+                + " positional argument"
+                + (only.getParameterCount() == 1 ? "" : "s")
+                + " but "
+                + positionalCount
                 + " were given");
       }
       return only;
@@ -111,14 +117,19 @@ final class ArgumentBinder {
     String described =
         overloads.stream().map(ArgumentBinder::signature).collect(Collectors.joining(", "));
     String given =
-        positionalCount + " positional and " + keywords.size() + " keyword argument(s)"
+        positionalCount
+            + " positional and "
+            + keywords.size()
+            + " keyword argument(s)"
             + (keywords.isEmpty() ? "" : " " + keywords.keySet());
     if (fitting.isEmpty()) {
       throw new BindingException("no overload takes " + given + "; declared: " + described);
     }
     List<E> ambiguous = best.isEmpty() ? fitting : best;
     throw new BindingException(
-        "ambiguous call with " + given + ": it fits "
+        "ambiguous call with "
+            + given
+            + ": it fits "
             + ambiguous.stream().map(ArgumentBinder::signature).collect(Collectors.joining(", "))
             + " (overloads are told apart by their number of parameters only)");
   }
@@ -137,7 +148,10 @@ final class ArgumentBinder {
   }
 
   private Object[] convert(
-      Executable executable, List<Variant> positional, Map<String, Variant> keywords, boolean strict)
+      Executable executable,
+      List<Variant> positional,
+      Map<String, Variant> keywords,
+      boolean strict)
       throws BindingException {
     Parameter[] parameters = parametersOf(executable);
     Variant[] values = new Variant[parameters.length];
@@ -197,7 +211,9 @@ final class ArgumentBinder {
       Class<?> raw = parameter.getType();
       if (raw.isPrimitive()) {
         throw new BindingException(
-            "missing argument for parameter " + describe(parameter, index) + " of primitive type "
+            "missing argument for parameter "
+                + describe(parameter, index)
+                + " of primitive type "
                 + raw.getName());
       }
       return raw == Optional.class ? Optional.empty() : null;
@@ -206,7 +222,8 @@ final class ArgumentBinder {
       return converter.decode(variant, parameter.getParameterizedType());
     } catch (ValueConversionException e) {
       throw new BindingException(
-          "argument for parameter " + describe(parameter, index) + " is invalid: " + e.getMessage(), e);
+          "argument for parameter " + describe(parameter, index) + " is invalid: " + e.getMessage(),
+          e);
     }
   }
 
@@ -228,7 +245,10 @@ final class ArgumentBinder {
         text.append(", ");
       }
       Type type = parameters[i].getParameterizedType();
-      text.append(type instanceof ParameterizedType ? type.getTypeName() : parameters[i].getType().getSimpleName());
+      text.append(
+          type instanceof ParameterizedType
+              ? type.getTypeName()
+              : parameters[i].getType().getSimpleName());
       if (parameters[i].isNamePresent()) {
         text.append(' ').append(parameters[i].getName());
       }

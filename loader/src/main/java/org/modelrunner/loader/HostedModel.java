@@ -26,52 +26,62 @@ import org.modelrunner.spi.ValueConverter;
 import org.modelrunner.spi.Variant;
 
 /**
- * Hosts one submitted model: finds the implementation of the base class a coordinator names, creates it,
- * calls its methods and resets it, answering each request with the protocol's exact {@link Reply} (PROTOCOL
- * §1.4–1.6). Transports (the gRPC runner, the in-process transport) put this behind their endpoints.
+ * Hosts one submitted model: finds the implementation of the base class a coordinator names,
+ * creates it, calls its methods and resets it, answering each request with the protocol's exact
+ * {@link Reply} (PROTOCOL §1.4–1.6). Transports (the gRPC runner, the in-process transport) put
+ * this behind their endpoints.
  *
  * <h2>Setup</h2>
- * {@link #setup} takes the fully qualified name of the <em>base class</em>, which is resolved through the
- * submission's class loader (from the submission itself, else the host). The implementation is found by
- * the {@link ModelDiscovery} providers: the submission's {@code META-INF/services/<base class>} entry if it
- * has one, else a scan of its classes. Exactly one implementation must be found; unlike the Python runner,
- * which silently takes the first in alphabetical order, several are a {@code BAD_IMPLEMENTATION} that names
- * them all. Setup is idempotent: once an instance exists, later setups succeed without creating another.
+ *
+ * {@link #setup} takes the fully qualified name of the <em>base class</em>, which is resolved
+ * through the submission's class loader (from the submission itself, else the host). The
+ * implementation is found by the {@link ModelDiscovery} providers: the submission's {@code
+ * META-INF/services/<base class>} entry if it has one, else a scan of its classes. Exactly one
+ * implementation must be found; unlike the Python runner, which silently takes the first in
+ * alphabetical order, several are a {@code BAD_IMPLEMENTATION} that names them all. Setup is
+ * idempotent: once an instance exists, later setups succeed without creating another.
  *
  * <h2>Calls</h2>
- * Only public instance methods of the implementation can be called; static methods cannot, nor can the
- * methods of {@code java.lang.Object} ({@code toString}, {@code equals}, {@code hashCode}, {@code getClass},
- * {@code wait}, {@code notify}…), even when the implementation overrides them. Arguments are bound like a Python call:
+ *
+ * Only public instance methods of the implementation can be called; static methods cannot, nor can
+ * the methods of {@code java.lang.Object} ({@code toString}, {@code equals}, {@code hashCode},
+ * {@code getClass}, {@code wait}, {@code notify}…), even when the implementation overrides them.
+ * Arguments are bound like a Python call:
+ *
  * <ul>
- *   <li>positional arguments, sorted by position, fill the first parameters;</li>
- *   <li>a keyword argument fills the parameter of that name if no positional argument filled it; on a
- *       call, any other keyword is dropped and logged once (so coordinators can add optional inputs), while
- *       on setup it fails. Names are known only for classes compiled with {@code javac -parameters};
- *       without them every keyword is dropped, with a warning that says so;</li>
- *   <li>a parameter that receives nothing gets {@code null} ({@code Optional.empty()} for an
- *       {@code Optional}); a primitive parameter that receives nothing fails the call;</li>
- *   <li>values are decoded into the declared (generic) parameter types by {@link ValueConverter}: a JSON
- *       argument becomes a record or POJO through Jackson, {@code Object} receives the natural form; a value
- *       that does not fit fails the call with a message that names the parameter.</li>
+ *   <li>positional arguments, sorted by position, fill the first parameters;
+ *   <li>a keyword argument fills the parameter of that name if no positional argument filled it; on
+ *       a call, any other keyword is dropped and logged once (so coordinators can add optional
+ *       inputs), while on setup it fails. Names are known only for classes compiled with {@code
+ *       javac -parameters}; without them every keyword is dropped, with a warning that says so;
+ *   <li>a parameter that receives nothing gets {@code null} ({@code Optional.empty()} for an {@code
+ *       Optional}); a primitive parameter that receives nothing fails the call;
+ *   <li>values are decoded into the declared (generic) parameter types by {@link ValueConverter}: a
+ *       JSON argument becomes a record or POJO through Jackson, {@code Object} receives the natural
+ *       form; a value that does not fit fails the call with a message that names the parameter.
  * </ul>
- * Overloads are chosen by number of arguments: among the overloads whose parameters are all filled by the
- * positional arguments and the keywords naming their other parameters, the one that takes the most keyword
- * arguments wins; if none is filled completely and exactly one can take the positional arguments, that one
- * is used. Anything else is an ambiguous call and fails with a message listing the overloads. The same
- * rules choose among public constructors at setup, where an overload must also take every keyword.
+ *
+ * Overloads are chosen by number of arguments: among the overloads whose parameters are all filled
+ * by the positional arguments and the keywords naming their other parameters, the one that takes
+ * the most keyword arguments wins; if none is filled completely and exactly one can take the
+ * positional arguments, that one is used. Anything else is an ambiguous call and fails with a
+ * message listing the overloads. The same rules choose among public constructors at setup, where an
+ * overload must also take every keyword.
  *
  * <h2>Results and failures</h2>
- * A method's result is encoded by the {@link ValueConverter}; {@code void} and {@code null} give a success
- * without a value. An exception thrown by the model is reported as {@code MODEL_FAILED} with
- * {@code "The model raised an exception: "} followed by the exception's {@code toString()} (class and
- * message), as is an argument or result that cannot be converted.
+ *
+ * A method's result is encoded by the {@link ValueConverter}; {@code void} and {@code null} give a
+ * success without a value. An exception thrown by the model is reported as {@code MODEL_FAILED}
+ * with {@code "The model raised an exception: "} followed by the exception's {@code toString()}
+ * (class and message), as is an argument or result that cannot be converted.
  *
  * <h2>Concurrency and lifetime</h2>
- * One setup, call or reset runs at a time: one that arrives while another runs throws
- * {@link ModelBusyException} at once. Model code runs on the caller's thread with the submission's class
- * loader as the thread's context class loader. {@link #reset()} drops the instance (closing it if it is
- * {@link AutoCloseable}); the next setup creates a new one. {@link #close()} also closes the submission's
- * class loader when this model owns the submission.
+ *
+ * One setup, call or reset runs at a time: one that arrives while another runs throws {@link
+ * ModelBusyException} at once. Model code runs on the caller's thread with the submission's class
+ * loader as the thread's context class loader. {@link #reset()} drops the instance (closing it if
+ * it is {@link AutoCloseable}); the next setup creates a new one. {@link #close()} also closes the
+ * submission's class loader when this model owns the submission.
  */
 public final class HostedModel implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
@@ -104,8 +114,8 @@ public final class HostedModel implements AutoCloseable {
   }
 
   /**
-   * Opens the submission at {@code path} (a jar or a directory, see {@link Submission}) and hosts it; the
-   * model owns the submission and closes it with itself.
+   * Opens the submission at {@code path} (a jar or a directory, see {@link Submission}) and hosts
+   * it; the model owns the submission and closes it with itself.
    *
    * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
    */
@@ -114,9 +124,9 @@ public final class HostedModel implements AutoCloseable {
   }
 
   /**
-   * Hosts an implementation class that is already loaded (from the application's class path, say), without
-   * discovery or isolation: for a coordinator's own tests. Setup still checks that the class extends or
-   * implements the base class it names.
+   * Hosts an implementation class that is already loaded (from the application's class path, say),
+   * without discovery or isolation: for a coordinator's own tests. Setup still checks that the
+   * class extends or implements the base class it names.
    */
   public static HostedModel forImplementation(Class<?> implementation) {
     return builder(Submission.ofClassLoader(implementation.getClassLoader()))
@@ -138,11 +148,11 @@ public final class HostedModel implements AutoCloseable {
    * Finds the implementation of {@code className} and creates it with {@code arguments}.
    *
    * @param className the fully qualified name of the base class; surrounding white space is ignored
-   * @return {@code SUCCESS} ({@code "Instance created successfully"}, or {@code "Instance already exists"}
-   *     when an instance exists: the arguments are then ignored), {@code INVALID_ARGUMENT} for an empty
-   *     name, {@code BAD_IMPLEMENTATION} when the base class or a single implementation cannot be found, or
-   *     {@code SETUP_FAILED} for a malformed name, arguments that do not fit, or a constructor (or static
-   *     initialiser) that threw
+   * @return {@code SUCCESS} ({@code "Instance created successfully"}, or {@code "Instance already
+   *     exists"} when an instance exists: the arguments are then ignored), {@code INVALID_ARGUMENT}
+   *     for an empty name, {@code BAD_IMPLEMENTATION} when the base class or a single
+   *     implementation cannot be found, or {@code SETUP_FAILED} for a malformed name, arguments
+   *     that do not fit, or a constructor (or static initialiser) that threw
    * @throws ModelBusyException if another request is running
    * @throws IllegalStateException if this model is closed
    */
@@ -162,7 +172,8 @@ public final class HostedModel implements AutoCloseable {
         return Reply.of(
             StatusCode.SETUP_FAILED,
             "class_name must be the fully qualified name of the base class (package.ClassName), got '"
-                + name + "'");
+                + name
+                + "'");
       }
       Class<?> base;
       try {
@@ -170,7 +181,8 @@ public final class HostedModel implements AutoCloseable {
       } catch (ClassNotFoundException | LinkageError e) {
         return Reply.of(
             StatusCode.BAD_IMPLEMENTATION,
-            noImplementation(name) + " The base class cannot be loaded from the submission or the host: "
+            noImplementation(name)
+                + " The base class cannot be loaded from the submission or the host: "
                 + e);
       }
       Class<?> found = implementation != null && isSameBase(base) ? implementation : null;
@@ -198,7 +210,9 @@ public final class HostedModel implements AutoCloseable {
       }
       return Reply.of(
           StatusCode.BAD_IMPLEMENTATION,
-          noImplementation(base.getName()) + " " + fixedImplementation.getName()
+          noImplementation(base.getName())
+              + " "
+              + fixedImplementation.getName()
               + " does not extend or implement it.");
     }
     List<String> notes = new ArrayList<>();
@@ -216,18 +230,24 @@ public final class HostedModel implements AutoCloseable {
         return classes.get(0);
       }
       if (classes.isEmpty()) {
-        return Reply.of(StatusCode.BAD_IMPLEMENTATION, noImplementation(base.getName()) + summary(notes));
+        return Reply.of(
+            StatusCode.BAD_IMPLEMENTATION, noImplementation(base.getName()) + summary(notes));
       }
       return Reply.of(
           StatusCode.BAD_IMPLEMENTATION,
-          "Several classes inherit from <class '" + base.getName() + "'>: "
+          "Several classes inherit from <class '"
+              + base.getName()
+              + "'>: "
               + classes.stream().map(Class::getName).collect(Collectors.joining(", "))
               + ". A submission must contain exactly one implementation, or name it in META-INF/services/"
-              + base.getName() + ".");
+              + base.getName()
+              + ".");
     }
     return Reply.of(
         StatusCode.BAD_IMPLEMENTATION,
-        noImplementation(base.getName()) + " No discovery provider decided; " + discovery.describe());
+        noImplementation(base.getName())
+            + " No discovery provider decided; "
+            + discovery.describe());
   }
 
   private static String noImplementation(String baseName) {
@@ -239,7 +259,9 @@ public final class HostedModel implements AutoCloseable {
       return "";
     }
     String shown = notes.stream().limit(MAX_NOTES).collect(Collectors.joining("; "));
-    return " Skipped: " + shown + (notes.size() > MAX_NOTES ? "; and " + (notes.size() - MAX_NOTES) + " more" : "")
+    return " Skipped: "
+        + shown
+        + (notes.size() > MAX_NOTES ? "; and " + (notes.size() - MAX_NOTES) + " more" : "")
         + ".";
   }
 
@@ -257,7 +279,11 @@ public final class HostedModel implements AutoCloseable {
       implementationBase = base;
       instance = created;
       methods = callableMethods(type);
-      LOG.log(System.Logger.Level.INFO, "Created {0} as the implementation of {1}", type.getName(), base.getName());
+      LOG.log(
+          System.Logger.Level.INFO,
+          "Created {0} as the implementation of {1}",
+          type.getName(),
+          base.getName());
       return Reply.of(StatusCode.SUCCESS, "Instance created successfully");
     } catch (ArgumentBinder.BindingException e) {
       return Reply.of(StatusCode.SETUP_FAILED, e.getMessage());
@@ -304,8 +330,8 @@ public final class HostedModel implements AutoCloseable {
    *
    * @return {@code SUCCESS} with the encoded result (no value for {@code void} or {@code null}),
    *     {@code FAILED_PRECONDITION} before setup, {@code INVALID_ARGUMENT} for an empty name,
-   *     {@code BAD_IMPLEMENTATION} when there is no such callable method, or {@code MODEL_FAILED} when the
-   *     model threw or an argument or the result could not be converted
+   *     {@code BAD_IMPLEMENTATION} when there is no such callable method, or {@code MODEL_FAILED}
+   *     when the model threw or an argument or the result could not be converted
    * @throws ModelBusyException if another request is running
    * @throws IllegalStateException if this model is closed
    */
@@ -323,7 +349,11 @@ public final class HostedModel implements AutoCloseable {
       if (overloads == null) {
         return Reply.of(
             StatusCode.BAD_IMPLEMENTATION,
-            "Method \"" + methodName + "\" not found in class \"" + implementation.getSimpleName() + "\"");
+            "Method \""
+                + methodName
+                + "\" not found in class \""
+                + implementation.getSimpleName()
+                + "\"");
       }
       ClassLoader previous = Thread.currentThread().getContextClassLoader();
       Thread.currentThread().setContextClassLoader(submission.classLoader());
@@ -339,12 +369,21 @@ public final class HostedModel implements AutoCloseable {
         } catch (ValueConversionException e) {
           return Reply.of(
               StatusCode.MODEL_FAILED,
-              EXCEPTION_PREFIX + "the result of " + methodName + " cannot be encoded: " + e.getMessage());
+              EXCEPTION_PREFIX
+                  + "the result of "
+                  + methodName
+                  + " cannot be encoded: "
+                  + e.getMessage());
         } catch (RuntimeException | Error e) {
-          // Model code can run while its result is encoded (a getter): what it throws is its failure.
+          // Model code can run while its result is encoded (a getter): what it throws is its
+          // failure.
           return Reply.of(
               StatusCode.MODEL_FAILED,
-              EXCEPTION_PREFIX + "the result of " + methodName + " cannot be encoded: " + describe(e));
+              EXCEPTION_PREFIX
+                  + "the result of "
+                  + methodName
+                  + " cannot be encoded: "
+                  + describe(e));
         }
         return Reply.success(encoded);
       } catch (ArgumentBinder.BindingException e) {
@@ -362,11 +401,11 @@ public final class HostedModel implements AutoCloseable {
   }
 
   /**
-   * Drops the instance (closing it first if it is {@link AutoCloseable}); the next setup creates a new
-   * one.
+   * Drops the instance (closing it first if it is {@link AutoCloseable}); the next setup creates a
+   * new one.
    *
-   * @return {@code SUCCESS}: {@code "Instance successfully reset"}, or {@code "No instance exists to
-   *     reset"}
+   * @return {@code SUCCESS}: {@code "Instance successfully reset"}, or {@code "No instance exists
+   *     to reset"}
    * @throws ModelBusyException if another request is running
    * @throws IllegalStateException if this model is closed
    */
@@ -389,16 +428,17 @@ public final class HostedModel implements AutoCloseable {
   }
 
   /**
-   * Returns the implementation class found by the last successful setup, or empty if there has been none.
+   * Returns the implementation class found by the last successful setup, or empty if there has been
+   * none.
    */
   public Optional<Class<?>> implementationClass() {
     return Optional.ofNullable(implementation);
   }
 
   /**
-   * Drops the instance and, if this model owns its submission, closes the submission's class loader. A
-   * request still running when this is called completes first: the instance is dropped and the class
-   * loader closed when it returns. Idempotent.
+   * Drops the instance and, if this model owns its submission, closes the submission's class
+   * loader. A request still running when this is called completes first: the instance is dropped
+   * and the class loader closed when it returns. Idempotent.
    */
   @Override
   public void close() {
@@ -429,7 +469,10 @@ public final class HostedModel implements AutoCloseable {
     busy.set(false);
   }
 
-  /** Drops the instance and, if owned, closes the submission. Called once, by the busy flag's holder. */
+  /**
+   * Drops the instance and, if owned, closes the submission. Called once, by the busy flag's
+   * holder.
+   */
   private void releaseAll() {
     dropInstance();
     implementation = null;
@@ -482,30 +525,34 @@ public final class HostedModel implements AutoCloseable {
       this.submission = Objects.requireNonNull(submission, "submission");
     }
 
-    /** Sets whether {@link HostedModel#close()} also closes the submission. Default {@code false}. */
+    /**
+     * Sets whether {@link HostedModel#close()} also closes the submission. Default {@code false}.
+     */
     public Builder ownsSubmission(boolean owns) {
       this.ownsSubmission = owns;
       return this;
     }
 
     /**
-     * Sets the converter for arguments and results. By default each model gets a new
-     * {@link ValueConverter#create()}, so that caches of the submission's types die with it.
+     * Sets the converter for arguments and results. By default each model gets a new {@link
+     * ValueConverter#create()}, so that caches of the submission's types die with it.
      */
     public Builder valueConverter(ValueConverter converter) {
       this.converter = Objects.requireNonNull(converter, "converter");
       return this;
     }
 
-    /** Sets the discovery providers. By default those found with {@link java.util.ServiceLoader}. */
+    /**
+     * Sets the discovery providers. By default those found with {@link java.util.ServiceLoader}.
+     */
     public Builder discovery(ProviderRegistry<ModelDiscovery> discovery) {
       this.discovery = Objects.requireNonNull(discovery, "discovery");
       return this;
     }
 
     /**
-     * Uses this implementation class instead of discovering one in the submission; setup still checks that
-     * it extends or implements the base class.
+     * Uses this implementation class instead of discovering one in the submission; setup still
+     * checks that it extends or implements the base class.
      */
     public Builder implementation(Class<?> implementation) {
       this.implementation = Objects.requireNonNull(implementation, "implementation");

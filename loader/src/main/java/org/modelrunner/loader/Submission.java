@@ -23,19 +23,20 @@ import org.modelrunner.spi.SubmittedCode;
 /**
  * A participant's submitted code, loaded in a class loader of its own.
  *
- * <p>A submission is one jar, or a directory: the directory itself is a class folder (its {@code .class}
- * files are named by their path below it) and every {@code .jar} beneath it, in sorted path order, is added
- * to its class path.
+ * <p>A submission is one jar, or a directory: the directory itself is a class folder (its {@code
+ * .class} files are named by their path below it) and every {@code .jar} beneath it, in sorted path
+ * order, is added to its class path.
  *
- * <p>Isolation: the submission's class loader has the JDK's platform loader as parent. Classes of the
- * {@linkplain Builder#sharePackages shared packages} (by default this library's API, {@code org.modelrunner.spi},
- * the Jackson annotations, and the SLF4J and Log4j logging facades) are always taken from the host, even
- * when the submission bundles its own copy. Every other class comes from the submission first, and only
- * when the submission lacks it from the {@linkplain Builder#fallbackClassLoader fallback loader}, where a
- * coordinator's base-class jar can live. Two submissions never see each other's classes.
+ * <p>Isolation: the submission's class loader has the JDK's platform loader as parent. Classes of
+ * the {@linkplain Builder#sharePackages shared packages} (by default this library's API, {@code
+ * org.modelrunner.spi}, the Jackson annotations, and the SLF4J and Log4j logging facades) are
+ * always taken from the host, even when the submission bundles its own copy. Every other class
+ * comes from the submission first, and only when the submission lacks it from the {@linkplain
+ * Builder#fallbackClassLoader fallback loader}, where a coordinator's base-class jar can live. Two
+ * submissions never see each other's classes.
  *
- * <p>Closing the submission closes its class loader; once nothing else refers to its classes, the loader
- * and everything it loaded can be collected.
+ * <p>Closing the submission closes its class loader; once nothing else refers to its classes, the
+ * loader and everything it loaded can be collected.
  */
 public final class Submission implements SubmittedCode, AutoCloseable {
   /** The package prefixes shared with the host by default. */
@@ -54,7 +55,8 @@ public final class Submission implements SubmittedCode, AutoCloseable {
   private final ClassLoader classLoader;
   private final boolean ownsClassLoader;
 
-  private Submission(Path path, ClassLoader classLoader, List<Path> locations, List<String> classNames) {
+  private Submission(
+      Path path, ClassLoader classLoader, List<Path> locations, List<String> classNames) {
     this.path = path;
     this.classLoader = classLoader;
     this.ownsClassLoader = false;
@@ -72,7 +74,8 @@ public final class Submission implements SubmittedCode, AutoCloseable {
       try {
         urls[i] = locations.get(i).toUri().toURL();
       } catch (MalformedURLException e) {
-        throw new IllegalArgumentException("Cannot use " + locations.get(i) + " as a class path entry", e);
+        throw new IllegalArgumentException(
+            "Cannot use " + locations.get(i) + " as a class path entry", e);
       }
     }
     List<String> shared = new ArrayList<>(DEFAULT_SHARED_PACKAGES);
@@ -97,9 +100,10 @@ public final class Submission implements SubmittedCode, AutoCloseable {
   }
 
   /**
-   * Returns a submission made of classes already loaded by {@code loader} (typically the application's
-   * class path), without isolation: for hosting an implementation class in a coordinator's own tests.
-   * {@link #classNames()} is empty (nothing is scanned) and {@link #close()} leaves the loader open.
+   * Returns a submission made of classes already loaded by {@code loader} (typically the
+   * application's class path), without isolation: for hosting an implementation class in a
+   * coordinator's own tests. {@link #classNames()} is empty (nothing is scanned) and {@link
+   * #close()} leaves the loader open.
    */
   public static Submission ofClassLoader(ClassLoader loader) {
     Objects.requireNonNull(loader, "loader");
@@ -151,14 +155,16 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     }
     try {
       return Optional.of(Path.of(source.getLocation().toURI()).toAbsolutePath().normalize());
-    } catch (URISyntaxException | IllegalArgumentException | java.nio.file.FileSystemNotFoundException e) {
+    } catch (URISyntaxException
+        | IllegalArgumentException
+        | java.nio.file.FileSystemNotFoundException e) {
       return Optional.empty();
     }
   }
 
   /**
-   * Closes the class loader (not one given to {@link #ofClassLoader}); classes already loaded keep working,
-   * new ones cannot be loaded.
+   * Closes the class loader (not one given to {@link #ofClassLoader}); classes already loaded keep
+   * working, new ones cannot be loaded.
    */
   @Override
   public void close() {
@@ -174,7 +180,13 @@ public final class Submission implements SubmittedCode, AutoCloseable {
 
   @Override
   public String toString() {
-    return "Submission{" + path + ", " + locations.size() + " entries, " + classNames.size() + " classes}";
+    return "Submission{"
+        + path
+        + ", "
+        + locations.size()
+        + " entries, "
+        + classNames.size()
+        + " classes}";
   }
 
   /** Configures the isolation of a submission. */
@@ -189,8 +201,8 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     }
 
     /**
-     * Sets the loader the shared packages are taken from. Defaults to the loader of this library, which
-     * is what a host that depends on this library wants.
+     * Sets the loader the shared packages are taken from. Defaults to the loader of this library,
+     * which is what a host that depends on this library wants.
      */
     public Builder hostClassLoader(ClassLoader host) {
       this.host = Objects.requireNonNull(host, "host");
@@ -198,11 +210,11 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     }
 
     /**
-     * Sets the loader asked for classes the submission does not contain, such as the coordinator's base
-     * class. Defaults to the loader of this library, so that base classes on the host's class path are
-     * found; a runner that wants submissions to see nothing of the host but a few API jars passes a loader
-     * of just those jars. {@code null} means the submission sees only itself, the JDK and the shared
-     * packages.
+     * Sets the loader asked for classes the submission does not contain, such as the coordinator's
+     * base class. Defaults to the loader of this library, so that base classes on the host's class
+     * path are found; a runner that wants submissions to see nothing of the host but a few API jars
+     * passes a loader of just those jars. {@code null} means the submission sees only itself, the
+     * JDK and the shared packages.
      */
     public Builder fallbackClassLoader(ClassLoader fallback) {
       this.fallback = fallback;
@@ -210,8 +222,8 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     }
 
     /**
-     * Adds package prefixes (such as {@code "com.example.api."}) whose classes are always taken from the
-     * host, in addition to {@link #DEFAULT_SHARED_PACKAGES}.
+     * Adds package prefixes (such as {@code "com.example.api."}) whose classes are always taken
+     * from the host, in addition to {@link #DEFAULT_SHARED_PACKAGES}.
      */
     public Builder sharePackages(String... prefixes) {
       for (String prefix : prefixes) {
@@ -288,7 +300,10 @@ public final class Submission implements SubmittedCode, AutoCloseable {
       }
     }
 
-    /** Returns the binary class name of a class file entry, or null for what is not a loadable class. */
+    /**
+     * Returns the binary class name of a class file entry, or null for what is not a loadable
+     * class.
+     */
     private static String toClassName(String entry) {
       if (!entry.endsWith(".class") || entry.startsWith("META-INF/")) {
         return null;

@@ -13,10 +13,11 @@ import java.util.Set;
 /**
  * The class loader of one submission (Flink's child-first pattern).
  *
- * <p>Lookup order for a class: the JDK (platform loader); then, for a name in a shared package, the host
- * (our API and logging facades are always the host's, so that submission and host agree on them); then the
- * submission's own jars and folders; then the fallback loader (where a base class published by the
- * coordinator may live). A shared class the host does not have is taken from the submission.
+ * <p>Lookup order for a class: the JDK (platform loader); then, for a name in a shared package, the
+ * host (our API and logging facades are always the host's, so that submission and host agree on
+ * them); then the submission's own jars and folders; then the fallback loader (where a base class
+ * published by the coordinator may live). A shared class the host does not have is taken from the
+ * submission.
  */
 final class SubmissionClassLoader extends URLClassLoader {
   static {
@@ -28,7 +29,11 @@ final class SubmissionClassLoader extends URLClassLoader {
   private final List<String> sharedPrefixes;
 
   SubmissionClassLoader(
-      String name, URL[] urls, ClassLoader host, ClassLoader fallback, List<String> sharedPrefixes) {
+      String name,
+      URL[] urls,
+      ClassLoader host,
+      ClassLoader fallback,
+      List<String> sharedPrefixes) {
     super(name, urls, ClassLoader.getPlatformClassLoader());
     this.host = host;
     this.fallback = fallback;

@@ -21,8 +21,8 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
 
 /**
- * How setup and call bind arguments, choose overloads, encode results and manage the instance (PROTOCOL
- * §1.5 and the rules on {@link HostedModel}).
+ * How setup and call bind arguments, choose overloads, encode results and manage the instance
+ * (PROTOCOL §1.5 and the rules on {@link HostedModel}).
  */
 class CallRulesTest {
   static final String BASE = "org.modelrunner.loader.fixtures.TrackerBase";
@@ -32,12 +32,16 @@ class CallRulesTest {
 
   /** The model with most methods, compiled with -parameters. */
   static Path rules;
+
   /** The same kind of methods compiled without -parameters. */
   static Path noNames;
+
   /** {@code Model(String name, int horizon)}. */
   static Path constructor;
+
   /** Overloaded constructors {@code Model()} and {@code Model(String name)}. */
   static Path constructors;
+
   /** An AutoCloseable model that writes a file into the folder it is given when closed. */
   static Path closeable;
 
@@ -45,7 +49,9 @@ class CallRulesTest {
   static void compileSubmissions() throws IOException {
     Path classes =
         Sources.create()
-            .add("com.example.cr.rules.Model", """
+            .add(
+                "com.example.cr.rules.Model",
+                """
                 package com.example.cr.rules;
                 import java.util.ArrayList;
                 import java.util.LinkedHashMap;
@@ -148,11 +154,15 @@ class CallRulesTest {
                   public boolean constructedWithOwnLoader() { return constructedWithOwnLoader; }
                 }
                 """)
-            .add("com.example.cr.rules.Obs", """
+            .add(
+                "com.example.cr.rules.Obs",
+                """
                 package com.example.cr.rules;
                 public record Obs(double x, long id) {}
                 """)
-            .add("com.example.cr.ctor.Model", """
+            .add(
+                "com.example.cr.ctor.Model",
+                """
                 package com.example.cr.ctor;
                 public class Model extends org.modelrunner.loader.fixtures.TrackerBase {
                   private final String name;
@@ -163,7 +173,9 @@ class CallRulesTest {
                   public String describe() { return name + ":" + horizon; }
                 }
                 """)
-            .add("com.example.cr.ctors.Model", """
+            .add(
+                "com.example.cr.ctors.Model",
+                """
                 package com.example.cr.ctors;
                 public class Model extends org.modelrunner.loader.fixtures.TrackerBase {
                   private final String name;
@@ -174,7 +186,9 @@ class CallRulesTest {
                   public String name() { return name; }
                 }
                 """)
-            .add("com.example.cr.closeable.Model", """
+            .add(
+                "com.example.cr.closeable.Model",
+                """
                 package com.example.cr.closeable;
                 import java.nio.file.Files;
                 import java.nio.file.Path;
@@ -192,14 +206,23 @@ class CallRulesTest {
                 }
                 """)
             .compileTo(shared.resolve("classes"));
-    rules = HostedModelStatusTest.extract(classes, "com.example.cr.rules", shared.resolve("subs/rules"));
-    constructor = HostedModelStatusTest.extract(classes, "com.example.cr.ctor", shared.resolve("subs/ctor"));
-    constructors = HostedModelStatusTest.extract(classes, "com.example.cr.ctors", shared.resolve("subs/ctors"));
-    closeable = HostedModelStatusTest.extract(classes, "com.example.cr.closeable", shared.resolve("subs/closeable"));
+    rules =
+        HostedModelStatusTest.extract(
+            classes, "com.example.cr.rules", shared.resolve("subs/rules"));
+    constructor =
+        HostedModelStatusTest.extract(classes, "com.example.cr.ctor", shared.resolve("subs/ctor"));
+    constructors =
+        HostedModelStatusTest.extract(
+            classes, "com.example.cr.ctors", shared.resolve("subs/ctors"));
+    closeable =
+        HostedModelStatusTest.extract(
+            classes, "com.example.cr.closeable", shared.resolve("subs/closeable"));
 
     noNames =
         Sources.create()
-            .add("com.example.cr.nonames.Model", """
+            .add(
+                "com.example.cr.nonames.Model",
+                """
                 package com.example.cr.nonames;
                 public class Model extends org.modelrunner.loader.fixtures.TrackerBase {
                   public void tick(Object data) {}
@@ -216,8 +239,10 @@ class CallRulesTest {
 
   @Test
   void aDataFrameFromAPythonCoordinatorArrivesAsItsParquetBytes() {
-    // The Python client sends a pandas DataFrame as PARQUET: the bytes of a Parquet file (its magic "PAR1"
-    // at both ends). A Java model takes them as byte[] (or as the Variant) and reads them with a Parquet
+    // The Python client sends a pandas DataFrame as PARQUET: the bytes of a Parquet file (its magic
+    // "PAR1"
+    // at both ends). A Java model takes them as byte[] (or as the Variant) and reads them with a
+    // Parquet
     // library of its choice; a Variant it returns goes back as it is.
     byte[] parquet = "PAR1 a parquet file's bytes PAR1".getBytes(StandardCharsets.US_ASCII);
     Variant frame = Variant.of(VariantType.PARQUET, parquet);
@@ -277,7 +302,8 @@ class CallRulesTest {
     try (HostedModel model = open(rules)) {
       Arguments arguments =
           Arguments.of(
-              List.of(new Argument(3, s("c")), new Argument(1, s("a")), new Argument(2, s("b"))), List.of());
+              List.of(new Argument(3, s("c")), new Argument(1, s("a")), new Argument(2, s("b"))),
+              List.of());
       assertThat(successString(model, "join", arguments)).isEqualTo("abc");
     }
   }
@@ -296,13 +322,15 @@ class CallRulesTest {
     try (HostedModel model = open(rules)) {
       Arguments ties =
           Arguments.of(
-              List.of(new Argument(1, s("a")), new Argument(1, s("b")), new Argument(0, s("z"))), List.of());
+              List.of(new Argument(1, s("a")), new Argument(1, s("b")), new Argument(0, s("z"))),
+              List.of());
       assertThat(successString(model, "join", ties)).isEqualTo("zab");
 
       // uint32 on the wire: 0xFFFFFFFF is the largest position, not -1.
       Arguments unsigned =
           Arguments.of(
-              List.of(new Argument(-1, s("z")), new Argument(1, s("a")), new Argument(2, s("b"))), List.of());
+              List.of(new Argument(-1, s("z")), new Argument(1, s("a")), new Argument(2, s("b"))),
+              List.of());
       assertThat(successString(model, "join", unsigned)).isEqualTo("abz");
     }
   }
@@ -312,9 +340,13 @@ class CallRulesTest {
   @Test
   void keywordArgumentsFillNamedParameters() {
     try (HostedModel model = open(rules)) {
-      assertThat(successString(model, "pair", Arguments.builder().add(s("a")).add("b", s("b")).build()))
+      assertThat(
+              successString(
+                  model, "pair", Arguments.builder().add(s("a")).add("b", s("b")).build()))
           .isEqualTo("a|b");
-      assertThat(successString(model, "pair", Arguments.builder().add("b", s("B")).add("a", s("A")).build()))
+      assertThat(
+              successString(
+                  model, "pair", Arguments.builder().add("b", s("B")).add("a", s("A")).build()))
           .isEqualTo("A|B");
     }
   }
@@ -347,11 +379,17 @@ class CallRulesTest {
   @Test
   void withoutParameterNamesKeywordsAreDropped() {
     try (HostedModel model = open(noNames)) {
-      assertThat(successString(model, "pair", Arguments.builder().add(s("a")).add("b", s("b")).build()))
+      assertThat(
+              successString(
+                  model, "pair", Arguments.builder().add(s("a")).add("b", s("b")).build()))
           .isEqualTo("a|null");
       assertThat(successString(model, "pair", Arguments.builder().add(s("a")).add(s("b")).build()))
           .isEqualTo("a|b");
-      assertThat(modelFailed(model, "sum", Arguments.builder().add(Variant.ofLong(1)).add("b", Variant.ofLong(2)).build()))
+      assertThat(
+              modelFailed(
+                  model,
+                  "sum",
+                  Arguments.builder().add(Variant.ofLong(1)).add("b", Variant.ofLong(2)).build()))
           .isEqualTo(PREFIX + "missing argument for parameter at position 2 of primitive type int");
     }
   }
@@ -361,7 +399,8 @@ class CallRulesTest {
   @Test
   void missingReferenceParameterGetsNull() {
     try (HostedModel model = open(rules)) {
-      assertThat(successString(model, "pair", Arguments.builder().add(s("a")).build())).isEqualTo("a|null");
+      assertThat(successString(model, "pair", Arguments.builder().add(s("a")).build()))
+          .isEqualTo("a|null");
       assertThat(successString(model, "pair", Arguments.none())).isEqualTo("null|null");
     }
   }
@@ -371,9 +410,12 @@ class CallRulesTest {
     try (HostedModel model = open(rules)) {
       assertThat(successString(model, "opt", Arguments.builder().add(s("a")).build()))
           .isEqualTo("a|Optional.empty");
-      assertThat(successString(model, "opt", Arguments.builder().add(s("a")).add(Variant.NONE).build()))
+      assertThat(
+              successString(
+                  model, "opt", Arguments.builder().add(s("a")).add(Variant.NONE).build()))
           .isEqualTo("a|Optional.empty");
-      assertThat(successString(model, "opt", Arguments.builder().add(s("a")).add("b", s("b")).build()))
+      assertThat(
+              successString(model, "opt", Arguments.builder().add(s("a")).add("b", s("b")).build()))
           .isEqualTo("a|Optional[b]");
     }
   }
@@ -382,8 +424,13 @@ class CallRulesTest {
   void missingPrimitiveParameterFailsTheCall() {
     try (HostedModel model = open(rules)) {
       assertThat(modelFailed(model, "sum", Arguments.builder().add(Variant.ofLong(1)).build()))
-          .isEqualTo(PREFIX + "missing argument for parameter 'b' (position 2) of primitive type int");
-      assertThat(success(model, "sum", Arguments.builder().add(Variant.ofLong(1)).add("b", Variant.ofLong(2)).build()))
+          .isEqualTo(
+              PREFIX + "missing argument for parameter 'b' (position 2) of primitive type int");
+      assertThat(
+              success(
+                  model,
+                  "sum",
+                  Arguments.builder().add(Variant.ofLong(1)).add("b", Variant.ofLong(2)).build()))
           .isEqualTo(Variant.ofLong(3));
     }
   }
@@ -394,11 +441,15 @@ class CallRulesTest {
   void jsonIntoARecordIgnoresExtraProperties() {
     try (HostedModel model = open(rules)) {
       Arguments arguments =
-          Arguments.builder().add(json("{\"x\": 1.5, \"id\": 7, \"extra\": [1, 2], \"more\": \"y\"}")).build();
+          Arguments.builder()
+              .add(json("{\"x\": 1.5, \"id\": 7, \"extra\": [1, 2], \"more\": \"y\"}"))
+              .build();
       assertThat(successString(model, "obs", arguments)).isEqualTo("Obs[x=1.5, id=7]");
 
       Arguments encoded =
-          Arguments.builder().add(ValueConverter.create().encode(Map.of("x", 2.5, "id", 9))).build();
+          Arguments.builder()
+              .add(ValueConverter.create().encode(Map.of("x", 2.5, "id", 9)))
+              .build();
       assertThat(successString(model, "obs", encoded)).isEqualTo("Obs[x=2.5, id=9]");
     }
   }
@@ -407,7 +458,9 @@ class CallRulesTest {
   void jsonIntoObjectGivesNaturalValues() {
     try (HostedModel model = open(rules)) {
       Arguments arguments =
-          Arguments.builder().add(json("{\"m\": {\"k\": 1}, \"l\": [2, 2.5, true, \"s\", null, []]}")).build();
+          Arguments.builder()
+              .add(json("{\"m\": {\"k\": 1}, \"l\": [2, 2.5, true, \"s\", null, []]}"))
+              .build();
       assertThat(successString(model, "natural", arguments))
           .isEqualTo("Map{m=Map{k=Long},l=List[Long,Double,Boolean,String,null,List[]]}");
 
@@ -415,7 +468,8 @@ class CallRulesTest {
           .isEqualTo("List[Long,Map{}]");
       assertThat(successString(model, "natural", Arguments.builder().add(json("\"s\"")).build()))
           .isEqualTo("String");
-      assertThat(successString(model, "natural", Arguments.builder().add(json("3")).build())).isEqualTo("Long");
+      assertThat(successString(model, "natural", Arguments.builder().add(json("3")).build()))
+          .isEqualTo("Long");
       assertThat(successString(model, "natural", Arguments.builder().add(json("NaN")).build()))
           .isEqualTo("Double");
     }
@@ -425,7 +479,9 @@ class CallRulesTest {
   void jsonIntoAGenericListOfRecords() {
     try (HostedModel model = open(rules)) {
       Arguments arguments =
-          Arguments.builder().add(json("[{\"x\": 1, \"id\": 2}, {\"x\": 3.5, \"id\": 4, \"z\": 0}]")).build();
+          Arguments.builder()
+              .add(json("[{\"x\": 1, \"id\": 2}, {\"x\": 3.5, \"id\": 4, \"z\": 0}]"))
+              .build();
       assertThat(successString(model, "many", arguments))
           .isEqualTo("Obs:Obs[x=1.0, id=2];Obs:Obs[x=3.5, id=4];");
     }
@@ -438,7 +494,9 @@ class CallRulesTest {
       assertThat(successString(model, "asInt", seven)).isEqualTo("int:7");
       assertThat(successString(model, "asLong", seven)).isEqualTo("long:7");
       assertThat(successString(model, "asDouble", seven)).isEqualTo("double:7.0");
-      assertThat(successString(model, "asDouble", Arguments.builder().add(Variant.ofDouble(2.5)).build()))
+      assertThat(
+              successString(
+                  model, "asDouble", Arguments.builder().add(Variant.ofDouble(2.5)).build()))
           .isEqualTo("double:2.5");
       assertThat(successString(model, "asString", Arguments.builder().add(s("héllo")).build()))
           .isEqualTo("string:héllo");
@@ -452,12 +510,17 @@ class CallRulesTest {
   @Test
   void scalarsThatDoNotFitFailNamingTheParameter() {
     try (HostedModel model = open(rules)) {
-      assertThat(modelFailed(model, "asInt", Arguments.builder().add(Variant.ofDouble(2.5)).build()))
-          .isEqualTo(PREFIX + "argument for parameter 'v' (position 1) is invalid: a DOUBLE value cannot be"
-              + " converted to int");
+      assertThat(
+              modelFailed(model, "asInt", Arguments.builder().add(Variant.ofDouble(2.5)).build()))
+          .isEqualTo(
+              PREFIX
+                  + "argument for parameter 'v' (position 1) is invalid: a DOUBLE value cannot be"
+                  + " converted to int");
       assertThat(modelFailed(model, "asInt", Arguments.builder().add(Variant.NONE).build()))
-          .isEqualTo(PREFIX + "argument for parameter 'v' (position 1) is invalid: a NONE (null) value cannot"
-              + " be converted to the primitive int");
+          .isEqualTo(
+              PREFIX
+                  + "argument for parameter 'v' (position 1) is invalid: a NONE (null) value cannot"
+                  + " be converted to the primitive int");
     }
   }
 
@@ -519,7 +582,13 @@ class CallRulesTest {
           .isEqualTo("{\"x\":NaN,\"inf\":Infinity,\"neg\":-Infinity}");
       assertThat(ValueConverter.create().decode(value))
           .isEqualTo(
-              Map.of("x", Double.NaN, "inf", Double.POSITIVE_INFINITY, "neg", Double.NEGATIVE_INFINITY));
+              Map.of(
+                  "x",
+                  Double.NaN,
+                  "inf",
+                  Double.POSITIVE_INFINITY,
+                  "neg",
+                  Double.NEGATIVE_INFINITY));
     }
   }
 
@@ -532,7 +601,9 @@ class CallRulesTest {
           .isEqualTo("one:1");
       assertThat(
               successString(
-                  model, "score", Arguments.builder().add(Variant.ofLong(1)).add(Variant.ofLong(2)).build()))
+                  model,
+                  "score",
+                  Arguments.builder().add(Variant.ofLong(1)).add(Variant.ofLong(2)).build()))
           .isEqualTo("two:1,2");
     }
   }
@@ -542,12 +613,16 @@ class CallRulesTest {
     try (HostedModel model = open(rules)) {
       assertThat(
               successString(
-                  model, "score", Arguments.builder().add(Variant.ofLong(1)).add("b", Variant.ofLong(2)).build()))
+                  model,
+                  "score",
+                  Arguments.builder().add(Variant.ofLong(1)).add("b", Variant.ofLong(2)).build()))
           .isEqualTo("two:1,2");
       // A keyword that no overload declares is dropped: arity decides.
       assertThat(
               successString(
-                  model, "score", Arguments.builder().add(Variant.ofLong(1)).add("zzz", Variant.ofLong(2)).build()))
+                  model,
+                  "score",
+                  Arguments.builder().add(Variant.ofLong(1)).add("zzz", Variant.ofLong(2)).build()))
           .isEqualTo("one:1");
     }
   }
@@ -555,9 +630,11 @@ class CallRulesTest {
   @Test
   void overloadsWithTheSameArityAreAmbiguous() {
     try (HostedModel model = open(rules)) {
-      String message = modelFailed(model, "label", Arguments.builder().add(Variant.ofLong(1)).build());
+      String message =
+          modelFailed(model, "label", Arguments.builder().add(Variant.ofLong(1)).build());
       assertThat(message)
-          .startsWith(PREFIX + "ambiguous call with 1 positional and 0 keyword argument(s): it fits ")
+          .startsWith(
+              PREFIX + "ambiguous call with 1 positional and 0 keyword argument(s): it fits ")
           .contains("label(String s)", "label(int i)")
           .endsWith(" (overloads are told apart by their number of parameters only)");
     }
@@ -567,9 +644,14 @@ class CallRulesTest {
   void noOverloadTakesThatManyArguments() {
     try (HostedModel model = open(rules)) {
       Arguments three =
-          Arguments.builder().add(Variant.ofLong(1)).add(Variant.ofLong(2)).add(Variant.ofLong(3)).build();
+          Arguments.builder()
+              .add(Variant.ofLong(1))
+              .add(Variant.ofLong(2))
+              .add(Variant.ofLong(3))
+              .build();
       assertThat(modelFailed(model, "score", three))
-          .startsWith(PREFIX + "no overload takes 3 positional and 0 keyword argument(s); declared: ")
+          .startsWith(
+              PREFIX + "no overload takes 3 positional and 0 keyword argument(s); declared: ")
           .contains("score(int a)", "score(int a, int b)");
     }
   }
@@ -579,7 +661,9 @@ class CallRulesTest {
     try (HostedModel model = open(rules)) {
       Arguments four = Arguments.builder().add(s("a")).add(s("b")).add(s("c")).add(s("d")).build();
       assertThat(modelFailed(model, "join", four))
-          .isEqualTo(PREFIX + "join(String x, String y, String z) takes 3 positional arguments but 4 were given");
+          .isEqualTo(
+              PREFIX
+                  + "join(String x, String y, String z) takes 3 positional arguments but 4 were given");
       assertThat(modelFailed(model, "ticks", Arguments.builder().add(s("a")).build()))
           .isEqualTo(PREFIX + "ticks() takes 0 positional arguments but 1 were given");
     }
@@ -591,7 +675,11 @@ class CallRulesTest {
   void resetGivesACleanNewInstance() {
     try (HostedModel model = open(rules)) {
       for (int i = 0; i < 3; i++) {
-        assertThat(model.call("tick", Arguments.builder().add(Variant.ofLong(i)).build()).status().code())
+        assertThat(
+                model
+                    .call("tick", Arguments.builder().add(Variant.ofLong(i)).build())
+                    .status()
+                    .code())
             .isEqualTo("SUCCESS");
       }
       assertThat(success(model, "ticks", Arguments.none())).isEqualTo(Variant.ofLong(3));
@@ -621,7 +709,8 @@ class CallRulesTest {
         assertThat(success(model, "contextLoader", Arguments.none())).isEqualTo(Variant.ofLong(1));
         assertThat(thread.getContextClassLoader()).isSameAs(marker);
 
-        assertThat(success(model, "constructedWithOwnLoader", Arguments.none())).isEqualTo(Variant.ofLong(1));
+        assertThat(success(model, "constructedWithOwnLoader", Arguments.none()))
+            .isEqualTo(Variant.ofLong(1));
 
         // Also restored after a failed call.
         modelFailed(model, "sum", Arguments.none());
@@ -651,8 +740,10 @@ class CallRulesTest {
 
       // Closing the hosted model closes the instance too.
       assertThat(
-              model.setup(BASE, Arguments.builder().add(s(dir.toString())).add(s("second")).build())
-                  .status().code())
+              model
+                  .setup(BASE, Arguments.builder().add(s(dir.toString())).add(s("second")).build())
+                  .status()
+                  .code())
           .isEqualTo("SUCCESS");
     }
     assertThat(Files.readString(closed)).isEqualTo("first;second;");
@@ -663,7 +754,9 @@ class CallRulesTest {
   @Test
   void constructorTakesPositionalAndKeywordArguments() {
     try (HostedModel model = HostedModel.open(constructor)) {
-      Reply setup = model.setup(BASE, Arguments.builder().add(s("n")).add("horizon", Variant.ofLong(3)).build());
+      Reply setup =
+          model.setup(
+              BASE, Arguments.builder().add(s("n")).add("horizon", Variant.ofLong(3)).build());
       assertThat(setup.status().code()).as("%s", setup).isEqualTo("SUCCESS");
       assertThat(setup.status().message()).isEqualTo("Instance created successfully");
       assertThat(successString(model, "describe", Arguments.none())).isEqualTo("n:3");
@@ -671,7 +764,8 @@ class CallRulesTest {
     try (HostedModel model = HostedModel.open(constructor)) {
       Reply setup =
           model.setup(
-              BASE, Arguments.builder().add("horizon", Variant.ofLong(4)).add("name", s("kw")).build());
+              BASE,
+              Arguments.builder().add("horizon", Variant.ofLong(4)).add("name", s("kw")).build());
       assertThat(setup.status().code()).as("%s", setup).isEqualTo("SUCCESS");
       assertThat(successString(model, "describe", Arguments.none())).isEqualTo("kw:4");
     }
@@ -683,7 +777,11 @@ class CallRulesTest {
       Reply setup =
           model.setup(
               BASE,
-              Arguments.builder().add(s("n")).add(Variant.ofLong(3)).add("name", s("again")).build());
+              Arguments.builder()
+                  .add(s("n"))
+                  .add(Variant.ofLong(3))
+                  .add("name", s("again"))
+                  .build());
       assertThat(setup.status().code()).isEqualTo("SETUP_FAILED");
       assertThat(setup.status().message())
           .isEqualTo(
@@ -696,7 +794,8 @@ class CallRulesTest {
   @Test
   void constructorOverloadsAreChosenByArity() {
     try (HostedModel model = HostedModel.open(constructors)) {
-      assertThat(model.setup(BASE, Arguments.none()).status().message()).isEqualTo("Instance created successfully");
+      assertThat(model.setup(BASE, Arguments.none()).status().message())
+          .isEqualTo("Instance created successfully");
       assertThat(successString(model, "name", Arguments.none())).isEqualTo("default");
     }
     try (HostedModel model = HostedModel.open(constructors)) {

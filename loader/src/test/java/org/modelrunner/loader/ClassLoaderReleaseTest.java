@@ -19,7 +19,9 @@ class ClassLoaderReleaseTest {
   @Test
   void closingAHostedModelLetsItsClassLoaderBeCollected() throws Exception {
     Sources.create()
-        .add("com.example.Recorder", """
+        .add(
+            "com.example.Recorder",
+            """
             package com.example;
             import java.util.ArrayList;
             import java.util.List;
@@ -43,7 +45,10 @@ class ClassLoaderReleaseTest {
     assertThat(loader.get()).as("the submission's class loader after close").isNull();
   }
 
-  /** Hosts the model, exercises setup, JSON arguments and results (which fill Jackson's caches), closes it. */
+  /**
+   * Hosts the model, exercises setup, JSON arguments and results (which fill Jackson's caches),
+   * closes it.
+   */
   private static WeakReference<ClassLoader> useAndClose(Path submission) {
     ValueConverter host = ValueConverter.create();
     HostedModel model = HostedModel.open(submission);

@@ -3,8 +3,8 @@ package org.modelrunner.loader;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.modelrunner.spi.Arguments;
@@ -25,7 +25,8 @@ class DiscoveryTest {
           public void tick(Object data) {}
           public Object predict() { return "%s"; }
         }
-        """.formatted(pkg, name, prediction);
+        """
+        .formatted(pkg, name, prediction);
   }
 
   private Reply setup(HostedModel model) {
@@ -40,7 +41,10 @@ class DiscoveryTest {
 
   @Test
   void oneImplementationIsFoundAndCreated() {
-    Path jar = Sources.create().add("com.example.Good", tracker("com.example", "Good", "good")).jarTo(dir.resolve("sub/model.jar"));
+    Path jar =
+        Sources.create()
+            .add("com.example.Good", tracker("com.example", "Good", "good"))
+            .jarTo(dir.resolve("sub/model.jar"));
     try (HostedModel model = HostedModel.open(dir.resolve("sub"))) {
       Reply reply = setup(model);
       assertThat(reply.status().code()).isEqualTo("SUCCESS");
@@ -53,11 +57,14 @@ class DiscoveryTest {
 
   @Test
   void noImplementationIsBadImplementation() {
-    Sources.create().add("com.example.Other", "package com.example; public class Other {}").jarTo(dir.resolve("sub/model.jar"));
+    Sources.create()
+        .add("com.example.Other", "package com.example; public class Other {}")
+        .jarTo(dir.resolve("sub/model.jar"));
     try (HostedModel model = HostedModel.open(dir.resolve("sub"))) {
       Reply reply = setup(model);
       assertThat(reply.status().code()).isEqualTo("BAD_IMPLEMENTATION");
-      assertThat(reply.status().message()).isEqualTo("No Inherited class found from <class '" + BASE + "'>.");
+      assertThat(reply.status().message())
+          .isEqualTo("No Inherited class found from <class '" + BASE + "'>.");
     }
   }
 
@@ -71,14 +78,17 @@ class DiscoveryTest {
       Reply reply = setup(model);
       assertThat(reply.status().is(StatusCode.BAD_IMPLEMENTATION)).isTrue();
       assertThat(reply.status().message())
-          .startsWith("Several classes inherit from <class '" + BASE + "'>: com.example.A, com.example.B.");
+          .startsWith(
+              "Several classes inherit from <class '" + BASE + "'>: com.example.A, com.example.B.");
       assertThat(model.isSetUp()).isFalse();
     }
   }
 
   @Test
   void classFolderSubmissionWorks() throws Exception {
-    Sources.create().add("com.example.Good", tracker("com.example", "Good", "folder")).compileTo(dir.resolve("sub"));
+    Sources.create()
+        .add("com.example.Good", tracker("com.example", "Good", "folder"))
+        .compileTo(dir.resolve("sub"));
     assertThat(Files.exists(dir.resolve("sub/com/example/Good.class"))).isTrue();
     try (HostedModel model = HostedModel.open(dir.resolve("sub"))) {
       assertThat(setup(model).status().isSuccess()).isTrue();
@@ -89,7 +99,9 @@ class DiscoveryTest {
   @Test
   void onlyAnAbstractImplementationIsBadImplementation() {
     Sources.create()
-        .add("com.example.Abstract", """
+        .add(
+            "com.example.Abstract",
+            """
             package com.example;
             public abstract class Abstract extends org.modelrunner.loader.fixtures.TrackerBase {}
             """)
@@ -106,7 +118,9 @@ class DiscoveryTest {
   @Test
   void nonPublicAndInnerClassesAreNotImplementations() {
     Sources.create()
-        .add("com.example.Outer", """
+        .add(
+            "com.example.Outer",
+            """
             package com.example;
             public class Outer {
               public class Inner extends org.modelrunner.loader.fixtures.TrackerBase {
@@ -129,16 +143,22 @@ class DiscoveryTest {
     }
   }
 
-  /** Writes the coordinator's API jar: a base class and a benchmark implementation shipped with it. */
+  /**
+   * Writes the coordinator's API jar: a base class and a benchmark implementation shipped with it.
+   */
   private Path apiJar(Path jar) {
     return Sources.create()
-        .add("com.api.Base", """
+        .add(
+            "com.api.Base",
+            """
             package com.api;
             public abstract class Base {
               public abstract String name();
             }
             """)
-        .add("com.api.BenchmarkModel", """
+        .add(
+            "com.api.BenchmarkModel",
+            """
             package com.api;
             public class BenchmarkModel extends Base {
               public String name() { return "benchmark"; }
@@ -152,7 +172,9 @@ class DiscoveryTest {
     Path api = apiJar(dir.resolve("sub/lib/api.jar"));
     Sources.create()
         .classPath(api)
-        .add("com.example.Mine", """
+        .add(
+            "com.example.Mine",
+            """
             package com.example;
             public class Mine extends com.api.Base {
               public String name() { return "mine"; }
@@ -163,7 +185,8 @@ class DiscoveryTest {
       Reply reply = model.setup("com.api.Base", Arguments.none());
       assertThat(reply.status().message()).isEqualTo("Instance created successfully");
       assertThat(model.implementationClass().orElseThrow().getName()).isEqualTo("com.example.Mine");
-      assertThat(model.call("name", Arguments.none()).value().orElseThrow().asString()).isEqualTo("mine");
+      assertThat(model.call("name", Arguments.none()).value().orElseThrow().asString())
+          .isEqualTo("mine");
     }
   }
 
@@ -183,7 +206,9 @@ class DiscoveryTest {
   void aClassThatThrowsInItsStaticInitialiserDoesNotBreakTheScan() {
     Sources.create()
         .add("com.example.Good", tracker("com.example", "Good", "good"))
-        .add("com.example.Loud", """
+        .add(
+            "com.example.Loud",
+            """
             package com.example;
             public class Loud extends org.modelrunner.loader.fixtures.TrackerBase {
               static { if (true) throw new IllegalStateException("static boom"); }
@@ -191,7 +216,9 @@ class DiscoveryTest {
               public Object predict() { return null; }
             }
             """)
-        .add("com.example.Helper", """
+        .add(
+            "com.example.Helper",
+            """
             package com.example;
             public class Helper {
               static { if (true) throw new IllegalStateException("helper boom"); }
@@ -202,7 +229,9 @@ class DiscoveryTest {
     // Scanning loads classes without initialising them: both Good and Loud are candidates.
     Sources.create()
         .add("com.example.Good", tracker("com.example", "Good", "good"))
-        .add("com.example.Helper", """
+        .add(
+            "com.example.Helper",
+            """
             package com.example;
             public class Helper {
               static { if (true) throw new IllegalStateException("helper boom"); }
@@ -218,23 +247,30 @@ class DiscoveryTest {
       Reply reply = setup(model);
       assertThat(reply.status().code()).isEqualTo("SETUP_FAILED");
       assertThat(reply.status().message())
-          .isEqualTo("the static initialiser of com.example.Loud threw "
-              + "java.lang.IllegalStateException: static boom");
+          .isEqualTo(
+              "the static initialiser of com.example.Loud threw "
+                  + "java.lang.IllegalStateException: static boom");
       assertThat(model.isSetUp()).isFalse();
     }
   }
 
   @Test
   void aClassThatNeedsAMissingDependencyIsSkipped() {
-    Path lib = Sources.create()
-        .add("com.lib.Missing", """
+    Path lib =
+        Sources.create()
+            .add(
+                "com.lib.Missing",
+                """
             package com.lib;
             public abstract class Missing extends org.modelrunner.loader.fixtures.TrackerBase {}
             """)
-        .compileTo(dir.resolve("lib"));
-    org.modelrunner.testsupport.JavaSources broken = Sources.create()
-        .classPath(lib)
-        .add("com.example.Broken", """
+            .compileTo(dir.resolve("lib"));
+    org.modelrunner.testsupport.JavaSources broken =
+        Sources.create()
+            .classPath(lib)
+            .add(
+                "com.example.Broken",
+                """
             package com.example;
             public class Broken extends com.lib.Missing {
               public void tick(Object data) {}
@@ -242,7 +278,9 @@ class DiscoveryTest {
             }
             """);
     broken.jarTo(dir.resolve("only-broken/model.jar"));
-    broken.add("com.example.Good", tracker("com.example", "Good", "good")).jarTo(dir.resolve("both/model.jar"));
+    broken
+        .add("com.example.Good", tracker("com.example", "Good", "good"))
+        .jarTo(dir.resolve("both/model.jar"));
     try (HostedModel model = HostedModel.open(dir.resolve("both"))) {
       assertThat(setup(model).status().isSuccess()).isTrue();
       assertThat(predict(model)).isEqualTo("good");
@@ -258,8 +296,12 @@ class DiscoveryTest {
 
   @Test
   void twoSubmissionsWithClashingClassNamesDoNotSeeEachOther() {
-    Sources.create().add("com.example.Model", tracker("com.example", "Model", "one")).jarTo(dir.resolve("one/m.jar"));
-    Sources.create().add("com.example.Model", tracker("com.example", "Model", "two")).jarTo(dir.resolve("two/m.jar"));
+    Sources.create()
+        .add("com.example.Model", tracker("com.example", "Model", "one"))
+        .jarTo(dir.resolve("one/m.jar"));
+    Sources.create()
+        .add("com.example.Model", tracker("com.example", "Model", "two"))
+        .jarTo(dir.resolve("two/m.jar"));
     try (HostedModel one = HostedModel.open(dir.resolve("one"));
         HostedModel two = HostedModel.open(dir.resolve("two"))) {
       assertThat(setup(one).status().isSuccess()).isTrue();
@@ -286,7 +328,9 @@ class DiscoveryTest {
       Files.copy(spi, copy, StandardCopyOption.REPLACE_EXISTING);
     }
     Sources.create()
-        .add("com.example.Typed", """
+        .add(
+            "com.example.Typed",
+            """
             package com.example;
             import org.modelrunner.spi.Variant;
             public class Typed extends org.modelrunner.loader.fixtures.TrackerBase {
@@ -297,7 +341,8 @@ class DiscoveryTest {
         .jarTo(dir.resolve("sub/model.jar"));
     try (HostedModel model = HostedModel.open(dir.resolve("sub"))) {
       assertThat(model.submission().classNames()).contains("org.modelrunner.spi.Variant");
-      assertThat(model.submission().classLoader().loadClass("org.modelrunner.spi.Variant")).isSameAs(Variant.class);
+      assertThat(model.submission().classLoader().loadClass("org.modelrunner.spi.Variant"))
+          .isSameAs(Variant.class);
       assertThat(setup(model).status().isSuccess()).isTrue();
       // The model's Variant is the host's, so it passes through unchanged instead of becoming JSON.
       Reply reply = model.call("predict", Arguments.none());
@@ -350,8 +395,9 @@ class DiscoveryTest {
       Reply wrongBase = model.setup("java.lang.Runnable", Arguments.none());
       assertThat(wrongBase.status().code()).isEqualTo("BAD_IMPLEMENTATION");
       assertThat(wrongBase.status().message())
-          .isEqualTo("No Inherited class found from <class 'java.lang.Runnable'>. "
-              + "org.modelrunner.loader.fixtures.ClassPathTracker does not extend or implement it.");
+          .isEqualTo(
+              "No Inherited class found from <class 'java.lang.Runnable'>. "
+                  + "org.modelrunner.loader.fixtures.ClassPathTracker does not extend or implement it.");
       assertThat(setup(model).status().message()).isEqualTo("Instance created successfully");
       model.call("tick", Arguments.builder().add(Variant.NONE).build());
       assertThat(model.call("predict", Arguments.none()).value()).contains(Variant.ofLong(1));
@@ -362,12 +408,18 @@ class DiscoveryTest {
   void theScanLoadsOnlyClassesThatMayExtendTheBaseClass() {
     Sources.create()
         .add("com.example.Good", tracker("com.example", "Good", "good"))
-        .add("com.example.Unrelated", "package com.example; public class Unrelated extends java.util.ArrayList<String> {}")
-        .add("com.example.Middle", """
+        .add(
+            "com.example.Unrelated",
+            "package com.example; public class Unrelated extends java.util.ArrayList<String> {}")
+        .add(
+            "com.example.Middle",
+            """
             package com.example;
             public abstract class Middle extends org.modelrunner.loader.fixtures.TrackerBase {}
             """)
-        .add("com.example.Deep", """
+        .add(
+            "com.example.Deep",
+            """
             package com.example;
             public class Deep extends Middle {
               public void tick(Object data) {}
@@ -388,13 +440,16 @@ class DiscoveryTest {
   @Test
   void aBaseClassOfTheJdkIsFoundThroughTheJdksOwnSupertypes() {
     Sources.create()
-        .add("com.example.Listy", "package com.example; public class Listy extends java.util.AbstractList<String> {"
-            + " public String get(int i) { return null; } public int size() { return 0; } }")
+        .add(
+            "com.example.Listy",
+            "package com.example; public class Listy extends java.util.AbstractList<String> {"
+                + " public String get(int i) { return null; } public int size() { return 0; } }")
         .jarTo(dir.resolve("sub/model.jar"));
     try (HostedModel model = HostedModel.open(dir.resolve("sub"))) {
       assertThat(model.setup("java.util.List", Arguments.none()).status().message())
           .isEqualTo("Instance created successfully");
-      assertThat(model.implementationClass().orElseThrow().getName()).isEqualTo("com.example.Listy");
+      assertThat(model.implementationClass().orElseThrow().getName())
+          .isEqualTo("com.example.Listy");
     }
   }
 }

@@ -16,16 +16,16 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.modelrunner.testsupport.Gate;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.ModelBusyException;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
+import org.modelrunner.testsupport.Gate;
 
 /**
- * One test per row of PROTOCOL §1.4: the exact {@code Status.code} and message of every outcome of setup,
- * call and reset, and the {@code Server busy} rejection.
+ * One test per row of PROTOCOL §1.4: the exact {@code Status.code} and message of every outcome of
+ * setup, call and reset, and the {@code Server busy} rejection.
  */
 class HostedModelStatusTest {
   static final String BASE = "org.modelrunner.loader.fixtures.TrackerBase";
@@ -35,8 +35,10 @@ class HostedModelStatusTest {
 
   /** A model with many methods; constructors {@code Model()} and {@code Model(String name)}. */
   static Path basic;
+
   /** {@code Model(int horizon)}, which throws for a horizon that is not positive. */
   static Path horizon;
+
   /** A model whose static initialiser throws. */
   static Path staticInit;
 
@@ -44,7 +46,9 @@ class HostedModelStatusTest {
   static void compileSubmissions() throws IOException {
     Path classes =
         Sources.create()
-            .add("com.example.st.basic.Model", """
+            .add(
+                "com.example.st.basic.Model",
+                """
                 package com.example.st.basic;
                 import org.modelrunner.testsupport.Gate;
                 public class Model extends org.modelrunner.loader.fixtures.TrackerBase {
@@ -70,15 +74,21 @@ class HostedModelStatusTest {
                   @Override public String toString() { return "overridden"; }
                 }
                 """)
-            .add("com.example.st.basic.Obs", """
+            .add(
+                "com.example.st.basic.Obs",
+                """
                 package com.example.st.basic;
                 public record Obs(double x, long id) {}
                 """)
-            .add("com.example.st.basic.Empty", """
+            .add(
+                "com.example.st.basic.Empty",
+                """
                 package com.example.st.basic;
                 public final class Empty {}
                 """)
-            .add("com.example.st.basic.Faulty", """
+            .add(
+                "com.example.st.basic.Faulty",
+                """
                 package com.example.st.basic;
                 public final class Faulty {
                   private final boolean error;
@@ -91,7 +101,9 @@ class HostedModelStatusTest {
                   }
                 }
                 """)
-            .add("com.example.st.horizon.Model", """
+            .add(
+                "com.example.st.horizon.Model",
+                """
                 package com.example.st.horizon;
                 public class Model extends org.modelrunner.loader.fixtures.TrackerBase {
                   private final int horizon;
@@ -106,7 +118,9 @@ class HostedModelStatusTest {
                   public int horizon() { return horizon; }
                 }
                 """)
-            .add("com.example.st.staticinit.Model", """
+            .add(
+                "com.example.st.staticinit.Model",
+                """
                 package com.example.st.staticinit;
                 public class Model extends org.modelrunner.loader.fixtures.TrackerBase {
                   static final int LIMIT = limit();
@@ -122,7 +136,9 @@ class HostedModelStatusTest {
     staticInit = extract(classes, "com.example.st.staticinit", shared.resolve("subs/staticinit"));
   }
 
-  /** Moves one package of a compiled folder into a submission folder of its own, and returns that. */
+  /**
+   * Moves one package of a compiled folder into a submission folder of its own, and returns that.
+   */
   static Path extract(Path classes, String pkg, Path submission) throws IOException {
     Path to = submission.resolve(pkg.replace('.', '/'));
     Files.createDirectories(to.getParent());
@@ -242,7 +258,9 @@ class HostedModelStatusTest {
       for (String name : new String[] {"", "   ", "\t\n"}) {
         Reply reply = model.setup(name, Arguments.none());
         assertThat(reply.status().code()).as("'%s'", name).isEqualTo("INVALID_ARGUMENT");
-        assertThat(reply.status().message()).as("'%s'", name).isEqualTo("class_name cannot be empty");
+        assertThat(reply.status().message())
+            .as("'%s'", name)
+            .isEqualTo("class_name cannot be empty");
       }
       assertThat(model.isSetUp()).isFalse();
     }
@@ -317,7 +335,8 @@ class HostedModelStatusTest {
       setUp(model);
       Reply reply = model.call("nope", Arguments.none());
       assertThat(reply.status().code()).isEqualTo("BAD_IMPLEMENTATION");
-      assertThat(reply.status().message()).isEqualTo("Method \"nope\" not found in class \"Model\"");
+      assertThat(reply.status().message())
+          .isEqualTo("Method \"nope\" not found in class \"Model\"");
       assertThat(reply.value()).isEmpty();
     }
   }
@@ -326,7 +345,8 @@ class HostedModelStatusTest {
   void staticMethodsAndMethodsOfObjectAreNotFound() {
     try (HostedModel model = HostedModel.open(basic)) {
       setUp(model);
-      for (String name : new String[] {"helper", "toString", "hashCode", "getClass", "wait", "notify", "equals"}) {
+      for (String name :
+          new String[] {"helper", "toString", "hashCode", "getClass", "wait", "notify", "equals"}) {
         Reply reply = model.call(name, Arguments.none());
         assertThat(reply.status().code()).as(name).isEqualTo("BAD_IMPLEMENTATION");
         assertThat(reply.status().message())
@@ -403,7 +423,9 @@ class HostedModelStatusTest {
   @Test
   void setupArgumentOutOfRange() {
     try (HostedModel model = HostedModel.open(horizon)) {
-      Reply reply = model.setup(BASE, Arguments.builder().add("horizon", Variant.ofLong(3_000_000_000L)).build());
+      Reply reply =
+          model.setup(
+              BASE, Arguments.builder().add("horizon", Variant.ofLong(3_000_000_000L)).build());
       assertThat(reply.status().code()).isEqualTo("SETUP_FAILED");
       assertThat(reply.status().message())
           .isEqualTo(
@@ -418,7 +440,8 @@ class HostedModelStatusTest {
       Reply reply = model.setup(BASE, Arguments.builder().add("speed", Variant.ofLong(1)).build());
       assertThat(reply.status().code()).isEqualTo("SETUP_FAILED");
       assertThat(reply.status().message())
-          .startsWith("no overload takes 0 positional and 1 keyword argument(s) [speed]; declared: ");
+          .startsWith(
+              "no overload takes 0 positional and 1 keyword argument(s) [speed]; declared: ");
     }
   }
 
@@ -427,7 +450,8 @@ class HostedModelStatusTest {
     try (HostedModel model = HostedModel.open(horizon)) {
       Reply reply =
           model.setup(
-              BASE, Arguments.builder().add(Variant.ofLong(5)).add("speed", Variant.ofLong(1)).build());
+              BASE,
+              Arguments.builder().add(Variant.ofLong(5)).add("speed", Variant.ofLong(1)).build());
       assertThat(reply.status().code()).isEqualTo("SETUP_FAILED");
       assertThat(reply.status().message())
           .isEqualTo(
@@ -472,7 +496,8 @@ class HostedModelStatusTest {
       assertThat(reply.status().message())
           .startsWith(PREFIX)
           .isEqualTo(
-              PREFIX + "argument for parameter 'obs' (position 1) is invalid: a STRING value cannot be"
+              PREFIX
+                  + "argument for parameter 'obs' (position 1) is invalid: a STRING value cannot be"
                   + " converted to com.example.st.basic.Obs");
     }
   }
@@ -485,7 +510,8 @@ class HostedModelStatusTest {
       assertThat(reply.status().code()).isEqualTo("MODEL_FAILED");
       assertThat(reply.status().message())
           .startsWith(
-              PREFIX + "argument for parameter 'n' (position 1) is invalid: the JSON value cannot be read as"
+              PREFIX
+                  + "argument for parameter 'n' (position 1) is invalid: the JSON value cannot be read as"
                   + " long: ");
     }
   }
@@ -498,7 +524,8 @@ class HostedModelStatusTest {
       assertThat(reply.status().code()).isEqualTo("MODEL_FAILED");
       assertThat(reply.status().message())
           .startsWith(
-              PREFIX + "the result of empty cannot be encoded: a com.example.st.basic.Empty cannot be written"
+              PREFIX
+                  + "the result of empty cannot be encoded: a com.example.st.basic.Empty cannot be written"
                   + " as JSON: ");
       assertThat(reply.value()).isEmpty();
     }
@@ -512,7 +539,8 @@ class HostedModelStatusTest {
       assertThat(reply.status().code()).isEqualTo("MODEL_FAILED");
       assertThat(reply.status().message())
           .startsWith(
-              PREFIX + "the result of object cannot be encoded: a java.lang.Object cannot be written as JSON: ");
+              PREFIX
+                  + "the result of object cannot be encoded: a java.lang.Object cannot be written as JSON: ");
     }
   }
 
@@ -535,7 +563,8 @@ class HostedModelStatusTest {
       assertThat(reply.status().code()).isEqualTo("MODEL_FAILED");
       assertThat(reply.status().message())
           .isEqualTo(
-              PREFIX + "the result of faultyGetter cannot be encoded: a com.example.st.basic.Faulty cannot be"
+              PREFIX
+                  + "the result of faultyGetter cannot be encoded: a com.example.st.basic.Faulty cannot be"
                   + " written as JSON: getter failure");
     }
   }
@@ -546,9 +575,7 @@ class HostedModelStatusTest {
       setUp(model);
       Reply reply = model.call("erroneousGetter", Arguments.none());
       assertThat(reply.status().code()).isEqualTo("MODEL_FAILED");
-      assertThat(reply.status().message())
-          .startsWith(PREFIX)
-          .contains("getter error");
+      assertThat(reply.status().message()).startsWith(PREFIX).contains("getter error");
       // The model stays usable.
       assertThat(model.call("answer", Arguments.none()).value()).contains(Variant.ofLong(42));
     }

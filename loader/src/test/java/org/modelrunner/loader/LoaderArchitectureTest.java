@@ -25,8 +25,10 @@ class LoaderArchitectureTest {
   @Test
   void theLoaderDependsOnTheSpiOnlyAndOnNoTransportCacheOrQueue() {
     noClasses()
-        .that().resideInAPackage("org.modelrunner.loader..")
-        .should().dependOnClassesThat()
+        .that()
+        .resideInAPackage("org.modelrunner.loader..")
+        .should()
+        .dependOnClassesThat()
         .resideInAnyPackage(
             "org.modelrunner.client..",
             "org.modelrunner.transport..",
@@ -39,20 +41,29 @@ class LoaderArchitectureTest {
   @Test
   void theSpiDependsOnNothingOfTheLoader() {
     noClasses()
-        .that().resideInAPackage("org.modelrunner.spi..")
-        .should().dependOnClassesThat().resideInAPackage("org.modelrunner.loader..")
+        .that()
+        .resideInAPackage("org.modelrunner.spi..")
+        .should()
+        .dependOnClassesThat()
+        .resideInAPackage("org.modelrunner.loader..")
         .check(production);
   }
 
   @Test
   void implementationClassesOfTheLoaderArePackagePrivate() {
     classes()
-        .that().resideInAPackage("org.modelrunner.loader")
-        .and().haveSimpleNameNotEndingWith("Test")
-        .and().doNotHaveSimpleName("HostedModel")
-        .and().doNotHaveSimpleName("Submission")
-        .and().areTopLevelClasses()
-        .should().notBePublic()
+        .that()
+        .resideInAPackage("org.modelrunner.loader")
+        .and()
+        .haveSimpleNameNotEndingWith("Test")
+        .and()
+        .doNotHaveSimpleName("HostedModel")
+        .and()
+        .doNotHaveSimpleName("Submission")
+        .and()
+        .areTopLevelClasses()
+        .should()
+        .notBePublic()
         .check(production);
   }
 

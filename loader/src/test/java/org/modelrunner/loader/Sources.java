@@ -2,10 +2,13 @@ package org.modelrunner.loader;
 
 import java.io.IOException;
 import java.nio.file.Path;
-import org.modelrunner.testsupport.JavaSources;
 import org.modelrunner.loader.fixtures.TrackerBase;
+import org.modelrunner.testsupport.JavaSources;
 
-/** Compiles this module's test submissions: {@link JavaSources} with the base-class fixture on the class path. */
+/**
+ * Compiles this module's test submissions: {@link JavaSources} with the base-class fixture on the
+ * class path.
+ */
 final class Sources {
   private Sources() {}
 

@@ -6,11 +6,11 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * The arguments of one setup or call: positional arguments with their positions, and keyword arguments.
- * Immutable; build one with {@link #builder()} or {@link #of(List, List)}.
+ * The arguments of one setup or call: positional arguments with their positions, and keyword
+ * arguments. Immutable; build one with {@link #builder()} or {@link #of(List, List)}.
  *
- * <p>{@link #positional()} keeps the order the arguments were given in; {@link #inCallOrder()} sorts them by
- * position (unsigned, stable for ties), which is the order a model receives them in.
+ * <p>{@link #positional()} keeps the order the arguments were given in; {@link #inCallOrder()}
+ * sorts them by position (unsigned, stable for ties), which is the order a model receives them in.
  */
 public final class Arguments {
   private static final Arguments NONE = new Arguments(List.of(), List.of());

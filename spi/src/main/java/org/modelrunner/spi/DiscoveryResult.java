@@ -4,9 +4,10 @@ import java.util.List;
 import java.util.Objects;
 
 /**
- * What a {@link ModelDiscovery} found: either nothing to say (the next provider decides) or the list of
- * implementation classes it found, which may be empty (there is none), hold one (use it) or several
- * (ambiguous). {@link #notes()} says what was skipped and why, for the setup's error message and logs.
+ * What a {@link ModelDiscovery} found: either nothing to say (the next provider decides) or the
+ * list of implementation classes it found, which may be empty (there is none), hold one (use it) or
+ * several (ambiguous). {@link #notes()} says what was skipped and why, for the setup's error
+ * message and logs.
  */
 public final class DiscoveryResult {
   private final boolean applicable;
@@ -19,7 +20,9 @@ public final class DiscoveryResult {
     this.notes = List.copyOf(notes);
   }
 
-  /** Returns the result of a provider that does not apply to this submission: the next one decides. */
+  /**
+   * Returns the result of a provider that does not apply to this submission: the next one decides.
+   */
   public static DiscoveryResult notApplicable() {
     return new DiscoveryResult(false, List.of(), List.of());
   }

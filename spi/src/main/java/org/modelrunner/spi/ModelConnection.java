@@ -8,11 +8,11 @@ import java.util.concurrent.CompletableFuture;
  * A client's connection to one model endpoint, made by {@link ModelTransport#connect}.
  *
  * <p>Every operation is asynchronous and bounded: its future completes normally with the runner's
- * {@link Reply} (whatever its status code), or exceptionally with a {@link TransportException}, no later
- * than its timeout plus a small bound, whatever the model does. Futures may complete on a transport
- * thread: callers must not block in their callbacks. The connection does not queue or serialise requests:
- * the caller sends one at a time, and a runner that is still busy answers {@link
- * TransportException.Kind#BUSY}. Health checks are answered even while a call runs.
+ * {@link Reply} (whatever its status code), or exceptionally with a {@link TransportException}, no
+ * later than its timeout plus a small bound, whatever the model does. Futures may complete on a
+ * transport thread: callers must not block in their callbacks. The connection does not queue or
+ * serialise requests: the caller sends one at a time, and a runner that is still busy answers
+ * {@link TransportException.Kind#BUSY}. Health checks are answered even while a call runs.
  */
 public interface ModelConnection extends AutoCloseable {
   /** Returns the endpoint this connection reaches. */
@@ -31,8 +31,8 @@ public interface ModelConnection extends AutoCloseable {
   CompletableFuture<HealthStatus> checkHealth(Duration timeout);
 
   /**
-   * Closes the connection; requests still running complete exceptionally with
-   * {@link TransportException.Kind#CANCELLED}. Idempotent, never throws.
+   * Closes the connection; requests still running complete exceptionally with {@link
+   * TransportException.Kind#CANCELLED}. Idempotent, never throws.
    */
   @Override
   void close();

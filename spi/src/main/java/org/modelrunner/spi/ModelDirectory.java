@@ -4,13 +4,13 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The model-directory seam: where a client learns which models are up. Implementations: a static list, the
- * in-process registry, the Model Orchestrator.
+ * The model-directory seam: where a client learns which models are up. Implementations: a static
+ * list, the in-process registry, the Model Orchestrator.
  *
- * <p>A directory reports to one {@link Listener}: a full snapshot of the running deployments (first, and
- * again whenever it resynchronises, for example after a reconnect: deployments absent from a snapshot are
- * gone), then updates one deployment at a time. A directory never waits on the listener's work: listeners
- * return quickly.
+ * <p>A directory reports to one {@link Listener}: a full snapshot of the running deployments
+ * (first, and again whenever it resynchronises, for example after a reconnect: deployments absent
+ * from a snapshot are gone), then updates one deployment at a time. A directory never waits on the
+ * listener's work: listeners return quickly.
  */
 public interface ModelDirectory extends AutoCloseable {
   /** Receives what a directory reports. Methods are called by one thread at a time, in order. */
@@ -19,10 +19,10 @@ public interface ModelDirectory extends AutoCloseable {
     void snapshot(List<ModelEndpoint> running);
 
     /**
-     * The full list of deployments, with those whose process is restarting ({@link ModelState#RECOVERING})
-     * apart: they are not gone, but cannot be called until an update reports them {@code RUNNING} again.
-     * Directories that know of restarts call this instead of {@link #snapshot(List)}; by default, the
-     * recovering deployments are treated as gone.
+     * The full list of deployments, with those whose process is restarting ({@link
+     * ModelState#RECOVERING}) apart: they are not gone, but cannot be called until an update
+     * reports them {@code RUNNING} again. Directories that know of restarts call this instead of
+     * {@link #snapshot(List)}; by default, the recovering deployments are treated as gone.
      */
     default void snapshot(List<ModelEndpoint> running, List<ModelEndpoint> recovering) {
       snapshot(running);
@@ -40,20 +40,22 @@ public interface ModelDirectory extends AutoCloseable {
   void start(Listener listener);
 
   /**
-   * Reports a model that the client disconnected because of its failures, so that the directory's source
-   * (the Model Orchestrator) can stop and quarantine it. Directories without such a source ignore it (the
-   * default). Never blocks: a directory that cannot send the report now queues or drops it.
+   * Reports a model that the client disconnected because of its failures, so that the directory's
+   * source (the Model Orchestrator) can stop and quarantine it. Directories without such a source
+   * ignore it (the default). Never blocks: a directory that cannot send the report now queues or
+   * drops it.
    *
    * @param endpoint the deployment reported
-   * @param failureCode such as {@code MULTIPLE_TIMEOUT}, {@code MULTIPLE_FAILED}, {@code BAD_IMPLEMENTATION},
-   *     {@code LOW_PERFORMANCE}
+   * @param failureCode such as {@code MULTIPLE_TIMEOUT}, {@code MULTIPLE_FAILED}, {@code
+   *     BAD_IMPLEMENTATION}, {@code LOW_PERFORMANCE}
    * @param reason a human-readable explanation
    */
   default void reportFailure(ModelEndpoint endpoint, String failureCode, String reason) {}
 
   /**
-   * Returns the state of the directory's link to its source (the Model Orchestrator's connection), or empty
-   * for a directory that has none (a static list, an in-process registry), which is always up to date.
+   * Returns the state of the directory's link to its source (the Model Orchestrator's connection),
+   * or empty for a directory that has none (a static list, an in-process registry), which is always
+   * up to date.
    */
   default Optional<DirectoryStatus> status() {
     return Optional.empty();

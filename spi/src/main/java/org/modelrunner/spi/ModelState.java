@@ -1,6 +1,8 @@
 package org.modelrunner.spi;
 
-/** The state of a deployment, as a {@link ModelDirectory} reports it (the orchestrator's states). */
+/**
+ * The state of a deployment, as a {@link ModelDirectory} reports it (the orchestrator's states).
+ */
 public enum ModelState {
   /** The deployment runs and can be called. */
   RUNNING,

@@ -3,9 +3,10 @@ package org.modelrunner.spi;
 import java.util.Objects;
 
 /**
- * A call's method name and arguments, prepared once by {@link ModelTransport#prepare} for every model of a
- * fan-out, so that work shared by all models (encoding the request) is done once. A transport may return
- * its own implementation holding the encoded bytes; its connections accept any {@code PreparedCall}.
+ * A call's method name and arguments, prepared once by {@link ModelTransport#prepare} for every
+ * model of a fan-out, so that work shared by all models (encoding the request) is done once. A
+ * transport may return its own implementation holding the encoded bytes; its connections accept any
+ * {@code PreparedCall}.
  */
 public interface PreparedCall {
   /** Returns the name of the method to call. */

@@ -1,15 +1,19 @@
 package org.modelrunner.spi;
 
 /**
- * The common base of every provider found through {@link java.util.ServiceLoader} (grpc-java's pattern).
+ * The common base of every provider found through {@link java.util.ServiceLoader} (grpc-java's
+ * pattern).
  *
- * <p>A provider has a public no-argument constructor that never throws. {@link #isAvailable()} says whether
- * it can work in this environment (a missing optional dependency, say); available providers are used in
- * descending {@link #priority()} order, ties broken by class name. {@link ProviderRegistry} does the
- * loading and sorting, and describes every provider it saw when nothing fits.
+ * <p>A provider has a public no-argument constructor that never throws. {@link #isAvailable()} says
+ * whether it can work in this environment (a missing optional dependency, say); available providers
+ * are used in descending {@link #priority()} order, ties broken by class name. {@link
+ * ProviderRegistry} does the loading and sorting, and describes every provider it saw when nothing
+ * fits.
  */
 public abstract class Provider {
-  /** Creates the provider; subclasses must have a public no-argument constructor that never throws. */
+  /**
+   * Creates the provider; subclasses must have a public no-argument constructor that never throws.
+   */
   protected Provider() {}
 
   /**
@@ -27,8 +31,8 @@ public abstract class Provider {
   }
 
   /**
-   * Returns the priority, from 0 to 10: higher is preferred. The default is 5; a catch-all provider uses a
-   * low one so that specific providers win.
+   * Returns the priority, from 0 to 10: higher is preferred. The default is 5; a catch-all provider
+   * uses a low one so that specific providers win.
    */
   public int priority() {
     return 5;

@@ -9,9 +9,10 @@ import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
 
 /**
- * The providers of one seam: those found through {@link ServiceLoader}, the available ones sorted by
- * descending {@link Provider#priority()} then class name, and a description of all of them (including the
- * ones that declined or failed to load) for the error message a user sees when nothing fits.
+ * The providers of one seam: those found through {@link ServiceLoader}, the available ones sorted
+ * by descending {@link Provider#priority()} then class name, and a description of all of them
+ * (including the ones that declined or failed to load) for the error message a user sees when
+ * nothing fits.
  *
  * @param <P> the provider type
  */
@@ -59,7 +60,8 @@ public final class ProviderRegistry<P extends Provider> {
   }
 
   /** Returns a registry of the given provider instances, without {@link ServiceLoader}. */
-  public static <P extends Provider> ProviderRegistry<P> of(Class<P> type, List<? extends P> providers) {
+  public static <P extends Provider> ProviderRegistry<P> of(
+      Class<P> type, List<? extends P> providers) {
     return of(type, providers, List.of());
   }
 
@@ -95,8 +97,8 @@ public final class ProviderRegistry<P extends Provider> {
   }
 
   /**
-   * Returns one line that lists every provider seen and its state, such as {@code "ValueCodec providers:
-   * a.B (priority 5), c.D (declined: needs x)"}, or says that none was found.
+   * Returns one line that lists every provider seen and its state, such as {@code "ValueCodec
+   * providers: a.B (priority 5), c.D (declined: needs x)"}, or says that none was found.
    */
   public String describe() {
     if (descriptions.isEmpty()) {

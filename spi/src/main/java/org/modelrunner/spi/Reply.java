@@ -4,8 +4,9 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * What a hosted model answers to a setup, call or reset: a {@link Status} and, for a call that returned a
- * value, that value (the protocol's {@code SetupResponse}, {@code CallResponse} and {@code RestResponse}).
+ * What a hosted model answers to a setup, call or reset: a {@link Status} and, for a call that
+ * returned a value, that value (the protocol's {@code SetupResponse}, {@code CallResponse} and
+ * {@code RestResponse}).
  */
 public final class Reply {
   private final Status status;
@@ -22,7 +23,8 @@ public final class Reply {
   }
 
   /**
-   * Returns a reply with a status and a value ({@code null} for none), as a transport received them.
+   * Returns a reply with a status and a value ({@code null} for none), as a transport received
+   * them.
    */
   public static Reply of(Status status, Variant value) {
     return new Reply(status, value);
@@ -34,8 +36,8 @@ public final class Reply {
   }
 
   /**
-   * Returns a successful call's reply. A {@code null} value means the method returned nothing; on the wire
-   * the response value is then unset.
+   * Returns a successful call's reply. A {@code null} value means the method returned nothing; on
+   * the wire the response value is then unset.
    */
   public static Reply success(Variant value) {
     return new Reply(Status.of(StatusCode.SUCCESS, ""), value);
@@ -46,7 +48,9 @@ public final class Reply {
     return status;
   }
 
-  /** Returns the returned value, or empty when the method returned nothing (or for setup and reset). */
+  /**
+   * Returns the returned value, or empty when the method returned nothing (or for setup and reset).
+   */
   public Optional<Variant> value() {
     return Optional.ofNullable(value);
   }

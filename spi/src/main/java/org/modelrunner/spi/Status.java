@@ -6,8 +6,8 @@ import java.util.Objects;
  * The outcome a runner reports for a setup, call or reset: a code and a message (the protocol's
  * {@code commons.Status}).
  *
- * <p>The code is kept as a string because a peer may send codes this library does not know;
- * {@link #is(StatusCode)} compares it with a known one.
+ * <p>The code is kept as a string because a peer may send codes this library does not know; {@link
+ * #is(StatusCode)} compares it with a known one.
  *
  * @param code the outcome's code, such as {@code "SUCCESS"}
  * @param message a human-readable explanation; empty when there is none

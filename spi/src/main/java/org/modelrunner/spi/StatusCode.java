@@ -1,8 +1,8 @@
 package org.modelrunner.spi;
 
 /**
- * The application outcomes a runner reports in {@code Status.code} (PROTOCOL §1.4). The wire carries the
- * enum constant's name as a string.
+ * The application outcomes a runner reports in {@code Status.code} (PROTOCOL §1.4). The wire
+ * carries the enum constant's name as a string.
  */
 public enum StatusCode {
   /** The setup, call or reset succeeded. */

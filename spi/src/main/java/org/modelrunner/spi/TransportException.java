@@ -4,15 +4,18 @@ import java.util.Objects;
 
 /**
  * A failure to reach a model or to get its answer, as opposed to an application outcome (which is a
- * {@link Reply} with a {@link Status}). The {@link Kind} tells apart the failures a coordinator treats
- * differently: a runner that cannot be reached, one that is busy, a deadline that passed.
+ * {@link Reply} with a {@link Status}). The {@link Kind} tells apart the failures a coordinator
+ * treats differently: a runner that cannot be reached, one that is busy, a deadline that passed.
  */
 public class TransportException extends RuntimeException {
   /** The kinds of transport failure. */
   public enum Kind {
     /** The endpoint cannot be reached (not listening, connection refused or lost, model gone). */
     UNAVAILABLE,
-    /** The runner is handling another request for this model ({@code RESOURCE_EXHAUSTED "Server busy"}). */
+    /**
+     * The runner is handling another request for this model ({@code RESOURCE_EXHAUSTED "Server
+     * busy"}).
+     */
     BUSY,
     /** The deadline passed before the answer arrived. */
     DEADLINE_EXCEEDED,

@@ -7,10 +7,10 @@ import java.util.Objects;
  * Settings every transport honours. Immutable; start from {@link #defaults()} and change with the
  * {@code with…} methods.
  *
- * <p>The connection settings (keepalive, reconnect backoff, connect timeout) apply to network transports
- * (gRPC); the in-process transport has no connection and ignores them. Their defaults are the Python
- * client's: a keepalive ping every 300 s while calls are running, acknowledged within 500 ms; a reconnect
- * backoff from 100 ms up to 1 s; 10 s for one connection attempt.
+ * <p>The connection settings (keepalive, reconnect backoff, connect timeout) apply to network
+ * transports (gRPC); the in-process transport has no connection and ignores them. Their defaults
+ * are the Python client's: a keepalive ping every 300 s while calls are running, acknowledged
+ * within 500 ms; a reconnect backoff from 100 ms up to 1 s; 10 s for one connection attempt.
  */
 public final class TransportSettings {
   /** The default message size limit, both ways: 64 MiB, as the Python runner. */
@@ -65,28 +65,39 @@ public final class TransportSettings {
     if (bytes <= 0) {
       throw new IllegalArgumentException("maxMessageBytes must be positive, got " + bytes);
     }
-    return new TransportSettings(bytes, keepAliveTime, keepAliveTimeout, keepAliveWithoutCalls,
-        initialReconnectBackoff, maxReconnectBackoff, connectTimeout);
-  }
-
-  /**
-   * Returns these settings with another keepalive: a ping after {@code time} without traffic, a connection
-   * closed when a ping is not acknowledged within {@code timeout}, and pings only while calls are running
-   * unless {@code withoutCalls}. Defaults: 300 s, 500 ms, false (the Python client's). gRPC sends no ping
-   * more often than every 10 s, whatever {@code time} says.
-   *
-   * @throws IllegalArgumentException if a duration is not positive
-   */
-  public TransportSettings withKeepAlive(Duration time, Duration timeout, boolean withoutCalls) {
-    return new TransportSettings(maxMessageBytes, positive(time, "keepAlive time"),
-        positive(timeout, "keepAlive timeout"), withoutCalls, initialReconnectBackoff, maxReconnectBackoff,
+    return new TransportSettings(
+        bytes,
+        keepAliveTime,
+        keepAliveTimeout,
+        keepAliveWithoutCalls,
+        initialReconnectBackoff,
+        maxReconnectBackoff,
         connectTimeout);
   }
 
   /**
-   * Returns these settings with another reconnect backoff: after a failed connection attempt the next one
-   * starts after {@code initial}, doubled after each failure up to {@code max}. Defaults: 100 ms and 1 s (the
-   * Python client's).
+   * Returns these settings with another keepalive: a ping after {@code time} without traffic, a
+   * connection closed when a ping is not acknowledged within {@code timeout}, and pings only while
+   * calls are running unless {@code withoutCalls}. Defaults: 300 s, 500 ms, false (the Python
+   * client's). gRPC sends no ping more often than every 10 s, whatever {@code time} says.
+   *
+   * @throws IllegalArgumentException if a duration is not positive
+   */
+  public TransportSettings withKeepAlive(Duration time, Duration timeout, boolean withoutCalls) {
+    return new TransportSettings(
+        maxMessageBytes,
+        positive(time, "keepAlive time"),
+        positive(timeout, "keepAlive timeout"),
+        withoutCalls,
+        initialReconnectBackoff,
+        maxReconnectBackoff,
+        connectTimeout);
+  }
+
+  /**
+   * Returns these settings with another reconnect backoff: after a failed connection attempt the
+   * next one starts after {@code initial}, doubled after each failure up to {@code max}. Defaults:
+   * 100 ms and 1 s (the Python client's).
    *
    * @throws IllegalArgumentException if a duration is not positive or {@code max < initial}
    */
@@ -95,20 +106,37 @@ public final class TransportSettings {
     positive(max, "maximum reconnect backoff");
     if (max.compareTo(initial) < 0) {
       throw new IllegalArgumentException(
-          "The maximum reconnect backoff (" + max + ") must be at least the initial one (" + initial + ")");
+          "The maximum reconnect backoff ("
+              + max
+              + ") must be at least the initial one ("
+              + initial
+              + ")");
     }
-    return new TransportSettings(maxMessageBytes, keepAliveTime, keepAliveTimeout, keepAliveWithoutCalls,
-        initial, max, connectTimeout);
+    return new TransportSettings(
+        maxMessageBytes,
+        keepAliveTime,
+        keepAliveTimeout,
+        keepAliveWithoutCalls,
+        initial,
+        max,
+        connectTimeout);
   }
 
   /**
-   * Returns these settings with another bound on one connection attempt. Default: 10 s (the Python client's).
+   * Returns these settings with another bound on one connection attempt. Default: 10 s (the Python
+   * client's).
    *
    * @throws IllegalArgumentException if not positive
    */
   public TransportSettings withConnectTimeout(Duration timeout) {
-    return new TransportSettings(maxMessageBytes, keepAliveTime, keepAliveTimeout, keepAliveWithoutCalls,
-        initialReconnectBackoff, maxReconnectBackoff, positive(timeout, "connect timeout"));
+    return new TransportSettings(
+        maxMessageBytes,
+        keepAliveTime,
+        keepAliveTimeout,
+        keepAliveWithoutCalls,
+        initialReconnectBackoff,
+        maxReconnectBackoff,
+        positive(timeout, "connect timeout"));
   }
 
   /** Returns the largest request or response, in bytes, this transport sends or accepts. */
@@ -156,9 +184,19 @@ public final class TransportSettings {
 
   @Override
   public String toString() {
-    return "TransportSettings{maxMessageBytes=" + maxMessageBytes
-        + ", keepAlive=" + keepAliveTime + "/" + keepAliveTimeout + (keepAliveWithoutCalls ? " without calls" : "")
-        + ", reconnectBackoff=" + initialReconnectBackoff + ".." + maxReconnectBackoff
-        + ", connectTimeout=" + connectTimeout + "}";
+    return "TransportSettings{maxMessageBytes="
+        + maxMessageBytes
+        + ", keepAlive="
+        + keepAliveTime
+        + "/"
+        + keepAliveTimeout
+        + (keepAliveWithoutCalls ? " without calls" : "")
+        + ", reconnectBackoff="
+        + initialReconnectBackoff
+        + ".."
+        + maxReconnectBackoff
+        + ", connectTimeout="
+        + connectTimeout
+        + "}";
   }
 }

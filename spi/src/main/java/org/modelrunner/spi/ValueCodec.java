@@ -3,20 +3,20 @@ package org.modelrunner.spi;
 import java.lang.reflect.Type;
 
 /**
- * The value-codec seam: turns Java values of some kinds into {@link Variant}s of one {@link VariantType},
- * and variants of that type back into Java values of a requested type.
+ * The value-codec seam: turns Java values of some kinds into {@link Variant}s of one {@link
+ * VariantType}, and variants of that type back into Java values of a requested type.
  *
- * <p>Codecs are found with {@link java.util.ServiceLoader} (register the implementation in
- * {@code META-INF/services/org.modelrunner.spi.ValueCodec}) and used by {@link ValueConverter}. To encode a
- * value, the converter asks the available codecs in priority order and uses the first whose
- * {@link #canEncode} is true; to decode, it uses the most preferred codec of the variant's type. The
- * built-in codecs handle NONE, DOUBLE, INT, STRING and JSON; JSON, with a low priority, takes every value
- * that no other codec claims. A codec for PARQUET or ARROW plugs in the same way; until one does, those
- * values pass through as opaque {@link Variant}s.
+ * <p>Codecs are found with {@link java.util.ServiceLoader} (register the implementation in {@code
+ * META-INF/services/org.modelrunner.spi.ValueCodec}) and used by {@link ValueConverter}. To encode
+ * a value, the converter asks the available codecs in priority order and uses the first whose
+ * {@link #canEncode} is true; to decode, it uses the most preferred codec of the variant's type.
+ * The built-in codecs handle NONE, DOUBLE, INT, STRING and JSON; JSON, with a low priority, takes
+ * every value that no other codec claims. A codec for PARQUET or ARROW plugs in the same way; until
+ * one does, those values pass through as opaque {@link Variant}s.
  *
- * <p>Each {@link ValueConverter} creates its own codec instances, so a codec may keep caches (of types, of
- * serializers) for the lifetime of its converter: they are dropped with it, which lets the class loaders
- * of the types they saw be collected.
+ * <p>Each {@link ValueConverter} creates its own codec instances, so a codec may keep caches (of
+ * types, of serializers) for the lifetime of its converter: they are dropped with it, which lets
+ * the class loaders of the types they saw be collected.
  */
 public abstract class ValueCodec extends Provider {
   /** Creates the codec; implementations have a public no-argument constructor that never throws. */
@@ -26,8 +26,8 @@ public abstract class ValueCodec extends Provider {
   public abstract VariantType type();
 
   /**
-   * Returns whether this codec encodes {@code value}, which may be {@code null}. Must be cheap and must
-   * not throw.
+   * Returns whether this codec encodes {@code value}, which may be {@code null}. Must be cheap and
+   * must not throw.
    */
   public abstract boolean canEncode(Object value);
 
@@ -39,11 +39,12 @@ public abstract class ValueCodec extends Provider {
   public abstract Variant encode(Object value);
 
   /**
-   * Decodes a variant of this codec's {@link #type()} into an instance of {@code target}, which may be a
-   * primitive class, a parameterized type, or {@code Object.class} for the value's natural Java form.
+   * Decodes a variant of this codec's {@link #type()} into an instance of {@code target}, which may
+   * be a primitive class, a parameterized type, or {@code Object.class} for the value's natural
+   * Java form.
    *
-   * @throws ValueConversionException if the bytes are malformed or the value cannot become a
-   *     {@code target}
+   * @throws ValueConversionException if the bytes are malformed or the value cannot become a {@code
+   *     target}
    */
   public abstract Object decode(Variant variant, Type target);
 }

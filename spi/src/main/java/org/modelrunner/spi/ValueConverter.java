@@ -9,31 +9,34 @@ import java.util.Objects;
 import java.util.Optional;
 
 /**
- * Converts Java values to {@link Variant}s and back, with the {@link ValueCodec}s found on the class path.
+ * Converts Java values to {@link Variant}s and back, with the {@link ValueCodec}s found on the
+ * class path.
  *
  * <p>Encoding (the Python runner's detection order, extended to Java types):
+ *
  * <ul>
- *   <li>{@code null} → NONE;</li>
- *   <li>{@code double}, {@code float} and their boxes → DOUBLE;</li>
- *   <li>{@code long}, {@code int}, {@code short}, {@code byte}, their boxes, a {@code BigInteger} that fits
- *       in 64 bits, and {@code boolean} (as 1 or 0, like the Python runner) → INT;</li>
- *   <li>{@code String}, any {@code CharSequence}, {@code char} and enum constants (by name) → STRING;</li>
- *   <li>a {@link Variant} → itself;</li>
- *   <li>anything else ({@code Map}, {@code List}, arrays, records, POJOs, Jackson trees) → JSON, through
- *       Jackson.</li>
+ *   <li>{@code null} → NONE;
+ *   <li>{@code double}, {@code float} and their boxes → DOUBLE;
+ *   <li>{@code long}, {@code int}, {@code short}, {@code byte}, their boxes, a {@code BigInteger}
+ *       that fits in 64 bits, and {@code boolean} (as 1 or 0, like the Python runner) → INT;
+ *   <li>{@code String}, any {@code CharSequence}, {@code char} and enum constants (by name) →
+ *       STRING;
+ *   <li>a {@link Variant} → itself;
+ *   <li>anything else ({@code Map}, {@code List}, arrays, records, POJOs, Jackson trees) → JSON,
+ *       through Jackson.
  * </ul>
  *
- * <p>Decoding turns a variant into the requested type: {@code Object.class} gives the natural form (NONE →
- * {@code null}, DOUBLE → {@code Double}, INT → {@code Long} or {@code BigInteger} beyond 64 bits, STRING →
- * {@code String}, JSON → {@code Map}, {@code List}, {@code String}, {@code Long}, {@code Double},
- * {@code Boolean} or {@code null}); numeric targets are range-checked; a JSON variant is mapped onto records,
- * POJOs and generic types by Jackson, ignoring properties the target does not declare. {@code Variant} as
- * the target gives the variant itself, and {@code Optional<T>} gives empty for NONE. A PARQUET or ARROW
- * variant without an installed codec decodes to itself ({@code Object} or {@code Variant} target) or to its
- * bytes ({@code byte[]} target).
+ * <p>Decoding turns a variant into the requested type: {@code Object.class} gives the natural form
+ * (NONE → {@code null}, DOUBLE → {@code Double}, INT → {@code Long} or {@code BigInteger} beyond 64
+ * bits, STRING → {@code String}, JSON → {@code Map}, {@code List}, {@code String}, {@code Long},
+ * {@code Double}, {@code Boolean} or {@code null}); numeric targets are range-checked; a JSON
+ * variant is mapped onto records, POJOs and generic types by Jackson, ignoring properties the
+ * target does not declare. {@code Variant} as the target gives the variant itself, and {@code
+ * Optional<T>} gives empty for NONE. A PARQUET or ARROW variant without an installed codec decodes
+ * to itself ({@code Object} or {@code Variant} target) or to its bytes ({@code byte[]} target).
  *
- * <p>A converter is thread-safe. Its codecs may cache per-type information (Jackson does): create one
- * converter per isolated class loader and drop it with that loader.
+ * <p>A converter is thread-safe. Its codecs may cache per-type information (Jackson does): create
+ * one converter per isolated class loader and drop it with that loader.
  */
 public final class ValueConverter {
   private final ProviderRegistry<ValueCodec> registry;
@@ -48,7 +51,10 @@ public final class ValueConverter {
     }
   }
 
-  /** Returns a converter with new instances of the codecs found through {@link java.util.ServiceLoader}. */
+  /**
+   * Returns a converter with new instances of the codecs found through {@link
+   * java.util.ServiceLoader}.
+   */
   public static ValueConverter create() {
     return new ValueConverter(ProviderRegistry.load(ValueCodec.class));
   }
@@ -80,7 +86,8 @@ public final class ValueConverter {
     throw new ValueConversionException(
         "No codec encodes a value of type "
             + (value == null ? "null" : value.getClass().getName())
-            + "; " + registry.describe());
+            + "; "
+            + registry.describe());
   }
 
   /**
@@ -95,7 +102,8 @@ public final class ValueConverter {
   /**
    * Decodes a variant into an instance of {@code target}.
    *
-   * @throws ValueConversionException if the bytes are malformed or the value cannot become a {@code target}
+   * @throws ValueConversionException if the bytes are malformed or the value cannot become a {@code
+   *     target}
    */
   public <T> T decode(Variant variant, Class<T> target) {
     @SuppressWarnings("unchecked")
@@ -104,10 +112,11 @@ public final class ValueConverter {
   }
 
   /**
-   * Decodes a variant into an instance of {@code target}, which may be a parameterized type (such as the
-   * generic type of a method parameter) or a primitive class.
+   * Decodes a variant into an instance of {@code target}, which may be a parameterized type (such
+   * as the generic type of a method parameter) or a primitive class.
    *
-   * @throws ValueConversionException if the bytes are malformed or the value cannot become a {@code target}
+   * @throws ValueConversionException if the bytes are malformed or the value cannot become a {@code
+   *     target}
    */
   public Object decode(Variant variant, Type target) {
     Objects.requireNonNull(variant, "variant");
@@ -115,7 +124,8 @@ public final class ValueConverter {
     if (target == Variant.class) {
       return variant;
     }
-    if (target instanceof ParameterizedType parameterized && parameterized.getRawType() == Optional.class) {
+    if (target instanceof ParameterizedType parameterized
+        && parameterized.getRawType() == Optional.class) {
       if (variant.type() == VariantType.NONE) {
         return Optional.empty();
       }
@@ -136,8 +146,14 @@ public final class ValueConverter {
       return variant.toByteArray();
     }
     throw new ValueConversionException(
-        "No codec decodes " + variant.type() + " values into " + target.getTypeName()
+        "No codec decodes "
+            + variant.type()
+            + " values into "
+            + target.getTypeName()
             + " (without one, such values are only available as Variant, byte[] or Object); "
-            + registry.describe() + "; add a codec for " + variant.type() + " to the class path");
+            + registry.describe()
+            + "; add a codec for "
+            + variant.type()
+            + " to the class path");
   }
 }

@@ -9,12 +9,13 @@ import java.util.HexFormat;
 import java.util.Objects;
 
 /**
- * A typed value as it travels on the wire: a {@link VariantType} and the bytes of the value in that type's
- * format (the protocol's {@code commons.Variant}).
+ * A typed value as it travels on the wire: a {@link VariantType} and the bytes of the value in that
+ * type's format (the protocol's {@code commons.Variant}).
  *
- * <p>Variants are immutable. The factories for the fixed-format types ({@link #ofDouble}, {@link #ofLong},
- * {@link #ofString}) and the matching accessors produce and read exactly the bytes the Python
- * implementation does. Turning arbitrary Java values into variants is the job of {@link ValueConverter}.
+ * <p>Variants are immutable. The factories for the fixed-format types ({@link #ofDouble}, {@link
+ * #ofLong}, {@link #ofString}) and the matching accessors produce and read exactly the bytes the
+ * Python implementation does. Turning arbitrary Java values into variants is the job of {@link
+ * ValueConverter}.
  */
 public final class Variant {
   /** The variant of type {@link VariantType#NONE}: no value. */
@@ -45,8 +46,9 @@ public final class Variant {
   }
 
   /**
-   * Returns a variant of the given type that takes ownership of {@code bytes} without copying them. The
-   * caller must never modify the array afterwards. Meant for transports that already hold a private copy.
+   * Returns a variant of the given type that takes ownership of {@code bytes} without copying them.
+   * The caller must never modify the array afterwards. Meant for transports that already hold a
+   * private copy.
    *
    * @throws NullPointerException if an argument is null
    */
@@ -66,7 +68,8 @@ public final class Variant {
   /** Returns an {@link VariantType#INT} variant: 8 bytes, little-endian two's complement. */
   public static Variant ofLong(long value) {
     return new Variant(
-        VariantType.INT, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array());
+        VariantType.INT,
+        ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(value).array());
   }
 
   /** Returns a {@link VariantType#STRING} variant holding the UTF-8 bytes of {@code value}. */
@@ -109,7 +112,8 @@ public final class Variant {
   }
 
   /**
-   * Reads an {@link VariantType#INT} value of any length (little-endian, sign-extended; empty is 0).
+   * Reads an {@link VariantType#INT} value of any length (little-endian, sign-extended; empty is
+   * 0).
    *
    * @throws ValueConversionException if this is not an INT
    */
@@ -128,7 +132,8 @@ public final class Variant {
   /**
    * Reads an {@link VariantType#INT} value that fits in 64 bits.
    *
-   * @throws ValueConversionException if this is not an INT, or the value does not fit in a {@code long}
+   * @throws ValueConversionException if this is not an INT, or the value does not fit in a {@code
+   *     long}
    */
   public long asLong() {
     requireType(VariantType.INT);
@@ -174,7 +179,12 @@ public final class Variant {
   public String toString() {
     int shown = Math.min(bytes.length, 32);
     String hex = HexFormat.of().formatHex(bytes, 0, shown);
-    return "Variant{" + type + ", " + bytes.length + " bytes"
-        + (bytes.length == 0 ? "" : ", " + hex + (shown < bytes.length ? "…" : "")) + "}";
+    return "Variant{"
+        + type
+        + ", "
+        + bytes.length
+        + " bytes"
+        + (bytes.length == 0 ? "" : ", " + hex + (shown < bytes.length ? "…" : ""))
+        + "}";
   }
 }

@@ -1,10 +1,11 @@
 package org.modelrunner.spi;
 
 /**
- * The type tag of a {@link Variant}, with the numbers of the protocol's {@code commons.VariantType} enum.
+ * The type tag of a {@link Variant}, with the numbers of the protocol's {@code commons.VariantType}
+ * enum.
  *
- * <p>{@link #PARQUET} and {@link #ARROW} are carried as opaque bytes unless a {@link ValueCodec} for them is
- * installed.
+ * <p>{@link #PARQUET} and {@link #ARROW} are carried as opaque bytes unless a {@link ValueCodec}
+ * for them is installed.
  */
 public enum VariantType {
   /** No value: empty bytes; Java {@code null}. */

@@ -17,8 +17,7 @@ class ArgumentsTest {
 
   @Test
   void builderNumbersPositionsFromOne() {
-    Arguments arguments =
-        Arguments.builder().add(A).add("k", D).add(B).add(C).add("j", E).build();
+    Arguments arguments = Arguments.builder().add(A).add("k", D).add(B).add(C).add("j", E).build();
 
     assertThat(arguments.positional())
         .containsExactly(new Argument(1, A), new Argument(2, B), new Argument(3, C));
@@ -59,10 +58,14 @@ class ArgumentsTest {
     for (int i = 0; i < 64; i += 2) {
       expected.add(Variant.ofLong(i));
     }
-    assertThat(Arguments.of(positional, List.of()).inCallOrder()).containsExactlyElementsOf(expected);
+    assertThat(Arguments.of(positional, List.of()).inCallOrder())
+        .containsExactlyElementsOf(expected);
 
-    Arguments ties = Arguments.of(List.of(new Argument(-1, A), new Argument(1, B), new Argument(-1, C),
-        new Argument(1, D)), List.of());
+    Arguments ties =
+        Arguments.of(
+            List.of(
+                new Argument(-1, A), new Argument(1, B), new Argument(-1, C), new Argument(1, D)),
+            List.of());
     assertThat(ties.inCallOrder()).containsExactly(B, D, A, C);
   }
 
@@ -111,7 +114,8 @@ class ArgumentsTest {
   void nullsAreRejected() {
     assertThatThrownBy(() -> new Argument(1, null)).isInstanceOf(NullPointerException.class);
     assertThatThrownBy(() -> new KeywordArgument(null, A)).isInstanceOf(NullPointerException.class);
-    assertThatThrownBy(() -> new KeywordArgument("k", null)).isInstanceOf(NullPointerException.class);
+    assertThatThrownBy(() -> new KeywordArgument("k", null))
+        .isInstanceOf(NullPointerException.class);
     assertThatThrownBy(() -> Arguments.of(Arrays.asList(new Argument(1, A), null), List.of()))
         .isInstanceOf(NullPointerException.class);
   }

@@ -136,10 +136,12 @@ class ProviderRegistryTest {
 
   @Test
   void onlyUnavailableProvidersGiveAnEmptyListButADescription() {
-    ProviderRegistry<Widget> registry = ProviderRegistry.of(Widget.class, List.of(new Unavailable()));
+    ProviderRegistry<Widget> registry =
+        ProviderRegistry.of(Widget.class, List.of(new Unavailable()));
     assertThat(registry.providers()).isEmpty();
-    assertThat(registry.describe()).isEqualTo("Widget providers: " + Unavailable.class.getName()
-        + " (declined: needs libfoo)");
+    assertThat(registry.describe())
+        .isEqualTo(
+            "Widget providers: " + Unavailable.class.getName() + " (declined: needs libfoo)");
   }
 
   @Test
@@ -169,7 +171,11 @@ class ProviderRegistryTest {
     assertThat(registry.providers())
         .extracting(ValueCodec::type)
         .containsExactly(
-            VariantType.DOUBLE, VariantType.INT, VariantType.NONE, VariantType.STRING, VariantType.JSON);
+            VariantType.DOUBLE,
+            VariantType.INT,
+            VariantType.NONE,
+            VariantType.STRING,
+            VariantType.JSON);
     assertThat(registry.describe()).startsWith("ValueCodec providers: ").doesNotContain("declined");
   }
 
@@ -181,7 +187,8 @@ class ProviderRegistryTest {
     for (int i = 0; i < first.size(); i++) {
       assertThat(first.get(i)).isNotSameAs(second.get(i));
     }
-    assertThat(ValueConverter.create().codecs().get(0)).isNotSameAs(ValueConverter.create().codecs().get(0));
+    assertThat(ValueConverter.create().codecs().get(0))
+        .isNotSameAs(ValueConverter.create().codecs().get(0));
   }
 
   @Test

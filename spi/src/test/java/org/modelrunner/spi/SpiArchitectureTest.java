@@ -20,7 +20,9 @@ import org.junit.jupiter.api.Test;
 import org.modelrunner.spi.archfixture.a.CycleA;
 import org.modelrunner.spi.codecs.JsonCodec;
 
-/** The SPI stays free of implementation dependencies (DESIGN: "no gRPC, no cache, no queue types"). */
+/**
+ * The SPI stays free of implementation dependencies (DESIGN: "no gRPC, no cache, no queue types").
+ */
 class SpiArchitectureTest {
   private static final String SPI = "org.modelrunner.spi..";
   private static final String SLICES = "org.modelrunner.(**)";
@@ -43,8 +45,12 @@ class SpiArchitectureTest {
           .should()
           .dependOnClassesThat()
           .resideInAnyPackage(
-              "io.grpc..", "com.google.protobuf..", "com.github.benmanes.caffeine..", "org.jctools..")
-          .because("the SPI is shared with submitted code and must stay free of implementation libraries");
+              "io.grpc..",
+              "com.google.protobuf..",
+              "com.github.benmanes.caffeine..",
+              "org.jctools..")
+          .because(
+              "the SPI is shared with submitted code and must stay free of implementation libraries");
 
   /** The SPI is the bottom layer: no other project package (loader, client, transports…). */
   static final ArchRule NO_OTHER_PROJECT_PACKAGES =
@@ -65,7 +71,8 @@ class SpiArchitectureTest {
     assertThat(mainClasses.contain(JsonCodec.class)).isTrue();
     assertThat(mainClasses.contain(SpiArchitectureTest.class)).isFalse();
     assertThat(mainClasses.contain(CycleA.class)).isFalse();
-    assertThat(mainClasses.stream().filter(c -> c.getPackageName().startsWith("org.modelrunner.spi")))
+    assertThat(
+            mainClasses.stream().filter(c -> c.getPackageName().startsWith("org.modelrunner.spi")))
         .hasSizeGreaterThan(15);
   }
 
@@ -92,12 +99,14 @@ class SpiArchitectureTest {
     assertThat(names).contains("spi", "spi.codecs");
 
     // and there is a real dependency between them for the rule to look at (codecs -> spi)
-    Slice codecs = StreamSupport.stream(slicesOfMain.spliterator(), false)
-        .filter(s -> s.getNamePart(1).equals("spi.codecs"))
-        .findFirst()
-        .orElseThrow();
+    Slice codecs =
+        StreamSupport.stream(slicesOfMain.spliterator(), false)
+            .filter(s -> s.getNamePart(1).equals("spi.codecs"))
+            .findFirst()
+            .orElseThrow();
     assertThat(codecs.getDependenciesFromSelf())
-        .anySatisfy(d -> assertThat(d.getTargetClass().getPackageName()).isEqualTo("org.modelrunner.spi"));
+        .anySatisfy(
+            d -> assertThat(d.getTargetClass().getPackageName()).isEqualTo("org.modelrunner.spi"));
   }
 
   @Test

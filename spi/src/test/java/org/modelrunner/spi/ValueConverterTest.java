@@ -74,7 +74,10 @@ class ValueConverterTest {
 
     @Override
     public boolean equals(Object o) {
-      return o instanceof Bean b && Objects.equals(name, b.name) && count == b.count && tags.equals(b.tags);
+      return o instanceof Bean b
+          && Objects.equals(name, b.name)
+          && count == b.count
+          && tags.equals(b.tags);
     }
 
     @Override
@@ -109,8 +112,7 @@ class ValueConverterTest {
   private static void sink(List<Point> points, Optional<Point> maybePoint) {}
 
   private static Type sinkParameter(int index) throws NoSuchMethodException {
-    return ValueConverterTest.class
-        .getDeclaredMethod("sink", List.class, Optional.class)
+    return ValueConverterTest.class.getDeclaredMethod("sink", List.class, Optional.class)
         .getGenericParameterTypes()[index];
   }
 
@@ -143,16 +145,20 @@ class ValueConverterTest {
       assertThat(converter.encode(42)).isEqualTo(Variant.ofLong(42));
       assertThat(converter.encode((short) -7)).isEqualTo(Variant.ofLong(-7));
       assertThat(converter.encode((byte) -128)).isEqualTo(Variant.ofLong(-128));
-      assertThat(converter.encode(Long.valueOf(Long.MIN_VALUE))).isEqualTo(Variant.ofLong(Long.MIN_VALUE));
-      assertThat(converter.encode(Integer.valueOf(Integer.MAX_VALUE)).asLong()).isEqualTo(Integer.MAX_VALUE);
-      assertThat(converter.encode(-1).toByteArray()).containsExactly(
-          0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
+      assertThat(converter.encode(Long.valueOf(Long.MIN_VALUE)))
+          .isEqualTo(Variant.ofLong(Long.MIN_VALUE));
+      assertThat(converter.encode(Integer.valueOf(Integer.MAX_VALUE)).asLong())
+          .isEqualTo(Integer.MAX_VALUE);
+      assertThat(converter.encode(-1).toByteArray())
+          .containsExactly(0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
     }
 
     @Test
     void bigIntegerInRangeBecomesInt() {
-      assertThat(converter.encode(BigInteger.valueOf(Long.MAX_VALUE))).isEqualTo(Variant.ofLong(Long.MAX_VALUE));
-      assertThat(converter.encode(BigInteger.valueOf(Long.MIN_VALUE))).isEqualTo(Variant.ofLong(Long.MIN_VALUE));
+      assertThat(converter.encode(BigInteger.valueOf(Long.MAX_VALUE)))
+          .isEqualTo(Variant.ofLong(Long.MAX_VALUE));
+      assertThat(converter.encode(BigInteger.valueOf(Long.MIN_VALUE)))
+          .isEqualTo(Variant.ofLong(Long.MIN_VALUE));
     }
 
     @Test
@@ -283,7 +289,8 @@ class ValueConverterTest {
       Bean bean = new Bean("b", 7, List.of("t1", "t2"));
       Variant variant = converter.encode(bean);
       assertThat(variant.type()).isEqualTo(VariantType.JSON);
-      assertThat(converter.decode(variant)).isEqualTo(Map.of("name", "b", "count", 7L, "tags", List.of("t1", "t2")));
+      assertThat(converter.decode(variant))
+          .isEqualTo(Map.of("name", "b", "count", 7L, "tags", List.of("t1", "t2")));
       assertThat(converter.decode(variant, Bean.class)).isEqualTo(bean);
     }
 
@@ -306,13 +313,15 @@ class ValueConverterTest {
 
     @Test
     void untypedValuesInsideMapsUseTheNaturalForm() {
-      Variant variant = json("{\"small\": 1, \"big\": -1180591620717411303424, \"f\": 2.0, \"n\": NaN}");
+      Variant variant =
+          json("{\"small\": 1, \"big\": -1180591620717411303424, \"f\": 2.0, \"n\": NaN}");
       Map<?, ?> map = converter.decode(variant, Map.class);
       assertThat(map.get("small")).isExactlyInstanceOf(Long.class).isEqualTo(1L);
       assertThat(map.get("big")).isEqualTo(BigInteger.TWO.pow(70).negate());
       assertThat(map.get("f")).isExactlyInstanceOf(Double.class).isEqualTo(2.0);
       assertThat((Double) map.get("n")).isNaN();
-      assertThat(converter.decode(variant, new TypeRef<Map<String, Object>>() {}.type())).isEqualTo(map);
+      assertThat(converter.decode(variant, new TypeRef<Map<String, Object>>() {}.type()))
+          .isEqualTo(map);
     }
 
     @Test
@@ -333,7 +342,9 @@ class ValueConverterTest {
 
     @Test
     void extraPropertiesAreIgnoredForRecords() {
-      Point point = converter.decode(json("{\"x\": 1, \"y\": 2, \"z\": 3, \"nested\": {\"q\": []}}"), Point.class);
+      Point point =
+          converter.decode(
+              json("{\"x\": 1, \"y\": 2, \"z\": 3, \"nested\": {\"q\": []}}"), Point.class);
       assertThat(point).isEqualTo(new Point(1, 2));
     }
 
@@ -402,8 +413,10 @@ class ValueConverterTest {
       Type optionalLong = new TypeRef<Optional<Long>>() {}.type();
       assertThat(converter.decode(Variant.NONE, optionalLong)).isEqualTo(Optional.empty());
       assertThat(converter.decode(Variant.ofLong(3), optionalLong)).isEqualTo(Optional.of(3L));
-      assertThat((Object) converter.decode(Variant.ofString("s"), Optional.class)).isEqualTo(Optional.of("s"));
-      assertThat((Object) converter.decode(Variant.NONE, Optional.class)).isEqualTo(Optional.empty());
+      assertThat((Object) converter.decode(Variant.ofString("s"), Optional.class))
+          .isEqualTo(Optional.of("s"));
+      assertThat((Object) converter.decode(Variant.NONE, Optional.class))
+          .isEqualTo(Optional.empty());
     }
 
     @Test
@@ -412,8 +425,10 @@ class ValueConverterTest {
       assertThat(converter.decode(Variant.ofLong(-5), Integer.class)).isEqualTo(-5);
       assertThat(converter.decode(Variant.ofLong(300), short.class)).isEqualTo((short) 300);
       assertThat(converter.decode(Variant.ofLong(-128), byte.class)).isEqualTo((byte) -128);
-      assertThat(converter.decode(Variant.ofLong(Long.MAX_VALUE), long.class)).isEqualTo(Long.MAX_VALUE);
-      assertThat(converter.decode(Variant.ofLong(12), BigInteger.class)).isEqualTo(BigInteger.valueOf(12));
+      assertThat(converter.decode(Variant.ofLong(Long.MAX_VALUE), long.class))
+          .isEqualTo(Long.MAX_VALUE);
+      assertThat(converter.decode(Variant.ofLong(12), BigInteger.class))
+          .isEqualTo(BigInteger.valueOf(12));
     }
 
     @Test
@@ -572,8 +587,10 @@ class ValueConverterTest {
           .isInstanceOf(ValueConversionException.class)
           .hasMessageContaining("INT")
           .hasMessageContaining("STRING");
-      assertThatThrownBy(() -> Variant.ofLong(1).asDouble()).isInstanceOf(ValueConversionException.class);
-      assertThatThrownBy(() -> Variant.ofDouble(1).asString()).isInstanceOf(ValueConversionException.class);
+      assertThatThrownBy(() -> Variant.ofLong(1).asDouble())
+          .isInstanceOf(ValueConversionException.class);
+      assertThatThrownBy(() -> Variant.ofDouble(1).asString())
+          .isInstanceOf(ValueConversionException.class);
     }
 
     @Test
@@ -614,8 +631,10 @@ class ValueConverterTest {
       for (VariantType type : VariantType.values()) {
         assertThat(VariantType.forNumber(type.number())).isSameAs(type);
       }
-      assertThatThrownBy(() -> VariantType.forNumber(7)).isInstanceOf(IllegalArgumentException.class);
-      assertThatThrownBy(() -> VariantType.forNumber(-1)).isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> VariantType.forNumber(7))
+          .isInstanceOf(IllegalArgumentException.class);
+      assertThatThrownBy(() -> VariantType.forNumber(-1))
+          .isInstanceOf(IllegalArgumentException.class);
     }
   }
 }

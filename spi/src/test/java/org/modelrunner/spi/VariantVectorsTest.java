@@ -25,8 +25,8 @@ import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.function.Executable;
 
 /**
- * Checks the converter against the byte strings the Python implementation produces
- * ({@code shared/vectors/variants.json}, PROTOCOL §2), one dynamic test per vector.
+ * Checks the converter against the byte strings the Python implementation produces ({@code
+ * shared/vectors/variants.json}, PROTOCOL §2), one dynamic test per vector.
  */
 class VariantVectorsTest {
   private static final String PROPERTY = "modelrunner.vectors";
@@ -52,12 +52,14 @@ class VariantVectorsTest {
     List<DynamicNode> variantTests = new ArrayList<>();
     for (JsonNode vector : variants) {
       String name = vector.get("name").asText();
-      variantTests.add(DynamicTest.dynamicTest(name, () -> named(name, () -> checkVariant(vector))));
+      variantTests.add(
+          DynamicTest.dynamicTest(name, () -> named(name, () -> checkVariant(vector))));
     }
     List<DynamicNode> decodeOnlyTests = new ArrayList<>();
     for (JsonNode vector : decodeOnly) {
       String name = vector.get("name").asText();
-      decodeOnlyTests.add(DynamicTest.dynamicTest(name, () -> named(name, () -> checkDecodeOnly(vector))));
+      decodeOnlyTests.add(
+          DynamicTest.dynamicTest(name, () -> named(name, () -> checkDecodeOnly(vector))));
     }
     return Stream.of(
         DynamicContainer.dynamicContainer("variants", variantTests),
@@ -94,7 +96,9 @@ class VariantVectorsTest {
     }
     return fail(
         "Cannot find the test vectors: system property %s is %s, and no %s was found in %s or above",
-        PROPERTY, property == null ? "unset" : "'" + property + "' (no such file)", RELATIVE,
+        PROPERTY,
+        property == null ? "unset" : "'" + property + "' (no such file)",
+        RELATIVE,
         Path.of("").toAbsolutePath());
   }
 
@@ -127,7 +131,9 @@ class VariantVectorsTest {
         assertThat(natural).isInstanceOf(Double.class);
         double expected = (Double) value;
         double actual = (Double) natural;
-        assertThat(Double.compare(actual, expected)).as("decoded %s vs %s", actual, expected).isZero();
+        assertThat(Double.compare(actual, expected))
+            .as("decoded %s vs %s", actual, expected)
+            .isZero();
         assertThat(Double.doubleToRawLongBits(actual))
             .as("bits of decoded %s", actual)
             .isEqualTo(Double.doubleToRawLongBits(expected));
@@ -189,7 +195,8 @@ class VariantVectorsTest {
 
   private static final Pattern QUOTED_NON_FINITE = Pattern.compile("\"(NaN|-?Infinity)\"");
 
-  private void checkJson(String name, JsonNode vector, Variant wire, byte[] bytes) throws IOException {
+  private void checkJson(String name, JsonNode vector, Variant wire, byte[] bytes)
+      throws IOException {
     String text = vector.get("text").asText();
     assertThat(new String(bytes, StandardCharsets.UTF_8))
         .as("the vector's hex is its text")
@@ -203,14 +210,18 @@ class VariantVectorsTest {
     Variant reencoded = converter.encode(decoded);
     assertThat(reencoded.type()).isEqualTo(VariantType.JSON);
     Object again = converter.decode(reencoded);
-    assertThat(canonical(again)).as("decode(encode(decode(%s)))", text).isEqualTo(canonical(expected));
+    assertThat(canonical(again))
+        .as("decode(encode(decode(%s)))", text)
+        .isEqualTo(canonical(expected));
     String reencodedText = new String(reencoded.toByteArray(), StandardCharsets.UTF_8);
 
     switch (name) {
       case "json_bigint" -> {
-        assertThat(decoded).asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.LIST)
+        assertThat(decoded)
+            .asInstanceOf(org.assertj.core.api.InstanceOfAssertFactories.LIST)
             .containsExactly(TWO_POW_70, TWO_POW_70.negate());
-        assertThat((List<?>) decoded).allSatisfy(e -> assertThat(e).isExactlyInstanceOf(BigInteger.class));
+        assertThat((List<?>) decoded)
+            .allSatisfy(e -> assertThat(e).isExactlyInstanceOf(BigInteger.class));
         assertThat(reencodedText.replace(" ", ""))
             .isEqualTo("[1180591620717411303424,-1180591620717411303424]");
       }
@@ -248,7 +259,8 @@ class VariantVectorsTest {
         assertThat(a.get(2)).isNull();
         assertThat(List.<Object>copyOf(a.subList(3, 6))).containsExactly(true, false, "x");
       }
-      case "json_list_top" -> assertThat(decoded).isEqualTo(List.of(Map.of("x", 1L), Map.of("x", 2L)));
+      case "json_list_top" ->
+          assertThat(decoded).isEqualTo(List.of(Map.of("x", 1L), Map.of("x", 2L)));
       case "json_unicode" -> assertThat(decoded).isEqualTo(Map.of("é", "ü", "emoji", "🚀"));
       default -> {
         // the generic checks above are enough
@@ -257,8 +269,8 @@ class VariantVectorsTest {
   }
 
   /**
-   * Converts a Jackson tree into the natural Java form the converter promises: Map (String keys), List,
-   * String, Long (BigInteger beyond 64 bits), Double, Boolean, null.
+   * Converts a Jackson tree into the natural Java form the converter promises: Map (String keys),
+   * List, String, Long (BigInteger beyond 64 bits), Double, Boolean, null.
    */
   private static Object natural(JsonNode node) {
     if (node.isObject()) {
@@ -292,7 +304,10 @@ class VariantVectorsTest {
     return fail("unexpected JSON node %s", node);
   }
 
-  /** A double compared by its (NaN-canonical) bits, so that NaN equals NaN and -0.0 differs from 0.0. */
+  /**
+   * A double compared by its (NaN-canonical) bits, so that NaN equals NaN and -0.0 differs from
+   * 0.0.
+   */
   private record CanonicalDouble(long bits) {
     @Override
     public String toString() {
@@ -300,7 +315,9 @@ class VariantVectorsTest {
     }
   }
 
-  /** Makes natural values comparable with equals: doubles by bits, the class of every number kept. */
+  /**
+   * Makes natural values comparable with equals: doubles by bits, the class of every number kept.
+   */
   private static Object canonical(Object value) {
     if (value instanceof Map<?, ?> map) {
       Map<Object, Object> out = new LinkedHashMap<>();

@@ -22,13 +22,13 @@ import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
-import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.SslConnectionFactory;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
-import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
@@ -37,34 +37,37 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
 
 /**
  * A fake Model Orchestrator for tests: a real WebSocket server on {@code 127.0.0.1} that speaks the
- * orchestrator's side of the protocol (PROTOCOL.md §3), scripted by the test, and is as strict as the
- * production one:
+ * orchestrator's side of the protocol (PROTOCOL.md §3), scripted by the test, and is as strict as
+ * the production one:
  *
  * <ul>
- *   <li>An opening handshake whose request carries a body header ({@code Content-Length}, even 0, or
- *       {@code Transfer-Encoding}) is refused the way Python's {@code websockets} 14/15 refuse it: the
- *       connection is closed without an answer. It is counted in {@link #refusedHandshakes()}.</li>
+ *   <li>An opening handshake whose request carries a body header ({@code Content-Length}, even 0,
+ *       or {@code Transfer-Encoding}) is refused the way Python's {@code websockets} 14/15 refuse
+ *       it: the connection is closed without an answer. It is counted in {@link
+ *       #refusedHandshakes()}.
  *   <li>A client message that is not JSON, or a {@code report_failure} without {@code model_id},
- *       {@code failure_code} or {@code ip}, closes the connection with 1011; an unknown event is ignored.</li>
- *   <li>A report is matched type-strictly: its {@code model_id} must equal an announced one with the same
- *       JSON type (string or number), and its {@code ip} the ip announced for one of that model's
- *       deployments (null included). Reports that do not match are kept apart in
- *       {@link #unmatchedReports()} and stop nothing.</li>
+ *       {@code failure_code} or {@code ip}, closes the connection with 1011; an unknown event is
+ *       ignored.
+ *   <li>A report is matched type-strictly: its {@code model_id} must equal an announced one with
+ *       the same JSON type (string or number), and its {@code ip} the ip announced for one of that
+ *       model's deployments (null included). Reports that do not match are kept apart in {@link
+ *       #unmatchedReports()} and stop nothing.
  *   <li>{@link #redeploy}, {@link #recovering}, {@link #running} and {@link #stopped} send what the
- *       production orchestrator sends: a redeploy as {@code RUNNING} (new) then {@code STOPPED} (old), one
- *       entry per {@code update}; {@code RECOVERING} with a null ip and the default port 50051; a first
- *       {@code STOPPED} with the last real address and placeholders ({@code ""}/0, null/50051,
- *       {@code "localhost"}/0) on the later ones.</li>
+ *       production orchestrator sends: a redeploy as {@code RUNNING} (new) then {@code STOPPED}
+ *       (old), one entry per {@code update}; {@code RECOVERING} with a null ip and the default port
+ *       50051; a first {@code STOPPED} with the last real address and placeholders ({@code ""}/0,
+ *       null/50051, {@code "localhost"}/0) on the later ones.
  * </ul>
  *
- * <p>Like the real orchestrator, it keeps a table of entries per crunch id. A connection on
- * {@code /<crunch_id>} first gets {@code {"event":"init","data":[<the crunch's entries>]}}; {@link #update}
- * changes the table and sends {@code {"event":"update","data":[<entry>]}} to that crunch's connections; a
- * connection on {@code /} gets {@code {"error": "..."}} and is closed. A {@code report_failure} that matches
- * an announced model and ip is recorded in {@link #reports()} and (by default, see
- * {@link #stopReportedModels(boolean)}) stops the reported model: its {@code RUNNING} entries become
- * {@code STOPPED} and that update is broadcast. A {@code report_failure} without {@code model_id},
- * {@code failure_code} or {@code ip} closes the connection and is recorded in {@link #malformedReports()}.
+ * <p>Like the real orchestrator, it keeps a table of entries per crunch id. A connection on {@code
+ * /<crunch_id>} first gets {@code {"event":"init","data":[<the crunch's entries>]}}; {@link
+ * #update} changes the table and sends {@code {"event":"update","data":[<entry>]}} to that crunch's
+ * connections; a connection on {@code /} gets {@code {"error": "..."}} and is closed. A {@code
+ * report_failure} that matches an announced model and ip is recorded in {@link #reports()} and (by
+ * default, see {@link #stopReportedModels(boolean)}) stops the reported model: its {@code RUNNING}
+ * entries become {@code STOPPED} and that update is broadcast. A {@code report_failure} without
+ * {@code model_id}, {@code failure_code} or {@code ip} closes the connection and is recorded in
+ * {@link #malformedReports()}.
  *
  * <pre>{@code
  * try (FakeOrchestrator orchestrator = new FakeOrchestrator().start()) {
@@ -76,23 +79,29 @@ import org.eclipse.jetty.websocket.server.WebSocketUpgradeHandler;
  * }
  * }</pre>
  *
- * <p>The server binds to {@code 127.0.0.1} only. {@link #stop()} releases the port and closes every session;
- * the table and what was recorded are kept across {@link #restart()}. All methods are thread-safe.
+ * <p>The server binds to {@code 127.0.0.1} only. {@link #stop()} releases the port and closes every
+ * session; the table and what was recorded are kept across {@link #restart()}. All methods are
+ * thread-safe.
  */
 public final class FakeOrchestrator implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Object lock = new Object();
+
   /** crunch id → deployment id → entry, in insertion order. */
   private final Map<String, Map<String, JsonNode>> tables = new HashMap<>();
+
   /** open sessions → their crunch id ("" for a connection without one). */
   private final Map<Session, String> sessions = new LinkedHashMap<>();
+
   private final List<String> requestPaths = new ArrayList<>();
   private final BlockingQueue<JsonNode> reports = new LinkedBlockingQueue<>();
   private final BlockingQueue<JsonNode> unmatchedReports = new LinkedBlockingQueue<>();
   private final BlockingQueue<String> refusedHandshakes = new LinkedBlockingQueue<>();
+
   /** How many placeholder STOPPED entries each deployment was sent; guarded by lock. */
   private final Map<String, Integer> stoppedSent = new HashMap<>();
+
   private final BlockingQueue<String> malformedReports = new LinkedBlockingQueue<>();
   private final BlockingQueue<String> received = new LinkedBlockingQueue<>();
   private final BlockingQueue<Integer> closeCodes = new LinkedBlockingQueue<>();
@@ -131,7 +140,8 @@ public final class FakeOrchestrator implements AutoCloseable {
   public FakeOrchestrator start(int port) {
     synchronized (lock) {
       if (server != null) {
-        throw new IllegalStateException("The fake orchestrator is already listening on port " + this.port);
+        throw new IllegalStateException(
+            "The fake orchestrator is already listening on port " + this.port);
       }
       QueuedThreadPool threads = new QueuedThreadPool(16, 2);
       threads.setName("fake-orchestrator");
@@ -143,7 +153,12 @@ public final class FakeOrchestrator implements AutoCloseable {
         tls.setKeyStore(keyStore);
         tls.setKeyStorePassword(keyStorePassword);
         connector =
-            new ServerConnector(jetty, 1, 1, new SslConnectionFactory(tls, "http/1.1"), new HttpConnectionFactory());
+            new ServerConnector(
+                jetty,
+                1,
+                1,
+                new SslConnectionFactory(tls, "http/1.1"),
+                new HttpConnectionFactory());
       } else {
         connector = new ServerConnector(jetty, 1, 1);
       }
@@ -158,7 +173,8 @@ public final class FakeOrchestrator implements AutoCloseable {
                 container.setIdleTimeout(Duration.ofMinutes(10));
                 container.setMaxTextMessageSize(64L * 1024 * 1024);
                 container.addMapping(
-                    "/*", (request, response, callback) -> new Endpoint(request.getHttpURI().getPath()));
+                    "/*",
+                    (request, response, callback) -> new Endpoint(request.getHttpURI().getPath()));
               });
       jetty.setHandler(new RefuseBodyHeaders(upgrades));
       jetty.setStopTimeout(2_000);
@@ -170,7 +186,8 @@ public final class FakeOrchestrator implements AutoCloseable {
         } catch (Exception suppressed) {
           e.addSuppressed(suppressed);
         }
-        throw new IllegalStateException("The fake orchestrator could not listen on port " + port + ": " + e, e);
+        throw new IllegalStateException(
+            "The fake orchestrator could not listen on port " + port + ": " + e, e);
       }
       this.server = jetty;
       this.port = connector.getLocalPort();
@@ -228,16 +245,16 @@ public final class FakeOrchestrator implements AutoCloseable {
   }
 
   /**
-   * Returns {@code ws://127.0.0.1:<port>} ({@code wss://} with {@link #tls}), the base URI a client appends its
-   * crunch id to.
+   * Returns {@code ws://127.0.0.1:<port>} ({@code wss://} with {@link #tls}), the base URI a client
+   * appends its crunch id to.
    */
   public URI uri() {
     return URI.create((keyStore != null ? "wss" : "ws") + "://127.0.0.1:" + port());
   }
 
   /**
-   * Serves {@code wss://} (TLS) from the next {@link #start} on, with the key and certificate of the key
-   * store (its certificate should name 127.0.0.1).
+   * Serves {@code wss://} (TLS) from the next {@link #start} on, with the key and certificate of
+   * the key store (its certificate should name 127.0.0.1).
    *
    * @return this
    */
@@ -253,10 +270,10 @@ public final class FakeOrchestrator implements AutoCloseable {
   // The table
 
   /**
-   * Puts an entry in the crunch's table (replacing the one with the same {@code deployment_id}) without
-   * telling anyone: connections made from now on get it in their init, open ones never hear of it (a lost
-   * message). The entry is sent as it is: it may be malformed on purpose (an entry without a
-   * {@code deployment_id} is kept under a key of its own).
+   * Puts an entry in the crunch's table (replacing the one with the same {@code deployment_id})
+   * without telling anyone: connections made from now on get it in their init, open ones never hear
+   * of it (a lost message). The entry is sent as it is: it may be malformed on purpose (an entry
+   * without a {@code deployment_id} is kept under a key of its own).
    */
   public void put(String crunchId, JsonNode entry) {
     JsonNode copy = checkEntry(entry);
@@ -277,7 +294,10 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
   }
 
-  /** Puts the entry in the crunch's table and sends it as an update to the crunch's open connections. */
+  /**
+   * Puts the entry in the crunch's table and sends it as an update to the crunch's open
+   * connections.
+   */
   public void update(String crunchId, JsonNode entry) {
     JsonNode copy = checkEntry(entry);
     synchronized (lock) {
@@ -287,13 +307,15 @@ public final class FakeOrchestrator implements AutoCloseable {
   }
 
   /**
-   * Announces a redeploy as the production orchestrator does, in one pass: an {@code update} with the new
-   * deployment {@code RUNNING} at {@code ip:port}, then one with the old deployment {@code STOPPED} (with its
-   * last real address). The test stops the old runner at once, as the orchestrator does.
+   * Announces a redeploy as the production orchestrator does, in one pass: an {@code update} with
+   * the new deployment {@code RUNNING} at {@code ip:port}, then one with the old deployment {@code
+   * STOPPED} (with its last real address). The test stops the old runner at once, as the
+   * orchestrator does.
    *
    * @throws IllegalArgumentException if the crunch has no deployment {@code oldDeploymentId}
    */
-  public void redeploy(String crunchId, String oldDeploymentId, String newDeploymentId, String ip, int port) {
+  public void redeploy(
+      String crunchId, String oldDeploymentId, String newDeploymentId, String ip, int port) {
     synchronized (lock) {
       ObjectNode old = existing(crunchId, oldDeploymentId);
       ObjectNode next = old.deepCopy();
@@ -307,8 +329,9 @@ public final class FakeOrchestrator implements AutoCloseable {
   }
 
   /**
-   * Announces that a deployment's process is restarting: {@code RECOVERING} with {@code "ip": null} and
-   * {@code "port": 50051}, as the production orchestrator does while a model has no running task.
+   * Announces that a deployment's process is restarting: {@code RECOVERING} with {@code "ip": null}
+   * and {@code "port": 50051}, as the production orchestrator does while a model has no running
+   * task.
    *
    * @throws IllegalArgumentException if the crunch has no such deployment
    */
@@ -339,9 +362,9 @@ public final class FakeOrchestrator implements AutoCloseable {
   }
 
   /**
-   * Announces a deployment {@code STOPPED}. The first time it carries the deployment's last address; later
-   * times (the orchestrator repeats stopped entries in its state passes) the runner's placeholders, in turn
-   * {@code ""}/0, null/50051 and {@code "localhost"}/0.
+   * Announces a deployment {@code STOPPED}. The first time it carries the deployment's last
+   * address; later times (the orchestrator repeats stopped entries in its state passes) the
+   * runner's placeholders, in turn {@code ""}/0, null/50051 and {@code "localhost"}/0.
    *
    * @throws IllegalArgumentException if the crunch has no such deployment
    */
@@ -375,7 +398,8 @@ public final class FakeOrchestrator implements AutoCloseable {
   private ObjectNode existing(String crunchId, String deploymentId) {
     JsonNode entry = tables.getOrDefault(crunchId, Map.of()).get(deploymentId);
     if (!(entry instanceof ObjectNode object)) {
-      throw new IllegalArgumentException("Crunch '" + crunchId + "' has no deployment '" + deploymentId + "'");
+      throw new IllegalArgumentException(
+          "Crunch '" + crunchId + "' has no deployment '" + deploymentId + "'");
     }
     return object;
   }
@@ -389,17 +413,29 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
   }
 
-  /** Returns an entry with infos {@code {"model_name": modelId, "cruncher_name": "cruncher-" + modelId}}. */
-  public static ObjectNode entry(String modelId, String deploymentId, String state, String ip, int port) {
+  /**
+   * Returns an entry with infos {@code {"model_name": modelId, "cruncher_name": "cruncher-" +
+   * modelId}}.
+   */
+  public static ObjectNode entry(
+      String modelId, String deploymentId, String state, String ip, int port) {
     Map<String, String> infos = new LinkedHashMap<>();
     infos.put("model_name", modelId);
     infos.put("cruncher_name", "cruncher-" + modelId);
     return entry(modelId, deploymentId, state, ip, port, infos);
   }
 
-  /** Returns an entry with the given infos (values may be null; null infos gives {@code "infos": null}). */
+  /**
+   * Returns an entry with the given infos (values may be null; null infos gives {@code "infos":
+   * null}).
+   */
   public static ObjectNode entry(
-      String modelId, String deploymentId, String state, String ip, int port, Map<String, ?> infos) {
+      String modelId,
+      String deploymentId,
+      String state,
+      String ip,
+      int port,
+      Map<String, ?> infos) {
     ObjectNode entry = JSON.createObjectNode();
     entry.put("deployment_id", deploymentId);
     entry.put("model_id", modelId);
@@ -410,7 +446,10 @@ public final class FakeOrchestrator implements AutoCloseable {
     return entry;
   }
 
-  /** Parses JSON text, for entries a test wants to write by hand (numbers as model ids, odd fields…). */
+  /**
+   * Parses JSON text, for entries a test wants to write by hand (numbers as model ids, odd
+   * fields…).
+   */
   public static JsonNode json(String text) {
     try {
       return JSON.readTree(text);
@@ -431,7 +470,10 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
   }
 
-  /** Sends a raw text message to every open session in {@code parts} WebSocket frames (a fragmented message). */
+  /**
+   * Sends a raw text message to every open session in {@code parts} WebSocket frames (a fragmented
+   * message).
+   */
   public void sendFragmented(String rawFrame, int parts) {
     if (parts < 1 || parts > Math.max(1, rawFrame.length())) {
       throw new IllegalArgumentException("parts must be in 1.." + rawFrame.length() + ": " + parts);
@@ -441,7 +483,8 @@ public final class FakeOrchestrator implements AutoCloseable {
         int size = (rawFrame.length() + parts - 1) / parts;
         for (int from = 0; from < rawFrame.length() || from == 0; from += size) {
           int to = Math.min(rawFrame.length(), from + size);
-          session.sendPartialText(rawFrame.substring(from, to), to == rawFrame.length(), Callback.NOOP);
+          session.sendPartialText(
+              rawFrame.substring(from, to), to == rawFrame.length(), Callback.NOOP);
           if (to == rawFrame.length()) {
             break;
           }
@@ -460,17 +503,17 @@ public final class FakeOrchestrator implements AutoCloseable {
   }
 
   /**
-   * Whether a valid report stops the reported model, as the real orchestrator does (default true): its
-   * {@code RUNNING} entries in the reporting connection's crunch become {@code STOPPED}, and that update is
-   * broadcast.
+   * Whether a valid report stops the reported model, as the real orchestrator does (default true):
+   * its {@code RUNNING} entries in the reporting connection's crunch become {@code STOPPED}, and
+   * that update is broadcast.
    */
   public void stopReportedModels(boolean stop) {
     this.stopReportedModels = stop;
   }
 
   /**
-   * Whether the server answers WebSocket pings with pongs (default true). When false, pings are counted
-   * and left unanswered, like an orchestrator that hangs.
+   * Whether the server answers WebSocket pings with pongs (default true). When false, pings are
+   * counted and left unanswered, like an orchestrator that hangs.
    */
   public void answerPings(boolean answer) {
     this.answerPings = answer;
@@ -531,7 +574,10 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
   }
 
-  /** Returns the raw (still percent-encoded) request paths of the connections accepted so far, in order. */
+  /**
+   * Returns the raw (still percent-encoded) request paths of the connections accepted so far, in
+   * order.
+   */
   public List<String> requestPaths() {
     synchronized (lock) {
       return List.copyOf(requestPaths);
@@ -545,14 +591,18 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
   }
 
-  /** The {@code data} entries of the well-formed reports that match an announced model and ip, in order. */
+  /**
+   * The {@code data} entries of the well-formed reports that match an announced model and ip, in
+   * order.
+   */
   public BlockingQueue<JsonNode> reports() {
     return reports;
   }
 
   /**
-   * The {@code data} entries of the well-formed reports that match no announced model and ip (type-strict
-   * on {@code model_id}, exact on {@code ip}): the production orchestrator would act on none of them.
+   * The {@code data} entries of the well-formed reports that match no announced model and ip
+   * (type-strict on {@code model_id}, exact on {@code ip}): the production orchestrator would act
+   * on none of them.
    */
   public BlockingQueue<JsonNode> unmatchedReports() {
     return unmatchedReports;
@@ -563,7 +613,9 @@ public final class FakeOrchestrator implements AutoCloseable {
     return refusedHandshakes;
   }
 
-  /** The raw text of the {@code report_failure} messages that made the server drop the connection. */
+  /**
+   * The raw text of the {@code report_failure} messages that made the server drop the connection.
+   */
   public BlockingQueue<String> malformedReports() {
     return malformedReports;
   }
@@ -573,7 +625,10 @@ public final class FakeOrchestrator implements AutoCloseable {
     return received;
   }
 
-  /** The close codes of the sessions that closed, as the server saw them (1000 for a client's normal close). */
+  /**
+   * The close codes of the sessions that closed, as the server saw them (1000 for a client's normal
+   * close).
+   */
   public BlockingQueue<Integer> closeCodes() {
     return closeCodes;
   }
@@ -588,7 +643,9 @@ public final class FakeOrchestrator implements AutoCloseable {
   /** The table key: the deployment id, or a key of its own for a malformed entry without one. */
   private String deploymentId(JsonNode entry) {
     JsonNode id = entry.get("deployment_id");
-    return id != null && id.isValueNode() && !id.isNull() ? id.asText() : "#malformed-" + (++malformed);
+    return id != null && id.isValueNode() && !id.isNull()
+        ? id.asText()
+        : "#malformed-" + (++malformed);
   }
 
   private static String message(String event, List<? extends JsonNode> entries) {
@@ -660,7 +717,11 @@ public final class FakeOrchestrator implements AutoCloseable {
     boolean valid = data != null && data.isArray();
     if (valid) {
       for (JsonNode report : data) {
-        valid &= report.isObject() && has(report, "model_id") && has(report, "failure_code") && has(report, "ip");
+        valid &=
+            report.isObject()
+                && has(report, "model_id")
+                && has(report, "failure_code")
+                && has(report, "ip");
       }
     }
     if (!valid) {
@@ -680,13 +741,19 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
   }
 
-  /** model_id and failure_code present and not null; ip present (null is the ip of a model without a task). */
+  /**
+   * model_id and failure_code present and not null; ip present (null is the ip of a model without a
+   * task).
+   */
   private static boolean has(JsonNode report, String field) {
     JsonNode value = report.get(field);
     return value != null && !value.isContainerNode() && (field.equals("ip") || !value.isNull());
   }
 
-  /** Type-strict on model_id, exact on ip, against the deployments announced to the session's crunch. */
+  /**
+   * Type-strict on model_id, exact on ip, against the deployments announced to the session's
+   * crunch.
+   */
   private boolean matches(Session session, JsonNode report) {
     synchronized (lock) {
       String crunchId = sessions.get(session);
@@ -730,8 +797,8 @@ public final class FakeOrchestrator implements AutoCloseable {
   }
 
   /**
-   * Refuses an opening handshake with a body header as {@code websockets} 14/15 do ("unsupported request
-   * body"): the connection is closed without an answer.
+   * Refuses an opening handshake with a body header as {@code websockets} 14/15 do ("unsupported
+   * request body"): the connection is closed without an answer.
    */
   private final class RefuseBodyHeaders extends Handler.Wrapper {
     RefuseBodyHeaders(Handler upgrades) {
@@ -739,10 +806,12 @@ public final class FakeOrchestrator implements AutoCloseable {
     }
 
     @Override
-    public boolean handle(Request request, Response response, org.eclipse.jetty.util.Callback callback)
+    public boolean handle(
+        Request request, Response response, org.eclipse.jetty.util.Callback callback)
         throws Exception {
       HttpFields headers = request.getHeaders();
-      if (headers.contains(HttpHeader.CONTENT_LENGTH) || headers.contains(HttpHeader.TRANSFER_ENCODING)) {
+      if (headers.contains(HttpHeader.CONTENT_LENGTH)
+          || headers.contains(HttpHeader.TRANSFER_ENCODING)) {
         refusedHandshakes.add(request.getMethod() + " " + request.getHttpURI().getPathQuery());
         request.getConnectionMetaData().getConnection().getEndPoint().close();
         callback.failed(new java.io.IOException("unsupported request body"));
@@ -753,8 +822,8 @@ public final class FakeOrchestrator implements AutoCloseable {
   }
 
   /**
-   * Jetty's endpoint for one server-side session. Public only because Jetty calls its methods through public
-   * method handles; tests have no use for it.
+   * Jetty's endpoint for one server-side session. Public only because Jetty calls its methods
+   * through public method handles; tests have no use for it.
    */
   public final class Endpoint implements Session.Listener.AutoDemanding {
     private final String rawPath;

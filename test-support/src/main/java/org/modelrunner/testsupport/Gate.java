@@ -4,8 +4,8 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Lets a test hold a model call open: a test submission calls {@link #pass()} (it sees this class through
- * the host class path) and the test decides when it returns.
+ * Lets a test hold a model call open: a test submission calls {@link #pass()} (it sees this class
+ * through the host class path) and the test decides when it returns.
  */
 public final class Gate {
   private static volatile CountDownLatch entered = new CountDownLatch(1);

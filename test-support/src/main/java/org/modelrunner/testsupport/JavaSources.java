@@ -23,10 +23,11 @@ import javax.tools.ToolProvider;
 import org.modelrunner.spi.Variant;
 
 /**
- * Compiles Java sources written in a test into class folders and jars, so that test submissions are built
- * by the test itself rather than committed as binaries. The compile class path holds this library's API
- * (the spi), Jackson, this module (for {@link Gate}), and the jars or folders of the host classes a test names (such as its base-class
- * fixture); sources are compiled for Java 17 with {@code -parameters} unless told otherwise.
+ * Compiles Java sources written in a test into class folders and jars, so that test submissions are
+ * built by the test itself rather than committed as binaries. The compile class path holds this
+ * library's API (the spi), Jackson, this module (for {@link Gate}), and the jars or folders of the
+ * host classes a test names (such as its base-class fixture); sources are compiled for Java 17 with
+ * {@code -parameters} unless told otherwise.
  *
  * <pre>{@code
  * Path jar = JavaSources.create(TrackerBase.class)
@@ -96,12 +97,14 @@ public final class JavaSources {
         Files.writeString(file, source.getValue());
         files.add(file.toString());
       }
-      List<String> options = new ArrayList<>(List.of("--release", "17", "-d", out.toString(), "-proc:none"));
+      List<String> options =
+          new ArrayList<>(List.of("--release", "17", "-d", out.toString(), "-proc:none"));
       if (parameters) {
         options.add("-parameters");
       }
       options.add("-classpath");
-      options.add(classPath.stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
+      options.add(
+          classPath.stream().map(Path::toString).collect(Collectors.joining(File.pathSeparator)));
       if (!files.isEmpty()) {
         JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
         StringWriter errors = new StringWriter();
@@ -109,7 +112,12 @@ public final class JavaSources {
             compiler.getStandardFileManager(null, null, StandardCharsets.UTF_8)) {
           boolean ok =
               compiler
-                  .getTask(errors, fileManager, null, options, null,
+                  .getTask(
+                      errors,
+                      fileManager,
+                      null,
+                      options,
+                      null,
                       fileManager.getJavaFileObjectsFromStrings(files))
                   .call();
           if (!ok) {
@@ -143,7 +151,10 @@ public final class JavaSources {
     }
   }
 
-  /** Returns the module's scratch folder for sources and intermediate classes (cleaned by the build). */
+  /**
+   * Returns the module's scratch folder for sources and intermediate classes (cleaned by the
+   * build).
+   */
   private static Path scratch() throws IOException {
     return Files.createDirectories(Path.of("target", "test-scratch").toAbsolutePath());
   }

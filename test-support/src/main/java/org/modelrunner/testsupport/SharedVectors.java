@@ -6,8 +6,8 @@ import java.nio.file.Path;
 /**
  * Finds {@code variants.json}, the encodings produced by the Python implementation, which lives in
  * {@code ../shared/vectors/} beside the project. The build passes its path as the system property
- * {@value #PROPERTY}; without it (a test run from an IDE), the folders above the working directory are
- * searched.
+ * {@value #PROPERTY}; without it (a test run from an IDE), the folders above the working directory
+ * are searched.
  */
 public final class SharedVectors {
   /** The system property the build sets to the vectors file. */
@@ -34,8 +34,14 @@ public final class SharedVectors {
       }
     }
     throw new IllegalStateException(
-        "Cannot find the test vectors: system property " + PROPERTY + " is "
-            + (property == null ? "unset" : "'" + property + "' (no such file)") + ", and no " + RELATIVE
-            + " was found in " + Path.of("").toAbsolutePath() + " or above");
+        "Cannot find the test vectors: system property "
+            + PROPERTY
+            + " is "
+            + (property == null ? "unset" : "'" + property + "' (no such file)")
+            + ", and no "
+            + RELATIVE
+            + " was found in "
+            + Path.of("").toAbsolutePath()
+            + " or above");
   }
 }

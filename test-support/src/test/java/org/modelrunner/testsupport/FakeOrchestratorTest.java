@@ -38,7 +38,10 @@ class FakeOrchestratorTest {
     orchestrator.close();
   }
 
-  /** A raw client session: what arrives, and the close code. Public: Jetty calls it through method handles. */
+  /**
+   * A raw client session: what arrives, and the close code. Public: Jetty calls it through method
+   * handles.
+   */
   public static final class Peer implements Session.Listener.AutoDemanding {
     final BlockingQueue<String> texts = new LinkedBlockingQueue<>();
     final CompletableFuture<Integer> closed = new CompletableFuture<>();
@@ -62,8 +65,11 @@ class FakeOrchestratorTest {
 
   private Peer connect() throws Exception {
     Peer peer = new Peer();
-    client.connect(peer, URI.create(orchestrator.uri() + "/" + CRUNCH)).get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
-    assertThat(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).startsWith("{\"event\":\"init\"");
+    client
+        .connect(peer, URI.create(orchestrator.uri() + "/" + CRUNCH))
+        .get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    assertThat(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+        .startsWith("{\"event\":\"init\"");
     return peer;
   }
 
@@ -71,7 +77,8 @@ class FakeOrchestratorTest {
   void aMessageThatIsNotJsonClosesTheConnectionWith1011() throws Exception {
     Peer peer = connect();
     peer.session.sendText("{not json", Callback.NOOP);
-    assertThat(peer.closed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(StatusCode.SERVER_ERROR);
+    assertThat(peer.closed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+        .isEqualTo(StatusCode.SERVER_ERROR);
   }
 
   @Test
@@ -80,7 +87,8 @@ class FakeOrchestratorTest {
     peer.session.sendText(
         "{\"event\":\"report_failure\",\"data\":[{\"model_id\":\"m\",\"failure_code\":\"MULTIPLE_FAILED\"}]}",
         Callback.NOOP);
-    assertThat(peer.closed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isEqualTo(StatusCode.SERVER_ERROR);
+    assertThat(peer.closed.get(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+        .isEqualTo(StatusCode.SERVER_ERROR);
     assertThat(orchestrator.malformedReports()).hasSize(1);
   }
 
@@ -90,31 +98,41 @@ class FakeOrchestratorTest {
     peer.session.sendText("{\"event\":\"hello\"}", Callback.NOOP);
     peer.session.sendText("[1, 2]", Callback.NOOP);
     orchestrator.update(CRUNCH, FakeOrchestrator.entry("m", "m1", "RUNNING", "127.0.0.1", 5));
-    assertThat(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).startsWith("{\"event\":\"update\"");
+    assertThat(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+        .startsWith("{\"event\":\"update\"");
     assertThat(peer.closed).isNotDone();
   }
 
   @Test
   void reportsMatchTheModelIdsTypeAndTheAnnouncedIpExactly() throws Exception {
-    orchestrator.put(CRUNCH, FakeOrchestrator.json(
-        "{\"deployment_id\":\"d7\",\"model_id\":7,\"state\":\"RUNNING\",\"ip\":\"10.0.0.7\",\"port\":5}"));
-    orchestrator.put(CRUNCH, FakeOrchestrator.json(
-        "{\"deployment_id\":\"dn\",\"model_id\":\"n\",\"state\":\"RECOVERING\",\"ip\":null,\"port\":50051}"));
+    orchestrator.put(
+        CRUNCH,
+        FakeOrchestrator.json(
+            "{\"deployment_id\":\"d7\",\"model_id\":7,\"state\":\"RUNNING\",\"ip\":\"10.0.0.7\",\"port\":5}"));
+    orchestrator.put(
+        CRUNCH,
+        FakeOrchestrator.json(
+            "{\"deployment_id\":\"dn\",\"model_id\":\"n\",\"state\":\"RECOVERING\",\"ip\":null,\"port\":50051}"));
     Peer peer = connect();
-    String template = "{\"event\":\"report_failure\",\"data\":[{\"model_id\":%s,\"failure_code\":\"X\","
-        + "\"failure_reason\":\"\",\"ip\":%s}]}";
+    String template =
+        "{\"event\":\"report_failure\",\"data\":[{\"model_id\":%s,\"failure_code\":\"X\","
+            + "\"failure_reason\":\"\",\"ip\":%s}]}";
     peer.session.sendText(template.formatted("7", "\"10.0.0.7\""), Callback.NOOP);
-    peer.session.sendText(template.formatted("\"7\"", "\"10.0.0.7\""), Callback.NOOP); // a string id: no match
-    peer.session.sendText(template.formatted("7", "\"127.0.0.1\""), Callback.NOOP); // a guessed ip: no match
+    peer.session.sendText(
+        template.formatted("\"7\"", "\"10.0.0.7\""), Callback.NOOP); // a string id: no match
+    peer.session.sendText(
+        template.formatted("7", "\"127.0.0.1\""), Callback.NOOP); // a guessed ip: no match
     peer.session.sendText(template.formatted("\"n\"", "null"), Callback.NOOP);
-    peer.session.sendText(template.formatted("\"n\"", "\"\""), Callback.NOOP); // "" is not null: no match
+    peer.session.sendText(
+        template.formatted("\"n\"", "\"\""), Callback.NOOP); // "" is not null: no match
 
     JsonNode first = orchestrator.reports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
     JsonNode second = orchestrator.reports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
     assertThat(first.get("model_id").isInt()).isTrue();
     assertThat(second.get("ip").isNull()).isTrue();
     for (int i = 0; i < 3; i++) {
-      assertThat(orchestrator.unmatchedReports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS)).isNotNull();
+      assertThat(orchestrator.unmatchedReports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS))
+          .isNotNull();
     }
     assertThat(orchestrator.reports()).isEmpty();
   }
@@ -124,19 +142,24 @@ class FakeOrchestratorTest {
     orchestrator.put(CRUNCH, FakeOrchestrator.entry("m", "m1", "RUNNING", "127.0.0.1", 5001));
     Peer peer = connect();
     orchestrator.redeploy(CRUNCH, "m1", "m2", "127.0.0.2", 5002);
-    JsonNode running = FakeOrchestrator.json(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
-    JsonNode stopped = FakeOrchestrator.json(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+    JsonNode running =
+        FakeOrchestrator.json(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+    JsonNode stopped =
+        FakeOrchestrator.json(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
     assertThat(running.get("data")).hasSize(1);
     assertThat(running.at("/data/0/deployment_id").asText()).isEqualTo("m2");
     assertThat(running.at("/data/0/state").asText()).isEqualTo("RUNNING");
     assertThat(stopped.get("data")).hasSize(1);
     assertThat(stopped.at("/data/0/deployment_id").asText()).isEqualTo("m1");
     assertThat(stopped.at("/data/0/state").asText()).isEqualTo("STOPPED");
-    assertThat(stopped.at("/data/0/ip").asText()).as("the first STOPPED: the last real address").isEqualTo("127.0.0.1");
+    assertThat(stopped.at("/data/0/ip").asText())
+        .as("the first STOPPED: the last real address")
+        .isEqualTo("127.0.0.1");
     assertThat(stopped.at("/data/0/port").asInt()).isEqualTo(5001);
 
     orchestrator.recovering(CRUNCH, "m2");
-    JsonNode recovering = FakeOrchestrator.json(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+    JsonNode recovering =
+        FakeOrchestrator.json(peer.texts.poll(WAIT.toMillis(), TimeUnit.MILLISECONDS));
     assertThat(recovering.at("/data/0/ip").isNull()).isTrue();
     assertThat(recovering.at("/data/0/port").asInt()).isEqualTo(50051);
   }

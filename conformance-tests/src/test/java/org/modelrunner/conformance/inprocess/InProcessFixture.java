@@ -21,8 +21,8 @@ import org.modelrunner.transport.inprocess.InProcessRunner;
 /**
  * The fixture of the in-process transport: transports from the {@code inproc} provider found with
  * {@link java.util.ServiceLoader}, runners registered in {@link InProcessModels}. It declares every
- * capability: a runner is restarted by registering the same submission again under the same name, and the
- * fixture opens the {@link Submission} itself so that it can expose its class loader.
+ * capability: a runner is restarted by registering the same submission again under the same name,
+ * and the fixture opens the {@link Submission} itself so that it can expose its class loader.
  *
  * <p>{@link #breaking} wraps the transports it makes, for the self-test's broken transports.
  */
@@ -32,7 +32,9 @@ public final class InProcessFixture implements TransportFixture {
   private final Duration releaseTimeout;
 
   private InProcessFixture(
-      Set<Capability> capabilities, UnaryOperator<ModelTransport> wrapper, Duration releaseTimeout) {
+      Set<Capability> capabilities,
+      UnaryOperator<ModelTransport> wrapper,
+      Duration releaseTimeout) {
     this.capabilities = capabilities;
     this.wrapper = wrapper;
     this.releaseTimeout = releaseTimeout;
@@ -46,7 +48,8 @@ public final class InProcessFixture implements TransportFixture {
 
   /** The in-process transport, declaring only the given capabilities. */
   public static InProcessFixture withCapabilities(Set<Capability> capabilities) {
-    return new InProcessFixture(Set.copyOf(capabilities), UnaryOperator.identity(), Duration.ofSeconds(5));
+    return new InProcessFixture(
+        Set.copyOf(capabilities), UnaryOperator.identity(), Duration.ofSeconds(5));
   }
 
   /** The in-process transport wrapped by a broken transport. */
@@ -55,10 +58,11 @@ public final class InProcessFixture implements TransportFixture {
   }
 
   /**
-   * The in-process transport wrapped by a broken transport, with a shorter release timeout (for a transport
-   * that leaks threads, which makes every test wait that long).
+   * The in-process transport wrapped by a broken transport, with a shorter release timeout (for a
+   * transport that leaks threads, which makes every test wait that long).
    */
-  public static InProcessFixture breaking(UnaryOperator<ModelTransport> wrapper, Duration releaseTimeout) {
+  public static InProcessFixture breaking(
+      UnaryOperator<ModelTransport> wrapper, Duration releaseTimeout) {
     return new InProcessFixture(EnumSet.allOf(Capability.class), wrapper, releaseTimeout);
   }
 
@@ -68,7 +72,8 @@ public final class InProcessFixture implements TransportFixture {
         ProviderRegistry.load(TransportProvider.class).providers().stream()
             .filter(candidate -> candidate.schemes().contains("inproc"))
             .findFirst()
-            .orElseThrow(() -> new AssertionError("No TransportProvider for inproc:// on the class path"));
+            .orElseThrow(
+                () -> new AssertionError("No TransportProvider for inproc:// on the class path"));
     return wrapper.apply(provider.create(settings));
   }
 
@@ -82,7 +87,10 @@ public final class InProcessFixture implements TransportFixture {
     return capabilities;
   }
 
-  /** In-process requests take microseconds: half a second is a generous bound, and keeps the suite quick. */
+  /**
+   * In-process requests take microseconds: half a second is a generous bound, and keeps the suite
+   * quick.
+   */
   @Override
   public Duration timingTolerance() {
     return Duration.ofMillis(500);

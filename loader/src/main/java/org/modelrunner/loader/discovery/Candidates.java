@@ -9,7 +9,9 @@ import org.modelrunner.spi.SubmittedCode;
 final class Candidates {
   private Candidates() {}
 
-  /** Returns why {@code type} cannot be the implementation of {@code base}, or empty when it can. */
+  /**
+   * Returns why {@code type} cannot be the implementation of {@code base}, or empty when it can.
+   */
   static Optional<String> rejection(SubmittedCode code, Class<?> type, Class<?> base) {
     if (type == base || !base.isAssignableFrom(type)) {
       return Optional.of("does not extend or implement " + base.getName());

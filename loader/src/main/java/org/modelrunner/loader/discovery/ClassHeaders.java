@@ -25,7 +25,8 @@ import org.objectweb.asm.ClassReader;
  */
 final class ClassHeaders {
   /** Packages whose types can never extend a submission's or a coordinator's base class. */
-  private static final List<String> PLATFORM = List.of("java/", "javax/", "jdk/", "sun/", "com/sun/");
+  private static final List<String> PLATFORM =
+      List.of("java/", "javax/", "jdk/", "sun/", "com/sun/");
 
   private record Header(String superName, String[] interfaces) {}
 
@@ -42,7 +43,8 @@ final class ClassHeaders {
       try {
         if (Files.isDirectory(location)) {
           try (Stream<Path> files = Files.walk(location)) {
-            for (Path file : (Iterable<Path>) files.filter(f -> f.toString().endsWith(".class"))::iterator) {
+            for (Path file :
+                (Iterable<Path>) files.filter(f -> f.toString().endsWith(".class"))::iterator) {
               try (InputStream in = Files.newInputStream(file)) {
                 add(headers, in);
               }
@@ -69,16 +71,19 @@ final class ClassHeaders {
   private static void add(Map<String, Header> headers, InputStream in) {
     try {
       ClassReader reader = new ClassReader(in);
-      headers.putIfAbsent(reader.getClassName(), new Header(reader.getSuperName(), reader.getInterfaces()));
+      headers.putIfAbsent(
+          reader.getClassName(), new Header(reader.getSuperName(), reader.getInterfaces()));
     } catch (IOException | RuntimeException malformed) {
-      // Not a readable class file: it will be loaded (and fail, and be noted) like any unknown class.
+      // Not a readable class file: it will be loaded (and fail, and be noted) like any unknown
+      // class.
     }
   }
 
   /**
-   * Returns whether the class may extend or implement the base class: its supertypes, followed through
-   * the submission's own headers, reach the base class, or leave the submission for a type that is not
-   * the platform's (which only loading can check). A class without a readable header may.
+   * Returns whether the class may extend or implement the base class: its supertypes, followed
+   * through the submission's own headers, reach the base class, or leave the submission for a type
+   * that is not the platform's (which only loading can check). A class without a readable header
+   * may.
    */
   boolean mayExtend(String className, String baseClassName) {
     String base = baseClassName.replace('.', '/');

@@ -7,15 +7,15 @@ import org.modelrunner.spi.ModelDiscovery;
 import org.modelrunner.spi.SubmittedCode;
 
 /**
- * Scans every class of the submission in sorted name order, without running static initialisers, and
- * keeps the public concrete classes that extend or implement the base class, are defined by the
- * submission's own loader, and do not ship in the same jar or folder as the base class (an example or
- * benchmark implementation published with the base class is never picked). A class that cannot be loaded
- * or linked (a missing dependency, say) is skipped and noted. Always decides. Priority 5.
+ * Scans every class of the submission in sorted name order, without running static initialisers,
+ * and keeps the public concrete classes that extend or implement the base class, are defined by the
+ * submission's own loader, and do not ship in the same jar or folder as the base class (an example
+ * or benchmark implementation published with the base class is never picked). A class that cannot
+ * be loaded or linked (a missing dependency, say) is skipped and noted. Always decides. Priority 5.
  *
- * <p>Only classes that may extend or implement the base class are loaded: their supertypes are first
- * followed through the class files' headers (read with ASM, without loading anything), so that a
- * submission's large dependencies cost neither the time nor the metaspace of loading them.
+ * <p>Only classes that may extend or implement the base class are loaded: their supertypes are
+ * first followed through the class files' headers (read with ASM, without loading anything), so
+ * that a submission's large dependencies cost neither the time nor the metaspace of loading them.
  */
 public final class ClassScanDiscovery extends ModelDiscovery {
   private static final System.Logger LOG = System.getLogger(ClassScanDiscovery.class.getName());

@@ -14,10 +14,10 @@ import org.modelrunner.spi.ModelDiscovery;
 import org.modelrunner.spi.SubmittedCode;
 
 /**
- * Finds the implementation named in the submission's own {@code META-INF/services/<base class name>}
- * file(s), the way {@link java.util.ServiceLoader} would (one class name a line, {@code #} starts a
- * comment). Applies only when the submission has such a file; then it decides, and the class scan is not
- * run. Priority 10.
+ * Finds the implementation named in the submission's own {@code META-INF/services/<base class
+ * name>} file(s), the way {@link java.util.ServiceLoader} would (one class name a line, {@code #}
+ * starts a comment). Applies only when the submission has such a file; then it decides, and the
+ * class scan is not run. Priority 10.
  */
 public final class ServiceFileDiscovery extends ModelDiscovery {
   /** Creates the provider. */

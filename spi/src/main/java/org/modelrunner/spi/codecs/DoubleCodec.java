@@ -8,9 +8,9 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
 
 /**
- * DOUBLE ↔ {@code double}, {@code float} and their boxes: 8 bytes, IEEE-754 binary64, little-endian.
- * Decodes into {@code double}, {@code float} (rounded), their boxes, {@code Number}, {@code Object} and
- * {@code BigDecimal} (finite values only).
+ * DOUBLE ↔ {@code double}, {@code float} and their boxes: 8 bytes, IEEE-754 binary64,
+ * little-endian. Decodes into {@code double}, {@code float} (rounded), their boxes, {@code Number},
+ * {@code Object} and {@code BigDecimal} (finite values only).
  */
 public final class DoubleCodec extends ValueCodec {
   /** Creates the codec. */
@@ -43,7 +43,8 @@ public final class DoubleCodec extends ValueCodec {
     }
     if (raw == BigDecimal.class) {
       if (!Double.isFinite(value)) {
-        throw new ValueConversionException(value + " cannot be converted to " + target.getTypeName());
+        throw new ValueConversionException(
+            value + " cannot be converted to " + target.getTypeName());
       }
       return new BigDecimal(Double.toString(value));
     }

@@ -11,14 +11,14 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
 
 /**
- * INT ↔ integral Java values: encodes {@code long}, {@code int}, {@code short}, {@code byte}, their boxes,
- * {@code AtomicInteger}, {@code AtomicLong}, {@code BigInteger} (when it fits in 64 bits) and
- * {@code boolean} (1 or 0, as the Python runner does) as 8 little-endian bytes.
+ * INT ↔ integral Java values: encodes {@code long}, {@code int}, {@code short}, {@code byte}, their
+ * boxes, {@code AtomicInteger}, {@code AtomicLong}, {@code BigInteger} (when it fits in 64 bits)
+ * and {@code boolean} (1 or 0, as the Python runner does) as 8 little-endian bytes.
  *
- * <p>Decodes values of any length into {@code long}, {@code int}, {@code short}, {@code byte} and their
- * boxes (range-checked), {@code BigInteger}, {@code boolean} (0 or 1 only), {@code double}, {@code float},
- * {@code BigDecimal}, and {@code Number} or {@code Object} ({@code Long}, or {@code BigInteger} beyond 64
- * bits).
+ * <p>Decodes values of any length into {@code long}, {@code int}, {@code short}, {@code byte} and
+ * their boxes (range-checked), {@code BigInteger}, {@code boolean} (0 or 1 only), {@code double},
+ * {@code float}, {@code BigDecimal}, and {@code Number} or {@code Object} ({@code Long}, or {@code
+ * BigInteger} beyond 64 bits).
  */
 public final class IntCodec extends ValueCodec {
   private static final BigInteger MIN_LONG = BigInteger.valueOf(Long.MIN_VALUE);
@@ -80,7 +80,10 @@ public final class IntCodec extends ValueCodec {
         return value.signum() != 0;
       }
       throw new ValueConversionException(
-          "the INT value " + value + " cannot be converted to " + target.getTypeName()
+          "the INT value "
+              + value
+              + " cannot be converted to "
+              + target.getTypeName()
               + " (only 0 and 1 can)");
     }
     if (raw == double.class || raw == Double.class) {
@@ -104,8 +107,15 @@ public final class IntCodec extends ValueCodec {
   private static BigInteger ranged(BigInteger value, long min, long max, Type target) {
     if (value.bitLength() > 63 || value.longValue() < min || value.longValue() > max) {
       throw new ValueConversionException(
-          "the INT value " + value + " is out of range for " + target.getTypeName()
-              + " [" + min + ", " + max + "]");
+          "the INT value "
+              + value
+              + " is out of range for "
+              + target.getTypeName()
+              + " ["
+              + min
+              + ", "
+              + max
+              + "]");
     }
     return value;
   }

@@ -24,17 +24,18 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
 
 /**
- * JSON ↔ structured values, through Jackson. The catch-all codec (priority 0): it encodes every non-null
- * value no other codec claims ({@code Map}, {@code List}, arrays, records, POJOs, Jackson trees).
+ * JSON ↔ structured values, through Jackson. The catch-all codec (priority 0): it encodes every
+ * non-null value no other codec claims ({@code Map}, {@code List}, arrays, records, POJOs, Jackson
+ * trees).
  *
- * <p>Like Python's {@code json} module, it reads and writes the bare tokens {@code NaN}, {@code Infinity}
- * and {@code -Infinity}, and integers of any size. Decoding into {@code Object} gives {@code Map},
- * {@code List}, {@code String}, {@code Long} (or {@code BigInteger}), {@code Double}, {@code Boolean} or
- * {@code null}; decoding into a record or POJO ignores properties the type does not declare, and a JSON
- * {@code null} cannot become a primitive.
+ * <p>Like Python's {@code json} module, it reads and writes the bare tokens {@code NaN}, {@code
+ * Infinity} and {@code -Infinity}, and integers of any size. Decoding into {@code Object} gives
+ * {@code Map}, {@code List}, {@code String}, {@code Long} (or {@code BigInteger}), {@code Double},
+ * {@code Boolean} or {@code null}; decoding into a record or POJO ignores properties the type does
+ * not declare, and a JSON {@code null} cannot become a primitive.
  *
- * <p>Each instance has its own Jackson mapper and type cache, so the classes it has seen are released with
- * it.
+ * <p>Each instance has its own Jackson mapper and type cache, so the classes it has seen are
+ * released with it.
  */
 public final class JsonCodec extends ValueCodec {
   private final JsonMapper mapper =
@@ -42,10 +43,12 @@ public final class JsonCodec extends ValueCodec {
           .typeFactory(TypeFactory.createDefaultInstance())
           .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
           .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
-          // Not USE_LONG_FOR_INTS: it fails on integers beyond 64 bits (Python writes them); the natural
+          // Not USE_LONG_FOR_INTS: it fails on integers beyond 64 bits (Python writes them); the
+          // natural
           // form (Long, or BigInteger beyond 64 bits) comes from NaturalDeserializer instead.
           .addModule(
-              new SimpleModule("natural-json").addDeserializer(Object.class, new NaturalDeserializer()))
+              new SimpleModule("natural-json")
+                  .addDeserializer(Object.class, new NaturalDeserializer()))
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .build();
@@ -74,7 +77,11 @@ public final class JsonCodec extends ValueCodec {
       return Variant.wrap(VariantType.JSON, mapper.writeValueAsBytes(value));
     } catch (JacksonException e) {
       throw new ValueConversionException(
-          "a " + value.getClass().getName() + " cannot be written as JSON: " + e.getOriginalMessage(), e);
+          "a "
+              + value.getClass().getName()
+              + " cannot be written as JSON: "
+              + e.getOriginalMessage(),
+          e);
     }
   }
 
@@ -84,16 +91,20 @@ public final class JsonCodec extends ValueCodec {
       return mapper.readValue(variant.toByteArray(), mapper.constructType(target));
     } catch (JacksonException e) {
       throw new ValueConversionException(
-          "the JSON value cannot be read as " + target.getTypeName() + ": " + e.getOriginalMessage(), e);
+          "the JSON value cannot be read as "
+              + target.getTypeName()
+              + ": "
+              + e.getOriginalMessage(),
+          e);
     } catch (java.io.IOException e) {
       throw new ValueConversionException("the JSON value cannot be read: " + e.getMessage(), e);
     }
   }
 
   /**
-   * Reads untyped JSON ({@code Object} targets, and the {@code Object} elements of maps and lists) in the
-   * natural form: {@code Map} (insertion-ordered), {@code List}, {@code String}, {@code Long} (or
-   * {@code BigInteger} beyond 64 bits), {@code Double}, {@code Boolean} or {@code null}.
+   * Reads untyped JSON ({@code Object} targets, and the {@code Object} elements of maps and lists)
+   * in the natural form: {@code Map} (insertion-ordered), {@code List}, {@code String}, {@code
+   * Long} (or {@code BigInteger} beyond 64 bits), {@code Double}, {@code Boolean} or {@code null}.
    */
   private static final class NaturalDeserializer extends StdDeserializer<Object> {
     NaturalDeserializer() {
@@ -105,28 +116,30 @@ public final class JsonCodec extends ValueCodec {
       switch (p.currentTokenId()) {
         case JsonTokenId.ID_START_OBJECT:
         case JsonTokenId.ID_FIELD_NAME:
-        case JsonTokenId.ID_END_OBJECT: {
-          Map<String, Object> map = new LinkedHashMap<>();
-          String name =
-              switch (p.currentTokenId()) {
-                case JsonTokenId.ID_START_OBJECT -> p.nextFieldName();
-                case JsonTokenId.ID_FIELD_NAME -> p.currentName();
-                default -> null;
-              };
-          while (name != null) {
-            p.nextToken();
-            map.put(name, deserialize(p, ctxt));
-            name = p.nextFieldName();
+        case JsonTokenId.ID_END_OBJECT:
+          {
+            Map<String, Object> map = new LinkedHashMap<>();
+            String name =
+                switch (p.currentTokenId()) {
+                  case JsonTokenId.ID_START_OBJECT -> p.nextFieldName();
+                  case JsonTokenId.ID_FIELD_NAME -> p.currentName();
+                  default -> null;
+                };
+            while (name != null) {
+              p.nextToken();
+              map.put(name, deserialize(p, ctxt));
+              name = p.nextFieldName();
+            }
+            return map;
           }
-          return map;
-        }
-        case JsonTokenId.ID_START_ARRAY: {
-          List<Object> list = new ArrayList<>();
-          while (p.nextToken() != JsonToken.END_ARRAY) {
-            list.add(deserialize(p, ctxt));
+        case JsonTokenId.ID_START_ARRAY:
+          {
+            List<Object> list = new ArrayList<>();
+            while (p.nextToken() != JsonToken.END_ARRAY) {
+              list.add(deserialize(p, ctxt));
+            }
+            return list;
           }
-          return list;
-        }
         case JsonTokenId.ID_STRING:
           return p.getText();
         case JsonTokenId.ID_NUMBER_INT:

@@ -8,8 +8,8 @@ import org.modelrunner.spi.VariantType;
 
 /**
  * STRING ↔ text, as UTF-8: encodes any {@code CharSequence}, {@code char} and enum constants (by
- * {@link Enum#name()}). Decodes into {@code String}, {@code CharSequence}, {@code Object}, {@code char}
- * (exactly one character) and enum types (by constant name).
+ * {@link Enum#name()}). Decodes into {@code String}, {@code CharSequence}, {@code Object}, {@code
+ * char} (exactly one character) and enum types (by constant name).
  */
 public final class StringCodec extends ValueCodec {
   /** Creates the codec. */
@@ -43,7 +43,10 @@ public final class StringCodec extends ValueCodec {
     if (raw == char.class || raw == Character.class) {
       if (value.length() != 1) {
         throw new ValueConversionException(
-            "a STRING of length " + value.length() + " cannot be converted to " + target.getTypeName());
+            "a STRING of length "
+                + value.length()
+                + " cannot be converted to "
+                + target.getTypeName());
       }
       return value.charAt(0);
     }
@@ -53,8 +56,7 @@ public final class StringCodec extends ValueCodec {
           return constant;
         }
       }
-      throw new ValueConversionException(
-          "\"" + value + "\" is not a constant of " + raw.getName());
+      throw new ValueConversionException("\"" + value + "\" is not a constant of " + raw.getName());
     }
     throw Targets.mismatch(variant, target);
   }

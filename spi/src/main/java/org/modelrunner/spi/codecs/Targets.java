@@ -32,7 +32,10 @@ final class Targets {
     return Object.class;
   }
 
-  /** Returns whether a value of class {@code boxed} can be assigned to a variable of class {@code target}. */
+  /**
+   * Returns whether a value of class {@code boxed} can be assigned to a variable of class {@code
+   * target}.
+   */
   static boolean accepts(Class<?> target, Class<?> boxed) {
     return target.isAssignableFrom(boxed);
   }

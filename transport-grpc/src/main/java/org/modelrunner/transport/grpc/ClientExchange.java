@@ -11,22 +11,24 @@ import java.util.concurrent.TimeUnit;
 import org.modelrunner.spi.TransportException;
 
 /**
- * One request in flight on a {@link GrpcConnection}: a unary gRPC call, the listener of its answer, and the
- * future its caller holds. The future completes once, on the transport's callback threads: with the
- * converted answer, with the {@link TransportException} its gRPC status maps to, or with
+ * One request in flight on a {@link GrpcConnection}: a unary gRPC call, the listener of its answer,
+ * and the future its caller holds. The future completes once, on the transport's callback threads:
+ * with the converted answer, with the {@link TransportException} its gRPC status maps to, or with
  * {@code CANCELLED} when the connection is closed.
  *
- * <p>It knows whether the request reached the runner: {@link #SENT_MARKER}, a stream tracer factory on
- * every call, marks it when gRPC creates its stream on a connected transport. A request whose deadline
- * passes before that never left the client; if the endpoint's last connection attempt failed, it fails
- * {@code UNAVAILABLE} with that error, since the runner could not be reached.
+ * <p>It knows whether the request reached the runner: {@link #SENT_MARKER}, a stream tracer factory
+ * on every call, marks it when gRPC creates its stream on a connected transport. A request whose
+ * deadline passes before that never left the client; if the endpoint's last connection attempt
+ * failed, it fails {@code UNAVAILABLE} with that error, since the runner could not be reached.
  *
  * @param <Q> the request message type
  * @param <R> the response message type
  * @param <T> the type of the future's value
  */
 final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
-  /** Converts a response message into the future's value; may throw a {@link TransportException}. */
+  /**
+   * Converts a response message into the future's value; may throw a {@link TransportException}.
+   */
   interface Answer<R, T> {
     T convert(R response);
 
@@ -37,7 +39,8 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
   }
 
   /** The call option that carries the exchange to {@link #SENT_MARKER}. */
-  static final CallOptions.Key<ClientExchange<?, ?, ?>> KEY = CallOptions.Key.create("modelrunner-exchange");
+  static final CallOptions.Key<ClientExchange<?, ?, ?>> KEY =
+      CallOptions.Key.create("modelrunner-exchange");
 
   private static final ClientStreamTracer NO_TRACER = new ClientStreamTracer() {};
 
@@ -95,7 +98,9 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
     this.answer = answer;
   }
 
-  /** Starts the call and sends the request, unless the exchange was cancelled first. Never blocks. */
+  /**
+   * Starts the call and sends the request, unless the exchange was cancelled first. Never blocks.
+   */
   void start(ClientCall<Q, R> newCall, Q message) {
     synchronized (this) {
       if (cancelled) {
@@ -109,8 +114,11 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
         newCall.halfClose();
       } catch (RuntimeException e) {
         newCall.cancel("The request could not be sent", e);
-        fail(new TransportException(
-            TransportException.Kind.INTERNAL, request + " on " + connection.endpoint() + ": " + e, e));
+        fail(
+            new TransportException(
+                TransportException.Kind.INTERNAL,
+                request + " on " + connection.endpoint() + ": " + e,
+                e));
       }
       started = true;
     }
@@ -142,9 +150,13 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
   public void onMessage(R message) {
     if (response != null) {
       cancelCall("The runner sent more than one response");
-      fail(new TransportException(
-          TransportException.Kind.INTERNAL,
-          request + " on " + connection.endpoint() + ": the runner sent more than one response"));
+      fail(
+          new TransportException(
+              TransportException.Kind.INTERNAL,
+              request
+                  + " on "
+                  + connection.endpoint()
+                  + ": the runner sent more than one response"));
       return;
     }
     response = message;
@@ -158,9 +170,13 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
     }
     if (status.isOk()) {
       if (response == null) {
-        future.completeExceptionally(new TransportException(
-            TransportException.Kind.INTERNAL,
-            request + " on " + connection.endpoint() + ": the runner closed the call without an answer"));
+        future.completeExceptionally(
+            new TransportException(
+                TransportException.Kind.INTERNAL,
+                request
+                    + " on "
+                    + connection.endpoint()
+                    + ": the runner closed the call without an answer"));
         return;
       }
       try {
@@ -168,9 +184,11 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
       } catch (TransportException e) {
         future.completeExceptionally(e);
       } catch (RuntimeException e) {
-        future.completeExceptionally(new TransportException(
-            TransportException.Kind.INTERNAL,
-            request + " on " + connection.endpoint() + ": malformed answer: " + e.getMessage(), e));
+        future.completeExceptionally(
+            new TransportException(
+                TransportException.Kind.INTERNAL,
+                request + " on " + connection.endpoint() + ": malformed answer: " + e.getMessage(),
+                e));
       }
       return;
     }
@@ -182,7 +200,10 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
     future.completeExceptionally(failure(status));
   }
 
-  /** Maps a failed call's status, telling a runner that could not be reached from one that did not answer. */
+  /**
+   * Maps a failed call's status, telling a runner that could not be reached from one that did not
+   * answer.
+   */
   private TransportException failure(Status status) {
     if (connection.isClosed()) {
       return connection.closedException();
@@ -191,22 +212,35 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
       return GrpcFailures.of(status, request, connection.endpoint());
     }
     long millis = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
-    ConnectivityState state =
-        (onHealthChannel ? channels.health() : channels.main).getState(false);
+    ConnectivityState state = (onHealthChannel ? channels.health() : channels.main).getState(false);
     Status connectionError = channels.connectionError();
     if (connectionError != null && state != ConnectivityState.READY) {
       return new TransportException(
           TransportException.Kind.UNAVAILABLE,
-          request + " on " + connection.endpoint() + ": cannot connect to " + channels.address + ": "
-              + GrpcFailures.describe(connectionError) + " (no connection within the deadline of "
-              + millis + " ms)",
+          request
+              + " on "
+              + connection.endpoint()
+              + ": cannot connect to "
+              + channels.address
+              + ": "
+              + GrpcFailures.describe(connectionError)
+              + " (no connection within the deadline of "
+              + millis
+              + " ms)",
           connectionError.getCause());
     }
     return new TransportException(
         TransportException.Kind.DEADLINE_EXCEEDED,
-        request + " on " + connection.endpoint() + ": DEADLINE_EXCEEDED: no connection to "
-            + channels.address + " within the deadline of " + millis + " ms (the channel is "
-            + state + "); the request was not sent");
+        request
+            + " on "
+            + connection.endpoint()
+            + ": DEADLINE_EXCEEDED: no connection to "
+            + channels.address
+            + " within the deadline of "
+            + millis
+            + " ms (the channel is "
+            + state
+            + "); the request was not sent");
   }
 
   /** Marks the exchange sent. */
@@ -219,6 +253,11 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
 
   @Override
   public String toString() {
-    return "ClientExchange{" + request + " on " + connection.endpoint() + (sent ? ", sent" : "") + "}";
+    return "ClientExchange{"
+        + request
+        + " on "
+        + connection.endpoint()
+        + (sent ? ", sent" : "")
+        + "}";
   }
 }

@@ -16,23 +16,28 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 
 /**
- * The channels of one endpoint, shared by every connection a transport makes to it: the main channel
- * (setup, call, reset) and, made on the first health check, a separate health channel, so that a health
- * check never waits behind a model call on the same HTTP/2 connection (the existing client does the same).
+ * The channels of one endpoint, shared by every connection a transport makes to it: the main
+ * channel (setup, call, reset) and, made on the first health check, a separate health channel, so
+ * that a health check never waits behind a model call on the same HTTP/2 connection (the existing
+ * client does the same).
  *
- * <p>It also remembers why the main channel last failed to connect (until it connects again), so that a
- * request whose deadline passes while it waits for a connection reports that error instead of a bare
- * timeout. gRPC does not expose a channel's connection error; when the channel enters
- * {@code TRANSIENT_FAILURE} this sends one fail-fast probe (a health check, harmless even if it were to
- * reach a runner), which fails at once with the error the channel holds.
+ * <p>It also remembers why the main channel last failed to connect (until it connects again), so
+ * that a request whose deadline passes while it waits for a connection reports that error instead
+ * of a bare timeout. gRPC does not expose a channel's connection error; when the channel enters
+ * {@code TRANSIENT_FAILURE} this sends one fail-fast probe (a health check, harmless even if it
+ * were to reach a runner), which fails at once with the error the channel holds.
  *
- * <p>gRPC's own reconnect backoff (1 s growing to 2 min) cannot be configured; the Python client reconnects
- * after 100 ms growing to 1 s. While the main channel is in {@code TRANSIENT_FAILURE} this cuts gRPC's
- * backoff short on the transport's schedule ({@link org.modelrunner.spi.TransportSettings#initialReconnectBackoff()},
- * doubled up to the maximum), and starts again from the initial delay once the channel is ready.
+ * <p>gRPC's own reconnect backoff (1 s growing to 2 min) cannot be configured; the Python client
+ * reconnects after 100 ms growing to 1 s. While the main channel is in {@code TRANSIENT_FAILURE}
+ * this cuts gRPC's backoff short on the transport's schedule ({@link
+ * org.modelrunner.spi.TransportSettings#initialReconnectBackoff()}, doubled up to the maximum), and
+ * starts again from the initial delay once the channel is ready.
  */
 final class EndpointChannels {
-  /** The probe's deadline: a probe fails at once in TRANSIENT_FAILURE; the bound is for other states. */
+  /**
+   * The probe's deadline: a probe fails at once in TRANSIENT_FAILURE; the bound is for other
+   * states.
+   */
   private static final long PROBE_TIMEOUT_SECONDS = 10;
 
   final GrpcAddress address;
@@ -44,6 +49,7 @@ final class EndpointChannels {
   private final ScheduledExecutorService scheduler;
   private final long initialBackoffNanos;
   private final long maxBackoffNanos;
+
   /** Whether reconnects are scheduled on this transport's backoff (while in TRANSIENT_FAILURE). */
   private volatile boolean reconnecting;
 
@@ -81,9 +87,9 @@ final class EndpointChannels {
   }
 
   /**
-   * Starts connecting the main channel if it is idle; if its last attempt failed, tries again at once
-   * rather than after gRPC's reconnect backoff (which grows to two minutes), so that a request to a runner
-   * that has just come back is not held up by attempts made while it was down.
+   * Starts connecting the main channel if it is idle; if its last attempt failed, tries again at
+   * once rather than after gRPC's reconnect backoff (which grows to two minutes), so that a request
+   * to a runner that has just come back is not held up by attempts made while it was down.
    */
   void requestConnection() {
     if (main.getState(true) == ConnectivityState.TRANSIENT_FAILURE) {
@@ -91,7 +97,10 @@ final class EndpointChannels {
     }
   }
 
-  /** Returns the error of the main channel's last failed connection attempt, or null if it connected since. */
+  /**
+   * Returns the error of the main channel's last failed connection attempt, or null if it connected
+   * since.
+   */
   Status connectionError() {
     return connectionError;
   }
@@ -117,9 +126,9 @@ final class EndpointChannels {
   }
 
   /**
-   * While the main channel stays in {@code TRANSIENT_FAILURE} (gRPC keeps reporting it across its own
-   * attempts until one succeeds), cuts gRPC's backoff short on this transport's schedule, one attempt at a
-   * time.
+   * While the main channel stays in {@code TRANSIENT_FAILURE} (gRPC keeps reporting it across its
+   * own attempts until one succeeds), cuts gRPC's backoff short on this transport's schedule, one
+   * attempt at a time.
    */
   private void reconnectAfterBackoff() {
     if (reconnecting) {
@@ -131,7 +140,10 @@ final class EndpointChannels {
 
   private void scheduleReconnect(int failed) {
     int shift = Math.min(failed, 20);
-    long delay = initialBackoffNanos > (maxBackoffNanos >> shift) ? maxBackoffNanos : initialBackoffNanos << shift;
+    long delay =
+        initialBackoffNanos > (maxBackoffNanos >> shift)
+            ? maxBackoffNanos
+            : initialBackoffNanos << shift;
     try {
       scheduler.schedule(
           () -> {
@@ -212,7 +224,8 @@ final class EndpointChannels {
     ManagedChannel healthChannel = health;
     return main.awaitTermination(deadlineNanos - System.nanoTime(), TimeUnit.NANOSECONDS)
         && (healthChannel == null
-            || healthChannel.awaitTermination(deadlineNanos - System.nanoTime(), TimeUnit.NANOSECONDS));
+            || healthChannel.awaitTermination(
+                deadlineNanos - System.nanoTime(), TimeUnit.NANOSECONDS));
   }
 
   @Override

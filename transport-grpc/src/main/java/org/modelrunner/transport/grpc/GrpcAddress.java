@@ -5,9 +5,10 @@ import java.util.Locale;
 import java.util.Objects;
 
 /**
- * The host and port of a {@code grpc://host:port} endpoint: the key of a transport's channels. The host is
- * kept in lower case and without the brackets of an IPv6 literal ({@code grpc://[::1]:50051} is host
- * {@code ::1}, port 50051), so that spellings of one endpoint share one channel.
+ * The host and port of a {@code grpc://host:port} endpoint: the key of a transport's channels. The
+ * host is kept in lower case and without the brackets of an IPv6 literal ({@code
+ * grpc://[::1]:50051} is host {@code ::1}, port 50051), so that spellings of one endpoint share one
+ * channel.
  *
  * @param host the host name or IP literal, without brackets
  * @param port the TCP port, from 1 to 65535
@@ -20,9 +21,9 @@ record GrpcAddress(String host, int port) {
   /**
    * Parses an endpoint.
    *
-   * @throws IllegalArgumentException if the scheme is not {@code grpc}, or the URI is not
-   *     {@code grpc://host:port} (no host, no port or one out of range, user information, a path, a query or
-   *     a fragment)
+   * @throws IllegalArgumentException if the scheme is not {@code grpc}, or the URI is not {@code
+   *     grpc://host:port} (no host, no port or one out of range, user information, a path, a query
+   *     or a fragment)
    * @throws NullPointerException if {@code endpoint} is null
    */
   static GrpcAddress parse(URI endpoint) {
@@ -37,7 +38,8 @@ record GrpcAddress(String host, int port) {
     }
     String host = endpoint.getHost();
     if (host == null || host.isEmpty()) {
-      throw malformed(endpoint,
+      throw malformed(
+          endpoint,
           endpoint.getRawAuthority() == null
               ? "it has no host"
               : "'" + endpoint.getRawAuthority() + "' is not a valid host:port");
@@ -67,7 +69,11 @@ record GrpcAddress(String host, int port) {
 
   private static IllegalArgumentException malformed(URI endpoint, String why) {
     return new IllegalArgumentException(
-        "Malformed gRPC endpoint " + endpoint + ": " + why + " (expected grpc://host:port, with an IPv6"
+        "Malformed gRPC endpoint "
+            + endpoint
+            + ": "
+            + why
+            + " (expected grpc://host:port, with an IPv6"
             + " literal in brackets: grpc://[::1]:50051)");
   }
 

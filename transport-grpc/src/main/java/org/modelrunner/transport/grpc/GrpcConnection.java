@@ -32,13 +32,15 @@ import org.modelrunner.transport.grpc.proto.SetupRequest;
 import org.modelrunner.transport.grpc.proto.SetupResponse;
 
 /**
- * A connection to one {@code grpc://host:port} endpoint. It holds no channel of its own: each request looks
- * up the endpoint's channels in its transport (so that every connection to an endpoint shares them, and an
- * endpoint evicted while unused is opened again) and runs as one {@link ClientExchange}.
+ * A connection to one {@code grpc://host:port} endpoint. It holds no channel of its own: each
+ * request looks up the endpoint's channels in its transport (so that every connection to an
+ * endpoint shares them, and an endpoint evicted while unused is opened again) and runs as one
+ * {@link ClientExchange}.
  *
  * <p>Requests are sent as they come (the caller sends one at a time; a runner still busy answers
- * {@code BUSY}); each has a deadline. Failures found before anything is sent (a closed connection, a request
- * over the size limit, a timeout that is not positive) complete the future before the method returns.
+ * {@code BUSY}); each has a deadline. Failures found before anything is sent (a closed connection,
+ * a request over the size limit, a timeout that is not positive) complete the future before the
+ * method returns.
  */
 final class GrpcConnection implements ModelConnection {
   private final GrpcTransport transport;
@@ -75,7 +77,11 @@ final class GrpcConnection implements ModelConnection {
       return CompletableFuture.failedFuture(e);
     }
     return send(
-        DynamicSubclassServiceGrpc.getSetupMethod(), request, false, "setup", timeout,
+        DynamicSubclassServiceGrpc.getSetupMethod(),
+        request,
+        false,
+        "setup",
+        timeout,
         GrpcConnection::setupReply);
   }
 
@@ -90,8 +96,12 @@ final class GrpcConnection implements ModelConnection {
       return CompletableFuture.failedFuture(e);
     }
     return send(
-        DynamicSubclassServiceGrpc.getCallMethod(), request, false, "call " + request.getMethodName(),
-        timeout, GrpcConnection::callReply);
+        DynamicSubclassServiceGrpc.getCallMethod(),
+        request,
+        false,
+        "call " + request.getMethodName(),
+        timeout,
+        GrpcConnection::callReply);
   }
 
   /** Sends {@code Rest} (the protocol's name for reset). */
@@ -99,21 +109,30 @@ final class GrpcConnection implements ModelConnection {
   public CompletableFuture<Reply> reset(Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");
     return send(
-        DynamicSubclassServiceGrpc.getRestMethod(), Empty.getDefaultInstance(), false, "reset", timeout,
+        DynamicSubclassServiceGrpc.getRestMethod(),
+        Empty.getDefaultInstance(),
+        false,
+        "reset",
+        timeout,
         GrpcConnection::resetReply);
   }
 
   /**
-   * Sends {@code grpc.health.v1.Health/Check} for the service {@code ""} on the endpoint's health channel,
-   * without waiting for a connection: a runner that cannot be reached fails at once {@code UNAVAILABLE}.
-   * A gRPC {@code NOT_FOUND} (the runner does not know the service) is {@code SERVICE_UNKNOWN}.
+   * Sends {@code grpc.health.v1.Health/Check} for the service {@code ""} on the endpoint's health
+   * channel, without waiting for a connection: a runner that cannot be reached fails at once {@code
+   * UNAVAILABLE}. A gRPC {@code NOT_FOUND} (the runner does not know the service) is {@code
+   * SERVICE_UNKNOWN}.
    */
   @Override
   public CompletableFuture<HealthStatus> checkHealth(Duration timeout) {
     Objects.requireNonNull(timeout, "timeout");
     return send(
-        HealthGrpc.getCheckMethod(), HealthCheckRequest.getDefaultInstance(), true, "health check",
-        timeout, HEALTH);
+        HealthGrpc.getCheckMethod(),
+        HealthCheckRequest.getDefaultInstance(),
+        true,
+        "health check",
+        timeout,
+        HEALTH);
   }
 
   private <Q, R, T> CompletableFuture<T> send(
@@ -128,9 +147,15 @@ final class GrpcConnection implements ModelConnection {
     }
     long timeoutNanos = saturatedNanos(timeout);
     if (timeoutNanos <= 0) {
-      return CompletableFuture.failedFuture(new TransportException(
-          TransportException.Kind.DEADLINE_EXCEEDED,
-          request + " on " + endpoint + ": the timeout " + timeout + " is not positive; not sent"));
+      return CompletableFuture.failedFuture(
+          new TransportException(
+              TransportException.Kind.DEADLINE_EXCEEDED,
+              request
+                  + " on "
+                  + endpoint
+                  + ": the timeout "
+                  + timeout
+                  + " is not positive; not sent"));
     }
     EndpointChannels channels;
     ManagedChannel channel;
@@ -181,8 +206,8 @@ final class GrpcConnection implements ModelConnection {
 
   /**
    * Closes the connection: its requests in flight fail {@code CANCELLED} (and their gRPC calls are
-   * cancelled), later ones fail {@code CANCELLED} at once. The endpoint's channels stay open for the
-   * transport's other connections. Idempotent, never throws.
+   * cancelled), later ones fail {@code CANCELLED} at once. The endpoint's channels stay open for
+   * the transport's other connections. Idempotent, never throws.
    */
   @Override
   public void close() {
@@ -210,8 +235,9 @@ final class GrpcConnection implements ModelConnection {
             case SERVING -> HealthStatus.SERVING;
             case NOT_SERVING -> HealthStatus.NOT_SERVING;
             case SERVICE_UNKNOWN -> HealthStatus.SERVICE_UNKNOWN;
-            default -> throw new IllegalArgumentException(
-                "the health service answered " + response.getStatus());
+            default ->
+                throw new IllegalArgumentException(
+                    "the health service answered " + response.getStatus());
           };
         }
 

@@ -6,8 +6,9 @@ import org.modelrunner.spi.TransportException;
 import org.modelrunner.spi.TransportException.Kind;
 
 /**
- * Turns gRPC statuses into {@link TransportException}s. Only transport-level failures are gRPC errors (the
- * runner's application outcomes arrive as {@code OK} with a {@code Status} message, and become replies):
+ * Turns gRPC statuses into {@link TransportException}s. Only transport-level failures are gRPC
+ * errors (the runner's application outcomes arrive as {@code OK} with a {@code Status} message, and
+ * become replies):
  *
  * <table>
  *   <caption>gRPC status to kind</caption>
@@ -22,8 +23,8 @@ import org.modelrunner.spi.TransportException.Kind;
  *   <tr><td>any other</td><td>{@link Kind#INTERNAL}</td></tr>
  * </table>
  *
- * <p>The message keeps gRPC's code and description, and the message of the underlying exception (such as
- * {@code Connection refused}), and says which request to which endpoint failed.
+ * <p>The message keeps gRPC's code and description, and the message of the underlying exception
+ * (such as {@code Connection refused}), and says which request to which endpoint failed.
  */
 final class GrpcFailures {
   /** The runner's description of a request rejected because another one runs (PROTOCOL §1.4). */
@@ -50,7 +51,8 @@ final class GrpcFailures {
   }
 
   /**
-   * Returns the exception for a non-OK status: {@code <request> on <endpoint>: <CODE>: <description>}.
+   * Returns the exception for a non-OK status: {@code <request> on <endpoint>: <CODE>:
+   * <description>}.
    *
    * @param request what failed, such as {@code call predict}
    */
@@ -62,8 +64,9 @@ final class GrpcFailures {
   }
 
   /**
-   * Describes a status for a message: its description and, if it has a cause, the cause's message (gRPC's
-   * generic description of a network error, {@code io exception}, is left out when the cause says more).
+   * Describes a status for a message: its description and, if it has a cause, the cause's message
+   * (gRPC's generic description of a network error, {@code io exception}, is left out when the
+   * cause says more).
    */
   static String describe(Status status) {
     String description = status.getDescription();
@@ -79,7 +82,9 @@ final class GrpcFailures {
     return description.contains(causeMessage) ? description : description + ": " + causeMessage;
   }
 
-  /** Returns the message of the innermost cause that has one (or the class name of the outermost). */
+  /**
+   * Returns the message of the innermost cause that has one (or the class name of the outermost).
+   */
   private static String rootMessage(Throwable throwable) {
     String message = null;
     int depth = 0;

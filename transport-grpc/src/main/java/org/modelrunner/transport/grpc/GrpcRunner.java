@@ -30,9 +30,9 @@ import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
 
 /**
- * A gRPC model runner: serves one submitted model with the Python ecosystem's protocol, so that Java and
- * Python coordinators can call it (PROTOCOL §1). It is what the executable {@link RunnerMain} runs, and can
- * be embedded:
+ * A gRPC model runner: serves one submitted model with the Python ecosystem's protocol, so that
+ * Java and Python coordinators can call it (PROTOCOL §1). It is what the executable {@link
+ * RunnerMain} runs, and can be embedded:
  *
  * <pre>{@code
  * try (GrpcRunner runner = GrpcRunner.builder()
@@ -47,62 +47,78 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * }</pre>
  *
  * <h2>Services</h2>
+ *
  * <ul>
- *   <li>{@code dynamic_subclass.DynamicSubclassService}: Setup, Call and Rest through a {@link HostedModel},
- *       with its exact outcomes in {@code Status} (gRPC {@code OK}).</li>
- *   <li>{@code grpc.health.v1.Health}: the service {@code ""} (and
- *       {@code dynamic_subclass.DynamicSubclassService}) is {@code SERVING} from {@link #start()} until
+ *   <li>{@code dynamic_subclass.DynamicSubclassService}: Setup, Call and Rest through a {@link
+ *       HostedModel}, with its exact outcomes in {@code Status} (gRPC {@code OK}).
+ *   <li>{@code grpc.health.v1.Health}: the service {@code ""} (and {@code
+ *       dynamic_subclass.DynamicSubclassService}) is {@code SERVING} from {@link #start()} until
  *       shutdown begins, then {@code NOT_SERVING}; an unknown service name is {@code NOT_FOUND} on
- *       {@code Check}. Health is answered at once while a model call runs: model code runs on a thread of
- *       its own, never on the server's transport threads.</li>
+ *       {@code Check}. Health is answered at once while a model call runs: model code runs on a
+ *       thread of its own, never on the server's transport threads.
  * </ul>
  *
  * <h2>gRPC errors</h2>
+ *
  * Only transport-level outcomes are gRPC errors:
+ *
  * <ul>
- *   <li>{@code RESOURCE_EXHAUSTED "Server busy"}: a Setup, Call or Rest that arrives while another is in
- *       flight, at once (requests are never queued);</li>
- *   <li>{@code RESOURCE_EXHAUSTED}: a request over {@linkplain Builder#maxReceiveMessageBytes the receive
- *       limit} (refused by gRPC), or a response over {@linkplain Builder#maxSendMessageBytes the send limit}
- *       ({@code "Sent message larger than max (<size> vs. <limit>)"}); the runner keeps serving;</li>
- *   <li>{@code DEADLINE_EXCEEDED}: a Call still running at {@linkplain Builder#callTimeLimit the call time
- *       limit}; the model keeps running and later requests get {@code Server busy} until it returns. Also a
- *       request whose client deadline passed before the model was called: it is never started;</li>
- *   <li>{@code UNAVAILABLE "The runner is shutting down"}: a request that arrives once shutdown began;</li>
- *   <li>{@code INVALID_ARGUMENT "Malformed request: <reason>"}: a request whose bytes are not a valid
- *       protobuf message (truncated, invalid UTF-8 in a string…);</li>
- *   <li>{@code UNIMPLEMENTED}: a method the runner does not have (answered by gRPC).</li>
+ *   <li>{@code RESOURCE_EXHAUSTED "Server busy"}: a Setup, Call or Rest that arrives while another
+ *       is in flight, at once (requests are never queued);
+ *   <li>{@code RESOURCE_EXHAUSTED}: a request over {@linkplain Builder#maxReceiveMessageBytes the
+ *       receive limit} (refused by gRPC), or a response over {@linkplain
+ *       Builder#maxSendMessageBytes the send limit} ({@code "Sent message larger than max (<size>
+ *       vs. <limit>)"}); the runner keeps serving;
+ *   <li>{@code DEADLINE_EXCEEDED}: a Call still running at {@linkplain Builder#callTimeLimit the
+ *       call time limit}; the model keeps running and later requests get {@code Server busy} until
+ *       it returns. Also a request whose client deadline passed before the model was called: it is
+ *       never started;
+ *   <li>{@code UNAVAILABLE "The runner is shutting down"}: a request that arrives once shutdown
+ *       began;
+ *   <li>{@code INVALID_ARGUMENT "Malformed request: <reason>"}: a request whose bytes are not a
+ *       valid protobuf message (truncated, invalid UTF-8 in a string…);
+ *   <li>{@code UNIMPLEMENTED}: a method the runner does not have (answered by gRPC).
  * </ul>
+ *
  * A request that parses but holds a value the model cannot be given (an unknown {@code VariantType}
- * number) is answered in {@code Status} like any undecodable argument: {@code SETUP_FAILED} for Setup,
- * {@code MODEL_FAILED} for Call.
+ * number) is answered in {@code Status} like any undecodable argument: {@code SETUP_FAILED} for
+ * Setup, {@code MODEL_FAILED} for Call.
  *
  * <h2>What a submission sees</h2>
- * A submission opened from a {@linkplain Builder#submission(Path) path} has a class loader of its own. When
- * it lacks a class it asks the application's class loader (unless {@linkplain
- * Builder#applicationClassesVisible turned off}, as the executable runner does: then it sees only the JDK,
- * this library's shared API packages ({@link Submission#DEFAULT_SHARED_PACKAGES}) and the host class path),
- * then the {@linkplain Builder#hostClassPath host class path}. For other rules, build the
- * {@link Submission} yourself and pass it to {@link Builder#submission(Submission)}.
+ *
+ * A submission opened from a {@linkplain Builder#submission(Path) path} has a class loader of its
+ * own. When it lacks a class it asks the application's class loader (unless {@linkplain
+ * Builder#applicationClassesVisible turned off}, as the executable runner does: then it sees only
+ * the JDK, this library's shared API packages ({@link Submission#DEFAULT_SHARED_PACKAGES}) and the
+ * host class path), then the {@linkplain Builder#hostClassPath host class path}. For other rules,
+ * build the {@link Submission} yourself and pass it to {@link Builder#submission(Submission)}.
  *
  * <h2>Lifecycle</h2>
- * {@link #start()} binds the port and serves; {@link #shutdown(Duration)} stops gracefully: health turns
- * {@code NOT_SERVING}, new requests are refused, the request in flight is given the grace period to finish,
- * then the server stops. The runner closes the model, submission and class loaders it opened from a path;
- * a {@link Submission} or {@link HostedModel} passed to the builder stays the caller's to close. Instances are
- * thread-safe.
+ *
+ * {@link #start()} binds the port and serves; {@link #shutdown(Duration)} stops gracefully: health
+ * turns {@code NOT_SERVING}, new requests are refused, the request in flight is given the grace
+ * period to finish, then the server stops. The runner closes the model, submission and class
+ * loaders it opened from a path; a {@link Submission} or {@link HostedModel} passed to the builder
+ * stays the caller's to close. Instances are thread-safe.
  */
 public final class GrpcRunner implements AutoCloseable {
-  /** The address the runner listens on by default, as the Python runner: every interface, port 50051. */
+  /**
+   * The address the runner listens on by default, as the Python runner: every interface, port
+   * 50051.
+   */
   public static final String DEFAULT_ADDRESS = "[::]:50051";
 
-  /** The default grace period of {@link #close()}: how long a request in flight may take to finish. */
+  /**
+   * The default grace period of {@link #close()}: how long a request in flight may take to finish.
+   */
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
   private static final Logger LOG = Logger.getLogger(GrpcRunner.class.getName());
   private static final String SERVICE_NAME = DynamicSubclassServiceGrpc.SERVICE_NAME;
+
   /** How long, after the request in flight finished, the server may take to send what is left. */
   private static final long FLUSH_NANOS = TimeUnit.SECONDS.toNanos(1);
+
   private static final long MIN_FLUSH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private enum State {
@@ -133,7 +149,8 @@ public final class GrpcRunner implements AutoCloseable {
   private ScheduledThreadPoolExecutor timer;
   private volatile int boundPort = -1;
 
-  private GrpcRunner(Builder builder, HostedModel model, boolean ownsModel, URLClassLoader hostLoader) {
+  private GrpcRunner(
+      Builder builder, HostedModel model, boolean ownsModel, URLClassLoader hostLoader) {
     this.host = builder.host;
     this.requestedPort = builder.port;
     this.maxReceiveBytes = builder.maxReceiveBytes;
@@ -147,14 +164,17 @@ public final class GrpcRunner implements AutoCloseable {
     this.submissionLabel = model.submission().path().toString();
   }
 
-  /** Returns a builder; give it a submission (a path, a {@link Submission} or a {@link HostedModel}). */
+  /**
+   * Returns a builder; give it a submission (a path, a {@link Submission} or a {@link
+   * HostedModel}).
+   */
   public static Builder builder() {
     return new Builder();
   }
 
   /**
-   * Binds the address and starts serving; health turns {@code SERVING}. If binding fails, the runner is
-   * terminated (and what it opened is closed).
+   * Binds the address and starts serving; health turns {@code SERVING}. If binding fails, the
+   * runner is terminated (and what it opened is closed).
    *
    * @return this runner
    * @throws IOException if the address cannot be bound (in use, not resolvable, not local)
@@ -163,12 +183,19 @@ public final class GrpcRunner implements AutoCloseable {
   public GrpcRunner start() throws IOException {
     synchronized (this) {
       if (state != State.NEW) {
-        throw new IllegalStateException("The runner was already " + (state == State.SERVING ? "started" : "shut down"));
+        throw new IllegalStateException(
+            "The runner was already " + (state == State.SERVING ? "started" : "shut down"));
       }
       try {
         InetSocketAddress bind = bindAddress();
         modelExecutor =
-            new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), threads("modelrunner-grpc-model"));
+            new ThreadPoolExecutor(
+                1,
+                1,
+                0,
+                TimeUnit.SECONDS,
+                new LinkedBlockingQueue<>(),
+                threads("modelrunner-grpc-model"));
         long limitNanos = callTimeLimit == null ? 0 : Durations.saturatedNanos(callTimeLimit);
         if (limitNanos > 0) {
           timer = new ScheduledThreadPoolExecutor(1, threads("modelrunner-grpc-timer"));
@@ -181,7 +208,8 @@ public final class GrpcRunner implements AutoCloseable {
         server =
             NettyServerBuilder.forAddress(bind)
                 // Handlers never block (model code runs on the model thread): running them on the
-                // transport's threads claims the model in the order requests arrive, and answers health
+                // transport's threads claims the model in the order requests arrive, and answers
+                // health
                 // and "Server busy" at once.
                 .directExecutor()
                 .maxInboundMessageSize(maxReceiveBytes)
@@ -202,13 +230,26 @@ public final class GrpcRunner implements AutoCloseable {
       }
     }
     LOG.info(
-        "Serving " + submissionLabel + " on " + listenAddress() + " (" + endpoint() + "); messages up to "
-            + Sizes.describe(maxReceiveBytes) + " received, " + Sizes.describe(maxSendBytes) + " sent; "
-            + (callTimeLimit == null ? "no call time limit" : "call time limit " + Durations.describe(callTimeLimit))
+        "Serving "
+            + submissionLabel
+            + " on "
+            + listenAddress()
+            + " ("
+            + endpoint()
+            + "); messages up to "
+            + Sizes.describe(maxReceiveBytes)
+            + " received, "
+            + Sizes.describe(maxSendBytes)
+            + " sent; "
+            + (callTimeLimit == null
+                ? "no call time limit"
+                : "call time limit " + Durations.describe(callTimeLimit))
             + "; host class path: "
             + (hostClassPath.isEmpty()
                 ? "none"
-                : hostClassPath.stream().map(Path::toString).collect(Collectors.joining(java.io.File.pathSeparator))));
+                : hostClassPath.stream()
+                    .map(Path::toString)
+                    .collect(Collectors.joining(java.io.File.pathSeparator))));
     return this;
   }
 
@@ -228,7 +269,8 @@ public final class GrpcRunner implements AutoCloseable {
   }
 
   /**
-   * Returns the port the runner listens on (the one chosen by the system when the builder asked for 0).
+   * Returns the port the runner listens on (the one chosen by the system when the builder asked for
+   * 0).
    *
    * @throws IllegalStateException if the runner has not been started
    */
@@ -241,9 +283,9 @@ public final class GrpcRunner implements AutoCloseable {
   }
 
   /**
-   * Returns the endpoint clients connect to, {@code grpc://host:port}. For a runner listening on every
-   * interface ({@code ::} or {@code *}) the host is {@code localhost}, for {@code 0.0.0.0} it is
-   * {@code 127.0.0.1}; IPv6 literals are bracketed.
+   * Returns the endpoint clients connect to, {@code grpc://host:port}. For a runner listening on
+   * every interface ({@code ::} or {@code *}) the host is {@code localhost}, for {@code 0.0.0.0} it
+   * is {@code 127.0.0.1}; IPv6 literals are bracketed.
    *
    * @throws IllegalStateException if the runner has not been started
    */
@@ -267,12 +309,12 @@ public final class GrpcRunner implements AutoCloseable {
   }
 
   /**
-   * Stops gracefully, and returns when stopped: health turns {@code NOT_SERVING} and new requests are
-   * answered {@code UNAVAILABLE}; the request in flight (or a call answered after the call time limit whose
-   * model is still running) has up to {@code grace} to finish; then the server stops (it may take up to a
-   * second more to send the last responses), model code still running is interrupted, and what the runner
-   * opened is closed. Idempotent: a second call waits for the first to finish. A runner never started is
-   * just closed.
+   * Stops gracefully, and returns when stopped: health turns {@code NOT_SERVING} and new requests
+   * are answered {@code UNAVAILABLE}; the request in flight (or a call answered after the call time
+   * limit whose model is still running) has up to {@code grace} to finish; then the server stops
+   * (it may take up to a second more to send the last responses), model code still running is
+   * interrupted, and what the runner opened is closed. Idempotent: a second call waits for the
+   * first to finish. A runner never started is just closed.
    *
    * @throws IllegalArgumentException if {@code grace} is negative
    */
@@ -323,8 +365,12 @@ public final class GrpcRunner implements AutoCloseable {
     service.stopServing();
     boolean running = service.isBusy();
     LOG.info(
-        "Stopping " + endpoint() + ": health NOT_SERVING, new requests refused"
-            + (running ? "; waiting up to " + Durations.describe(graceNanos) + " for the request in flight" : ""));
+        "Stopping "
+            + endpoint()
+            + ": health NOT_SERVING, new requests refused"
+            + (running
+                ? "; waiting up to " + Durations.describe(graceNanos) + " for the request in flight"
+                : ""));
     boolean idle;
     try {
       idle = service.awaitIdle(graceNanos);
@@ -334,7 +380,8 @@ public final class GrpcRunner implements AutoCloseable {
     }
     if (!idle) {
       LOG.warning(
-          "The model is still running after the grace period of " + Durations.describe(graceNanos)
+          "The model is still running after the grace period of "
+              + Durations.describe(graceNanos)
               + "; stopping anyway");
     }
     server.shutdown();
@@ -397,7 +444,8 @@ public final class GrpcRunner implements AutoCloseable {
   }
 
   /**
-   * Shuts down with the builder's {@linkplain Builder#shutdownGrace grace period} (10 s by default).
+   * Shuts down with the builder's {@linkplain Builder#shutdownGrace grace period} (10 s by
+   * default).
    */
   @Override
   public void close() {
@@ -447,8 +495,8 @@ public final class GrpcRunner implements AutoCloseable {
   }
 
   /**
-   * Configures a {@link GrpcRunner}. Exactly one of {@link #submission(Path)}, {@link #submission(Submission)}
-   * and {@link #model(HostedModel)} must be given.
+   * Configures a {@link GrpcRunner}. Exactly one of {@link #submission(Path)}, {@link
+   * #submission(Submission)} and {@link #model(HostedModel)} must be given.
    */
   public static final class Builder {
     private Path submissionPath;
@@ -466,16 +514,19 @@ public final class GrpcRunner implements AutoCloseable {
     private Builder() {}
 
     /**
-     * Serves the submission at {@code path}: a folder (a class folder, plus every jar beneath it) or a jar.
-     * The runner opens it when built and closes it when stopped. What it sees of the host: see
-     * {@link #applicationClassesVisible} and {@link #hostClassPath}.
+     * Serves the submission at {@code path}: a folder (a class folder, plus every jar beneath it)
+     * or a jar. The runner opens it when built and closes it when stopped. What it sees of the
+     * host: see {@link #applicationClassesVisible} and {@link #hostClassPath}.
      */
     public Builder submission(Path path) {
       this.submissionPath = Objects.requireNonNull(path, "path");
       return this;
     }
 
-    /** Serves an opened submission, with its own isolation rules; the caller closes it after the runner. */
+    /**
+     * Serves an opened submission, with its own isolation rules; the caller closes it after the
+     * runner.
+     */
     public Builder submission(Submission submission) {
       this.submission = Objects.requireNonNull(submission, "submission");
       return this;
@@ -488,8 +539,9 @@ public final class GrpcRunner implements AutoCloseable {
     }
 
     /**
-     * Adds jars or class folders (a folder also brings every jar beneath it) that a submission opened from a
-     * path sees through its fallback class loader, such as the coordinator's base-class jar.
+     * Adds jars or class folders (a folder also brings every jar beneath it) that a submission
+     * opened from a path sees through its fallback class loader, such as the coordinator's
+     * base-class jar.
      */
     public Builder hostClassPath(Path... entries) {
       return hostClassPath(List.of(entries));
@@ -504,12 +556,12 @@ public final class GrpcRunner implements AutoCloseable {
     }
 
     /**
-     * Sets whether a submission opened from a path also sees the classes of the application that embeds
-     * the runner (when it lacks a class, it is looked up in the application's class loader, then in the
-     * host class path), as {@link Submission} does by default. Default {@code true}, so that an
-     * application's base class is found. {@code false} confines it to the JDK, the shared API packages and
-     * the host class path: the executable runner ({@link RunnerMain}) does so, so that submitted code never
-     * sees the runner's own dependencies.
+     * Sets whether a submission opened from a path also sees the classes of the application that
+     * embeds the runner (when it lacks a class, it is looked up in the application's class loader,
+     * then in the host class path), as {@link Submission} does by default. Default {@code true}, so
+     * that an application's base class is found. {@code false} confines it to the JDK, the shared
+     * API packages and the host class path: the executable runner ({@link RunnerMain}) does so, so
+     * that submitted code never sees the runner's own dependencies.
      */
     public Builder applicationClassesVisible(boolean visible) {
       this.applicationClassesVisible = visible;
@@ -517,9 +569,10 @@ public final class GrpcRunner implements AutoCloseable {
     }
 
     /**
-     * Sets the address to listen on, {@code host:port}, as the Python runner's {@code GRPC_ADDRESS}:
-     * {@code [::]:50051} (the default: every interface), {@code 0.0.0.0:50051}, {@code 127.0.0.1:0} (port 0:
-     * a free port, see {@link GrpcRunner#port()}), {@code [::1]:50051}, {@code localhost:50051}.
+     * Sets the address to listen on, {@code host:port}, as the Python runner's {@code
+     * GRPC_ADDRESS}: {@code [::]:50051} (the default: every interface), {@code 0.0.0.0:50051},
+     * {@code 127.0.0.1:0} (port 0: a free port, see {@link GrpcRunner#port()}), {@code
+     * [::1]:50051}, {@code localhost:50051}.
      *
      * @throws IllegalArgumentException if it is not {@code host:port} with a port from 0 to 65535
      */
@@ -541,7 +594,8 @@ public final class GrpcRunner implements AutoCloseable {
           throw new IllegalArgumentException("'" + address + "' has no port (host:port)");
         }
         if (text.indexOf(':') != colon) {
-          throw new IllegalArgumentException("'" + address + "': put an IPv6 address in brackets, [::1]:50051");
+          throw new IllegalArgumentException(
+              "'" + address + "': put an IPv6 address in brackets, [::1]:50051");
         }
         hostPart = text.substring(0, colon);
         portPart = text.substring(colon + 1);
@@ -558,8 +612,8 @@ public final class GrpcRunner implements AutoCloseable {
     }
 
     /**
-     * Sets the host (a name or an IP literal, without brackets) to listen on; {@code ::} or {@code *} means
-     * every interface. Default {@code ::}.
+     * Sets the host (a name or an IP literal, without brackets) to listen on; {@code ::} or {@code
+     * *} means every interface. Default {@code ::}.
      *
      * @throws IllegalArgumentException if it is empty
      */
@@ -586,9 +640,9 @@ public final class GrpcRunner implements AutoCloseable {
     }
 
     /**
-     * Sets the largest request accepted, in bytes (the Python runner's
-     * {@code GRPC_MAX_RECEIVE_MESSAGE_LENGTH}); larger ones are refused {@code RESOURCE_EXHAUSTED}. Default
-     * 64 MiB; {@link Integer#MAX_VALUE} for no limit.
+     * Sets the largest request accepted, in bytes (the Python runner's {@code
+     * GRPC_MAX_RECEIVE_MESSAGE_LENGTH}); larger ones are refused {@code RESOURCE_EXHAUSTED}.
+     * Default 64 MiB; {@link Integer#MAX_VALUE} for no limit.
      *
      * @throws IllegalArgumentException if not positive
      */
@@ -598,8 +652,9 @@ public final class GrpcRunner implements AutoCloseable {
     }
 
     /**
-     * Sets the largest response sent, in bytes ({@code GRPC_MAX_SEND_MESSAGE_LENGTH}); a larger one is
-     * answered {@code RESOURCE_EXHAUSTED} instead. Default 64 MiB; {@link Integer#MAX_VALUE} for no limit.
+     * Sets the largest response sent, in bytes ({@code GRPC_MAX_SEND_MESSAGE_LENGTH}); a larger one
+     * is answered {@code RESOURCE_EXHAUSTED} instead. Default 64 MiB; {@link Integer#MAX_VALUE} for
+     * no limit.
      *
      * @throws IllegalArgumentException if not positive
      */
@@ -609,16 +664,17 @@ public final class GrpcRunner implements AutoCloseable {
     }
 
     /**
-     * Sets the call time limit: a Call whose model has not returned after it is answered
-     * {@code DEADLINE_EXCEEDED}; the model keeps running and later requests get {@code Server busy} until it
-     * returns. {@code null} or zero: no limit (the default, as the Python runner). Setup and Rest are never
-     * limited.
+     * Sets the call time limit: a Call whose model has not returned after it is answered {@code
+     * DEADLINE_EXCEEDED}; the model keeps running and later requests get {@code Server busy} until
+     * it returns. {@code null} or zero: no limit (the default, as the Python runner). Setup and
+     * Rest are never limited.
      *
      * @throws IllegalArgumentException if negative
      */
     public Builder callTimeLimit(Duration limit) {
       if (limit != null && limit.isNegative()) {
-        throw new IllegalArgumentException("The call time limit must not be negative, got " + limit);
+        throw new IllegalArgumentException(
+            "The call time limit must not be negative, got " + limit);
       }
       this.callTimeLimit = limit == null || limit.isZero() ? null : limit;
       return this;
@@ -641,17 +697,19 @@ public final class GrpcRunner implements AutoCloseable {
     /**
      * Returns the runner, not started; opens the submission given as a path.
      *
-     * @throws IllegalStateException if not exactly one of a path, a submission and a model was given, or a
-     *     host class path was given without a path
-     * @throws IllegalArgumentException if the submission path or a host class path entry does not exist, or
-     *     the submission holds no jar and no class file
+     * @throws IllegalStateException if not exactly one of a path, a submission and a model was
+     *     given, or a host class path was given without a path
+     * @throws IllegalArgumentException if the submission path or a host class path entry does not
+     *     exist, or the submission holds no jar and no class file
      * @throws java.io.UncheckedIOException if the submission cannot be read
      */
     public GrpcRunner build() {
-      int given = (submissionPath != null ? 1 : 0) + (submission != null ? 1 : 0) + (model != null ? 1 : 0);
+      int given =
+          (submissionPath != null ? 1 : 0) + (submission != null ? 1 : 0) + (model != null ? 1 : 0);
       if (given != 1) {
         throw new IllegalStateException(
-            "Give exactly one of submission(Path), submission(Submission) and model(HostedModel); got " + given);
+            "Give exactly one of submission(Path), submission(Submission) and model(HostedModel); got "
+                + given);
       }
       if (!hostClassPath.isEmpty() && submissionPath == null) {
         throw new IllegalStateException(
@@ -665,12 +723,16 @@ public final class GrpcRunner implements AutoCloseable {
         return new GrpcRunner(this, HostedModel.builder(submission).build(), true, null);
       }
       ClassLoader application = GrpcRunner.class.getClassLoader();
-      ClassLoader parent = applicationClassesVisible ? application : HostClassPath.sharedPackagesOnly(application);
+      ClassLoader parent =
+          applicationClassesVisible ? application : HostClassPath.sharedPackagesOnly(application);
       URLClassLoader hostLoader = HostClassPath.loader(hostClassPath, parent);
-      ClassLoader fallback = hostLoader != null ? hostLoader : applicationClassesVisible ? application : null;
+      ClassLoader fallback =
+          hostLoader != null ? hostLoader : applicationClassesVisible ? application : null;
       try {
-        Submission opened = Submission.builder(submissionPath).fallbackClassLoader(fallback).build();
-        return new GrpcRunner(this, HostedModel.builder(opened).ownsSubmission(true).build(), true, hostLoader);
+        Submission opened =
+            Submission.builder(submissionPath).fallbackClassLoader(fallback).build();
+        return new GrpcRunner(
+            this, HostedModel.builder(opened).ownsSubmission(true).build(), true, hostLoader);
       } catch (RuntimeException e) {
         if (hostLoader != null) {
           try {

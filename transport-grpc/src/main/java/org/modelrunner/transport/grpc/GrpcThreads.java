@@ -5,10 +5,11 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The threads of one client transport: daemon threads named {@code modelrunner-grpc-client-<n>-io-<k>}
- * (the event loops that do all network work and fire deadlines) and
- * {@code modelrunner-grpc-client-<n>-callbacks-<k>} (where gRPC delivers answers and the transport completes
- * futures), {@code <n>} numbering transports in the JVM. Closing the transport ends all of them.
+ * The threads of one client transport: daemon threads named {@code
+ * modelrunner-grpc-client-<n>-io-<k>} (the event loops that do all network work and fire deadlines)
+ * and {@code modelrunner-grpc-client-<n>-callbacks-<k>} (where gRPC delivers answers and the
+ * transport completes futures), {@code <n>} numbering transports in the JVM. Closing the transport
+ * ends all of them.
  */
 final class GrpcThreads {
   /** The prefix of the name of every thread of every client transport. */
@@ -23,7 +24,8 @@ final class GrpcThreads {
   ThreadFactory eventLoops() {
     AtomicInteger numbers = new AtomicInteger();
     return body -> {
-      Thread thread = new FastThreadLocalThread(group, body, prefix + "io-" + numbers.incrementAndGet());
+      Thread thread =
+          new FastThreadLocalThread(group, body, prefix + "io-" + numbers.incrementAndGet());
       thread.setDaemon(true);
       return thread;
     };

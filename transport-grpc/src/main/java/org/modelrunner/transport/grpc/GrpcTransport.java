@@ -35,28 +35,35 @@ import org.modelrunner.transport.grpc.proto.CallRequest;
  * The client side of the gRPC transport, for {@code grpc://host:port} endpoints.
  *
  * <h2>Channels</h2>
- * One {@link EndpointChannels} per endpoint (a main channel and a lazily made health channel), shared by
- * every connection of this transport to that endpoint, kept in a Caffeine cache: an endpoint unused for
- * {@link #DEFAULT_CHANNEL_IDLE_TIME} is evicted and its removal listener shuts its channels down gracefully
- * (requests still running finish); closing the transport empties the cache and shuts every channel down at
- * once. Connections hold no channel: they look theirs up at every request, so an evicted endpoint is simply
- * opened again. Channels are plaintext, accept responses up to {@link TransportSettings#maxMessageBytes()},
- * and resolve host names on the transport's callback threads.
+ *
+ * One {@link EndpointChannels} per endpoint (a main channel and a lazily made health channel),
+ * shared by every connection of this transport to that endpoint, kept in a Caffeine cache: an
+ * endpoint unused for {@link #DEFAULT_CHANNEL_IDLE_TIME} is evicted and its removal listener shuts
+ * its channels down gracefully (requests still running finish); closing the transport empties the
+ * cache and shuts every channel down at once. Connections hold no channel: they look theirs up at
+ * every request, so an evicted endpoint is simply opened again. Channels are plaintext, accept
+ * responses up to {@link TransportSettings#maxMessageBytes()}, and resolve host names on the
+ * transport's callback threads.
  *
  * <h2>Threads</h2>
+ *
  * All channels share one Netty event loop group ({@link #ioThreads()} NIO threads, which also fire
- * deadlines and Caffeine's expiry) and one callback executor ({@link #callbackThreads()} threads, where
- * gRPC delivers answers and futures complete), both named after the transport (see {@link GrpcThreads}).
- * Nothing uses gRPC's JVM-wide shared pools, so {@link #close()} ends every thread the transport started.
+ * deadlines and Caffeine's expiry) and one callback executor ({@link #callbackThreads()} threads,
+ * where gRPC delivers answers and futures complete), both named after the transport (see {@link
+ * GrpcThreads}). Nothing uses gRPC's JVM-wide shared pools, so {@link #close()} ends every thread
+ * the transport started.
  *
  * <h2>Requests</h2>
- * Every request carries a deadline and waits for the channel to be ready within it (wait-for-ready), except
- * health checks, which fail at once when the endpoint cannot be reached. A request is never retried or
- * queued by the transport (beyond gRPC's transparent retry of a stream that never reached the runner).
+ *
+ * Every request carries a deadline and waits for the channel to be ready within it
+ * (wait-for-ready), except health checks, which fail at once when the endpoint cannot be reached. A
+ * request is never retried or queued by the transport (beyond gRPC's transparent retry of a stream
+ * that never reached the runner).
  */
 final class GrpcTransport implements ModelTransport {
   /** How long an endpoint's channels live unused before they are shut down. */
   static final Duration DEFAULT_CHANNEL_IDLE_TIME = Duration.ofMinutes(10);
+
   /** How long {@link #close()} waits for channels and threads to end. */
   private static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(3);
 
@@ -64,8 +71,10 @@ final class GrpcTransport implements ModelTransport {
 
   final int maxMessageBytes;
   private final TransportSettings settings;
+
   /** The options of setups, calls and resets: wait-for-ready, the size limit, the "sent" marker. */
   final CallOptions requestOptions;
+
   /** The options of health checks: fail-fast. */
   final CallOptions healthOptions;
 
@@ -73,8 +82,10 @@ final class GrpcTransport implements ModelTransport {
   private final EventLoopGroup eventLoops;
   private final ThreadPoolExecutor callbacks;
   private final Cache<GrpcAddress, EndpointChannels> channels;
+
   /** Every endpoint's channels made and not known to be terminated, evicted ones included. */
   private final Set<EndpointChannels> opened = ConcurrentHashMap.newKeySet();
+
   private final Set<GrpcConnection> connections = ConcurrentHashMap.newKeySet();
   private final Function<GrpcAddress, EndpointChannels> opener = this::open;
   private final AtomicBoolean closing = new AtomicBoolean();
@@ -84,7 +95,10 @@ final class GrpcTransport implements ModelTransport {
     this(settings, DEFAULT_CHANNEL_IDLE_TIME, Ticker.systemTicker());
   }
 
-  /** Creates a transport whose channels are evicted after {@code idleTime} unused, measured by {@code ticker}. */
+  /**
+   * Creates a transport whose channels are evicted after {@code idleTime} unused, measured by
+   * {@code ticker}.
+   */
   GrpcTransport(TransportSettings settings, Duration idleTime, Ticker ticker) {
     this.maxMessageBytes = settings.maxMessageBytes();
     this.settings = settings;
@@ -96,11 +110,16 @@ final class GrpcTransport implements ModelTransport {
     this.requestOptions = base.withWaitForReady();
     this.healthOptions = base;
     this.eventLoops =
-        new MultiThreadIoEventLoopGroup(ioThreads(), threads.eventLoops(), NioIoHandler.newFactory());
+        new MultiThreadIoEventLoopGroup(
+            ioThreads(), threads.eventLoops(), NioIoHandler.newFactory());
     int callbackThreads = callbackThreads();
     this.callbacks =
         new ThreadPoolExecutor(
-            callbackThreads, callbackThreads, 30, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+            callbackThreads,
+            callbackThreads,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
             threads.callbacks());
     this.callbacks.allowCoreThreadTimeOut(true);
     this.channels =
@@ -143,8 +162,8 @@ final class GrpcTransport implements ModelTransport {
   }
 
   /**
-   * Returns the request message of {@code call}: the one it holds if this transport (or another gRPC
-   * transport) prepared it, else a new one.
+   * Returns the request message of {@code call}: the one it holds if this transport (or another
+   * gRPC transport) prepared it, else a new one.
    *
    * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if the request is larger than this
    *     transport's limit
@@ -177,7 +196,11 @@ final class GrpcTransport implements ModelTransport {
     if (size > maxMessageBytes) {
       throw new TransportException(
           TransportException.Kind.MESSAGE_TOO_LARGE,
-          request + ": the request is " + size + " bytes, over the client's limit of " + maxMessageBytes
+          request
+              + ": the request is "
+              + size
+              + " bytes, over the client's limit of "
+              + maxMessageBytes
               + " bytes");
     }
   }
@@ -186,12 +209,12 @@ final class GrpcTransport implements ModelTransport {
   // Connections and channels
 
   /**
-   * Returns a connection to {@code grpc://host:port}, and starts connecting to it in the background if
-   * this transport has no channel to that endpoint yet. Never blocks (host names are resolved in the
-   * background).
+   * Returns a connection to {@code grpc://host:port}, and starts connecting to it in the background
+   * if this transport has no channel to that endpoint yet. Never blocks (host names are resolved in
+   * the background).
    *
-   * @throws IllegalArgumentException if the scheme is not {@code grpc} or the URI is not
-   *     {@code grpc://host:port}
+   * @throws IllegalArgumentException if the scheme is not {@code grpc} or the URI is not {@code
+   *     grpc://host:port}
    * @throws IllegalStateException if this transport is closed
    */
   @Override
@@ -233,7 +256,11 @@ final class GrpcTransport implements ModelTransport {
     opened.removeIf(EndpointChannels::isTerminated);
     EndpointChannels created =
         new EndpointChannels(
-            address, this::newChannel, eventLoops, settings.initialReconnectBackoff(), settings.maxReconnectBackoff());
+            address,
+            this::newChannel,
+            eventLoops,
+            settings.initialReconnectBackoff(),
+            settings.maxReconnectBackoff());
     opened.add(created);
     if (closed) { // close() may not have seen it: shut it down here
       created.shutdownNow();
@@ -252,7 +279,9 @@ final class GrpcTransport implements ModelTransport {
         .keepAliveTime(settings.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
         .keepAliveTimeout(settings.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
         .keepAliveWithoutCalls(settings.keepAliveWithoutCalls())
-        .withOption(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()))
+        .withOption(
+            ChannelOption.CONNECT_TIMEOUT_MILLIS,
+            (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()))
         .build();
   }
 
@@ -281,7 +310,9 @@ final class GrpcTransport implements ModelTransport {
     channels.cleanUp();
   }
 
-  /** Returns the channels of an endpoint if the cache holds them, without counting a use; for tests. */
+  /**
+   * Returns the channels of an endpoint if the cache holds them, without counting a use; for tests.
+   */
   EndpointChannels cachedChannels(GrpcAddress address) {
     return channels.policy().getIfPresentQuietly(address);
   }
@@ -295,9 +326,9 @@ final class GrpcTransport implements ModelTransport {
   // Life cycle
 
   /**
-   * Closes every connection (their requests fail {@code CANCELLED}), shuts every channel down, then stops
-   * the event loops and callback threads, waiting a few seconds at most for all of them to end (it does not
-   * wait when called on one of the transport's own threads). Idempotent.
+   * Closes every connection (their requests fail {@code CANCELLED}), shuts every channel down, then
+   * stops the event loops and callback threads, waiting a few seconds at most for all of them to
+   * end (it does not wait when called on one of the transport's own threads). Idempotent.
    */
   @Override
   public void close() {
@@ -320,7 +351,9 @@ final class GrpcTransport implements ModelTransport {
       try {
         for (EndpointChannels endpoint : opened) {
           if (!endpoint.awaitTermination(deadline)) {
-            LOG.log(System.Logger.Level.WARNING, "The channels to {0} did not terminate in time",
+            LOG.log(
+                System.Logger.Level.WARNING,
+                "The channels to {0} did not terminate in time",
                 endpoint.address);
           }
         }
@@ -329,12 +362,16 @@ final class GrpcTransport implements ModelTransport {
       }
     }
     opened.clear();
-    eventLoops.shutdownGracefully(0, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    eventLoops.shutdownGracefully(
+        0, Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     callbacks.shutdown();
     if (wait && !interrupted) {
       try {
-        eventLoops.terminationFuture().await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-        if (!callbacks.awaitTermination(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
+        eventLoops
+            .terminationFuture()
+            .await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+        if (!callbacks.awaitTermination(
+            Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS)) {
           callbacks.shutdownNow();
         }
       } catch (InterruptedException e) {
@@ -349,7 +386,11 @@ final class GrpcTransport implements ModelTransport {
 
   @Override
   public String toString() {
-    return "GrpcTransport{maxMessageBytes=" + maxMessageBytes + ", endpoints=" + channels.estimatedSize()
-        + (closed ? ", closed" : "") + "}";
+    return "GrpcTransport{maxMessageBytes="
+        + maxMessageBytes
+        + ", endpoints="
+        + channels.estimatedSize()
+        + (closed ? ", closed" : "")
+        + "}";
   }
 }

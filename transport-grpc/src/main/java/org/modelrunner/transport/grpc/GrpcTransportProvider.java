@@ -9,32 +9,35 @@ import org.modelrunner.spi.TransportProvider;
 import org.modelrunner.spi.TransportSettings;
 
 /**
- * The {@link TransportProvider} of {@code grpc://host:port} endpoints (an IPv6 literal goes in brackets:
- * {@code grpc://[::1]:50051}): runners that speak the Python ecosystem's protocol, such as this module's
- * {@code GrpcRunner} or the Python model runner. Registered in
- * {@code META-INF/services/org.modelrunner.spi.TransportProvider}, so a client finds it on the class path
+ * The {@link TransportProvider} of {@code grpc://host:port} endpoints (an IPv6 literal goes in
+ * brackets: {@code grpc://[::1]:50051}): runners that speak the Python ecosystem's protocol, such
+ * as this module's {@code GrpcRunner} or the Python model runner. Registered in {@code
+ * META-INF/services/org.modelrunner.spi.TransportProvider}, so a client finds it on the class path
  * with {@link java.util.ServiceLoader}.
  *
- * <p>grpc-java is an optional dependency of a coordinator: this class refers to none of its types, so it
- * loads (and {@link java.util.ServiceLoader} can list it) without grpc-java, protobuf or Caffeine on the
- * class path; {@link #isAvailable()} then answers {@code false} and {@link #unavailableReason()} names what
- * is missing.
+ * <p>grpc-java is an optional dependency of a coordinator: this class refers to none of its types,
+ * so it loads (and {@link java.util.ServiceLoader} can list it) without grpc-java, protobuf or
+ * Caffeine on the class path; {@link #isAvailable()} then answers {@code false} and {@link
+ * #unavailableReason()} names what is missing.
  *
  * <p>What a transport does:
+ *
  * <ul>
- *   <li>{@link ModelTransport#prepare} builds a call's request message once, for every model of a fan-out,
- *       and refuses one over {@link TransportSettings#maxMessageBytes()} ({@code MESSAGE_TOO_LARGE});</li>
- *   <li>one channel (one HTTP/2 connection) per endpoint, shared by every connection of the transport to that
- *       endpoint, plus a second channel for health checks, so that a slow call never delays the check that
- *       tells a slow runner from a dead one; a channel unused for 10 minutes is shut down (gracefully: calls
- *       still running finish) and opened again on the next request;</li>
- *   <li>every request has a deadline (setup and reset too); a request waits for a runner that is still
- *       starting, but never past its deadline; when the deadline passes because the endpoint could not be
- *       reached, the request fails {@code UNAVAILABLE} with the connection error (such as
- *       {@code Connection refused}) rather than a bare timeout;</li>
- *   <li>futures complete on the transport's own threads, never block, and requests are never queued or
- *       retried by the transport; closing a connection fails its requests {@code CANCELLED}; closing the
- *       transport shuts down its channels and ends every thread it started.</li>
+ *   <li>{@link ModelTransport#prepare} builds a call's request message once, for every model of a
+ *       fan-out, and refuses one over {@link TransportSettings#maxMessageBytes()} ({@code
+ *       MESSAGE_TOO_LARGE});
+ *   <li>one channel (one HTTP/2 connection) per endpoint, shared by every connection of the
+ *       transport to that endpoint, plus a second channel for health checks, so that a slow call
+ *       never delays the check that tells a slow runner from a dead one; a channel unused for 10
+ *       minutes is shut down (gracefully: calls still running finish) and opened again on the next
+ *       request;
+ *   <li>every request has a deadline (setup and reset too); a request waits for a runner that is
+ *       still starting, but never past its deadline; when the deadline passes because the endpoint
+ *       could not be reached, the request fails {@code UNAVAILABLE} with the connection error (such
+ *       as {@code Connection refused}) rather than a bare timeout;
+ *   <li>futures complete on the transport's own threads, never block, and requests are never queued
+ *       or retried by the transport; closing a connection fails its requests {@code CANCELLED};
+ *       closing the transport shuts down its channels and ends every thread it started.
  * </ul>
  */
 public final class GrpcTransportProvider extends TransportProvider {
@@ -79,7 +82,10 @@ public final class GrpcTransportProvider extends TransportProvider {
     return Set.of(SCHEME);
   }
 
-  /** Returns whether grpc-java (with netty-shaded, protobuf and Caffeine) can be loaded. Never throws. */
+  /**
+   * Returns whether grpc-java (with netty-shaded, protobuf and Caffeine) can be loaded. Never
+   * throws.
+   */
   @Override
   public boolean isAvailable() {
     try {
@@ -100,15 +106,18 @@ public final class GrpcTransportProvider extends TransportProvider {
     if (missing.isEmpty()) {
       return "available";
     }
-    return "the gRPC transport needs grpc-java on the class path; missing: " + String.join(", ", missing);
+    return "the gRPC transport needs grpc-java on the class path; missing: "
+        + String.join(", ", missing);
   }
 
   /**
-   * Creates a transport: its message size limit applies to requests (checked when they are prepared) and
-   * responses. Close it when done: it holds event loop and callback threads while open.
+   * Creates a transport: its message size limit applies to requests (checked when they are
+   * prepared) and responses. Close it when done: it holds event loop and callback threads while
+   * open.
    *
    * @throws NullPointerException if {@code settings} is null
-   * @throws IllegalStateException if grpc-java is not on the class path ({@link #isAvailable()} is false)
+   * @throws IllegalStateException if grpc-java is not on the class path ({@link #isAvailable()} is
+   *     false)
    */
   @Override
   public ModelTransport create(TransportSettings settings) {

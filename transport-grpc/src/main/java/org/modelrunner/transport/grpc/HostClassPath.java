@@ -16,20 +16,20 @@ import org.modelrunner.loader.Submission;
 
 /**
  * The host class path: jars and class folders, where a coordinator's base-class jar lives, that a
- * submission sees through its fallback class loader. Over it, either the application's class loader (an
- * embedded runner, by default) or only the JDK and the shared API packages
- * ({@link Submission#DEFAULT_SHARED_PACKAGES}): then nothing else of the runner (gRPC, Netty, protobuf,
+ * submission sees through its fallback class loader. Over it, either the application's class loader
+ * (an embedded runner, by default) or only the JDK and the shared API packages ({@link
+ * Submission#DEFAULT_SHARED_PACKAGES}): then nothing else of the runner (gRPC, Netty, protobuf,
  * Jackson's data binding, picocli, this package) is visible to submitted code.
  *
- * <p>An entry is a jar, or a folder: the folder is a class folder and every {@code .jar} beneath it (in
- * sorted path order) is added too, as for a submission.
+ * <p>An entry is a jar, or a folder: the folder is a class folder and every {@code .jar} beneath it
+ * (in sorted path order) is added too, as for a submission.
  */
 final class HostClassPath {
   private HostClassPath() {}
 
   /**
-   * Returns a loader of the entries with the given parent, or null when there are no entries. The caller
-   * closes it.
+   * Returns a loader of the entries with the given parent, or null when there are no entries. The
+   * caller closes it.
    *
    * @throws IllegalArgumentException if an entry does not exist or is neither a jar nor a folder
    * @throws UncheckedIOException if a folder cannot be read
@@ -43,7 +43,8 @@ final class HostClassPath {
       try {
         urls.add(entry.toUri().toURL());
       } catch (MalformedURLException e) {
-        throw new IllegalArgumentException("Cannot use " + entry + " as a host class path entry", e);
+        throw new IllegalArgumentException(
+            "Cannot use " + entry + " as a host class path entry", e);
       }
     }
     return new URLClassLoader("modelrunner-host-class-path", urls.toArray(new URL[0]), parent);
@@ -63,7 +64,9 @@ final class HostClassPath {
         result.add(entry);
         try (Stream<Path> files = Files.walk(entry)) {
           files
-              .filter(file -> Files.isRegularFile(file) && file.getFileName().toString().endsWith(".jar"))
+              .filter(
+                  file ->
+                      Files.isRegularFile(file) && file.getFileName().toString().endsWith(".jar"))
               .sorted()
               .forEach(result::add);
         } catch (IOException e) {
@@ -72,15 +75,16 @@ final class HostClassPath {
       } else if (Files.isRegularFile(entry)) {
         result.add(entry);
       } else {
-        throw new IllegalArgumentException("The host class path entry " + entry + " does not exist");
+        throw new IllegalArgumentException(
+            "The host class path entry " + entry + " does not exist");
       }
     }
     return result;
   }
 
   /**
-   * The parent of the host class path's loader: the JDK (platform loader), and the classes and resources
-   * of the shared packages from the host; nothing else.
+   * The parent of the host class path's loader: the JDK (platform loader), and the classes and
+   * resources of the shared packages from the host; nothing else.
    */
   static final class SharedPackagesLoader extends ClassLoader {
     static {
@@ -118,7 +122,9 @@ final class HostClassPath {
 
     @Override
     protected Enumeration<URL> findResources(String name) throws IOException {
-      return isShared(name.replace('/', '.')) ? host.getResources(name) : Collections.emptyEnumeration();
+      return isShared(name.replace('/', '.'))
+          ? host.getResources(name)
+          : Collections.emptyEnumeration();
     }
   }
 }

@@ -10,13 +10,13 @@ import io.grpc.StatusRuntimeException;
 import java.io.InputStream;
 
 /**
- * Requests whose bytes are not a valid protobuf message. grpc-java fails such a request with
- * {@code UNKNOWN "Application error processing RPC"} and logs a stack trace at SEVERE for each; the runner
+ * Requests whose bytes are not a valid protobuf message. grpc-java fails such a request with {@code
+ * UNKNOWN "Application error processing RPC"} and logs a stack trace at SEVERE for each; the runner
  * instead answers {@code INVALID_ARGUMENT} with the parser's message and logs one line.
  *
- * <p>The request marshaller of each method is wrapped: when the bytes do not parse, it returns the empty
- * message marked with an unknown field ({@link #MARKER_FIELD}, the largest field number, which no message of
- * the protocol has), which {@link #problem} recognises.
+ * <p>The request marshaller of each method is wrapped: when the bytes do not parse, it returns the
+ * empty message marked with an unknown field ({@link #MARKER_FIELD}, the largest field number,
+ * which no message of the protocol has), which {@link #problem} recognises.
  */
 final class MalformedRequests {
   /** The field number that marks a request that did not parse. */
@@ -34,9 +34,11 @@ final class MalformedRequests {
     return builder.build();
   }
 
-  private static <Q, R> ServerMethodDefinition<Q, R> tolerant(ServerMethodDefinition<Q, R> definition) {
+  private static <Q, R> ServerMethodDefinition<Q, R> tolerant(
+      ServerMethodDefinition<Q, R> definition) {
     MethodDescriptor<Q, R> method = definition.getMethodDescriptor();
-    if (!(method.getRequestMarshaller() instanceof MethodDescriptor.PrototypeMarshaller<Q> marshaller)
+    if (!(method.getRequestMarshaller()
+            instanceof MethodDescriptor.PrototypeMarshaller<Q> marshaller)
         || !(marshaller.getMessagePrototype() instanceof Message)) {
       return definition;
     }
@@ -45,9 +47,7 @@ final class MalformedRequests {
     return ServerMethodDefinition.create(wrapped, definition.getServerCallHandler());
   }
 
-  /**
-   * Returns why the request did not parse, or null for a request that did.
-   */
+  /** Returns why the request did not parse, or null for a request that did. */
   static String problem(Message request) {
     UnknownFieldSet unknown = request.getUnknownFields();
     if (!unknown.hasField(MARKER_FIELD)) {
@@ -92,7 +92,9 @@ final class MalformedRequests {
             UnknownFieldSet.newBuilder()
                 .addField(
                     MARKER_FIELD,
-                    UnknownFieldSet.Field.newBuilder().addLengthDelimited(ByteString.copyFromUtf8(reason)).build())
+                    UnknownFieldSet.Field.newBuilder()
+                        .addLengthDelimited(ByteString.copyFromUtf8(reason))
+                        .build())
                 .build();
         @SuppressWarnings("unchecked")
         T marked = (T) prototype.toBuilder().setUnknownFields(marker).build();

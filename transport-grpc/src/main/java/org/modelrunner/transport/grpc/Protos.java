@@ -14,8 +14,9 @@ import org.modelrunner.spi.VariantType;
 import org.modelrunner.transport.grpc.proto.KwArgument;
 
 /**
- * Conversions between the SPI's values and the protocol's messages. Variant bytes are shared, not copied,
- * in both directions: a {@link Variant} is immutable and protobuf's {@link ByteString} is too.
+ * Conversions between the SPI's values and the protocol's messages. Variant bytes are shared, not
+ * copied, in both directions: a {@link Variant} is immutable and protobuf's {@link ByteString} is
+ * too.
  */
 final class Protos {
   private Protos() {}
@@ -33,11 +34,13 @@ final class Protos {
    * @throws IllegalArgumentException if its type number is unknown
    */
   static Variant fromProto(org.modelrunner.transport.grpc.proto.Variant variant) {
-    return Variant.wrap(VariantType.forNumber(variant.getTypeValue()), variant.getValue().toByteArray());
+    return Variant.wrap(
+        VariantType.forNumber(variant.getTypeValue()), variant.getValue().toByteArray());
   }
 
   static List<org.modelrunner.transport.grpc.proto.Argument> positional(Arguments arguments) {
-    List<org.modelrunner.transport.grpc.proto.Argument> result = new ArrayList<>(arguments.positional().size());
+    List<org.modelrunner.transport.grpc.proto.Argument> result =
+        new ArrayList<>(arguments.positional().size());
     for (Argument argument : arguments.positional()) {
       result.add(
           org.modelrunner.transport.grpc.proto.Argument.newBuilder()
@@ -52,7 +55,10 @@ final class Protos {
     List<KwArgument> result = new ArrayList<>(arguments.keyword().size());
     for (KeywordArgument argument : arguments.keyword()) {
       result.add(
-          KwArgument.newBuilder().setKeyword(argument.keyword()).setData(toProto(argument.value())).build());
+          KwArgument.newBuilder()
+              .setKeyword(argument.keyword())
+              .setData(toProto(argument.value()))
+              .build());
     }
     return result;
   }
@@ -100,10 +106,14 @@ final class Protos {
         .build();
   }
 
-  /** Converts a call's reply to the protocol's response; {@code methodResponse} is set only for a value. */
+  /**
+   * Converts a call's reply to the protocol's response; {@code methodResponse} is set only for a
+   * value.
+   */
   static org.modelrunner.transport.grpc.proto.CallResponse callResponse(Reply reply) {
     org.modelrunner.transport.grpc.proto.CallResponse.Builder response =
-        org.modelrunner.transport.grpc.proto.CallResponse.newBuilder().setStatus(toProto(reply.status()));
+        org.modelrunner.transport.grpc.proto.CallResponse.newBuilder()
+            .setStatus(toProto(reply.status()));
     reply.value().ifPresent(value -> response.setMethodResponse(toProto(value)));
     return response.build();
   }

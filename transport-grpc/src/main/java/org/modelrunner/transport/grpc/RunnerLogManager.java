@@ -5,17 +5,21 @@ import java.util.logging.LogManager;
 import java.util.logging.Logger;
 
 /**
- * The {@link LogManager} of the runner's process, which {@link RunnerMain} installs (through the system
- * property {@code java.util.logging.manager}) so that the runner can still log while it stops.
+ * The {@link LogManager} of the runner's process, which {@link RunnerMain} installs (through the
+ * system property {@code java.util.logging.manager}) so that the runner can still log while it
+ * stops.
  *
- * <p>The JDK's log manager resets (closes) every handler from a JVM shutdown hook of its own, which runs
- * concurrently with the runner's graceful stop on {@code SIGTERM}: the lines saying that the runner stops
- * would be lost. This one only flushes its handlers when reset during JVM shutdown, and resets normally
- * otherwise. It is public only because {@link LogManager} instantiates it by reflection; applications that
- * embed a {@link GrpcRunner} have no use for it.
+ * <p>The JDK's log manager resets (closes) every handler from a JVM shutdown hook of its own, which
+ * runs concurrently with the runner's graceful stop on {@code SIGTERM}: the lines saying that the
+ * runner stops would be lost. This one only flushes its handlers when reset during JVM shutdown,
+ * and resets normally otherwise. It is public only because {@link LogManager} instantiates it by
+ * reflection; applications that embed a {@link GrpcRunner} have no use for it.
  */
 public final class RunnerLogManager extends LogManager {
-  /** Creates the log manager; called by {@link LogManager} when named by {@code java.util.logging.manager}. */
+  /**
+   * Creates the log manager; called by {@link LogManager} when named by {@code
+   * java.util.logging.manager}.
+   */
   public RunnerLogManager() {}
 
   @Override

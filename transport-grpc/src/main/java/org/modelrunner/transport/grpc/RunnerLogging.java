@@ -16,8 +16,8 @@ import java.util.logging.LogRecord;
 import java.util.logging.Logger;
 
 /**
- * The runner process's logging: {@code java.util.logging} (which also carries gRPC's logs and the loader's
- * {@link System.Logger}) to standard error, one line per record, at the chosen level.
+ * The runner process's logging: {@code java.util.logging} (which also carries gRPC's logs and the
+ * loader's {@link System.Logger}) to standard error, one line per record, at the chosen level.
  */
 final class RunnerLogging {
   /** Level names accepted by {@code --log-level}: Python's, and java.util.logging's. */
@@ -40,20 +40,21 @@ final class RunnerLogging {
           Map.entry("OFF", Level.OFF));
 
   /**
-   * gRPC's and Netty's (shaded beneath it) own debug logs, HTTP/2 frames included, are kept at INFO at the
-   * DEBUG level; TRACE shows them.
+   * gRPC's and Netty's (shaded beneath it) own debug logs, HTTP/2 frames included, are kept at INFO
+   * at the DEBUG level; TRACE shows them.
    */
   private static final String GRPC = "io.grpc";
 
   /** Strong references: java.util.logging holds loggers weakly, and would forget their levels. */
   private static Logger root;
+
   private static Logger grpc;
 
   private RunnerLogging() {}
 
   /**
-   * Returns the level named {@code name} (case-insensitive): CRITICAL, ERROR, WARNING, INFO, DEBUG, TRACE,
-   * or a java.util.logging name (SEVERE, FINE, FINER, FINEST, CONFIG, ALL, OFF).
+   * Returns the level named {@code name} (case-insensitive): CRITICAL, ERROR, WARNING, INFO, DEBUG,
+   * TRACE, or a java.util.logging name (SEVERE, FINE, FINER, FINEST, CONFIG, ALL, OFF).
    *
    * @throws IllegalArgumentException for another name
    */
@@ -61,7 +62,9 @@ final class RunnerLogging {
     Level level = LEVELS.get(name.strip().toUpperCase(Locale.ROOT));
     if (level == null) {
       throw new IllegalArgumentException(
-          "'" + name + "' is not a log level (CRITICAL, ERROR, WARNING, INFO, DEBUG, TRACE, or a"
+          "'"
+              + name
+              + "' is not a log level (CRITICAL, ERROR, WARNING, INFO, DEBUG, TRACE, or a"
               + " java.util.logging level)");
     }
     return level;
@@ -104,7 +107,14 @@ final class RunnerLogging {
       try {
         line = getFormatter().format(record);
       } catch (RuntimeException e) {
-        line = record.getLevel() + " " + record.getMessage() + " (unformattable: " + e + ")" + System.lineSeparator();
+        line =
+            record.getLevel()
+                + " "
+                + record.getMessage()
+                + " (unformattable: "
+                + e
+                + ")"
+                + System.lineSeparator();
       }
       synchronized (out) {
         out.print(line);
@@ -123,9 +133,12 @@ final class RunnerLogging {
     }
   }
 
-  /** {@code 2025-09-15 14:30:34.791 INFO    GrpcRunner: message}, then the stack trace of a throwable. */
+  /**
+   * {@code 2025-09-15 14:30:34.791 INFO GrpcRunner: message}, then the stack trace of a throwable.
+   */
   static final class OneLineFormatter extends Formatter {
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS");
+    private static final DateTimeFormatter TIME =
+        DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS");
 
     @Override
     public String format(LogRecord record) {

@@ -18,17 +18,16 @@ import java.util.logging.Logger;
 import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.ArgSpec;
 import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Option;
 
 /**
- * The runner as a program: {@code java -jar model-runner-grpc-runner.jar --code-directory <submission>}
- * serves one submission with a {@link GrpcRunner} until the process is stopped.
+ * The runner as a program: {@code java -jar model-runner-grpc-runner.jar --code-directory
+ * <submission>} serves one submission with a {@link GrpcRunner} until the process is stopped.
  *
- * <p>Every option can also be given by the environment variable the Python runner reads (or, for the
- * options it does not have, the one named below); a command-line option wins over its variable, and an
- * empty variable counts as unset:
+ * <p>Every option can also be given by the environment variable the Python runner reads (or, for
+ * the options it does not have, the one named below); a command-line option wins over its variable,
+ * and an empty variable counts as unset:
  *
  * <table>
  *   <caption>Options</caption>
@@ -48,17 +47,18 @@ import picocli.CommandLine.Option;
  *   <tr><td>{@code --shutdown-grace}</td><td>{@code SHUTDOWN_GRACE}</td><td>10 s</td></tr>
  * </table>
  *
- * <p>The model sees the runner's settings as system properties, set before it is loaded:
- * {@value #RESOURCE_DIRECTORY_PROPERTY} (its resource folder, such as weights), {@value #HAS_GPU_PROPERTY}
+ * <p>The model sees the runner's settings as system properties, set before it is loaded: {@value
+ * #RESOURCE_DIRECTORY_PROPERTY} (its resource folder, such as weights), {@value #HAS_GPU_PROPERTY}
  * ({@code true} or {@code false}) and, when given, {@value #MODEL_ID_PROPERTY}.
  *
- * <p>The Python runner's secure mode ({@code --secure}, {@code SECURE}) is not supported yet: asking for it is
- * a usage error, so that a runner meant to be secure never serves in plaintext.
+ * <p>The Python runner's secure mode ({@code --secure}, {@code SECURE}) is not supported yet:
+ * asking for it is a usage error, so that a runner meant to be secure never serves in plaintext.
  *
- * <p>Exit codes: 0 after a stop, 1 when the address cannot be bound, 2 for a usage error (a missing or
- * empty code directory, an invalid option), each with one line on standard error. {@code SIGTERM} (or
- * {@code SIGINT}) stops gracefully: health turns {@code NOT_SERVING}, new requests are refused, the request
- * in flight has the grace period to finish. Logs go to standard error through {@code java.util.logging}.
+ * <p>Exit codes: 0 after a stop, 1 when the address cannot be bound, 2 for a usage error (a missing
+ * or empty code directory, an invalid option), each with one line on standard error. {@code
+ * SIGTERM} (or {@code SIGINT}) stops gracefully: health turns {@code NOT_SERVING}, new requests are
+ * refused, the request in flight has the grace period to finish. Logs go to standard error through
+ * {@code java.util.logging}.
  */
 @Command(
     name = RunnerMain.NAME,
@@ -79,17 +79,25 @@ public final class RunnerMain {
 
   /** Exit code of a usage error. */
   static final int USAGE = 2;
+
   /** Exit code of a runner that could not start. */
   static final int FAILED = 1;
 
   /** The system property that tells a model its resource folder. */
   public static final String RESOURCE_DIRECTORY_PROPERTY = "modelrunner.resource.directory";
-  /** The system property that tells a model whether its runner has a GPU ({@code true} or {@code false}). */
+
+  /**
+   * The system property that tells a model whether its runner has a GPU ({@code true} or {@code
+   * false}).
+   */
   public static final String HAS_GPU_PROPERTY = "modelrunner.has.gpu";
+
   /** The system property that tells a model its model id, when the runner was given one. */
   public static final String MODEL_ID_PROPERTY = "modelrunner.model.id";
 
-  /** Where the Python runner's container keeps the submission, used when no code directory is given. */
+  /**
+   * Where the Python runner's container keeps the submission, used when no code directory is given.
+   */
   static final Path DEFAULT_CODE_DIRECTORY = Path.of("/workspace/submission/code");
 
   /** The environment variable of each option. */
@@ -112,16 +120,19 @@ public final class RunnerMain {
   @Option(
       names = "--code-directory",
       paramLabel = "PATH",
-      description = "The submission: a folder of classes and jars, or a jar. Env CODE_DIRECTORY. Default"
-          + " /workspace/submission/code if it exists (the Python runner's container); required otherwise.")
+      description =
+          "The submission: a folder of classes and jars, or a jar. Env CODE_DIRECTORY. Default"
+              + " /workspace/submission/code if it exists (the Python runner's container); required otherwise.")
   String codeDirectory;
 
   @Option(
       names = "--resource-directory",
       paramLabel = "PATH",
       defaultValue = "/workspace/resources",
-      description = "The model's resources (weights...): the model reads it from the system property "
-          + RESOURCE_DIRECTORY_PROPERTY + ". Env RESOURCE_DIRECTORY. Default /workspace/resources.")
+      description =
+          "The model's resources (weights...): the model reads it from the system property "
+              + RESOURCE_DIRECTORY_PROPERTY
+              + ". Env RESOURCE_DIRECTORY. Default /workspace/resources.")
   String resourceDirectory;
 
   @Option(
@@ -130,23 +141,28 @@ public final class RunnerMain {
       arity = "0..1",
       fallbackValue = "true",
       defaultValue = "false",
-      description = "Whether the runner has a GPU (the model reads the system property " + HAS_GPU_PROPERTY
-          + "): a flag, or true/false, 1/0, yes/no, on/off. Env HAS_GPU. Default false.")
+      description =
+          "Whether the runner has a GPU (the model reads the system property "
+              + HAS_GPU_PROPERTY
+              + "): a flag, or true/false, 1/0, yes/no, on/off. Env HAS_GPU. Default false.")
   String hasGpu;
 
   @Option(
       names = "--model-id",
       paramLabel = "ID",
-      description = "The model's id, for logging (the model reads the system property " + MODEL_ID_PROPERTY
-          + "). Env MODEL_ID.")
+      description =
+          "The model's id, for logging (the model reads the system property "
+              + MODEL_ID_PROPERTY
+              + "). Env MODEL_ID.")
   String modelId;
 
   @Option(
       names = "--main-file",
       paramLabel = "FILE",
       defaultValue = "main.py",
-      description = "Accepted for the Python runner's entrypoint and ignored: a Java submission has no main"
-          + " file. Env MAIN_FILE.")
+      description =
+          "Accepted for the Python runner's entrypoint and ignored: a Java submission has no main"
+              + " file. Env MAIN_FILE.")
   String mainFile;
 
   @Option(
@@ -155,63 +171,71 @@ public final class RunnerMain {
       arity = "0..1",
       fallbackValue = "true",
       defaultValue = "false",
-      description = "The Python runner's secure mode, not supported yet: true is refused (the runner does"
-          + " not start rather than serve in plaintext). Env SECURE.")
+      description =
+          "The Python runner's secure mode, not supported yet: true is refused (the runner does"
+              + " not start rather than serve in plaintext). Env SECURE.")
   String secure;
 
   @Option(
       names = "--address",
       paramLabel = "HOST:PORT",
       defaultValue = GrpcRunner.DEFAULT_ADDRESS,
-      description = "Where to listen, as [::]:50051, 0.0.0.0:50051, 127.0.0.1:0. Env GRPC_ADDRESS."
-          + " Default [::]:50051.")
+      description =
+          "Where to listen, as [::]:50051, 0.0.0.0:50051, 127.0.0.1:0. Env GRPC_ADDRESS."
+              + " Default [::]:50051.")
   String address;
 
   @Option(
       names = "--log-level",
       paramLabel = "LEVEL",
       defaultValue = "INFO",
-      description = "CRITICAL, ERROR, WARNING, INFO, DEBUG or TRACE (or a java.util.logging level)."
-          + " Env LOG_LEVEL. Default INFO.")
+      description =
+          "CRITICAL, ERROR, WARNING, INFO, DEBUG or TRACE (or a java.util.logging level)."
+              + " Env LOG_LEVEL. Default INFO.")
   String logLevel;
 
   @Option(
       names = "--max-send-message-length",
       paramLabel = "BYTES",
       defaultValue = "67108864",
-      description = "The largest response, in bytes; -1 for no limit. Env GRPC_MAX_SEND_MESSAGE_LENGTH."
-          + " Default 67108864 (64 MiB).")
+      description =
+          "The largest response, in bytes; -1 for no limit. Env GRPC_MAX_SEND_MESSAGE_LENGTH."
+              + " Default 67108864 (64 MiB).")
   String maxSend;
 
   @Option(
       names = "--max-receive-message-length",
       paramLabel = "BYTES",
       defaultValue = "67108864",
-      description = "The largest request, in bytes; -1 for no limit. Env GRPC_MAX_RECEIVE_MESSAGE_LENGTH."
-          + " Default 67108864 (64 MiB).")
+      description =
+          "The largest request, in bytes; -1 for no limit. Env GRPC_MAX_RECEIVE_MESSAGE_LENGTH."
+              + " Default 67108864 (64 MiB).")
   String maxReceive;
 
   @Option(
       names = "--class-path",
       paramLabel = "PATHS",
-      description = "Jars or class folders (a folder also brings the jars beneath it), separated by '${sys:path.separator}', that the submission sees besides the JDK and the model runner's API:"
-          + " where the coordinator's base class lives. Repeatable. Env HOST_CLASS_PATH.")
+      description =
+          "Jars or class folders (a folder also brings the jars beneath it), separated by '${sys:path.separator}', that the submission sees besides the JDK and the model runner's API:"
+              + " where the coordinator's base class lives. Repeatable. Env HOST_CLASS_PATH.")
   List<String> classPath;
 
   @Option(
       names = "--call-time-limit",
       paramLabel = "DURATION",
-      description = "Answer a Call still running after this long with DEADLINE_EXCEEDED (the model keeps"
-          + " running; the runner is busy until it returns): seconds such as 2.5, or 250ms, 2s, 5m, PT2S;"
-          + " 0 for none. Env CALL_TIME_LIMIT. Default none.")
+      description =
+          "Answer a Call still running after this long with DEADLINE_EXCEEDED (the model keeps"
+              + " running; the runner is busy until it returns): seconds such as 2.5, or 250ms, 2s, 5m, PT2S;"
+              + " 0 for none. Env CALL_TIME_LIMIT. Default none.")
   String callTimeLimit;
 
   @Option(
       names = "--shutdown-grace",
       paramLabel = "DURATION",
       defaultValue = "10s",
-      description = "On SIGTERM, how long the request in flight may take to finish. Env SHUTDOWN_GRACE."
-          + " Default 10s.")
+      description =
+          "On SIGTERM, how long the request in flight may take to finish. Env SHUTDOWN_GRACE."
+              + " Default 10s.")
   String shutdownGrace;
 
   @Option(
@@ -226,13 +250,14 @@ public final class RunnerMain {
   private RunnerMain() {}
 
   /**
-   * Runs the runner until the process is stopped; exits with 1 or 2 (and one line on standard error) when
-   * it cannot start.
+   * Runs the runner until the process is stopped; exits with 1 or 2 (and one line on standard
+   * error) when it cannot start.
    *
    * @param args the command line; {@code --help} lists the options
    */
   public static void main(String[] args) {
-    // Before anything touches java.util.logging: lets the runner log while it stops (see RunnerLogManager).
+    // Before anything touches java.util.logging: lets the runner log while it stops (see
+    // RunnerLogManager).
     if (System.getProperty("java.util.logging.manager") == null) {
       System.setProperty("java.util.logging.manager", RunnerLogManager.class.getName());
     }
@@ -314,19 +339,22 @@ public final class RunnerMain {
    * @return the options, or null when help was asked for (and written to {@code out})
    * @throws UsageException with a one-line message for a usage error
    */
-  static Options parse(String[] args, Map<String, String> env, PrintStream out) throws UsageException {
+  static Options parse(String[] args, Map<String, String> env, PrintStream out)
+      throws UsageException {
     return parse(args, env, out, DEFAULT_CODE_DIRECTORY);
   }
 
   /** Parses, with the code directory used when none is given. */
-  static Options parse(String[] args, Map<String, String> env, PrintStream out, Path defaultCodeDirectory)
+  static Options parse(
+      String[] args, Map<String, String> env, PrintStream out, Path defaultCodeDirectory)
       throws UsageException {
     RunnerMain command = new RunnerMain();
     command.defaultCodeDirectory = defaultCodeDirectory;
     CommandLine commandLine = new CommandLine(command);
     commandLine.setDefaultValueProvider(
         arg -> {
-          String variable = arg instanceof OptionSpec option ? ENVIRONMENT.get(option.longestName()) : null;
+          String variable =
+              arg instanceof OptionSpec option ? ENVIRONMENT.get(option.longestName()) : null;
           String value = variable == null ? null : env.get(variable);
           return value == null || value.isBlank() ? null : value;
         });
@@ -366,20 +394,36 @@ public final class RunnerMain {
     int send = require("--max-send-message-length", maxSend, Sizes::parse);
     int receive = require("--max-receive-message-length", maxReceive, Sizes::parse);
     List<Path> hostPath = hostClassPath();
-    Duration limit = callTimeLimit == null ? null : require("--call-time-limit", callTimeLimit, Durations::parse);
+    Duration limit =
+        callTimeLimit == null
+            ? null
+            : require("--call-time-limit", callTimeLimit, Durations::parse);
     Duration grace = require("--shutdown-grace", shutdownGrace, Durations::parse);
     return new Options(
-        code, resources, gpu, id, mainFile, checkedAddress, level, send, receive, hostPath,
-        limit == null || limit.isZero() ? null : limit, grace);
+        code,
+        resources,
+        gpu,
+        id,
+        mainFile,
+        checkedAddress,
+        level,
+        send,
+        receive,
+        hostPath,
+        limit == null || limit.isZero() ? null : limit,
+        grace);
   }
 
   private Path codeDirectory() throws UsageException {
-    if ((codeDirectory == null || codeDirectory.isBlank()) && Files.isDirectory(defaultCodeDirectory)) {
+    if ((codeDirectory == null || codeDirectory.isBlank())
+        && Files.isDirectory(defaultCodeDirectory)) {
       codeDirectory = defaultCodeDirectory.toString();
     }
     if (codeDirectory == null || codeDirectory.isBlank()) {
-      throw new UsageException("no code directory: give --code-directory or set CODE_DIRECTORY (and "
-          + defaultCodeDirectory + " does not exist)");
+      throw new UsageException(
+          "no code directory: give --code-directory or set CODE_DIRECTORY (and "
+              + defaultCodeDirectory
+              + " does not exist)");
     }
     Path path = Path.of(codeDirectory.strip()).toAbsolutePath().normalize();
     if (!Files.exists(path)) {
@@ -391,10 +435,12 @@ public final class RunnerMain {
             files.anyMatch(
                 file -> {
                   String name = file.getFileName().toString();
-                  return Files.isRegularFile(file) && (name.endsWith(".class") || name.endsWith(".jar"));
+                  return Files.isRegularFile(file)
+                      && (name.endsWith(".class") || name.endsWith(".jar"));
                 });
         if (!code) {
-          throw new UsageException("the code directory " + path + " is empty: it holds no jar and no class file");
+          throw new UsageException(
+              "the code directory " + path + " is empty: it holds no jar and no class file");
         }
       } catch (IOException | UncheckedIOException e) {
         throw new UsageException("cannot read the code directory " + path + ": " + e.getMessage());
@@ -424,7 +470,8 @@ public final class RunnerMain {
   }
 
   /** Checks a value with the parser of its option. */
-  private static <T> T require(String option, String value, Parser<T> parser) throws UsageException {
+  private static <T> T require(String option, String value, Parser<T> parser)
+      throws UsageException {
     try {
       return parser.parse(Objects.requireNonNull(value, option));
     } catch (IllegalArgumentException e) {
@@ -461,11 +508,15 @@ public final class RunnerMain {
   /**
    * Runs the program: parses, configures logging, starts the runner and waits until it stops.
    *
-   * @return the exit code: 0 after a stop (or for {@code --help}), 1 if the runner cannot start, 2 for a
-   *     usage error
+   * @return the exit code: 0 after a stop (or for {@code --help}), 1 if the runner cannot start, 2
+   *     for a usage error
    */
   static int execute(
-      String[] args, Map<String, String> env, PrintStream out, PrintStream err, RunnerProcess process) {
+      String[] args,
+      Map<String, String> env,
+      PrintStream out,
+      PrintStream err,
+      RunnerProcess process) {
     Options options;
     try {
       options = parse(args, env, out);
@@ -492,7 +543,12 @@ public final class RunnerMain {
     try {
       runner = options.runnerBuilder().build();
     } catch (IllegalArgumentException | UncheckedIOException e) {
-      err.println(NAME + ": cannot open the code directory " + options.codeDirectory() + ": " + oneLine(e.getMessage()));
+      err.println(
+          NAME
+              + ": cannot open the code directory "
+              + options.codeDirectory()
+              + ": "
+              + oneLine(e.getMessage()));
       err.flush();
       return USAGE;
     }
@@ -501,7 +557,11 @@ public final class RunnerMain {
     } catch (IOException e) {
       Throwable cause = e.getCause();
       err.println(
-          NAME + ": cannot listen on " + options.address() + ": " + oneLine(e.getMessage())
+          NAME
+              + ": cannot listen on "
+              + options.address()
+              + ": "
+              + oneLine(e.getMessage())
               + (cause == null ? "" : " (" + oneLine(cause.getMessage()) + ")"));
       err.flush();
       return FAILED;

@@ -34,31 +34,34 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
  * {@code dynamic_subclass.DynamicSubclassService} over one {@link HostedModel} (PROTOCOL §1.2–1.5).
  *
  * <h2>Threads and the busy rule</h2>
- * A request is handled on the server's transport threads, in the order requests arrive, and never runs
- * model code there: it checks that
- * the runner is serving and that the client's deadline has not passed, and claims the model. One request
- * holds the claim at a time (the Python runner's global lock); any other Setup, Call or Rest gets gRPC
- * {@code RESOURCE_EXHAUSTED} {@code "Server busy"} at once, without queueing. The request holding the
- * claim runs on the dedicated model thread; the claim is released when the model returns, before the
- * response is sent, so a client may send its next request as soon as it has the answer. Health checks
- * and rejections are therefore answered at once whatever the model does.
+ *
+ * A request is handled on the server's transport threads, in the order requests arrive, and never
+ * runs model code there: it checks that the runner is serving and that the client's deadline has
+ * not passed, and claims the model. One request holds the claim at a time (the Python runner's
+ * global lock); any other Setup, Call or Rest gets gRPC {@code RESOURCE_EXHAUSTED} {@code "Server
+ * busy"} at once, without queueing. The request holding the claim runs on the dedicated model
+ * thread; the claim is released when the model returns, before the response is sent, so a client
+ * may send its next request as soon as it has the answer. Health checks and rejections are
+ * therefore answered at once whatever the model does.
  *
  * <h2>Limits</h2>
+ *
  * <ul>
- *   <li>A response larger than the send limit is answered {@code RESOURCE_EXHAUSTED} (gRPC-java's server
- *       has no outbound limit of its own); requests over the receive limit are refused by gRPC itself.</li>
- *   <li>With a call time limit, a Call whose model has not returned in time is answered
- *       {@code DEADLINE_EXCEEDED}; the model goes on and keeps the claim (later requests get
- *       {@code Server busy}) until it returns. Setup and Rest have no limit.</li>
- *   <li>A request whose gRPC deadline has passed (or that was cancelled) before the model thread picks it
- *       up never reaches the model.</li>
+ *   <li>A response larger than the send limit is answered {@code RESOURCE_EXHAUSTED} (gRPC-java's
+ *       server has no outbound limit of its own); requests over the receive limit are refused by
+ *       gRPC itself.
+ *   <li>With a call time limit, a Call whose model has not returned in time is answered {@code
+ *       DEADLINE_EXCEEDED}; the model goes on and keeps the claim (later requests get {@code Server
+ *       busy}) until it returns. Setup and Rest have no limit.
+ *   <li>A request whose gRPC deadline has passed (or that was cancelled) before the model thread
+ *       picks it up never reaches the model.
  *   <li>A request whose bytes are not a valid protobuf message is answered {@code INVALID_ARGUMENT}
- *       {@code "Malformed request: <parser message>"} (see {@link MalformedRequests}).</li>
- *   <li>A request the model cannot be given because a value in it is malformed (an unknown
- *       {@code VariantType} number) is answered in {@code Status}, as an argument that cannot be decoded:
- *       {@code SETUP_FAILED} for Setup (after the {@code INVALID_ARGUMENT} and "Instance already exists"
- *       checks), {@code MODEL_FAILED} for Call (after the {@code FAILED_PRECONDITION} and
- *       {@code INVALID_ARGUMENT} checks).</li>
+ *       {@code "Malformed request: <parser message>"} (see {@link MalformedRequests}).
+ *   <li>A request the model cannot be given because a value in it is malformed (an unknown {@code
+ *       VariantType} number) is answered in {@code Status}, as an argument that cannot be decoded:
+ *       {@code SETUP_FAILED} for Setup (after the {@code INVALID_ARGUMENT} and "Instance already
+ *       exists" checks), {@code MODEL_FAILED} for Call (after the {@code FAILED_PRECONDITION} and
+ *       {@code INVALID_ARGUMENT} checks).
  * </ul>
  */
 final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServiceImplBase {
@@ -75,10 +78,15 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   private final long callTimeLimitNanos;
   private final int maxSendBytes;
 
-  /** The claim: held by the one request whose model code is running (or timed out and still running). */
+  /**
+   * The claim: held by the one request whose model code is running (or timed out and still
+   * running).
+   */
   private final AtomicBoolean busy = new AtomicBoolean();
+
   /** Requests that hold or held the claim and are not answered yet. */
   private final AtomicInteger inFlight = new AtomicInteger();
+
   private final Object idle = new Object();
   private volatile boolean serving = true;
 
@@ -115,7 +123,13 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
 
   @Override
   public void call(CallRequest request, StreamObserver<CallResponse> responses) {
-    serve("Call " + request.getMethodName(), request, responses, true, () -> call(request), Protos::callResponse);
+    serve(
+        "Call " + request.getMethodName(),
+        request,
+        responses,
+        true,
+        () -> call(request),
+        Protos::callResponse);
   }
 
   @Override
@@ -127,7 +141,8 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     Arguments arguments;
     try {
       arguments =
-          Protos.arguments(request.getInstanceArgumentsList(), request.getInstanceKwArgumentsList());
+          Protos.arguments(
+              request.getInstanceArgumentsList(), request.getInstanceKwArgumentsList());
     } catch (IllegalArgumentException malformed) {
       LOG.log(Level.WARNING, "Malformed Setup request: {0}", malformed.getMessage());
       if (request.getClassName().strip().isEmpty()) {
@@ -144,7 +159,8 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   private Reply call(CallRequest request) {
     Arguments arguments;
     try {
-      arguments = Protos.arguments(request.getMethodArgumentsList(), request.getMethodKwArgumentsList());
+      arguments =
+          Protos.arguments(request.getMethodArgumentsList(), request.getMethodKwArgumentsList());
     } catch (IllegalArgumentException malformed) {
       LOG.log(Level.WARNING, "Malformed Call request: {0}", malformed.getMessage());
       if (!model.isSetUp()) {
@@ -154,7 +170,8 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
         return Reply.of(StatusCode.INVALID_ARGUMENT, "methodName cannot be empty");
       }
       return Reply.of(
-          StatusCode.MODEL_FAILED, EXCEPTION_PREFIX + "Malformed argument: " + malformed.getMessage());
+          StatusCode.MODEL_FAILED,
+          EXCEPTION_PREFIX + "Malformed argument: " + malformed.getMessage());
     }
     return model.call(request.getMethodName(), arguments);
   }
@@ -203,7 +220,9 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     String problem = MalformedRequests.problem(request);
     if (problem != null) {
       LOG.log(Level.WARNING, "{0}: malformed request: {1}", new Object[] {what.strip(), problem});
-      reject(responses, io.grpc.Status.INVALID_ARGUMENT.withDescription("Malformed request: " + problem));
+      reject(
+          responses,
+          io.grpc.Status.INVALID_ARGUMENT.withDescription("Malformed request: " + problem));
       return;
     }
     Context context = Context.current();
@@ -216,7 +235,8 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
       reject(responses, busyStatus());
       return;
     }
-    // Checked again with the claim held: either this request sees the stop, or the stop sees the claim.
+    // Checked again with the claim held: either this request sees the stop, or the stop sees the
+    // claim.
     if (!serving) {
       release();
       reject(responses, io.grpc.Status.UNAVAILABLE.withDescription(SHUTTING_DOWN));
@@ -230,7 +250,8 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     }
     if (timeLimited && callTimeLimitNanos > 0) {
       try {
-        exchange.limit = timer.schedule(exchange::timeLimitReached, callTimeLimitNanos, TimeUnit.NANOSECONDS);
+        exchange.limit =
+            timer.schedule(exchange::timeLimitReached, callTimeLimitNanos, TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException stopping) {
         // the runner is stopping: the request is refused below or runs without a limit
       }
@@ -266,7 +287,8 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
         failure = io.grpc.Status.INTERNAL.withDescription("The runner failed: " + e);
       }
     } finally {
-      release(); // before answering: the client may send its next request as soon as it has the answer
+      release(); // before answering: the client may send its next request as soon as it has the
+      // answer
     }
     T response = null;
     if (reply != null) {
@@ -294,7 +316,10 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   private static void log(String what, Reply reply, long nanos) {
     Level level = what.startsWith("Call ") ? Level.FINE : Level.INFO;
     if (LOG.isLoggable(level)) {
-      LOG.log(level, "{0}: {1} ({2} ms)", new Object[] {what, reply.status(), String.format("%.1f", nanos / 1e6)});
+      LOG.log(
+          level,
+          "{0}: {1} ({2} ms)",
+          new Object[] {what, reply.status(), String.format("%.1f", nanos / 1e6)});
     }
   }
 
@@ -385,7 +410,8 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
           new Object[] {what, limitText});
       fail(
           io.grpc.Status.DEADLINE_EXCEEDED.withDescription(
-              "The model did not return within the runner's call time limit of " + limitText
+              "The model did not return within the runner's call time limit of "
+                  + limitText
                   + "; it keeps running and the runner is busy until it returns"));
     }
 

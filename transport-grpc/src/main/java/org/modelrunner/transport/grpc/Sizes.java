@@ -5,8 +5,8 @@ final class Sizes {
   private Sizes() {}
 
   /**
-   * Parses a message size limit in bytes, as the Python runner's environment variables: a positive number,
-   * or -1 for no limit ({@link Integer#MAX_VALUE}).
+   * Parses a message size limit in bytes, as the Python runner's environment variables: a positive
+   * number, or -1 for no limit ({@link Integer#MAX_VALUE}).
    *
    * @throws IllegalArgumentException if it is not a whole number, is 0 or below -1, or is too large
    */
@@ -21,10 +21,12 @@ final class Sizes {
       return Integer.MAX_VALUE;
     }
     if (value <= 0) {
-      throw new IllegalArgumentException("'" + text + "' must be a positive number of bytes, or -1 for no limit");
+      throw new IllegalArgumentException(
+          "'" + text + "' must be a positive number of bytes, or -1 for no limit");
     }
     if (value > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException("'" + text + "' is over the largest limit, " + Integer.MAX_VALUE + " bytes");
+      throw new IllegalArgumentException(
+          "'" + text + "' is over the largest limit, " + Integer.MAX_VALUE + " bytes");
     }
     return (int) value;
   }

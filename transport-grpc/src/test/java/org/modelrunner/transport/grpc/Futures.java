@@ -21,7 +21,8 @@ final class Futures {
     try {
       return future.get(10, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
-      throw new AssertionError("expected an answer, the request failed with " + e.getCause(), e.getCause());
+      throw new AssertionError(
+          "expected an answer, the request failed with " + e.getCause(), e.getCause());
     } catch (TimeoutException e) {
       throw new AssertionError("no answer within 10 s");
     } catch (InterruptedException e) {
@@ -30,11 +31,15 @@ final class Futures {
     }
   }
 
-  /** Returns the failure of a future that must fail with a TransportException of {@code kind} within 10 s. */
+  /**
+   * Returns the failure of a future that must fail with a TransportException of {@code kind} within
+   * 10 s.
+   */
   static TransportException failure(CompletableFuture<?> future, TransportException.Kind kind) {
     try {
       Object value = future.get(10, TimeUnit.SECONDS);
-      throw new AssertionError("expected a TransportException " + kind + ", got the answer " + value);
+      throw new AssertionError(
+          "expected a TransportException " + kind + ", got the answer " + value);
     } catch (ExecutionException e) {
       assertThat(e.getCause()).isInstanceOf(TransportException.class);
       TransportException failure = (TransportException) e.getCause();

@@ -25,11 +25,13 @@ class GrpcAddressTest {
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {
-    "grpc://127.0.0.1", "grpc://host:0", "grpc://host:70000", "grpc:host:1", "grpc:///path",
-    "grpc://user@host:1", "grpc://host:1/path", "grpc://host:1?q=1", "grpc://host:1#f", "grpc://bad_host:1",
-    "grpc://[::1]"
-  })
+  @ValueSource(
+      strings = {
+        "grpc://127.0.0.1", "grpc://host:0", "grpc://host:70000", "grpc:host:1", "grpc:///path",
+        "grpc://user@host:1", "grpc://host:1/path", "grpc://host:1?q=1", "grpc://host:1#f",
+            "grpc://bad_host:1",
+        "grpc://[::1]"
+      })
   void rejectsMalformedEndpoints(String endpoint) {
     assertThatThrownBy(() -> GrpcAddress.parse(URI.create(endpoint)))
         .isInstanceOf(IllegalArgumentException.class)

@@ -44,7 +44,10 @@ import org.modelrunner.transport.grpc.proto.CallResponse;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
 import org.modelrunner.transport.grpc.proto.SetupRequest;
 
-/** The client transport against a stub runner: answers, deadlines, connection errors, status mapping. */
+/**
+ * The client transport against a stub runner: answers, deadlines, connection errors, status
+ * mapping.
+ */
 @Timeout(60)
 class GrpcConnectionTest {
   private static final Duration QUICK = Duration.ofSeconds(5);
@@ -79,22 +82,34 @@ class GrpcConnectionTest {
   @Test
   void setupCallAndResetCarryTheRunnersAnswersWhole() {
     StubService service = new StubService();
-    service.call = (request, response) -> {
-      switch (request.getMethodName()) {
-        case "nothing" -> StubService.answer(response, CallResponse.newBuilder()
-            .setStatus(StubService.status("SUCCESS", "")).build());
-        case "custom" -> StubService.answer(response, CallResponse.newBuilder()
-            .setStatus(StubService.status("SOME_NEW_CODE", "été ✓ 🚀")).build());
-        default -> StubService.answer(response, CallResponse.newBuilder()
-            .setStatus(StubService.status("SUCCESS", ""))
-            .setMethodResponse(request.getMethodKwArguments(0).getData()).build());
-      }
-    };
+    service.call =
+        (request, response) -> {
+          switch (request.getMethodName()) {
+            case "nothing" ->
+                StubService.answer(
+                    response,
+                    CallResponse.newBuilder().setStatus(StubService.status("SUCCESS", "")).build());
+            case "custom" ->
+                StubService.answer(
+                    response,
+                    CallResponse.newBuilder()
+                        .setStatus(StubService.status("SOME_NEW_CODE", "été ✓ 🚀"))
+                        .build());
+            default ->
+                StubService.answer(
+                    response,
+                    CallResponse.newBuilder()
+                        .setStatus(StubService.status("SUCCESS", ""))
+                        .setMethodResponse(request.getMethodKwArguments(0).getData())
+                        .build());
+          }
+        };
     ModelConnection connection = connect(runner(service).endpoint());
 
-    org.modelrunner.spi.Arguments setupArguments = org.modelrunner.spi.Arguments.of(
-        List.of(new Argument(3, Variant.ofString("c")), new Argument(-1, Variant.ofLong(7))),
-        List.of(new KeywordArgument("name", Variant.ofString("alice"))));
+    org.modelrunner.spi.Arguments setupArguments =
+        org.modelrunner.spi.Arguments.of(
+            List.of(new Argument(3, Variant.ofString("c")), new Argument(-1, Variant.ofLong(7))),
+            List.of(new KeywordArgument("name", Variant.ofString("alice"))));
     Reply setup = value(connection.setup("com.example.Base", setupArguments, QUICK));
     assertThat(setup).isEqualTo(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
     SetupRequest sent = (SetupRequest) service.received.get(0);
@@ -103,8 +118,12 @@ class GrpcConnectionTest {
         .isEqualTo(setupArguments);
 
     Variant json = Variant.of(VariantType.JSON, "{\"a\": NaN}".getBytes(StandardCharsets.UTF_8));
-    Reply echoed = value(connection.call(
-        transport.prepare("echo", org.modelrunner.spi.Arguments.builder().add("value", json).build()), QUICK));
+    Reply echoed =
+        value(
+            connection.call(
+                transport.prepare(
+                    "echo", org.modelrunner.spi.Arguments.builder().add("value", json).build()),
+                QUICK));
     assertThat(echoed).isEqualTo(Reply.success(json));
     assertThat(value(connection.call(transport.prepare("nothing", NONE), QUICK)).value()).isEmpty();
     assertThat(value(connection.call(transport.prepare("custom", NONE), QUICK)))
@@ -128,7 +147,8 @@ class GrpcConnectionTest {
     ModelConnection a = connect(runner(first).endpoint());
     ModelConnection b = connect(runner(second).endpoint());
     PreparedCall prepared =
-        transport.prepare("echo", org.modelrunner.spi.Arguments.builder().add(Variant.ofDouble(1.5)).build());
+        transport.prepare(
+            "echo", org.modelrunner.spi.Arguments.builder().add(Variant.ofDouble(1.5)).build());
     assertThat(prepared).isInstanceOf(GrpcPreparedCall.class);
     CallRequest request = ((GrpcPreparedCall) prepared).request();
     assertThat(transport.requestOf(prepared)).isSameAs(request);
@@ -139,23 +159,27 @@ class GrpcConnectionTest {
     assertThat(second.received).containsExactly(request);
 
     PreparedCall plain =
-        PreparedCall.of("echo", org.modelrunner.spi.Arguments.builder().add(Variant.ofLong(3)).build());
+        PreparedCall.of(
+            "echo", org.modelrunner.spi.Arguments.builder().add(Variant.ofLong(3)).build());
     assertThat(value(a.call(plain, QUICK))).isEqualTo(Reply.success(Variant.ofLong(3)));
   }
 
   @Test
   void aRequestOverTheClientsLimitIsRefusedBeforeItIsSent() {
-    GrpcTransport limited = open(new GrpcTransport(TransportSettings.defaults().withMaxMessageBytes(1024)));
+    GrpcTransport limited =
+        open(new GrpcTransport(TransportSettings.defaults().withMaxMessageBytes(1024)));
     StubService service = new StubService();
     ModelConnection connection = open(limited.connect(runner(service).endpoint()));
     org.modelrunner.spi.Arguments big =
         org.modelrunner.spi.Arguments.builder().add(Variant.ofString("x".repeat(2048))).build();
 
     assertThatThrownBy(() -> limited.prepare("echo", big))
-        .isInstanceOfSatisfying(TransportException.class, e -> {
-          assertThat(e.kind()).isEqualTo(Kind.MESSAGE_TOO_LARGE);
-          assertThat(e.getMessage()).contains("call echo", "1024 bytes");
-        });
+        .isInstanceOfSatisfying(
+            TransportException.class,
+            e -> {
+              assertThat(e.kind()).isEqualTo(Kind.MESSAGE_TOO_LARGE);
+              assertThat(e.getMessage()).contains("call echo", "1024 bytes");
+            });
     failure(connection.call(PreparedCall.of("echo", big), QUICK), Kind.MESSAGE_TOO_LARGE);
     // prepared by a transport with a larger limit: still checked against this one's
     failure(connection.call(transport.prepare("echo", big), QUICK), Kind.MESSAGE_TOO_LARGE);
@@ -164,43 +188,61 @@ class GrpcConnectionTest {
 
     org.modelrunner.spi.Arguments small =
         org.modelrunner.spi.Arguments.builder().add(Variant.ofString("x".repeat(900))).build();
-    assertThat(value(connection.call(limited.prepare("echo", small), QUICK)).status().isSuccess()).isTrue();
+    assertThat(value(connection.call(limited.prepare("echo", small), QUICK)).status().isSuccess())
+        .isTrue();
   }
 
   @Test
   void aResponseOverTheClientsLimitIsMessageTooLarge() {
-    GrpcTransport limited = open(new GrpcTransport(TransportSettings.defaults().withMaxMessageBytes(4096)));
+    GrpcTransport limited =
+        open(new GrpcTransport(TransportSettings.defaults().withMaxMessageBytes(4096)));
     ModelConnection connection = open(limited.connect(runner(new StubService()).endpoint()));
     Variant large = Variant.ofString("y".repeat(3000));
     // the request fits, the echoed response does too; twice as large does not fit either way
-    assertThat(value(connection.call(
-        limited.prepare("echo", org.modelrunner.spi.Arguments.builder().add(large).build()), QUICK)))
+    assertThat(
+            value(
+                connection.call(
+                    limited.prepare(
+                        "echo", org.modelrunner.spi.Arguments.builder().add(large).build()),
+                    QUICK)))
         .isEqualTo(Reply.success(large));
 
     StubService big = new StubService();
-    big.call = (request, response) -> StubService.answer(response, CallResponse.newBuilder()
-        .setStatus(StubService.status("SUCCESS", ""))
-        .setMethodResponse(Protos.toProto(Variant.ofString("z".repeat(8192)))).build());
+    big.call =
+        (request, response) ->
+            StubService.answer(
+                response,
+                CallResponse.newBuilder()
+                    .setStatus(StubService.status("SUCCESS", ""))
+                    .setMethodResponse(Protos.toProto(Variant.ofString("z".repeat(8192))))
+                    .build());
     ModelConnection toBig = open(limited.connect(runner(big).endpoint()));
-    TransportException tooLarge = failure(toBig.call(limited.prepare("text", NONE), QUICK), Kind.MESSAGE_TOO_LARGE);
+    TransportException tooLarge =
+        failure(toBig.call(limited.prepare("text", NONE), QUICK), Kind.MESSAGE_TOO_LARGE);
     assertThat(tooLarge.getMessage()).contains("RESOURCE_EXHAUSTED");
   }
 
   @Test
   void aMalformedAnswerIsInternal() {
     StubService service = new StubService();
-    service.call = (request, response) -> {
-      if (request.getMethodName().equals("noStatus")) {
-        StubService.answer(response, CallResponse.getDefaultInstance());
-      } else {
-        StubService.answer(response, CallResponse.newBuilder()
-            .setStatus(StubService.status("SUCCESS", ""))
-            .setMethodResponse(org.modelrunner.transport.grpc.proto.Variant.newBuilder().setTypeValue(42))
-            .build());
-      }
-    };
+    service.call =
+        (request, response) -> {
+          if (request.getMethodName().equals("noStatus")) {
+            StubService.answer(response, CallResponse.getDefaultInstance());
+          } else {
+            StubService.answer(
+                response,
+                CallResponse.newBuilder()
+                    .setStatus(StubService.status("SUCCESS", ""))
+                    .setMethodResponse(
+                        org.modelrunner.transport.grpc.proto.Variant.newBuilder().setTypeValue(42))
+                    .build());
+          }
+        };
     ModelConnection connection = connect(runner(service).endpoint());
-    assertThat(failure(connection.call(transport.prepare("noStatus", NONE), QUICK), Kind.INTERNAL).getMessage())
+    assertThat(
+            failure(connection.call(transport.prepare("noStatus", NONE), QUICK), Kind.INTERNAL)
+                .getMessage())
         .contains("no status");
     failure(connection.call(transport.prepare("unknownType", NONE), QUICK), Kind.INTERNAL);
   }
@@ -219,18 +261,24 @@ class GrpcConnectionTest {
     value(connection.checkHealth(QUICK)); // connected: the deadline runs while the runner works
     Duration timeout = Duration.ofMillis(300);
     long start = System.nanoTime();
-    CompletableFuture<Reply> request = switch (kind) {
-      case "setup" -> connection.setup("com.example.Base", NONE, timeout);
-      case "call" -> connection.call(transport.prepare("work", NONE), timeout);
-      default -> connection.reset(timeout);
-    };
+    CompletableFuture<Reply> request =
+        switch (kind) {
+          case "setup" -> connection.setup("com.example.Base", NONE, timeout);
+          case "call" -> connection.call(transport.prepare("work", NONE), timeout);
+          default -> connection.reset(timeout);
+        };
     TransportException failure = failure(request, Kind.DEADLINE_EXCEEDED);
     Duration took = since(start);
     assertThat(took).isBetween(timeout.minusMillis(20), timeout.plus(BOUND));
     assertThat(failure.getMessage()).contains(kind, "DEADLINE_EXCEEDED", "deadline");
     // the runner saw the deadline too: gRPC cancelled the call on its side
     assertThat(service.cancelled.poll(5, TimeUnit.SECONDS))
-        .isEqualTo(switch (kind) { case "setup" -> "Setup"; case "call" -> "Call"; default -> "Rest"; });
+        .isEqualTo(
+            switch (kind) {
+              case "setup" -> "Setup";
+              case "call" -> "Call";
+              default -> "Rest";
+            });
   }
 
   static Stream<String> requestKinds() {
@@ -242,7 +290,9 @@ class GrpcConnectionTest {
     StubService service = new StubService();
     ModelConnection connection = connect(runner(service).endpoint());
     failure(connection.setup("com.example.Base", NONE, Duration.ZERO), Kind.DEADLINE_EXCEEDED);
-    failure(connection.call(transport.prepare("x", NONE), Duration.ofMillis(-1)), Kind.DEADLINE_EXCEEDED);
+    failure(
+        connection.call(transport.prepare("x", NONE), Duration.ofMillis(-1)),
+        Kind.DEADLINE_EXCEEDED);
     assertThat(service.received).isEmpty();
   }
 
@@ -251,11 +301,13 @@ class GrpcConnectionTest {
     int port = StubRunner.freePort();
     ModelConnection connection = connect(StubRunner.endpoint(port));
     long start = System.nanoTime();
-    CompletableFuture<Reply> setup = connection.setup("com.example.Base", NONE, Duration.ofSeconds(20));
+    CompletableFuture<Reply> setup =
+        connection.setup("com.example.Base", NONE, Duration.ofSeconds(20));
     Executor later = CompletableFuture.delayedExecutor(500, TimeUnit.MILLISECONDS);
     CompletableFuture<StubRunner> started =
         CompletableFuture.supplyAsync(() -> open(StubRunner.start(new StubService(), port)), later);
-    assertThat(value(setup)).isEqualTo(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
+    assertThat(value(setup))
+        .isEqualTo(Reply.of(StatusCode.SUCCESS, "Instance created successfully"));
     assertThat(started).isCompleted();
     assertThat(since(start)).isGreaterThanOrEqualTo(Duration.ofMillis(500));
   }
@@ -268,7 +320,8 @@ class GrpcConnectionTest {
     long start = System.nanoTime();
     TransportException failure =
         failure(connection.setup("com.example.Base", NONE, timeout), Kind.UNAVAILABLE);
-    assertThat(since(start)).as("it waited for the runner until the deadline")
+    assertThat(since(start))
+        .as("it waited for the runner until the deadline")
         .isBetween(timeout.minusMillis(20), timeout.plus(BOUND));
     assertThat(failure.getMessage())
         .contains("setup", "cannot connect to 127.0.0.1:" + port, "Connection refused", "1500 ms")
@@ -290,7 +343,9 @@ class GrpcConnectionTest {
     service.call = StubService.hang();
     open(StubRunner.start(service, port));
     value(connection.setup("com.example.Base", NONE, QUICK));
-    failure(connection.call(transport.prepare("work", NONE), Duration.ofMillis(300)), Kind.DEADLINE_EXCEEDED);
+    failure(
+        connection.call(transport.prepare("work", NONE), Duration.ofMillis(300)),
+        Kind.DEADLINE_EXCEEDED);
   }
 
   @Test
@@ -312,24 +367,32 @@ class GrpcConnectionTest {
 
   @ParameterizedTest(name = "{0} {1} -> {2}")
   @MethodSource("statuses")
-  void grpcErrorsMapToKindsAndKeepTheirDescription(io.grpc.Status.Code code, String description, Kind kind) {
+  void grpcErrorsMapToKindsAndKeepTheirDescription(
+      io.grpc.Status.Code code, String description, Kind kind) {
     StubService service = new StubService();
     service.call = StubService.fail(io.grpc.Status.fromCode(code).withDescription(description));
     ModelConnection connection = connect(runner(service).endpoint());
-    TransportException failure = failure(connection.call(transport.prepare("predict", NONE), QUICK), kind);
-    assertThat(failure.getMessage()).contains("call predict", connection.endpoint().toString(), code.name(),
-        description);
+    TransportException failure =
+        failure(connection.call(transport.prepare("predict", NONE), QUICK), kind);
+    assertThat(failure.getMessage())
+        .contains("call predict", connection.endpoint().toString(), code.name(), description);
   }
 
   static Stream<Arguments> statuses() {
     return Stream.of(
         Arguments.of(io.grpc.Status.Code.RESOURCE_EXHAUSTED, "Server busy", Kind.BUSY),
-        Arguments.of(io.grpc.Status.Code.RESOURCE_EXHAUSTED,
-            "gRPC message exceeds maximum size 1048576: 2097170", Kind.MESSAGE_TOO_LARGE),
-        Arguments.of(io.grpc.Status.Code.RESOURCE_EXHAUSTED, "Sent message larger than max (2097160 vs. 1048576)",
+        Arguments.of(
+            io.grpc.Status.Code.RESOURCE_EXHAUSTED,
+            "gRPC message exceeds maximum size 1048576: 2097170",
             Kind.MESSAGE_TOO_LARGE),
-        Arguments.of(io.grpc.Status.Code.DEADLINE_EXCEEDED, "call time limit", Kind.DEADLINE_EXCEEDED),
-        Arguments.of(io.grpc.Status.Code.UNAVAILABLE, "The runner is shutting down", Kind.UNAVAILABLE),
+        Arguments.of(
+            io.grpc.Status.Code.RESOURCE_EXHAUSTED,
+            "Sent message larger than max (2097160 vs. 1048576)",
+            Kind.MESSAGE_TOO_LARGE),
+        Arguments.of(
+            io.grpc.Status.Code.DEADLINE_EXCEEDED, "call time limit", Kind.DEADLINE_EXCEEDED),
+        Arguments.of(
+            io.grpc.Status.Code.UNAVAILABLE, "The runner is shutting down", Kind.UNAVAILABLE),
         Arguments.of(io.grpc.Status.Code.UNAUTHENTICATED, "bad token", Kind.UNAUTHENTICATED),
         Arguments.of(io.grpc.Status.Code.CANCELLED, "cancelled by the runner", Kind.CANCELLED),
         Arguments.of(io.grpc.Status.Code.INTERNAL, "Failed to parse", Kind.INTERNAL),
@@ -346,8 +409,10 @@ class GrpcConnectionTest {
     service.call = StubService.fail(busy);
     service.rest = StubService.fail(busy);
     ModelConnection connection = connect(runner(service).endpoint());
-    assertThat(failure(connection.setup("b.B", NONE, QUICK), Kind.BUSY).getMessage()).contains("Server busy");
-    assertThat(failure(connection.call(transport.prepare("m", NONE), QUICK), Kind.BUSY).getMessage())
+    assertThat(failure(connection.setup("b.B", NONE, QUICK), Kind.BUSY).getMessage())
+        .contains("Server busy");
+    assertThat(
+            failure(connection.call(transport.prepare("m", NONE), QUICK), Kind.BUSY).getMessage())
         .contains("Server busy");
     assertThat(failure(connection.reset(QUICK), Kind.BUSY).getMessage()).contains("Server busy");
   }
@@ -374,14 +439,17 @@ class GrpcConnectionTest {
     service.call = service.hold();
     StubRunner runner = runner(service);
     ModelConnection connection = connect(runner.endpoint());
-    CompletableFuture<Reply> hanging = connection.call(transport.prepare("work", NONE), Duration.ofSeconds(30));
+    CompletableFuture<Reply> hanging =
+        connection.call(transport.prepare("work", NONE), Duration.ofSeconds(30));
     long start = System.nanoTime();
     assertThat(value(connection.checkHealth(QUICK))).isEqualTo(HealthStatus.SERVING);
     assertThat(since(start)).isLessThan(BOUND);
     assertThat(hanging).isNotDone();
 
-    List<java.net.SocketAddress> calls = runner.remotes(DynamicSubclassServiceGrpc.getCallMethod().getFullMethodName());
-    List<java.net.SocketAddress> checks = runner.remotes(HealthGrpc.getCheckMethod().getFullMethodName());
+    List<java.net.SocketAddress> calls =
+        runner.remotes(DynamicSubclassServiceGrpc.getCallMethod().getFullMethodName());
+    List<java.net.SocketAddress> checks =
+        runner.remotes(HealthGrpc.getCheckMethod().getFullMethodName());
     assertThat(calls).hasSize(1);
     assertThat(checks).isNotEmpty().doesNotContain(calls.get(0));
 
@@ -401,13 +469,15 @@ class GrpcConnectionTest {
   // Closing and threads
 
   @Test
-  void closingAConnectionCancelsItsRequestsAndLeavesTheChannelToTheOthers() throws InterruptedException {
+  void closingAConnectionCancelsItsRequestsAndLeavesTheChannelToTheOthers()
+      throws InterruptedException {
     StubService service = new StubService();
     service.call = StubService.hang();
     StubRunner runner = runner(service);
     ModelConnection closing = connect(runner.endpoint());
     ModelConnection other = connect(runner.endpoint());
-    CompletableFuture<Reply> hanging = closing.call(transport.prepare("work", NONE), Duration.ofSeconds(30));
+    CompletableFuture<Reply> hanging =
+        closing.call(transport.prepare("work", NONE), Duration.ofSeconds(30));
     CompletableFuture<HealthStatus> health = closing.checkHealth(QUICK);
     value(health);
     awaitReceived(service, 1);
@@ -430,7 +500,8 @@ class GrpcConnectionTest {
     StubService service = new StubService();
     service.call = StubService.hang();
     ModelConnection connection = connect(runner(service).endpoint());
-    CompletableFuture<Reply> hanging = connection.call(transport.prepare("work", NONE), Duration.ofSeconds(30));
+    CompletableFuture<Reply> hanging =
+        connection.call(transport.prepare("work", NONE), Duration.ofSeconds(30));
     awaitReceived(service, 1);
     assertThat(hanging.cancel(true)).isTrue();
     assertThat(service.cancelled.poll(5, TimeUnit.SECONDS)).isEqualTo("Call");
@@ -440,7 +511,10 @@ class GrpcConnectionTest {
   void futuresCompleteOnTheTransportsThreads() {
     ModelConnection connection = connect(runner(new StubService()).endpoint());
     AtomicReference<String> thread = new AtomicReference<>();
-    value(connection.setup("b.B", NONE, QUICK).thenRun(() -> thread.set(Thread.currentThread().getName())));
+    value(
+        connection
+            .setup("b.B", NONE, QUICK)
+            .thenRun(() -> thread.set(Thread.currentThread().getName())));
     assertThat(thread.get()).startsWith(transport.threadNamePrefix() + "callbacks-");
   }
 
@@ -455,7 +529,8 @@ class GrpcConnectionTest {
       value(connection.setup("b.B", NONE, QUICK));
     }
     assertThat(first.remotes(DynamicSubclassServiceGrpc.getSetupMethod().getFullMethodName()))
-        .as("one TCP connection for both connections to the first runner").hasSize(2)
+        .as("one TCP connection for both connections to the first runner")
+        .hasSize(2)
         .satisfies(remotes -> assertThat(remotes.get(0)).isEqualTo(remotes.get(1)));
     assertThat(transport.cachedChannels(new GrpcAddress("127.0.0.1", first.port())))
         .isNotSameAs(transport.cachedChannels(new GrpcAddress("127.0.0.1", second.port())));
@@ -466,7 +541,8 @@ class GrpcConnectionTest {
     assertThatThrownBy(() -> transport.connect(URI.create("inproc://alice")))
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> transport.connect(URI.create("grpc://127.0.0.1")))
-        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("no port");
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("no port");
   }
 
   private static void awaitReceived(StubService service, int count) throws InterruptedException {

@@ -30,17 +30,21 @@ import org.modelrunner.loader.HostedModel;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.Variant;
+import org.modelrunner.testsupport.Gate;
 import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 import org.modelrunner.transport.grpc.runnerfixtures.CountingTracker;
-import org.modelrunner.testsupport.Gate;
 
 /**
- * One request at a time ({@code Server busy} at once), health answered while a model call runs, the call
- * time limit, the client's deadline, and what shutdown does to health and to the request in flight.
+ * One request at a time ({@code Server busy} at once), health answered while a model call runs, the
+ * call time limit, the client's deadline, and what shutdown does to health and to the request in
+ * flight.
  */
 class GrpcRunnerConcurrencyTest {
-  /** Far below the time a rejection may take if it queued behind the model (never), far above jitter. */
+  /**
+   * Far below the time a rejection may take if it queued behind the model (never), far above
+   * jitter.
+   */
   private static final long PROMPT_MILLIS = 2_000;
 
   private final ExecutorService background = Executors.newCachedThreadPool();
@@ -87,7 +91,8 @@ class GrpcRunnerConcurrencyTest {
       assertBusy(() -> other.setup(BASE));
       assertBusy(other::rest);
       assertBusy(() -> client.call("answer")); // the same channel too
-      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)).isLessThan(PROMPT_MILLIS);
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started))
+          .isLessThan(PROMPT_MILLIS);
     }
     Gate.open();
     CallResponse response = held.get(20, TimeUnit.SECONDS);
@@ -107,8 +112,10 @@ class GrpcRunnerConcurrencyTest {
         assertThat(healthChannel.health("")).isEqualTo(ServingStatus.SERVING);
         assertThat(client.health("")).isEqualTo(ServingStatus.SERVING);
       }
-      assertThat(healthChannel.health("dynamic_subclass.DynamicSubclassService")).isEqualTo(ServingStatus.SERVING);
-      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started)).isLessThan(PROMPT_MILLIS);
+      assertThat(healthChannel.health("dynamic_subclass.DynamicSubclassService"))
+          .isEqualTo(ServingStatus.SERVING);
+      assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started))
+          .isLessThan(PROMPT_MILLIS);
     }
     assertThat(held.isDone()).isFalse();
     Gate.open();
@@ -128,11 +135,13 @@ class GrpcRunnerConcurrencyTest {
     for (int i = 0; i < 300; i++) {
       assertStatus(client.call("tick", Variant.ofLong(i)).getStatus(), "SUCCESS", "");
     }
-    assertThat(Protos.fromProto(client.call("predict").getMethodResponse()).asLong()).isEqualTo(300);
+    assertThat(Protos.fromProto(client.call("predict").getMethodResponse()).asLong())
+        .isEqualTo(300);
   }
 
   @Test
-  void aCallOverTheCallTimeLimitIsDeadlineExceededAndTheRunnerStaysBusyUntilTheModelReturns() throws Exception {
+  void aCallOverTheCallTimeLimitIsDeadlineExceededAndTheRunnerStaysBusyUntilTheModelReturns()
+      throws Exception {
     start(RunnerModels.runner().callTimeLimit(Duration.ofMillis(300)));
     assertStatus(client.call("sleep", Variant.ofLong(10)).getStatus(), "SUCCESS", "");
 
@@ -140,7 +149,9 @@ class GrpcRunnerConcurrencyTest {
     io.grpc.Status status = grpcError(() -> client.call("hold"));
     long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
     assertThat(status.getCode()).isEqualTo(io.grpc.Status.Code.DEADLINE_EXCEEDED);
-    assertThat(status.getDescription()).contains("call time limit of 300 ms").contains("keeps running");
+    assertThat(status.getDescription())
+        .contains("call time limit of 300 ms")
+        .contains("keeps running");
     assertThat(elapsed).isBetween(250L, 10_000L);
     assertThat(Gate.awaitEntered()).isTrue();
 
@@ -158,7 +169,10 @@ class GrpcRunnerConcurrencyTest {
     runner = RunnerModels.runner().callTimeLimit(Duration.ofMillis(1)).build().start();
     client = new RunnerClient(runner);
     for (int i = 0; i < 20; i++) {
-      assertStatus(client.setup(BASE).getStatus(), "SUCCESS", i == 0 ? "Instance created successfully" : "Instance already exists");
+      assertStatus(
+          client.setup(BASE).getStatus(),
+          "SUCCESS",
+          i == 0 ? "Instance created successfully" : "Instance already exists");
     }
     assertStatus(client.rest().getStatus(), "SUCCESS", "Instance successfully reset");
   }
@@ -167,7 +181,12 @@ class GrpcRunnerConcurrencyTest {
   void whenTheClientsDeadlinePassesTheModelKeepsRunningAndTheRunnerStaysBusy() throws Exception {
     start(RunnerModels.runner());
     io.grpc.Status status =
-        grpcError(() -> client.stub().withDeadlineAfter(300, TimeUnit.MILLISECONDS).call(CallRequest.newBuilder().setMethodName("hold").build()));
+        grpcError(
+            () ->
+                client
+                    .stub()
+                    .withDeadlineAfter(300, TimeUnit.MILLISECONDS)
+                    .call(CallRequest.newBuilder().setMethodName("hold").build()));
     assertThat(status.getCode()).isEqualTo(io.grpc.Status.Code.DEADLINE_EXCEEDED);
     assertThat(Gate.awaitEntered()).isTrue();
     assertBusy(() -> client.call("answer"));
@@ -176,14 +195,16 @@ class GrpcRunnerConcurrencyTest {
   }
 
   @Test
-  void aRequestWhoseDeadlinePassedBeforeTheModelThreadTookItNeverReachesTheModel() throws Exception {
+  void aRequestWhoseDeadlinePassedBeforeTheModelThreadTookItNeverReachesTheModel()
+      throws Exception {
     HostedModel model = HostedModel.forImplementation(CountingTracker.class);
     assertThat(model.setup(BASE, Arguments.none()).status().isSuccess()).isTrue();
     ExecutorService modelThread = Executors.newSingleThreadExecutor();
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
     try {
       RunnerService service =
-          new RunnerService(model, modelThread, null, 0, TransportSettings.DEFAULT_MAX_MESSAGE_BYTES);
+          new RunnerService(
+              model, modelThread, null, 0, TransportSettings.DEFAULT_MAX_MESSAGE_BYTES);
       CountingTracker.CALLS.set(0);
       CallRequest predict = CallRequest.newBuilder().setMethodName("predict").build();
 
@@ -228,7 +249,8 @@ class GrpcRunnerConcurrencyTest {
   }
 
   @Test
-  void shutdownTurnsHealthNotServingRefusesNewRequestsAndLetsTheCallInFlightFinish() throws Exception {
+  void shutdownTurnsHealthNotServingRefusesNewRequestsAndLetsTheCallInFlightFinish()
+      throws Exception {
     start(RunnerModels.runner());
     Future<CallResponse> held = hold(client);
     try (RunnerClient other = new RunnerClient(runner)) {
@@ -237,7 +259,8 @@ class GrpcRunnerConcurrencyTest {
 
       ServingStatus seen = awaitHealth(other, ServingStatus.NOT_SERVING);
       assertThat(seen).isEqualTo(ServingStatus.NOT_SERVING);
-      assertThat(other.health("dynamic_subclass.DynamicSubclassService")).isEqualTo(ServingStatus.NOT_SERVING);
+      assertThat(other.health("dynamic_subclass.DynamicSubclassService"))
+          .isEqualTo(ServingStatus.NOT_SERVING);
       io.grpc.Status refused = grpcError(() -> other.call("answer"));
       assertThat(refused.getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
       assertThat(refused.getDescription()).isEqualTo(RunnerService.SHUTTING_DOWN);
@@ -249,7 +272,8 @@ class GrpcRunnerConcurrencyTest {
       assertThat(response.getMethodResponse().getValue().toStringUtf8()).isEqualTo("held");
       stopping.get(20, TimeUnit.SECONDS);
       assertThat(runner.isTerminated()).isTrue();
-      assertThat(grpcError(() -> other.health("")).getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+      assertThat(grpcError(() -> other.health("")).getCode())
+          .isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
     }
   }
 
@@ -299,7 +323,9 @@ class GrpcRunnerConcurrencyTest {
     } catch (java.util.concurrent.ExecutionException e) {
       failure.set(e.getCause());
     }
-    assertThat(failure.get()).as("the held call fails: the server stopped").isInstanceOf(io.grpc.StatusRuntimeException.class);
+    assertThat(failure.get())
+        .as("the held call fails: the server stopped")
+        .isInstanceOf(io.grpc.StatusRuntimeException.class);
   }
 
   @Test
@@ -320,7 +346,8 @@ class GrpcRunnerConcurrencyTest {
       try {
         return request.call();
       } catch (io.grpc.StatusRuntimeException e) {
-        if (e.getStatus().getCode() != io.grpc.Status.Code.RESOURCE_EXHAUSTED || System.nanoTime() > deadline) {
+        if (e.getStatus().getCode() != io.grpc.Status.Code.RESOURCE_EXHAUSTED
+            || System.nanoTime() > deadline) {
           throw e;
         }
         Thread.sleep(10);
@@ -328,7 +355,8 @@ class GrpcRunnerConcurrencyTest {
     }
   }
 
-  private static ServingStatus awaitHealth(RunnerClient client, ServingStatus expected) throws InterruptedException {
+  private static ServingStatus awaitHealth(RunnerClient client, ServingStatus expected)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     ServingStatus seen = client.health("");
     while (seen != expected && System.nanoTime() < deadline) {

@@ -17,14 +17,14 @@ import org.modelrunner.spi.TransportProvider;
 import org.modelrunner.spi.TransportSettings;
 
 /**
- * The gRPC transport's conformance fixture: client transports from the {@code grpc} provider found with
- * {@link java.util.ServiceLoader}, and each submission served by a {@link GrpcRunner} in this JVM on
- * 127.0.0.1 (a free port; a restart binds the same port again). It declares every capability: the runner
- * answers health checks while a model runs, both sides enforce size limits, a runner can be restarted at
- * its endpoint, and the runner exposes its submission's class loader.
+ * The gRPC transport's conformance fixture: client transports from the {@code grpc} provider found
+ * with {@link java.util.ServiceLoader}, and each submission served by a {@link GrpcRunner} in this
+ * JVM on 127.0.0.1 (a free port; a restart binds the same port again). It declares every
+ * capability: the runner answers health checks while a model runs, both sides enforce size limits,
+ * a runner can be restarted at its endpoint, and the runner exposes its submission's class loader.
  *
- * <p>The only thread it declares shared is Netty's JVM-wide {@code GlobalEventExecutor} (see
- * {@link #sharedThreadNamePrefixes()}).
+ * <p>The only thread it declares shared is Netty's JVM-wide {@code GlobalEventExecutor} (see {@link
+ * #sharedThreadNamePrefixes()}).
  */
 final class GrpcRunnerFixture implements TransportFixture {
   @Override
@@ -33,7 +33,8 @@ final class GrpcRunnerFixture implements TransportFixture {
         ProviderRegistry.load(TransportProvider.class).providers().stream()
             .filter(candidate -> candidate.schemes().contains(GrpcTransportProvider.SCHEME))
             .findFirst()
-            .orElseThrow(() -> new AssertionError("No TransportProvider for grpc:// on the class path"));
+            .orElseThrow(
+                () -> new AssertionError("No TransportProvider for grpc:// on the class path"));
     return provider.create(settings);
   }
 
@@ -48,10 +49,10 @@ final class GrpcRunnerFixture implements TransportFixture {
   }
 
   /**
-   * Netty's {@code GlobalEventExecutor}: one thread per JVM that Netty starts to tell an event loop group
-   * that its loops have terminated (so closing a transport or a runner starts it), and that ends by itself
-   * after a second without work. Neither the transport nor the runner owns it; every thread they start
-   * themselves ends when they are closed.
+   * Netty's {@code GlobalEventExecutor}: one thread per JVM that Netty starts to tell an event loop
+   * group that its loops have terminated (so closing a transport or a runner starts it), and that
+   * ends by itself after a second without work. Neither the transport nor the runner owns it; every
+   * thread they start themselves ends when they are closed.
    */
   @Override
   public Set<String> sharedThreadNamePrefixes() {
@@ -122,7 +123,9 @@ final class GrpcRunnerFixture implements TransportFixture {
     @Override
     public Optional<ClassLoader> submissionClassLoader() {
       GrpcRunner current = runner;
-      return current == null ? Optional.empty() : Optional.of(current.model().submission().classLoader());
+      return current == null
+          ? Optional.empty()
+          : Optional.of(current.model().submission().classLoader());
     }
 
     @Override

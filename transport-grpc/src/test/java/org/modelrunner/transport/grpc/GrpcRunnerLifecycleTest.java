@@ -23,13 +23,20 @@ import org.modelrunner.loader.Submission;
 import org.modelrunner.spi.Variant;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 
-/** Building, starting and stopping runners, their endpoints, and what a submission sees of the host. */
+/**
+ * Building, starting and stopping runners, their endpoints, and what a submission sees of the host.
+ */
 class GrpcRunnerLifecycleTest {
   static final String API_BASE = "com.example.api.Base";
 
   @TempDir static Path shared;
-  /** A coordinator's API jar: {@code com.example.api.Base}, which uses the shared API ({@code Variant}). */
+
+  /**
+   * A coordinator's API jar: {@code com.example.api.Base}, which uses the shared API ({@code
+   * Variant}).
+   */
   static Path apiJar;
+
   /** A submission implementing {@code com.example.api.Base}, compiled against the API jar. */
   static Path isolated;
 
@@ -37,7 +44,9 @@ class GrpcRunnerLifecycleTest {
   static void compile() throws IOException {
     apiJar =
         RunnerSources.create()
-            .add(API_BASE, """
+            .add(
+                API_BASE,
+                """
                 package com.example.api;
                 import org.modelrunner.spi.Variant;
                 public abstract class Base {
@@ -49,7 +58,9 @@ class GrpcRunnerLifecycleTest {
     isolated =
         RunnerSources.create()
             .classPath(apiJar)
-            .add("com.example.iso.Model", """
+            .add(
+                "com.example.iso.Model",
+                """
                 package com.example.iso;
                 public class Model extends com.example.api.Base {
                   public String kind() { return "iso"; }
@@ -68,9 +79,11 @@ class GrpcRunnerLifecycleTest {
 
   @Test
   void theBuilderNeedsExactlyOneSubmission() {
-    assertThatThrownBy(() -> GrpcRunner.builder().build()).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().build())
+        .isInstanceOf(IllegalStateException.class);
     try (HostedModel model = HostedModel.open(RunnerModels.submission())) {
-      assertThatThrownBy(() -> GrpcRunner.builder().model(model).submission(RunnerModels.submission()).build())
+      assertThatThrownBy(
+              () -> GrpcRunner.builder().model(model).submission(RunnerModels.submission()).build())
           .isInstanceOf(IllegalStateException.class);
       assertThatThrownBy(() -> GrpcRunner.builder().model(model).hostClassPath(apiJar).build())
           .isInstanceOf(IllegalStateException.class)
@@ -87,36 +100,62 @@ class GrpcRunnerLifecycleTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("no jar and no class file");
     assertThatThrownBy(
-            () -> GrpcRunner.builder().submission(RunnerModels.submission()).hostClassPath(empty.resolve("nope.jar")).build())
+            () ->
+                GrpcRunner.builder()
+                    .submission(RunnerModels.submission())
+                    .hostClassPath(empty.resolve("nope.jar"))
+                    .build())
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("nope.jar");
-    assertThatThrownBy(() -> GrpcRunner.builder().port(65536)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> GrpcRunner.builder().port(-1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> GrpcRunner.builder().host(" ")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> GrpcRunner.builder().maxSendMessageBytes(0)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> GrpcRunner.builder().maxReceiveMessageBytes(-1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> GrpcRunner.builder().callTimeLimit(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> GrpcRunner.builder().shutdownGrace(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().port(65536))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().port(-1))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().host(" "))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().maxSendMessageBytes(0))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().maxReceiveMessageBytes(-1))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().callTimeLimit(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().shutdownGrace(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {"", "50051", "host", "[::1]50051", "[::1", "::1:50051", "host:", "host:x", "host:70000", ":50051"})
+  @ValueSource(
+      strings = {
+        "",
+        "50051",
+        "host",
+        "[::1]50051",
+        "[::1",
+        "::1:50051",
+        "host:",
+        "host:x",
+        "host:70000",
+        ":50051"
+      })
   void malformedAddressesAreRefused(String address) {
-    assertThatThrownBy(() -> GrpcRunner.builder().address(address)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().address(address))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
   @ParameterizedTest
   @CsvSource({
-      "127.0.0.1:0, 127.0.0.1",
-      "localhost:0, localhost",
-      "0.0.0.0:0, 127.0.0.1",
-      "'[::]:0', localhost",
+    "127.0.0.1:0, 127.0.0.1",
+    "localhost:0, localhost",
+    "0.0.0.0:0, 127.0.0.1",
+    "'[::]:0', localhost",
   })
   void theEndpointIsGrpcHostPort(String address, String endpointHost) throws Exception {
-    GrpcRunner runner = GrpcRunner.builder().submission(RunnerModels.submission()).address(address).build().start();
+    GrpcRunner runner =
+        GrpcRunner.builder().submission(RunnerModels.submission()).address(address).build().start();
     try {
       assertThat(runner.port()).isPositive();
-      assertThat(runner.endpoint()).isEqualTo(URI.create("grpc://" + endpointHost + ":" + runner.port()));
+      assertThat(runner.endpoint())
+          .isEqualTo(URI.create("grpc://" + endpointHost + ":" + runner.port()));
       try (RunnerClient client = new RunnerClient(runner)) {
         assertStatus(client.setup(BASE).getStatus(), "SUCCESS", "Instance created successfully");
       }
@@ -129,7 +168,12 @@ class GrpcRunnerLifecycleTest {
   void anIpv6LiteralIsBracketedInTheEndpoint() throws Exception {
     GrpcRunner runner;
     try {
-      runner = GrpcRunner.builder().submission(RunnerModels.submission()).address("[::1]:0").build().start();
+      runner =
+          GrpcRunner.builder()
+              .submission(RunnerModels.submission())
+              .address("[::1]:0")
+              .build()
+              .start();
     } catch (IOException noIpv6) {
       return; // no IPv6 loopback here
     }
@@ -168,7 +212,8 @@ class GrpcRunnerLifecycleTest {
   @Test
   void aPortInUseFailsStartAndTerminatesTheRunner() throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.1"))) {
-      GrpcRunner runner = RunnerModels.runner().address("127.0.0.1:" + taken.getLocalPort()).build();
+      GrpcRunner runner =
+          RunnerModels.runner().address("127.0.0.1:" + taken.getLocalPort()).build();
       assertThatThrownBy(runner::start).isInstanceOf(IOException.class);
       assertThat(runner.isTerminated()).isTrue();
       assertThatThrownBy(runner::start).isInstanceOf(IllegalStateException.class);
@@ -178,7 +223,8 @@ class GrpcRunnerLifecycleTest {
   @Test
   void aGivenSubmissionOrModelStaysTheCallers() throws Exception {
     try (Submission submission = Submission.open(RunnerModels.submission())) {
-      GrpcRunner runner = GrpcRunner.builder().submission(submission).address("127.0.0.1:0").build().start();
+      GrpcRunner runner =
+          GrpcRunner.builder().submission(submission).address("127.0.0.1:0").build().start();
       try (RunnerClient client = new RunnerClient(runner)) {
         assertStatus(client.setup(BASE).getStatus(), "SUCCESS", "Instance created successfully");
       } finally {
@@ -201,7 +247,13 @@ class GrpcRunnerLifecycleTest {
 
   @Test
   void anEmbeddedRunnersSubmissionSeesTheApplicationAndTheHostClassPath() throws Exception {
-    GrpcRunner runner = GrpcRunner.builder().submission(isolated).hostClassPath(apiJar).address("127.0.0.1:0").build().start();
+    GrpcRunner runner =
+        GrpcRunner.builder()
+            .submission(isolated)
+            .hostClassPath(apiJar)
+            .address("127.0.0.1:0")
+            .build()
+            .start();
     try (RunnerClient client = new RunnerClient(runner)) {
       assertStatus(client.setup(API_BASE).getStatus(), "SUCCESS", "Instance created successfully");
       assertThat(sees(client, "io.grpc.Server")).isTrue();
@@ -212,7 +264,8 @@ class GrpcRunnerLifecycleTest {
   }
 
   @Test
-  void withoutTheApplicationASubmissionSeesOnlyTheJdkTheSharedApiAndTheHostClassPath() throws Exception {
+  void withoutTheApplicationASubmissionSeesOnlyTheJdkTheSharedApiAndTheHostClassPath()
+      throws Exception {
     // A folder as host class path entry brings the jars beneath it.
     GrpcRunner runner =
         GrpcRunner.builder()
@@ -238,7 +291,8 @@ class GrpcRunnerLifecycleTest {
       // The base class, loaded from the host class path, uses the host's shared API.
       CallResponse wrapped = client.call("wrapped");
       assertStatus(wrapped.getStatus(), "SUCCESS", "");
-      assertThat(Protos.fromProto(wrapped.getMethodResponse())).isEqualTo(Variant.ofString("wrapped iso"));
+      assertThat(Protos.fromProto(wrapped.getMethodResponse()))
+          .isEqualTo(Variant.ofString("wrapped iso"));
     } finally {
       runner.close();
     }
@@ -247,7 +301,12 @@ class GrpcRunnerLifecycleTest {
   @Test
   void withoutTheApplicationNorAHostClassPathTheBaseClassIsNotFound() throws Exception {
     GrpcRunner runner =
-        GrpcRunner.builder().submission(RunnerModels.submission()).applicationClassesVisible(false).address("127.0.0.1:0").build().start();
+        GrpcRunner.builder()
+            .submission(RunnerModels.submission())
+            .applicationClassesVisible(false)
+            .address("127.0.0.1:0")
+            .build()
+            .start();
     try (RunnerClient client = new RunnerClient(runner)) {
       var status = client.setup(BASE).getStatus();
       assertThat(status.getCode()).isEqualTo("BAD_IMPLEMENTATION");
@@ -264,7 +323,8 @@ class GrpcRunnerLifecycleTest {
     Files.writeString(dir.resolve("a.jar"), "");
     Files.writeString(dir.resolve("notes.txt"), "");
     assertThat(HostClassPath.expand(java.util.List.of(dir)))
-        .containsExactly(dir.toAbsolutePath().normalize(), dir.resolve("a.jar"), dir.resolve("b/z.jar"));
+        .containsExactly(
+            dir.toAbsolutePath().normalize(), dir.resolve("a.jar"), dir.resolve("b/z.jar"));
   }
 
   private static boolean sees(RunnerClient client, String className) {

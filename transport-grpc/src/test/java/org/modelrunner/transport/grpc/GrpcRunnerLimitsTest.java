@@ -28,7 +28,10 @@ import org.modelrunner.transport.grpc.proto.CallResponse;
 import org.modelrunner.transport.grpc.proto.KwArgument;
 import org.modelrunner.transport.grpc.proto.SetupRequest;
 
-/** Message size limits both ways and malformed requests: a precise answer, and the runner keeps serving. */
+/**
+ * Message size limits both ways and malformed requests: a precise answer, and the runner keeps
+ * serving.
+ */
 class GrpcRunnerLimitsTest {
   private GrpcRunner runner;
   private RunnerClient client;
@@ -70,7 +73,8 @@ class GrpcRunnerLimitsTest {
   void aRequestOverTheReceiveLimitIsResourceExhaustedAndTheRunnerKeepsServing() throws IOException {
     start(RunnerModels.runner().maxReceiveMessageBytes(1024));
     client.setup(BASE);
-    io.grpc.Status status = grpcError(() -> client.call("echo", Variant.ofString("z".repeat(2000))));
+    io.grpc.Status status =
+        grpcError(() -> client.call("echo", Variant.ofString("z".repeat(2000))));
     assertThat(status.getCode()).isEqualTo(io.grpc.Status.Code.RESOURCE_EXHAUSTED);
     assertThat(status.getDescription()).doesNotContain("Server busy");
     assertStatus(client.call("echo", Variant.ofString("z".repeat(900))).getStatus(), "SUCCESS", "");
@@ -83,7 +87,8 @@ class GrpcRunnerLimitsTest {
     client.setup(BASE);
     io.grpc.Status status = grpcError(() -> client.call("big", Variant.ofLong(2000)));
     assertThat(status.getCode()).isEqualTo(io.grpc.Status.Code.RESOURCE_EXHAUSTED);
-    assertThat(status.getDescription()).matches("Sent message larger than max \\(20\\d\\d vs\\. 1024\\)");
+    assertThat(status.getDescription())
+        .matches("Sent message larger than max \\(20\\d\\d vs\\. 1024\\)");
     CallResponse small = client.call("big", Variant.ofLong(1000));
     assertStatus(small.getStatus(), "SUCCESS", "");
     assertThat(small.getSerializedSize()).isLessThanOrEqualTo(1024);
@@ -99,16 +104,25 @@ class GrpcRunnerLimitsTest {
             .addMethodArguments(
                 Argument.newBuilder()
                     .setPosition(1)
-                    .setData(org.modelrunner.transport.grpc.proto.Variant.newBuilder().setTypeValue(42).setValue(ByteString.copyFromUtf8("?"))))
+                    .setData(
+                        org.modelrunner.transport.grpc.proto.Variant.newBuilder()
+                            .setTypeValue(42)
+                            .setValue(ByteString.copyFromUtf8("?"))))
             .build();
-    assertStatus(client.stub().call(malformed).getStatus(), "FAILED_PRECONDITION", "Setup has not been called yet");
+    assertStatus(
+        client.stub().call(malformed).getStatus(),
+        "FAILED_PRECONDITION",
+        "Setup has not been called yet");
     client.setup(BASE);
     assertStatus(
         client.stub().call(malformed.toBuilder().setMethodName("").build()).getStatus(),
         "INVALID_ARGUMENT",
         "methodName cannot be empty");
     CallResponse response = client.stub().call(malformed);
-    assertStatus(response.getStatus(), "MODEL_FAILED", PREFIX + "Malformed argument: Unknown VariantType number: 42");
+    assertStatus(
+        response.getStatus(),
+        "MODEL_FAILED",
+        PREFIX + "Malformed argument: Unknown VariantType number: 42");
     assertThat(response.hasMethodResponse()).isFalse();
 
     CallRequest malformedKeyword =
@@ -117,7 +131,8 @@ class GrpcRunnerLimitsTest {
             .addMethodKwArguments(
                 KwArgument.newBuilder()
                     .setKeyword("n")
-                    .setData(org.modelrunner.transport.grpc.proto.Variant.newBuilder().setTypeValue(-3)))
+                    .setData(
+                        org.modelrunner.transport.grpc.proto.Variant.newBuilder().setTypeValue(-3)))
             .build();
     assertStatus(
         client.stub().call(malformedKeyword).getStatus(),
@@ -135,41 +150,62 @@ class GrpcRunnerLimitsTest {
             .addInstanceArguments(
                 Argument.newBuilder()
                     .setPosition(1)
-                    .setData(org.modelrunner.transport.grpc.proto.Variant.newBuilder().setTypeValue(7)))
+                    .setData(
+                        org.modelrunner.transport.grpc.proto.Variant.newBuilder().setTypeValue(7)))
             .build();
     assertStatus(
         client.stub().setup(malformed.toBuilder().setClassName(" ").build()).getStatus(),
         "INVALID_ARGUMENT",
         "class_name cannot be empty");
-    assertStatus(client.stub().setup(malformed).getStatus(), "SETUP_FAILED", "Malformed argument: Unknown VariantType number: 7");
+    assertStatus(
+        client.stub().setup(malformed).getStatus(),
+        "SETUP_FAILED",
+        "Malformed argument: Unknown VariantType number: 7");
     assertStatus(client.setup(BASE).getStatus(), "SUCCESS", "Instance created successfully");
     assertStatus(client.stub().setup(malformed).getStatus(), "SUCCESS", "Instance already exists");
     assertStillServing();
   }
 
   @Test
-  void bytesThatAreNotAProtobufMessageAreInvalidArgumentAndTheRunnerKeepsServing() throws IOException {
+  void bytesThatAreNotAProtobufMessageAreInvalidArgumentAndTheRunnerKeepsServing()
+      throws IOException {
     start(RunnerModels.runner());
     client.setup(BASE);
-    // Truncated varint; a field of wire type 7; a string field with invalid UTF-8; a length past the end.
+    // Truncated varint; a field of wire type 7; a string field with invalid UTF-8; a length past
+    // the end.
     for (String hex : List.of("0affffffffffffffffffff", "0f", "0a02c328", "0a7f41")) {
       io.grpc.Status status =
-          grpcError(() -> raw("/dynamic_subclass.DynamicSubclassService/Call", HexFormat.of().parseHex(hex)));
-      assertThat(status.getCode()).as("answer to %s", hex).isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT);
+          grpcError(
+              () ->
+                  raw(
+                      "/dynamic_subclass.DynamicSubclassService/Call",
+                      HexFormat.of().parseHex(hex)));
+      assertThat(status.getCode())
+          .as("answer to %s", hex)
+          .isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT);
       assertThat(status.getDescription()).as("answer to %s", hex).startsWith("Malformed request: ");
       assertThat(client.health("")).isEqualTo(ServingStatus.SERVING);
     }
     // Setup and Rest (google.protobuf.Empty) too.
     for (String method : List.of("Setup", "Rest")) {
       io.grpc.Status status =
-          grpcError(() -> raw("/dynamic_subclass.DynamicSubclassService/" + method, HexFormat.of().parseHex("0a7f41")));
+          grpcError(
+              () ->
+                  raw(
+                      "/dynamic_subclass.DynamicSubclassService/" + method,
+                      HexFormat.of().parseHex("0a7f41")));
       assertThat(status.getCode()).as(method).isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT);
     }
-    assertThat(grpcError(() -> raw("/dynamic_subclass.DynamicSubclassService/Nope", new byte[0])).getCode())
+    assertThat(
+            grpcError(() -> raw("/dynamic_subclass.DynamicSubclassService/Nope", new byte[0]))
+                .getCode())
         .isEqualTo(io.grpc.Status.Code.UNIMPLEMENTED);
     // An empty message is a valid CallRequest: an empty method name.
-    assertStatus(CallResponse.parseFrom(raw("/dynamic_subclass.DynamicSubclassService/Call", new byte[0])).getStatus(),
-        "INVALID_ARGUMENT", "methodName cannot be empty");
+    assertStatus(
+        CallResponse.parseFrom(raw("/dynamic_subclass.DynamicSubclassService/Call", new byte[0]))
+            .getStatus(),
+        "INVALID_ARGUMENT",
+        "methodName cannot be empty");
     assertStillServing();
   }
 
@@ -183,7 +219,10 @@ class GrpcRunnerLimitsTest {
             .setResponseMarshaller(BYTES)
             .build();
     return ClientCalls.blockingUnaryCall(
-        client.channel, method, CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS), request);
+        client.channel,
+        method,
+        CallOptions.DEFAULT.withDeadlineAfter(20, TimeUnit.SECONDS),
+        request);
   }
 
   private static final MethodDescriptor.Marshaller<byte[]> BYTES =

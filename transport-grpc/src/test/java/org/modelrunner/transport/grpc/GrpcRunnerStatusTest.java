@@ -19,8 +19,9 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
 import org.modelrunner.transport.grpc.proto.VariantType;
 
 /**
- * Every row of PROTOCOL §1.4 through real gRPC (the generated blocking stub against a {@link GrpcRunner} on
- * 127.0.0.1): application outcomes are gRPC {@code OK} with the exact {@code Status.code} and message.
+ * Every row of PROTOCOL §1.4 through real gRPC (the generated blocking stub against a {@link
+ * GrpcRunner} on 127.0.0.1): application outcomes are gRPC {@code OK} with the exact {@code
+ * Status.code} and message.
  */
 class GrpcRunnerStatusTest {
   private GrpcRunner runner;
@@ -44,14 +45,22 @@ class GrpcRunnerStatusTest {
   @Test
   void setupCreatesTheInstance() {
     assertStatus(client.setup(BASE).getStatus(), "SUCCESS", "Instance created successfully");
-    assertThat(client.call("name").getMethodResponse().getValue().toStringUtf8()).isEqualTo("default");
+    assertThat(client.call("name").getMethodResponse().getValue().toStringUtf8())
+        .isEqualTo("default");
   }
 
   @Test
   void setupIsIdempotentAndIgnoresNewArguments() {
-    assertStatus(client.setup(BASE, arg(1, Variant.ofString("first"))).getStatus(), "SUCCESS", "Instance created successfully");
-    assertStatus(client.setup(BASE, arg(1, Variant.ofString("second"))).getStatus(), "SUCCESS", "Instance already exists");
-    assertThat(client.call("name").getMethodResponse().getValue().toStringUtf8()).isEqualTo("first");
+    assertStatus(
+        client.setup(BASE, arg(1, Variant.ofString("first"))).getStatus(),
+        "SUCCESS",
+        "Instance created successfully");
+    assertStatus(
+        client.setup(BASE, arg(1, Variant.ofString("second"))).getStatus(),
+        "SUCCESS",
+        "Instance already exists");
+    assertThat(client.call("name").getMethodResponse().getValue().toStringUtf8())
+        .isEqualTo("first");
   }
 
   @Test
@@ -64,7 +73,8 @@ class GrpcRunnerStatusTest {
   void setupOfABaseClassThatCannotBeFoundIsBadImplementation() {
     SetupResponse response = client.setup("com.example.Missing");
     assertThat(response.getStatus().getCode()).isEqualTo("BAD_IMPLEMENTATION");
-    assertThat(response.getStatus().getMessage()).startsWith("No Inherited class found from <class 'com.example.Missing'>.");
+    assertThat(response.getStatus().getMessage())
+        .startsWith("No Inherited class found from <class 'com.example.Missing'>.");
   }
 
   @Test
@@ -85,12 +95,20 @@ class GrpcRunnerStatusTest {
   @Test
   void setupWhoseConstructorThrowsFails() {
     SetupResponse response =
-        client.setup(BASE, List.of(), List.of(kw("name", Variant.ofString("m")), kw("horizon", Variant.ofLong(0))));
+        client.setup(
+            BASE,
+            List.of(),
+            List.of(kw("name", Variant.ofString("m")), kw("horizon", Variant.ofLong(0))));
     assertStatus(
-        response.getStatus(), "SETUP_FAILED", "java.lang.IllegalArgumentException: horizon must be positive, got 0");
+        response.getStatus(),
+        "SETUP_FAILED",
+        "java.lang.IllegalArgumentException: horizon must be positive, got 0");
     // Nothing was created: a later setup with good arguments creates the instance.
     SetupResponse retry =
-        client.setup(BASE, List.of(), List.of(kw("name", Variant.ofString("m")), kw("horizon", Variant.ofLong(3))));
+        client.setup(
+            BASE,
+            List.of(),
+            List.of(kw("name", Variant.ofString("m")), kw("horizon", Variant.ofLong(3))));
     assertStatus(retry.getStatus(), "SUCCESS", "Instance created successfully");
     assertThat(client.call("name").getMethodResponse().getValue().toStringUtf8()).isEqualTo("m/3");
   }
@@ -102,7 +120,8 @@ class GrpcRunnerStatusTest {
     assertThat(undecodable.getStatus().getCode()).isEqualTo("SETUP_FAILED");
     assertThat(undecodable.getStatus().getMessage()).isNotEmpty();
 
-    SetupResponse unknownKeyword = client.setup(BASE, List.of(), List.of(kw("bogus", Variant.ofLong(1))));
+    SetupResponse unknownKeyword =
+        client.setup(BASE, List.of(), List.of(kw("bogus", Variant.ofLong(1))));
     assertThat(unknownKeyword.getStatus().getCode()).isEqualTo("SETUP_FAILED");
     assertThat(unknownKeyword.getStatus().getMessage()).isNotEmpty();
   }
@@ -111,8 +130,10 @@ class GrpcRunnerStatusTest {
 
   @Test
   void callBeforeSetupIsFailedPreconditionEvenWithAnEmptyMethodName() {
-    assertStatus(client.call("predict").getStatus(), "FAILED_PRECONDITION", "Setup has not been called yet");
-    assertStatus(client.call("").getStatus(), "FAILED_PRECONDITION", "Setup has not been called yet");
+    assertStatus(
+        client.call("predict").getStatus(), "FAILED_PRECONDITION", "Setup has not been called yet");
+    assertStatus(
+        client.call("").getStatus(), "FAILED_PRECONDITION", "Setup has not been called yet");
   }
 
   @Test
@@ -124,7 +145,10 @@ class GrpcRunnerStatusTest {
   @Test
   void callOfAMissingMethodIsBadImplementation() {
     client.setup(BASE);
-    assertStatus(client.call("nope").getStatus(), "BAD_IMPLEMENTATION", "Method \"nope\" not found in class \"Model\"");
+    assertStatus(
+        client.call("nope").getStatus(),
+        "BAD_IMPLEMENTATION",
+        "Method \"nope\" not found in class \"Model\"");
   }
 
   @Test
@@ -134,7 +158,8 @@ class GrpcRunnerStatusTest {
     assertStatus(answer.getStatus(), "SUCCESS", "");
     assertThat(answer.hasMethodResponse()).isTrue();
     assertThat(answer.getMethodResponse().getType()).isEqualTo(VariantType.INT);
-    assertThat(HexFormat.of().formatHex(answer.getMethodResponse().getValue().toByteArray())).isEqualTo("2a00000000000000");
+    assertThat(HexFormat.of().formatHex(answer.getMethodResponse().getValue().toByteArray()))
+        .isEqualTo("2a00000000000000");
 
     CallResponse name = client.call("name");
     assertThat(name.getMethodResponse().getType()).isEqualTo(VariantType.STRING);
@@ -145,7 +170,10 @@ class GrpcRunnerStatusTest {
   void callThatReturnsNothingOrNullLeavesTheResponseUnset() {
     client.setup(BASE);
     for (CallResponse response :
-        List.of(client.call("nothing"), client.call("nothingToo"), client.call("tick", Variant.ofLong(1)))) {
+        List.of(
+            client.call("nothing"),
+            client.call("nothingToo"),
+            client.call("tick", Variant.ofLong(1)))) {
       assertStatus(response.getStatus(), "SUCCESS", "");
       assertThat(response.hasMethodResponse()).isFalse();
     }
@@ -157,7 +185,10 @@ class GrpcRunnerStatusTest {
     CallResponse concat =
         client.call(
             "concat",
-            List.of(arg(30, Variant.ofString("c")), arg(1, Variant.ofString("a")), arg(7, Variant.ofString("b"))),
+            List.of(
+                arg(30, Variant.ofString("c")),
+                arg(1, Variant.ofString("a")),
+                arg(7, Variant.ofString("b"))),
             List.of());
     assertThat(concat.getMethodResponse().getValue().toStringUtf8()).isEqualTo("abc");
 
@@ -173,7 +204,10 @@ class GrpcRunnerStatusTest {
   @Test
   void callWhoseModelThrowsIsModelFailed() {
     client.setup(BASE);
-    assertStatus(client.call("fail").getStatus(), "MODEL_FAILED", PREFIX + "java.lang.IllegalStateException: boom");
+    assertStatus(
+        client.call("fail").getStatus(),
+        "MODEL_FAILED",
+        PREFIX + "java.lang.IllegalStateException: boom");
   }
 
   @Test
@@ -208,7 +242,8 @@ class GrpcRunnerStatusTest {
     assertThat(Protos.fromProto(client.call("predict").getMethodResponse()).asLong()).isEqualTo(2);
 
     assertStatus(client.rest().getStatus(), "SUCCESS", "Instance successfully reset");
-    assertStatus(client.call("predict").getStatus(), "FAILED_PRECONDITION", "Setup has not been called yet");
+    assertStatus(
+        client.call("predict").getStatus(), "FAILED_PRECONDITION", "Setup has not been called yet");
     assertStatus(client.rest().getStatus(), "SUCCESS", "No instance exists to reset");
 
     assertStatus(client.setup(BASE).getStatus(), "SUCCESS", "Instance created successfully");

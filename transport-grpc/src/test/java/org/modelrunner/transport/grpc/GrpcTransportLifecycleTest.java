@@ -30,7 +30,10 @@ import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.Variant;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 
-/** The transport's channels and threads: eviction of unused endpoints, closing, no thread left behind. */
+/**
+ * The transport's channels and threads: eviction of unused endpoints, closing, no thread left
+ * behind.
+ */
 @Isolated("counts the JVM's threads")
 @Timeout(60)
 class GrpcTransportLifecycleTest {
@@ -59,7 +62,8 @@ class GrpcTransportLifecycleTest {
         GrpcTransport transport = new GrpcTransport(TransportSettings.defaults(), IDLE, ticker)) {
       ModelConnection connection = transport.connect(runner.endpoint());
       GrpcAddress address = GrpcAddress.parse(runner.endpoint());
-      assertThat(value(connection.setup("b.B", Arguments.none(), QUICK)).status().isSuccess()).isTrue();
+      assertThat(value(connection.setup("b.B", Arguments.none(), QUICK)).status().isSuccess())
+          .isTrue();
       assertThat(value(connection.checkHealth(QUICK))).isEqualTo(HealthStatus.SERVING);
       EndpointChannels first = transport.cachedChannels(address);
       assertThat(first).isNotNull();
@@ -72,7 +76,9 @@ class GrpcTransportLifecycleTest {
 
       ticker.advance(IDLE.minusSeconds(1));
       transport.cleanUp();
-      assertThat(transport.cachedChannels(address)).as("still within the idle time").isSameAs(first);
+      assertThat(transport.cachedChannels(address))
+          .as("still within the idle time")
+          .isSameAs(first);
       ticker.advance(Duration.ofSeconds(2));
       transport.cleanUp();
       assertThat(transport.cachedChannels(address)).as("evicted").isNull();
@@ -80,17 +86,25 @@ class GrpcTransportLifecycleTest {
 
       // gracefully: the call that was running still gets its answer, then the channels terminate
       @SuppressWarnings("unchecked")
-      ServerCallStreamObserver<CallResponse> response = (ServerCallStreamObserver<CallResponse>) held;
-      StubService.answer(response, CallResponse.newBuilder()
-          .setStatus(StubService.status("SUCCESS", "")).setMethodResponse(Protos.toProto(Variant.ofLong(9)))
-          .build());
+      ServerCallStreamObserver<CallResponse> response =
+          (ServerCallStreamObserver<CallResponse>) held;
+      StubService.answer(
+          response,
+          CallResponse.newBuilder()
+              .setStatus(StubService.status("SUCCESS", ""))
+              .setMethodResponse(Protos.toProto(Variant.ofLong(9)))
+              .build());
       assertThat(value(running)).isEqualTo(Reply.success(Variant.ofLong(9)));
       assertThat(first.awaitTermination(System.nanoTime() + TimeUnit.SECONDS.toNanos(5))).isTrue();
 
       // the connection opens the endpoint again on its next request
       service.call = new StubService().call;
-      assertThat(value(connection.call(transport.prepare("echo", Arguments.builder().add(Variant.ofLong(1)).build()),
-          QUICK))).isEqualTo(Reply.success(Variant.ofLong(1)));
+      assertThat(
+              value(
+                  connection.call(
+                      transport.prepare("echo", Arguments.builder().add(Variant.ofLong(1)).build()),
+                      QUICK)))
+          .isEqualTo(Reply.success(Variant.ofLong(1)));
       assertThat(value(connection.checkHealth(QUICK))).isEqualTo(HealthStatus.SERVING);
       EndpointChannels second = transport.cachedChannels(address);
       assertThat(second).isNotNull().isNotSameAs(first);
@@ -128,7 +142,8 @@ class GrpcTransportLifecycleTest {
     ModelConnection b = transport.connect(URI.create("grpc://localhost:" + runner.port()));
     value(a.setup("b.B", Arguments.none(), QUICK));
     value(b.checkHealth(QUICK));
-    CompletableFuture<Reply> hanging = a.call(transport.prepare("work", Arguments.none()), Duration.ofSeconds(30));
+    CompletableFuture<Reply> hanging =
+        a.call(transport.prepare("work", Arguments.none()), Duration.ofSeconds(30));
     CompletableFuture<Reply> waiting =
         transport.connect(StubRunner.endpoint(StubRunner.freePort())).reset(Duration.ofSeconds(30));
     // The call must have reached the runner before close() for the runner to see it cancelled.
@@ -137,7 +152,9 @@ class GrpcTransportLifecycleTest {
       Thread.sleep(10);
     }
     assertThat(service.received).as("setup and call received by the runner").hasSize(2);
-    assertThat(transportThreads(transport)).as("the transport's threads while it is open").isNotEmpty();
+    assertThat(transportThreads(transport))
+        .as("the transport's threads while it is open")
+        .isNotEmpty();
     EndpointChannels channels = transport.cachedChannels(GrpcAddress.parse(runner.endpoint()));
 
     long start = System.nanoTime();
@@ -149,13 +166,18 @@ class GrpcTransportLifecycleTest {
     assertThat(service.cancelled.poll(5, TimeUnit.SECONDS)).isEqualTo("Call");
     failure(b.setup("b.B", Arguments.none(), QUICK), Kind.CANCELLED);
     failure(b.checkHealth(QUICK), Kind.CANCELLED);
-    assertThatThrownBy(() -> transport.connect(runner.endpoint())).isInstanceOf(IllegalStateException.class);
+    assertThatThrownBy(() -> transport.connect(runner.endpoint()))
+        .isInstanceOf(IllegalStateException.class);
     transport.close(); // idempotent
-    assertThat(awaitEnded(transportThreads(transport))).as("the transport's threads after close()").isEmpty();
+    assertThat(awaitEnded(transportThreads(transport)))
+        .as("the transport's threads after close()")
+        .isEmpty();
 
     runner.close();
     List<Thread> left = awaitEnded(newThreads(before));
-    assertThat(left).as("threads left once the transport is closed and the stub runner stopped").isEmpty();
+    assertThat(left)
+        .as("threads left once the transport is closed and the stub runner stopped")
+        .isEmpty();
   }
 
   @Test
@@ -186,8 +208,16 @@ class GrpcTransportLifecycleTest {
 
   /** Threads started since {@code before}, except those the JVM and JUnit start lazily and keep. */
   private static List<Thread> newThreads(Set<Thread> before) {
-    List<String> jvm = List.of("ForkJoinPool", "CompletableFutureDelayScheduler", "junit-", "Attach Listener",
-        "process reaper", "Common-Cleaner", "surefire-", "Notification Thread");
+    List<String> jvm =
+        List.of(
+            "ForkJoinPool",
+            "CompletableFutureDelayScheduler",
+            "junit-",
+            "Attach Listener",
+            "process reaper",
+            "Common-Cleaner",
+            "surefire-",
+            "Notification Thread");
     return liveThreads().stream()
         .filter(thread -> !before.contains(thread))
         .filter(thread -> jvm.stream().noneMatch(prefix -> thread.getName().startsWith(prefix)))

@@ -44,7 +44,10 @@ class GrpcTransportProviderTest {
     assertThat(provider.schemes()).containsExactly("grpc");
     assertThat(provider.isAvailable()).isFalse();
     assertThat(provider.unavailableReason())
-        .contains("io.grpc:grpc-api", "io.grpc:grpc-netty-shaded", "com.github.ben-manes.caffeine:caffeine");
+        .contains(
+            "io.grpc:grpc-api",
+            "io.grpc:grpc-netty-shaded",
+            "com.github.ben-manes.caffeine:caffeine");
     assertThatThrownBy(() -> provider.create(TransportSettings.defaults()))
         .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("needs grpc-java");
@@ -54,14 +57,15 @@ class GrpcTransportProviderTest {
   void theProviderRefersToNoOptionalDependency() {
     JavaClasses provider = new ClassFileImporter().importClasses(GrpcTransportProvider.class);
     noClasses()
-        .should().dependOnClassesThat()
+        .should()
+        .dependOnClassesThat()
         .resideInAnyPackage("io.grpc..", "com.google.protobuf..", "com.github.benmanes.caffeine..")
         .check(provider);
   }
 
   /**
-   * Hides grpc-java, protobuf and Caffeine, and defines this module's classes itself (so that they see
-   * only what it shows them); everything else comes from the parent.
+   * Hides grpc-java, protobuf and Caffeine, and defines this module's classes itself (so that they
+   * see only what it shows them); everything else comes from the parent.
    */
   private static final class WithoutGrpc extends ClassLoader {
     WithoutGrpc(ClassLoader parent) {
@@ -71,7 +75,8 @@ class GrpcTransportProviderTest {
     @Override
     protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
       synchronized (getClassLoadingLock(name)) {
-        if (name.startsWith("io.grpc.") || name.startsWith("com.google.protobuf.")
+        if (name.startsWith("io.grpc.")
+            || name.startsWith("com.google.protobuf.")
             || name.startsWith("com.github.benmanes.caffeine.")) {
           throw new ClassNotFoundException(name + " is hidden");
         }

@@ -32,9 +32,10 @@ import org.modelrunner.transport.grpc.proto.Variant;
 
 /**
  * The protobuf messages the Python implementation wrote ({@code shared/vectors/variants.json},
- * {@code "messages"}): the generated classes parse them and write them back byte for byte; their text form
- * is what protobuf's text printer writes (modulo white space) and parses back to the same message; and
- * the conversions of {@link Protos} (what the runner does with a request or to a reply) keep every byte.
+ * {@code "messages"}): the generated classes parse them and write them back byte for byte; their
+ * text form is what protobuf's text printer writes (modulo white space) and parses back to the same
+ * message; and the conversions of {@link Protos} (what the runner does with a request or to a
+ * reply) keep every byte.
  */
 class ProtoVectorsTest {
   private static final Map<String, Message> PROTOTYPES =
@@ -48,11 +49,13 @@ class ProtoVectorsTest {
               Argument.getDefaultInstance(),
               KwArgument.getDefaultInstance(),
               Status.getDefaultInstance())
-          .collect(Collectors.toMap(m -> m.getDescriptorForType().getFullName(), Function.identity()));
+          .collect(
+              Collectors.toMap(m -> m.getDescriptorForType().getFullName(), Function.identity()));
 
   @TestFactory
   List<DynamicTest> messages() throws IOException {
-    JsonNode messages = JsonMapper.builder().build().readTree(SharedVectors.path().toFile()).path("messages");
+    JsonNode messages =
+        JsonMapper.builder().build().readTree(SharedVectors.path().toFile()).path("messages");
     assertThat(messages.isArray()).as("\"messages\" is an array").isTrue();
     assertThat(messages.size()).isGreaterThanOrEqualTo(8);
     List<DynamicTest> tests = new ArrayList<>();
@@ -73,25 +76,35 @@ class ProtoVectorsTest {
 
     // Bytes: parse, and write back the same bytes.
     Message parsed = prototype.getParserForType().parseFrom(bytes);
-    assertThat(HexFormat.of().formatHex(parsed.toByteArray())).as("%s: re-serialized", name).isEqualTo(hex);
+    assertThat(HexFormat.of().formatHex(parsed.toByteArray()))
+        .as("%s: re-serialized", name)
+        .isEqualTo(hex);
     assertThat(parsed.getUnknownFields().asMap()).as("%s: unknown fields", name).isEmpty();
 
-    // Text: the printer writes the same text, modulo white space; the text parses to the same message.
+    // Text: the printer writes the same text, modulo white space; the text parses to the same
+    // message.
     String text = vector.get("text").asText();
-    assertThat(squeeze(TextFormat.printer().printToString(parsed))).as("%s: text", name).isEqualTo(squeeze(text));
+    assertThat(squeeze(TextFormat.printer().printToString(parsed)))
+        .as("%s: text", name)
+        .isEqualTo(squeeze(text));
     Message.Builder fromText = prototype.newBuilderForType();
     TextFormat.getParser().merge(text, fromText);
     assertThat(fromText.build()).as("%s: parsed text", name).isEqualTo(parsed);
 
     // The runner's conversions keep every byte.
-    assertThat(HexFormat.of().formatHex(throughProtos(parsed).toByteArray())).as("%s: through Protos", name).isEqualTo(hex);
+    assertThat(HexFormat.of().formatHex(throughProtos(parsed).toByteArray()))
+        .as("%s: through Protos", name)
+        .isEqualTo(hex);
   }
 
-  /** Converts a message to the SPI's values and back, as the runner does with requests and replies. */
+  /**
+   * Converts a message to the SPI's values and back, as the runner does with requests and replies.
+   */
   private static Message throughProtos(Message message) {
     if (message instanceof SetupRequest request) {
       Arguments arguments =
-          Protos.arguments(request.getInstanceArgumentsList(), request.getInstanceKwArgumentsList());
+          Protos.arguments(
+              request.getInstanceArgumentsList(), request.getInstanceKwArgumentsList());
       return SetupRequest.newBuilder()
           .setClassName(request.getClassName())
           .addAllInstanceArguments(Protos.positional(arguments))
@@ -99,7 +112,8 @@ class ProtoVectorsTest {
           .build();
     }
     if (message instanceof CallRequest request) {
-      Arguments arguments = Protos.arguments(request.getMethodArgumentsList(), request.getMethodKwArgumentsList());
+      Arguments arguments =
+          Protos.arguments(request.getMethodArgumentsList(), request.getMethodKwArgumentsList());
       return CallRequest.newBuilder()
           .setMethodName(request.getMethodName())
           .addAllMethodArguments(Protos.positional(arguments))

@@ -25,8 +25,8 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
 import org.modelrunner.transport.grpc.proto.Status;
 
 /**
- * A plain gRPC client of a runner for the runner's tests: the generated blocking stubs on a channel of its
- * own, every request with a deadline far above what any test expects.
+ * A plain gRPC client of a runner for the runner's tests: the generated blocking stubs on a channel
+ * of its own, every request with a deadline far above what any test expects.
  */
 final class RunnerClient implements AutoCloseable {
   static final long DEADLINE_SECONDS = 20;
@@ -39,15 +39,20 @@ final class RunnerClient implements AutoCloseable {
 
   RunnerClient(int port) {
     this.channel =
-        NettyChannelBuilder.forAddress("127.0.0.1", port).usePlaintext().maxInboundMessageSize(Integer.MAX_VALUE).build();
+        NettyChannelBuilder.forAddress("127.0.0.1", port)
+            .usePlaintext()
+            .maxInboundMessageSize(Integer.MAX_VALUE)
+            .build();
   }
 
   DynamicSubclassServiceGrpc.DynamicSubclassServiceBlockingStub stub() {
-    return DynamicSubclassServiceGrpc.newBlockingStub(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+    return DynamicSubclassServiceGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   HealthGrpc.HealthBlockingStub health() {
-    return HealthGrpc.newBlockingStub(channel).withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
+    return HealthGrpc.newBlockingStub(channel)
+        .withDeadlineAfter(DEADLINE_SECONDS, TimeUnit.SECONDS);
   }
 
   ServingStatus health(String service) {
@@ -55,7 +60,12 @@ final class RunnerClient implements AutoCloseable {
   }
 
   SetupResponse setup(String className, Argument... arguments) {
-    return stub().setup(SetupRequest.newBuilder().setClassName(className).addAllInstanceArguments(List.of(arguments)).build());
+    return stub()
+        .setup(
+            SetupRequest.newBuilder()
+                .setClassName(className)
+                .addAllInstanceArguments(List.of(arguments))
+                .build());
   }
 
   SetupResponse setup(String className, List<Argument> arguments, List<KwArgument> keywords) {

@@ -33,8 +33,9 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * The executable's options: command line, environment variables (the command line wins), checks with a
- * one-line error and exit code 2, and a whole run through {@link RunnerMain#execute} without leaving the JVM.
+ * The executable's options: command line, environment variables (the command line wins), checks
+ * with a one-line error and exit code 2, and a whole run through {@link RunnerMain#execute} without
+ * leaving the JVM.
  */
 class RunnerMainTest {
   private static final int MIB_64 = 64 * 1024 * 1024;
@@ -53,7 +54,9 @@ class RunnerMainTest {
   static void compile() {
     apiJar =
         RunnerSources.create()
-            .add("com.example.mainapi.Base", """
+            .add(
+                "com.example.mainapi.Base",
+                """
                 package com.example.mainapi;
                 public abstract class Base { public abstract long value(); }
                 """)
@@ -61,7 +64,9 @@ class RunnerMainTest {
     code =
         RunnerSources.create()
             .classPath(apiJar)
-            .add("com.example.main.Model", """
+            .add(
+                "com.example.main.Model",
+                """
                 package com.example.main;
                 public class Model extends com.example.mainapi.Base {
                   public long value() { return 7; }
@@ -82,8 +87,10 @@ class RunnerMainTest {
     System.clearProperty(RunnerMain.MODEL_ID_PROPERTY);
   }
 
-  private static RunnerMain.Options parse(Map<String, String> env, String... args) throws RunnerMain.UsageException {
-    return RunnerMain.parse(args, env, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+  private static RunnerMain.Options parse(Map<String, String> env, String... args)
+      throws RunnerMain.UsageException {
+    return RunnerMain.parse(
+        args, env, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
   }
 
   private String err() {
@@ -115,18 +122,42 @@ class RunnerMainTest {
   void thePythonRunnersEntrypointOptionsAreAccepted() throws Exception {
     // What the Python runner's container entrypoint passes.
     RunnerMain.Options options =
-        parse(Map.of(), "--code-directory", code.toString(), "--resource-directory", "/data/resources",
-            "--address", "127.0.0.1:7000", "--has-gpu", "--log-level", "info", "--main-file", "main.py",
-            "--model-id", "42");
+        parse(
+            Map.of(),
+            "--code-directory",
+            code.toString(),
+            "--resource-directory",
+            "/data/resources",
+            "--address",
+            "127.0.0.1:7000",
+            "--has-gpu",
+            "--log-level",
+            "info",
+            "--main-file",
+            "main.py",
+            "--model-id",
+            "42");
     assertThat(options.resourceDirectory()).isEqualTo(Path.of("/data/resources"));
     assertThat(options.hasGpu()).isTrue();
     assertThat(options.modelId()).isEqualTo("42");
-    assertThat(parse(Map.of(), "--code-directory", code.toString(), "--has-gpu", "False").hasGpu()).isFalse();
-    assertThat(parse(Map.of(), "--code-directory", code.toString(), "--has-gpu=yes").hasGpu()).isTrue();
+    assertThat(parse(Map.of(), "--code-directory", code.toString(), "--has-gpu", "False").hasGpu())
+        .isFalse();
+    assertThat(parse(Map.of(), "--code-directory", code.toString(), "--has-gpu=yes").hasGpu())
+        .isTrue();
 
     RunnerMain.Options fromEnv =
-        parse(Map.of("CODE_DIRECTORY", code.toString(), "RESOURCE_DIRECTORY", "/r", "HAS_GPU", "True",
-            "MAIN_FILE", "model.py", "MODEL_ID", "m7"));
+        parse(
+            Map.of(
+                "CODE_DIRECTORY",
+                code.toString(),
+                "RESOURCE_DIRECTORY",
+                "/r",
+                "HAS_GPU",
+                "True",
+                "MAIN_FILE",
+                "model.py",
+                "MODEL_ID",
+                "m7"));
     assertThat(fromEnv.resourceDirectory()).isEqualTo(Path.of("/r"));
     assertThat(fromEnv.hasGpu()).isTrue();
     assertThat(fromEnv.mainFile()).isEqualTo("model.py");
@@ -135,7 +166,8 @@ class RunnerMainTest {
   }
 
   @Test
-  void withoutACodeDirectoryTheContainersIsUsedWhenItExists(@TempDir Path workspace) throws Exception {
+  void withoutACodeDirectoryTheContainersIsUsedWhenItExists(@TempDir Path workspace)
+      throws Exception {
     Path missing = workspace.resolve("submission/code");
     assertThatThrownBy(() -> RunnerMain.parse(new String[0], Map.of(), out, missing))
         .isInstanceOf(RunnerMain.UsageException.class)
@@ -147,21 +179,37 @@ class RunnerMainTest {
 
   @Test
   void secureModeIsRefusedRatherThanSilentlyIgnored() {
-    for (String[] args : List.of(
-        new String[] {"--code-directory", code.toString(), "--secure"},
-        new String[] {"--code-directory", code.toString(), "--secure", "true"})) {
+    for (String[] args :
+        List.of(
+            new String[] {"--code-directory", code.toString(), "--secure"},
+            new String[] {"--code-directory", code.toString(), "--secure", "true"})) {
       errBytes.reset();
       assertThat(RunnerMain.execute(args, Map.of(), out, err, null)).isEqualTo(2);
-      assertThat(err()).startsWith("model-runner-grpc: secure mode (--secure, SECURE) is not supported");
+      assertThat(err())
+          .startsWith("model-runner-grpc: secure mode (--secure, SECURE) is not supported");
     }
     errBytes.reset();
-    assertThat(RunnerMain.execute(
-        new String[] {"--code-directory", code.toString()}, Map.of("SECURE", "True"), out, err, null)).isEqualTo(2);
+    assertThat(
+            RunnerMain.execute(
+                new String[] {"--code-directory", code.toString()},
+                Map.of("SECURE", "True"),
+                out,
+                err,
+                null))
+        .isEqualTo(2);
     assertThat(err()).contains("secure mode").contains("refuses to start");
     errBytes.reset();
-    assertThat(RunnerMain.execute(
-        new String[] {"--code-directory", code.toString()}, Map.of("SECURE", "perhaps"), out, err, null)).isEqualTo(2);
-    assertThat(err()).contains("invalid --secure (SECURE)").contains("'perhaps' is not a valid boolean");
+    assertThat(
+            RunnerMain.execute(
+                new String[] {"--code-directory", code.toString()},
+                Map.of("SECURE", "perhaps"),
+                out,
+                err,
+                null))
+        .isEqualTo(2);
+    assertThat(err())
+        .contains("invalid --secure (SECURE)")
+        .contains("'perhaps' is not a valid boolean");
   }
 
   @Test
@@ -188,7 +236,8 @@ class RunnerMainTest {
     assertThat(options.logLevel()).isEqualTo(Level.FINE);
     assertThat(options.maxSendBytes()).isEqualTo(1000);
     assertThat(options.maxReceiveBytes()).isEqualTo(Integer.MAX_VALUE);
-    assertThat(options.classPath()).containsExactly(apiJar.toAbsolutePath().normalize(), shared.toAbsolutePath().normalize());
+    assertThat(options.classPath())
+        .containsExactly(apiJar.toAbsolutePath().normalize(), shared.toAbsolutePath().normalize());
     assertThat(options.callTimeLimit()).isEqualTo(Duration.ofMillis(2500));
     assertThat(options.shutdownGrace()).isEqualTo(Duration.ofMillis(250));
   }
@@ -205,13 +254,19 @@ class RunnerMainTest {
     RunnerMain.Options options =
         parse(
             env,
-            "--code-directory", code.toString(),
+            "--code-directory",
+            code.toString(),
             "--address=0.0.0.0:7000",
-            "--class-path", apiJar.toString(),
-            "--class-path", shared.toString(),
-            "--call-time-limit", "0",
-            "--max-receive-message-length", "2048",
-            "--shutdown-grace", "PT1M");
+            "--class-path",
+            apiJar.toString(),
+            "--class-path",
+            shared.toString(),
+            "--call-time-limit",
+            "0",
+            "--max-receive-message-length",
+            "2048",
+            "--shutdown-grace",
+            "PT1M");
     assertThat(options.codeDirectory()).isEqualTo(code.toAbsolutePath().normalize());
     assertThat(options.address()).isEqualTo("0.0.0.0:7000");
     assertThat(options.logLevel()).isEqualTo(Level.INFO);
@@ -224,8 +279,16 @@ class RunnerMainTest {
 
   @ParameterizedTest
   @CsvSource({
-      "CRITICAL, SEVERE", "error, SEVERE", "WARNING, WARNING", "warn, WARNING", "Info, INFO",
-      "DEBUG, FINE", "TRACE, FINEST", "FINER, FINER", "off, OFF"})
+    "CRITICAL, SEVERE",
+    "error, SEVERE",
+    "WARNING, WARNING",
+    "warn, WARNING",
+    "Info, INFO",
+    "DEBUG, FINE",
+    "TRACE, FINEST",
+    "FINER, FINER",
+    "off, OFF"
+  })
   void logLevelsArePythonsOrJavaUtilLoggings(String name, String level) throws Exception {
     assertThat(parse(Map.of(), "--code-directory", code.toString(), "--log-level", name).logLevel())
         .isEqualTo(Level.parse(level));
@@ -246,7 +309,13 @@ class RunnerMainTest {
         "--class-path|/no/such.jar|invalid --class-path (HOST_CLASS_PATH): /no/such.jar does not exist",
       })
   void anInvalidOptionIsAOneLineUsageError(String option, String value, String message) {
-    int code = RunnerMain.execute(new String[] {"--code-directory", RunnerMainTest.code.toString(), option, value}, Map.of(), out, err, null);
+    int code =
+        RunnerMain.execute(
+            new String[] {"--code-directory", RunnerMainTest.code.toString(), option, value},
+            Map.of(),
+            out,
+            err,
+            null);
     assertThat(code).isEqualTo(2);
     assertThat(err()).startsWith("model-runner-grpc: " + message).endsWith(System.lineSeparator());
     assertThat(err().lines()).hasSize(1);
@@ -254,34 +323,53 @@ class RunnerMainTest {
 
   @Test
   void aMissingCodeDirectoryIsAClearOneLineError() {
-    assertThat(RunnerMain.execute(new String[0], Map.of("CODE_DIRECTORY", " "), out, err, null)).isEqualTo(2);
-    assertThat(err()).isEqualTo(
-        "model-runner-grpc: no code directory: give --code-directory or set CODE_DIRECTORY (and "
-            + RunnerMain.DEFAULT_CODE_DIRECTORY + " does not exist)" + System.lineSeparator());
+    assertThat(RunnerMain.execute(new String[0], Map.of("CODE_DIRECTORY", " "), out, err, null))
+        .isEqualTo(2);
+    assertThat(err())
+        .isEqualTo(
+            "model-runner-grpc: no code directory: give --code-directory or set CODE_DIRECTORY (and "
+                + RunnerMain.DEFAULT_CODE_DIRECTORY
+                + " does not exist)"
+                + System.lineSeparator());
   }
 
   @Test
   void aCodeDirectoryThatDoesNotExistIsAClearOneLineError(@TempDir Path dir) {
     Path missing = dir.resolve("missing");
-    assertThat(RunnerMain.execute(new String[] {"--code-directory", missing.toString()}, Map.of(), out, err, null)).isEqualTo(2);
-    assertThat(err()).isEqualTo(
-        "model-runner-grpc: the code directory " + missing + " does not exist" + System.lineSeparator());
+    assertThat(
+            RunnerMain.execute(
+                new String[] {"--code-directory", missing.toString()}, Map.of(), out, err, null))
+        .isEqualTo(2);
+    assertThat(err())
+        .isEqualTo(
+            "model-runner-grpc: the code directory "
+                + missing
+                + " does not exist"
+                + System.lineSeparator());
   }
 
   @Test
   void anEmptyCodeDirectoryIsAClearOneLineError(@TempDir Path dir) throws IOException {
     Files.createDirectories(dir.resolve("sub"));
     Files.writeString(dir.resolve("sub/README.txt"), "nothing to run");
-    assertThat(RunnerMain.execute(new String[0], Map.of("CODE_DIRECTORY", dir.toString()), out, err, null)).isEqualTo(2);
-    assertThat(err()).isEqualTo(
-        "model-runner-grpc: the code directory " + dir + " is empty: it holds no jar and no class file"
-            + System.lineSeparator());
+    assertThat(
+            RunnerMain.execute(
+                new String[0], Map.of("CODE_DIRECTORY", dir.toString()), out, err, null))
+        .isEqualTo(2);
+    assertThat(err())
+        .isEqualTo(
+            "model-runner-grpc: the code directory "
+                + dir
+                + " is empty: it holds no jar and no class file"
+                + System.lineSeparator());
   }
 
   @Test
   void anUnknownOptionIsAOneLineUsageError() {
     assertThat(RunnerMain.execute(new String[] {"--bogus"}, Map.of(), out, err, null)).isEqualTo(2);
-    assertThat(err()).isEqualTo("model-runner-grpc: Unknown option: '--bogus' (see --help)" + System.lineSeparator());
+    assertThat(err())
+        .isEqualTo(
+            "model-runner-grpc: Unknown option: '--bogus' (see --help)" + System.lineSeparator());
   }
 
   @Test
@@ -299,10 +387,20 @@ class RunnerMainTest {
       Recording process = new Recording();
       int exit =
           RunnerMain.execute(
-              new String[] {"--code-directory", code.toString(), "--address", "127.0.0.1:" + taken.getLocalPort()},
-              Map.of(), out, err, process);
+              new String[] {
+                "--code-directory",
+                code.toString(),
+                "--address",
+                "127.0.0.1:" + taken.getLocalPort()
+              },
+              Map.of(),
+              out,
+              err,
+              process);
       assertThat(exit).isEqualTo(1);
-      assertThat(err()).startsWith("model-runner-grpc: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": ");
+      assertThat(err())
+          .startsWith(
+              "model-runner-grpc: cannot listen on 127.0.0.1:" + taken.getLocalPort() + ": ");
       assertThat(err().lines()).hasSize(1);
       assertThat(process.runner).isNotDone();
     }
@@ -316,23 +414,51 @@ class RunnerMainTest {
             () ->
                 RunnerMain.execute(
                     new String[] {"--address", "127.0.0.1:0", "--log-level", "WARNING"},
-                    Map.of("CODE_DIRECTORY", code.toString(), "HOST_CLASS_PATH", apiJar.toString(), "SHUTDOWN_GRACE", "3s",
-                        "RESOURCE_DIRECTORY", "/models/resources", "HAS_GPU", "1"),
-                    out, err, process));
+                    Map.of(
+                        "CODE_DIRECTORY",
+                        code.toString(),
+                        "HOST_CLASS_PATH",
+                        apiJar.toString(),
+                        "SHUTDOWN_GRACE",
+                        "3s",
+                        "RESOURCE_DIRECTORY",
+                        "/models/resources",
+                        "HAS_GPU",
+                        "1"),
+                    out,
+                    err,
+                    process));
     GrpcRunner runner = process.runner.get(20, TimeUnit.SECONDS);
     assertThat(process.level).isEqualTo(Level.WARNING);
     assertThat(process.grace).isEqualTo(Duration.ofSeconds(3));
     try (RunnerClient client = new RunnerClient(runner)) {
       assertThat(client.health("")).isEqualTo(ServingStatus.SERVING);
-      assertStatus(client.setup("com.example.mainapi.Base").getStatus(), "SUCCESS", "Instance created successfully");
+      assertStatus(
+          client.setup("com.example.mainapi.Base").getStatus(),
+          "SUCCESS",
+          "Instance created successfully");
       assertThat(Protos.fromProto(client.call("value").getMethodResponse()).asLong()).isEqualTo(7);
       // The executable's submissions do not see the runner's own dependencies.
       assertThat(Protos.fromProto(client.call("seesGrpc").getMethodResponse()).asLong()).isZero();
       // The model is told its resource folder and whether it has a GPU.
-      assertThat(Protos.fromProto(client.call("property", org.modelrunner.spi.Variant.ofString(RunnerMain.RESOURCE_DIRECTORY_PROPERTY)).getMethodResponse())
-              .asString())
+      assertThat(
+              Protos.fromProto(
+                      client
+                          .call(
+                              "property",
+                              org.modelrunner.spi.Variant.ofString(
+                                  RunnerMain.RESOURCE_DIRECTORY_PROPERTY))
+                          .getMethodResponse())
+                  .asString())
           .isEqualTo(Path.of("/models/resources").toString());
-      assertThat(Protos.fromProto(client.call("property", org.modelrunner.spi.Variant.ofString(RunnerMain.HAS_GPU_PROPERTY)).getMethodResponse()).asString())
+      assertThat(
+              Protos.fromProto(
+                      client
+                          .call(
+                              "property",
+                              org.modelrunner.spi.Variant.ofString(RunnerMain.HAS_GPU_PROPERTY))
+                          .getMethodResponse())
+                  .asString())
           .isEqualTo("true");
     }
     assertThat(exit).isNotDone();
@@ -358,7 +484,8 @@ class RunnerMainTest {
     assertThat(Sizes.parse("67108864")).isEqualTo(MIB_64);
     assertThat(Sizes.parse("-1")).isEqualTo(Integer.MAX_VALUE);
     assertThatThrownBy(() -> Sizes.parse("-2")).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Sizes.parse("4294967296")).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Sizes.parse("4294967296"))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThat(Sizes.describe(MIB_64)).isEqualTo("64 MiB");
     assertThat(Sizes.describe(1536)).isEqualTo("1536 bytes");
     assertThat(Sizes.describe(2048)).isEqualTo("2 KiB");
@@ -368,11 +495,14 @@ class RunnerMainTest {
   @ParameterizedTest
   @ValueSource(strings = {"SEVERE", "WARNING", "INFO", "FINE", "FINEST"})
   void theLogFormatIsOneLinePerRecord(String levelName) {
-    java.util.logging.LogRecord record = new java.util.logging.LogRecord(Level.parse(levelName), "Serving {0}");
+    java.util.logging.LogRecord record =
+        new java.util.logging.LogRecord(Level.parse(levelName), "Serving {0}");
     record.setParameters(new Object[] {"x"});
     record.setLoggerName(GrpcRunner.class.getName());
     String line = new RunnerLogging.OneLineFormatter().format(record);
-    assertThat(line).matches("\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} [A-Z]+ +GrpcRunner: Serving x\\R");
+    assertThat(line)
+        .matches(
+            "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} [A-Z]+ +GrpcRunner: Serving x\\R");
   }
 
   /** Records what {@link RunnerMain#execute} does to its process. */

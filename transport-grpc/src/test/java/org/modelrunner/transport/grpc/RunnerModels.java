@@ -11,7 +11,8 @@ final class RunnerModels {
   static final String BASE = "org.modelrunner.transport.grpc.runnerfixtures.TrackerBase";
   static final String PREFIX = "The model raised an exception: ";
 
-  static final String MODEL_SOURCE = """
+  static final String MODEL_SOURCE =
+      """
       package com.example.grpcrunner;
       import org.modelrunner.testsupport.Gate;
       import org.modelrunner.transport.grpc.runnerfixtures.TrackerBase;
@@ -50,9 +51,11 @@ final class RunnerModels {
   static synchronized Path submission() {
     if (submission == null) {
       try {
-        Path scratch = Files.createDirectories(Path.of("target", "runner-test-scratch").toAbsolutePath());
+        Path scratch =
+            Files.createDirectories(Path.of("target", "runner-test-scratch").toAbsolutePath());
         Path out = Files.createTempDirectory(scratch, "model");
-        submission = RunnerSources.create().add("com.example.grpcrunner.Model", MODEL_SOURCE).compileTo(out);
+        submission =
+            RunnerSources.create().add("com.example.grpcrunner.Model", MODEL_SOURCE).compileTo(out);
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
@@ -62,7 +65,10 @@ final class RunnerModels {
 
   /** Returns a builder of a runner of the test submission on 127.0.0.1, on a free port. */
   static GrpcRunner.Builder runner() {
-    return GrpcRunner.builder().submission(submission()).address("127.0.0.1:0").shutdownGrace(Duration.ofSeconds(5));
+    return GrpcRunner.builder()
+        .submission(submission())
+        .address("127.0.0.1:0")
+        .shutdownGrace(Duration.ofSeconds(5));
   }
 
   /** Returns a started runner of the test submission on 127.0.0.1, on a free port. */

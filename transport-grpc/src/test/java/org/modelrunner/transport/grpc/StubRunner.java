@@ -33,10 +33,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A small gRPC server for the client transport's tests: a {@code DynamicSubclassService} given by the test
- * and the standard health service ({@code ""} SERVING), on 127.0.0.1, with event loops and an executor of
- * its own (threads named {@code stub-runner-…}) that {@link #close()} ends. It records the remote address
- * of every request by method, to tell connections apart.
+ * A small gRPC server for the client transport's tests: a {@code DynamicSubclassService} given by
+ * the test and the standard health service ({@code ""} SERVING), on 127.0.0.1, with event loops and
+ * an executor of its own (threads named {@code stub-runner-…}) that {@link #close()} ends. It
+ * records the remote address of every request by method, to tell connections apart.
  */
 final class StubRunner implements AutoCloseable {
   /** The prefix of the names of every stub runner's threads. */
@@ -54,7 +54,8 @@ final class StubRunner implements AutoCloseable {
   private StubRunner(BindableService service, int port, int maxInboundBytes) throws IOException {
     String prefix = THREAD_PREFIX + NUMBERS.incrementAndGet() + "-";
     boss = new MultiThreadIoEventLoopGroup(1, threads(prefix + "boss-"), NioIoHandler.newFactory());
-    workers = new MultiThreadIoEventLoopGroup(2, threads(prefix + "worker-"), NioIoHandler.newFactory());
+    workers =
+        new MultiThreadIoEventLoopGroup(2, threads(prefix + "worker-"), NioIoHandler.newFactory());
     executor = Executors.newCachedThreadPool(threads(prefix + "executor-"));
     health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
     ServerInterceptor recorder =
@@ -63,7 +64,9 @@ final class StubRunner implements AutoCloseable {
           public <Q, R> ServerCall.Listener<Q> interceptCall(
               ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
             remotes
-                .computeIfAbsent(call.getMethodDescriptor().getFullMethodName(), k -> new CopyOnWriteArrayList<>())
+                .computeIfAbsent(
+                    call.getMethodDescriptor().getFullMethodName(),
+                    k -> new CopyOnWriteArrayList<>())
                 .add(call.getAttributes().get(Grpc.TRANSPORT_ATTR_REMOTE_ADDR));
             return next.startCall(call, headers);
           }

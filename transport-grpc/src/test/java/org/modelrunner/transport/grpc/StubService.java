@@ -16,9 +16,9 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
 import org.modelrunner.transport.grpc.proto.Status;
 
 /**
- * A {@code DynamicSubclassService} whose answers the test chooses: by default Setup and Rest succeed and
- * Call echoes its first positional argument. It records the requests it received and the requests the
- * client cancelled (or whose deadline passed), by method name.
+ * A {@code DynamicSubclassService} whose answers the test chooses: by default Setup and Rest
+ * succeed and Call echoes its first positional argument. It records the requests it received and
+ * the requests the client cancelled (or whose deadline passed), by method name.
  */
 class StubService extends DynamicSubclassServiceGrpc.DynamicSubclassServiceImplBase {
   /** How the service answers one request. */
@@ -27,8 +27,12 @@ class StubService extends DynamicSubclassServiceGrpc.DynamicSubclassServiceImplB
   }
 
   volatile Handler<SetupRequest, SetupResponse> setup =
-      (request, response) -> answer(response, SetupResponse.newBuilder()
-          .setStatus(status("SUCCESS", "Instance created successfully")).build());
+      (request, response) ->
+          answer(
+              response,
+              SetupResponse.newBuilder()
+                  .setStatus(status("SUCCESS", "Instance created successfully"))
+                  .build());
 
   volatile Handler<CallRequest, CallResponse> call =
       (request, response) -> {
@@ -40,11 +44,16 @@ class StubService extends DynamicSubclassServiceGrpc.DynamicSubclassServiceImplB
       };
 
   volatile Handler<Empty, RestResponse> rest =
-      (request, response) -> answer(response, RestResponse.newBuilder()
-          .setStatus(status("SUCCESS", "Instance successfully reset")).build());
+      (request, response) ->
+          answer(
+              response,
+              RestResponse.newBuilder()
+                  .setStatus(status("SUCCESS", "Instance successfully reset"))
+                  .build());
 
   final List<Object> received = new CopyOnWriteArrayList<>();
   final BlockingQueue<String> cancelled = new LinkedBlockingQueue<>();
+
   /** The responses of requests answered by {@link #hold()}, to answer later. */
   final BlockingQueue<ServerCallStreamObserver<?>> held = new LinkedBlockingQueue<>();
 
@@ -57,7 +66,10 @@ class StubService extends DynamicSubclassServiceGrpc.DynamicSubclassServiceImplB
     response.onCompleted();
   }
 
-  /** A handler that never answers (the call runs until the client cancels it or its deadline passes). */
+  /**
+   * A handler that never answers (the call runs until the client cancels it or its deadline
+   * passes).
+   */
   static <Q, R> Handler<Q, R> hang() {
     return (request, response) -> {};
   }
@@ -87,7 +99,8 @@ class StubService extends DynamicSubclassServiceGrpc.DynamicSubclassServiceImplB
     rest.handle(request, track("Rest", request, response));
   }
 
-  private <R> ServerCallStreamObserver<R> track(String method, Object request, StreamObserver<R> response) {
+  private <R> ServerCallStreamObserver<R> track(
+      String method, Object request, StreamObserver<R> response) {
     received.add(request);
     ServerCallStreamObserver<R> observer = (ServerCallStreamObserver<R>) response;
     observer.setOnCancelHandler(() -> cancelled.add(method));

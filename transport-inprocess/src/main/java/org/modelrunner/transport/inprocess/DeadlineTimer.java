@@ -7,29 +7,37 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * One thread that fires {@link Timed} tasks at their due time, shared by every transport and runner: the
- * deadlines of requests, injected latencies and the worker pool's watchdog.
+ * One thread that fires {@link Timed} tasks at their due time, shared by every transport and
+ * runner: the deadlines of requests, injected latencies and the worker pool's watchdog.
  *
- * <p>It is built for many tasks with close due times (a fan-out schedules one deadline per model, all
- * about equal): due times are rounded up to the next {@link #TICK_NANOS tick} and tasks of one tick are
- * pushed onto a lock-free stack (one compare-and-set; the task is its own list node, so scheduling
- * allocates nothing). Tasks are never cancelled: a request that completes early is simply skipped when its
- * tick fires. A task fires at or after its due time, at most about one tick plus the wake-up latency late.
+ * <p>It is built for many tasks with close due times (a fan-out schedules one deadline per model,
+ * all about equal): due times are rounded up to the next {@link #TICK_NANOS tick} and tasks of one
+ * tick are pushed onto a lock-free stack (one compare-and-set; the task is its own list node, so
+ * scheduling allocates nothing). Tasks are never cancelled: a request that completes early is
+ * simply skipped when its tick fires. A task fires at or after its due time, at most about one tick
+ * plus the wake-up latency late.
  */
 final class DeadlineTimer {
   private static final System.Logger LOG = System.getLogger(DeadlineTimer.class.getName());
 
   /** The timer's resolution. */
   static final long TICK_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
-  /** Longer delays are shortened to this (about 73 years): far enough to be never, without overflow. */
+
+  /**
+   * Longer delays are shortened to this (about 73 years): far enough to be never, without overflow.
+   */
   static final long MAX_DELAY_NANOS = Long.MAX_VALUE / 4;
 
   /** A task the timer fires; a task is scheduled at most once at a time. */
   abstract static class Timed {
-    /** The next task of the same tick; written before the task is published by a compare-and-set. */
+    /**
+     * The next task of the same tick; written before the task is published by a compare-and-set.
+     */
     Timed nextInTick;
 
-    /** Runs on the timer thread at (or just after) the due time; must be quick and must not block. */
+    /**
+     * Runs on the timer thread at (or just after) the due time; must be quick and must not block.
+     */
     abstract void fire();
   }
 
@@ -43,7 +51,7 @@ final class DeadlineTimer {
   /** The tasks due in one tick: a Treiber stack, closed once its tasks are taken. */
   private static final class Tick extends AtomicReference<Timed> {
     boolean push(Timed task) {
-      for (;;) {
+      for (; ; ) {
         Timed head = get();
         if (head == FIRED) {
           return false;
@@ -63,8 +71,12 @@ final class DeadlineTimer {
   private final long origin = System.nanoTime();
   private final ConcurrentSkipListMap<Long, Tick> ticks = new ConcurrentSkipListMap<>();
   private final Thread thread;
-  /** The tick the timer thread sleeps until; {@code Long.MAX_VALUE} when it sleeps without a limit. */
+
+  /**
+   * The tick the timer thread sleeps until; {@code Long.MAX_VALUE} when it sleeps without a limit.
+   */
   private volatile long sleepingUntil = Long.MAX_VALUE;
+
   private volatile boolean running = true;
 
   DeadlineTimer() {
@@ -82,7 +94,7 @@ final class DeadlineTimer {
     long elapsed = dueNanos - origin;
     long tick = elapsed <= 0 ? 0 : (elapsed + TICK_NANOS - 1) / TICK_NANOS;
     Long key = tick;
-    for (;;) {
+    for (; ; ) {
       Tick bucket = ticks.get(key);
       if (bucket == null) {
         bucket = ticks.computeIfAbsent(key, k -> new Tick());
@@ -116,7 +128,8 @@ final class DeadlineTimer {
       long waitNanos = origin + tick * TICK_NANOS - System.nanoTime();
       if (waitNanos > 0) {
         sleepingUntil = tick;
-        // A task scheduled earlier than this between firstEntry() and the write above saw MAX_VALUE and
+        // A task scheduled earlier than this between firstEntry() and the write above saw MAX_VALUE
+        // and
         // unparked us: the permit makes parkNanos return at once and the loop looks again.
         LockSupport.parkNanos(this, waitNanos);
         continue;

@@ -4,9 +4,9 @@ import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.PreparedCall;
 
 /**
- * A call prepared by {@link InProcessTransport#prepare}: the method name and arguments, and the request
- * encoded once, whose bytes every model of a fan-out shares (they are never modified; each runner decodes
- * its own copy of the values).
+ * A call prepared by {@link InProcessTransport#prepare}: the method name and arguments, and the
+ * request encoded once, whose bytes every model of a fan-out shares (they are never modified; each
+ * runner decodes its own copy of the values).
  */
 final class EncodedCall implements PreparedCall {
   private final String methodName;

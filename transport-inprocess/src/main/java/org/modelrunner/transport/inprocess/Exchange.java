@@ -9,21 +9,26 @@ import org.modelrunner.spi.TransportException;
 /**
  * One request from a connection to a runner and its answer: the in-process counterpart of an RPC.
  *
- * <p>It is its own worker task (a {@link Runnable} that serves it on the runner) and links itself into its
- * connection's list of requests in flight. Its deadline is a {@link Deadline}, a tiny timer entry that
- * lets go of the request as soon as it completes: the timer never cancels entries, so an entry stays
- * queued until its due time, and it must not keep a completed request (its future, its reply) reachable
- * that long. Whatever completes the request first wins; later completions are ignored.
+ * <p>It is its own worker task (a {@link Runnable} that serves it on the runner) and links itself
+ * into its connection's list of requests in flight. Its deadline is a {@link Deadline}, a tiny
+ * timer entry that lets go of the request as soon as it completes: the timer never cancels entries,
+ * so an entry stays queued until its due time, and it must not keep a completed request (its
+ * future, its reply) reachable that long. Whatever completes the request first wins; later
+ * completions are ignored.
  */
 final class Exchange implements Runnable {
   final InProcessConnection connection;
   final byte kind;
+
   /** The method or base class name, for zero-copy runners. */
   final String name;
+
   /** The arguments as given, for zero-copy runners. */
   final Arguments arguments;
+
   /** The encoded request; never modified (it may be shared by every request of a fan-out). */
   final byte[] request;
+
   final CompletableFuture<Reply> future = new CompletableFuture<>();
   private final long timeoutNanos;
 
@@ -82,7 +87,9 @@ final class Exchange implements Runnable {
     }
   }
 
-  /** Schedules the deadline on {@code timer}; called once, before the request is handed to a runner. */
+  /**
+   * Schedules the deadline on {@code timer}; called once, before the request is handed to a runner.
+   */
   void scheduleDeadline(DeadlineTimer timer) {
     Deadline entry = new Deadline(this);
     deadline = entry;
@@ -95,8 +102,11 @@ final class Exchange implements Runnable {
       fail(
           new TransportException(
               TransportException.Kind.DEADLINE_EXCEEDED,
-              "No answer from " + connection.endpoint() + " within "
-                  + TimeUnit.NANOSECONDS.toMillis(timeoutNanos) + " ms"));
+              "No answer from "
+                  + connection.endpoint()
+                  + " within "
+                  + TimeUnit.NANOSECONDS.toMillis(timeoutNanos)
+                  + " ms"));
     }
   }
 
@@ -122,8 +132,8 @@ final class Exchange implements Runnable {
   }
 
   /**
-   * Completes the request with the runner's reply, checking on the client's side what a network client
-   * would: the response size against the connection's limit, and that the bytes decode.
+   * Completes the request with the runner's reply, checking on the client's side what a network
+   * client would: the response size against the connection's limit, and that the bytes decode.
    *
    * @param reply the reply (zero-copy), or null when {@code response} holds it encoded
    * @param response the encoded reply, or null for zero-copy
@@ -135,8 +145,13 @@ final class Exchange implements Runnable {
       fail(
           new TransportException(
               TransportException.Kind.MESSAGE_TOO_LARGE,
-              "The response from " + connection.endpoint() + " is " + size
-                  + " bytes, over the client's limit of " + limit + " bytes"));
+              "The response from "
+                  + connection.endpoint()
+                  + " is "
+                  + size
+                  + " bytes, over the client's limit of "
+                  + limit
+                  + " bytes"));
       return;
     }
     Reply answer = reply;
@@ -156,7 +171,9 @@ final class Exchange implements Runnable {
     finished();
   }
 
-  /** Records that the current thread runs this request's model code, so that it can be interrupted. */
+  /**
+   * Records that the current thread runs this request's model code, so that it can be interrupted.
+   */
   synchronized void enterModel() {
     modelThread = Thread.currentThread();
   }

@@ -4,33 +4,37 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * The faults an in-process runner injects into the calls it receives, so that a coordinator's tests can
- * see slow, failing, hanging and crashing models without writing such models. Immutable; build with
- * {@link #builder()}, set at registration ({@link InProcessModels.Registration#faults}) and change at run
- * time ({@link InProcessRunner#setFaults}).
+ * The faults an in-process runner injects into the calls it receives, so that a coordinator's tests
+ * can see slow, failing, hanging and crashing models without writing such models. Immutable; build
+ * with {@link #builder()}, set at registration ({@link InProcessModels.Registration#faults}) and
+ * change at run time ({@link InProcessRunner#setFaults}).
  *
- * <p>Faults apply to the protocol's {@code Call} only: setup, reset and health checks are never affected.
- * A call is counted when the runner accepts it (not when it is refused as busy, too large or unavailable);
- * counting starts again from 1, and the random sequence from its seed, whenever faults are set. For each
- * accepted call, in order:
+ * <p>Faults apply to the protocol's {@code Call} only: setup, reset and health checks are never
+ * affected. A call is counted when the runner accepts it (not when it is refused as busy, too large
+ * or unavailable); counting starts again from 1, and the random sequence from its seed, whenever
+ * faults are set. For each accepted call, in order:
+ *
  * <ol>
  *   <li>{@linkplain Builder#crashAtCall crash}: when the call is the n-th, the runner crashes (see
- *       {@link InProcessRunner#crash()}) and the call fails {@code UNAVAILABLE};</li>
- *   <li>{@linkplain Builder#latency latency}: the runner waits this long (holding the model busy, as a slow
- *       model would) before it goes on;</li>
- *   <li>{@linkplain Builder#hang hang}: the call never returns: the model stays busy, so later requests
- *       get {@code BUSY}, until the runner is closed (the call then fails {@code UNAVAILABLE}) or faults
- *       without hang are set (the call then reaches the model, unless its deadline has passed);</li>
- *   <li>{@linkplain Builder#failEvery scheduled} or {@linkplain Builder#failRate random} failure: the call
- *       is answered {@code MODEL_FAILED "The model raised an exception: injected failure"} without
- *       reaching the model.</li>
+ *       {@link InProcessRunner#crash()}) and the call fails {@code UNAVAILABLE};
+ *   <li>{@linkplain Builder#latency latency}: the runner waits this long (holding the model busy,
+ *       as a slow model would) before it goes on;
+ *   <li>{@linkplain Builder#hang hang}: the call never returns: the model stays busy, so later
+ *       requests get {@code BUSY}, until the runner is closed (the call then fails {@code
+ *       UNAVAILABLE}) or faults without hang are set (the call then reaches the model, unless its
+ *       deadline has passed);
+ *   <li>{@linkplain Builder#failEvery scheduled} or {@linkplain Builder#failRate random} failure:
+ *       the call is answered {@code MODEL_FAILED "The model raised an exception: injected failure"}
+ *       without reaching the model.
  * </ol>
- * The random failures draw from a {@link java.util.Random} seeded with the given seed, one draw per accepted
- * call: the same calls fail on every run.
+ *
+ * The random failures draw from a {@link java.util.Random} seeded with the given seed, one draw per
+ * accepted call: the same calls fail on every run.
  */
 public final class Faults {
   /** The message of an injected failure's {@code MODEL_FAILED} status. */
-  public static final String INJECTED_FAILURE_MESSAGE = "The model raised an exception: injected failure";
+  public static final String INJECTED_FAILURE_MESSAGE =
+      "The model raised an exception: injected failure";
 
   private static final Faults NONE = new Builder().build();
 
@@ -186,7 +190,8 @@ public final class Faults {
     }
 
     /**
-     * Fails each call with probability {@code rate}, drawn from a random sequence seeded with {@code seed}.
+     * Fails each call with probability {@code rate}, drawn from a random sequence seeded with
+     * {@code seed}.
      *
      * @throws IllegalArgumentException if {@code rate} is not between 0 and 1
      */

@@ -14,20 +14,20 @@ import org.modelrunner.spi.StatusCode;
 import org.modelrunner.spi.TransportException;
 
 /**
- * The runner side of an {@code inproc://} endpoint: one {@link HostedModel} behind the protocol's rules, as
- * the gRPC runner puts it behind a port.
+ * The runner side of an {@code inproc://} endpoint: one {@link HostedModel} behind the protocol's
+ * rules, as the gRPC runner puts it behind a port.
  *
- * <p>Requests arrive on the caller's thread ({@link #accept}), which only checks and claims the model:
- * the runner must be serving, the request within the runner's size limit, and the model idle; one
- * request at a time holds the claim (the Python runner's global lock), any other gets {@code BUSY
- * "Server busy"} at once. Faults are applied to calls, then the request goes to the shared
- * {@link ModelWorkers}, which decode it, run the model, encode the reply and give it back to the
- * connection ({@link #serve}). The claim is released when the model returns, before the caller is
- * answered, so a caller may send its next request from its callback; a request whose caller gave up
- * keeps the claim until the model returns, as in the Python runner.
+ * <p>Requests arrive on the caller's thread ({@link #accept}), which only checks and claims the
+ * model: the runner must be serving, the request within the runner's size limit, and the model
+ * idle; one request at a time holds the claim (the Python runner's global lock), any other gets
+ * {@code BUSY "Server busy"} at once. Faults are applied to calls, then the request goes to the
+ * shared {@link ModelWorkers}, which decode it, run the model, encode the reply and give it back to
+ * the connection ({@link #serve}). The claim is released when the model returns, before the caller
+ * is answered, so a caller may send its next request from its callback; a request whose caller gave
+ * up keeps the claim until the model returns, as in the Python runner.
  *
- * <p>Health is answered from the runner's state, never through the model. Closing or crashing fails the
- * request in flight with {@code UNAVAILABLE} and interrupts its model code.
+ * <p>Health is answered from the runner's state, never through the model. Closing or crashing fails
+ * the request in flight with {@code UNAVAILABLE} and interrupts its model code.
  */
 final class HostedRunner {
   private static final System.Logger LOG = System.getLogger(HostedRunner.class.getName());
@@ -65,6 +65,7 @@ final class HostedRunner {
   private volatile State state = State.SERVING; // written under lock
   private volatile FaultPlan faults; // written under lock
   private Exchange parked; // a hanging call; guarded by lock
+
   /** Used by the request holding the claim only (the claim orders its uses). */
   private final WireFormat.NameCache names = new WireFormat.NameCache();
 
@@ -116,8 +117,13 @@ final class HostedRunner {
       exchange.fail(
           new TransportException(
               TransportException.Kind.MESSAGE_TOO_LARGE,
-              "The request to " + endpoint + " is " + exchange.request.length
-                  + " bytes, over the runner's limit of " + maxMessageBytes + " bytes"));
+              "The request to "
+                  + endpoint
+                  + " is "
+                  + exchange.request.length
+                  + " bytes, over the runner's limit of "
+                  + maxMessageBytes
+                  + " bytes"));
       return;
     }
     if (!current.compareAndSet(null, exchange)) {
@@ -188,7 +194,10 @@ final class HostedRunner {
     }
   }
 
-  /** Serves a request on a worker thread: decodes it, runs the model, encodes and hands back the reply. */
+  /**
+   * Serves a request on a worker thread: decodes it, runs the model, encodes and hands back the
+   * reply.
+   */
   void serve(Exchange exchange) {
     if (exchange.isDone() || state != State.SERVING) {
       release(exchange); // the caller gave up before a worker got to it: the model never sees it
@@ -231,7 +240,9 @@ final class HostedRunner {
           state != State.SERVING
               ? unavailable()
               : new TransportException(
-                  TransportException.Kind.INTERNAL, "The runner at " + endpoint + " failed: " + e, e);
+                  TransportException.Kind.INTERNAL,
+                  "The runner at " + endpoint + " failed: " + e,
+                  e);
       if (state == State.SERVING) {
         LOG.log(System.Logger.Level.WARNING, "The runner at " + endpoint + " failed: " + e, e);
       }
@@ -246,8 +257,13 @@ final class HostedRunner {
         failure =
             new TransportException(
                 TransportException.Kind.MESSAGE_TOO_LARGE,
-                "The response from " + endpoint + " is " + size + " bytes, over the runner's limit of "
-                    + maxMessageBytes + " bytes");
+                "The response from "
+                    + endpoint
+                    + " is "
+                    + size
+                    + " bytes, over the runner's limit of "
+                    + maxMessageBytes
+                    + " bytes");
       } else if (!zeroCopy) {
         response = WireFormat.encodeReply(reply, size);
       }
@@ -280,10 +296,10 @@ final class HostedRunner {
   }
 
   /**
-   * The model goes away at once: the request in flight and later ones fail {@code UNAVAILABLE}, the name
-   * is unregistered (a {@code STOPPED} event) and the model is closed on a worker (a crash can happen on a
-   * caller's thread, at its n-th call, and the instance's {@code close()} is model code). Does nothing
-   * unless serving.
+   * The model goes away at once: the request in flight and later ones fail {@code UNAVAILABLE}, the
+   * name is unregistered (a {@code STOPPED} event) and the model is closed on a worker (a crash can
+   * happen on a caller's thread, at its n-th call, and the instance's {@code close()} is model
+   * code). Does nothing unless serving.
    */
   void crash() {
     synchronized (lock) {
@@ -305,8 +321,8 @@ final class HostedRunner {
 
   /**
    * Closes the runner: health says {@code NOT_SERVING} while it closes, the request in flight fails
-   * {@code UNAVAILABLE}, the model is closed (on this thread, or on the worker of a call still running
-   * when it returns) and the name unregistered. Idempotent.
+   * {@code UNAVAILABLE}, the model is closed (on this thread, or on the worker of a call still
+   * running when it returns) and the name unregistered. Idempotent.
    */
   void close() {
     boolean wasServing;

@@ -16,19 +16,22 @@ import org.modelrunner.spi.TransportException;
 
 /**
  * A connection to one {@code inproc://name} endpoint. It holds no runner: the name is looked up in
- * {@link InProcessModels} on every request, so a connection made before its model is registered (or after
- * it crashed and was registered again) works as soon as the name is there.
+ * {@link InProcessModels} on every request, so a connection made before its model is registered (or
+ * after it crashed and was registered again) works as soon as the name is there.
  *
  * <p>A request is encoded on the caller's thread (a call's bytes come from {@link
- * org.modelrunner.spi.ModelTransport#prepare}), given a deadline on the shared timer, and handed to the runner, which checks
- * and claims the model on the same thread and runs it on a worker. Failures found before the model is
- * reached (unknown name, busy, too large, closed) complete the future before the method returns.
+ * org.modelrunner.spi.ModelTransport#prepare}), given a deadline on the shared timer, and handed to
+ * the runner, which checks and claims the model on the same thread and runs it on a worker.
+ * Failures found before the model is reached (unknown name, busy, too large, closed) complete the
+ * future before the method returns.
  */
 final class InProcessConnection implements ModelConnection {
   private static final byte[] EMPTY_NAME = new byte[0];
   private static final byte[] RESET_REQUEST =
       WireFormat.encodeRequest(
-          WireFormat.RESET, EMPTY_NAME, Arguments.none(),
+          WireFormat.RESET,
+          EMPTY_NAME,
+          Arguments.none(),
           WireFormat.requestSize(EMPTY_NAME, Arguments.none()));
 
   private final InProcessTransport transport;
@@ -65,7 +68,8 @@ final class InProcessConnection implements ModelConnection {
       return CompletableFuture.failedFuture(transport.tooLarge(size));
     }
     byte[] request = WireFormat.encodeRequest(WireFormat.SETUP, nameBytes, arguments, size);
-    return send(new Exchange(this, WireFormat.SETUP, baseClass, arguments, request, nanos(timeout)));
+    return send(
+        new Exchange(this, WireFormat.SETUP, baseClass, arguments, request, nanos(timeout)));
   }
 
   @Override
@@ -83,7 +87,11 @@ final class InProcessConnection implements ModelConnection {
     }
     return send(
         new Exchange(
-            this, WireFormat.CALL, encoded.methodName(), encoded.arguments(), encoded.request,
+            this,
+            WireFormat.CALL,
+            encoded.methodName(),
+            encoded.arguments(),
+            encoded.request,
             nanos(timeout)));
   }
 
@@ -94,9 +102,7 @@ final class InProcessConnection implements ModelConnection {
         new Exchange(this, WireFormat.RESET, "", Arguments.none(), RESET_REQUEST, nanos(timeout)));
   }
 
-  /**
-   * Sends raw request bytes, as a broken peer could: for tests of malformed input.
-   */
+  /** Sends raw request bytes, as a broken peer could: for tests of malformed input. */
   CompletableFuture<Reply> sendRaw(byte kind, byte[] request, Duration timeout) {
     return send(new Exchange(this, kind, "", Arguments.none(), request, nanos(timeout)));
   }

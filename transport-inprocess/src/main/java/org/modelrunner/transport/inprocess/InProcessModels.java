@@ -21,8 +21,8 @@ import org.modelrunner.spi.TransportSettings;
 
 /**
  * The JVM-wide registry of in-process models: each is registered under a name and reached at {@code
- * inproc://name} through the {@link InProcessTransportProvider}'s transports, as if it ran behind its own
- * runner process.
+ * inproc://name} through the {@link InProcessTransportProvider}'s transports, as if it ran behind
+ * its own runner process.
  *
  * <pre>{@code
  * try (InProcessRunner alice = InProcessModels.submission("alice", Path.of("submissions/alice"))
@@ -35,15 +35,16 @@ import org.modelrunner.spi.TransportSettings;
  * }
  * }</pre>
  *
- * <p>A model comes from a submission (a directory or a jar, loaded in a class loader of its own by {@link
- * HostedModel#open}), or, for a coordinator's unit tests, from an implementation class on the class path
- * ({@link HostedModel#forImplementation}). Registration returns an {@link InProcessRunner}, the handle that
- * controls faults and crashes and that closes the model. {@link #directory()} reports the registered models
- * to a client as a {@link ModelDirectory}.
+ * <p>A model comes from a submission (a directory or a jar, loaded in a class loader of its own by
+ * {@link HostedModel#open}), or, for a coordinator's unit tests, from an implementation class on
+ * the class path ({@link HostedModel#forImplementation}). Registration returns an {@link
+ * InProcessRunner}, the handle that controls faults and crashes and that closes the model. {@link
+ * #directory()} reports the registered models to a client as a {@link ModelDirectory}.
  *
- * <p>Threads: every runner, transport and started directory shares a few daemon threads (workers named
- * {@code modelrunner-inproc-N}, a timer and an events thread), started on first use and stopped when the
- * last of them is closed; {@link #awaitThreadsStopped} lets a test check that nothing was left open.
+ * <p>Threads: every runner, transport and started directory shares a few daemon threads (workers
+ * named {@code modelrunner-inproc-N}, a timer and an events thread), started on first use and
+ * stopped when the last of them is closed; {@link #awaitThreadsStopped} lets a test check that
+ * nothing was left open.
  */
 public final class InProcessModels {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
@@ -55,12 +56,12 @@ public final class InProcessModels {
   private InProcessModels() {}
 
   /**
-   * Starts the registration of the submission at {@code path} (a jar, or a directory of classes and jars)
-   * under {@code name}; the model is loaded in its own class loader when {@link Registration#register()}
-   * is called.
+   * Starts the registration of the submission at {@code path} (a jar, or a directory of classes and
+   * jars) under {@code name}; the model is loaded in its own class loader when {@link
+   * Registration#register()} is called.
    *
-   * @throws IllegalArgumentException if {@code name} is not a valid name (letters, digits, {@code . _ -},
-   *     starting with a letter or digit)
+   * @throws IllegalArgumentException if {@code name} is not a valid name (letters, digits, {@code .
+   *     _ -}, starting with a letter or digit)
    * @throws NullPointerException if an argument is null
    */
   public static Registration submission(String name, Path path) {
@@ -82,8 +83,8 @@ public final class InProcessModels {
   }
 
   /**
-   * Starts the registration of an implementation class already on the class path, without discovery or
-   * isolation ({@link HostedModel#forImplementation}): for a coordinator's own tests.
+   * Starts the registration of an implementation class already on the class path, without discovery
+   * or isolation ({@link HostedModel#forImplementation}): for a coordinator's own tests.
    *
    * @throws IllegalArgumentException if {@code name} is not a valid name
    * @throws NullPointerException if an argument is null
@@ -104,7 +105,8 @@ public final class InProcessModels {
   }
 
   /**
-   * Registers an implementation class on the class path under {@code name} with the default options.
+   * Registers an implementation class on the class path under {@code name} with the default
+   * options.
    *
    * @throws IllegalStateException if a model is already registered under {@code name}
    * @throws IllegalArgumentException if the name is invalid
@@ -114,9 +116,10 @@ public final class InProcessModels {
   }
 
   /**
-   * Returns a new directory of the registered models: on {@link ModelDirectory#start start}, a snapshot of
-   * the models registered at that moment, then {@code RUNNING} for every registration and {@code STOPPED}
-   * for every close or crash, delivered one at a time, in order, on the transport's events thread.
+   * Returns a new directory of the registered models: on {@link ModelDirectory#start start}, a
+   * snapshot of the models registered at that moment, then {@code RUNNING} for every registration
+   * and {@code STOPPED} for every close or crash, delivered one at a time, in order, on the
+   * transport's events thread.
    */
   public static ModelDirectory directory() {
     return new RegistryDirectory();
@@ -152,9 +155,9 @@ public final class InProcessModels {
   }
 
   /**
-   * Waits until every thread of the in-process transport has ended, which happens once every runner,
-   * transport and directory is closed (and model code running on a worker has returned: a closed runner
-   * interrupts it). For tests that check that nothing was left open.
+   * Waits until every thread of the in-process transport has ended, which happens once every
+   * runner, transport and directory is closed (and model code running on a worker has returned: a
+   * closed runner interrupts it). For tests that check that nothing was left open.
    *
    * @return whether no thread is left; false if some still run after {@code timeout}
    * @throws InterruptedException if interrupted while waiting
@@ -173,22 +176,28 @@ public final class InProcessModels {
   /**
    * Returns the model name of an {@code inproc://name} endpoint.
    *
-   * @throws IllegalArgumentException if the URI is not an {@code inproc} URI with a valid name and no path,
-   *     query or fragment
+   * @throws IllegalArgumentException if the URI is not an {@code inproc} URI with a valid name and
+   *     no path, query or fragment
    */
   static String nameOf(URI endpoint) {
     Objects.requireNonNull(endpoint, "endpoint");
     if (!InProcessTransportProvider.SCHEME.equalsIgnoreCase(endpoint.getScheme())) {
       throw new IllegalArgumentException(
-          "Not an inproc:// endpoint: " + endpoint + " (the in-process transport serves inproc://name)");
+          "Not an inproc:// endpoint: "
+              + endpoint
+              + " (the in-process transport serves inproc://name)");
     }
     String name = endpoint.getRawAuthority();
     if (endpoint.isOpaque() || name == null || name.isEmpty()) {
-      throw new IllegalArgumentException("The endpoint " + endpoint + " names no model (inproc://name)");
+      throw new IllegalArgumentException(
+          "The endpoint " + endpoint + " names no model (inproc://name)");
     }
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
-          "The endpoint " + endpoint + " does not name a model: '" + name
+          "The endpoint "
+              + endpoint
+              + " does not name a model: '"
+              + name
               + "' is not a name of letters, digits, '.', '_' and '-'");
     }
     String path = endpoint.getRawPath();
@@ -196,7 +205,9 @@ public final class InProcessModels {
         || endpoint.getRawQuery() != null
         || endpoint.getRawFragment() != null) {
       throw new IllegalArgumentException(
-          "The endpoint " + endpoint + " must be just inproc://name, without path, query or fragment");
+          "The endpoint "
+              + endpoint
+              + " must be just inproc://name, without path, query or fragment");
     }
     return name;
   }
@@ -206,7 +217,8 @@ public final class InProcessModels {
     if (!NAME.matcher(name).matches()) {
       throw new IllegalArgumentException(
           "A model name is letters, digits, '.', '_' and '-', starting with a letter or digit; got '"
-              + name + "'");
+              + name
+              + "'");
     }
     return name;
   }
@@ -266,8 +278,8 @@ public final class InProcessModels {
 
   /**
    * The options of one registration; every option has a default. Made by {@link
-   * InProcessModels#submission} or {@link InProcessModels#implementation}; {@link #register()} loads the
-   * model and registers it.
+   * InProcessModels#submission} or {@link InProcessModels#implementation}; {@link #register()}
+   * loads the model and registers it.
    */
   public static final class Registration {
     private final String name;
@@ -291,8 +303,8 @@ public final class InProcessModels {
     }
 
     /**
-     * Sets the deployment id the directory reports. Default: the model id. Give each new registration of
-     * the same model id its own deployment id to simulate a new submission.
+     * Sets the deployment id the directory reports. Default: the model id. Give each new
+     * registration of the same model id its own deployment id to simulate a new submission.
      */
     public Registration deploymentId(String deploymentId) {
       this.deploymentId = Objects.requireNonNull(deploymentId, "deploymentId");
@@ -307,8 +319,8 @@ public final class InProcessModels {
     }
 
     /**
-     * Sets the runner's message size limit, for requests it accepts and replies it sends. Default: {@link
-     * TransportSettings#DEFAULT_MAX_MESSAGE_BYTES}, as the gRPC runner.
+     * Sets the runner's message size limit, for requests it accepts and replies it sends. Default:
+     * {@link TransportSettings#DEFAULT_MAX_MESSAGE_BYTES}, as the gRPC runner.
      *
      * @throws IllegalArgumentException if {@code bytes} is not positive
      */
@@ -321,9 +333,10 @@ public final class InProcessModels {
     }
 
     /**
-     * Sets whether the runner skips the byte round trip: it takes the caller's arguments and hands back
-     * its reply as they are, instead of decoding its own copy and encoding the reply. Sizes are still
-     * computed and limited. Off by default; a model must then never modify what it receives.
+     * Sets whether the runner skips the byte round trip: it takes the caller's arguments and hands
+     * back its reply as they are, instead of decoding its own copy and encoding the reply. Sizes
+     * are still computed and limited. Off by default; a model must then never modify what it
+     * receives.
      */
     public Registration zeroCopy(boolean zeroCopy) {
       this.zeroCopy = zeroCopy;
@@ -337,11 +350,12 @@ public final class InProcessModels {
     }
 
     /**
-     * Loads the model and registers it; from now on {@code inproc://name} reaches it and directories
-     * report it {@code RUNNING}.
+     * Loads the model and registers it; from now on {@code inproc://name} reaches it and
+     * directories report it {@code RUNNING}.
      *
      * @throws IllegalStateException if a model is already registered under the name
-     * @throws IllegalArgumentException if the submission cannot be opened (see {@link HostedModel#open})
+     * @throws IllegalArgumentException if the submission cannot be opened (see {@link
+     *     HostedModel#open})
      */
     public InProcessRunner register() {
       if (RUNNERS.containsKey(name)) {

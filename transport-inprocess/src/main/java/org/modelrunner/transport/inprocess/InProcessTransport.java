@@ -13,9 +13,9 @@ import org.modelrunner.spi.TransportException;
 import org.modelrunner.spi.TransportSettings;
 
 /**
- * The client side of the in-process transport: prepares calls (encodes them once, within the client's
- * size limit) and makes connections to {@code inproc://} endpoints. It holds a reference to the shared
- * threads while open; closing it closes its connections.
+ * The client side of the in-process transport: prepares calls (encodes them once, within the
+ * client's size limit) and makes connections to {@code inproc://} endpoints. It holds a reference
+ * to the shared threads while open; closing it closes its connections.
  */
 final class InProcessTransport implements ModelTransport {
   final int maxMessageBytes;
@@ -34,8 +34,8 @@ final class InProcessTransport implements ModelTransport {
   /**
    * Encodes the request once; the bytes are shared by every connection the call is sent on.
    *
-   * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if the request exceeds this transport's
-   *     limit
+   * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if the request exceeds this
+   *     transport's limit
    * @throws NullPointerException if an argument is null
    */
   @Override
@@ -68,7 +68,11 @@ final class InProcessTransport implements ModelTransport {
   TransportException tooLarge(long size) {
     return new TransportException(
         TransportException.Kind.MESSAGE_TOO_LARGE,
-        "The request is " + size + " bytes, over the client's limit of " + maxMessageBytes + " bytes");
+        "The request is "
+            + size
+            + " bytes, over the client's limit of "
+            + maxMessageBytes
+            + " bytes");
   }
 
   /**
@@ -83,8 +87,7 @@ final class InProcessTransport implements ModelTransport {
     if (closed) {
       throw new IllegalStateException("This in-process transport is closed");
     }
-    InProcessConnection connection =
-        new InProcessConnection(this, endpoint, name);
+    InProcessConnection connection = new InProcessConnection(this, endpoint, name);
     connections.add(connection);
     if (closed) {
       connection.close();

@@ -7,21 +7,24 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The shared pool of threads that run model code for every in-process runner: a few workers (as many as
- * processors, at least two) take requests from one queue, so ten thousand models cost no more threads than
- * ten.
+ * The shared pool of threads that run model code for every in-process runner: a few workers (as
+ * many as processors, at least two) take requests from one queue, so ten thousand models cost no
+ * more threads than ten.
  *
- * <p>A model that never returns would hold its worker forever and, with enough of them, starve every other
- * model. The {@linkplain #watchdog(DeadlineTimer) watchdog} therefore looks at the workers a few times a second and, for
- * every worker that has been inside one request for longer than {@link #STUCK_AFTER_NANOS}, adds a worker;
- * when the stuck workers come back, the extra workers leave. A model hanging forever costs its own thread,
- * never the others' throughput (the runner's busy rule lets at most one request per model be stuck).
+ * <p>A model that never returns would hold its worker forever and, with enough of them, starve
+ * every other model. The {@linkplain #watchdog(DeadlineTimer) watchdog} therefore looks at the
+ * workers a few times a second and, for every worker that has been inside one request for longer
+ * than {@link #STUCK_AFTER_NANOS}, adds a worker; when the stuck workers come back, the extra
+ * workers leave. A model hanging forever costs its own thread, never the others' throughput (the
+ * runner's busy rule lets at most one request per model be stuck).
  */
 final class ModelWorkers extends ThreadPoolExecutor {
   /** The number of workers when none is stuck. */
   static final int BASE_WORKERS = Math.max(2, Runtime.getRuntime().availableProcessors());
+
   /** How long a worker must be in one request to count as stuck. */
   static final long STUCK_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
+
   /** How often the watchdog looks at the workers. */
   static final long WATCHDOG_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
@@ -96,7 +99,10 @@ final class ModelWorkers extends ThreadPoolExecutor {
     }
   }
 
-  /** Returns the watchdog task, which reschedules itself on {@code timer} until this pool shuts down. */
+  /**
+   * Returns the watchdog task, which reschedules itself on {@code timer} until this pool shuts
+   * down.
+   */
   DeadlineTimer.Timed watchdog(DeadlineTimer timer) {
     return new DeadlineTimer.Timed() {
       @Override

@@ -10,12 +10,12 @@ import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
 
 /**
- * A {@link ModelDirectory} over the {@link InProcessModels} registry: a snapshot of the registered runners,
- * then {@code RUNNING} for each registration and {@code STOPPED} for each close or crash.
+ * A {@link ModelDirectory} over the {@link InProcessModels} registry: a snapshot of the registered
+ * runners, then {@code RUNNING} for each registration and {@code STOPPED} for each close or crash.
  *
- * <p>Events are queued in registry order while the registry's lock is held, and delivered afterwards, one
- * at a time and in order, on the transport's events thread: never under the registry's lock, never on the
- * caller's or a model's thread.
+ * <p>Events are queued in registry order while the registry's lock is held, and delivered
+ * afterwards, one at a time and in order, on the transport's events thread: never under the
+ * registry's lock, never on the caller's or a model's thread.
  */
 final class RegistryDirectory implements ModelDirectory {
   private static final System.Logger LOG = System.getLogger(RegistryDirectory.class.getName());

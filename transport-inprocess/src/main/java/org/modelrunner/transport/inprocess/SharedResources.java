@@ -6,14 +6,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * The threads every in-process runner, transport and directory share: the {@link ModelWorkers} that run
- * model code, the {@link DeadlineTimer} (deadlines, injected latency, the workers' watchdog) and one thread
- * that delivers directory events.
+ * The threads every in-process runner, transport and directory share: the {@link ModelWorkers} that
+ * run model code, the {@link DeadlineTimer} (deadlines, injected latency, the workers' watchdog)
+ * and one thread that delivers directory events.
  *
- * <p>They exist while something uses them: each registered runner, open transport and started directory
- * holds one {@linkplain #acquire() reference}; when the last one is released, every thread is stopped
- * (workers still inside model code are interrupted) and the next acquire starts a fresh set. Two users alive
- * at the same time always share one instance.
+ * <p>They exist while something uses them: each registered runner, open transport and started
+ * directory holds one {@linkplain #acquire() reference}; when the last one is released, every
+ * thread is stopped (workers still inside model code are interrupted) and the next acquire starts a
+ * fresh set. Two users alive at the same time always share one instance.
  */
 final class SharedResources {
   private static final Object LOCK = new Object();
@@ -29,7 +29,11 @@ final class SharedResources {
     timer = new DeadlineTimer();
     events =
         new ThreadPoolExecutor(
-            1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(),
+            1,
+            1,
+            0,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(),
             body -> TransportThreads.newThread("events", body));
     timer.schedule(workers.watchdog(timer), ModelWorkers.WATCHDOG_PERIOD_NANOS);
   }

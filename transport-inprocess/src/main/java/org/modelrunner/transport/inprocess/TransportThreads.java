@@ -8,8 +8,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Makes and tracks every thread of the in-process transport: daemon threads named {@code
- * modelrunner-inproc-N} (workers), {@code modelrunner-inproc-timer} and {@code modelrunner-inproc-events},
- * so that tests can check that none is left once everything is closed.
+ * modelrunner-inproc-N} (workers), {@code modelrunner-inproc-timer} and {@code
+ * modelrunner-inproc-events}, so that tests can check that none is left once everything is closed.
  */
 final class TransportThreads {
   /** The prefix of every thread's name. */
@@ -22,7 +22,8 @@ final class TransportThreads {
 
   /** Returns a new, unstarted worker thread running {@code body}. */
   static ModelWorkers.Worker newWorker(Runnable body) {
-    return track(new ModelWorkers.Worker(tracked(body), PREFIX + "-" + WORKER_NUMBERS.incrementAndGet()));
+    return track(
+        new ModelWorkers.Worker(tracked(body), PREFIX + "-" + WORKER_NUMBERS.incrementAndGet()));
   }
 
   /** Returns a new, unstarted thread named {@code PREFIX-role} running {@code body}. */
@@ -36,7 +37,10 @@ final class TransportThreads {
     return !LIVE.isEmpty();
   }
 
-  /** Waits until no thread made here is alive; returns false if some still are after {@code timeout}. */
+  /**
+   * Waits until no thread made here is alive; returns false if some still are after {@code
+   * timeout}.
+   */
   static boolean awaitNone(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (anyAlive()) {

@@ -16,9 +16,9 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
 
 /**
- * The in-process transport's own binary framing of requests and replies: what the network would carry,
- * so that requests and replies are copied (never shared between a coordinator and a model) and their sizes
- * are known and limited. Big-endian, length-prefixed:
+ * The in-process transport's own binary framing of requests and replies: what the network would
+ * carry, so that requests and replies are copied (never shared between a coordinator and a model)
+ * and their sizes are known and limited. Big-endian, length-prefixed:
  *
  * <pre>
  * request  = 'Q' version:u8 kind:u8 name:string
@@ -30,8 +30,9 @@ import org.modelrunner.spi.VariantType;
  * </pre>
  *
  * A setup's name is the base class name, a call's the method name; a reset has an empty name and no
- * arguments. Sizes are computed exactly before anything is allocated, so an oversized message is refused
- * without being built. Decoding never trusts a length: malformed input is a {@link MalformedMessageException}.
+ * arguments. Sizes are computed exactly before anything is allocated, so an oversized message is
+ * refused without being built. Decoding never trusts a length: malformed input is a {@link
+ * MalformedMessageException}.
  */
 final class WireFormat {
   static final byte SETUP = 1;
@@ -44,8 +45,10 @@ final class WireFormat {
 
   /** Magic, version, kind, name length, positional count, keyword count. */
   private static final int REQUEST_OVERHEAD = 3 + 4 + 4 + 4;
+
   /** Type and length. */
   private static final int VARIANT_OVERHEAD = 1 + 4;
+
   /** Magic, version, code length, message length, presence. */
   private static final int REPLY_OVERHEAD = 2 + 4 + 4 + 1;
 
@@ -69,7 +72,9 @@ final class WireFormat {
     }
   }
 
-  /** Returns the exact size {@link #encodeRequest} produces, computed without encoding the values. */
+  /**
+   * Returns the exact size {@link #encodeRequest} produces, computed without encoding the values.
+   */
   static long requestSize(byte[] name, Arguments arguments) {
     long size = REQUEST_OVERHEAD + (long) name.length;
     for (Argument argument : arguments.positional()) {
@@ -82,8 +87,8 @@ final class WireFormat {
   }
 
   /**
-   * Encodes a request whose exact size is {@code size} (from {@link #requestSize}), which the caller has
-   * checked against its limit.
+   * Encodes a request whose exact size is {@code size} (from {@link #requestSize}), which the
+   * caller has checked against its limit.
    */
   static byte[] encodeRequest(byte kind, byte[] name, Arguments arguments, long size) {
     ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(size));
@@ -101,14 +106,16 @@ final class WireFormat {
       putVariant(out, keyword.value());
     }
     if (out.hasRemaining()) {
-      throw new IllegalStateException("request size miscomputed: " + out.remaining() + " bytes left");
+      throw new IllegalStateException(
+          "request size miscomputed: " + out.remaining() + " bytes left");
     }
     return out.array();
   }
 
   /**
-   * Remembers the last name a runner decoded, so that the same method called tick after tick is decoded
-   * once (and keeps its cached hash code for the model's method lookup). Used by one thread at a time.
+   * Remembers the last name a runner decoded, so that the same method called tick after tick is
+   * decoded once (and keeps its cached hash code for the model's method lookup). Used by one thread
+   * at a time.
    */
   static final class NameCache {
     private byte[] encoded = new byte[0];
@@ -211,7 +218,8 @@ final class WireFormat {
       expectHeader(in, REPLY_MAGIC, "reply");
       String code = getString(in);
       String text = getString(in);
-      Status status = SUCCESS_CODE.equals(code) && text.isEmpty() ? SUCCESS_EMPTY : new Status(code, text);
+      Status status =
+          SUCCESS_CODE.equals(code) && text.isEmpty() ? SUCCESS_EMPTY : new Status(code, text);
       byte present = in.get();
       Reply reply;
       if (present == 0) {
@@ -232,7 +240,10 @@ final class WireFormat {
     }
   }
 
-  /** Returns the number of UTF-8 bytes of {@code text} (unpaired surrogates count as the 1-byte '?'). */
+  /**
+   * Returns the number of UTF-8 bytes of {@code text} (unpaired surrogates count as the 1-byte
+   * '?').
+   */
   static int utf8Length(String text) {
     int length = text.length();
     int bytes = length;
@@ -264,7 +275,8 @@ final class WireFormat {
   }
 
   private static void putString(ByteBuffer out, String text) {
-    byte[] bytes = text.equals(SUCCESS_CODE) ? SUCCESS_BYTES : text.getBytes(StandardCharsets.UTF_8);
+    byte[] bytes =
+        text.equals(SUCCESS_CODE) ? SUCCESS_BYTES : text.getBytes(StandardCharsets.UTF_8);
     out.putInt(bytes.length).put(bytes);
   }
 
@@ -309,12 +321,17 @@ final class WireFormat {
     }
     if (length == SUCCESS_BYTES.length
         && Arrays.equals(
-            in.array(), in.arrayOffset() + in.position(), in.arrayOffset() + in.position() + length,
-            SUCCESS_BYTES, 0, length)) {
+            in.array(),
+            in.arrayOffset() + in.position(),
+            in.arrayOffset() + in.position() + length,
+            SUCCESS_BYTES,
+            0,
+            length)) {
       in.position(in.position() + length);
       return SUCCESS_CODE; // the usual code: no new string
     }
-    String text = new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
+    String text =
+        new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
     in.position(in.position() + length);
     return text;
   }
@@ -333,6 +350,7 @@ final class WireFormat {
     }
     byte[] bytes = new byte[length];
     in.get(bytes);
-    return Variant.wrap(type, bytes); // a fresh private copy: the model's value is never the sender's
+    return Variant.wrap(
+        type, bytes); // a fresh private copy: the model's value is never the sender's
   }
 }

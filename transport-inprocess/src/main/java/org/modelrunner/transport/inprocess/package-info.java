@@ -1,43 +1,50 @@
 /**
- * The in-process transport: models hosted inside the JVM, reached at {@code inproc://name} endpoints as if
- * each ran behind its own runner process. For coordinators' tests and local work.
+ * The in-process transport: models hosted inside the JVM, reached at {@code inproc://name}
+ * endpoints as if each ran behind its own runner process. For coordinators' tests and local work.
  *
  * <h2>Public surface</h2>
+ *
  * <ul>
- *   <li>{@link org.modelrunner.transport.inprocess.InProcessModels}: the JVM-wide registry. Register a
- *       submission (a directory or jar, in an isolated class loader) or an implementation class on the
- *       class path under a name; get a {@link org.modelrunner.spi.ModelDirectory} of what is registered.</li>
- *   <li>{@link org.modelrunner.transport.inprocess.InProcessRunner}: the handle of one registered model:
- *       its endpoint, its faults, {@code crash()} and {@code close()}.</li>
- *   <li>{@link org.modelrunner.transport.inprocess.Faults}: latency, scheduled or random failures, hangs
- *       and crashes to inject into calls.</li>
- *   <li>{@link org.modelrunner.transport.inprocess.InProcessTransportProvider}: the
- *       {@link org.modelrunner.spi.TransportProvider} of the {@code inproc} scheme, found by
- *       {@link java.util.ServiceLoader}.</li>
+ *   <li>{@link org.modelrunner.transport.inprocess.InProcessModels}: the JVM-wide registry.
+ *       Register a submission (a directory or jar, in an isolated class loader) or an
+ *       implementation class on the class path under a name; get a {@link
+ *       org.modelrunner.spi.ModelDirectory} of what is registered.
+ *   <li>{@link org.modelrunner.transport.inprocess.InProcessRunner}: the handle of one registered
+ *       model: its endpoint, its faults, {@code crash()} and {@code close()}.
+ *   <li>{@link org.modelrunner.transport.inprocess.Faults}: latency, scheduled or random failures,
+ *       hangs and crashes to inject into calls.
+ *   <li>{@link org.modelrunner.transport.inprocess.InProcessTransportProvider}: the {@link
+ *       org.modelrunner.spi.TransportProvider} of the {@code inproc} scheme, found by {@link
+ *       java.util.ServiceLoader}.
  * </ul>
  *
  * <h2>Same path as the network</h2>
- * Unlike grpc-java's in-process transport, this one does not skip serialization: {@code prepare} encodes a
- * call once into bytes shared by every model of a fan-out; each runner decodes its own copy of the
- * arguments, calls the {@link org.modelrunner.loader.HostedModel}, and encodes its reply, which the client
- * decodes. The client's and the runner's message size limits are both enforced ({@code
- * MESSAGE_TOO_LARGE}); malformed bytes fail one request ({@code INTERNAL}) and nothing else. A runner can
- * opt into zero-copy, which skips the byte round trip but still limits sizes.
+ *
+ * Unlike grpc-java's in-process transport, this one does not skip serialization: {@code prepare}
+ * encodes a call once into bytes shared by every model of a fan-out; each runner decodes its own
+ * copy of the arguments, calls the {@link org.modelrunner.loader.HostedModel}, and encodes its
+ * reply, which the client decodes. The client's and the runner's message size limits are both
+ * enforced ({@code MESSAGE_TOO_LARGE}); malformed bytes fail one request ({@code INTERNAL}) and
+ * nothing else. A runner can opt into zero-copy, which skips the byte round trip but still limits
+ * sizes.
  *
  * <h2>Threads and time</h2>
+ *
  * Model code never runs on the caller's thread. All runners share a small pool of daemon workers
- * ({@code modelrunner-inproc-N}, as many as processors, at least two) instead of a thread per model; a
- * watchdog adds a worker for each one stuck in a single request for over a second and removes it when it
- * returns, so a model that hangs costs its own thread but never starves the others. Deadlines, injected
- * latency and the watchdog share one timer thread ({@code modelrunner-inproc-timer}); a request's deadline
- * costs no object of its own. Directory events are delivered on one events thread
- * ({@code modelrunner-inproc-events}). These threads exist while a runner, transport or directory is open,
- * and stop when the last one is closed.
+ * ({@code modelrunner-inproc-N}, as many as processors, at least two) instead of a thread per
+ * model; a watchdog adds a worker for each one stuck in a single request for over a second and
+ * removes it when it returns, so a model that hangs costs its own thread but never starves the
+ * others. Deadlines, injected latency and the watchdog share one timer thread ({@code
+ * modelrunner-inproc-timer}); a request's deadline costs no object of its own. Directory events are
+ * delivered on one events thread ({@code modelrunner-inproc-events}). These threads exist while a
+ * runner, transport or directory is open, and stop when the last one is closed.
  *
  * <h2>Outcomes</h2>
+ *
  * Setup, call and reset answer with the hosted model's exact replies; transport failures are {@link
- * org.modelrunner.spi.TransportException}s: {@code UNAVAILABLE} (no model under that name, crashed or
- * closed), {@code BUSY} ("Server busy": the model runs another request), {@code DEADLINE_EXCEEDED},
- * {@code MESSAGE_TOO_LARGE}, {@code CANCELLED} (connection or transport closed), {@code INTERNAL}.
+ * org.modelrunner.spi.TransportException}s: {@code UNAVAILABLE} (no model under that name, crashed
+ * or closed), {@code BUSY} ("Server busy": the model runs another request), {@code
+ * DEADLINE_EXCEEDED}, {@code MESSAGE_TOO_LARGE}, {@code CANCELLED} (connection or transport
+ * closed), {@code INTERNAL}.
  */
 package org.modelrunner.transport.inprocess;

@@ -25,8 +25,10 @@ class ArchitectureTest {
   @Test
   void dependsOnTheSpiAndTheLoaderOnly() {
     noClasses()
-        .that().resideInAPackage(PACKAGE + "..")
-        .should().dependOnClassesThat()
+        .that()
+        .resideInAPackage(PACKAGE + "..")
+        .should()
+        .dependOnClassesThat()
         .resideInAnyPackage("org.modelrunner.client..", "io.grpc..", "com.google.protobuf..")
         .check(production);
   }
@@ -34,13 +36,20 @@ class ArchitectureTest {
   @Test
   void onlyTheRegistryTheHandleFaultsAndTheProviderArePublic() {
     classes()
-        .that().resideInAPackage(PACKAGE)
-        .and().areTopLevelClasses()
-        .and().doNotHaveSimpleName("InProcessModels")
-        .and().doNotHaveSimpleName("InProcessRunner")
-        .and().doNotHaveSimpleName("Faults")
-        .and().doNotHaveSimpleName("InProcessTransportProvider")
-        .should().notBePublic()
+        .that()
+        .resideInAPackage(PACKAGE)
+        .and()
+        .areTopLevelClasses()
+        .and()
+        .doNotHaveSimpleName("InProcessModels")
+        .and()
+        .doNotHaveSimpleName("InProcessRunner")
+        .and()
+        .doNotHaveSimpleName("Faults")
+        .and()
+        .doNotHaveSimpleName("InProcessTransportProvider")
+        .should()
+        .notBePublic()
         .check(production);
   }
 }

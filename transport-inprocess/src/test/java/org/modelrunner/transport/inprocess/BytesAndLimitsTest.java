@@ -25,8 +25,8 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
 
 /**
- * Requests and replies really travel as bytes (unless a runner opts into zero-copy), within the message
- * size limits of both sides; malformed bytes fail one request and nothing else.
+ * Requests and replies really travel as bytes (unless a runner opts into zero-copy), within the
+ * message size limits of both sides; malformed bytes fail one request and nothing else.
  */
 @ExtendWith(TestModels.NoLeaks.class)
 class BytesAndLimitsTest {
@@ -52,14 +52,17 @@ class BytesAndLimitsTest {
       assertThat(fromOne).isEqualTo(Reply.success(Variant.ofString("before")));
       assertThat(fromOne.value().orElseThrow()).isNotSameAs(shared);
       assertThat(fromOne.value().orElseThrow()).isNotSameAs(fromTwo.value().orElseThrow());
-      assertThat(await(one.call(text, TIMEOUT))).isEqualTo(Reply.success(Variant.ofString("before")));
+      assertThat(await(one.call(text, TIMEOUT)))
+          .isEqualTo(Reply.success(Variant.ofString("before")));
     }
   }
 
   @Test
   void zeroCopyHandsTheCallersValuesToTheModelAsTheyAre() {
     try (InProcessRunner runner =
-            InProcessModels.submission("zero-copy", TestModels.submission()).zeroCopy(true).register();
+            InProcessModels.submission("zero-copy", TestModels.submission())
+                .zeroCopy(true)
+                .register();
         ModelTransport transport = TestModels.transport();
         ModelConnection connection = transport.connect(runner.endpoint())) {
       TestModels.setUp(connection);
@@ -70,7 +73,8 @@ class BytesAndLimitsTest {
       Arrays.fill(mutable, (byte) 'z');
 
       assertThat(await(connection.call(echo, TIMEOUT)).value().orElseThrow()).isSameAs(shared);
-      assertThat(await(connection.call(text, TIMEOUT))).isEqualTo(Reply.success(Variant.ofString("zzzzzz")));
+      assertThat(await(connection.call(text, TIMEOUT)))
+          .isEqualTo(Reply.success(Variant.ofString("zzzzzz")));
     }
   }
 
@@ -85,20 +89,28 @@ class BytesAndLimitsTest {
               e -> assertThat(e.kind()).isEqualTo(TransportException.Kind.MESSAGE_TOO_LARGE))
           .hasMessageContaining("client's limit of " + SMALL_LIMIT);
       // Just under the limit is fine.
-      int fits = SMALL_LIMIT - (int) WireFormat.requestSize("length".getBytes(StandardCharsets.UTF_8),
-          Arguments.builder().add(Variant.ofString("")).build());
-      assertThat(transport.prepare("length", Arguments.builder().add(Variant.ofString("x".repeat(fits))).build()))
+      int fits =
+          SMALL_LIMIT
+              - (int)
+                  WireFormat.requestSize(
+                      "length".getBytes(StandardCharsets.UTF_8),
+                      Arguments.builder().add(Variant.ofString("")).build());
+      assertThat(
+              transport.prepare(
+                  "length", Arguments.builder().add(Variant.ofString("x".repeat(fits))).build()))
           .isNotNull();
     }
   }
 
   @Test
   void setupsAndForeignCallsOverTheClientsLimitFailTheirFuture() {
-    try (InProcessRunner runner = InProcessModels.register("client-limit-setup", TestModels.submission());
+    try (InProcessRunner runner =
+            InProcessModels.register("client-limit-setup", TestModels.submission());
         ModelTransport transport =
             TestModels.transport(TransportSettings.defaults().withMaxMessageBytes(SMALL_LIMIT));
         ModelConnection connection = transport.connect(runner.endpoint())) {
-      Arguments big = Arguments.builder().add("name", Variant.ofString("x".repeat(SMALL_LIMIT))).build();
+      Arguments big =
+          Arguments.builder().add("name", Variant.ofString("x".repeat(SMALL_LIMIT))).build();
       assertThat(failure(connection.setup(BASE, big, TIMEOUT)).kind())
           .isEqualTo(TransportException.Kind.MESSAGE_TOO_LARGE);
       assertThat(failure(connection.call(PreparedCall.of("echo", big), TIMEOUT)).kind())
@@ -138,7 +150,8 @@ class BytesAndLimitsTest {
         ModelTransport transport = TestModels.transport();
         ModelConnection connection = transport.connect(runner.endpoint())) {
       TestModels.setUp(connection);
-      TransportException tooLarge = failure(call(transport, connection, "big", Variant.ofLong(SMALL_LIMIT)));
+      TransportException tooLarge =
+          failure(call(transport, connection, "big", Variant.ofLong(SMALL_LIMIT)));
       assertThat(tooLarge.kind()).isEqualTo(TransportException.Kind.MESSAGE_TOO_LARGE);
       assertThat(tooLarge).hasMessageContaining("runner's limit");
       assertThat(await(call(transport, connection, "big", Variant.ofLong(3))))
@@ -157,7 +170,8 @@ class BytesAndLimitsTest {
             TestModels.transport(TransportSettings.defaults().withMaxMessageBytes(SMALL_LIMIT));
         ModelConnection connection = transport.connect(runner.endpoint())) {
       TestModels.setUp(connection);
-      TransportException tooLarge = failure(call(transport, connection, "big", Variant.ofLong(SMALL_LIMIT)));
+      TransportException tooLarge =
+          failure(call(transport, connection, "big", Variant.ofLong(SMALL_LIMIT)));
       assertThat(tooLarge.kind()).isEqualTo(TransportException.Kind.MESSAGE_TOO_LARGE);
       assertThat(tooLarge).hasMessageContaining("client's limit of " + SMALL_LIMIT);
       assertThat(await(call(transport, connection, "big", Variant.ofLong(2))))
@@ -169,7 +183,8 @@ class BytesAndLimitsTest {
   void malformedRequestBytesFailThatRequestOnly() {
     try (InProcessRunner runner = InProcessModels.register("malformed", TestModels.submission());
         ModelTransport transport = TestModels.transport();
-        InProcessConnection connection = (InProcessConnection) transport.connect(runner.endpoint())) {
+        InProcessConnection connection =
+            (InProcessConnection) transport.connect(runner.endpoint())) {
       TestModels.setUp(connection);
       for (byte[] garbage : new byte[][] {{}, {'Q'}, {'Q', 1, 2, 0x7f, 0, 0, 0}, {1, 2, 3, 4, 5}}) {
         TransportException failure = failure(connection.sendRaw(WireFormat.CALL, garbage, TIMEOUT));

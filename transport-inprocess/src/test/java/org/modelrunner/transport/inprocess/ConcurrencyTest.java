@@ -24,8 +24,8 @@ import org.modelrunner.transport.inprocess.fixtures.ClassPathTracker;
 import org.modelrunner.transport.inprocess.fixtures.Gates;
 
 /**
- * Threads, the busy rule and deadlines: model code runs on the transport's workers, one request at a time
- * per model, and a slow or hung model never holds up another.
+ * Threads, the busy rule and deadlines: model code runs on the transport's workers, one request at
+ * a time per model, and a slow or hung model never holds up another.
  */
 @ExtendWith(TestModels.NoLeaks.class)
 class ConcurrencyTest {
@@ -41,7 +41,8 @@ class ConcurrencyTest {
         return echo.get(TestModels.WAIT_SECONDS, java.util.concurrent.TimeUnit.SECONDS);
       } catch (java.util.concurrent.ExecutionException e) {
         assertThat(e.getCause()).isInstanceOf(TransportException.class);
-        assertThat(((TransportException) e.getCause()).kind()).isEqualTo(TransportException.Kind.BUSY);
+        assertThat(((TransportException) e.getCause()).kind())
+            .isEqualTo(TransportException.Kind.BUSY);
       } catch (Exception e) {
         throw new AssertionError(e);
       }
@@ -58,7 +59,8 @@ class ConcurrencyTest {
       TestModels.setUp(connection);
       String caller = Thread.currentThread().getName();
       for (int i = 0; i < 5; i++) {
-        String worker = await(call(transport, connection, "threadName")).value().orElseThrow().asString();
+        String worker =
+            await(call(transport, connection, "threadName")).value().orElseThrow().asString();
         assertThat(worker).isNotEqualTo(caller).matches("modelrunner-inproc-\\d+");
       }
     }
@@ -108,7 +110,8 @@ class ConcurrencyTest {
       TestModels.setUp(toFast);
 
       long start = System.nanoTime();
-      CompletableFuture<Reply> held = call(transport, toSlow, "hold", SHORT, Variant.ofString(gate));
+      CompletableFuture<Reply> held =
+          call(transport, toSlow, "hold", SHORT, Variant.ofString(gate));
       assertThat(Gates.awaitEntered(gate, 1)).isTrue();
       Reply prompt = await(call(transport, toFast, "echo", Variant.ofString("prompt")));
       assertThat(prompt).isEqualTo(Reply.success(Variant.ofString("prompt")));
@@ -125,7 +128,8 @@ class ConcurrencyTest {
       assertThat(failure(call(transport, toSlow, "echo", Variant.ofString("x"))).kind())
           .isEqualTo(TransportException.Kind.BUSY);
       Gates.open(gate);
-      assertThat(echoWhenFree(transport, toSlow)).isEqualTo(Reply.success(Variant.ofString("free")));
+      assertThat(echoWhenFree(transport, toSlow))
+          .isEqualTo(Reply.success(Variant.ofString("free")));
     } finally {
       Gates.open(gate);
     }
@@ -164,8 +168,9 @@ class ConcurrencyTest {
   }
 
   /**
-   * More models hang than there are workers: the watchdog adds workers for the stuck ones, so another
-   * model still answers (within about the watchdog's stuck limit, far under the bound checked here).
+   * More models hang than there are workers: the watchdog adds workers for the stuck ones, so
+   * another model still answers (within about the watchdog's stuck limit, far under the bound
+   * checked here).
    */
   @Test
   void hungModelsBeyondTheWorkerCountDoNotBlockAnotherModel() throws Exception {
@@ -182,23 +187,29 @@ class ConcurrencyTest {
       }
       List<CompletableFuture<Reply>> held = new ArrayList<>();
       for (ModelConnection connection : connections) {
-        held.add(call(transport, connection, "hold", Duration.ofSeconds(30), Variant.ofString(gate)));
+        held.add(
+            call(transport, connection, "hold", Duration.ofSeconds(30), Variant.ofString(gate)));
       }
       InProcessRunner free = InProcessModels.register("not-hung", ClassPathTracker.class);
       runners.add(free);
       ModelConnection toFree = transport.connect(free.endpoint());
       long start = System.nanoTime();
       Reply setup = await(toFree.setup(TestModels.BASE, Arguments.none(), Duration.ofSeconds(15)));
-      Reply echo = await(call(transport, toFree, "echo", Duration.ofSeconds(15), Variant.ofString("alive")));
+      Reply echo =
+          await(call(transport, toFree, "echo", Duration.ofSeconds(15), Variant.ofString("alive")));
       long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
       assertThat(setup.status().isSuccess()).isTrue();
       assertThat(echo).isEqualTo(Reply.success(Variant.ofString("alive")));
       assertThat(elapsedMillis).as("time for the fifth model to answer").isLessThan(10_000);
-      assertThat(Gates.awaitEntered(gate, hung)).as("every hung model runs on its own thread").isTrue();
+      assertThat(Gates.awaitEntered(gate, hung))
+          .as("every hung model runs on its own thread")
+          .isTrue();
       assertThat(held).allMatch(future -> !future.isDone());
 
       ModelWorkers workers = SharedResources.peek().workers;
-      assertThat(workers.getCorePoolSize()).as("workers while models hang").isGreaterThan(ModelWorkers.BASE_WORKERS);
+      assertThat(workers.getCorePoolSize())
+          .as("workers while models hang")
+          .isGreaterThan(ModelWorkers.BASE_WORKERS);
       Gates.open(gate);
       for (CompletableFuture<Reply> future : held) {
         assertThat(await(future)).isEqualTo(Reply.success(Variant.ofString("released")));

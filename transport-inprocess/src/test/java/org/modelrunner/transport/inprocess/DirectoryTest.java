@@ -18,7 +18,10 @@ import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
 import org.modelrunner.transport.inprocess.fixtures.ClassPathTracker;
 
-/** The directory over the registry: snapshot, then RUNNING and STOPPED updates, on the events thread. */
+/**
+ * The directory over the registry: snapshot, then RUNNING and STOPPED updates, on the events
+ * thread.
+ */
 @ExtendWith(TestModels.NoLeaks.class)
 class DirectoryTest {
   /** Records what a directory reports, and on which thread, and whether calls ever overlapped. */
@@ -82,15 +85,19 @@ class DirectoryTest {
       c.close();
       assertThat(recorder.next()).isEqualTo("STOPPED inproc://dir-c");
 
-      // Many changes from several threads: each one reported once, in an order consistent per model.
+      // Many changes from several threads: each one reported once, in an order consistent per
+      // model.
       Thread[] registrars = new Thread[4];
       for (int t = 0; t < registrars.length; t++) {
         int thread = t;
-        registrars[t] = new Thread(() -> {
-          for (int i = 0; i < 10; i++) {
-            InProcessModels.register("dir-many-" + thread + "-" + i, ClassPathTracker.class).close();
-          }
-        });
+        registrars[t] =
+            new Thread(
+                () -> {
+                  for (int i = 0; i < 10; i++) {
+                    InProcessModels.register("dir-many-" + thread + "-" + i, ClassPathTracker.class)
+                        .close();
+                  }
+                });
         registrars[t].start();
       }
       for (Thread registrar : registrars) {
@@ -100,9 +107,13 @@ class DirectoryTest {
       for (int i = 0; i < 80; i++) {
         String[] event = recorder.next().split(" ");
         String previous = lastState.put(event[1], event[0]);
-        assertThat(previous).as("events of %s", event[1]).isEqualTo(event[0].equals("RUNNING") ? null : "RUNNING");
+        assertThat(previous)
+            .as("events of %s", event[1])
+            .isEqualTo(event[0].equals("RUNNING") ? null : "RUNNING");
       }
-      assertThat(lastState).hasSize(40).allSatisfy((endpoint, state) -> assertThat(state).isEqualTo("STOPPED"));
+      assertThat(lastState)
+          .hasSize(40)
+          .allSatisfy((endpoint, state) -> assertThat(state).isEqualTo("STOPPED"));
       assertThat(recorder.overlapped).as("listener calls overlapped").isFalse();
       assertThat(recorder.threads).containsOnly("modelrunner-inproc-events");
 
@@ -135,24 +146,28 @@ class DirectoryTest {
                 .deploymentId("m1_20250915_143034_791")
                 .infos(infos)
                 .register();
-        InProcessRunner defaults = InProcessModels.register("dir-defaults", ClassPathTracker.class);
+        InProcessRunner defaults =
+            InProcessModels.register("dir-defaults", ClassPathTracker.class);
         ModelDirectory directory = InProcessModels.directory()) {
-      directory.start(new ModelDirectory.Listener() {
-        @Override
-        public void snapshot(List<ModelEndpoint> running) {
-          snapshots.add(running);
-        }
+      directory.start(
+          new ModelDirectory.Listener() {
+            @Override
+            public void snapshot(List<ModelEndpoint> running) {
+              snapshots.add(running);
+            }
 
-        @Override
-        public void update(ModelEndpoint endpoint, ModelState state) {
-          ignored.update(endpoint, state);
-        }
-      });
+            @Override
+            public void update(ModelEndpoint endpoint, ModelState state) {
+              ignored.update(endpoint, state);
+            }
+          });
       List<ModelEndpoint> running = snapshots.poll(10, TimeUnit.SECONDS);
       assertThat(running)
           .containsExactly(
-              new ModelEndpoint("dir-defaults", "dir-defaults", URI.create("inproc://dir-defaults"), Map.of()),
-              new ModelEndpoint("m1", "m1_20250915_143034_791", URI.create("inproc://dir-ids"), infos));
+              new ModelEndpoint(
+                  "dir-defaults", "dir-defaults", URI.create("inproc://dir-defaults"), Map.of()),
+              new ModelEndpoint(
+                  "m1", "m1_20250915_143034_791", URI.create("inproc://dir-ids"), infos));
       assertThat(runner.modelId()).isEqualTo("m1");
       assertThat(runner.deploymentId()).isEqualTo("m1_20250915_143034_791");
       assertThat(runner.infos()).containsEntry("cruncher_name", null);
@@ -165,18 +180,19 @@ class DirectoryTest {
   void aListenerThatThrowsStillGetsLaterEvents() throws Exception {
     BlockingQueue<String> events = new LinkedBlockingQueue<>();
     try (ModelDirectory directory = InProcessModels.directory()) {
-      directory.start(new ModelDirectory.Listener() {
-        @Override
-        public void snapshot(List<ModelEndpoint> running) {
-          events.add("snapshot");
-          throw new IllegalStateException("listener bug");
-        }
+      directory.start(
+          new ModelDirectory.Listener() {
+            @Override
+            public void snapshot(List<ModelEndpoint> running) {
+              events.add("snapshot");
+              throw new IllegalStateException("listener bug");
+            }
 
-        @Override
-        public void update(ModelEndpoint endpoint, ModelState state) {
-          events.add(state.name());
-        }
-      });
+            @Override
+            public void update(ModelEndpoint endpoint, ModelState state) {
+              events.add(state.name());
+            }
+          });
       InProcessModels.register("dir-throwing", ClassPathTracker.class).close();
       assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo("snapshot");
       assertThat(events.poll(10, TimeUnit.SECONDS)).isEqualTo("RUNNING");

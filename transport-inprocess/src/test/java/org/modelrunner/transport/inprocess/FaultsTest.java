@@ -65,15 +65,25 @@ class FaultsTest {
       assertThat(await(call(transport, connection, "echo", Variant.ofString("late"))))
           .isEqualTo(Reply.success(Variant.ofString("late")));
       assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(latency);
-      // A deadline shorter than the latency expires; the model is busy until the latency has passed.
-      assertThat(failure(call(transport, connection, "echo", Duration.ofMillis(50), Variant.ofString("x"))).kind())
+      // A deadline shorter than the latency expires; the model is busy until the latency has
+      // passed.
+      assertThat(
+              failure(
+                      call(
+                          transport,
+                          connection,
+                          "echo",
+                          Duration.ofMillis(50),
+                          Variant.ofString("x")))
+                  .kind())
           .isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
 
       runner.clearFaults();
       long resetStart = System.nanoTime();
       Reply reset = retryWhileBusy(() -> connection.reset(TIMEOUT));
       assertThat(reset.status().isSuccess()).isTrue();
-      assertThat(Duration.ofNanos(System.nanoTime() - resetStart)).isLessThan(Duration.ofSeconds(5));
+      assertThat(Duration.ofNanos(System.nanoTime() - resetStart))
+          .isLessThan(Duration.ofSeconds(5));
     }
   }
 
@@ -96,7 +106,9 @@ class FaultsTest {
   void randomFailuresAreDeterministicForASeed() {
     Faults faults = Faults.builder().failRate(0.5, 42).build();
     try (InProcessRunner first =
-            InProcessModels.submission("rate-1", TestModels.submission()).faults(faults).register();
+            InProcessModels.submission("rate-1", TestModels.submission())
+                .faults(faults)
+                .register();
         InProcessRunner second = InProcessModels.register("rate-2", TestModels.submission());
         ModelTransport transport = TestModels.transport();
         ModelConnection one = transport.connect(first.endpoint());
@@ -131,7 +143,8 @@ class FaultsTest {
           .isEqualTo(Status.of(StatusCode.SUCCESS, "Instance successfully reset"));
       TestModels.setUp(connection);
       assertThat(await(connection.checkHealth(TIMEOUT))).isEqualTo(HealthStatus.SERVING);
-      assertThat(await(call(transport, connection, "echo", Variant.ofString("x")))).isEqualTo(INJECTED);
+      assertThat(await(call(transport, connection, "echo", Variant.ofString("x"))))
+          .isEqualTo(INJECTED);
 
       runner.setFaults(Faults.builder().hang(true).build());
       assertThat(await(connection.reset(TIMEOUT)).status().isSuccess()).isTrue();
@@ -148,13 +161,16 @@ class FaultsTest {
         ModelTransport transport = TestModels.transport();
         ModelConnection connection = transport.connect(runner.endpoint())) {
       TestModels.setUp(connection);
-      assertThat(failure(call(transport, connection, "tick", Duration.ofMillis(100), Variant.NONE)).kind())
+      assertThat(
+              failure(call(transport, connection, "tick", Duration.ofMillis(100), Variant.NONE))
+                  .kind())
           .isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
       assertThat(await(connection.checkHealth(TIMEOUT))).isEqualTo(HealthStatus.SERVING);
       assertThat(failure(call(transport, connection, "tick", Variant.NONE)).kind())
           .isEqualTo(TransportException.Kind.BUSY);
 
-      runner.clearFaults(); // the hanging call resumes; its caller gave up, so the model never sees it
+      runner.clearFaults(); // the hanging call resumes; its caller gave up, so the model never sees
+      // it
       assertThat(retryWhileBusy(() -> call(transport, connection, "tick", Variant.NONE)))
           .isEqualTo(Reply.success(null));
       assertThat(predict(transport, connection)).isEqualTo(1);
@@ -170,7 +186,8 @@ class FaultsTest {
         ModelTransport transport = TestModels.transport();
         ModelConnection connection = transport.connect(runner.endpoint())) {
       TestModels.setUp(connection);
-      CompletableFuture<Reply> hanging = call(transport, connection, "echo", Variant.ofString("late"));
+      CompletableFuture<Reply> hanging =
+          call(transport, connection, "echo", Variant.ofString("late"));
       assertThat(failure(call(transport, connection, "echo", Variant.ofString("x"))).kind())
           .isEqualTo(TransportException.Kind.BUSY);
       assertThat(hanging).isNotDone();
@@ -206,7 +223,8 @@ class FaultsTest {
       try (runner) {
         ModelConnection connection = transport.connect(runner.endpoint());
         TestModels.setUp(connection);
-        CompletableFuture<Reply> inFlight = call(transport, connection, "hold", Variant.ofString(gate));
+        CompletableFuture<Reply> inFlight =
+            call(transport, connection, "hold", Variant.ofString(gate));
         assertThat(Gates.awaitEntered(gate, 1)).isTrue();
 
         runner.crash();
@@ -221,11 +239,14 @@ class FaultsTest {
             .isEqualTo(TransportException.Kind.UNAVAILABLE);
         assertThat(InProcessModels.names()).doesNotContain("crash");
 
-        // The process "restarts": the same name can be registered again, and the old connection reaches it.
-        try (InProcessRunner restarted = InProcessModels.register("crash", TestModels.submission())) {
+        // The process "restarts": the same name can be registered again, and the old connection
+        // reaches it.
+        try (InProcessRunner restarted =
+            InProcessModels.register("crash", TestModels.submission())) {
           assertThat(await(connection.checkHealth(TIMEOUT))).isEqualTo(HealthStatus.SERVING);
           TestModels.setUp(connection);
-          assertThat(await(call(transport, connection, "predict"))).isEqualTo(Reply.success(Variant.ofLong(0)));
+          assertThat(await(call(transport, connection, "predict")))
+              .isEqualTo(Reply.success(Variant.ofLong(0)));
           runner.close(); // closing the crashed handle leaves the new runner alone
           assertThat(restarted.isServing()).isTrue();
           assertThat(InProcessModels.names()).contains("crash");
@@ -245,7 +266,8 @@ class FaultsTest {
         ModelTransport transport = TestModels.transport();
         ModelConnection connection = transport.connect(runner.endpoint())) {
       TestModels.setUp(connection);
-      assertThat(await(call(transport, connection, "tick", Variant.NONE))).isEqualTo(Reply.success(null));
+      assertThat(await(call(transport, connection, "tick", Variant.NONE)))
+          .isEqualTo(Reply.success(null));
       assertThat(failure(call(transport, connection, "tick", Variant.NONE)).kind())
           .isEqualTo(TransportException.Kind.UNAVAILABLE);
       assertThat(runner.isServing()).isFalse();
@@ -266,21 +288,28 @@ class FaultsTest {
             .build();
     assertThat(faults.toBuilder().build()).isEqualTo(faults).hasSameHashCodeAs(faults);
     assertThat(faults.toString())
-        .isEqualTo("Faults{latency=PT0.005S, failEvery=4, failRate=0.25 (seed 9), hang, crashAtCall=3}");
+        .isEqualTo(
+            "Faults{latency=PT0.005S, failEvery=4, failRate=0.25 (seed 9), hang, crashAtCall=3}");
     assertThat(Faults.none().isNone()).isTrue();
     assertThat(Faults.none()).hasToString("Faults{none}");
     assertThat(faults.isNone()).isFalse();
     assertThatThrownBy(() -> Faults.builder().latency(Duration.ofMillis(-1)))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Faults.builder().failEvery(-1)).isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Faults.builder().failRate(1.5, 0)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Faults.builder().failEvery(-1))
+        .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Faults.builder().failRate(1.5, 0))
+        .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> Faults.builder().failRate(Double.NaN, 0))
         .isInstanceOf(IllegalArgumentException.class);
-    assertThatThrownBy(() -> Faults.builder().crashAtCall(-2)).isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> Faults.builder().crashAtCall(-2))
+        .isInstanceOf(IllegalArgumentException.class);
   }
 
-  /** Sends a request until it is not refused as busy (a model released a moment ago); 10 s at most. */
-  private static Reply retryWhileBusy(java.util.function.Supplier<CompletableFuture<Reply>> request) {
+  /**
+   * Sends a request until it is not refused as busy (a model released a moment ago); 10 s at most.
+   */
+  private static Reply retryWhileBusy(
+      java.util.function.Supplier<CompletableFuture<Reply>> request) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     List<Throwable> refusals = new ArrayList<>();
     while (System.nanoTime() < deadline) {
@@ -288,7 +317,8 @@ class FaultsTest {
         return request.get().get(TestModels.WAIT_SECONDS, TimeUnit.SECONDS);
       } catch (ExecutionException e) {
         assertThat(e.getCause()).isInstanceOf(TransportException.class);
-        assertThat(((TransportException) e.getCause()).kind()).isEqualTo(TransportException.Kind.BUSY);
+        assertThat(((TransportException) e.getCause()).kind())
+            .isEqualTo(TransportException.Kind.BUSY);
         refusals.add(e.getCause());
         try {
           Thread.sleep(5);

@@ -35,7 +35,9 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.transport.inprocess.fixtures.ClassPathTracker;
 import org.modelrunner.transport.inprocess.fixtures.Gates;
 
-/** Finding the provider, naming endpoints, and what opening and closing runners and transports do. */
+/**
+ * Finding the provider, naming endpoints, and what opening and closing runners and transports do.
+ */
 @ExtendWith(TestModels.NoLeaks.class)
 class LifecycleTest {
   @Test
@@ -43,7 +45,10 @@ class LifecycleTest {
     List<TransportProvider> providers = ProviderRegistry.load(TransportProvider.class).providers();
     assertThat(providers).hasAtLeastOneElementOfType(InProcessTransportProvider.class);
     TransportProvider provider =
-        providers.stream().filter(p -> p instanceof InProcessTransportProvider).findFirst().orElseThrow();
+        providers.stream()
+            .filter(p -> p instanceof InProcessTransportProvider)
+            .findFirst()
+            .orElseThrow();
     assertThat(provider.schemes()).containsExactly("inproc");
     assertThat(provider.isAvailable()).isTrue();
     try (ModelTransport transport = provider.create(TransportSettings.defaults())) {
@@ -52,9 +57,13 @@ class LifecycleTest {
   }
 
   @ParameterizedTest
-  @ValueSource(strings = {
-      "grpc://localhost:50051", "inproc:alice", "inproc:///path", "inproc://alice/more", "inproc://alice?x=1",
-      "inproc://alice#f", "inproc://user@alice", "inproc://al%20ice", "http://alice", "inproc://-alice"})
+  @ValueSource(
+      strings = {
+        "grpc://localhost:50051", "inproc:alice", "inproc:///path", "inproc://alice/more",
+            "inproc://alice?x=1",
+        "inproc://alice#f", "inproc://user@alice", "inproc://al%20ice", "http://alice",
+            "inproc://-alice"
+      })
   void connectRefusesWhatIsNotInprocName(String uri) {
     try (ModelTransport transport = TestModels.transport()) {
       assertThatThrownBy(() -> transport.connect(URI.create(uri)))
@@ -65,7 +74,8 @@ class LifecycleTest {
 
   @Test
   void namesAreCheckedAndUniqueAndEndpointsAreInprocName() {
-    assertThat(InProcessModels.endpoint("model-1.v2_x")).isEqualTo(URI.create("inproc://model-1.v2_x"));
+    assertThat(InProcessModels.endpoint("model-1.v2_x"))
+        .isEqualTo(URI.create("inproc://model-1.v2_x"));
     for (String bad : new String[] {"", "a b", "a/b", "-a", "a:1", "é"}) {
       assertThatThrownBy(() -> InProcessModels.register(bad, ClassPathTracker.class))
           .as("name '%s'", bad)
@@ -82,7 +92,8 @@ class LifecycleTest {
       assertThat(InProcessModels.names()).contains("unique");
     }
     assertThat(InProcessModels.names()).doesNotContain("unique");
-    assertThatThrownBy(() -> InProcessModels.register("no-such", Path.of("target", "no-such-submission")))
+    assertThatThrownBy(
+            () -> InProcessModels.register("no-such", Path.of("target", "no-such-submission")))
         .isInstanceOf(IllegalArgumentException.class);
     assertThat(InProcessModels.names()).doesNotContain("no-such");
   }
@@ -106,27 +117,33 @@ class LifecycleTest {
         assertThat(await(connection.checkHealth(TIMEOUT))).isEqualTo(HealthStatus.SERVING);
         TestModels.setUp(connection);
       }
-      assertThat(failure(connection.checkHealth(TIMEOUT)).kind()).isEqualTo(TransportException.Kind.UNAVAILABLE);
+      assertThat(failure(connection.checkHealth(TIMEOUT)).kind())
+          .isEqualTo(TransportException.Kind.UNAVAILABLE);
     }
   }
 
   @Test
   void closingATransportCancelsItsRequestsInFlightAndTheModelCallGoesOn() throws Exception {
     String gate = "transport-close-" + System.nanoTime();
-    try (InProcessRunner runner = InProcessModels.register("transport-close", TestModels.submission());
+    try (InProcessRunner runner =
+            InProcessModels.register("transport-close", TestModels.submission());
         ModelTransport other = TestModels.transport();
         ModelConnection observer = other.connect(runner.endpoint())) {
       ModelTransport transport = TestModels.transport();
       ModelConnection connection = transport.connect(runner.endpoint());
       TestModels.setUp(connection);
-      CompletableFuture<Reply> inFlight = call(transport, connection, "hold", Variant.ofString(gate));
+      CompletableFuture<Reply> inFlight =
+          call(transport, connection, "hold", Variant.ofString(gate));
       assertThat(Gates.awaitEntered(gate, 1)).isTrue();
 
       transport.close();
       assertThat(failure(inFlight).kind()).isEqualTo(TransportException.Kind.CANCELLED);
-      assertThat(failure(connection.reset(TIMEOUT)).kind()).isEqualTo(TransportException.Kind.CANCELLED);
-      assertThat(failure(connection.checkHealth(TIMEOUT)).kind()).isEqualTo(TransportException.Kind.CANCELLED);
-      assertThatThrownBy(() -> transport.connect(runner.endpoint())).isInstanceOf(IllegalStateException.class);
+      assertThat(failure(connection.reset(TIMEOUT)).kind())
+          .isEqualTo(TransportException.Kind.CANCELLED);
+      assertThat(failure(connection.checkHealth(TIMEOUT)).kind())
+          .isEqualTo(TransportException.Kind.CANCELLED);
+      assertThatThrownBy(() -> transport.connect(runner.endpoint()))
+          .isInstanceOf(IllegalStateException.class);
       transport.close(); // idempotent
 
       // The model is still running the call, as after a client's cancel over the network.
@@ -145,8 +162,10 @@ class LifecycleTest {
   @Test
   void closingAConnectionCancelsOnlyItsOwnRequests() throws Exception {
     String gate = "connection-close-" + System.nanoTime();
-    try (InProcessRunner first = InProcessModels.register("connection-close-1", TestModels.submission());
-        InProcessRunner second = InProcessModels.register("connection-close-2", TestModels.submission());
+    try (InProcessRunner first =
+            InProcessModels.register("connection-close-1", TestModels.submission());
+        InProcessRunner second =
+            InProcessModels.register("connection-close-2", TestModels.submission());
         ModelTransport transport = TestModels.transport();
         ModelConnection kept = transport.connect(second.endpoint())) {
       ModelConnection closed = transport.connect(first.endpoint());
@@ -173,7 +192,8 @@ class LifecycleTest {
       InProcessRunner runner = InProcessModels.register("runner-close", TestModels.submission());
       ModelConnection connection = transport.connect(runner.endpoint());
       TestModels.setUp(connection);
-      CompletableFuture<Reply> inFlight = call(transport, connection, "hold", Variant.ofString(gate));
+      CompletableFuture<Reply> inFlight =
+          call(transport, connection, "hold", Variant.ofString(gate));
       assertThat(Gates.awaitEntered(gate, 1)).isTrue();
 
       runner.close(); // the gate stays shut: the model code is interrupted
@@ -182,7 +202,8 @@ class LifecycleTest {
       assertThat(lost).hasMessage("The model at inproc://runner-close was closed");
       assertThat(failure(connection.checkHealth(TIMEOUT)).kind())
           .isEqualTo(TransportException.Kind.UNAVAILABLE);
-      assertThat(failure(connection.reset(TIMEOUT)).kind()).isEqualTo(TransportException.Kind.UNAVAILABLE);
+      assertThat(failure(connection.reset(TIMEOUT)).kind())
+          .isEqualTo(TransportException.Kind.UNAVAILABLE);
       assertThat(runner.isServing()).isFalse();
       runner.close(); // idempotent
     } finally {
@@ -196,7 +217,10 @@ class LifecycleTest {
     try (ModelTransport transport = TestModels.transport()) {
       InProcessRunner runner = InProcessModels.register("runner-closing", TestModels.submission());
       ModelConnection connection = transport.connect(runner.endpoint());
-      Reply setup = await(connection.setup(BASE, Arguments.builder().add(Variant.ofString(name)).build(), TIMEOUT));
+      Reply setup =
+          await(
+              connection.setup(
+                  BASE, Arguments.builder().add(Variant.ofString(name)).build(), TIMEOUT));
       assertThat(setup.status().isSuccess()).as("%s", setup).isTrue();
 
       // The instance's close() waits in a gate: the runner is closing until the gate opens.
@@ -204,7 +228,8 @@ class LifecycleTest {
       closer.start();
       assertThat(Gates.awaitEntered(name, 1)).isTrue();
       assertThat(await(connection.checkHealth(TIMEOUT))).isEqualTo(HealthStatus.NOT_SERVING);
-      assertThat(failure(connection.reset(TIMEOUT)).kind()).isEqualTo(TransportException.Kind.UNAVAILABLE);
+      assertThat(failure(connection.reset(TIMEOUT)).kind())
+          .isEqualTo(TransportException.Kind.UNAVAILABLE);
       assertThat(runner.isServing()).isFalse();
       Gates.open(name);
       closer.join(10_000);
@@ -256,19 +281,26 @@ class LifecycleTest {
             .faults(Faults.builder().hang(true).latency(Duration.ofMillis(1)).build())
             .register();
     ModelDirectory directory = InProcessModels.directory();
-    directory.start(new ModelDirectory.Listener() {
-      @Override
-      public void snapshot(List<ModelEndpoint> running) {}
+    directory.start(
+        new ModelDirectory.Listener() {
+          @Override
+          public void snapshot(List<ModelEndpoint> running) {}
 
-      @Override
-      public void update(ModelEndpoint endpoint, ModelState state) {}
-    });
+          @Override
+          public void update(ModelEndpoint endpoint, ModelState state) {}
+        });
     ModelTransport transport = TestModels.transport();
     ModelConnection connection = transport.connect(runner.endpoint());
     TestModels.setUp(connection);
     TestModels.setUp(transport.connect(hanging.endpoint()));
-    CompletableFuture<Reply> held = call(transport, connection, "hold", Duration.ofMillis(100), Variant.ofString(gate));
-    call(transport, transport.connect(hanging.endpoint()), "tick", Duration.ofMillis(100), Variant.NONE);
+    CompletableFuture<Reply> held =
+        call(transport, connection, "hold", Duration.ofMillis(100), Variant.ofString(gate));
+    call(
+        transport,
+        transport.connect(hanging.endpoint()),
+        "tick",
+        Duration.ofMillis(100),
+        Variant.NONE);
     assertThat(Gates.awaitEntered(gate, 1)).isTrue();
     assertThat(failure(held).kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
     assertThat(TestModels.transportThreads()).contains("modelrunner-inproc-timer");
@@ -277,7 +309,9 @@ class LifecycleTest {
     transport.close();
     directory.close();
     hanging.close();
-    assertThat(InProcessModels.awaitThreadsStopped(Duration.ofMillis(50))).as("the runner is still open").isFalse();
+    assertThat(InProcessModels.awaitThreadsStopped(Duration.ofMillis(50)))
+        .as("the runner is still open")
+        .isFalse();
     runner.close();
     assertThat(InProcessModels.awaitThreadsStopped(Duration.ofSeconds(10)))
         .as("threads left: %s", TestModels.transportThreads())

@@ -33,11 +33,13 @@ class RoundTripTest {
 
   /** The ways of registering the test submission; every row must behave the same. */
   private static InProcessRunner register(String how, String name) {
-    Function<InProcessModels.Registration, InProcessRunner> register = InProcessModels.Registration::register;
+    Function<InProcessModels.Registration, InProcessRunner> register =
+        InProcessModels.Registration::register;
     return switch (how) {
       case "directory" -> register.apply(InProcessModels.submission(name, TestModels.submission()));
       case "jar" -> register.apply(InProcessModels.submission(name, TestModels.jar()));
-      case "zero-copy" -> InProcessModels.submission(name, TestModels.submission()).zeroCopy(true).register();
+      case "zero-copy" ->
+          InProcessModels.submission(name, TestModels.submission()).zeroCopy(true).register();
       default -> throw new IllegalArgumentException(how);
     };
   }
@@ -57,20 +59,26 @@ class RoundTripTest {
       assertThat(await(connection.setup(BASE, Arguments.none(), TIMEOUT)).status())
           .isEqualTo(Status.of(StatusCode.SUCCESS, "Instance already exists"));
 
-      Reply ticked = await(call(transport, connection, "tick", VALUES.encode(Map.of("price", 101.5))));
+      Reply ticked =
+          await(call(transport, connection, "tick", VALUES.encode(Map.of("price", 101.5))));
       assertThat(ticked).isEqualTo(Reply.success(null));
-      assertThat(await(call(transport, connection, "predict"))).isEqualTo(Reply.success(Variant.ofLong(1)));
+      assertThat(await(call(transport, connection, "predict")))
+          .isEqualTo(Reply.success(Variant.ofLong(1)));
       assertThat(await(call(transport, connection, "nothing"))).isEqualTo(Reply.success(null));
       assertThat(await(call(transport, connection, "echo", Variant.ofString("héllo ✓"))))
           .isEqualTo(Reply.success(Variant.ofString("héllo ✓")));
       assertThat(await(call(transport, connection, "")).status())
           .isEqualTo(Status.of(StatusCode.INVALID_ARGUMENT, "methodName cannot be empty"));
       assertThat(await(call(transport, connection, "missing")).status())
-          .isEqualTo(Status.of(StatusCode.BAD_IMPLEMENTATION, "Method \"missing\" not found in class \"Model\""));
+          .isEqualTo(
+              Status.of(
+                  StatusCode.BAD_IMPLEMENTATION,
+                  "Method \"missing\" not found in class \"Model\""));
       assertThat(await(call(transport, connection, "fail")).status())
-          .isEqualTo(Status.of(
-              StatusCode.MODEL_FAILED,
-              "The model raised an exception: java.lang.IllegalStateException: boom"));
+          .isEqualTo(
+              Status.of(
+                  StatusCode.MODEL_FAILED,
+                  "The model raised an exception: java.lang.IllegalStateException: boom"));
 
       assertThat(await(connection.reset(TIMEOUT)).status())
           .isEqualTo(Status.of(StatusCode.SUCCESS, "Instance successfully reset"));
@@ -80,7 +88,8 @@ class RoundTripTest {
           .isEqualTo(Status.of(StatusCode.FAILED_PRECONDITION, "Setup has not been called yet"));
       // A new setup makes a clean new instance.
       TestModels.setUp(connection);
-      assertThat(await(call(transport, connection, "predict"))).isEqualTo(Reply.success(Variant.ofLong(0)));
+      assertThat(await(call(transport, connection, "predict")))
+          .isEqualTo(Reply.success(Variant.ofLong(0)));
     }
   }
 
@@ -91,15 +100,20 @@ class RoundTripTest {
         ModelTransport transport = TestModels.transport();
         ModelConnection connection = transport.connect(runner.endpoint())) {
       Reply setup =
-          await(connection.setup(
-              BASE, Arguments.builder().add("name", Variant.ofString("alice")).build(), TIMEOUT));
+          await(
+              connection.setup(
+                  BASE,
+                  Arguments.builder().add("name", Variant.ofString("alice")).build(),
+                  TIMEOUT));
       assertThat(setup.status().isSuccess()).as("%s", setup).isTrue();
-      assertThat(await(call(transport, connection, "name"))).isEqualTo(Reply.success(Variant.ofString("alice")));
+      assertThat(await(call(transport, connection, "name")))
+          .isEqualTo(Reply.success(Variant.ofString("alice")));
 
       // Positions sort the arguments (gaps allowed, given out of order): a=40, b=2.
       Arguments outOfOrder =
           Arguments.of(
-              List.of(new Argument(7, Variant.ofLong(2)), new Argument(3, Variant.ofLong(40))), List.of());
+              List.of(new Argument(7, Variant.ofLong(2)), new Argument(3, Variant.ofLong(40))),
+              List.of());
       assertThat(await(connection.call(transport.prepare("add", outOfOrder), TIMEOUT)))
           .isEqualTo(Reply.success(Variant.ofLong(42)));
 
@@ -123,7 +137,8 @@ class RoundTripTest {
       TestModels.setUp(connection);
       await(call(transport, connection, "tick", Variant.NONE));
       await(call(transport, connection, "tick", Variant.NONE));
-      assertThat(await(call(transport, connection, "predict"))).isEqualTo(Reply.success(Variant.ofLong(2)));
+      assertThat(await(call(transport, connection, "predict")))
+          .isEqualTo(Reply.success(Variant.ofLong(2)));
       assertThat(await(call(transport, connection, "echo", Variant.ofString("x"))))
           .isEqualTo(Reply.success(Variant.ofString("x")));
     }
@@ -131,15 +146,17 @@ class RoundTripTest {
 
   @Test
   void aCallPreparedElsewhereIsEncodedByTheConnection() {
-    try (InProcessRunner runner = InProcessModels.register("foreign-call", TestModels.submission());
+    try (InProcessRunner runner =
+            InProcessModels.register("foreign-call", TestModels.submission());
         ModelTransport transport = TestModels.transport();
         ModelConnection connection = transport.connect(runner.endpoint())) {
       TestModels.setUp(connection);
       Reply reply =
-          await(connection.call(
-              org.modelrunner.spi.PreparedCall.of(
-                  "echo", Arguments.builder().add(Variant.ofString("plain")).build()),
-              TIMEOUT));
+          await(
+              connection.call(
+                  org.modelrunner.spi.PreparedCall.of(
+                      "echo", Arguments.builder().add(Variant.ofString("plain")).build()),
+                  TIMEOUT));
       assertThat(reply).isEqualTo(Reply.success(Variant.ofString("plain")));
     }
   }

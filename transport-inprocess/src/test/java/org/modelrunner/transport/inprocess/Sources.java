@@ -5,7 +5,10 @@ import java.nio.file.Path;
 import org.modelrunner.testsupport.JavaSources;
 import org.modelrunner.transport.inprocess.fixtures.TrackerBase;
 
-/** Compiles this module's test submissions: {@link JavaSources} with the base-class fixture on the class path. */
+/**
+ * Compiles this module's test submissions: {@link JavaSources} with the base-class fixture on the
+ * class path.
+ */
 final class Sources {
   private Sources() {}
 

@@ -28,6 +28,7 @@ import org.modelrunner.spi.Variant;
 final class TestModels {
   static final String BASE = "org.modelrunner.transport.inprocess.fixtures.TrackerBase";
   static final Duration TIMEOUT = Duration.ofSeconds(10);
+
   /** How long a test waits for a future that must complete (far above any expected time). */
   static final long WAIT_SECONDS = 20;
 
@@ -36,7 +37,8 @@ final class TestModels {
 
   private TestModels() {}
 
-  static final String MODEL_SOURCE = """
+  static final String MODEL_SOURCE =
+      """
       package com.example.inproc;
       import org.modelrunner.spi.Variant;
       import org.modelrunner.transport.inprocess.fixtures.Gates;
@@ -69,7 +71,10 @@ final class TestModels {
   /** Returns the test submission as a class folder. */
   static synchronized Path submission() {
     if (classes == null) {
-      classes = Sources.create().add("com.example.inproc.Model", MODEL_SOURCE).compileTo(scratch("classes"));
+      classes =
+          Sources.create()
+              .add("com.example.inproc.Model", MODEL_SOURCE)
+              .compileTo(scratch("classes"));
     }
     return classes;
   }
@@ -77,8 +82,10 @@ final class TestModels {
   /** Returns the test submission as a jar. */
   static synchronized Path jar() {
     if (jar == null) {
-      jar = Sources.create().add("com.example.inproc.Model", MODEL_SOURCE)
-          .jarTo(scratch("jar").resolve("model.jar"));
+      jar =
+          Sources.create()
+              .add("com.example.inproc.Model", MODEL_SOURCE)
+              .jarTo(scratch("jar").resolve("model.jar"));
     }
     return jar;
   }
@@ -105,7 +112,8 @@ final class TestModels {
     try {
       return future.get(WAIT_SECONDS, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
-      throw new AssertionError("expected a value, the future failed with " + e.getCause(), e.getCause());
+      throw new AssertionError(
+          "expected a value, the future failed with " + e.getCause(), e.getCause());
     } catch (TimeoutException e) {
       throw new AssertionError("the future did not complete within " + WAIT_SECONDS + " s");
     } catch (InterruptedException e) {
@@ -136,9 +144,14 @@ final class TestModels {
     assertThat(reply.status().isSuccess()).as("%s", reply).isTrue();
   }
 
-  /** Calls {@code method} with positional arguments, through a call prepared by {@code transport}. */
+  /**
+   * Calls {@code method} with positional arguments, through a call prepared by {@code transport}.
+   */
   static CompletableFuture<Reply> call(
-      ModelTransport transport, ModelConnection connection, String method, Duration timeout,
+      ModelTransport transport,
+      ModelConnection connection,
+      String method,
+      Duration timeout,
       Variant... values) {
     Arguments.Builder arguments = Arguments.builder();
     for (Variant value : values) {
@@ -169,7 +182,8 @@ final class TestModels {
       InProcessModels.closeAll();
       assertThat(left).as("models a test left registered").isEmpty();
       assertThat(InProcessModels.awaitThreadsStopped(Duration.ofSeconds(10)))
-          .as("transport threads still alive after every test closed everything: %s (users: %s)",
+          .as(
+              "transport threads still alive after every test closed everything: %s (users: %s)",
               transportThreads(), SharedResources.users())
           .isTrue();
       assertThat(transportThreads()).isEmpty();

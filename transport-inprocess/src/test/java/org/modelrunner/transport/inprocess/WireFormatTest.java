@@ -16,7 +16,9 @@ import org.modelrunner.spi.StatusCode;
 import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
 
-/** The framing of requests and replies: exact round trips, exact sizes, and malformed input refused. */
+/**
+ * The framing of requests and replies: exact round trips, exact sizes, and malformed input refused.
+ */
 class WireFormatTest {
   private static final Arguments RICH =
       Arguments.of(
@@ -27,7 +29,9 @@ class WireFormatTest {
               new Argument(1, Variant.of(VariantType.PARQUET, new byte[] {1, 2, 3}))),
           List.of(
               new KeywordArgument("naïve ✓", Variant.ofString("𝄞 text")),
-              new KeywordArgument("", Variant.of(VariantType.JSON, "{\"a\":NaN}".getBytes(StandardCharsets.UTF_8)))));
+              new KeywordArgument(
+                  "",
+                  Variant.of(VariantType.JSON, "{\"a\":NaN}".getBytes(StandardCharsets.UTF_8)))));
 
   private static byte[] request(byte kind, String name, Arguments arguments) {
     byte[] nameBytes = name.getBytes(StandardCharsets.UTF_8);
@@ -46,20 +50,23 @@ class WireFormatTest {
 
   @Test
   void requestsRoundTripExactlyWithPositionsOrderAndKeywords() {
-    WireFormat.Request decoded = WireFormat.decodeRequest(request(WireFormat.CALL, "prédict", RICH));
+    WireFormat.Request decoded =
+        WireFormat.decodeRequest(request(WireFormat.CALL, "prédict", RICH));
     assertThat(decoded.kind()).isEqualTo(WireFormat.CALL);
     assertThat(decoded.name()).isEqualTo("prédict");
     assertThat(decoded.arguments()).isEqualTo(RICH);
     assertThat(decoded.arguments().inCallOrder()).isEqualTo(RICH.inCallOrder());
 
-    WireFormat.Request reset = WireFormat.decodeRequest(request(WireFormat.RESET, "", Arguments.none()));
+    WireFormat.Request reset =
+        WireFormat.decodeRequest(request(WireFormat.RESET, "", Arguments.none()));
     assertThat(reset.kind()).isEqualTo(WireFormat.RESET);
     assertThat(reset.arguments().isEmpty()).isTrue();
   }
 
   @Test
   void decodedVariantsNeverShareTheMessagesBytes() {
-    byte[] message = request(WireFormat.CALL, "m", Arguments.builder().add(Variant.ofString("abc")).build());
+    byte[] message =
+        request(WireFormat.CALL, "m", Arguments.builder().add(Variant.ofString("abc")).build());
     Variant decoded = WireFormat.decodeRequest(message).arguments().positional().get(0).value();
     java.util.Arrays.fill(message, (byte) 0);
     assertThat(decoded).isEqualTo(Variant.ofString("abc"));
@@ -85,13 +92,14 @@ class WireFormatTest {
       char[] chars = new char[random.nextInt(12)];
       for (int j = 0; j < chars.length; j++) {
         // Mostly interesting code units: ASCII, 2 and 3 bytes, surrogates (paired or not).
-        chars[j] = switch (random.nextInt(5)) {
-          case 0 -> (char) random.nextInt(0x80);
-          case 1 -> (char) (0x80 + random.nextInt(0x780));
-          case 2 -> (char) (0x800 + random.nextInt(0xD000));
-          case 3 -> (char) (0xD800 + random.nextInt(0x400));
-          default -> (char) (0xDC00 + random.nextInt(0x400));
-        };
+        chars[j] =
+            switch (random.nextInt(5)) {
+              case 0 -> (char) random.nextInt(0x80);
+              case 1 -> (char) (0x80 + random.nextInt(0x780));
+              case 2 -> (char) (0x800 + random.nextInt(0xD000));
+              case 3 -> (char) (0xD800 + random.nextInt(0x400));
+              default -> (char) (0xDC00 + random.nextInt(0x400));
+            };
       }
       String text = new String(chars);
       assertThat(WireFormat.utf8Length(text))

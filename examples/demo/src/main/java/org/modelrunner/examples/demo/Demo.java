@@ -20,11 +20,11 @@ import picocli.CommandLine.Spec;
  * </pre>
  *
  * <p>It plays a coordinator: it hosts the five example submissions in-process (each loaded from its
- * submission folder in a class loader of its own, as a runner would), calls them as one fleet every round
- * ({@code tick} with the next point of a random walk, then {@code predict}) under a deadline, and shows
- * what happens to each: the good and heavy models answer, the slow one times out now and then, the
- * throwing one is disconnected after too many failures in a row, and the one that implements nothing is
- * refused at setup.
+ * submission folder in a class loader of its own, as a runner would), calls them as one fleet every
+ * round ({@code tick} with the next point of a random walk, then {@code predict}) under a deadline,
+ * and shows what happens to each: the good and heavy models answer, the slow one times out now and
+ * then, the throwing one is disconnected after too many failures in a row, and the one that
+ * implements nothing is refused at setup.
  */
 @Command(
     name = "model-runner-demo",
@@ -37,40 +37,63 @@ import picocli.CommandLine.Spec;
       "Run it from the project's root after the build (./mvnw -B -ntp -DskipTests install)."
     })
 public final class Demo implements Callable<Integer> {
-  /** Kept strongly reachable: java.util.logging holds its loggers weakly, and would drop the level. */
+  /**
+   * Kept strongly reachable: java.util.logging holds its loggers weakly, and would drop the level.
+   */
   private static final Logger LIBRARY_LOGGER = Logger.getLogger("org.modelrunner");
 
   @Spec private CommandSpec spec;
 
-  @Option(names = "--rounds", defaultValue = "12", paramLabel = "N",
+  @Option(
+      names = "--rounds",
+      defaultValue = "12",
+      paramLabel = "N",
       description = "How many rounds (tick, then predict) to run. Default: ${DEFAULT-VALUE}.")
   private int rounds;
 
-  @Option(names = "--timeout-ms", defaultValue = "500", paramLabel = "MS",
+  @Option(
+      names = "--timeout-ms",
+      defaultValue = "500",
+      paramLabel = "MS",
       description = "The fleet's call timeout, in milliseconds. Default: ${DEFAULT-VALUE}.")
   private long timeoutMillis;
 
-  @Option(names = "--interval-ms", defaultValue = "1000", paramLabel = "MS",
-      description = "The time from one round's start to the next one's, in milliseconds (the coordinator's"
-          + " tick rate; keep it above 700, the slow model's slow answers). Default: ${DEFAULT-VALUE}.")
+  @Option(
+      names = "--interval-ms",
+      defaultValue = "1000",
+      paramLabel = "MS",
+      description =
+          "The time from one round's start to the next one's, in milliseconds (the coordinator's"
+              + " tick rate; keep it above 700, the slow model's slow answers). Default: ${DEFAULT-VALUE}.")
   private long intervalMillis;
 
-  @Option(names = "--seed", defaultValue = "42", paramLabel = "N",
+  @Option(
+      names = "--seed",
+      defaultValue = "42",
+      paramLabel = "N",
       description = "The seed of the random walk the ticks follow. Default: ${DEFAULT-VALUE}.")
   private long seed;
 
-  @Option(names = "--models-dir", defaultValue = "examples/models", paramLabel = "DIR",
-      description = "The folder that holds <model>/target/submission for each example model"
-          + " (good, slow, throwing, nothing, heavy). Default: ${DEFAULT-VALUE}, from the project's root.")
+  @Option(
+      names = "--models-dir",
+      defaultValue = "examples/models",
+      paramLabel = "DIR",
+      description =
+          "The folder that holds <model>/target/submission for each example model"
+              + " (good, slow, throwing, nothing, heavy). Default: ${DEFAULT-VALUE}, from the project's root.")
   private Path modelsDir;
 
-  @Option(names = "--plain",
-      description = "Print each round below the last instead of redrawing the screen (the default when the"
-          + " output is not a terminal).")
+  @Option(
+      names = "--plain",
+      description =
+          "Print each round below the last instead of redrawing the screen (the default when the"
+              + " output is not a terminal).")
   private boolean plain;
 
-  @Option(names = "--verbose",
-      description = "Also show the library's own log messages (warnings of disconnections, and so on).")
+  @Option(
+      names = "--verbose",
+      description =
+          "Also show the library's own log messages (warnings of disconnections, and so on).")
   private boolean verbose;
 
   /** Runs the demo; exits with 0 once the fleet and the runners are closed. */
@@ -87,7 +110,8 @@ public final class Demo implements Callable<Integer> {
       throw new CommandLine.ParameterException(spec.commandLine(), "--timeout-ms must be positive");
     }
     if (intervalMillis < 0) {
-      throw new CommandLine.ParameterException(spec.commandLine(), "--interval-ms cannot be negative");
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--interval-ms cannot be negative");
     }
     if (!verbose) {
       // The view reports every disconnection itself; the library's warnings would only break it up.

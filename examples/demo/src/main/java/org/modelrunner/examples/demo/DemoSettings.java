@@ -8,13 +8,14 @@ import java.util.Objects;
  *
  * @param rounds how many ticks to send (each one a {@code tick} then a {@code predict} fan-out)
  * @param callTimeout the fleet's deadline for one fan-out
- * @param interval the time from the start of one round to the start of the next (a coordinator's tick
- *     rate); the view is redrawn at the end of each interval, once the fleet has applied what the round
- *     caused
- * @param setupTimeout how long to wait for every model to be set up (or refused) before the first round
+ * @param interval the time from the start of one round to the start of the next (a coordinator's
+ *     tick rate); the view is redrawn at the end of each interval, once the fleet has applied what
+ *     the round caused
+ * @param setupTimeout how long to wait for every model to be set up (or refused) before the first
+ *     round
  * @param seed the seed of the random walk the ticks follow
- * @param clearScreen whether to clear the terminal before each view (ANSI), instead of printing one below
- *     the other
+ * @param clearScreen whether to clear the terminal before each view (ANSI), instead of printing one
+ *     below the other
  */
 record DemoSettings(
     int rounds,

@@ -11,8 +11,8 @@ import org.modelrunner.client.FleetEvent;
 import org.modelrunner.client.FleetListener;
 
 /**
- * Records the fleet's events with the round in which each arrived (0: during setup), and lets the demo
- * wait until every model has been set up or refused.
+ * Records the fleet's events with the round in which each arrived (0: during setup), and lets the
+ * demo wait until every model has been set up or refused.
  */
 final class EventLog implements FleetListener {
   /** One event and the round it arrived in; round 0 is setup. */
@@ -24,7 +24,10 @@ final class EventLog implements FleetListener {
 
   /** The events that end a model's setup, one way or the other. */
   private static final Set<FleetEvent.Kind> SETUP_ENDED =
-      EnumSet.of(FleetEvent.Kind.CONNECTED, FleetEvent.Kind.CONNECTION_FAILED, FleetEvent.Kind.DISCONNECTED);
+      EnumSet.of(
+          FleetEvent.Kind.CONNECTED,
+          FleetEvent.Kind.CONNECTION_FAILED,
+          FleetEvent.Kind.DISCONNECTED);
 
   private final List<Entry> entries = new ArrayList<>(); // guarded by this
   private volatile int round;
@@ -46,7 +49,10 @@ final class EventLog implements FleetListener {
     return List.copyOf(entries);
   }
 
-  /** Returns the events so far that took a model out of the fleet (disconnected, or never connected). */
+  /**
+   * Returns the events so far that took a model out of the fleet (disconnected, or never
+   * connected).
+   */
   synchronized List<Entry> removals() {
     List<Entry> removed = new ArrayList<>();
     for (Entry entry : entries) {
@@ -64,7 +70,8 @@ final class EventLog implements FleetListener {
    *
    * @return whether all of them were before the timeout
    */
-  synchronized boolean awaitSetUp(Collection<String> modelIds, Duration timeout) throws InterruptedException {
+  synchronized boolean awaitSetUp(Collection<String> modelIds, Duration timeout)
+      throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!allSetUp(modelIds)) {
       long left = deadline - System.nanoTime();

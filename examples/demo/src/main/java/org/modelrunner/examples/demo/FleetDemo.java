@@ -22,13 +22,15 @@ import org.modelrunner.transport.inprocess.InProcessModels;
 import org.modelrunner.transport.inprocess.InProcessRunner;
 
 /**
- * The demo's core: registers each submission with the in-process registry (each loaded in a class loader
- * of its own), builds a {@link ModelFleet} over that registry, waits until every model is set up or
- * refused, then runs the rounds (a {@code tick} fan-out, then a {@code predict} fan-out), drawing the view
- * after each. Closes the fleet and the runners before it returns.
+ * The demo's core: registers each submission with the in-process registry (each loaded in a class
+ * loader of its own), builds a {@link ModelFleet} over that registry, waits until every model is
+ * set up or refused, then runs the rounds (a {@code tick} fan-out, then a {@code predict} fan-out),
+ * drawing the view after each. Closes the fleet and the runners before it returns.
  */
 final class FleetDemo {
-  /** The fleet's failure limits: the client's defaults, spelled out because the view states them. */
+  /**
+   * The fleet's failure limits: the client's defaults, spelled out because the view states them.
+   */
   static final int MAX_CONSECUTIVE_FAILURES = 3;
 
   static final int MAX_CONSECUTIVE_TIMEOUTS = 3;
@@ -50,14 +52,16 @@ final class FleetDemo {
   /**
    * Runs the demo.
    *
-   * @throws InterruptedException if the thread is interrupted; the fleet and runners are closed first
+   * @throws InterruptedException if the thread is interrupted; the fleet and runners are closed
+   *     first
    * @throws IllegalStateException if a model is already registered under one of the names
    */
   DemoReport run() throws InterruptedException {
     List<InProcessRunner> runners = new ArrayList<>();
     try {
       for (Map.Entry<String, Path> submission : submissions.entrySet()) {
-        runners.add(InProcessModels.submission(submission.getKey(), submission.getValue()).register());
+        runners.add(
+            InProcessModels.submission(submission.getKey(), submission.getValue()).register());
       }
       return runFleet();
     } finally {
@@ -108,14 +112,16 @@ final class FleetDemo {
               scores.predicted(outcome.modelId(), prediction.price());
             }
           } catch (ValueConversionException e) {
-            // A model that answers something that is not a Prediction: no score, the view shows "-".
+            // A model that answers something that is not a Prediction: no score, the view shows
+            // "-".
           }
         }
         benchmark.tick(tick);
         Prediction benchmarkPrediction = benchmark.predict();
         scores.predicted(FleetView.BENCHMARK, benchmarkPrediction.price());
 
-        // Wait out the round's interval (a coordinator's tick rate): the fleet applies what this round
+        // Wait out the round's interval (a coordinator's tick rate): the fleet applies what this
+        // round
         // caused (a disconnection, say) meanwhile, so the view drawn next is up to date.
         sleepUntil(roundStart + settings.interval().toNanos());
 
@@ -123,7 +129,14 @@ final class FleetDemo {
         Double benchmarkError = errors.remove(FleetView.BENCHMARK);
         Round round =
             new Round(
-                number, tick, ticks, predictions, predicted, fleet.models(), errors, benchmarkPrediction,
+                number,
+                tick,
+                ticks,
+                predictions,
+                predicted,
+                fleet.models(),
+                errors,
+                benchmarkPrediction,
                 benchmarkError == null ? Double.NaN : benchmarkError);
         rounds.add(round);
         out.print(view.round(round, events.removals()));
@@ -131,7 +144,8 @@ final class FleetDemo {
       }
       Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
       DemoReport report =
-          new DemoReport(setUp, setupStatuses, List.copyOf(rounds), events.entries(), fleet.models(), elapsed);
+          new DemoReport(
+              setUp, setupStatuses, List.copyOf(rounds), events.entries(), fleet.models(), elapsed);
       out.print(view.summary(report, events.removals()));
       out.flush();
       return report;

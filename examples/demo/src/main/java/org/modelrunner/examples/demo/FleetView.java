@@ -14,7 +14,10 @@ import org.modelrunner.client.ModelStatus;
 import org.modelrunner.examples.tracker.LastValueTracker;
 import org.modelrunner.examples.tracker.Prediction;
 
-/** Draws the demo's plain-text view: the setup, then one table per round, then a summary. ASCII only. */
+/**
+ * Draws the demo's plain-text view: the setup, then one table per round, then a summary. ASCII
+ * only.
+ */
 final class FleetView {
   /** The scoreboard's id of the benchmark. */
   static final String BENCHMARK = "(benchmark)";
@@ -39,19 +42,32 @@ final class FleetView {
       text.append(CLEAR_SCREEN);
     }
     text.append(header()).append('\n');
-    text.append("Setup (each submission in a class loader of its own; the host provides the tracker API):\n");
+    text.append(
+        "Setup (each submission in a class loader of its own; the host provides the tracker API):\n");
     for (String id : submissions.keySet()) {
       Optional<EventLog.Entry> ended = setupEvent(events, id);
       String outcome =
-          ended.map(entry -> entry.event().kind() == FleetEvent.Kind.CONNECTED ? "CONNECTED" : entry.event().code())
+          ended
+              .map(
+                  entry ->
+                      entry.event().kind() == FleetEvent.Kind.CONNECTED
+                          ? "CONNECTED"
+                          : entry.event().code())
               .orElse(state(statuses, id) + " (still)");
-      text.append(String.format(Locale.ROOT, "  %-9s %-19s %s%n", id, outcome,
-          String.join(" + ", SubmissionFolders.jars(submissions.get(id)))));
-      ended.filter(entry -> entry.event().kind() != FleetEvent.Kind.CONNECTED)
+      text.append(
+          String.format(
+              Locale.ROOT,
+              "  %-9s %-19s %s%n",
+              id,
+              outcome,
+              String.join(" + ", SubmissionFolders.jars(submissions.get(id)))));
+      ended
+          .filter(entry -> entry.event().kind() != FleetEvent.Kind.CONNECTED)
           .ifPresent(entry -> text.append(INDENT).append(entry.event().reason()).append('\n'));
     }
     if (!complete) {
-      text.append("Not every model was set up within ").append(millis(settings.setupTimeout()))
+      text.append("Not every model was set up within ")
+          .append(millis(settings.setupTimeout()))
           .append("; going on with those that were.\n");
     }
     text.append('\n');
@@ -66,40 +82,73 @@ final class FleetView {
       // The screen is redrawn: keep the introduction and the setup above the table.
       text.append(CLEAR_SCREEN).append(setupText.isEmpty() ? header() + "\n" : setupText);
     } else {
-      text.append("------------------------------------------------------------------------------------------\n");
+      text.append(
+          "------------------------------------------------------------------------------------------\n");
     }
-    text.append(String.format(Locale.ROOT, "Round %d of %d: tick %s at %s, price %.2f%n%n", round.number(),
-        settings.rounds(), round.tick().symbol(), Instant.ofEpochMilli(round.tick().time()),
-        round.tick().price()));
-    text.append(String.format(Locale.ROOT, ROW, "model", "state", "tick", "predict", "latency",
-        "prediction", "MAE", "fails", "timeouts", "ok/calls"));
+    text.append(
+        String.format(
+            Locale.ROOT,
+            "Round %d of %d: tick %s at %s, price %.2f%n%n",
+            round.number(),
+            settings.rounds(),
+            round.tick().symbol(),
+            Instant.ofEpochMilli(round.tick().time()),
+            round.tick().price()));
+    text.append(
+        String.format(
+            Locale.ROOT,
+            ROW,
+            "model",
+            "state",
+            "tick",
+            "predict",
+            "latency",
+            "prediction",
+            "MAE",
+            "fails",
+            "timeouts",
+            "ok/calls"));
     for (String id : submissions.keySet()) {
       Optional<ModelStatus> status = round.status(id);
       Optional<CallOutcome> tick = round.tickOutcome(id);
       Optional<CallOutcome> predict = round.predictOutcome(id);
       Prediction prediction = round.predicted().get(id);
       Double error = round.meanAbsoluteErrors().get(id);
-      text.append(String.format(Locale.ROOT, ROW,
-          id,
-          status.map(s -> s.state().name()).orElse("UNKNOWN"),
-          tick.map(o -> o.status().name()).orElse("-"),
-          predict.map(o -> o.status().name()).orElse("-"),
-          predict.map(o -> latency(o.latencyMicros())).orElse("-"),
-          prediction == null ? "-" : prediction(prediction),
-          error == null ? "-" : String.format(Locale.ROOT, "%.2f", error),
-          status.map(s -> Integer.toString(s.consecutiveFailures())).orElse("-"),
-          status.map(s -> Integer.toString(s.consecutiveTimeouts())).orElse("-"),
-          status.map(s -> s.counts().successes() + "/" + s.counts().calls()).orElse("-")));
+      text.append(
+          String.format(
+              Locale.ROOT,
+              ROW,
+              id,
+              status.map(s -> s.state().name()).orElse("UNKNOWN"),
+              tick.map(o -> o.status().name()).orElse("-"),
+              predict.map(o -> o.status().name()).orElse("-"),
+              predict.map(o -> latency(o.latencyMicros())).orElse("-"),
+              prediction == null ? "-" : prediction(prediction),
+              error == null ? "-" : String.format(Locale.ROOT, "%.2f", error),
+              status.map(s -> Integer.toString(s.consecutiveFailures())).orElse("-"),
+              status.map(s -> Integer.toString(s.consecutiveTimeouts())).orElse("-"),
+              status.map(s -> s.counts().successes() + "/" + s.counts().calls()).orElse("-")));
     }
-    text.append(String.format(Locale.ROOT,
-        "%nbenchmark: %s (in the API jar, run by the coordinator itself) predicts %.2f, MAE %s%n",
-        LastValueTracker.class.getSimpleName(), round.benchmark().price(),
-        Double.isNaN(round.benchmarkError()) ? "-" : String.format(Locale.ROOT, "%.2f", round.benchmarkError())));
+    text.append(
+        String.format(
+            Locale.ROOT,
+            "%nbenchmark: %s (in the API jar, run by the coordinator itself) predicts %.2f, MAE %s%n",
+            LastValueTracker.class.getSimpleName(),
+            round.benchmark().price(),
+            Double.isNaN(round.benchmarkError())
+                ? "-"
+                : String.format(Locale.ROOT, "%.2f", round.benchmarkError())));
 
     List<String> problems = new ArrayList<>();
     for (String id : submissions.keySet()) {
-      round.tickOutcome(id).filter(o -> !o.isSuccess()).ifPresent(o -> problems.add(problem(id, "tick", o)));
-      round.predictOutcome(id).filter(o -> !o.isSuccess()).ifPresent(o -> problems.add(problem(id, "predict", o)));
+      round
+          .tickOutcome(id)
+          .filter(o -> !o.isSuccess())
+          .ifPresent(o -> problems.add(problem(id, "tick", o)));
+      round
+          .predictOutcome(id)
+          .filter(o -> !o.isSuccess())
+          .ifPresent(o -> problems.add(problem(id, "predict", o)));
     }
     if (!problems.isEmpty()) {
       text.append("\nThis round:\n");
@@ -108,8 +157,13 @@ final class FleetView {
     if (!removals.isEmpty()) {
       text.append("\nDisconnected:\n");
       for (EventLog.Entry entry : removals) {
-        text.append(String.format(Locale.ROOT, "  %-9s %-9s %s%n", entry.modelId(), when(entry),
-            entry.event().code()));
+        text.append(
+            String.format(
+                Locale.ROOT,
+                "  %-9s %-9s %s%n",
+                entry.modelId(),
+                when(entry),
+                entry.event().code()));
         text.append(INDENT).append(entry.event().reason()).append('\n');
       }
     }
@@ -120,23 +174,30 @@ final class FleetView {
   /** The end of the run. */
   String summary(DemoReport report, List<EventLog.Entry> removals) {
     StringBuilder text = new StringBuilder();
-    text.append(String.format(Locale.ROOT, "Done: %d rounds in %.1f s.%n", report.rounds().size(),
-        report.elapsed().toMillis() / 1000.0));
+    text.append(
+        String.format(
+            Locale.ROOT,
+            "Done: %d rounds in %.1f s.%n",
+            report.rounds().size(),
+            report.elapsed().toMillis() / 1000.0));
     List<String> connected = new ArrayList<>();
     for (ModelStatus status : report.finalStatuses()) {
       if (status.state() == ModelStatus.State.CONNECTED) {
         connected.add(status.modelId());
       }
     }
-    text.append("  still connected: ").append(connected.isEmpty() ? "none" : String.join(", ", connected))
+    text.append("  still connected: ")
+        .append(connected.isEmpty() ? "none" : String.join(", ", connected))
         .append('\n');
     List<String> removed = new ArrayList<>();
     for (EventLog.Entry entry : removals) {
       removed.add(entry.modelId() + " (" + entry.event().code() + ", " + when(entry) + ")");
     }
-    text.append("  disconnected:    ").append(removed.isEmpty() ? "none" : String.join(", ", removed))
+    text.append("  disconnected:    ")
+        .append(removed.isEmpty() ? "none" : String.join(", ", removed))
         .append('\n');
-    List<Map.Entry<String, Double>> ranking = new ArrayList<>(report.meanAbsoluteErrors().entrySet());
+    List<Map.Entry<String, Double>> ranking =
+        new ArrayList<>(report.meanAbsoluteErrors().entrySet());
     ranking.sort(Map.Entry.comparingByValue());
     if (!ranking.isEmpty()) {
       List<String> scores = new ArrayList<>();
@@ -154,12 +215,16 @@ final class FleetView {
   }
 
   private String header() {
-    return String.format(Locale.ROOT,
+    return String.format(
+        Locale.ROOT,
         "Model Runner demo: %d example submissions hosted in-process, called as one fleet%n"
             + "base class %s, call timeout %s,%n"
             + "a model is disconnected after more than %d consecutive failures or %d consecutive timeouts%n",
-        submissions.size(), FleetDemo.BASE_CLASS, millis(settings.callTimeout()),
-        FleetDemo.MAX_CONSECUTIVE_FAILURES, FleetDemo.MAX_CONSECUTIVE_TIMEOUTS);
+        submissions.size(),
+        FleetDemo.BASE_CLASS,
+        millis(settings.callTimeout()),
+        FleetDemo.MAX_CONSECUTIVE_FAILURES,
+        FleetDemo.MAX_CONSECUTIVE_TIMEOUTS);
   }
 
   private String problem(String id, String method, CallOutcome outcome) {
@@ -178,8 +243,11 @@ final class FleetView {
   }
 
   private static String state(List<ModelStatus> statuses, String id) {
-    return statuses.stream().filter(s -> s.modelId().equals(id)).findFirst()
-        .map(s -> s.state().name()).orElse("UNKNOWN");
+    return statuses.stream()
+        .filter(s -> s.modelId().equals(id))
+        .findFirst()
+        .map(s -> s.state().name())
+        .orElse("UNKNOWN");
   }
 
   private static String when(EventLog.Entry entry) {

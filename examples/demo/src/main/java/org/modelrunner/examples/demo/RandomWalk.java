@@ -3,7 +3,10 @@ package org.modelrunner.examples.demo;
 import java.util.Random;
 import org.modelrunner.examples.tracker.Tick;
 
-/** The data of the demo: a seeded geometric random walk with a slight upward drift, one tick a minute. */
+/**
+ * The data of the demo: a seeded geometric random walk with a slight upward drift, one tick a
+ * minute.
+ */
 final class RandomWalk {
   static final String SYMBOL = "DEMO";
   private static final long START_MILLIS = 1_700_000_000_000L;

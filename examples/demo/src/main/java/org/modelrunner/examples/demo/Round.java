@@ -18,8 +18,8 @@ import org.modelrunner.examples.tracker.Tick;
  * @param predictions the outcomes of the {@code predict} fan-out, one per connected model
  * @param predicted the decoded prediction of each model whose {@code predict} succeeded
  * @param statuses every model the fleet knows, at the end of the round
- * @param meanAbsoluteErrors each model's mean absolute error so far (its predictions against the next
- *     ticks), once it has one
+ * @param meanAbsoluteErrors each model's mean absolute error so far (its predictions against the
+ *     next ticks), once it has one
  * @param benchmark the prediction of the benchmark, run by the coordinator itself
  * @param benchmarkError the benchmark's mean absolute error so far, NaN before it has one
  */

@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Scores predictions as a coordinator would: each prediction of the next price is compared with the price
- * that tick brings, and each model's mean absolute error is kept.
+ * Scores predictions as a coordinator would: each prediction of the next price is compared with the
+ * price that tick brings, and each model's mean absolute error is kept.
  */
 final class Scoreboard {
   private final Map<String, Double> pending = new HashMap<>();

@@ -12,8 +12,9 @@ import java.util.Map;
 import java.util.stream.Stream;
 
 /**
- * Finds the example submissions: each is the folder {@code <models>/<name>/target/submission} that its
- * module's build fills with the model's jar (and, for {@code heavy}, the jars of its own dependencies).
+ * Finds the example submissions: each is the folder {@code <models>/<name>/target/submission} that
+ * its module's build fills with the model's jar (and, for {@code heavy}, the jars of its own
+ * dependencies).
  */
 final class SubmissionFolders {
   /** The example submissions, each registered under its name, which is also its model id. */
@@ -31,8 +32,8 @@ final class SubmissionFolders {
   /**
    * Returns the submission folder of each example, by name, in {@link #NAMES} order.
    *
-   * @throws MissingSubmissionsException if a folder is missing or holds no jar; the message says how to
-   *     build them
+   * @throws MissingSubmissionsException if a folder is missing or holds no jar; the message says
+   *     how to build them
    */
   static Map<String, Path> locate(Path models) {
     Map<String, Path> found = new LinkedHashMap<>();
@@ -47,23 +48,34 @@ final class SubmissionFolders {
     }
     if (!missing.isEmpty()) {
       throw new MissingSubmissionsException(
-          "The example submissions are not built: " + missing.get(0) + " holds no jar"
-              + (missing.size() > 1 ? " (nor do " + (missing.size() - 1) + " others)" : "") + ".\n"
-              + "Run the build first, from the project's root: " + BUILD_COMMAND + "\n"
+          "The example submissions are not built: "
+              + missing.get(0)
+              + " holds no jar"
+              + (missing.size() > 1 ? " (nor do " + (missing.size() - 1) + " others)" : "")
+              + ".\n"
+              + "Run the build first, from the project's root: "
+              + BUILD_COMMAND
+              + "\n"
               + "then start the demo from there: java -jar examples/demo/target/model-runner-demo.jar\n"
               + "(or point --models-dir at the folder that holds <name>/target/submission; it is now "
-              + models.toAbsolutePath().normalize() + ").");
+              + models.toAbsolutePath().normalize()
+              + ").");
     }
     return found;
   }
 
-  /** Returns the names of the jars in a submission folder: the example's own first, then the others sorted. */
+  /**
+   * Returns the names of the jars in a submission folder: the example's own first, then the others
+   * sorted.
+   */
   static List<String> jars(Path folder) {
     try (Stream<Path> files = Files.list(folder)) {
-      return files.map(file -> file.getFileName().toString())
+      return files
+          .map(file -> file.getFileName().toString())
           .filter(name -> name.endsWith(".jar"))
-          .sorted(Comparator.comparing((String name) -> !name.startsWith(OWN_JAR_PREFIX))
-              .thenComparing(Comparator.naturalOrder()))
+          .sorted(
+              Comparator.comparing((String name) -> !name.startsWith(OWN_JAR_PREFIX))
+                  .thenComparing(Comparator.naturalOrder()))
           .toList();
     } catch (IOException e) {
       throw new UncheckedIOException("Cannot list " + folder, e);

@@ -19,9 +19,9 @@ import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
 
 /**
- * The benchmark implementation ships in the API jar, extends the base class and is public and concrete,
- * like a real model; discovery must never take it for a participant's model. Checked here with the runner's
- * own hosting ({@link HostedModel}), which tells which class it picked.
+ * The benchmark implementation ships in the API jar, extends the base class and is public and
+ * concrete, like a real model; discovery must never take it for a participant's model. Checked here
+ * with the runner's own hosting ({@link HostedModel}), which tells which class it picked.
  */
 class BenchmarkNeverPickedTest {
   private static final String BASE = TrackerBase.class.getName();
@@ -42,10 +42,13 @@ class BenchmarkNeverPickedTest {
       assertThat(picked.getName()).isEqualTo(implementation);
       assertThat(picked.getClassLoader()).isSameAs(model.submission().classLoader());
       // The benchmark is reachable from the submission (through the host, like the base class) ...
-      assertThat(Class.forName(LastValueTracker.class.getName(), false, model.submission().classLoader()))
+      assertThat(
+              Class.forName(
+                  LastValueTracker.class.getName(), false, model.submission().classLoader()))
           .isSameAs(LastValueTracker.class);
       // ... and the base class is the host's: the submission does not bundle the API jar.
-      assertThat(Class.forName(BASE, false, model.submission().classLoader())).isSameAs(TrackerBase.class);
+      assertThat(Class.forName(BASE, false, model.submission().classLoader()))
+          .isSameAs(TrackerBase.class);
     }
   }
 
@@ -67,12 +70,15 @@ class BenchmarkNeverPickedTest {
 
       assertThat(setup.status().is(StatusCode.BAD_IMPLEMENTATION)).as("%s", setup).isTrue();
       assertThat(setup.status().message())
-          .contains(LastValueTracker.class.getName() + " ships in the same jar or folder as the base class");
+          .contains(
+              LastValueTracker.class.getName()
+                  + " ships in the same jar or folder as the base class");
     }
   }
 
   @Test
-  void aSubmissionThatBundlesTheApiJarByMistakeStillGetsItsOwnModel(@TempDir Path folder) throws Exception {
+  void aSubmissionThatBundlesTheApiJarByMistakeStillGetsItsOwnModel(@TempDir Path folder)
+      throws Exception {
     Path good = Submissions.locate().get("good");
     for (String jar : SubmissionFolders.jars(good)) {
       Files.copy(good.resolve(jar), folder.resolve(jar));
@@ -87,9 +93,12 @@ class BenchmarkNeverPickedTest {
     }
   }
 
-  /** Copies the tracker API (its jar, or its class folder when run from an IDE) into {@code folder}. */
+  /**
+   * Copies the tracker API (its jar, or its class folder when run from an IDE) into {@code folder}.
+   */
   private static void copyTrackerApi(Path folder) throws IOException, URISyntaxException {
-    Path api = Path.of(TrackerBase.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+    Path api =
+        Path.of(TrackerBase.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     if (Files.isDirectory(api)) {
       try (Stream<Path> files = Files.walk(api)) {
         for (Path file : (Iterable<Path>) files::iterator) {

@@ -23,8 +23,8 @@ import org.modelrunner.client.ModelStatus;
 import org.modelrunner.transport.inprocess.InProcessModels;
 
 /**
- * Runs the demo's core for a few rounds against the submission folders the reactor built, and checks
- * what happens to each example model.
+ * Runs the demo's core for a few rounds against the submission folders the reactor built, and
+ * checks what happens to each example model.
  */
 class FleetDemoTest {
   private static final int ROUNDS = 4;
@@ -35,18 +35,25 @@ class FleetDemoTest {
   @BeforeAll
   @Timeout(60)
   static void runTheDemo() throws InterruptedException, IOException {
-    // A short deadline for the test; the slow model's slow answers (700 ms) still miss it, and the interval
+    // A short deadline for the test; the slow model's slow answers (700 ms) still miss it, and the
+    // interval
     // leaves it time to finish one before the next round, as in the demo.
     DemoSettings settings =
         new DemoSettings(
-            ROUNDS, Duration.ofMillis(300), Duration.ofMillis(1000), Duration.ofSeconds(30), 42, false);
+            ROUNDS,
+            Duration.ofMillis(300),
+            Duration.ofMillis(1000),
+            Duration.ofSeconds(30),
+            42,
+            false);
     ByteArrayOutputStream buffer = new ByteArrayOutputStream();
     try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
       report = new FleetDemo(settings, Submissions.locate(), out).run();
     }
     output = buffer.toString(StandardCharsets.UTF_8);
     // What the demo printed, for whoever looks into a failure here.
-    Files.writeString(Path.of("target", "fleet-demo-test-output.txt"), output, StandardCharsets.UTF_8);
+    Files.writeString(
+        Path.of("target", "fleet-demo-test-output.txt"), output, StandardCharsets.UTF_8);
   }
 
   @Test
@@ -67,16 +74,28 @@ class FleetDemoTest {
   void goodAndHeavySucceedEveryRoundWithFinitePredictions() {
     for (String id : List.of("good", "heavy")) {
       for (Round round : report.rounds()) {
-        assertThat(round.tickOutcome(id)).get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
-        assertThat(round.predictOutcome(id)).get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
+        assertThat(round.tickOutcome(id))
+            .get()
+            .extracting(CallOutcome::status)
+            .isEqualTo(CallStatus.SUCCESS);
+        assertThat(round.predictOutcome(id))
+            .get()
+            .extracting(CallOutcome::status)
+            .isEqualTo(CallStatus.SUCCESS);
         assertThat(round.predicted()).containsKey(id);
-        assertThat(round.predicted().get(id).price()).as("%s in round %d", id, round.number()).isFinite();
+        assertThat(round.predicted().get(id).price())
+            .as("%s in round %d", id, round.number())
+            .isFinite();
         assertThat(round.predicted().get(id).stdDev()).isFinite();
       }
-      assertThat(report.finalStatus(id)).get().extracting(ModelStatus::state).isEqualTo(ModelStatus.State.CONNECTED);
+      assertThat(report.finalStatus(id))
+          .get()
+          .extracting(ModelStatus::state)
+          .isEqualTo(ModelStatus.State.CONNECTED);
       assertThat(report.meanAbsoluteErrors().get(id)).isFinite();
     }
-    // The heavy model's predictions come from Apache Commons Math, loaded from its submission folder: once
+    // The heavy model's predictions come from Apache Commons Math, loaded from its submission
+    // folder: once
     // it has three prices it fits a trend and reports its residual error.
     assertThat(report.rounds().get(ROUNDS - 1).predicted().get("heavy").stdDev()).isPositive();
   }
@@ -121,33 +140,55 @@ class FleetDemoTest {
     assertThat(disconnected.event().kind()).isEqualTo(FleetEvent.Kind.DISCONNECTED);
     assertThat(disconnected.event().code()).isEqualTo("BAD_IMPLEMENTATION");
     assertThat(disconnected.event().reason())
-        .isEqualTo("No Inherited class found from <class 'org.modelrunner.examples.tracker.TrackerBase'>.");
-    assertThat(report.events()).noneMatch(
-        entry -> entry.modelId().equals("nothing") && entry.event().kind() == FleetEvent.Kind.CONNECTED);
+        .isEqualTo(
+            "No Inherited class found from <class 'org.modelrunner.examples.tracker.TrackerBase'>.");
+    assertThat(report.events())
+        .noneMatch(
+            entry ->
+                entry.modelId().equals("nothing")
+                    && entry.event().kind() == FleetEvent.Kind.CONNECTED);
     for (Round round : report.rounds()) {
       assertThat(round.tickOutcome("nothing")).isEmpty();
       assertThat(round.predictOutcome("nothing")).isEmpty();
     }
-    assertThat(report.finalStatus("nothing")).get().extracting(s -> s.counts().calls()).isEqualTo(0L);
+    assertThat(report.finalStatus("nothing"))
+        .get()
+        .extracting(s -> s.counts().calls())
+        .isEqualTo(0L);
     assertThat(output).contains("nothing   at setup  BAD_IMPLEMENTATION");
   }
 
   @Test
   void slowTimesOutOnItsThirdPredictSitsOutTheNextCallAndStaysConnected() {
     Round third = report.rounds().get(2);
-    assertThat(third.predictOutcome("slow")).get().extracting(CallOutcome::status).isEqualTo(CallStatus.TIMEOUT);
-    assertThat(third.status("slow")).get().extracting(ModelStatus::consecutiveTimeouts).isEqualTo(1);
+    assertThat(third.predictOutcome("slow"))
+        .get()
+        .extracting(CallOutcome::status)
+        .isEqualTo(CallStatus.TIMEOUT);
+    assertThat(third.status("slow"))
+        .get()
+        .extracting(ModelStatus::consecutiveTimeouts)
+        .isEqualTo(1);
     // After one timeout, the model sits out one call (the cooldown): the fourth round's tick.
     Round fourth = report.rounds().get(3);
-    assertThat(fourth.tickOutcome("slow")).get().extracting(CallOutcome::status).isEqualTo(CallStatus.SKIPPED);
+    assertThat(fourth.tickOutcome("slow"))
+        .get()
+        .extracting(CallOutcome::status)
+        .isEqualTo(CallStatus.SKIPPED);
     for (Round round : report.rounds()) {
       if (round.number() != 4) {
-        assertThat(round.tickOutcome("slow")).as("round %d", round.number())
-            .get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
+        assertThat(round.tickOutcome("slow"))
+            .as("round %d", round.number())
+            .get()
+            .extracting(CallOutcome::status)
+            .isEqualTo(CallStatus.SUCCESS);
       }
       if (round.number() != 3) {
-        assertThat(round.predictOutcome("slow")).as("round %d", round.number())
-            .get().extracting(CallOutcome::status).isEqualTo(CallStatus.SUCCESS);
+        assertThat(round.predictOutcome("slow"))
+            .as("round %d", round.number())
+            .get()
+            .extracting(CallOutcome::status)
+            .isEqualTo(CallStatus.SUCCESS);
       }
     }
     assertThat(removals("slow")).isEmpty();
@@ -168,10 +209,13 @@ class FleetDemoTest {
   void theSubmissionsStayOffTheDemosClassPath() {
     // The demo depends on the example modules (type pom) only to be built after them.
     ClassLoader host = FleetDemoTest.class.getClassLoader();
-    assertThatThrownBy(() -> Class.forName("org.modelrunner.examples.models.good.EwmaTracker", false, host))
+    assertThatThrownBy(
+            () -> Class.forName("org.modelrunner.examples.models.good.EwmaTracker", false, host))
         .isInstanceOf(ClassNotFoundException.class);
     assertThatThrownBy(
-            () -> Class.forName("org.apache.commons.math3.stat.regression.SimpleRegression", false, host))
+            () ->
+                Class.forName(
+                    "org.apache.commons.math3.stat.regression.SimpleRegression", false, host))
         .isInstanceOf(ClassNotFoundException.class);
   }
 
@@ -193,8 +237,10 @@ class FleetDemoTest {
   private static List<EventLog.Entry> removals(String modelId) {
     return report.events().stream()
         .filter(entry -> entry.modelId().equals(modelId))
-        .filter(entry -> entry.event().kind() == FleetEvent.Kind.DISCONNECTED
-            || entry.event().kind() == FleetEvent.Kind.CONNECTION_FAILED)
+        .filter(
+            entry ->
+                entry.event().kind() == FleetEvent.Kind.DISCONNECTED
+                    || entry.event().kind() == FleetEvent.Kind.CONNECTION_FAILED)
         .toList();
   }
 }

@@ -21,8 +21,10 @@ class SubmissionFoldersTest {
 
     assertThatThrownBy(() -> SubmissionFolders.locate(models))
         .isInstanceOf(SubmissionFolders.MissingSubmissionsException.class)
-        .hasMessageContaining(models.resolve("good/target/submission") + " holds no jar (nor do 4 others)")
-        .hasMessageContaining("Run the build first, from the project's root: ./mvnw -B -ntp -DskipTests install")
+        .hasMessageContaining(
+            models.resolve("good/target/submission") + " holds no jar (nor do 4 others)")
+        .hasMessageContaining(
+            "Run the build first, from the project's root: ./mvnw -B -ntp -DskipTests install")
         .hasMessageContaining("--models-dir");
   }
 }

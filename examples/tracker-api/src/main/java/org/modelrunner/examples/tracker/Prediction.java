@@ -5,8 +5,8 @@ package org.modelrunner.examples.tracker;
  * {@code {"price":101.7,"stdDev":0.8}}).
  *
  * @param price the expected price of the next tick
- * @param stdDev how uncertain the model is, as a standard deviation of the price; {@code 0} when the model
- *     does not say
+ * @param stdDev how uncertain the model is, as a standard deviation of the price; {@code 0} when
+ *     the model does not say
  */
 public record Prediction(double price, double stdDev) {
   /** Returns a point forecast, without uncertainty. */

@@ -3,8 +3,8 @@ package org.modelrunner.examples.tracker;
 import java.util.Objects;
 
 /**
- * One observation of the tracked series, sent to every model on every tick (as JSON:
- * {@code {"symbol":"DEMO","time":1700000000000,"price":101.5}}).
+ * One observation of the tracked series, sent to every model on every tick (as JSON: {@code
+ * {"symbol":"DEMO","time":1700000000000,"price":101.5}}).
  *
  * @param symbol what is tracked
  * @param time when it was observed, in milliseconds since the epoch

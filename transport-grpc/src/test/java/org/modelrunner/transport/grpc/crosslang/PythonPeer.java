@@ -21,33 +21,39 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * The Python side of the cross-language tests: Debian's {@code /usr/bin/python3} with its
- * {@code python3-grpcio} and {@code python3-protobuf}, and the scripts of {@code src/test/python}, which use
- * stubs generated here from our own protos by Debian's {@code protoc} and {@code grpc_python_plugin} (the
- * generated code matches the Debian Python runtime's version; a newer protoc on the PATH might not).
+ * The Python side of the cross-language tests: Debian's {@code /usr/bin/python3} with its {@code
+ * python3-grpcio} and {@code python3-protobuf}, and the scripts of {@code src/test/python}, which
+ * use stubs generated here from our own protos by Debian's {@code protoc} and {@code
+ * grpc_python_plugin} (the generated code matches the Debian Python runtime's version; a newer
+ * protoc on the PATH might not).
  *
- * <p>When those are missing the tests fail if the environment variable {@code CI} is set ({@code .ci/run}
- * installs them, so their absence there is a broken build) and are skipped otherwise, naming the packages.
+ * <p>When those are missing the tests fail if the environment variable {@code CI} is set ({@code
+ * .ci/run} installs them, so their absence there is a broken build) and are skipped otherwise,
+ * naming the packages.
  */
 final class PythonPeer {
   static final Path PYTHON = Path.of("/usr/bin/python3");
   static final Path PROTOC = Path.of("/usr/bin/protoc");
   static final Path GRPC_PYTHON_PLUGIN = Path.of("/usr/bin/grpc_python_plugin");
-  static final String PACKAGES = "python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc";
+  static final String PACKAGES =
+      "python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc";
 
   /** The bound of every wait on a Python process: its start, its port, its run to the end. */
   static final Duration TIMEOUT = Duration.ofSeconds(90);
 
   private static final AtomicInteger RUNS = new AtomicInteger();
+
   /** What is missing ("" when nothing is), checked once per JVM. */
   private static String missing;
+
   private static Path stubs;
 
   private PythonPeer() {}
 
   /**
-   * Makes sure the Python side can run and its stubs are generated (once per JVM); fails in CI and skips
-   * elsewhere when it cannot. Call it before each test, so that every skipped test is reported as such.
+   * Makes sure the Python side can run and its stubs are generated (once per JVM); fails in CI and
+   * skips elsewhere when it cannot. Call it before each test, so that every skipped test is
+   * reported as such.
    */
   static synchronized void require() {
     if (missing == null) {
@@ -55,10 +61,15 @@ final class PythonPeer {
     }
     if (!missing.isEmpty()) {
       String message =
-          "The cross-language tests need " + missing + ". Install Debian's packages: apt-get install -y "
-              + PACKAGES + " (.ci/run installs them in CI)";
+          "The cross-language tests need "
+              + missing
+              + ". Install Debian's packages: apt-get install -y "
+              + PACKAGES
+              + " (.ci/run installs them in CI)";
       if (System.getenv("CI") != null) {
-        fail(message + ". The environment variable CI is set: the packages should be there, so this fails.");
+        fail(
+            message
+                + ". The environment variable CI is set: the packages should be there, so this fails.");
       }
       assumeTrue(false, message + ". Skipped (the environment variable CI is not set).");
     }
@@ -79,7 +90,11 @@ final class PythonPeer {
       return String.join(", ", missing);
     }
     Finished check =
-        run("python3-check", List.of(PYTHON.toString(), "-c", "import grpc, google.protobuf"), Map.of(), TIMEOUT);
+        run(
+            "python3-check",
+            List.of(PYTHON.toString(), "-c", "import grpc, google.protobuf"),
+            Map.of(),
+            TIMEOUT);
     return check.exitCode() == 0
         ? ""
         : PYTHON + " with the modules grpc and google.protobuf (" + check.stderr().strip() + ")";
@@ -101,11 +116,13 @@ final class PythonPeer {
     Path include = target.resolve("python-stubs-include");
     try {
       Files.createDirectories(out);
-      // google/protobuf/empty.proto, from protobuf-java: Debian ships it in libprotobuf-dev, which a
+      // google/protobuf/empty.proto, from protobuf-java: Debian ships it in libprotobuf-dev, which
+      // a
       // protoc installed without recommended packages lacks.
       Path empty = include.resolve("google/protobuf/empty.proto");
       Files.createDirectories(empty.getParent());
-      try (InputStream in = com.google.protobuf.Empty.class.getResourceAsStream("/google/protobuf/empty.proto")) {
+      try (InputStream in =
+          com.google.protobuf.Empty.class.getResourceAsStream("/google/protobuf/empty.proto")) {
         assertThat(in).as("google/protobuf/empty.proto on the class path").isNotNull();
         Files.copy(in, empty, StandardCopyOption.REPLACE_EXISTING);
       }
@@ -117,9 +134,12 @@ final class PythonPeer {
             "protoc",
             List.of(
                 PROTOC.toString(),
-                "-I", moduleDir().resolve("src/main/protobuf").toString(),
-                "-I", scripts().toString(),
-                "-I", include.toString(),
+                "-I",
+                moduleDir().resolve("src/main/protobuf").toString(),
+                "-I",
+                scripts().toString(),
+                "-I",
+                include.toString(),
                 "--python_out=" + out,
                 "--grpc_python_out=" + out,
                 "--plugin=protoc-gen-grpc_python=" + GRPC_PYTHON_PLUGIN,
@@ -137,13 +157,16 @@ final class PythonPeer {
     return run(script, command(script, arguments), environment(), TIMEOUT);
   }
 
-  /** Starts {@code serve_model.py} on a free port of 127.0.0.1 and waits until it prints that port. */
+  /**
+   * Starts {@code serve_model.py} on a free port of 127.0.0.1 and waits until it prints that port.
+   */
   static PythonServer serveModel() {
     return new PythonServer(command("serve_model.py", "0"), environment(), logs("serve_model.py"));
   }
 
   private static List<String> command(String script, String... arguments) {
-    List<String> command = new ArrayList<>(List.of(PYTHON.toString(), scripts().resolve(script).toString()));
+    List<String> command =
+        new ArrayList<>(List.of(PYTHON.toString(), scripts().resolve(script).toString()));
     command.addAll(List.of(arguments));
     return command;
   }
@@ -156,7 +179,9 @@ final class PythonPeer {
         "PYTHONUNBUFFERED", "1");
   }
 
-  /** The files that receive a process's output (files, not pipes: nothing to drain, nothing blocks). */
+  /**
+   * The files that receive a process's output (files, not pipes: nothing to drain, nothing blocks).
+   */
   private static Path[] logs(String name) {
     try {
       Path dir = Files.createDirectories(moduleDir().resolve("target/crosslang-logs"));
@@ -168,7 +193,10 @@ final class PythonPeer {
   }
 
   private static Process start(List<String> command, Map<String, String> environment, Path[] logs) {
-    ProcessBuilder builder = new ProcessBuilder(command).redirectOutput(logs[0].toFile()).redirectError(logs[1].toFile());
+    ProcessBuilder builder =
+        new ProcessBuilder(command)
+            .redirectOutput(logs[0].toFile())
+            .redirectError(logs[1].toFile());
     builder.environment().putAll(environment);
     try {
       return builder.start();
@@ -177,14 +205,16 @@ final class PythonPeer {
     }
   }
 
-  private static Finished run(String name, List<String> command, Map<String, String> environment, Duration timeout) {
+  private static Finished run(
+      String name, List<String> command, Map<String, String> environment, Duration timeout) {
     Path[] logs = logs(name);
     Process process = start(command, environment, logs);
     try {
       boolean done = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
       if (!done) {
         process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        return new Finished(command, -1, read(logs[0]), read(logs[1]) + "\n(killed after " + timeout + ")");
+        return new Finished(
+            command, -1, read(logs[0]), read(logs[1]) + "\n(killed after " + timeout + ")");
       }
       return new Finished(command, process.exitValue(), read(logs[0]), read(logs[1]));
     } catch (InterruptedException e) {
@@ -217,7 +247,13 @@ final class PythonPeer {
 
     @Override
     public String toString() {
-      return String.join(" ", command) + " exited with " + exitCode + "\nstdout:\n" + stdout + "\nstderr:\n" + stderr;
+      return String.join(" ", command)
+          + " exited with "
+          + exitCode
+          + "\nstdout:\n"
+          + stdout
+          + "\nstderr:\n"
+          + stderr;
     }
   }
 
@@ -245,11 +281,17 @@ final class PythonPeer {
         int end = out.indexOf('\n');
         if (end >= 0) {
           String line = out.substring(0, end).strip();
-          assertThat(line).as("the first line of serve_model.py (its port); %s", this).matches("[1-9][0-9]*");
+          assertThat(line)
+              .as("the first line of serve_model.py (its port); %s", this)
+              .matches("[1-9][0-9]*");
           return Integer.parseInt(line);
         }
         if (!process.isAlive()) {
-          fail("serve_model.py exited with " + process.exitValue() + " before printing its port; " + this);
+          fail(
+              "serve_model.py exited with "
+                  + process.exitValue()
+                  + " before printing its port; "
+                  + this);
         }
         try {
           Thread.sleep(50);

@@ -33,11 +33,12 @@ import org.modelrunner.spi.VariantType;
 import org.modelrunner.transport.grpc.GrpcTransportProvider;
 
 /**
- * A Java coordinator ({@link ModelFleet} over {@code grpc://}) calls a model served by a Python runner,
- * {@code src/test/python/serve_model.py}, written with the stubs Debian's protoc generates from our protos:
- * setup (with a keyword argument), calls with every value type both ways, the statuses of a model that
- * raises and of a method that does not exist, a base class the runner cannot find, and a model that overruns
- * its deadline (the Python runner answers {@code Server busy} until it returns).
+ * A Java coordinator ({@link ModelFleet} over {@code grpc://}) calls a model served by a Python
+ * runner, {@code src/test/python/serve_model.py}, written with the stubs Debian's protoc generates
+ * from our protos: setup (with a keyword argument), calls with every value type both ways, the
+ * statuses of a model that raises and of a method that does not exist, a base class the runner
+ * cannot find, and a model that overruns its deadline (the Python runner answers {@code Server
+ * busy} until it returns).
  */
 class PythonRunnerCrossLanguageTest {
   static final String BASE = "crosslang.tracker.TrackerBase";
@@ -57,14 +58,17 @@ class PythonRunnerCrossLanguageTest {
                 .setupArguments(Arguments.builder().add("scale", Variant.ofDouble(2.0)).build())
                 .build()) {
       String id = "127.0.0.1:" + python.port();
-      assertThat(fleet.awaitConnected(1, WAIT)).as("connected; events %s; %s", events, python).isTrue();
+      assertThat(fleet.awaitConnected(1, WAIT))
+          .as("connected; events %s; %s", events, python)
+          .isTrue();
       assertThat(fleet.connectedModelIds()).containsExactly(id);
       // Listeners run on the fleet's executor: the event may follow awaitConnected.
       FleetEvent connected = awaitEvent(events, e -> e.kind() == FleetEvent.Kind.CONNECTED, python);
       assertThat(connected.reason()).isEqualTo("Instance created successfully");
 
       // tick: a JSON argument, no result (methodResponse unset).
-      CallOutcome tick = only(fleet, FanOut.of("tick", Map.of("price", 101.5, "symbol", "BTC")), python);
+      CallOutcome tick =
+          only(fleet, FanOut.of("tick", Map.of("price", 101.5, "symbol", "BTC")), python);
       assertThat(tick.variant()).isEmpty();
 
       // predict: a DOUBLE, 101.5 scaled by the setup's keyword argument.
@@ -80,7 +84,8 @@ class PythonRunnerCrossLanguageTest {
       assertThat(ready.variant().orElseThrow().type()).isEqualTo(VariantType.INT);
       assertThat(ready.as(Long.class)).isEqualTo(1L);
 
-      // Java int, double and String arrive as Python int, float and str; a str comes back as STRING.
+      // Java int, double and String arrive as Python int, float and str; a str comes back as
+      // STRING.
       CallOutcome described = only(fleet, FanOut.of("describe", "Zoë", 3, 2.5), python);
       assertThat(described.variant().orElseThrow().type()).isEqualTo(VariantType.STRING);
       assertThat(described.as(String.class)).isEqualTo("Zoë|int:3|float:2.5");
@@ -102,7 +107,8 @@ class PythonRunnerCrossLanguageTest {
       // dict results are JSON, with Python's bare NaN and Infinity tokens.
       CallOutcome stats = only(fleet, FanOut.of("stats"), python);
       assertThat(stats.variant().orElseThrow().type()).isEqualTo(VariantType.JSON);
-      assertThat(new String(stats.variant().orElseThrow().toByteArray(), StandardCharsets.UTF_8)).contains("NaN", "Infinity", "-Infinity");
+      assertThat(new String(stats.variant().orElseThrow().toByteArray(), StandardCharsets.UTF_8))
+          .contains("NaN", "Infinity", "-Infinity");
       Map<?, ?> map = stats.as(Map.class);
       assertThat(map.get("price")).isEqualTo(101.5);
       assertThat(map.get("ticks")).isEqualTo(1L);
@@ -122,7 +128,9 @@ class PythonRunnerCrossLanguageTest {
       assertThat(raised.failure())
           .contains(
               new CallFailure(
-                  CallFailure.Source.MODEL, "MODEL_FAILED", "The model raised an exception: boom from Python"));
+                  CallFailure.Source.MODEL,
+                  "MODEL_FAILED",
+                  "The model raised an exception: boom from Python"));
       assertThat(only(fleet, FanOut.of("predict"), python).as(Double.class)).isEqualTo(203.0);
 
       // A method the model does not have: BAD_IMPLEMENTATION, and the fleet disconnects it at once.
@@ -131,7 +139,9 @@ class PythonRunnerCrossLanguageTest {
       assertThat(unknown.failure())
           .contains(
               new CallFailure(
-                  CallFailure.Source.MODEL, "BAD_IMPLEMENTATION", "Method \"nope\" not found in class \"Model\""));
+                  CallFailure.Source.MODEL,
+                  "BAD_IMPLEMENTATION",
+                  "Method \"nope\" not found in class \"Model\""));
       FleetEvent disconnected =
           awaitEvent(events, e -> e.kind() == FleetEvent.Kind.DISCONNECTED, python);
       assertThat(disconnected.code()).isEqualTo("BAD_IMPLEMENTATION");
@@ -149,13 +159,15 @@ class PythonRunnerCrossLanguageTest {
       FleetEvent event = awaitEvent(events, e -> e.kind() != FleetEvent.Kind.CONNECTED, python);
       assertThat(event.kind()).as("%s", event).isEqualTo(FleetEvent.Kind.DISCONNECTED);
       assertThat(event.code()).isEqualTo("BAD_IMPLEMENTATION");
-      assertThat(event.reason()).isEqualTo("No Inherited class found from <class 'crosslang.tracker.OtherBase'>.");
+      assertThat(event.reason())
+          .isEqualTo("No Inherited class found from <class 'crosslang.tracker.OtherBase'>.");
       assertThat(fleet.connectedModelIds()).isEmpty();
     }
   }
 
   @Test
-  void a_python_model_whose_constructor_throws_is_reported_multiple_failed_at_once() throws InterruptedException {
+  void a_python_model_whose_constructor_throws_is_reported_multiple_failed_at_once()
+      throws InterruptedException {
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
     Reports reports = new Reports("grpc://127.0.0.1:%d");
     try (PythonPeer.PythonServer python = PythonPeer.serveModel();
@@ -167,25 +179,37 @@ class PythonRunnerCrossLanguageTest {
       FleetEvent event = awaitEvent(events, e -> e.kind() != FleetEvent.Kind.CONNECTED, python);
       assertThat(event.kind()).as("%s", event).isEqualTo(FleetEvent.Kind.DISCONNECTED);
       assertThat(event.code()).isEqualTo("MULTIPLE_FAILED");
-      assertThat(event.reason()).isEqualTo("setup answered SETUP_FAILED: scale must be a number, got 'big'");
+      assertThat(event.reason())
+          .isEqualTo("setup answered SETUP_FAILED: scale must be a number, got 'big'");
       assertThat(reports.codes()).containsExactly("MULTIPLE_FAILED");
       assertThat(fleet.models().get(0).lastError().orElseThrow()).contains("setup attempt 1:");
     }
   }
 
   @Test
-  void a_python_runner_that_lost_its_instance_is_set_up_again_and_nothing_is_counted() throws Exception {
+  void a_python_runner_that_lost_its_instance_is_set_up_again_and_nothing_is_counted()
+      throws Exception {
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
     Reports reports = new Reports("grpc://127.0.0.1:%d");
     try (PythonPeer.PythonServer python = PythonPeer.serveModel();
-        ModelFleet fleet = fleet(python, BASE, events).directory(reports.directory(python.port())).build()) {
-      assertThat(fleet.awaitConnected(1, WAIT)).as("connected; events %s; %s", events, python).isTrue();
+        ModelFleet fleet =
+            fleet(python, BASE, events).directory(reports.directory(python.port())).build()) {
+      assertThat(fleet.awaitConnected(1, WAIT))
+          .as("connected; events %s; %s", events, python)
+          .isTrue();
       only(fleet, FanOut.of("tick", Map.of("price", 10.0)), python);
 
       // A stranger's Rest: the Python runner drops its instance.
-      try (ModelTransport transport = new GrpcTransportProvider().create(TransportSettings.defaults());
-          ModelConnection stranger = transport.connect(URI.create("grpc://127.0.0.1:" + python.port()))) {
-        assertThat(stranger.reset(Duration.ofSeconds(10)).get(WAIT.toSeconds(), TimeUnit.SECONDS).status().message())
+      try (ModelTransport transport =
+              new GrpcTransportProvider().create(TransportSettings.defaults());
+          ModelConnection stranger =
+              transport.connect(URI.create("grpc://127.0.0.1:" + python.port()))) {
+        assertThat(
+                stranger
+                    .reset(Duration.ofSeconds(10))
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS)
+                    .status()
+                    .message())
             .isEqualTo("Instance successfully reset");
       }
       CallOutcome lost = outcome(fleet, FanOut.of("ticks_seen"), python);
@@ -207,13 +231,19 @@ class PythonRunnerCrossLanguageTest {
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
     try (PythonPeer.PythonServer python = PythonPeer.serveModel();
         ModelFleet fleet = fleet(python, BASE, events).build()) {
-      assertThat(fleet.awaitConnected(1, WAIT)).as("connected; events %s; %s", events, python).isTrue();
+      assertThat(fleet.awaitConnected(1, WAIT))
+          .as("connected; events %s; %s", events, python)
+          .isTrue();
       assertThat(only(fleet, FanOut.of("kind_of", (Object) null), python).as(String.class))
           .isEqualTo("NoneType|None");
       CallOutcome perModel =
-          only(fleet, FanOut.builder("kind_of")
-              .perModel(model -> ModelArguments.of(7).keyword("metrics", "for " + model.modelId()))
-              .build(), python);
+          only(
+              fleet,
+              FanOut.builder("kind_of")
+                  .perModel(
+                      model -> ModelArguments.of(7).keyword("metrics", "for " + model.modelId()))
+                  .build(),
+              python);
       assertThat(perModel.as(String.class)).isEqualTo("int|for 127.0.0.1:" + python.port());
     }
   }
@@ -257,13 +287,20 @@ class PythonRunnerCrossLanguageTest {
       throws Exception {
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
     try (PythonPeer.PythonServer python = PythonPeer.serveModel();
-        // Timeouts and the cooldown disabled: this test polls a busy runner, which counts as timeouts.
+        // Timeouts and the cooldown disabled: this test polls a busy runner, which counts as
+        // timeouts.
         ModelFleet fleet =
             fleet(python, BASE, events).maxConsecutiveTimeouts(0).timeoutCooldown(false).build()) {
-      assertThat(fleet.awaitConnected(1, WAIT)).as("connected; events %s; %s", events, python).isTrue();
+      assertThat(fleet.awaitConnected(1, WAIT))
+          .as("connected; events %s; %s", events, python)
+          .isTrue();
 
       // The Python runner keeps running the model after the client's deadline, holding its lock.
-      CallOutcome slow = outcome(fleet, FanOut.builder("sleep").arguments(3.0).timeout(Duration.ofMillis(300)).build(), python);
+      CallOutcome slow =
+          outcome(
+              fleet,
+              FanOut.builder("sleep").arguments(3.0).timeout(Duration.ofMillis(300)).build(),
+              python);
       assertThat(slow.status()).as("%s", slow).isEqualTo(CallStatus.TIMEOUT);
       CallOutcome busy = outcome(fleet, FanOut.of("ticks_seen"), python);
       assertThat(busy.status()).as("%s", busy).isEqualTo(CallStatus.FAILURE);
@@ -272,11 +309,17 @@ class PythonRunnerCrossLanguageTest {
       assertThat(failure.code()).isEqualTo("BUSY");
       assertThat(failure.message()).contains("Server busy");
 
-      // The Python health service answers meanwhile, to our client's health check (as to the fleet's own,
+      // The Python health service answers meanwhile, to our client's health check (as to the
+      // fleet's own,
       // sent after the timeout: SERVING, so the fleet does not reconnect).
-      try (ModelTransport transport = new GrpcTransportProvider().create(TransportSettings.defaults());
-          ModelConnection connection = transport.connect(URI.create("grpc://127.0.0.1:" + python.port()))) {
-        assertThat(connection.checkHealth(Duration.ofSeconds(30)).get(WAIT.toSeconds(), TimeUnit.SECONDS))
+      try (ModelTransport transport =
+              new GrpcTransportProvider().create(TransportSettings.defaults());
+          ModelConnection connection =
+              transport.connect(URI.create("grpc://127.0.0.1:" + python.port()))) {
+        assertThat(
+                connection
+                    .checkHealth(Duration.ofSeconds(30))
+                    .get(WAIT.toSeconds(), TimeUnit.SECONDS))
             .isEqualTo(HealthStatus.SERVING);
       }
 
@@ -294,7 +337,8 @@ class PythonRunnerCrossLanguageTest {
     }
   }
 
-  private static ModelFleet.Builder fleet(PythonPeer.PythonServer python, String base, List<FleetEvent> events) {
+  private static ModelFleet.Builder fleet(
+      PythonPeer.PythonServer python, String base, List<FleetEvent> events) {
     return ModelFleet.builder()
         .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + python.port()))
         .baseClass(base)
@@ -316,7 +360,9 @@ class PythonRunnerCrossLanguageTest {
   private static CallOutcome only(ModelFleet fleet, FanOut call, PythonPeer.PythonServer python)
       throws InterruptedException {
     CallOutcome outcome = outcome(fleet, call, python);
-    assertThat(outcome.status()).as("%s of %s; %s", outcome, call, python).isEqualTo(CallStatus.SUCCESS);
+    assertThat(outcome.status())
+        .as("%s of %s; %s", outcome, call, python)
+        .isEqualTo(CallStatus.SUCCESS);
     return outcome;
   }
 
@@ -332,6 +378,7 @@ class PythonRunnerCrossLanguageTest {
       }
       Thread.sleep(20);
     }
-    throw new AssertionError("No such fleet event within " + WAIT + "; events " + events + "; " + python);
+    throw new AssertionError(
+        "No such fleet event within " + WAIT + "; events " + events + "; " + python);
   }
 }

@@ -18,14 +18,15 @@ final class Closer implements AutoCloseable {
 
   /** Starts a runner on 127.0.0.1 (a free port) for the submission, to be closed after the test. */
   GrpcRunner runner(Path submission) throws Exception {
-    return open(GrpcRunner.builder()
-        .submission(submission)
-        .hostClassPath(FleetSubmissions.hostClassPath())
-        .host("127.0.0.1")
-        .port(0)
-        .shutdownGrace(Duration.ZERO)
-        .build()
-        .start());
+    return open(
+        GrpcRunner.builder()
+            .submission(submission)
+            .hostClassPath(FleetSubmissions.hostClassPath())
+            .host("127.0.0.1")
+            .port(0)
+            .shutdownGrace(Duration.ZERO)
+            .build()
+            .start());
   }
 
   @Override

@@ -16,11 +16,12 @@ import javax.tools.StandardJavaFileManager;
 import javax.tools.ToolProvider;
 
 /**
- * The fleet test's submissions, compiled from source into class folders of their own (a submission must
- * define its implementation itself; {@link PredictorBase} comes from the host class path).
+ * The fleet test's submissions, compiled from source into class folders of their own (a submission
+ * must define its implementation itself; {@link PredictorBase} comes from the host class path).
  */
 final class FleetSubmissions implements AutoCloseable {
-  static final String GOOD = """
+  static final String GOOD =
+      """
       package fleet.good;
       public class Doubler extends org.modelrunner.transport.grpc.fleet.PredictorBase {
         public double predict(double x) { return 2 * x; }
@@ -28,14 +29,16 @@ final class FleetSubmissions implements AutoCloseable {
       """;
 
   /** Sleeps {@code SLOW_MILLIS} in every call. */
-  static final String SLOW = """
+  static final String SLOW =
+      """
       package fleet.slow;
       public class Sleeper extends org.modelrunner.transport.grpc.fleet.PredictorBase {
         public double predict(double x) throws InterruptedException { Thread.sleep(%d); return x; }
       }
       """;
 
-  static final String FAILING = """
+  static final String FAILING =
+      """
       package fleet.failing;
       public class Thrower extends org.modelrunner.transport.grpc.fleet.PredictorBase {
         public double predict(double x) { throw new IllegalStateException("no prediction for " + x); }
@@ -51,7 +54,8 @@ final class FleetSubmissions implements AutoCloseable {
   /** Returns where {@link PredictorBase} was loaded from: the runners' host class path. */
   static Path hostClassPath() {
     try {
-      return Path.of(PredictorBase.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      return Path.of(
+          PredictorBase.class.getProtectionDomain().getCodeSource().getLocation().toURI());
     } catch (URISyntaxException e) {
       throw new IllegalStateException(e);
     }
@@ -59,21 +63,38 @@ final class FleetSubmissions implements AutoCloseable {
 
   /** Compiles one source file (a public class, fully qualified) into a class folder of its own. */
   Path compile(String name, String source) throws IOException {
-    String packageName = source.lines().findFirst().orElseThrow().replace("package", "").replace(";", "").strip();
-    String className = source.lines()
-        .filter(line -> line.startsWith("public class "))
-        .findFirst().orElseThrow().split(" ")[2];
+    String packageName =
+        source.lines().findFirst().orElseThrow().replace("package", "").replace(";", "").strip();
+    String className =
+        source
+            .lines()
+            .filter(line -> line.startsWith("public class "))
+            .findFirst()
+            .orElseThrow()
+            .split(" ")[2];
     Path sources = Files.createDirectories(root.resolve("sources").resolve(name));
     Path file = sources.resolve(className + ".java");
     Files.writeString(file, source, StandardCharsets.UTF_8);
     Path classes = Files.createDirectories(root.resolve("submissions").resolve(name));
     JavaCompiler compiler = ToolProvider.getSystemJavaCompiler();
     StringWriter errors = new StringWriter();
-    try (StandardJavaFileManager files = compiler.getStandardFileManager(null, null, StandardCharsets.UTF_8)) {
-      List<String> options = List.of("--release", "17", "-parameters", "-proc:none", "-d", classes.toString(),
-          "-classpath", hostClassPath().toString());
-      if (!compiler.getTask(errors, files, null, options, null, files.getJavaFileObjects(file)).call()) {
-        throw new IllegalStateException("Cannot compile " + packageName + "." + className + ":\n" + errors);
+    try (StandardJavaFileManager files =
+        compiler.getStandardFileManager(null, null, StandardCharsets.UTF_8)) {
+      List<String> options =
+          List.of(
+              "--release",
+              "17",
+              "-parameters",
+              "-proc:none",
+              "-d",
+              classes.toString(),
+              "-classpath",
+              hostClassPath().toString());
+      if (!compiler
+          .getTask(errors, files, null, options, null, files.getJavaFileObjects(file))
+          .call()) {
+        throw new IllegalStateException(
+            "Cannot compile " + packageName + "." + className + ":\n" + errors);
       }
     }
     return classes;

@@ -26,10 +26,11 @@ import org.modelrunner.transport.grpc.GrpcRunner;
 
 /**
  * End to end: a fake Model Orchestrator (a real WebSocket server on 127.0.0.1) announces real
- * {@link GrpcRunner}s, and a {@link ModelFleet} following it through an {@link OrchestratorDirectory}
- * ticks them: a good model (redeployed mid-run), a slow one, one that throws, and one whose runner dies
- * mid-run. The bad ones are reported to the orchestrator with the right codes and leave; the good one
- * answers every tick; no tick takes longer than its deadline plus a small bound.
+ * {@link GrpcRunner}s, and a {@link ModelFleet} following it through an {@link
+ * OrchestratorDirectory} ticks them: a good model (redeployed mid-run), a slow one, one that
+ * throws, and one whose runner dies mid-run. The bad ones are reported to the orchestrator with the
+ * right codes and leave; the good one answers every tick; no tick takes longer than its deadline
+ * plus a small bound.
  */
 @Timeout(120)
 class OrchestratedGrpcFleetTest {
@@ -38,7 +39,8 @@ class OrchestratedGrpcFleetTest {
   private static final Duration BOUND = Duration.ofSeconds(1);
   private static final long SLOW_MILLIS = 1000;
 
-  static final String TRIPLER = """
+  static final String TRIPLER =
+      """
       package fleet.tripler;
       public class Tripler extends org.modelrunner.transport.grpc.fleet.PredictorBase {
         public double predict(double x) { return 3 * x; }
@@ -60,7 +62,8 @@ class OrchestratedGrpcFleetTest {
   void theFleetFollowsTheOrchestratorAndReportsTheBadModels() throws Exception {
     FleetSubmissions submissions = closer.open(new FleetSubmissions());
     GrpcRunner good = closer.runner(submissions.compile("good", FleetSubmissions.GOOD));
-    GrpcRunner slow = closer.runner(submissions.compile("slow", FleetSubmissions.SLOW.formatted(SLOW_MILLIS)));
+    GrpcRunner slow =
+        closer.runner(submissions.compile("slow", FleetSubmissions.SLOW.formatted(SLOW_MILLIS)));
     GrpcRunner failing = closer.runner(submissions.compile("failing", FleetSubmissions.FAILING));
     GrpcRunner dying = closer.runner(submissions.compile("dying", FleetSubmissions.GOOD));
     Path tripler = submissions.compile("tripler", TRIPLER);
@@ -72,19 +75,24 @@ class OrchestratedGrpcFleetTest {
     orchestrator.put(CRUNCH, running("dying", "dying-1", dying));
 
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
-    ModelFleet fleet = closer.open(ModelFleet.builder()
-        .directory(OrchestratorDirectory.builder(orchestrator.uri(), CRUNCH)
-            .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
-            .build())
-        .baseClass(PredictorBase.class.getName())
-        .callTimeout(CALL_TIMEOUT)
-        .setupTimeout(Duration.ofSeconds(2))
-        .setupRetries(2, Duration.ofMillis(100))
-        .maxConsecutiveFailures(2)
-        .maxConsecutiveTimeouts(2)
-        .listener(events::add)
-        .build());
-    assertThat(fleet.awaitSettled(Duration.ofSeconds(30))).as("the first snapshot is settled").isTrue();
+    ModelFleet fleet =
+        closer.open(
+            ModelFleet.builder()
+                .directory(
+                    OrchestratorDirectory.builder(orchestrator.uri(), CRUNCH)
+                        .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
+                        .build())
+                .baseClass(PredictorBase.class.getName())
+                .callTimeout(CALL_TIMEOUT)
+                .setupTimeout(Duration.ofSeconds(2))
+                .setupRetries(2, Duration.ofMillis(100))
+                .maxConsecutiveFailures(2)
+                .maxConsecutiveTimeouts(2)
+                .listener(events::add)
+                .build());
+    assertThat(fleet.awaitSettled(Duration.ofSeconds(30)))
+        .as("the first snapshot is settled")
+        .isTrue();
     assertThat(fleet.connectedModelIds()).containsExactly("dying", "failing", "good", "slow");
 
     Map<String, JsonNode> reports = new HashMap<>();
@@ -94,7 +102,9 @@ class OrchestratedGrpcFleetTest {
     while (tick < 60 && (tick < 8 || reports.size() < 3 || !replaced)) {
       tick++;
       FanOutResult result = fleet.callAndWait(FanOut.of("predict", (double) tick));
-      assertThat(result.elapsed()).as("tick %d", tick).isLessThanOrEqualTo(CALL_TIMEOUT.plus(BOUND));
+      assertThat(result.elapsed())
+          .as("tick %d", tick)
+          .isLessThanOrEqualTo(CALL_TIMEOUT.plus(BOUND));
 
       CallOutcome answer = result.outcome("good").orElseThrow();
       assertThat(answer.status()).as("tick %d: %s", tick, answer).isEqualTo(CallStatus.SUCCESS);
@@ -115,14 +125,17 @@ class OrchestratedGrpcFleetTest {
       }
       if (!replaced && events.stream().anyMatch(e -> e.kind() == FleetEvent.Kind.REPLACED)) {
         replaced = true;
-        // an orchestrator that keeps the old deployment until the new one is ready (the production one stops it
+        // an orchestrator that keeps the old deployment until the new one is ready (the production
+        // one stops it
         // at once: ProductionOrchestratorFleetTest)
-        orchestrator.update(CRUNCH, FakeOrchestrator.entry("good", "good-1", "STOPPED", "127.0.0.1", 0));
+        orchestrator.update(
+            CRUNCH, FakeOrchestrator.entry("good", "good-1", "STOPPED", "127.0.0.1", 0));
       }
       JsonNode report;
       while ((report = orchestrator.reports().poll()) != null) {
         assertThat(reports.put(report.get("model_id").asText(), report))
-            .as("one report per model: %s", report).isNull();
+            .as("one report per model: %s", report)
+            .isNull();
       }
       Thread.sleep(100); // the tick rate
     }
@@ -131,11 +144,15 @@ class OrchestratedGrpcFleetTest {
     assertThat(reports.get("slow").get("failure_code").asText()).isEqualTo("MULTIPLE_TIMEOUT");
     assertThat(reports.get("failing").get("failure_code").asText()).isEqualTo("MULTIPLE_FAILED");
     assertThat(reports.get("failing").get("failure_reason").asText())
-        .contains("The model raised an exception: java.lang.IllegalStateException: no prediction for");
+        .contains(
+            "The model raised an exception: java.lang.IllegalStateException: no prediction for");
     assertThat(reports.get("dying").get("failure_code").asText()).isEqualTo("CONNECTION_FAILED");
-    assertThat(reports.values()).allSatisfy(r -> assertThat(r.get("ip").asText()).isEqualTo("127.0.0.1"));
+    assertThat(reports.values())
+        .allSatisfy(r -> assertThat(r.get("ip").asText()).isEqualTo("127.0.0.1"));
     assertThat(orchestrator.malformedReports()).isEmpty();
-    assertThat(orchestrator.reports().poll(500, TimeUnit.MILLISECONDS)).as("no report twice").isNull();
+    assertThat(orchestrator.reports().poll(500, TimeUnit.MILLISECONDS))
+        .as("no report twice")
+        .isNull();
 
     // The orchestrator stopped the reported models: they left.
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
@@ -148,11 +165,15 @@ class OrchestratedGrpcFleetTest {
     assertThat(status.state()).isEqualTo(ModelStatus.State.CONNECTED);
     assertThat(status.latency().count()).isPositive();
 
-    assertThat(kinds(events, "good")).contains(FleetEvent.Kind.CONNECTED, FleetEvent.Kind.REPLACED)
+    assertThat(kinds(events, "good"))
+        .contains(FleetEvent.Kind.CONNECTED, FleetEvent.Kind.REPLACED)
         .doesNotContain(FleetEvent.Kind.LEFT, FleetEvent.Kind.DISCONNECTED);
-    assertThat(event(events, "slow", FleetEvent.Kind.DISCONNECTED).code()).isEqualTo("MULTIPLE_TIMEOUT");
-    assertThat(event(events, "failing", FleetEvent.Kind.DISCONNECTED).code()).isEqualTo("MULTIPLE_FAILED");
-    assertThat(event(events, "dying", FleetEvent.Kind.CONNECTION_FAILED).reason()).contains("UNAVAILABLE");
+    assertThat(event(events, "slow", FleetEvent.Kind.DISCONNECTED).code())
+        .isEqualTo("MULTIPLE_TIMEOUT");
+    assertThat(event(events, "failing", FleetEvent.Kind.DISCONNECTED).code())
+        .isEqualTo("MULTIPLE_FAILED");
+    assertThat(event(events, "dying", FleetEvent.Kind.CONNECTION_FAILED).reason())
+        .contains("UNAVAILABLE");
     for (String bad : List.of("slow", "failing", "dying")) {
       assertThat(kinds(events, bad)).as(bad).endsWith(FleetEvent.Kind.LEFT);
     }
@@ -166,6 +187,7 @@ class OrchestratedGrpcFleetTest {
     return events.stream()
         .filter(e -> e.modelId().equals(model) && e.kind() == kind)
         .findFirst()
-        .orElseThrow(() -> new AssertionError("no " + kind + " event for " + model + " in " + events));
+        .orElseThrow(
+            () -> new AssertionError("no " + kind + " event for " + model + " in " + events));
   }
 }

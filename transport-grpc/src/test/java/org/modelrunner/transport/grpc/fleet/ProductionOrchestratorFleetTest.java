@@ -30,13 +30,13 @@ import org.modelrunner.testsupport.FakeOrchestrator;
 import org.modelrunner.transport.grpc.GrpcRunner;
 
 /**
- * End to end against an orchestrator that behaves like the production one (a strict
- * {@link FakeOrchestrator}): real {@link GrpcRunner}s on 127.0.0.1, a fleet ticking every 100 ms with a
- * 300 ms deadline, and, while it ticks, a redeploy (the new deployment {@code RUNNING} and the old one
- * {@code STOPPED} in one pass, the old runner stopped at once), a restart ({@code RECOVERING} with a null
- * ip, then {@code RUNNING} on a new port), a {@code STOPPED} model, a failing model and an orchestrator
- * restart. Every tick has exactly one outcome per model the fleet lists; redeployed and restarted models
- * never leave; every report matches a model and ip the orchestrator announced.
+ * End to end against an orchestrator that behaves like the production one (a strict {@link
+ * FakeOrchestrator}): real {@link GrpcRunner}s on 127.0.0.1, a fleet ticking every 100 ms with a
+ * 300 ms deadline, and, while it ticks, a redeploy (the new deployment {@code RUNNING} and the old
+ * one {@code STOPPED} in one pass, the old runner stopped at once), a restart ({@code RECOVERING}
+ * with a null ip, then {@code RUNNING} on a new port), a {@code STOPPED} model, a failing model and
+ * an orchestrator restart. Every tick has exactly one outcome per model the fleet lists; redeployed
+ * and restarted models never leave; every report matches a model and ip the orchestrator announced.
  */
 @Timeout(120)
 class ProductionOrchestratorFleetTest {
@@ -53,7 +53,15 @@ class ProductionOrchestratorFleetTest {
   }
 
   /** Where the script is. */
-  private enum Phase { START, REDEPLOYING, RESTARTING, RUNNING_AGAIN, STOPPING, ORCHESTRATOR_RESTART, DONE }
+  private enum Phase {
+    START,
+    REDEPLOYING,
+    RESTARTING,
+    RUNNING_AGAIN,
+    STOPPING,
+    ORCHESTRATOR_RESTART,
+    DONE
+  }
 
   @Test
   void redeploysRestartsStopsAndAnOrchestratorRestartWhileTheFleetTicks() throws Exception {
@@ -75,18 +83,21 @@ class ProductionOrchestratorFleetTest {
     orchestrator.put(CRUNCH, FakeOrchestrator.entry("f", "f-1", "RUNNING", IP, f1.port()));
 
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
-    ModelFleet fleet = closer.open(ModelFleet.builder()
-        .directory(OrchestratorDirectory.builder(orchestrator.uri(), CRUNCH)
-            .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
-            .build())
-        .baseClass(PredictorBase.class.getName())
-        .callTimeout(CALL_TIMEOUT)
-        .setupTimeout(Duration.ofSeconds(2))
-        .setupRetries(2, Duration.ofMillis(100))
-        .maxConsecutiveFailures(2)
-        .maxConsecutiveTimeouts(2)
-        .listener(events::add)
-        .build());
+    ModelFleet fleet =
+        closer.open(
+            ModelFleet.builder()
+                .directory(
+                    OrchestratorDirectory.builder(orchestrator.uri(), CRUNCH)
+                        .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
+                        .build())
+                .baseClass(PredictorBase.class.getName())
+                .callTimeout(CALL_TIMEOUT)
+                .setupTimeout(Duration.ofSeconds(2))
+                .setupRetries(2, Duration.ofMillis(100))
+                .maxConsecutiveFailures(2)
+                .maxConsecutiveTimeouts(2)
+                .listener(events::add)
+                .build());
     assertThat(fleet.awaitSettled(Duration.ofSeconds(30))).isTrue();
     assertThat(fleet.connectedModelIds()).containsExactly("a", "b", "c", "d", "f");
     assertThat(orchestrator.refusedHandshakes()).as("our handshake has no body header").isEmpty();
@@ -100,23 +111,33 @@ class ProductionOrchestratorFleetTest {
     while (phase != Phase.DONE) {
       tick++;
       phaseTick++;
-      assertThat(tick).as("the script finished within 150 ticks, stuck in " + phase).isLessThan(150);
+      assertThat(tick)
+          .as("the script finished within 150 ticks, stuck in " + phase)
+          .isLessThan(150);
       List<String> listed = listedIds(fleet);
       FanOutResult result = fleet.callAndWait(FanOut.of("predict", (double) tick));
-      assertThat(result.elapsed()).as("tick %d", tick).isLessThanOrEqualTo(CALL_TIMEOUT.plus(BOUND));
+      assertThat(result.elapsed())
+          .as("tick %d", tick)
+          .isLessThanOrEqualTo(CALL_TIMEOUT.plus(BOUND));
       List<String> answered = result.outcomes().stream().map(CallOutcome::modelId).toList();
       assertThat(answered).as("tick %d: one outcome per model", tick).doesNotHaveDuplicates();
-      assertThat(answered).as("tick %d: redeployed and restarted models stay", tick).contains("a", "b", "d");
-      assertThat(answered).as("tick %d: the models the fleet listed before it (%s)", tick, listed)
+      assertThat(answered)
+          .as("tick %d: redeployed and restarted models stay", tick)
+          .contains("a", "b", "d");
+      assertThat(answered)
+          .as("tick %d: the models the fleet listed before it (%s)", tick, listed)
           .containsAll(listed.stream().filter(id -> !id.equals("f") && !id.equals("c")).toList());
       for (CallOutcome outcome : result.outcomes()) {
-        counts.computeIfAbsent(outcome.modelId(), id -> new EnumMap<>(CallStatus.class))
+        counts
+            .computeIfAbsent(outcome.modelId(), id -> new EnumMap<>(CallStatus.class))
             .merge(outcome.status(), 1, Integer::sum);
         if (outcome.status() == CallStatus.SKIPPED) {
           skippedCodes.add(outcome.modelId() + " " + outcome.failure().orElseThrow().code());
         }
       }
-      assertThat(result.outcome("d").orElseThrow().status()).as("tick %d: d", tick).isEqualTo(CallStatus.SUCCESS);
+      assertThat(result.outcome("d").orElseThrow().status())
+          .as("tick %d: d", tick)
+          .isEqualTo(CallStatus.SUCCESS);
 
       switch (phase) {
         case START -> {
@@ -139,7 +160,8 @@ class ProductionOrchestratorFleetTest {
         case RESTARTING -> {
           if (phaseTick == 1) {
             // The coordinator reports b while it has no address: the report carries the null ip.
-            assertThat(waitFor(() -> status(fleet, "b").state() == ModelStatus.State.RECOVERING)).isTrue();
+            assertThat(waitFor(() -> status(fleet, "b").state() == ModelStatus.State.RECOVERING))
+                .isTrue();
             fleet.report("b", FailureCode.LOW_PERFORMANCE, "slow to restart");
           }
           if (phaseTick == 3) {
@@ -179,20 +201,31 @@ class ProductionOrchestratorFleetTest {
     }
 
     // Redeployed and restarted models never left; they sat calls out meanwhile.
-    assertThat(kinds(events, "a")).containsExactly(FleetEvent.Kind.CONNECTED, FleetEvent.Kind.REPLACED);
+    assertThat(kinds(events, "a"))
+        .containsExactly(FleetEvent.Kind.CONNECTED, FleetEvent.Kind.REPLACED);
     assertThat(kinds(events, "b"))
-        .containsExactly(FleetEvent.Kind.CONNECTED, FleetEvent.Kind.RECOVERING, FleetEvent.Kind.RESTARTED);
+        .containsExactly(
+            FleetEvent.Kind.CONNECTED, FleetEvent.Kind.RECOVERING, FleetEvent.Kind.RESTARTED);
     assertThat(kinds(events, "c")).containsExactly(FleetEvent.Kind.CONNECTED, FleetEvent.Kind.LEFT);
     assertThat(kinds(events, "d")).containsExactly(FleetEvent.Kind.CONNECTED);
-    assertThat(kinds(events, "f")).containsExactly(FleetEvent.Kind.CONNECTED, FleetEvent.Kind.DISCONNECTED);
+    assertThat(kinds(events, "f"))
+        .containsExactly(FleetEvent.Kind.CONNECTED, FleetEvent.Kind.DISCONNECTED);
     assertThat(skippedCodes).contains("b " + CallFailure.RECOVERING);
-    assertThat(skippedCodes).allSatisfy(code -> assertThat(code).isIn(
-        "a " + CallFailure.REDEPLOYING, "b " + CallFailure.RECOVERING));
-    // At most the one tick that may reach a runner just stopped, before the fleet applied the orchestrator's
+    assertThat(skippedCodes)
+        .allSatisfy(
+            code ->
+                assertThat(code)
+                    .isIn("a " + CallFailure.REDEPLOYING, "b " + CallFailure.RECOVERING));
+    // At most the one tick that may reach a runner just stopped, before the fleet applied the
+    // orchestrator's
     // message, fails (UNAVAILABLE); nothing ever times out.
     for (String id : List.of("a", "b")) {
-      assertThat(counts.get(id).getOrDefault(CallStatus.TIMEOUT, 0)).as(id + "'s timeouts").isZero();
-      assertThat(counts.get(id).getOrDefault(CallStatus.FAILURE, 0)).as(id + "'s failures").isLessThanOrEqualTo(1);
+      assertThat(counts.get(id).getOrDefault(CallStatus.TIMEOUT, 0))
+          .as(id + "'s timeouts")
+          .isZero();
+      assertThat(counts.get(id).getOrDefault(CallStatus.FAILURE, 0))
+          .as(id + "'s failures")
+          .isLessThanOrEqualTo(1);
       assertThat(counts.get(id).get(CallStatus.SUCCESS)).as(id + "'s successes").isGreaterThan(5);
     }
 
@@ -206,7 +239,9 @@ class ProductionOrchestratorFleetTest {
     Map<String, JsonNode> reports = new HashMap<>();
     JsonNode report;
     while ((report = orchestrator.reports().poll(200, TimeUnit.MILLISECONDS)) != null) {
-      assertThat(reports.put(report.get("model_id").asText(), report)).as("once: %s", report).isNull();
+      assertThat(reports.put(report.get("model_id").asText(), report))
+          .as("once: %s", report)
+          .isNull();
     }
     assertThat(orchestrator.unmatchedReports()).isEmpty();
     assertThat(orchestrator.malformedReports()).isEmpty();
@@ -214,14 +249,18 @@ class ProductionOrchestratorFleetTest {
     assertThat(reports.get("f").get("failure_code").asText()).isEqualTo("MULTIPLE_FAILED");
     assertThat(reports.get("f").get("ip").asText()).isEqualTo(IP);
     assertThat(reports.get("b").get("failure_code").asText()).isEqualTo("LOW_PERFORMANCE");
-    assertThat(reports.get("b").get("ip").isNull()).as("b had no address when it was reported").isTrue();
+    assertThat(reports.get("b").get("ip").isNull())
+        .as("b had no address when it was reported")
+        .isTrue();
   }
 
   /** The models the fleet lists and calls or sits out: all but those disconnected. */
   private static List<String> listedIds(ModelFleet fleet) {
     return fleet.models().stream()
-        .filter(model -> model.state() != ModelStatus.State.DISCONNECTED
-            && model.state() != ModelStatus.State.CONNECTING)
+        .filter(
+            model ->
+                model.state() != ModelStatus.State.DISCONNECTED
+                    && model.state() != ModelStatus.State.CONNECTING)
         .map(ModelStatus::modelId)
         .toList();
   }
@@ -238,7 +277,8 @@ class ProductionOrchestratorFleetTest {
     return events.stream().filter(e -> e.modelId().equals(model)).map(FleetEvent::kind).toList();
   }
 
-  private static boolean waitFor(java.util.function.BooleanSupplier condition) throws InterruptedException {
+  private static boolean waitFor(java.util.function.BooleanSupplier condition)
+      throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
     while (!condition.getAsBoolean()) {
       if (System.nanoTime() > deadline) {

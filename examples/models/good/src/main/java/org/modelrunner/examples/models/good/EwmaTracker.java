@@ -5,8 +5,8 @@ import org.modelrunner.examples.tracker.Tick;
 import org.modelrunner.examples.tracker.TrackerBase;
 
 /**
- * A well-behaved model: an exponentially weighted moving average of the price, with an exponentially
- * weighted variance for its uncertainty.
+ * A well-behaved model: an exponentially weighted moving average of the price, with an
+ * exponentially weighted variance for its uncertainty.
  */
 public class EwmaTracker extends TrackerBase {
   private static final double ALPHA = 0.3;

@@ -7,9 +7,10 @@ import org.modelrunner.examples.tracker.Tick;
 import org.modelrunner.examples.tracker.TrackerBase;
 
 /**
- * A model with a dependency of its own: it fits a linear trend to the last {@value #WINDOW} prices with
- * Apache Commons Math and extrapolates it one tick ahead. The commons-math3 jar travels in the submission
- * folder beside this model's jar; the host does not have it, and other submissions do not see it.
+ * A model with a dependency of its own: it fits a linear trend to the last {@value #WINDOW} prices
+ * with Apache Commons Math and extrapolates it one tick ahead. The commons-math3 jar travels in the
+ * submission folder beside this model's jar; the host does not have it, and other submissions do
+ * not see it.
  */
 public class RegressionTracker extends TrackerBase {
   private static final int WINDOW = 20;

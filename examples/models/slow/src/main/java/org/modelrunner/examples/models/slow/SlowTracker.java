@@ -8,9 +8,9 @@ import org.modelrunner.examples.tracker.TrackerBase;
 
 /**
  * A model that is sometimes too slow: a moving average of the last five prices, but every third
- * {@link #predict()} "recomputes everything" and takes {@value #SLOW_PREDICT_MILLIS} ms, longer than the
- * demo's 500 ms deadline. The coordinator records a {@code TIMEOUT} for that call; the model answers in
- * time again on the next tick, so it stays connected.
+ * {@link #predict()} "recomputes everything" and takes {@value #SLOW_PREDICT_MILLIS} ms, longer
+ * than the demo's 500 ms deadline. The coordinator records a {@code TIMEOUT} for that call; the
+ * model answers in time again on the next tick, so it stays connected.
  */
 public class SlowTracker extends TrackerBase {
   /** How long a slow predict takes. */

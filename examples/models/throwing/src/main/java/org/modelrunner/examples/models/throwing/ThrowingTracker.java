@@ -7,8 +7,8 @@ import org.modelrunner.examples.tracker.TrackerBase;
 /**
  * A buggy model: it was written for a feed with more fields than the competition sends, so every
  * {@link #tick} throws, and {@link #predict()}, with nothing to go on, throws too. Every call is a
- * {@code FAILURE} (status {@code MODEL_FAILED}, with the exception's message); after more consecutive
- * failures than the coordinator allows (3 by default), the model is disconnected with
+ * {@code FAILURE} (status {@code MODEL_FAILED}, with the exception's message); after more
+ * consecutive failures than the coordinator allows (3 by default), the model is disconnected with
  * {@code MULTIPLE_FAILED}.
  */
 public class ThrowingTracker extends TrackerBase {
