@@ -33,6 +33,7 @@ import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.Status;
 import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.StatusMessages;
 import org.modelrunner.spi.TransportException;
 import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.Variant;
@@ -71,8 +72,8 @@ public abstract class TransportConformanceSuite implements TransportRules {
   public static final int TEST_TIMEOUT_SECONDS = 60;
 
   private static final String BASE = ConformanceBase.NAME;
-  private static final String BUSY_MESSAGE = "Server busy";
-  private static final String RAISED = "The model raised an exception: ";
+  private static final String BUSY_MESSAGE = StatusMessages.SERVER_BUSY;
+  private static final String RAISED = StatusMessages.MODEL_RAISED;
 
   /** The timeout of requests that the runner answers at once. */
   private static final Duration QUICK = Duration.ofSeconds(3);
@@ -141,7 +142,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
         expect(
             caller.setup(BASE, Arguments.none(), QUICK),
             StatusCode.SUCCESS,
-            "Instance created successfully");
+            StatusMessages.INSTANCE_CREATED);
     assertThat(reply.value()).as("value of a setup reply").isEmpty();
     assertThat(succeed(caller, "name").value()).contains(Variant.ofString("default"));
   }
@@ -153,13 +154,15 @@ public abstract class TransportConformanceSuite implements TransportRules {
     expect(
         caller.setup(BASE, args(Variant.ofString("first")), QUICK),
         StatusCode.SUCCESS,
-        "Instance created successfully");
+        StatusMessages.INSTANCE_CREATED);
     expect(
         caller.setup(BASE, args(Variant.ofString("second")), QUICK),
         StatusCode.SUCCESS,
-        "Instance already exists");
+        StatusMessages.INSTANCE_EXISTS);
     expect(
-        caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
+        caller.setup(BASE, Arguments.none(), QUICK),
+        StatusCode.SUCCESS,
+        StatusMessages.INSTANCE_EXISTS);
     assertThat(succeed(caller, "name").value())
         .as("name() after three setups")
         .contains(Variant.ofString("first"));
@@ -192,7 +195,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
     expect(
         caller.call("name", Arguments.none(), QUICK),
         StatusCode.FAILED_PRECONDITION,
-        "Setup has not been called yet");
+        StatusMessages.SETUP_NOT_CALLED);
   }
 
   @Test
@@ -202,15 +205,15 @@ public abstract class TransportConformanceSuite implements TransportRules {
     expect(
         caller.setup("", Arguments.none(), QUICK),
         StatusCode.INVALID_ARGUMENT,
-        "class_name cannot be empty");
+        StatusMessages.CLASS_NAME_EMPTY);
     expect(
         caller.setup("   ", Arguments.none(), QUICK),
         StatusCode.INVALID_ARGUMENT,
-        "class_name cannot be empty");
+        StatusMessages.CLASS_NAME_EMPTY);
     expect(
         caller.setup(BASE, Arguments.none(), QUICK),
         StatusCode.SUCCESS,
-        "Instance created successfully");
+        StatusMessages.INSTANCE_CREATED);
   }
 
   @Test
@@ -238,7 +241,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
     expect(
         main.setup(BASE, Arguments.none(), QUICK),
         StatusCode.SUCCESS,
-        "Instance created successfully");
+        StatusMessages.INSTANCE_CREATED);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -252,7 +255,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
       expect(
           caller.call(method, Arguments.none(), QUICK),
           StatusCode.FAILED_PRECONDITION,
-          "Setup has not been called yet");
+          StatusMessages.SETUP_NOT_CALLED);
     }
   }
 
@@ -263,7 +266,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
     expect(
         caller.call("", Arguments.none(), QUICK),
         StatusCode.INVALID_ARGUMENT,
-        "methodName cannot be empty");
+        StatusMessages.METHOD_NAME_EMPTY);
   }
 
   @Test
@@ -310,18 +313,18 @@ public abstract class TransportConformanceSuite implements TransportRules {
   @Override
   public void required_resetReportsWhetherAnInstanceExisted() {
     Caller caller = connect(deploy(Kind.MAIN));
-    expect(caller.reset(QUICK), StatusCode.SUCCESS, "No instance exists to reset");
+    expect(caller.reset(QUICK), StatusCode.SUCCESS, StatusMessages.NO_INSTANCE_TO_RESET);
     expect(
         caller.setup(BASE, Arguments.none(), QUICK),
         StatusCode.SUCCESS,
-        "Instance created successfully");
-    Reply reset = expect(caller.reset(QUICK), StatusCode.SUCCESS, "Instance successfully reset");
+        StatusMessages.INSTANCE_CREATED);
+    Reply reset = expect(caller.reset(QUICK), StatusCode.SUCCESS, StatusMessages.INSTANCE_RESET);
     assertThat(reset.value()).as("value of a reset reply").isEmpty();
-    expect(caller.reset(QUICK), StatusCode.SUCCESS, "No instance exists to reset");
+    expect(caller.reset(QUICK), StatusCode.SUCCESS, StatusMessages.NO_INSTANCE_TO_RESET);
     expect(
         caller.call("name", Arguments.none(), QUICK),
         StatusCode.FAILED_PRECONDITION,
-        "Setup has not been called yet");
+        StatusMessages.SETUP_NOT_CALLED);
   }
 
   @Test
@@ -331,14 +334,14 @@ public abstract class TransportConformanceSuite implements TransportRules {
     expect(
         caller.setup(BASE, args(Variant.ofString("first")), QUICK),
         StatusCode.SUCCESS,
-        "Instance created successfully");
+        StatusMessages.INSTANCE_CREATED);
     succeed(caller, "tick");
     assertThat(succeed(caller, "tick").value()).contains(Variant.ofLong(2));
-    expect(caller.reset(QUICK), StatusCode.SUCCESS, "Instance successfully reset");
+    expect(caller.reset(QUICK), StatusCode.SUCCESS, StatusMessages.INSTANCE_RESET);
     expect(
         caller.setup(BASE, args(Variant.ofString("second")), QUICK),
         StatusCode.SUCCESS,
-        "Instance created successfully");
+        StatusMessages.INSTANCE_CREATED);
     assertThat(succeed(caller, "name").value())
         .as("name() of the new instance")
         .contains(Variant.ofString("second"));
@@ -462,7 +465,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
             a.sendSetup(BASE, args(Variant.ofString("a")), QUICK),
             b.sendSetup(BASE, args(Variant.ofString("b")), QUICK));
     for (Pending<Reply> setup : setups) {
-      expect(setup.await(), StatusCode.SUCCESS, "Instance created successfully");
+      expect(setup.await(), StatusCode.SUCCESS, StatusMessages.INSTANCE_CREATED);
     }
     for (int i = 0; i < 24; i++) {
       Pending<Reply> toA = a.sendCall("echo", args(Variant.ofLong(i)), QUICK);
@@ -476,18 +479,18 @@ public abstract class TransportConformanceSuite implements TransportRules {
       if (i % 6 == 5) {
         Pending<Reply> setupA = a.sendSetup(BASE, Arguments.none(), QUICK);
         Pending<HealthStatus> healthB = b.sendHealthCheck(QUICK);
-        expect(setupA.await(), StatusCode.SUCCESS, "Instance already exists");
+        expect(setupA.await(), StatusCode.SUCCESS, StatusMessages.INSTANCE_EXISTS);
         healthB.await();
       }
     }
     Pending<Reply> resetA = a.sendReset(QUICK);
     Pending<Reply> nameB = b.sendCall("name", Arguments.none(), QUICK);
-    expect(resetA.await(), StatusCode.SUCCESS, "Instance successfully reset");
+    expect(resetA.await(), StatusCode.SUCCESS, StatusMessages.INSTANCE_RESET);
     assertThat(nameB.await().value()).isEqualTo(Reply.success(Variant.ofString("b")));
     expect(
         a.setup(BASE, Arguments.none(), QUICK),
         StatusCode.SUCCESS,
-        "Instance created successfully");
+        StatusMessages.INSTANCE_CREATED);
   }
 
   @Test
@@ -721,7 +724,9 @@ public abstract class TransportConformanceSuite implements TransportRules {
     first.connection().close();
     Caller second = connect(runner);
     expect(
-        second.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
+        second.setup(BASE, Arguments.none(), QUICK),
+        StatusCode.SUCCESS,
+        StatusMessages.INSTANCE_EXISTS);
     assertThat(succeed(second, "tick").value())
         .as("tick() on a new connection: same instance")
         .contains(Variant.ofLong(2));
@@ -794,13 +799,15 @@ public abstract class TransportConformanceSuite implements TransportRules {
       Thread.sleep(100);
       setup = caller.setup(BASE, Arguments.none(), QUICK);
     }
-    expect(setup, StatusCode.SUCCESS, "Instance created successfully");
+    expect(setup, StatusCode.SUCCESS, StatusMessages.INSTANCE_CREATED);
     assertThat(succeed(caller, "tick").value())
         .as("tick() on the restarted runner: fresh state")
         .contains(Variant.ofLong(1));
     Caller fresh = connect(runner);
     expect(
-        fresh.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
+        fresh.setup(BASE, Arguments.none(), QUICK),
+        StatusCode.SUCCESS,
+        StatusMessages.INSTANCE_EXISTS);
   }
 
   @Test
@@ -812,7 +819,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
       expect(
           caller.setup(BASE, args(Variant.ofString("m" + i)), QUICK),
           StatusCode.SUCCESS,
-          "Instance created successfully");
+          StatusMessages.INSTANCE_CREATED);
       callers.add(caller);
     }
     List<Pending<Reply>> names = new ArrayList<>();
@@ -824,11 +831,11 @@ public abstract class TransportConformanceSuite implements TransportRules {
           .as("answer to %s", names.get(i).what())
           .isEqualTo(Reply.success(Variant.ofString("m" + i)));
     }
-    expect(callers.get(1).reset(QUICK), StatusCode.SUCCESS, "Instance successfully reset");
+    expect(callers.get(1).reset(QUICK), StatusCode.SUCCESS, StatusMessages.INSTANCE_RESET);
     expect(
         callers.get(1).call("name", Arguments.none(), QUICK),
         StatusCode.FAILED_PRECONDITION,
-        "Setup has not been called yet");
+        StatusMessages.SETUP_NOT_CALLED);
     assertThat(succeed(callers.get(0), "name").value()).contains(Variant.ofString("m0"));
     assertThat(succeed(callers.get(2), "name").value()).contains(Variant.ofString("m2"));
   }
@@ -1028,7 +1035,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
     expect(
         caller.setup(BASE, Arguments.none(), QUICK),
         StatusCode.SUCCESS,
-        "Instance created successfully");
+        StatusMessages.INSTANCE_CREATED);
     return caller;
   }
 
@@ -1053,7 +1060,9 @@ public abstract class TransportConformanceSuite implements TransportRules {
         .as("tick() after the failure: the runner kept its instance")
         .contains(Variant.ofLong(expectedTick));
     expect(
-        caller.setup(BASE, Arguments.none(), QUICK), StatusCode.SUCCESS, "Instance already exists");
+        caller.setup(BASE, Arguments.none(), QUICK),
+        StatusCode.SUCCESS,
+        StatusMessages.INSTANCE_EXISTS);
   }
 
   /**

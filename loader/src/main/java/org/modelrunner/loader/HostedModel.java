@@ -21,6 +21,7 @@ import org.modelrunner.spi.ModelDiscovery;
 import org.modelrunner.spi.ProviderRegistry;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.StatusMessages;
 import org.modelrunner.spi.ValueConversionException;
 import org.modelrunner.spi.ValueConverter;
 import org.modelrunner.spi.Variant;
@@ -85,7 +86,6 @@ import org.modelrunner.spi.Variant;
  */
 public final class HostedModel implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
-  private static final String EXCEPTION_PREFIX = "The model raised an exception: ";
   private static final int MAX_NOTES = 10;
 
   private final Submission submission;
@@ -162,10 +162,10 @@ public final class HostedModel implements AutoCloseable {
     try {
       String name = className == null ? "" : className.strip();
       if (name.isEmpty()) {
-        return Reply.of(StatusCode.INVALID_ARGUMENT, "class_name cannot be empty");
+        return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.CLASS_NAME_EMPTY);
       }
       if (instance != null) {
-        return Reply.of(StatusCode.SUCCESS, "Instance already exists");
+        return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_EXISTS);
       }
       int dot = name.lastIndexOf('.');
       if (dot <= 0 || dot == name.length() - 1) {
@@ -284,7 +284,7 @@ public final class HostedModel implements AutoCloseable {
           "Created {0} as the implementation of {1}",
           type.getName(),
           base.getName());
-      return Reply.of(StatusCode.SUCCESS, "Instance created successfully");
+      return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_CREATED);
     } catch (ArgumentBinder.BindingException e) {
       return Reply.of(StatusCode.SETUP_FAILED, e.getMessage());
     } catch (InvocationTargetException e) {
@@ -340,10 +340,10 @@ public final class HostedModel implements AutoCloseable {
     acquire();
     try {
       if (instance == null) {
-        return Reply.of(StatusCode.FAILED_PRECONDITION, "Setup has not been called yet");
+        return Reply.of(StatusCode.FAILED_PRECONDITION, StatusMessages.SETUP_NOT_CALLED);
       }
       if (methodName == null || methodName.isEmpty()) {
-        return Reply.of(StatusCode.INVALID_ARGUMENT, "methodName cannot be empty");
+        return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
       }
       List<Method> overloads = methods.get(methodName);
       if (overloads == null) {
@@ -369,7 +369,7 @@ public final class HostedModel implements AutoCloseable {
         } catch (ValueConversionException e) {
           return Reply.of(
               StatusCode.MODEL_FAILED,
-              EXCEPTION_PREFIX
+              StatusMessages.MODEL_RAISED
                   + "the result of "
                   + methodName
                   + " cannot be encoded: "
@@ -379,7 +379,7 @@ public final class HostedModel implements AutoCloseable {
           // failure.
           return Reply.of(
               StatusCode.MODEL_FAILED,
-              EXCEPTION_PREFIX
+              StatusMessages.MODEL_RAISED
                   + "the result of "
                   + methodName
                   + " cannot be encoded: "
@@ -387,11 +387,12 @@ public final class HostedModel implements AutoCloseable {
         }
         return Reply.success(encoded);
       } catch (ArgumentBinder.BindingException e) {
-        return Reply.of(StatusCode.MODEL_FAILED, EXCEPTION_PREFIX + e.getMessage());
+        return Reply.of(StatusCode.MODEL_FAILED, StatusMessages.MODEL_RAISED + e.getMessage());
       } catch (InvocationTargetException e) {
-        return Reply.of(StatusCode.MODEL_FAILED, EXCEPTION_PREFIX + describe(e.getCause()));
+        return Reply.of(
+            StatusCode.MODEL_FAILED, StatusMessages.MODEL_RAISED + describe(e.getCause()));
       } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-        return Reply.of(StatusCode.MODEL_FAILED, EXCEPTION_PREFIX + describe(e));
+        return Reply.of(StatusCode.MODEL_FAILED, StatusMessages.MODEL_RAISED + describe(e));
       } finally {
         Thread.currentThread().setContextClassLoader(previous);
       }
@@ -413,10 +414,10 @@ public final class HostedModel implements AutoCloseable {
     acquire();
     try {
       if (instance == null) {
-        return Reply.of(StatusCode.SUCCESS, "No instance exists to reset");
+        return Reply.of(StatusCode.SUCCESS, StatusMessages.NO_INSTANCE_TO_RESET);
       }
       dropInstance();
-      return Reply.of(StatusCode.SUCCESS, "Instance successfully reset");
+      return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_RESET);
     } finally {
       release();
     }

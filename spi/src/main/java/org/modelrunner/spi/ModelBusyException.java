@@ -7,7 +7,7 @@ package org.modelrunner.spi;
  */
 public class ModelBusyException extends RuntimeException {
   /** The message the protocol uses for this rejection. */
-  public static final String MESSAGE = "Server busy";
+  public static final String MESSAGE = StatusMessages.SERVER_BUSY;
 
   /** Creates the exception with the protocol's message. */
   public ModelBusyException() {

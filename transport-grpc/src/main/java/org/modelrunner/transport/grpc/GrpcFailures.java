@@ -2,6 +2,7 @@ package org.modelrunner.transport.grpc;
 
 import io.grpc.Status;
 import java.util.Locale;
+import org.modelrunner.spi.StatusMessages;
 import org.modelrunner.spi.TransportException;
 import org.modelrunner.spi.TransportException.Kind;
 
@@ -28,7 +29,7 @@ import org.modelrunner.spi.TransportException.Kind;
  */
 final class GrpcFailures {
   /** The runner's description of a request rejected because another one runs (PROTOCOL §1.4). */
-  static final String SERVER_BUSY = "Server busy";
+  static final String SERVER_BUSY = StatusMessages.SERVER_BUSY;
 
   private GrpcFailures() {}
 

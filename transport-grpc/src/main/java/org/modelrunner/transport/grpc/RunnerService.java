@@ -23,6 +23,7 @@ import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.ModelBusyException;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.StatusMessages;
 import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
@@ -69,8 +70,6 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
 
   /** The gRPC description of a request refused because the runner is stopping. */
   static final String SHUTTING_DOWN = "The runner is shutting down";
-
-  private static final String EXCEPTION_PREFIX = "The model raised an exception: ";
 
   private final HostedModel model;
   private final Executor modelExecutor;
@@ -146,10 +145,10 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     } catch (IllegalArgumentException malformed) {
       LOG.log(Level.WARNING, "Malformed Setup request: {0}", malformed.getMessage());
       if (request.getClassName().strip().isEmpty()) {
-        return Reply.of(StatusCode.INVALID_ARGUMENT, "class_name cannot be empty");
+        return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.CLASS_NAME_EMPTY);
       }
       if (model.isSetUp()) {
-        return Reply.of(StatusCode.SUCCESS, "Instance already exists");
+        return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_EXISTS);
       }
       return Reply.of(StatusCode.SETUP_FAILED, "Malformed argument: " + malformed.getMessage());
     }
@@ -164,14 +163,14 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     } catch (IllegalArgumentException malformed) {
       LOG.log(Level.WARNING, "Malformed Call request: {0}", malformed.getMessage());
       if (!model.isSetUp()) {
-        return Reply.of(StatusCode.FAILED_PRECONDITION, "Setup has not been called yet");
+        return Reply.of(StatusCode.FAILED_PRECONDITION, StatusMessages.SETUP_NOT_CALLED);
       }
       if (request.getMethodName().isEmpty()) {
-        return Reply.of(StatusCode.INVALID_ARGUMENT, "methodName cannot be empty");
+        return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
       }
       return Reply.of(
           StatusCode.MODEL_FAILED,
-          EXCEPTION_PREFIX + "Malformed argument: " + malformed.getMessage());
+          StatusMessages.MODEL_RAISED + "Malformed argument: " + malformed.getMessage());
     }
     return model.call(request.getMethodName(), arguments);
   }

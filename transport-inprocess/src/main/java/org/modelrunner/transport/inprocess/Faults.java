@@ -2,6 +2,7 @@ package org.modelrunner.transport.inprocess;
 
 import java.time.Duration;
 import java.util.Objects;
+import org.modelrunner.spi.StatusMessages;
 
 /**
  * The faults an in-process runner injects into the calls it receives, so that a coordinator's tests
@@ -34,7 +35,7 @@ import java.util.Objects;
 public final class Faults {
   /** The message of an injected failure's {@code MODEL_FAILED} status. */
   public static final String INJECTED_FAILURE_MESSAGE =
-      "The model raised an exception: injected failure";
+      StatusMessages.modelRaised("injected failure");
 
   private static final Faults NONE = new Builder().build();
 
