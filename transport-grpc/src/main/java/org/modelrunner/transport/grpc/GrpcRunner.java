@@ -3,6 +3,10 @@ package org.modelrunner.transport.grpc;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.grpc.protobuf.services.HealthStatusManager;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -147,6 +151,14 @@ public final class GrpcRunner implements AutoCloseable {
   private RunnerService service;
   private ExecutorService modelExecutor;
   private ScheduledThreadPoolExecutor timer;
+
+  /**
+   * The server's own event loops (not gRPC's JVM-wide ones, which linger a second after their last
+   * user): they end when the runner stops.
+   */
+  private EventLoopGroup acceptor;
+
+  private EventLoopGroup eventLoops;
   private volatile int boundPort = -1;
 
   private GrpcRunner(
@@ -205,8 +217,19 @@ public final class GrpcRunner implements AutoCloseable {
         health = new HealthStatusManager();
         health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
         health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
+        acceptor =
+            new MultiThreadIoEventLoopGroup(
+                1, threads("modelrunner-grpc-accept"), NioIoHandler.newFactory());
+        eventLoops =
+            new MultiThreadIoEventLoopGroup(
+                Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())),
+                threads("modelrunner-grpc-io"),
+                NioIoHandler.newFactory());
         server =
             NettyServerBuilder.forAddress(bind)
+                .bossEventLoopGroup(acceptor)
+                .workerEventLoopGroup(eventLoops)
+                .channelType(NioServerSocketChannel.class)
                 // Handlers never block (model code runs on the model thread): running them on the
                 // transport's threads claims the model in the order requests arrive, and answers
                 // health
@@ -408,6 +431,12 @@ public final class GrpcRunner implements AutoCloseable {
     }
     if (timer != null) {
       timer.shutdownNow();
+    }
+    // The server has terminated (or never started): its event loops have nothing left to do.
+    for (EventLoopGroup group : new EventLoopGroup[] {acceptor, eventLoops}) {
+      if (group != null) {
+        group.shutdownGracefully(0, 0, TimeUnit.SECONDS).awaitUninterruptibly(2, TimeUnit.SECONDS);
+      }
     }
   }
 
