@@ -60,6 +60,9 @@ public record CallFailure(Source source, String code, String message) {
    */
   public static final String NOT_SENT = "NOT_SENT";
 
+  /** The client code of the calls still running when the fleet was closed. */
+  public static final String FLEET_CLOSED = "FLEET_CLOSED";
+
   /** The client code for a call refused because the model's queue of pending calls is full. */
   public static final String QUEUE_FULL = "QUEUE_FULL";
 

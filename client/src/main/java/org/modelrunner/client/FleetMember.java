@@ -209,7 +209,7 @@ final class FleetMember {
    * BUSY); returns the consecutive failures and timeouts after it, for the failure policy. After a
    * timeout, the member sits out {@code ceil(timeouts / 2)} calls when {@code cooldown} is on.
    */
-  synchronized int[] recordFailure(
+  synchronized FailurePolicy.Counters recordFailure(
       CallOutcome outcome,
       boolean countsAsTimeout,
       boolean answered,
@@ -237,7 +237,7 @@ final class FleetMember {
     if (answered) {
       recordLatency(outcome.latencyMicros());
     }
-    return new int[] {consecutiveFailures, consecutiveTimeouts};
+    return new FailurePolicy.Counters(consecutiveFailures, consecutiveTimeouts);
   }
 
   /**

@@ -143,6 +143,7 @@ public final class ModelFleet implements AutoCloseable {
   private final int maxConsecutiveTimeouts;
   private final boolean timeoutCooldown;
   private final boolean reportFailures;
+  private final FailurePolicy failurePolicy;
   private final FanOutStrategy fanOutStrategy;
   private final int healthCheckEvery;
   private final Duration healthCheckTimeout;
@@ -209,6 +210,9 @@ public final class ModelFleet implements AutoCloseable {
             ? builder.healthCheckEvery
             : Math.max(1, (int) (0.2 * builder.maxConsecutiveTimeouts));
     this.healthCheckTimeout = builder.healthCheckTimeout;
+    this.failurePolicy =
+        new FailurePolicy(
+            maxConsecutiveFailures, maxConsecutiveTimeouts, timeoutCooldown, healthCheckEvery);
     this.converter = builder.converter != null ? builder.converter : ValueConverter.create();
     this.transports =
         new TransportRegistry(
@@ -692,97 +696,34 @@ public final class ModelFleet implements AutoCloseable {
 
   /** Applies the failure policy to a recorded outcome. */
   void policy(FleetMember member, CallOutcome outcome) {
-    if (outcome.status() == CallStatus.SUCCESS) {
-      member.recordSuccess(outcome.latencyMicros()); // the common case: no allocation, no decision
-      return;
+    FailurePolicy.Decision decision = failurePolicy.apply(member, outcome);
+    if (decision == FailurePolicy.Decision.NONE) {
+      return; // the common case: no allocation
     }
-    CallFailure failure = outcome.failure().orElse(null);
-    if (failure != null && failure.source() == CallFailure.Source.CLIENT) {
-      return;
-    }
-    boolean fromTransport = failure != null && failure.source() == CallFailure.Source.TRANSPORT;
-    boolean busy = fromTransport && failure.code().equals(TransportException.Kind.BUSY.name());
-    boolean unreachable =
-        fromTransport && failure.code().equals(TransportException.Kind.UNAVAILABLE.name());
-    boolean answered = failure != null && failure.source() == CallFailure.Source.MODEL;
-    if (answered && coordinatorMisuse(member, failure)) {
-      return; // the coordinator's problem, not the model's: not counted (as the Python client)
-    }
-    int[] counters = member.recordFailure(outcome, busy || unreachable, answered, timeoutCooldown);
-    if (answered && failure.code().equals(StatusCode.BAD_IMPLEMENTATION.name())) {
-      decide(member, FailureCode.BAD_IMPLEMENTATION.name(), failure.message(), true);
-    } else if (maxConsecutiveFailures > 0 && counters[0] > maxConsecutiveFailures) {
-      decide(
-          member,
-          FailureCode.MULTIPLE_FAILED.name(),
-          counters[0] + " consecutive failures, the last: " + (failure == null ? "" : failure),
-          counters[0] == maxConsecutiveFailures + 1);
-    } else if (maxConsecutiveTimeouts > 0 && counters[1] > maxConsecutiveTimeouts) {
-      decide(
-          member,
-          FailureCode.MULTIPLE_TIMEOUT.name(),
-          counters[1] + " consecutive timeouts, the last: " + describe(outcome),
-          counters[1] == maxConsecutiveTimeouts + 1);
-    } else if (outcome.status() == CallStatus.TIMEOUT || busy || unreachable) {
-      if (unreachable || (healthCheckEvery > 0 && counters[1] % healthCheckEvery == 0)) {
-        checkHealth(
+    if (decision instanceof FailurePolicy.Decision.Disconnect disconnect) {
+      if (reportFailures) {
+        disconnect(member, disconnect.code().name(), disconnect.reason());
+      } else if (disconnect.firstCrossing()) {
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "{0} would be disconnected and reported {1} ({2}); failures are not reported, so it is"
+                + " kept",
             member,
-            unreachable ? "the runner is unreachable: " + failure.message() : describe(outcome));
+            disconnect.code(),
+            disconnect.reason());
       }
-    }
-  }
-
-  /**
-   * A call answered {@code INVALID_ARGUMENT} (an empty method name) or {@code FAILED_PRECONDITION}
-   * ("Setup has not been called yet"): the coordinator's problem, logged and not counted against
-   * the model. For {@code FAILED_PRECONDITION} the runner lost its instance (a {@code Rest}, say):
-   * the model is set up again ({@link FleetEvent.Kind#RESTARTED}) so that the next call goes
-   * through.
-   *
-   * @return whether the failure was one of those
-   */
-  private boolean coordinatorMisuse(FleetMember member, CallFailure failure) {
-    if (failure.code().equals(StatusCode.INVALID_ARGUMENT.name())) {
+    } else if (decision instanceof FailurePolicy.Decision.CheckHealth check) {
+      checkHealth(member, check.why());
+    } else if (decision instanceof FailurePolicy.Decision.SetUpAgain again) {
+      LOG.log(System.Logger.Level.WARNING, "{0}: {1}; setting it up again", member, again.why());
+      onFleetThread(() -> reconnect(member, again.why()));
+    } else if (decision instanceof FailurePolicy.Decision.CoordinatorError error) {
       LOG.log(
           System.Logger.Level.WARNING,
           "{0} refused the call as the coordinator''s error, not counted: {1}",
           member,
-          failure);
-      return true;
+          error.failure());
     }
-    if (failure.code().equals(StatusCode.FAILED_PRECONDITION.name())) {
-      LOG.log(
-          System.Logger.Level.WARNING,
-          "{0} has no instance ({1}): setting it up again",
-          member,
-          failure);
-      onFleetThread(() -> reconnect(member, "the runner has no instance (" + failure + ")"));
-      return true;
-    }
-    return false;
-  }
-
-  /**
-   * Acts on a policy decision: disconnect and report, or only log when failures are not reported.
-   */
-  private void decide(FleetMember member, String code, String reason, boolean firstCrossing) {
-    if (reportFailures) {
-      disconnect(member, code, reason);
-    } else if (firstCrossing) {
-      LOG.log(
-          System.Logger.Level.WARNING,
-          "{0} would be disconnected and reported {1} ({2}); failures are not reported, so it is kept",
-          member,
-          code,
-          reason);
-    }
-  }
-
-  private static String describe(CallOutcome outcome) {
-    return outcome
-        .failure()
-        .map(CallFailure::toString)
-        .orElse("no answer within " + outcome.latencyMicros() / 1_000 + " ms");
   }
 
   /**
@@ -1490,7 +1431,8 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   private static CallFailure closedFailure() {
-    return new CallFailure(CallFailure.Source.CLIENT, "FLEET_CLOSED", "the fleet was closed");
+    return new CallFailure(
+        CallFailure.Source.CLIENT, CallFailure.FLEET_CLOSED, "the fleet was closed");
   }
 
   /** Configures a {@link ModelFleet}. */

@@ -1,0 +1,141 @@
+package org.modelrunner.client;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.lang.syntax.ArchRuleDefinition;
+import java.net.URI;
+import org.junit.jupiter.api.Test;
+import org.modelrunner.spi.ModelEndpoint;
+import org.modelrunner.spi.ValueConverter;
+
+/** The failure policy on its own: typed kinds, counters and decisions, without a fleet. */
+class FailurePolicyTest {
+  private static final ValueConverter CONVERTER = ValueConverter.create();
+  private static final ModelEndpoint MODEL = ModelEndpoint.of("m", URI.create("fake://m"));
+
+  private static CallOutcome outcome(CallStatus status, CallFailure.Source source, String code) {
+    CallFailure failure = source == null ? null : new CallFailure(source, code, "why");
+    return new CallOutcome(MODEL, status, null, failure, 1_000, CONVERTER);
+  }
+
+  private static CallOutcome model(String code) {
+    return outcome(CallStatus.FAILURE, CallFailure.Source.MODEL, code);
+  }
+
+  private static CallOutcome transport(String code) {
+    return outcome(CallStatus.FAILURE, CallFailure.Source.TRANSPORT, code);
+  }
+
+  private static FleetMember member() {
+    return new FleetMember(null, MODEL, FleetEvent.Kind.CONNECTED);
+  }
+
+  @Test
+  void outcomesAreClassifiedByKind() {
+    assertThat(FailurePolicy.classify(outcome(CallStatus.SUCCESS, null, null)))
+        .isEqualTo(FailurePolicy.Kind.SUCCESS);
+    assertThat(
+            FailurePolicy.classify(
+                outcome(CallStatus.SKIPPED, CallFailure.Source.CLIENT, "COOLDOWN")))
+        .isEqualTo(FailurePolicy.Kind.NOT_COUNTED);
+    assertThat(
+            FailurePolicy.classify(
+                outcome(CallStatus.CANCELLED, CallFailure.Source.CLIENT, "NOT_NEEDED")))
+        .isEqualTo(FailurePolicy.Kind.NOT_COUNTED);
+    assertThat(FailurePolicy.classify(outcome(CallStatus.TIMEOUT, null, null)))
+        .isEqualTo(FailurePolicy.Kind.TIMEOUT);
+    assertThat(FailurePolicy.classify(model("INVALID_ARGUMENT")))
+        .isEqualTo(FailurePolicy.Kind.COORDINATOR_ERROR);
+    assertThat(FailurePolicy.classify(model("FAILED_PRECONDITION")))
+        .isEqualTo(FailurePolicy.Kind.LOST_INSTANCE);
+    assertThat(FailurePolicy.classify(model("BAD_IMPLEMENTATION")))
+        .isEqualTo(FailurePolicy.Kind.BAD_IMPLEMENTATION);
+    assertThat(FailurePolicy.classify(model("MODEL_FAILED"))).isEqualTo(FailurePolicy.Kind.FAILURE);
+    assertThat(FailurePolicy.classify(transport("BUSY"))).isEqualTo(FailurePolicy.Kind.BUSY);
+    assertThat(FailurePolicy.classify(transport("UNAVAILABLE")))
+        .isEqualTo(FailurePolicy.Kind.UNREACHABLE);
+    assertThat(FailurePolicy.classify(transport("INTERNAL"))).isEqualTo(FailurePolicy.Kind.FAILURE);
+  }
+
+  @Test
+  void limitsAreCrossedOnTheOutcomeAfterTheLimitAndSaidOnce() {
+    FailurePolicy policy = new FailurePolicy(2, 2, false, 0);
+    FleetMember member = member();
+    assertThat(policy.apply(member, model("MODEL_FAILED"))).isEqualTo(FailurePolicy.Decision.NONE);
+    assertThat(policy.apply(member, model("MODEL_FAILED"))).isEqualTo(FailurePolicy.Decision.NONE);
+    FailurePolicy.Decision third = policy.apply(member, model("MODEL_FAILED"));
+    assertThat(third).isInstanceOf(FailurePolicy.Decision.Disconnect.class);
+    FailurePolicy.Decision.Disconnect disconnect = (FailurePolicy.Decision.Disconnect) third;
+    assertThat(disconnect.code()).isEqualTo(FailureCode.MULTIPLE_FAILED);
+    assertThat(disconnect.firstCrossing()).isTrue();
+    assertThat(
+            ((FailurePolicy.Decision.Disconnect) policy.apply(member, model("MODEL_FAILED")))
+                .firstCrossing())
+        .isFalse();
+
+    assertThat(policy.apply(member, outcome(CallStatus.SUCCESS, null, null)))
+        .isEqualTo(FailurePolicy.Decision.NONE);
+    assertThat(member.status().consecutiveFailures()).isZero();
+  }
+
+  @Test
+  void busyAndUnreachableCountAsTimeoutsAndUnreachableIsCheckedAtOnce() {
+    FailurePolicy policy = new FailurePolicy(0, 3, true, 2);
+    FleetMember member = member();
+    assertThat(policy.apply(member, transport("UNAVAILABLE")))
+        .isInstanceOf(FailurePolicy.Decision.CheckHealth.class);
+    assertThat(policy.apply(member, transport("BUSY")))
+        .as("every second timeout")
+        .isInstanceOf(FailurePolicy.Decision.CheckHealth.class);
+    assertThat(policy.apply(member, outcome(CallStatus.TIMEOUT, null, null)))
+        .isEqualTo(FailurePolicy.Decision.NONE);
+    assertThat(member.status().consecutiveTimeouts()).isEqualTo(3);
+    assertThat(member.status().consecutiveFailures()).isZero();
+    assertThat(member.status().cooldown()).as("ceil(3 / 2)").isEqualTo(2);
+    FailurePolicy.Decision fourth = policy.apply(member, outcome(CallStatus.TIMEOUT, null, null));
+    assertThat(((FailurePolicy.Decision.Disconnect) fourth).code())
+        .isEqualTo(FailureCode.MULTIPLE_TIMEOUT);
+  }
+
+  @Test
+  void theCoordinatorsProblemsAreNotCounted() {
+    FailurePolicy policy = new FailurePolicy(1, 1, true, 1);
+    FleetMember member = member();
+    assertThat(policy.apply(member, model("INVALID_ARGUMENT")))
+        .isInstanceOf(FailurePolicy.Decision.CoordinatorError.class);
+    assertThat(policy.apply(member, model("FAILED_PRECONDITION")))
+        .isInstanceOf(FailurePolicy.Decision.SetUpAgain.class);
+    assertThat(
+            policy.apply(
+                member, outcome(CallStatus.CANCELLED, CallFailure.Source.CLIENT, "NOT_NEEDED")))
+        .isEqualTo(FailurePolicy.Decision.NONE);
+    assertThat(member.status().consecutiveFailures()).isZero();
+    assertThat(member.status().consecutiveTimeouts()).isZero();
+    assertThat(
+            ((FailurePolicy.Decision.Disconnect) policy.apply(member, model("BAD_IMPLEMENTATION")))
+                .code())
+        .isEqualTo(FailureCode.BAD_IMPLEMENTATION);
+  }
+
+  @Test
+  void thePolicyNeverCallsIntoTheFleet() {
+    JavaClasses classes =
+        new ClassFileImporter()
+            .importClasses(
+                FailurePolicy.class,
+                FailurePolicy.Decision.class,
+                FailurePolicy.Decision.Disconnect.class,
+                FailurePolicy.Decision.CheckHealth.class,
+                FailurePolicy.Decision.SetUpAgain.class,
+                FailurePolicy.Decision.CoordinatorError.class,
+                FailurePolicy.Counters.class,
+                FailurePolicy.Kind.class);
+    ArchRuleDefinition.noClasses()
+        .should()
+        .dependOnClassesThat()
+        .areAssignableTo(ModelFleet.class)
+        .check(classes);
+  }
+}
