@@ -56,20 +56,10 @@ final class FanOutCall {
   private final Object planLock = new Object();
   private volatile boolean completing;
 
-  FanOutCall(
-      ModelFleet fleet,
-      FleetMember[] members,
-      PreparedCall[] prepared,
-      long startNanos,
-      Duration timeout,
-      Executor callbacks,
-      Consumer<CallOutcome> onOutcome) {
-    this(fleet, members, prepared, startNanos, timeout, callbacks, onOutcome, null, null, 0, null);
-  }
-
   /**
-   * A fan-out with a plan: {@code slotTimeouts} (from the start) for the first {@code sendable}
-   * slots, at most {@code maxInFlight} of them sent at once through {@code dispatch}.
+   * A fan-out. With a plan (null for the default, whose slots the fleet sends at start): {@code
+   * slotTimeouts} (from the start) for the first {@code sendable} slots, at most the plan's {@code
+   * maxInFlight} of them sent at once through {@code dispatch}.
    */
   FanOutCall(
       ModelFleet fleet,

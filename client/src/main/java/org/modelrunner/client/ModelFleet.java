@@ -357,7 +357,17 @@ public final class ModelFleet implements AutoCloseable {
     if (plan == FanOutStrategies.ALL_PLAN) {
       call =
           new FanOutCall(
-              this, all, prepared, start, timeout, callbacks, request.onOutcome().orElse(null));
+              this,
+              all,
+              prepared,
+              start,
+              timeout,
+              callbacks,
+              request.onOutcome().orElse(null),
+              null,
+              null,
+              0,
+              null);
     } else {
       Duration[] slotTimeouts = new Duration[targets.length];
       for (int i = 0; i < targets.length; i++) {
@@ -503,13 +513,7 @@ public final class ModelFleet implements AutoCloseable {
         code.equals(CallFailure.REDEPLOYING)
             ? "deployment " + member.endpoint.deploymentId() + " of the model is being set up"
             : "the model is restarting";
-    return new CallOutcome(
-        member.endpoint,
-        CallStatus.SKIPPED,
-        null,
-        new CallFailure(CallFailure.Source.CLIENT, code, why),
-        0,
-        converter);
+    return clientOutcome(member, CallStatus.SKIPPED, code, why);
   }
 
   /**
@@ -646,44 +650,41 @@ public final class ModelFleet implements AutoCloseable {
     return new CallOutcome(member.endpoint, CallStatus.TIMEOUT, null, null, micros, converter);
   }
 
-  private CallOutcome skippedOutcome(FleetMember member, int left) {
+  /** An outcome the client decided without sending the call (it is not counted). */
+  private CallOutcome clientOutcome(
+      FleetMember member, CallStatus status, String code, String message) {
     return new CallOutcome(
         member.endpoint,
-        CallStatus.SKIPPED,
+        status,
         null,
-        new CallFailure(
-            CallFailure.Source.CLIENT,
-            CallFailure.COOLDOWN,
-            "the model sits out this call after timeouts"
-                + (left > 0 ? " (and " + left + " more)" : "")),
+        new CallFailure(CallFailure.Source.CLIENT, code, message),
         0,
         converter);
+  }
+
+  private CallOutcome skippedOutcome(FleetMember member, int left) {
+    return clientOutcome(
+        member,
+        CallStatus.SKIPPED,
+        CallFailure.COOLDOWN,
+        "the model sits out this call after timeouts"
+            + (left > 0 ? " (and " + left + " more)" : ""));
   }
 
   CallOutcome cancelledOutcome(FleetMember member) {
-    return new CallOutcome(
-        member.endpoint,
+    return clientOutcome(
+        member,
         CallStatus.CANCELLED,
-        null,
-        new CallFailure(
-            CallFailure.Source.CLIENT,
-            CallFailure.NOT_NEEDED,
-            "the fan-out completed without this answer"),
-        0,
-        converter);
+        CallFailure.NOT_NEEDED,
+        "the fan-out completed without this answer");
   }
 
   CallOutcome notSentOutcome(FleetMember member) {
-    return new CallOutcome(
-        member.endpoint,
+    return clientOutcome(
+        member,
         CallStatus.SKIPPED,
-        null,
-        new CallFailure(
-            CallFailure.Source.CLIENT,
-            CallFailure.NOT_SENT,
-            "not sent before the deadline (bounded calls in flight)"),
-        0,
-        converter);
+        CallFailure.NOT_SENT,
+        "not sent before the deadline (bounded calls in flight)");
   }
 
   CallOutcome failureOutcome(FleetMember member, CallFailure failure, long micros) {

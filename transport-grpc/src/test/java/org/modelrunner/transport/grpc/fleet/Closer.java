@@ -29,6 +29,30 @@ final class Closer implements AutoCloseable {
             .start());
   }
 
+  /**
+   * Returns the orchestrated tests' fleet: it follows the orchestrator's crunch (reconnecting after
+   * 50 ms to 500 ms), sets up {@link PredictorBase} models (2 attempts, 2 s each), disconnects
+   * after more than 2 failures or timeouts, and records its events.
+   */
+  static org.modelrunner.client.ModelFleet.Builder orchestratedFleet(
+      java.net.URI orchestrator,
+      String crunch,
+      Duration callTimeout,
+      List<org.modelrunner.client.FleetEvent> events) {
+    return org.modelrunner.client.ModelFleet.builder()
+        .directory(
+            org.modelrunner.client.OrchestratorDirectory.builder(orchestrator, crunch)
+                .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
+                .build())
+        .baseClass(PredictorBase.class.getName())
+        .callTimeout(callTimeout)
+        .setupTimeout(Duration.ofSeconds(2))
+        .setupRetries(2, Duration.ofMillis(100))
+        .maxConsecutiveFailures(2)
+        .maxConsecutiveTimeouts(2)
+        .listener(events::add);
+  }
+
   @Override
   public void close() throws Exception {
     for (int i = toClose.size() - 1; i >= 0; i--) {

@@ -77,19 +77,7 @@ class OrchestratedGrpcFleetTest {
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
     ModelFleet fleet =
         closer.open(
-            ModelFleet.builder()
-                .directory(
-                    OrchestratorDirectory.builder(orchestrator.uri(), CRUNCH)
-                        .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
-                        .build())
-                .baseClass(PredictorBase.class.getName())
-                .callTimeout(CALL_TIMEOUT)
-                .setupTimeout(Duration.ofSeconds(2))
-                .setupRetries(2, Duration.ofMillis(100))
-                .maxConsecutiveFailures(2)
-                .maxConsecutiveTimeouts(2)
-                .listener(events::add)
-                .build());
+            Closer.orchestratedFleet(orchestrator.uri(), CRUNCH, CALL_TIMEOUT, events).build());
     assertThat(fleet.awaitSettled(Duration.ofSeconds(30)))
         .as("the first snapshot is settled")
         .isTrue();

@@ -24,7 +24,6 @@ import org.modelrunner.client.FanOutResult;
 import org.modelrunner.client.FleetEvent;
 import org.modelrunner.client.ModelFleet;
 import org.modelrunner.client.ModelStatus;
-import org.modelrunner.client.OrchestratorDirectory;
 import org.modelrunner.spi.DirectoryStatus;
 import org.modelrunner.testsupport.FakeOrchestrator;
 import org.modelrunner.transport.grpc.GrpcRunner;
@@ -85,19 +84,7 @@ class ProductionOrchestratorFleetTest {
     List<FleetEvent> events = new CopyOnWriteArrayList<>();
     ModelFleet fleet =
         closer.open(
-            ModelFleet.builder()
-                .directory(
-                    OrchestratorDirectory.builder(orchestrator.uri(), CRUNCH)
-                        .reconnectBackoff(Duration.ofMillis(50), Duration.ofMillis(500))
-                        .build())
-                .baseClass(PredictorBase.class.getName())
-                .callTimeout(CALL_TIMEOUT)
-                .setupTimeout(Duration.ofSeconds(2))
-                .setupRetries(2, Duration.ofMillis(100))
-                .maxConsecutiveFailures(2)
-                .maxConsecutiveTimeouts(2)
-                .listener(events::add)
-                .build());
+            Closer.orchestratedFleet(orchestrator.uri(), CRUNCH, CALL_TIMEOUT, events).build());
     assertThat(fleet.awaitSettled(Duration.ofSeconds(30))).isTrue();
     assertThat(fleet.connectedModelIds()).containsExactly("a", "b", "c", "d", "f");
     assertThat(orchestrator.refusedHandshakes()).as("our handshake has no body header").isEmpty();
