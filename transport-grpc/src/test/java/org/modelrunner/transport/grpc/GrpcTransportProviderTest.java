@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URI;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.ProviderRegistry;
@@ -101,6 +102,22 @@ class GrpcTransportProviderTest {
         }
         return loaded;
       }
+    }
+  }
+
+  @Test
+  void aCoordinatorOnTheGrpcTransportGetsNeitherTheRunnerNorTheLoaderNorPicocli() {
+    // This module's test class path is what a coordinator that depends on it gets (plus test
+    // tools).
+    for (String absent :
+        List.of(
+            "org.modelrunner.transport.grpc.GrpcRunner",
+            "org.modelrunner.transport.grpc.RunnerMain",
+            "org.modelrunner.loader.HostedModel",
+            "picocli.CommandLine")) {
+      assertThatThrownBy(() -> Class.forName(absent))
+          .as(absent)
+          .isInstanceOf(ClassNotFoundException.class);
     }
   }
 }

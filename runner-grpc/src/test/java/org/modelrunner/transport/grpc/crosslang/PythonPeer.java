@@ -135,7 +135,7 @@ final class PythonPeer {
             List.of(
                 PROTOC.toString(),
                 "-I",
-                moduleDir().resolve("src/main/protobuf").toString(),
+                moduleDir().resolve("../transport-grpc/src/main/protobuf").normalize().toString(),
                 "-I",
                 scripts().toString(),
                 "-I",
