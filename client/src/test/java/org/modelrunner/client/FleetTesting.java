@@ -5,6 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * Waiting in the fleet's tests: for the next event, for an event of a kind, for an assertion to
@@ -55,19 +58,24 @@ final class FleetTesting {
     }
   }
 
-  /** Retries the assertion until it holds, for at most {@link #WAIT}. */
-  static void eventually(Runnable assertion) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (true) {
-      try {
-        assertion.run();
-        return;
-      } catch (AssertionError e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        Thread.sleep(10);
-      }
+  /** Retries the assertion until it holds, for at most {@link #WAIT} (Awaitility). */
+  static void eventually(Runnable assertion) {
+    Awaitility.await()
+        .atMost(WAIT)
+        .pollInterval(Duration.ofMillis(10))
+        .untilAsserted(assertion::run);
+  }
+
+  /** Whether the condition holds within {@link #WAIT}, polled every 10 ms (Awaitility). */
+  static boolean within(BooleanSupplier condition) {
+    try {
+      Awaitility.await()
+          .atMost(WAIT)
+          .pollInterval(Duration.ofMillis(10))
+          .until(condition::getAsBoolean);
+      return true;
+    } catch (ConditionTimeoutException e) {
+      return false;
     }
   }
 }

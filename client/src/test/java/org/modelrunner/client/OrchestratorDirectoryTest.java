@@ -953,15 +953,8 @@ class OrchestratorDirectoryTest {
     return names;
   }
 
-  private static boolean poll(BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + WAIT.toNanos();
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        return false;
-      }
-      Thread.sleep(10);
-    }
-    return true;
+  private static boolean poll(BooleanSupplier condition) {
+    return FleetTesting.within(condition);
   }
 
   /** Records the listener calls, with the thread that made each. */

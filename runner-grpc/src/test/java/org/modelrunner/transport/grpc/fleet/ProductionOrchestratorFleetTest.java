@@ -264,15 +264,15 @@ class ProductionOrchestratorFleetTest {
     return events.stream().filter(e -> e.modelId().equals(model)).map(FleetEvent::kind).toList();
   }
 
-  private static boolean waitFor(java.util.function.BooleanSupplier condition)
-      throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        return false;
-      }
-      Thread.sleep(10);
+  private static boolean waitFor(java.util.function.BooleanSupplier condition) {
+    try {
+      org.awaitility.Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(10))
+          .until(condition::getAsBoolean);
+      return true;
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      return false;
     }
-    return true;
   }
 }
