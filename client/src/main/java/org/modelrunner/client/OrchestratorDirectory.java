@@ -217,6 +217,14 @@ public final class OrchestratorDirectory implements ModelDirectory {
     return Optional.of(status);
   }
 
+  /**
+   * Waits until the directory's own thread has ended after {@link #close()}: from then on nothing
+   * can reconnect or send. For tests.
+   */
+  boolean awaitStopped(Duration timeout) throws InterruptedException {
+    return thread.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+  }
+
   /** Returns how many failure reports wait to be sent. */
   public int queuedReports() {
     synchronized (reports) {

@@ -828,9 +828,10 @@ class OrchestratorDirectoryTest {
         .isEqualTo(1000);
     assertThat(orchestrator.awaitOpenSessions(0, WAIT)).isTrue();
     assertThat(directory.isConnected()).isFalse();
+    assertThat(directory.awaitStopped(WAIT)).as("the directory's thread ended").isTrue();
     orchestrator.dropConnections();
     orchestrator.restart();
-    Thread.sleep(800); // several backoff periods: a live directory would have reconnected by now
+    // Nothing is left that could reconnect: the count cannot grow.
     assertThat(orchestrator.connectionCount()).isEqualTo(1);
   }
 
@@ -845,8 +846,8 @@ class OrchestratorDirectoryTest {
         ModelEndpoint.of("m1", URI.create("grpc://127.0.0.1:1")), "MULTIPLE_FAILED", "late");
 
     directory.close();
+    assertThat(directory.awaitStopped(WAIT)).as("the directory's thread ended").isTrue();
     orchestrator.start(orchestrator.port());
-    Thread.sleep(800);
 
     assertThat(orchestrator.connectionCount()).isEqualTo(1);
     assertThat(logs.at(Level.WARNING))
