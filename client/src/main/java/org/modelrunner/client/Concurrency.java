@@ -13,6 +13,12 @@ final class Concurrency {
   private Concurrency() {}
 
   /**
+   * The name the fleet's parts log under (the façade's, so that one logger configures the fleet;
+   * named as text so that no part refers to the façade).
+   */
+  static final String FLEET_LOGGER = "org.modelrunner.client.ModelFleet";
+
+  /**
    * Returns a factory of daemon threads named {@code name}, or {@code name1}, {@code name2}... when
    * {@code numbered}.
    */

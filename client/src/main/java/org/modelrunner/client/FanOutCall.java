@@ -29,7 +29,7 @@ final class FanOutCall {
   private final CompletableFuture<FanOutResult> future = new CompletableFuture<>();
   private final Executor callbacks;
   private final Consumer<CallOutcome> onOutcome;
-  private final ModelFleet fleet;
+  private final FanOutEngine fleet;
   private volatile ScheduledFuture<?> timer;
 
   // Set only for a plan other than the default (null otherwise: the fast path).
@@ -62,7 +62,7 @@ final class FanOutCall {
    * maxInFlight} of them sent at once through {@code dispatch}.
    */
   FanOutCall(
-      ModelFleet fleet,
+      FanOutEngine fleet,
       FleetMember[] members,
       PreparedCall[] prepared,
       long startNanos,
@@ -193,7 +193,7 @@ final class FanOutCall {
   private void cancelTheRest() {
     for (int i = 0; i < members.length; i++) {
       if (slots.get(i) == null) {
-        fill(i, fleet.cancelledOutcome(members[i]));
+        fill(i, fleet.outcomes.cancelledOutcome(members[i]));
       }
     }
   }
@@ -216,8 +216,8 @@ final class FanOutCall {
         fill(
             i,
             neverSent
-                ? fleet.notSentOutcome(members[i])
-                : fleet.timeoutOutcome(members[i], micros));
+                ? fleet.outcomes.notSentOutcome(members[i])
+                : fleet.outcomes.timeoutOutcome(members[i], micros));
       }
     }
   }
@@ -226,7 +226,7 @@ final class FanOutCall {
   void abort(CallFailure failure) {
     for (int i = 0; i < members.length; i++) {
       if (slots.get(i) == null) {
-        fill(i, fleet.failureOutcome(members[i], failure, 0));
+        fill(i, fleet.outcomes.failureOutcome(members[i], failure, 0));
       }
     }
   }

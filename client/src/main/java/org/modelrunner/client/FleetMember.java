@@ -21,6 +21,15 @@ final class FleetMember {
 
   static final int MAILBOX_CAPACITY = 16;
 
+  /** What a member hands its answers to (it never calls into the fleet itself). */
+  interface Answers {
+    /** A call's answer or transport error arrived; fills the call's slot. Transport thread. */
+    void answered(FleetMember member, Job job, Reply reply, Throwable error, long micros);
+
+    /** A failure outcome the client decided (a full mailbox, say). */
+    CallOutcome failureOutcome(FleetMember member, CallFailure failure, long micros);
+  }
+
   /**
    * The deployment; replaced (same deployment, same address) when the directory updates its infos.
    */
@@ -32,7 +41,7 @@ final class FleetMember {
   /** The reason given with {@link #onReady}, if any; fleet thread only. */
   String readyReason;
 
-  private final ModelFleet fleet;
+  private final Answers fleet;
   private final MpscArrayQueue<Job> mailbox = new MpscArrayQueue<>(MAILBOX_CAPACITY);
   private final AtomicBoolean inFlight = new AtomicBoolean();
   volatile ModelConnection connection;
@@ -73,7 +82,7 @@ final class FleetMember {
   /** Round trips of the calls that got an answer, in microseconds; allocated on the first. */
   private Histogram latencies;
 
-  FleetMember(ModelFleet fleet, ModelEndpoint endpoint, FleetEvent.Kind onReady) {
+  FleetMember(Answers fleet, ModelEndpoint endpoint, FleetEvent.Kind onReady) {
     this.fleet = fleet;
     this.endpoint = endpoint;
     this.onReady = onReady;
@@ -297,7 +306,7 @@ final class FleetMember {
       try {
         current.close();
       } catch (RuntimeException e) {
-        System.getLogger(ModelFleet.class.getName())
+        System.getLogger(Concurrency.FLEET_LOGGER)
             .log(
                 System.Logger.Level.DEBUG,
                 "Closing the connection to " + endpoint.address() + " failed",

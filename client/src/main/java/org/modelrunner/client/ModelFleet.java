@@ -2,16 +2,11 @@ package org.modelrunner.client;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
@@ -22,17 +17,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.DirectoryStatus;
-import org.modelrunner.spi.HealthStatus;
-import org.modelrunner.spi.KeywordArgument;
-import org.modelrunner.spi.ModelConnection;
 import org.modelrunner.spi.ModelDirectory;
-import org.modelrunner.spi.ModelEndpoint;
-import org.modelrunner.spi.ModelState;
-import org.modelrunner.spi.ModelTransport;
-import org.modelrunner.spi.PreparedCall;
 import org.modelrunner.spi.ProviderRegistry;
-import org.modelrunner.spi.Reply;
-import org.modelrunner.spi.StatusCode;
 import org.modelrunner.spi.TransportException;
 import org.modelrunner.spi.TransportProvider;
 import org.modelrunner.spi.TransportSettings;
@@ -133,86 +119,20 @@ public final class ModelFleet implements AutoCloseable {
   private static final AtomicInteger FLEETS = new AtomicInteger();
 
   private final ModelDirectory directory;
-  private final String baseClass;
-  private final Arguments setupArguments;
-  private final Duration callTimeout;
-  private final Duration setupTimeout;
-  private final int setupAttempts;
-  private final Duration setupBackoff;
-  private final int maxConsecutiveFailures;
-  private final int maxConsecutiveTimeouts;
-  private final boolean timeoutCooldown;
-  private final boolean reportFailures;
-  private final FailurePolicy failurePolicy;
-  private final FanOutStrategy fanOutStrategy;
-  private final int healthCheckEvery;
-  private final Duration healthCheckTimeout;
   private final ValueConverter converter;
   private final TransportRegistry transports;
   private final ScheduledThreadPoolExecutor fleetThread;
   private final ExecutorService ownedCallbackThread;
-  private final SerialExecutor callbacks;
   private final List<FleetListener> listeners = new CopyOnWriteArrayList<>();
-
-  /**
-   * The current member of each model id: connected, connecting, recovering or disconnected. Sorted
-   * by id, so that the connected array is rebuilt in one pass, without sorting.
-   */
-  private final Map<String, FleetMember> known = new java.util.concurrent.ConcurrentSkipListMap<>();
-
-  /** New deployments being set up while the old one keeps serving; fleet thread only. */
-  private final Map<String, FleetMember> replacing = new HashMap<>();
-
-  /** What fan-outs target, recomputed on the fleet thread when membership changes. */
-  private volatile View view = View.EMPTY;
-
-  private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
-  private final Object readiness = new Object();
-
-  /** The members of the directory's first snapshot still connecting; fleet thread only. */
-  private Set<FleetMember> initialPending;
-
-  private volatile boolean settled;
-
-  /** Whether a rebuild of {@link #connected} is queued; fleet thread only. */
-  private boolean rebuildPending;
-
-  /** Events and replaced members that wait for that rebuild; fleet thread only. */
-  private final List<FleetEvent> eventsAwaitingRebuild = new ArrayList<>();
-
-  private final List<FleetMember> replacedAwaitingRebuild = new ArrayList<>();
-  private volatile boolean closed;
-
-  /**
-   * What a fan-out targets: the connected members, and the members between deployments or
-   * restarting (each gets a SKIPPED outcome); one immutable pair, so that a fan-out sees a model in
-   * one or the other.
-   */
-  private record View(FleetMember[] connected, FleetMember[] sittingOut) {
-    static final View EMPTY = new View(new FleetMember[0], new FleetMember[0]);
-  }
+  private final Membership membership;
+  private final FanOutEngine engine;
 
   private ModelFleet(Builder builder) {
     this.directory = builder.directory;
-    this.baseClass = builder.baseClass;
-    this.setupArguments = builder.setupArguments;
-    this.callTimeout = builder.callTimeout;
-    this.setupTimeout = builder.setupTimeout;
-    this.setupAttempts = builder.setupAttempts;
-    this.setupBackoff = builder.setupBackoff;
-    this.maxConsecutiveFailures = builder.maxConsecutiveFailures;
-    this.maxConsecutiveTimeouts = builder.maxConsecutiveTimeouts;
-    this.timeoutCooldown = builder.timeoutCooldown;
-    this.reportFailures = builder.reportFailures;
-    this.fanOutStrategy = builder.fanOutStrategy;
-    this.healthCheckEvery =
+    int healthCheckEvery =
         builder.healthCheckEvery >= 0
             ? builder.healthCheckEvery
             : Math.max(1, (int) (0.2 * builder.maxConsecutiveTimeouts));
-    this.healthCheckTimeout = builder.healthCheckTimeout;
-    this.failurePolicy =
-        new FailurePolicy(
-            maxConsecutiveFailures, maxConsecutiveTimeouts, timeoutCooldown, healthCheckEvery);
     this.converter = builder.converter != null ? builder.converter : ValueConverter.create();
     this.transports =
         new TransportRegistry(
@@ -222,55 +142,54 @@ public final class ModelFleet implements AutoCloseable {
         new ScheduledThreadPoolExecutor(
             1, Concurrency.daemonThreads("modelrunner-fleet-" + id, false));
     this.fleetThread.setRemoveOnCancelPolicy(true);
+    SerialExecutor callbacks;
     if (builder.executor != null) {
       this.ownedCallbackThread = null;
-      this.callbacks = new SerialExecutor(builder.executor);
+      callbacks = new SerialExecutor(builder.executor);
     } else {
       this.ownedCallbackThread =
           Executors.newSingleThreadExecutor(
               Concurrency.daemonThreads("modelrunner-fleet-" + id + "-callbacks", false));
-      this.callbacks = new SerialExecutor(ownedCallbackThread);
+      callbacks = new SerialExecutor(ownedCallbackThread);
     }
     this.listeners.addAll(builder.listeners);
+    Outcomes outcomes = new Outcomes(converter);
+    this.membership =
+        new Membership(
+            directory,
+            builder.baseClass,
+            builder.setupArguments,
+            builder.callTimeout,
+            builder.setupTimeout,
+            builder.setupAttempts,
+            builder.setupBackoff,
+            builder.reportFailures,
+            builder.healthCheckTimeout,
+            transports,
+            fleetThread,
+            callbacks,
+            listeners,
+            outcomes);
+    this.engine =
+        new FanOutEngine(
+            membership,
+            outcomes,
+            converter,
+            builder.callTimeout,
+            builder.fanOutStrategy,
+            new FailurePolicy(
+                builder.maxConsecutiveFailures,
+                builder.maxConsecutiveTimeouts,
+                builder.timeoutCooldown,
+                healthCheckEvery),
+            builder.reportFailures,
+            fleetThread,
+            callbacks);
   }
 
   /** Returns a builder. */
   public static Builder builder() {
     return new Builder();
-  }
-
-  /**
-   * Starts following the directory. A directory that reports its first snapshot at once, on this
-   * thread (a static list does), has its endpoints checked here: an endpoint no transport serves
-   * fails the build, with the artifact to add. Endpoints reported later without a transport fail to
-   * connect instead.
-   */
-  private void start() {
-    Thread starting = Thread.currentThread();
-    boolean[] startingUp = {true};
-    directory.start(
-        new ModelDirectory.Listener() {
-          @Override
-          public void snapshot(List<ModelEndpoint> running) {
-            snapshot(running, List.of());
-          }
-
-          @Override
-          public void snapshot(List<ModelEndpoint> running, List<ModelEndpoint> recovering) {
-            if (startingUp[0] && Thread.currentThread() == starting) {
-              running.forEach(endpoint -> transports.check(endpoint.address()));
-            }
-            List<ModelEndpoint> runningCopy = List.copyOf(running);
-            List<ModelEndpoint> recoveringCopy = List.copyOf(recovering);
-            onFleetThread(() -> applySnapshot(runningCopy, recoveringCopy));
-          }
-
-          @Override
-          public void update(ModelEndpoint endpoint, ModelState state) {
-            onFleetThread(() -> applyUpdate(endpoint, state));
-          }
-        });
-    startingUp[0] = false;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -287,167 +206,7 @@ public final class ModelFleet implements AutoCloseable {
    * @throws IllegalStateException if the fleet is closed
    */
   public CompletableFuture<FanOutResult> call(FanOut request) {
-    Objects.requireNonNull(request, "request");
-    if (closed) {
-      throw new IllegalStateException("The fleet is closed");
-    }
-    long start = System.nanoTime();
-    FleetMember[] targets;
-    List<FleetMember> unconnected = List.of();
-    if (request.subset().isPresent()) {
-      List<FleetMember> selected = new ArrayList<>();
-      List<FleetMember> absent = new ArrayList<>();
-      List<String> unknown = new ArrayList<>();
-      for (String id : request.subset().get()) {
-        FleetMember member = known.get(id);
-        if (member == null) {
-          unknown.add(id);
-        } else if (member.state == ModelStatus.State.CONNECTED) {
-          selected.add(member);
-        } else {
-          absent.add(member);
-        }
-      }
-      if (!unknown.isEmpty()) {
-        throw new IllegalArgumentException("The fleet knows no model with the id(s) " + unknown);
-      }
-      targets = selected.toArray(new FleetMember[0]);
-      unconnected = absent;
-    } else {
-      View now = view;
-      targets = now.connected;
-      if (now.sittingOut.length > 0 || !allConnected(targets)) {
-        // Slow path, only while membership changes: models between deployments or restarting get
-        // SKIPPED.
-        List<FleetMember> kept = new ArrayList<>(targets.length);
-        List<FleetMember> outside = new ArrayList<>();
-        for (FleetMember member : targets) {
-          if (member.state == ModelStatus.State.CONNECTED) {
-            kept.add(member);
-          } else {
-            sitsOut(member, outside);
-          }
-        }
-        for (FleetMember member : now.sittingOut) {
-          sitsOut(member, outside);
-        }
-        targets = kept.toArray(new FleetMember[0]);
-        unconnected = outside;
-      }
-    }
-    FleetMember[] all = targets;
-    if (!unconnected.isEmpty()) {
-      all = new FleetMember[targets.length + unconnected.size()];
-      System.arraycopy(targets, 0, all, 0, targets.length);
-      for (int i = 0; i < unconnected.size(); i++) {
-        all[targets.length + i] = unconnected.get(i);
-      }
-    }
-    PreparedCall[] prepared = prepare(request, all, targets.length);
-    Duration timeout = request.timeout().orElse(callTimeout);
-    FanOutStrategy strategy = request.strategy().orElse(fanOutStrategy);
-    FanOutStrategy.Plan plan =
-        strategy == FanOutStrategies.ALL
-            ? FanOutStrategies.ALL_PLAN
-            : strategy.plan(new Targets(targets), timeout);
-    if (plan == null) {
-      throw new IllegalStateException("The fan-out strategy " + strategy + " made no plan");
-    }
-    FanOutCall call;
-    if (plan == FanOutStrategies.ALL_PLAN) {
-      call =
-          new FanOutCall(
-              this,
-              all,
-              prepared,
-              start,
-              timeout,
-              callbacks,
-              request.onOutcome().orElse(null),
-              null,
-              null,
-              0,
-              null);
-    } else {
-      Duration[] slotTimeouts = new Duration[targets.length];
-      for (int i = 0; i < targets.length; i++) {
-        Duration chosen = plan.timeout(i, timeout);
-        slotTimeouts[i] =
-            chosen == null || chosen.isNegative() || chosen.isZero() ? timeout : chosen;
-      }
-      FleetMember[] sendable = targets;
-      FanOutCall[] self = new FanOutCall[1];
-      call =
-          new FanOutCall(
-              this,
-              all,
-              prepared,
-              start,
-              timeout,
-              callbacks,
-              request.onOutcome().orElse(null),
-              plan,
-              slotTimeouts,
-              targets.length,
-              slot -> send(self[0], sendable[slot], slot));
-      self[0] = call;
-    }
-    if (all.length == 0) {
-      call.completeEmpty();
-      return call.future();
-    }
-    inFlight.add(call);
-    call.timer(
-        fleetThread.schedule(
-            call::expire, Math.max(0, call.deadlineNanos - start), TimeUnit.NANOSECONDS));
-    for (int i = targets.length; i < all.length; i++) {
-      call.fill(i, unconnectedOutcome(all[i]));
-    }
-    if (plan == FanOutStrategies.ALL_PLAN) {
-      for (int i = 0; i < targets.length; i++) {
-        send(call, targets[i], i);
-      }
-    } else {
-      call.start();
-    }
-    if (closed) {
-      call.abort(closedFailure());
-    }
-    return call.future();
-  }
-
-  /** Sends one model's call of a fan-out, or ends it SKIPPED while the model sits calls out. */
-  private void send(FanOutCall call, FleetMember member, int slot) {
-    int cooldown = member.takeCooldown();
-    if (cooldown < 0) {
-      member.submit(new FleetMember.Job(call, slot));
-    } else {
-      call.fill(slot, skippedOutcome(member, cooldown));
-    }
-  }
-
-  /** The targets a strategy plans for. */
-  private static final class Targets implements FanOutStrategy.Targets {
-    private final FleetMember[] members;
-
-    Targets(FleetMember[] members) {
-      this.members = members;
-    }
-
-    @Override
-    public int size() {
-      return members.length;
-    }
-
-    @Override
-    public ModelEndpoint endpoint(int index) {
-      return members[index].endpoint;
-    }
-
-    @Override
-    public ModelStatus status(int index) {
-      return members[index].status();
-    }
+    return engine.call(request);
   }
 
   /**
@@ -468,789 +227,12 @@ public final class ModelFleet implements AutoCloseable {
     }
   }
 
-  private static boolean allConnected(FleetMember[] members) {
-    for (FleetMember member : members) {
-      if (member.state != ModelStatus.State.CONNECTED) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /**
-   * For a member of the view that cannot take the call: adds the model's current member if it is
-   * between deployments or restarting, or set up since the view was made (it gets a SKIPPED
-   * outcome); a model that left or was disconnected gets none.
-   */
-  private void sitsOut(FleetMember member, List<FleetMember> outside) {
-    FleetMember current = known.get(member.endpoint.modelId());
-    if (current != null
-        && (current.sitsOutAs() != null || current.state == ModelStatus.State.CONNECTED)) {
-      outside.add(current);
-    }
-  }
-
-  /** The outcome of a targeted model that does not take this call. */
-  private CallOutcome unconnectedOutcome(FleetMember member) {
-    String code = member.sitsOutAs();
-    if (code == null && member.state == ModelStatus.State.CONNECTED) {
-      // Set up since the fan-out's view was made: it takes the next call.
-      code =
-          member.onReady == FleetEvent.Kind.REPLACED
-              ? CallFailure.REDEPLOYING
-              : CallFailure.RECOVERING;
-    }
-    if (code == null) {
-      return failureOutcome(
-          member,
-          new CallFailure(
-              CallFailure.Source.CLIENT,
-              CallFailure.NOT_CONNECTED,
-              "the model is " + member.state.name().toLowerCase(java.util.Locale.ROOT)),
-          0);
-    }
-    String why =
-        code.equals(CallFailure.REDEPLOYING)
-            ? "deployment " + member.endpoint.deploymentId() + " of the model is being set up"
-            : "the model is restarting";
-    return clientOutcome(member, CallStatus.SKIPPED, code, why);
-  }
-
-  /**
-   * Drops members disconnected since the array was made (the fleet thread refreshes it soon after).
-   */
-  private static FleetMember[] stillConnected(FleetMember[] members) {
-    for (FleetMember member : members) {
-      if (member.state != ModelStatus.State.CONNECTED) {
-        List<FleetMember> kept = new ArrayList<>(members.length);
-        for (FleetMember candidate : members) {
-          if (candidate.state == ModelStatus.State.CONNECTED) {
-            kept.add(candidate);
-          }
-        }
-        return kept.toArray(new FleetMember[0]);
-      }
-    }
-    return members;
-  }
-
-  private PreparedCall[] prepare(FanOut request, FleetMember[] members, int connectedCount) {
-    PreparedCall[] prepared = new PreparedCall[members.length];
-    List<KeywordArgument> keywords = new ArrayList<>(request.keywords().size());
-    for (Map.Entry<String, Object> keyword : request.keywords().entrySet()) {
-      keywords.add(new KeywordArgument(keyword.getKey(), converter.encode(keyword.getValue())));
-    }
-    if (request.perModelArguments().isPresent()) {
-      for (int i = 0; i < connectedCount; i++) {
-        List<?> values = request.perModelArguments().get().apply(members[i].endpoint);
-        Arguments arguments = arguments(values, keywords);
-        prepared[i] = members[i].transport.prepare(request.method(), arguments);
-      }
-      return prepared;
-    }
-    if (request.perModel().isPresent()) {
-      for (int i = 0; i < connectedCount; i++) {
-        ModelArguments own =
-            Objects.requireNonNull(
-                request.perModel().get().apply(members[i].endpoint),
-                "the per-model function returned null for " + members[i].endpoint.modelId());
-        List<KeywordArgument> merged = keywords;
-        if (!own.keywords().isEmpty()) {
-          Map<String, KeywordArgument> byName = new java.util.LinkedHashMap<>();
-          keywords.forEach(keyword -> byName.put(keyword.keyword(), keyword));
-          own.keywords()
-              .forEach(
-                  (name, value) ->
-                      byName.put(name, new KeywordArgument(name, converter.encode(value))));
-          merged = new ArrayList<>(byName.values());
-        }
-        prepared[i] =
-            members[i].transport.prepare(request.method(), arguments(own.positional(), merged));
-      }
-      return prepared;
-    }
-    Arguments shared = arguments(request.arguments(), keywords);
-    Map<ModelTransport, PreparedCall> byTransport = new IdentityHashMap<>(2);
-    ModelTransport lastTransport = null;
-    PreparedCall lastCall = null;
-    for (int i = 0; i < connectedCount; i++) {
-      ModelTransport transport = members[i].transport;
-      if (transport != lastTransport) {
-        lastCall = byTransport.computeIfAbsent(transport, t -> t.prepare(request.method(), shared));
-        lastTransport = transport;
-      }
-      prepared[i] = lastCall;
-    }
-    return prepared;
-  }
-
-  private Arguments arguments(List<?> values, List<KeywordArgument> keywords) {
-    List<org.modelrunner.spi.Argument> positional = new ArrayList<>(values.size());
-    for (int i = 0; i < values.size(); i++) {
-      positional.add(new org.modelrunner.spi.Argument(i + 1, converter.encode(values.get(i))));
-    }
-    return Arguments.of(positional, keywords);
-  }
-
-  /** A model's answer (or transport error) arrived. Called on a transport thread. */
-  void answered(
-      FleetMember member, FleetMember.Job job, Reply reply, Throwable error, long micros) {
-    CallOutcome outcome;
-    if (error != null) {
-      Throwable cause = Concurrency.cause(error);
-      if (cause instanceof TransportException transport
-          && transport.kind() == TransportException.Kind.DEADLINE_EXCEEDED) {
-        outcome =
-            new CallOutcome(
-                member.endpoint,
-                CallStatus.TIMEOUT,
-                null,
-                new CallFailure(
-                    CallFailure.Source.TRANSPORT, transport.kind().name(), transport.getMessage()),
-                micros,
-                converter);
-      } else if (cause instanceof TransportException transport) {
-        outcome =
-            failureOutcome(
-                member,
-                new CallFailure(
-                    CallFailure.Source.TRANSPORT, transport.kind().name(), transport.getMessage()),
-                micros);
-      } else {
-        outcome =
-            failureOutcome(
-                member,
-                new CallFailure(
-                    CallFailure.Source.TRANSPORT,
-                    TransportException.Kind.INTERNAL.name(),
-                    cause.toString()),
-                micros);
-      }
-    } else if (reply.status().isSuccess()) {
-      outcome =
-          new CallOutcome(
-              member.endpoint,
-              CallStatus.SUCCESS,
-              reply.value().orElse(null),
-              null,
-              micros,
-              converter);
-    } else {
-      outcome =
-          failureOutcome(
-              member,
-              new CallFailure(
-                  CallFailure.Source.MODEL, reply.status().code(), reply.status().message()),
-              micros);
-    }
-    job.call().fill(job.slot(), outcome);
-  }
-
-  CallOutcome timeoutOutcome(FleetMember member, long micros) {
-    return new CallOutcome(member.endpoint, CallStatus.TIMEOUT, null, null, micros, converter);
-  }
-
-  /** An outcome the client decided without sending the call (it is not counted). */
-  private CallOutcome clientOutcome(
-      FleetMember member, CallStatus status, String code, String message) {
-    return new CallOutcome(
-        member.endpoint,
-        status,
-        null,
-        new CallFailure(CallFailure.Source.CLIENT, code, message),
-        0,
-        converter);
-  }
-
-  private CallOutcome skippedOutcome(FleetMember member, int left) {
-    return clientOutcome(
-        member,
-        CallStatus.SKIPPED,
-        CallFailure.COOLDOWN,
-        "the model sits out this call after timeouts"
-            + (left > 0 ? " (and " + left + " more)" : ""));
-  }
-
-  CallOutcome cancelledOutcome(FleetMember member) {
-    return clientOutcome(
-        member,
-        CallStatus.CANCELLED,
-        CallFailure.NOT_NEEDED,
-        "the fan-out completed without this answer");
-  }
-
-  CallOutcome notSentOutcome(FleetMember member) {
-    return clientOutcome(
-        member,
-        CallStatus.SKIPPED,
-        CallFailure.NOT_SENT,
-        "not sent before the deadline (bounded calls in flight)");
-  }
-
-  CallOutcome failureOutcome(FleetMember member, CallFailure failure, long micros) {
-    return new CallOutcome(member.endpoint, CallStatus.FAILURE, null, failure, micros, converter);
-  }
-
-  void finished(FanOutCall call) {
-    inFlight.remove(call);
-  }
-
-  /** Applies the failure policy to a recorded outcome. */
-  void policy(FleetMember member, CallOutcome outcome) {
-    FailurePolicy.Decision decision = failurePolicy.apply(member, outcome);
-    if (decision == FailurePolicy.Decision.NONE) {
-      return; // the common case: no allocation
-    }
-    if (decision instanceof FailurePolicy.Decision.Disconnect disconnect) {
-      if (reportFailures) {
-        disconnect(member, disconnect.code().name(), disconnect.reason());
-      } else if (disconnect.firstCrossing()) {
-        LOG.log(
-            System.Logger.Level.WARNING,
-            "{0} would be disconnected and reported {1} ({2}); failures are not reported, so it is"
-                + " kept",
-            member,
-            disconnect.code(),
-            disconnect.reason());
-      }
-    } else if (decision instanceof FailurePolicy.Decision.CheckHealth check) {
-      checkHealth(member, check.why());
-    } else if (decision instanceof FailurePolicy.Decision.SetUpAgain again) {
-      LOG.log(System.Logger.Level.WARNING, "{0}: {1}; setting it up again", member, again.why());
-      onFleetThread(() -> reconnect(member, again.why()));
-    } else if (decision instanceof FailurePolicy.Decision.CoordinatorError error) {
-      LOG.log(
-          System.Logger.Level.WARNING,
-          "{0} refused the call as the coordinator''s error, not counted: {1}",
-          member,
-          error.failure());
-    }
-  }
-
-  /**
-   * Asks the runner's health service, out of band with its own deadline (never inside a fan-out's);
-   * a runner that does not answer {@code SERVING} is reconnected. One check at a time per model.
-   */
-  private void checkHealth(FleetMember member, String why) {
-    ModelConnection connection = member.connection;
-    if (connection == null
-        || member.retired
-        || member.state != ModelStatus.State.CONNECTED
-        || !member.healthChecking.compareAndSet(false, true)) {
-      return;
-    }
-    CompletableFuture<HealthStatus> health;
-    try {
-      health = connection.checkHealth(healthCheckTimeout);
-    } catch (RuntimeException e) {
-      health = CompletableFuture.failedFuture(e);
-    }
-    health.whenComplete(
-        (status, error) -> {
-          member.healthChecking.set(false);
-          if (error == null && status == HealthStatus.SERVING) {
-            return;
-          }
-          String answer =
-              error != null ? Concurrency.cause(error).toString() : String.valueOf(status);
-          onFleetThread(() -> reconnect(member, "health check after " + why + ": " + answer));
-        });
-  }
-
-  private void disconnect(FleetMember member, String code, String reason) {
-    // At once, so that no fan-out started after this outcome was seen targets the model.
-    if (!member.markDisconnected(code + ": " + reason)) {
-      return;
-    }
-    onFleetThread(
-        () -> {
-          LOG.log(
-              System.Logger.Level.WARNING, "Disconnecting {0}: {1} ({2})", member, code, reason);
-          member.closeConnection();
-          membershipChanged();
-          reportToDirectory(member.endpoint, code, reason);
-          emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason));
-        });
-  }
-
-  private void reportToDirectory(ModelEndpoint endpoint, String code, String reason) {
-    try {
-      directory.reportFailure(endpoint, code, reason);
-    } catch (RuntimeException e) {
-      LOG.log(
-          System.Logger.Level.WARNING, "The directory failed to take a failure report: " + e, e);
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Membership (fleet thread only)
-
-  private void onFleetThread(Runnable task) {
-    try {
-      fleetThread.execute(
-          () -> {
-            if (closed) {
-              return;
-            }
-            try {
-              task.run();
-              checkSettled();
-            } catch (RuntimeException | Error e) {
-              LOG.log(System.Logger.Level.ERROR, "Applying a membership change failed: " + e, e);
-            }
-          });
-    } catch (java.util.concurrent.RejectedExecutionException closing) {
-      // The fleet is closing: nothing more to apply.
-    }
-  }
-
-  private static String key(ModelEndpoint endpoint) {
-    return endpoint.modelId() + '\u0000' + endpoint.deploymentId();
-  }
-
-  private void applySnapshot(List<ModelEndpoint> running, List<ModelEndpoint> recovering) {
-    Set<String> listed = new HashSet<>();
-    running.forEach(endpoint -> listed.add(key(endpoint)));
-    recovering.forEach(endpoint -> listed.add(key(endpoint)));
-    // What is listed first, so that a model whose old deployment is gone and whose new one is
-    // listed is a
-    // redeploy, not a leave and a join.
-    for (ModelEndpoint endpoint : running) {
-      applyUpdate(endpoint, ModelState.RUNNING);
-    }
-    for (ModelEndpoint endpoint : recovering) {
-      applyUpdate(endpoint, ModelState.RECOVERING);
-    }
-    for (FleetMember member : List.copyOf(replacing.values())) {
-      if (!listed.contains(key(member.endpoint))) {
-        retire(replacing.remove(member.endpoint.modelId()));
-      }
-    }
-    for (FleetMember member : List.copyOf(known.values())) {
-      if (!listed.contains(key(member.endpoint))) {
-        stopped(member, "not in the directory's snapshot");
-      }
-    }
-    if (initialPending == null && !settled) {
-      initialPending = new HashSet<>();
-      initialPending.addAll(known.values());
-      initialPending.addAll(replacing.values());
-    }
-  }
-
-  private void applyUpdate(ModelEndpoint endpoint, ModelState state) {
-    String id = endpoint.modelId();
-    FleetMember current = known.get(id);
-    FleetMember pending = replacing.get(id);
-    switch (state) {
-      case RUNNING -> running(endpoint, current, pending);
-      case RECOVERING -> {
-        if (pending != null && sameDeployment(pending, endpoint)) {
-          retire(replacing.remove(id));
-        }
-        if (current != null
-            && sameDeployment(current, endpoint)
-            && current.state != ModelStatus.State.RECOVERING) {
-          recovering(current);
-        }
-      }
-      case STOPPED -> {
-        if (pending != null && sameDeployment(pending, endpoint)) {
-          retire(replacing.remove(id));
-        }
-        if (current != null && sameDeployment(current, endpoint)) {
-          stopped(current, "the directory reports it STOPPED");
-        }
-      }
-    }
-  }
-
-  private void running(ModelEndpoint endpoint, FleetMember current, FleetMember pending) {
-    String id = endpoint.modelId();
-    if (current != null && sameDeployment(current, endpoint)) {
-      boolean moved = !current.endpoint.address().equals(endpoint.address());
-      if (!moved && current.state != ModelStatus.State.RECOVERING) {
-        if (!current.endpoint.infos().equals(endpoint.infos())) {
-          current.endpoint = endpoint;
-          emit(new FleetEvent(FleetEvent.Kind.INFOS_UPDATED, endpoint, "", ""));
-        }
-        return; // a duplicate; or a model disconnected here, which stays out until the directory
-        // changes it
-      }
-      // The same deployment, restarted (RECOVERING then RUNNING) or moved: set it up again.
-      if (pending != null) {
-        retire(replacing.remove(id));
-      }
-      FleetMember restarted = new FleetMember(this, endpoint, FleetEvent.Kind.RESTARTED);
-      restarted.readyReason =
-          moved
-              ? "moved from " + current.endpoint.address() + " to " + endpoint.address()
-              : "restarted";
-      replaceAtOnce(current, restarted);
-      connect(restarted, 1);
-      return;
-    }
-    if (pending != null && sameDeployment(pending, endpoint)) {
-      if (pending.endpoint.address().equals(endpoint.address())) {
-        pending.endpoint = endpoint; // already being set up; keep the newest infos
-        return;
-      }
-      retire(replacing.remove(id)); // moved while being set up: start again
-    }
-    if (current == null) {
-      FleetMember joining = new FleetMember(this, endpoint, FleetEvent.Kind.CONNECTED);
-      known.put(id, joining);
-      connect(joining, 1);
-      return;
-    }
-    FleetMember next = new FleetMember(this, endpoint, FleetEvent.Kind.REPLACED);
-    next.readyReason = "replaces deployment " + current.endpoint.deploymentId();
-    if (current.state == ModelStatus.State.CONNECTED) {
-      replacing.put(id, next); // the current deployment serves until the new one is set up
-    } else {
-      replaceAtOnce(current, next);
-    }
-    connect(next, 1);
-  }
-
-  /** Puts {@code next} in the place of {@code current} now (current cannot serve anyway). */
-  private void replaceAtOnce(FleetMember current, FleetMember next) {
-    known.put(next.endpoint.modelId(), next);
-    retire(current);
-    membershipChanged(); // connected, or sitting out while being set up again
-  }
-
-  private void recovering(FleetMember current) {
-    FleetMember waiting = new FleetMember(this, current.endpoint, FleetEvent.Kind.RESTARTED);
-    waiting.state = ModelStatus.State.RECOVERING;
-    waiting.retired = true; // never connects: a RUNNING update starts a new member
-    replaceAtOnce(current, waiting);
-    emit(
-        new FleetEvent(
-            FleetEvent.Kind.RECOVERING,
-            current.endpoint,
-            "",
-            "the directory reports it RECOVERING"));
-  }
-
-  private void reconnect(FleetMember member, String why) {
-    String id = member.endpoint.modelId();
-    if (member.retired || known.get(id) != member || member.state != ModelStatus.State.CONNECTED) {
-      return;
-    }
-    LOG.log(System.Logger.Level.WARNING, "Reconnecting {0}: {1}", member, why);
-    FleetMember again = new FleetMember(this, member.endpoint, FleetEvent.Kind.RESTARTED);
-    again.readyReason = "reconnected after " + why;
-    again.lastError(why);
-    replaceAtOnce(member, again);
-    connect(again, 1);
-  }
-
-  private static boolean sameDeployment(FleetMember member, ModelEndpoint endpoint) {
-    return member.endpoint.deploymentId().equals(endpoint.deploymentId());
-  }
-
-  /**
-   * The held deployment is gone. If a newer deployment of the model is being set up, it is a
-   * redeploy (the Model Orchestrator stops the old process at once): the new deployment takes the
-   * place, the model is {@code REDEPLOYING} until it is ready ({@code REPLACED}), and nothing says
-   * it left. Otherwise the model leaves.
-   */
-  private void stopped(FleetMember member, String reason) {
-    String id = member.endpoint.modelId();
-    FleetMember pending = replacing.remove(id);
-    if (pending == null) {
-      leave(member, reason);
-      return;
-    }
-    LOG.log(
-        System.Logger.Level.INFO,
-        "{0}: deployment {1} stopped ({2}); {3} is being set up in its place",
-        id,
-        member.endpoint.deploymentId(),
-        reason,
-        pending.endpoint.deploymentId());
-    known.put(id, pending);
-    retire(member);
-    pending.state = ModelStatus.State.REDEPLOYING;
-    membershipChanged();
-  }
-
-  private void leave(FleetMember member, String reason) {
-    String id = member.endpoint.modelId();
-    known.remove(id, member);
-    retire(member);
-    membershipChanged();
-    emit(new FleetEvent(FleetEvent.Kind.LEFT, member.endpoint, "", reason));
-  }
-
-  /**
-   * Retires a deployment that a new one replaced while it still serves: calls already sent or
-   * queued to it (by fan-outs that started before the swap) get its answers. It takes no new calls,
-   * and its connection closes once it is idle, a call timeout after the swap at the earliest.
-   */
-  private void retireAfterItsCalls(FleetMember member) {
-    member.retired = true; // no more policy decisions or health checks for it
-    replacedAwaitingRebuild.add(member); // its call timeout starts once fan-outs no longer pick it
-  }
-
-  private void scheduleRetirement(FleetMember member) {
-    try {
-      fleetThread.schedule(
-          () -> {
-            member.state = ModelStatus.State.DISCONNECTED;
-            member.closeWhenIdle();
-          },
-          callTimeout.toNanos(),
-          TimeUnit.NANOSECONDS);
-    } catch (java.util.concurrent.RejectedExecutionException closing) {
-      member.closeConnection(); // the fleet is closing
-    }
-  }
-
-  private void retire(FleetMember member) {
-    if (member == null) {
-      return;
-    }
-    member.retired = true;
-    if (member.state != ModelStatus.State.RECOVERING) {
-      member.state = ModelStatus.State.DISCONNECTED;
-    }
-    member.closeConnection();
-  }
-
-  private void connect(FleetMember member, int attempt) {
-    if (member.retired) {
-      return;
-    }
-    ModelConnection connection = member.connection;
-    if (connection == null) {
-      try {
-        ModelTransport transport = transports.transportFor(member.endpoint.address());
-        connection = transport.connect(member.endpoint.address());
-        member.transport = transport;
-      } catch (RuntimeException e) {
-        connectionFailed(member, e.getMessage());
-        return;
-      }
-      member.connection = connection;
-    }
-    CompletableFuture<Reply> setup;
-    try {
-      setup = connection.setup(baseClass, setupArguments, setupTimeout);
-    } catch (RuntimeException e) {
-      setup = CompletableFuture.failedFuture(e);
-    }
-    setup.whenComplete((reply, error) -> onFleetThread(() -> setUp(member, attempt, reply, error)));
-  }
-
-  private void setUp(FleetMember member, int attempt, Reply reply, Throwable error) {
-    if (member.retired) {
-      return;
-    }
-    if (error == null && reply.status().isSuccess()) {
-      String id = member.endpoint.modelId();
-      FleetMember previous = known.get(id);
-      if (replacing.get(id) == member) {
-        replacing.remove(id);
-      }
-      known.put(id, member);
-      member.state = ModelStatus.State.CONNECTED;
-      membershipChanged(); // the old member serves until fan-outs pick the new one: no fan-out
-      // misses the model
-      if (previous != null && previous != member) {
-        if (previous.state == ModelStatus.State.CONNECTED) {
-          retireAfterItsCalls(previous);
-        } else {
-          retire(previous);
-        }
-      }
-      String reason = member.readyReason != null ? member.readyReason : reply.status().message();
-      emit(new FleetEvent(member.onReady, member.endpoint, "", reason));
-      return;
-    }
-    String why = error != null ? Concurrency.cause(error).toString() : reply.status().toString();
-    member.lastError("setup attempt " + attempt + ": " + why);
-    if (error == null) {
-      // The runner answered: not retried (as the Python client). Only errors and timeouts are.
-      setupRefused(member, reply);
-      return;
-    }
-    if (attempt < setupAttempts) {
-      long backoff = setupBackoff.toNanos() << Math.min(attempt - 1, 20);
-      LOG.log(System.Logger.Level.INFO, "Setup of {0} failed ({1}); retrying", member, why);
-      fleetThread.schedule(
-          () -> onFleetThread(() -> connect(member, attempt + 1)), backoff, TimeUnit.NANOSECONDS);
-      return;
-    }
-    connectionFailed(member, "setup failed " + attempt + " time(s), the last: " + why);
-  }
-
-  /**
-   * Setup answered something other than SUCCESS: {@code BAD_IMPLEMENTATION} is reported as such;
-   * {@code INVALID_ARGUMENT} (an empty base class name) is the coordinator's error, logged and not
-   * reported; any other answer ({@code SETUP_FAILED}: the constructor threw, say) is reported
-   * {@code MULTIPLE_FAILED}, which the Model Orchestrator quarantines.
-   */
-  private void setupRefused(FleetMember member, Reply reply) {
-    member.state = ModelStatus.State.DISCONNECTED;
-    member.closeConnection();
-    forgetIfPending(member);
-    membershipChanged();
-    String message = reply.status().message();
-    if (reply.status().is(StatusCode.INVALID_ARGUMENT)) {
-      String reason =
-          "the runner refused the setup as the coordinator's error ("
-              + reply.status()
-              + "): check the fleet's base class name '"
-              + baseClass
-              + "'";
-      LOG.log(System.Logger.Level.ERROR, "{0}: {1}", member, reason);
-      emit(
-          new FleetEvent(
-              FleetEvent.Kind.CONNECTION_FAILED,
-              member.endpoint,
-              StatusCode.INVALID_ARGUMENT.name(),
-              reason));
-      return;
-    }
-    String code =
-        reply.status().is(StatusCode.BAD_IMPLEMENTATION)
-            ? FailureCode.BAD_IMPLEMENTATION.name()
-            : FailureCode.MULTIPLE_FAILED.name();
-    String reason =
-        reply.status().is(StatusCode.BAD_IMPLEMENTATION)
-            ? message
-            : "setup answered " + reply.status();
-    LOG.log(
-        System.Logger.Level.WARNING,
-        "Setup of {0} answered {1}: {2}",
-        member,
-        reply.status().code(),
-        message);
-    if (reportFailures) {
-      reportToDirectory(member.endpoint, code, reason);
-    }
-    emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason));
-  }
-
-  private void connectionFailed(FleetMember member, String why) {
-    LOG.log(System.Logger.Level.WARNING, "Cannot connect {0}: {1}", member, why);
-    member.lastError(why);
-    member.state = ModelStatus.State.DISCONNECTED;
-    member.closeConnection();
-    forgetIfPending(member);
-    membershipChanged();
-    if (reportFailures) {
-      reportToDirectory(member.endpoint, FailureCode.CONNECTION_FAILED.name(), why);
-    }
-    emit(
-        new FleetEvent(
-            FleetEvent.Kind.CONNECTION_FAILED,
-            member.endpoint,
-            FailureCode.CONNECTION_FAILED.name(),
-            why));
-  }
-
-  private void forgetIfPending(FleetMember member) {
-    String id = member.endpoint.modelId();
-    if (replacing.get(id) == member) {
-      replacing.remove(id);
-      member.retired = true;
-    }
-  }
-
-  /**
-   * Schedules one rebuild of the connected array for all the changes made until it runs: a burst of
-   * setups completing together (a snapshot of thousands of models) costs one pass, not one per
-   * model. Events emitted meanwhile wait for it, so that a listener that sees CONNECTED finds the
-   * model connected.
-   */
-  private void membershipChanged() {
-    if (!rebuildPending) {
-      rebuildPending = true;
-      onFleetThread(this::rebuildConnected);
-    }
-  }
-
-  private void rebuildConnected() {
-    rebuildPending = false;
-    List<FleetMember> now = new ArrayList<>(view.connected.length + 1);
-    List<FleetMember> out = new ArrayList<>();
-    for (FleetMember member : known.values()) { // in model id order
-      if (member.state == ModelStatus.State.CONNECTED) {
-        now.add(member);
-      } else if (member.sitsOutAs() != null) {
-        out.add(member);
-      }
-    }
-    view = new View(now.toArray(new FleetMember[0]), out.toArray(new FleetMember[0]));
-    synchronized (readiness) {
-      readiness.notifyAll();
-    }
-    for (FleetMember replaced : replacedAwaitingRebuild) {
-      scheduleRetirement(replaced);
-    }
-    replacedAwaitingRebuild.clear();
-    for (FleetEvent event : eventsAwaitingRebuild) {
-      emit(event);
-    }
-    eventsAwaitingRebuild.clear();
-  }
-
-  /**
-   * Marks the fleet settled once every model of the directory's first snapshot connected or failed.
-   */
-  private void checkSettled() {
-    if (settled || initialPending == null || rebuildPending) {
-      return;
-    }
-    initialPending.removeIf(
-        member ->
-            member.retired
-                || (member.state != ModelStatus.State.CONNECTING
-                    && member.state != ModelStatus.State.REDEPLOYING));
-    if (initialPending.isEmpty()) {
-      settled = true;
-      initialPending = null;
-      synchronized (readiness) {
-        readiness.notifyAll();
-      }
-    }
-  }
-
-  private void emit(FleetEvent event) {
-    if (listeners.isEmpty()) {
-      return;
-    }
-    if (rebuildPending) {
-      eventsAwaitingRebuild.add(event);
-      return;
-    }
-    callbacks.execute(
-        () -> {
-          for (FleetListener listener : listeners) {
-            try {
-              listener.onEvent(event);
-            } catch (RuntimeException e) {
-              LOG.log(
-                  System.Logger.Level.WARNING, "A fleet listener failed on " + event + ": " + e, e);
-            }
-          }
-        });
-  }
-
   // ---------------------------------------------------------------------------------------------
   // What coordinators can see
 
   /** Returns the status of every model the fleet knows (connected, connecting or disconnected). */
   public List<ModelStatus> models() {
-    List<ModelStatus> statuses = new ArrayList<>();
-    for (FleetMember member : known.values()) {
-      statuses.add(member.status());
-    }
-    statuses.sort((a, b) -> a.modelId().compareTo(b.modelId()));
-    return statuses;
+    return membership.models();
   }
 
   /**
@@ -1264,11 +246,7 @@ public final class ModelFleet implements AutoCloseable {
 
   /** Returns the ids of the models that are connected now, sorted. */
   public List<String> connectedModelIds() {
-    List<String> ids = new ArrayList<>();
-    for (FleetMember member : stillConnected(view.connected)) {
-      ids.add(member.endpoint.modelId());
-    }
-    return ids;
+    return membership.connectedModelIds();
   }
 
   /**
@@ -1278,17 +256,7 @@ public final class ModelFleet implements AutoCloseable {
    * @throws InterruptedException if the thread is interrupted while waiting
    */
   public boolean awaitConnected(int count, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (readiness) {
-      while (view.connected.length < count) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0 || closed) {
-          return view.connected.length >= count;
-        }
-        TimeUnit.NANOSECONDS.timedWait(readiness, left);
-      }
-      return true;
-    }
+    return membership.awaitConnected(count, timeout);
   }
 
   /**
@@ -1300,17 +268,7 @@ public final class ModelFleet implements AutoCloseable {
    * @throws InterruptedException if the thread is interrupted while waiting
    */
   public boolean awaitSettled(Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    synchronized (readiness) {
-      while (!settled) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0 || closed) {
-          return settled;
-        }
-        TimeUnit.NANOSECONDS.timedWait(readiness, left);
-      }
-      return true;
-    }
+    return membership.awaitSettled(timeout);
   }
 
   /**
@@ -1332,14 +290,7 @@ public final class ModelFleet implements AutoCloseable {
    * @throws IllegalArgumentException if the fleet knows no model with that id, or the code is blank
    */
   public void report(String modelId, String failureCode, String reason) {
-    Objects.requireNonNull(failureCode, "failureCode");
-    Objects.requireNonNull(reason, "reason");
-    if (failureCode.isBlank()) {
-      throw new IllegalArgumentException("The failure code cannot be blank");
-    }
-    FleetMember member = member(modelId);
-    LOG.log(System.Logger.Level.INFO, "Reporting {0}: {1} ({2})", member, failureCode, reason);
-    reportToDirectory(member.endpoint, failureCode, reason);
+    membership.report(modelId, failureCode, reason);
   }
 
   /**
@@ -1352,33 +303,7 @@ public final class ModelFleet implements AutoCloseable {
    * @throws IllegalArgumentException if the fleet knows no model with that id
    */
   public boolean disconnect(String modelId, String reason) {
-    Objects.requireNonNull(reason, "reason");
-    FleetMember member = member(modelId);
-    if (!member.markDisconnected(FleetEvent.LOCAL + ": " + reason)) {
-      return false;
-    }
-    onFleetThread(
-        () -> {
-          LOG.log(System.Logger.Level.INFO, "Disconnecting {0} locally: {1}", member, reason);
-          member.closeConnection();
-          if (replacing.containsKey(modelId)) {
-            retire(replacing.remove(modelId));
-          }
-          membershipChanged();
-          emit(
-              new FleetEvent(
-                  FleetEvent.Kind.DISCONNECTED, member.endpoint, FleetEvent.LOCAL, reason));
-        });
-    return true;
-  }
-
-  private FleetMember member(String modelId) {
-    Objects.requireNonNull(modelId, "modelId");
-    FleetMember member = known.get(modelId);
-    if (member == null) {
-      throw new IllegalArgumentException("The fleet knows no model with the id " + modelId);
-    }
-    return member;
+    return membership.disconnectLocally(modelId, reason);
   }
 
   /** Adds a listener of membership and policy events. */
@@ -1398,42 +323,27 @@ public final class ModelFleet implements AutoCloseable {
    */
   @Override
   public void close() {
-    if (closed) {
+    if (membership.isClosed()) {
       return;
     }
-    closed = true;
+    membership.close();
     try {
       directory.close();
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "Closing the directory failed: " + e, e);
     }
-    for (FanOutCall call : List.copyOf(inFlight)) {
-      call.abort(closedFailure());
-    }
+    engine.abortAll(Outcomes.CLOSED);
     fleetThread.shutdownNow();
     try {
       fleetThread.awaitTermination(5, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (FleetMember member : known.values()) {
-      retire(member);
-    }
-    for (FleetMember member : replacing.values()) {
-      retire(member);
-    }
+    membership.retireAll();
     transports.close();
-    synchronized (readiness) {
-      readiness.notifyAll();
-    }
     if (ownedCallbackThread != null) {
       ownedCallbackThread.shutdown();
     }
-  }
-
-  private static CallFailure closedFailure() {
-    return new CallFailure(
-        CallFailure.Source.CLIENT, CallFailure.FLEET_CLOSED, "the fleet was closed");
   }
 
   /** Configures a {@link ModelFleet}. */
@@ -1631,7 +541,7 @@ public final class ModelFleet implements AutoCloseable {
       }
       ModelFleet fleet = new ModelFleet(this);
       try {
-        fleet.start();
+        fleet.membership.start();
       } catch (RuntimeException e) {
         fleet.close();
         throw e;

@@ -10,7 +10,7 @@ import org.jctools.queues.MpscUnboundedArrayQueue;
  * in, one drains them. A task that throws is logged and does not stop the ones after it.
  */
 final class SerialExecutor implements Executor {
-  private static final System.Logger LOG = System.getLogger(ModelFleet.class.getName());
+  private static final System.Logger LOG = System.getLogger(Concurrency.FLEET_LOGGER);
 
   private final Executor delegate;
   private final Queue<Runnable> tasks = new MpscUnboundedArrayQueue<>(64);

@@ -75,7 +75,7 @@ final class TransportRegistry implements AutoCloseable {
       try {
         transport.close();
       } catch (RuntimeException e) {
-        System.getLogger(ModelFleet.class.getName())
+        System.getLogger(Concurrency.FLEET_LOGGER)
             .log(System.Logger.Level.WARNING, "Closing a transport failed: " + e, e);
       }
     }

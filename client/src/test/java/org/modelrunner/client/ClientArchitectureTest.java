@@ -28,6 +28,27 @@ class ClientArchitectureTest {
   }
 
   @Test
+  void noPartOfTheFleetCallsBackIntoTheFacade() {
+    noClasses()
+        .that()
+        .haveNameNotMatching("org\\.modelrunner\\.client\\.ModelFleet(\\$.*)?")
+        .should()
+        .dependOnClassesThat()
+        .haveFullyQualifiedName("org.modelrunner.client.ModelFleet")
+        .check(CLIENT);
+  }
+
+  @Test
+  void theClientsPackagesHaveNoCycles() {
+    com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices()
+        .matching("org.modelrunner.client.(**)")
+        .should()
+        .beFreeOfCycles()
+        .allowEmptyShould(true)
+        .check(CLIENT);
+  }
+
+  @Test
   void queuesStayInsideTheClient() {
     noClasses()
         .that()

@@ -860,9 +860,11 @@ class OrchestratedFleetTest {
     assertThat(describe(nextEvent())).isEqualTo("LEFT a/a_d1");
     barrier();
 
-    java.lang.reflect.Field field = ModelFleet.class.getDeclaredField("initialPending");
+    java.lang.reflect.Field membership = ModelFleet.class.getDeclaredField("membership");
+    membership.setAccessible(true);
+    java.lang.reflect.Field field = Membership.class.getDeclaredField("initialPending");
     field.setAccessible(true);
-    Object pending = field.get(fleet);
+    Object pending = field.get(membership.get(fleet));
     assertThat(pending).as("members kept after the fleet settled (a left long ago)").isNull();
   }
 

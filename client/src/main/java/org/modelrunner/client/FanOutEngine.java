@@ -1,0 +1,387 @@
+package org.modelrunner.client;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.KeywordArgument;
+import org.modelrunner.spi.ModelEndpoint;
+import org.modelrunner.spi.ModelTransport;
+import org.modelrunner.spi.PreparedCall;
+import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.ValueConverter;
+
+/**
+ * The fleet's fan-out engine: spreads one call over the targeted models with its {@link
+ * FanOutStrategy}, through each model's mailbox, under one timer, and applies the {@link
+ * FailurePolicy} to each outcome, acting through the {@link Membership}. Never calls back into the
+ * fleet.
+ */
+final class FanOutEngine {
+  private static final System.Logger LOG = System.getLogger(Concurrency.FLEET_LOGGER);
+
+  private final Membership membership;
+  final Outcomes outcomes;
+  private final ValueConverter converter;
+  private final Duration callTimeout;
+  private final FanOutStrategy fanOutStrategy;
+  private final FailurePolicy failurePolicy;
+  private final boolean reportFailures;
+  private final ScheduledThreadPoolExecutor fleetThread;
+  private final SerialExecutor callbacks;
+  private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
+
+  FanOutEngine(
+      Membership membership,
+      Outcomes outcomes,
+      ValueConverter converter,
+      Duration callTimeout,
+      FanOutStrategy fanOutStrategy,
+      FailurePolicy failurePolicy,
+      boolean reportFailures,
+      ScheduledThreadPoolExecutor fleetThread,
+      SerialExecutor callbacks) {
+    this.membership = membership;
+    this.outcomes = outcomes;
+    this.converter = converter;
+    this.callTimeout = callTimeout;
+    this.fanOutStrategy = fanOutStrategy;
+    this.failurePolicy = failurePolicy;
+    this.reportFailures = reportFailures;
+    this.fleetThread = fleetThread;
+    this.callbacks = callbacks;
+  }
+
+  /**
+   * Starts a fan-out and returns its result's future, which completes (on the fleet's executor)
+   * when every targeted model has an outcome, by the deadline plus a small bound.
+   *
+   * @throws IllegalArgumentException if the subset names a model the fleet does not know
+   * @throws org.modelrunner.spi.ValueConversionException if an argument cannot be converted
+   * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if the request is over the size
+   *     limit
+   * @throws IllegalStateException if the fleet is closed
+   */
+  CompletableFuture<FanOutResult> call(FanOut request) {
+    Objects.requireNonNull(request, "request");
+    if (membership.isClosed()) {
+      throw new IllegalStateException("The fleet is closed");
+    }
+    long start = System.nanoTime();
+    FleetMember[] targets;
+    List<FleetMember> unconnected = List.of();
+    if (request.subset().isPresent()) {
+      List<FleetMember> selected = new ArrayList<>();
+      List<FleetMember> absent = new ArrayList<>();
+      List<String> unknown = new ArrayList<>();
+      for (String id : request.subset().get()) {
+        FleetMember member = membership.known(id);
+        if (member == null) {
+          unknown.add(id);
+        } else if (member.state == ModelStatus.State.CONNECTED) {
+          selected.add(member);
+        } else {
+          absent.add(member);
+        }
+      }
+      if (!unknown.isEmpty()) {
+        throw new IllegalArgumentException("The fleet knows no model with the id(s) " + unknown);
+      }
+      targets = selected.toArray(new FleetMember[0]);
+      unconnected = absent;
+    } else {
+      Membership.View now = membership.view();
+      targets = now.connected();
+      if (now.sittingOut().length > 0 || !allConnected(targets)) {
+        // Slow path, only while membership changes: models between deployments or restarting get
+        // SKIPPED.
+        List<FleetMember> kept = new ArrayList<>(targets.length);
+        List<FleetMember> outside = new ArrayList<>();
+        for (FleetMember member : targets) {
+          if (member.state == ModelStatus.State.CONNECTED) {
+            kept.add(member);
+          } else {
+            sitsOut(member, outside);
+          }
+        }
+        for (FleetMember member : now.sittingOut()) {
+          sitsOut(member, outside);
+        }
+        targets = kept.toArray(new FleetMember[0]);
+        unconnected = outside;
+      }
+    }
+    FleetMember[] all = targets;
+    if (!unconnected.isEmpty()) {
+      all = new FleetMember[targets.length + unconnected.size()];
+      System.arraycopy(targets, 0, all, 0, targets.length);
+      for (int i = 0; i < unconnected.size(); i++) {
+        all[targets.length + i] = unconnected.get(i);
+      }
+    }
+    PreparedCall[] prepared = prepare(request, all, targets.length);
+    Duration timeout = request.timeout().orElse(callTimeout);
+    FanOutStrategy strategy = request.strategy().orElse(fanOutStrategy);
+    FanOutStrategy.Plan plan =
+        strategy == FanOutStrategies.ALL
+            ? FanOutStrategies.ALL_PLAN
+            : strategy.plan(new Targets(targets), timeout);
+    if (plan == null) {
+      throw new IllegalStateException("The fan-out strategy " + strategy + " made no plan");
+    }
+    FanOutCall call;
+    if (plan == FanOutStrategies.ALL_PLAN) {
+      call =
+          new FanOutCall(
+              this,
+              all,
+              prepared,
+              start,
+              timeout,
+              callbacks,
+              request.onOutcome().orElse(null),
+              null,
+              null,
+              0,
+              null);
+    } else {
+      Duration[] slotTimeouts = new Duration[targets.length];
+      for (int i = 0; i < targets.length; i++) {
+        Duration chosen = plan.timeout(i, timeout);
+        slotTimeouts[i] =
+            chosen == null || chosen.isNegative() || chosen.isZero() ? timeout : chosen;
+      }
+      FleetMember[] sendable = targets;
+      FanOutCall[] self = new FanOutCall[1];
+      call =
+          new FanOutCall(
+              this,
+              all,
+              prepared,
+              start,
+              timeout,
+              callbacks,
+              request.onOutcome().orElse(null),
+              plan,
+              slotTimeouts,
+              targets.length,
+              slot -> send(self[0], sendable[slot], slot));
+      self[0] = call;
+    }
+    if (all.length == 0) {
+      call.completeEmpty();
+      return call.future();
+    }
+    inFlight.add(call);
+    call.timer(
+        fleetThread.schedule(
+            call::expire, Math.max(0, call.deadlineNanos - start), TimeUnit.NANOSECONDS));
+    for (int i = targets.length; i < all.length; i++) {
+      call.fill(i, unconnectedOutcome(all[i]));
+    }
+    if (plan == FanOutStrategies.ALL_PLAN) {
+      for (int i = 0; i < targets.length; i++) {
+        send(call, targets[i], i);
+      }
+    } else {
+      call.start();
+    }
+    if (membership.isClosed()) {
+      call.abort(Outcomes.CLOSED);
+    }
+    return call.future();
+  }
+
+  /** Sends one model's call of a fan-out, or ends it SKIPPED while the model sits calls out. */
+  private void send(FanOutCall call, FleetMember member, int slot) {
+    int cooldown = member.takeCooldown();
+    if (cooldown < 0) {
+      member.submit(new FleetMember.Job(call, slot));
+    } else {
+      call.fill(slot, outcomes.skippedOutcome(member, cooldown));
+    }
+  }
+
+  /** The targets a strategy plans for. */
+  private static final class Targets implements FanOutStrategy.Targets {
+    private final FleetMember[] members;
+
+    Targets(FleetMember[] members) {
+      this.members = members;
+    }
+
+    @Override
+    public int size() {
+      return members.length;
+    }
+
+    @Override
+    public ModelEndpoint endpoint(int index) {
+      return members[index].endpoint;
+    }
+
+    @Override
+    public ModelStatus status(int index) {
+      return members[index].status();
+    }
+  }
+
+  private static boolean allConnected(FleetMember[] members) {
+    for (FleetMember member : members) {
+      if (member.state != ModelStatus.State.CONNECTED) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * For a member of the view that cannot take the call: adds the model's current member if it is
+   * between deployments or restarting, or set up since the view was made (it gets a SKIPPED
+   * outcome); a model that left or was disconnected gets none.
+   */
+  private void sitsOut(FleetMember member, List<FleetMember> outside) {
+    FleetMember current = membership.known(member.endpoint.modelId());
+    if (current != null
+        && (current.sitsOutAs() != null || current.state == ModelStatus.State.CONNECTED)) {
+      outside.add(current);
+    }
+  }
+
+  /** The outcome of a targeted model that does not take this call. */
+  private CallOutcome unconnectedOutcome(FleetMember member) {
+    String code = member.sitsOutAs();
+    if (code == null && member.state == ModelStatus.State.CONNECTED) {
+      // Set up since the fan-out's view was made: it takes the next call.
+      code =
+          member.onReady == FleetEvent.Kind.REPLACED
+              ? CallFailure.REDEPLOYING
+              : CallFailure.RECOVERING;
+    }
+    if (code == null) {
+      return outcomes.failureOutcome(
+          member,
+          new CallFailure(
+              CallFailure.Source.CLIENT,
+              CallFailure.NOT_CONNECTED,
+              "the model is " + member.state.name().toLowerCase(java.util.Locale.ROOT)),
+          0);
+    }
+    String why =
+        code.equals(CallFailure.REDEPLOYING)
+            ? "deployment " + member.endpoint.deploymentId() + " of the model is being set up"
+            : "the model is restarting";
+    return outcomes.clientOutcome(member, CallStatus.SKIPPED, code, why);
+  }
+
+  private PreparedCall[] prepare(FanOut request, FleetMember[] members, int connectedCount) {
+    PreparedCall[] prepared = new PreparedCall[members.length];
+    List<KeywordArgument> keywords = new ArrayList<>(request.keywords().size());
+    for (Map.Entry<String, Object> keyword : request.keywords().entrySet()) {
+      keywords.add(new KeywordArgument(keyword.getKey(), converter.encode(keyword.getValue())));
+    }
+    if (request.perModelArguments().isPresent()) {
+      for (int i = 0; i < connectedCount; i++) {
+        List<?> values = request.perModelArguments().get().apply(members[i].endpoint);
+        Arguments arguments = arguments(values, keywords);
+        prepared[i] = members[i].transport.prepare(request.method(), arguments);
+      }
+      return prepared;
+    }
+    if (request.perModel().isPresent()) {
+      for (int i = 0; i < connectedCount; i++) {
+        ModelArguments own =
+            Objects.requireNonNull(
+                request.perModel().get().apply(members[i].endpoint),
+                "the per-model function returned null for " + members[i].endpoint.modelId());
+        List<KeywordArgument> merged = keywords;
+        if (!own.keywords().isEmpty()) {
+          Map<String, KeywordArgument> byName = new java.util.LinkedHashMap<>();
+          keywords.forEach(keyword -> byName.put(keyword.keyword(), keyword));
+          own.keywords()
+              .forEach(
+                  (name, value) ->
+                      byName.put(name, new KeywordArgument(name, converter.encode(value))));
+          merged = new ArrayList<>(byName.values());
+        }
+        prepared[i] =
+            members[i].transport.prepare(request.method(), arguments(own.positional(), merged));
+      }
+      return prepared;
+    }
+    Arguments shared = arguments(request.arguments(), keywords);
+    Map<ModelTransport, PreparedCall> byTransport = new IdentityHashMap<>(2);
+    ModelTransport lastTransport = null;
+    PreparedCall lastCall = null;
+    for (int i = 0; i < connectedCount; i++) {
+      ModelTransport transport = members[i].transport;
+      if (transport != lastTransport) {
+        lastCall = byTransport.computeIfAbsent(transport, t -> t.prepare(request.method(), shared));
+        lastTransport = transport;
+      }
+      prepared[i] = lastCall;
+    }
+    return prepared;
+  }
+
+  private Arguments arguments(List<?> values, List<KeywordArgument> keywords) {
+    List<org.modelrunner.spi.Argument> positional = new ArrayList<>(values.size());
+    for (int i = 0; i < values.size(); i++) {
+      positional.add(new org.modelrunner.spi.Argument(i + 1, converter.encode(values.get(i))));
+    }
+    return Arguments.of(positional, keywords);
+  }
+
+  void finished(FanOutCall call) {
+    inFlight.remove(call);
+  }
+
+  /** Applies the failure policy to a recorded outcome. */
+  void policy(FleetMember member, CallOutcome outcome) {
+    FailurePolicy.Decision decision = failurePolicy.apply(member, outcome);
+    if (decision == FailurePolicy.Decision.NONE) {
+      return; // the common case: no allocation
+    }
+    if (decision instanceof FailurePolicy.Decision.Disconnect disconnect) {
+      if (reportFailures) {
+        membership.disconnect(member, disconnect.code().name(), disconnect.reason());
+      } else if (disconnect.firstCrossing()) {
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "{0} would be disconnected and reported {1} ({2}); failures are not reported, so it is"
+                + " kept",
+            member,
+            disconnect.code(),
+            disconnect.reason());
+      }
+    } else if (decision instanceof FailurePolicy.Decision.CheckHealth check) {
+      membership.checkHealth(member, check.why());
+    } else if (decision instanceof FailurePolicy.Decision.SetUpAgain again) {
+      LOG.log(System.Logger.Level.WARNING, "{0}: {1}; setting it up again", member, again.why());
+      membership.onFleetThread(() -> membership.reconnect(member, again.why()));
+    } else if (decision instanceof FailurePolicy.Decision.CoordinatorError error) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "{0} refused the call as the coordinator''s error, not counted: {1}",
+          member,
+          error.failure());
+    }
+  }
+
+  /**
+   * Ends every fan-out still in flight: the models without an outcome fail with {@code failure}.
+   */
+  void abortAll(CallFailure failure) {
+    for (FanOutCall call : List.copyOf(inFlight)) {
+      call.abort(failure);
+    }
+  }
+}
