@@ -5,7 +5,6 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -142,8 +141,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
   /** The ip the orchestrator last announced (a string or JSON null), by deployment id. */
   private final Map<String, JsonNode> ips = new ConcurrentHashMap<>();
 
-  /** Queued reports, oldest first; guarded by itself. */
-  private final ArrayDeque<Report> reports = new ArrayDeque<>();
+  /** Reports not sent yet, oldest first. */
+  private final ReportQueue reports;
 
   // Owned by the directory's thread.
   private Listener listener;
@@ -154,7 +153,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
   private int attempts;
 
   private ScheduledFuture<?> reconnect;
-  private Report inFlight;
+  private ReportQueue.Report inFlight;
 
   private OrchestratorDirectory(Builder builder) {
     this.url = builder.url;
@@ -164,6 +163,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
     this.connectTimeout = builder.connectTimeout;
     this.pingIntervalNanos = nanos(builder.pingInterval);
     this.maxQueuedReports = builder.maxQueuedReports;
+    this.reports = new ReportQueue(builder.maxQueuedReports);
     this.emptySnapshotWarning = builder.emptySnapshotWarning;
     this.endpointScheme = builder.endpointScheme;
     this.threadName = "modelrunner-orchestrator-" + INSTANCES.incrementAndGet();
@@ -227,9 +227,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   /** Returns how many failure reports wait to be sent. */
   public int queuedReports() {
-    synchronized (reports) {
-      return reports.size();
-    }
+    return reports.size();
   }
 
   /**
@@ -286,20 +284,14 @@ public final class OrchestratorDirectory implements ModelDirectory {
       if (ip == null) {
         ip = OrchestratorMessages.text(OrchestratorMessages.host(endpoint.address()));
       }
-      Report report =
-          new Report(
+      ReportQueue.Report report =
+          new ReportQueue.Report(
               endpoint.modelId(),
               endpoint.deploymentId(),
               failureCode,
               reason == null ? "" : reason,
               OrchestratorMessages.report(modelId, failureCode, reason == null ? "" : reason, ip));
-      Report dropped = null;
-      synchronized (reports) {
-        if (reports.size() >= maxQueuedReports) {
-          dropped = reports.pollFirst();
-        }
-        reports.addLast(report);
-      }
+      ReportQueue.Report dropped = reports.add(report);
       if (dropped != null) {
         LOG.log(
             System.Logger.Level.WARNING,
@@ -735,10 +727,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
         || closed.get()) {
       return;
     }
-    Report report;
-    synchronized (reports) {
-      report = reports.peekFirst();
-    }
+    ReportQueue.Report report = reports.first();
     if (report == null) {
       return;
     }
@@ -752,15 +741,15 @@ public final class OrchestratorDirectory implements ModelDirectory {
     sent.whenComplete(
         (written, error) -> {
           if (!post(() -> reportSent(connection, report, error)) && error == null) {
-            removeReport(report);
+            reports.remove(report);
           }
         });
   }
 
-  private void reportSent(Connection connection, Report report, Throwable error) {
+  private void reportSent(Connection connection, ReportQueue.Report report, Throwable error) {
     inFlight = null;
     if (error == null) {
-      removeReport(report);
+      reports.remove(report);
       LOG.log(
           System.Logger.Level.INFO,
           "Reported model {0} (deployment {1}) to the orchestrator at {2}: {3} ({4})",
@@ -782,16 +771,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
       lose(connection, Concurrency.cause(error));
     } else {
       sendReports(); // a newer connection may be open already
-    }
-  }
-
-  private void removeReport(Report report) {
-    synchronized (reports) {
-      if (reports.peekFirst() == report) {
-        reports.pollFirst();
-      } else {
-        reports.removeIf(queued -> queued == report);
-      }
     }
   }
 
@@ -862,10 +841,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
       return Long.MAX_VALUE / 4;
     }
   }
-
-  /** One queued failure report; compared by identity (two equal reports are two reports). */
-  private record Report(
-      String modelId, String deploymentId, String code, String reason, String text) {}
 
   /** One WebSocket connection attempt; its fields belong to the directory's thread unless noted. */
   private static final class Connection {
