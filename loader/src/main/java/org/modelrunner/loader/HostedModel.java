@@ -158,6 +158,33 @@ public final class HostedModel implements AutoCloseable {
    */
   public Reply setup(String className, Arguments arguments) {
     Objects.requireNonNull(arguments, "arguments");
+    return setup(className, () -> arguments);
+  }
+
+  /**
+   * Arguments still to be decoded from a request, which a transport may find malformed (a value of
+   * an unknown type, say): the protocol's checks come first, and a malformed argument is answered
+   * in their order ({@code SETUP_FAILED} or {@code MODEL_FAILED} "Malformed argument: …").
+   */
+  @FunctionalInterface
+  public interface PendingArguments {
+    /**
+     * Decodes the arguments.
+     *
+     * @throws IllegalArgumentException if they are malformed; the message says how
+     */
+    Arguments decode();
+  }
+
+  /**
+   * Sets the model up with arguments decoded only once the protocol's checks passed: {@link
+   * #setup(String, Arguments)} for a transport that receives them encoded.
+   *
+   * @throws ModelBusyException if another request is running
+   * @throws IllegalStateException if this model is closed
+   */
+  public Reply setup(String className, PendingArguments pending) {
+    Objects.requireNonNull(pending, "pending");
     acquire();
     try {
       String name = className == null ? "" : className.strip();
@@ -166,6 +193,14 @@ public final class HostedModel implements AutoCloseable {
       }
       if (instance != null) {
         return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_EXISTS);
+      }
+      Arguments arguments;
+      try {
+        arguments = Objects.requireNonNull(pending.decode(), "arguments");
+      } catch (IllegalArgumentException malformed) {
+        LOG.log(
+            System.Logger.Level.WARNING, "Malformed Setup arguments: {0}", malformed.getMessage());
+        return Reply.of(StatusCode.SETUP_FAILED, "Malformed argument: " + malformed.getMessage());
       }
       int dot = name.lastIndexOf('.');
       if (dot <= 0 || dot == name.length() - 1) {
@@ -337,6 +372,18 @@ public final class HostedModel implements AutoCloseable {
    */
   public Reply call(String methodName, Arguments arguments) {
     Objects.requireNonNull(arguments, "arguments");
+    return call(methodName, () -> arguments);
+  }
+
+  /**
+   * Calls a method with arguments decoded only once the protocol's checks passed: {@link
+   * #call(String, Arguments)} for a transport that receives them encoded.
+   *
+   * @throws ModelBusyException if another request is running
+   * @throws IllegalStateException if this model is closed
+   */
+  public Reply call(String methodName, PendingArguments pending) {
+    Objects.requireNonNull(pending, "pending");
     acquire();
     try {
       if (instance == null) {
@@ -344,6 +391,16 @@ public final class HostedModel implements AutoCloseable {
       }
       if (methodName == null || methodName.isEmpty()) {
         return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
+      }
+      Arguments arguments;
+      try {
+        arguments = Objects.requireNonNull(pending.decode(), "arguments");
+      } catch (IllegalArgumentException malformed) {
+        LOG.log(
+            System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
+        return Reply.of(
+            StatusCode.MODEL_FAILED,
+            StatusMessages.modelRaised("Malformed argument: " + malformed.getMessage()));
       }
       List<Method> overloads = methods.get(methodName);
       if (overloads == null) {

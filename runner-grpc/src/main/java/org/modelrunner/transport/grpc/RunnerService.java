@@ -19,11 +19,8 @@ import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import org.modelrunner.loader.HostedModel;
-import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.ModelBusyException;
 import org.modelrunner.spi.Reply;
-import org.modelrunner.spi.StatusCode;
-import org.modelrunner.spi.StatusMessages;
 import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
@@ -137,42 +134,18 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   }
 
   private Reply setup(SetupRequest request) {
-    Arguments arguments;
-    try {
-      arguments =
-          Protos.arguments(
-              request.getInstanceArgumentsList(), request.getInstanceKwArgumentsList());
-    } catch (IllegalArgumentException malformed) {
-      LOG.log(Level.WARNING, "Malformed Setup request: {0}", malformed.getMessage());
-      if (request.getClassName().strip().isEmpty()) {
-        return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.CLASS_NAME_EMPTY);
-      }
-      if (model.isSetUp()) {
-        return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_EXISTS);
-      }
-      return Reply.of(StatusCode.SETUP_FAILED, "Malformed argument: " + malformed.getMessage());
-    }
-    return model.setup(request.getClassName(), arguments);
+    return model.setup(
+        request.getClassName(),
+        () ->
+            Protos.arguments(
+                request.getInstanceArgumentsList(), request.getInstanceKwArgumentsList()));
   }
 
   private Reply call(CallRequest request) {
-    Arguments arguments;
-    try {
-      arguments =
-          Protos.arguments(request.getMethodArgumentsList(), request.getMethodKwArgumentsList());
-    } catch (IllegalArgumentException malformed) {
-      LOG.log(Level.WARNING, "Malformed Call request: {0}", malformed.getMessage());
-      if (!model.isSetUp()) {
-        return Reply.of(StatusCode.FAILED_PRECONDITION, StatusMessages.SETUP_NOT_CALLED);
-      }
-      if (request.getMethodName().isEmpty()) {
-        return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
-      }
-      return Reply.of(
-          StatusCode.MODEL_FAILED,
-          StatusMessages.MODEL_RAISED + "Malformed argument: " + malformed.getMessage());
-    }
-    return model.call(request.getMethodName(), arguments);
+    return model.call(
+        request.getMethodName(),
+        () ->
+            Protos.arguments(request.getMethodArgumentsList(), request.getMethodKwArgumentsList()));
   }
 
   /** Refuses new requests from now on ({@code UNAVAILABLE}); the request in flight goes on. */
