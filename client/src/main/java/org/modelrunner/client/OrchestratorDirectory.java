@@ -17,7 +17,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -141,6 +140,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
   /** The ip the orchestrator last announced (a string or JSON null), by deployment id. */
   private final Map<String, JsonNode> ips = new ConcurrentHashMap<>();
 
+  /** Timed work: the directory's own thread unless the builder was given a scheduler. */
+  private final Scheduler scheduler;
+
+  private final Ticker ticker;
+
   /** Reports not sent yet, oldest first. */
   private final ReportQueue reports;
 
@@ -152,7 +156,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
   /** Consecutive connection attempts since the last init. */
   private int attempts;
 
-  private ScheduledFuture<?> reconnect;
+  private Future<?> reconnect;
   private ReportQueue.Report inFlight;
 
   private OrchestratorDirectory(Builder builder) {
@@ -164,6 +168,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     this.pingIntervalNanos = nanos(builder.pingInterval);
     this.maxQueuedReports = builder.maxQueuedReports;
     this.reports = new ReportQueue(builder.maxQueuedReports);
+    this.ticker = builder.ticker != null ? builder.ticker : Ticker.system();
+    this.scheduler = builder.scheduler;
     this.emptySnapshotWarning = builder.emptySnapshotWarning;
     this.endpointScheme = builder.endpointScheme;
     this.threadName = "modelrunner-orchestrator-" + INSTANCES.incrementAndGet();
@@ -471,7 +477,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
             before.state() == DirectoryStatus.State.CONNECTED ? Instant.now() : before.since(),
             wasConnected ? 0 : before.failedAttempts() + 1,
             Optional.of(why));
-    long now = System.nanoTime();
+    long now = ticker.read();
     if (wasConnected) {
       lastWarningNanos = now;
       LOG.log(
@@ -787,20 +793,59 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
   }
 
-  private ScheduledFuture<?> schedule(Runnable task, long delayNanos) {
+  private Future<?> schedule(Runnable task, long delayNanos) {
     try {
+      if (scheduler != null) {
+        return scheduler.schedule(() -> post(task), Duration.ofNanos(delayNanos));
+      }
       return thread.schedule(guarded(task), delayNanos, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
       return null;
     }
   }
 
-  private ScheduledFuture<?> scheduleAtFixedRate(Runnable task, long periodNanos) {
+  private Future<?> scheduleAtFixedRate(Runnable task, long periodNanos) {
+    if (scheduler != null) {
+      return new Periodic(task, periodNanos).start();
+    }
     try {
       return thread.scheduleAtFixedRate(
           guarded(task), periodNanos, periodNanos, TimeUnit.NANOSECONDS);
     } catch (RejectedExecutionException e) {
       return null;
+    }
+  }
+
+  /** A periodic task on the builder's scheduler: each run schedules the next, until cancelled. */
+  private final class Periodic extends CompletableFuture<Void> {
+    private final Runnable task;
+    private final long periodNanos;
+    private volatile Future<?> next;
+
+    Periodic(Runnable task, long periodNanos) {
+      this.task = task;
+      this.periodNanos = periodNanos;
+    }
+
+    Periodic start() {
+      next = scheduler.schedule(this::run, Duration.ofNanos(periodNanos));
+      return this;
+    }
+
+    private void run() {
+      if (!isDone()) {
+        post(task);
+        start();
+      }
+    }
+
+    @Override
+    public boolean cancel(boolean mayInterruptIfRunning) {
+      Future<?> pending = next;
+      if (pending != null) {
+        pending.cancel(false);
+      }
+      return super.cancel(mayInterruptIfRunning);
     }
   }
 
@@ -860,9 +905,9 @@ public final class OrchestratorDirectory implements ModelDirectory {
     boolean oversized;
     boolean pingSent;
     boolean heard;
-    ScheduledFuture<?> openGuard;
-    ScheduledFuture<?> ping;
-    ScheduledFuture<?> emptyWatch;
+    Future<?> openGuard;
+    Future<?> ping;
+    Future<?> emptyWatch;
 
     Connection(int id) {
       this.id = id;
@@ -920,6 +965,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     private Duration emptySnapshotWarning = Duration.ofSeconds(60);
     private String endpointScheme = "grpc";
     private SSLContext sslContext;
+    private Scheduler scheduler;
+    private Ticker ticker;
 
     private Builder(URI orchestrator, String crunchId) {
       Objects.requireNonNull(orchestrator, "orchestrator");
@@ -1019,6 +1066,18 @@ public final class OrchestratorDirectory implements ModelDirectory {
      */
     public Builder sslContext(SSLContext context) {
       this.sslContext = Objects.requireNonNull(context, "context");
+      return this;
+    }
+
+    /**
+     * Sets what runs the directory's timed work (reconnect backoff, pings, the empty-snapshot and
+     * connection warnings) and what tells the time for its decisions, for tests that move time by
+     * hand. Default: the directory's own thread and {@link System#nanoTime()}. Connecting, reading
+     * and closing still take real time.
+     */
+    public Builder time(Scheduler scheduler, Ticker ticker) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
       return this;
     }
 

@@ -652,17 +652,76 @@ class OrchestratorDirectoryTest {
 
   @Test
   void aRunningUpdateSilencesTheEmptySnapshotWarning() throws Exception {
+    ManualTime time = new ManualTime();
     Recorder recorder =
-        connected(builder(CRUNCH).emptySnapshotWarning(Duration.ofMillis(300)).build());
+        connected(
+            builder(CRUNCH).emptySnapshotWarning(Duration.ofMillis(300)).time(time, time).build());
     orchestrator.update(CRUNCH, entry("a", "a_d1", "RUNNING", "127.0.0.1", 50051));
     recorder.nextUpdate();
 
-    // A marker: a bad frame sent after the window, logged after any (wrong) empty-snapshot warning.
-    Thread.sleep(600);
+    time.advance(
+        Duration.ofSeconds(1)); // past the window: the check runs, on the directory's thread
+    // A marker, logged after the check (the directory's thread handles both in order).
     orchestrator.send("marker-frame");
     assertThat(poll(() -> logs.all().stream().anyMatch(line -> line.contains("marker-frame"))))
         .isTrue();
     assertThat(logs.all()).noneMatch(line -> line.contains("lists no model"));
+  }
+
+  @Test
+  void anEmptySnapshotWarnsOnceTheWindowHasPassedInFakeTime() throws Exception {
+    ManualTime time = new ManualTime();
+    connected(
+        builder("no-such-crunch")
+            .emptySnapshotWarning(Duration.ofMinutes(1))
+            .time(time, time)
+            .build());
+    time.advance(Duration.ofSeconds(59));
+    orchestrator.send("marker-one");
+    assertThat(poll(() -> logs.all().stream().anyMatch(line -> line.contains("marker-one"))))
+        .isTrue();
+    assertThat(logs.all()).noneMatch(line -> line.contains("lists no model"));
+
+    time.advance(Duration.ofSeconds(2));
+    assertThat(
+            poll(
+                () ->
+                    logs.at(Level.WARNING).stream()
+                        .anyMatch(line -> line.contains("lists no model"))))
+        .isTrue();
+  }
+
+  @Test
+  void whileConnectingFailsAWarningComesAgainAfterAMinuteInFakeTime() throws Exception {
+    orchestrator.stop();
+    ManualTime time = new ManualTime();
+    OrchestratorDirectory directory = track(builder(CRUNCH).time(time, time).build());
+    directory.start(new Recorder());
+    for (int attempt = 1; attempt <= 8; attempt++) {
+      int expected = attempt;
+      assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() == expected))
+          .as("attempt %d failed", attempt)
+          .isTrue();
+      assertThat(poll(() -> time.pending() > 0)).as("a reconnect is scheduled").isTrue();
+      time.advance(Duration.ofMillis(300)); // the maximum backoff: the next attempt starts
+    }
+    assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() == 9)).isTrue();
+    assertThat(logs.at(Level.WARNING).stream().filter(line -> line.contains("Cannot connect")))
+        .as("one for each of the first 5 failures, then quiet")
+        .hasSize(5);
+
+    time.advance(
+        Duration.ofSeconds(61)); // a minute since the last warning; the next attempt starts
+    assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() == 10)).isTrue();
+    assertThat(
+            poll(
+                () ->
+                    logs.at(Level.WARNING).stream()
+                            .filter(line -> line.contains("Cannot connect"))
+                            .count()
+                        == 6))
+        .as("a warning again after a minute")
+        .isTrue();
   }
 
   // ---------------------------------------------------------------------------------------------
