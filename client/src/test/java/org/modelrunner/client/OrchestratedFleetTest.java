@@ -781,10 +781,12 @@ class OrchestratedFleetTest {
         .isEqualTo(Map.of("m", "alice:1"));
     assertThat(membership(fleet)).containsExactly("m m_d1 CONNECTED");
     assertThat(alice.setups.get()).isEqualTo(1);
-    // The orchestrator stays down a while: the directory's reconnect attempts (backoff at most 200
-    // ms) keep
-    // failing, and the report must wait through them.
-    Thread.sleep(500);
+    // The orchestrator stays down a while: the directory's reconnect attempts keep failing, and the
+    // report must wait through them.
+    eventually(
+        () ->
+            assertThat(directory.status().orElseThrow().failedAttempts())
+                .isGreaterThanOrEqualTo(3));
     assertThat(directory.queuedReports()).isEqualTo(1);
     assertThat(directory.isConnected()).isFalse();
     assertThat(orchestrator.reports()).isEmpty();
