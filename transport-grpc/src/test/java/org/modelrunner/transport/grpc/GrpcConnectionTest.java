@@ -446,14 +446,8 @@ class GrpcConnectionTest {
     assertThat(since(start)).isLessThan(BOUND);
     assertThat(hanging).isNotDone();
 
-    List<java.net.SocketAddress> calls =
-        runner.remotes(DynamicSubclassServiceGrpc.getCallMethod().getFullMethodName());
-    List<java.net.SocketAddress> checks =
-        runner.remotes(HealthGrpc.getCheckMethod().getFullMethodName());
-    assertThat(calls).hasSize(1);
-    assertThat(checks).isNotEmpty().doesNotContain(calls.get(0));
-
-    // The runner saw the call; its handler may not have taken it yet.
+    // The call reaches the runner on the main channel, which may still be connecting when the
+    // health check (on a channel of its own) has already been answered: wait for the call first.
     ServerCallStreamObserver<?> held;
     try {
       held = service.held.poll(BOUND.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
@@ -461,6 +455,13 @@ class GrpcConnectionTest {
       throw new AssertionError(e);
     }
     assertThat(held).isNotNull();
+    List<java.net.SocketAddress> calls =
+        runner.remotes(DynamicSubclassServiceGrpc.getCallMethod().getFullMethodName());
+    List<java.net.SocketAddress> checks =
+        runner.remotes(HealthGrpc.getCheckMethod().getFullMethodName());
+    assertThat(calls).hasSize(1);
+    assertThat(checks).isNotEmpty().doesNotContain(calls.get(0));
+
     held.onError(io.grpc.Status.ABORTED.asRuntimeException());
     failure(hanging, Kind.INTERNAL);
   }
