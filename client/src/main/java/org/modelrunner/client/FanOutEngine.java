@@ -137,43 +137,32 @@ final class FanOutEngine {
     if (plan == null) {
       throw new IllegalStateException("The fan-out strategy " + strategy + " made no plan");
     }
-    FanOutCall call;
-    if (plan == FanOutStrategies.ALL_PLAN) {
-      call =
-          new FanOutCall(
-              this,
-              all,
-              prepared,
-              start,
-              timeout,
-              callbacks,
-              request.onOutcome().orElse(null),
-              null,
-              null,
-              0,
-              null);
-    } else {
-      Duration[] slotTimeouts = new Duration[targets.length];
+    boolean defaultPlan = plan == FanOutStrategies.ALL_PLAN;
+    Duration[] slotTimeouts = null;
+    if (!defaultPlan) {
+      slotTimeouts = new Duration[targets.length];
       for (int i = 0; i < targets.length; i++) {
         Duration chosen = plan.timeout(i, timeout);
         slotTimeouts[i] =
             chosen == null || chosen.isNegative() || chosen.isZero() ? timeout : chosen;
       }
-      FleetMember[] sendable = targets;
-      FanOutCall[] self = new FanOutCall[1];
-      call =
-          new FanOutCall(
-              this,
-              all,
-              prepared,
-              start,
-              timeout,
-              callbacks,
-              request.onOutcome().orElse(null),
-              plan,
-              slotTimeouts,
-              targets.length,
-              slot -> send(self[0], sendable[slot], slot));
+    }
+    FleetMember[] sendable = targets;
+    FanOutCall[] self = defaultPlan ? null : new FanOutCall[1];
+    FanOutCall call =
+        new FanOutCall(
+            this,
+            all,
+            prepared,
+            start,
+            timeout,
+            callbacks,
+            request.onOutcome().orElse(null),
+            defaultPlan ? null : plan,
+            slotTimeouts,
+            defaultPlan ? 0 : targets.length,
+            defaultPlan ? null : slot -> send(self[0], sendable[slot], slot));
+    if (self != null) {
       self[0] = call;
     }
     if (all.length == 0) {
@@ -187,7 +176,7 @@ final class FanOutEngine {
     for (int i = targets.length; i < all.length; i++) {
       call.fill(i, unconnectedOutcome(all[i]));
     }
-    if (plan == FanOutStrategies.ALL_PLAN) {
+    if (defaultPlan) {
       for (int i = 0; i < targets.length; i++) {
         send(call, targets[i], i);
       }
