@@ -45,6 +45,9 @@ final class Membership {
   private final List<FleetListener> listeners;
   private final FleetMember.Answers answers;
 
+  /** Delayed membership work: the builder's scheduler, or null for the fleet's own thread. */
+  private final Scheduler scheduler;
+
   /**
    * The current member of each model id: connected, connecting, recovering or disconnected. Sorted
    * by id, so that the connected array is rebuilt in one pass, without sorting.
@@ -96,7 +99,8 @@ final class Membership {
       ScheduledThreadPoolExecutor fleetThread,
       SerialExecutor callbacks,
       List<FleetListener> listeners,
-      FleetMember.Answers answers) {
+      FleetMember.Answers answers,
+      Scheduler scheduler) {
     this.directory = directory;
     this.baseClass = baseClass;
     this.setupArguments = setupArguments;
@@ -111,6 +115,7 @@ final class Membership {
     this.callbacks = callbacks;
     this.listeners = listeners;
     this.answers = answers;
+    this.scheduler = scheduler;
   }
 
   /** Returns what fan-outs target now. */
@@ -429,16 +434,32 @@ final class Membership {
   }
 
   private void scheduleRetirement(FleetMember member) {
-    try {
-      fleetThread.schedule(
-          () -> {
-            member.state = ModelStatus.State.DISCONNECTED;
-            member.closeWhenIdle();
-          },
-          callTimeout.toNanos(),
-          TimeUnit.NANOSECONDS);
-    } catch (java.util.concurrent.RejectedExecutionException closing) {
+    if (!later(
+        () -> {
+          member.state = ModelStatus.State.DISCONNECTED;
+          member.closeWhenIdle();
+        },
+        callTimeout.toNanos())) {
       member.closeConnection(); // the fleet is closing
+    }
+  }
+
+  /**
+   * Runs membership work on the fleet's thread after a delay, on the builder's scheduler if it was
+   * given one.
+   *
+   * @return false if the fleet is closing
+   */
+  private boolean later(Runnable task, long delayNanos) {
+    try {
+      if (scheduler != null) {
+        scheduler.schedule(() -> onFleetThread(task), Duration.ofNanos(delayNanos));
+      } else {
+        fleetThread.schedule(() -> onFleetThread(task), delayNanos, TimeUnit.NANOSECONDS);
+      }
+      return true;
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      return false;
     }
   }
 
@@ -513,8 +534,7 @@ final class Membership {
     if (attempt < setupAttempts) {
       long backoff = setupBackoff.toNanos() << Math.min(attempt - 1, 20);
       LOG.log(System.Logger.Level.INFO, "Setup of {0} failed ({1}); retrying", member, why);
-      fleetThread.schedule(
-          () -> onFleetThread(() -> connect(member, attempt + 1)), backoff, TimeUnit.NANOSECONDS);
+      later(() -> connect(member, attempt + 1), backoff);
       return;
     }
     connectionFailed(member, "setup failed " + attempt + " time(s), the last: " + why);

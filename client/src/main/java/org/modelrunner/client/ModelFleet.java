@@ -169,7 +169,8 @@ public final class ModelFleet implements AutoCloseable {
             fleetThread,
             callbacks,
             listeners,
-            outcomes);
+            outcomes,
+            builder.scheduler);
     this.engine =
         new FanOutEngine(
             membership,
@@ -359,6 +360,7 @@ public final class ModelFleet implements AutoCloseable {
     private int maxConsecutiveTimeouts = 3;
     private boolean timeoutCooldown = true;
     private boolean reportFailures = true;
+    private Scheduler scheduler;
     private FanOutStrategy fanOutStrategy = FanOutStrategy.all();
     private int healthCheckEvery = -1;
     private Duration healthCheckTimeout = Duration.ofSeconds(2);
@@ -444,6 +446,17 @@ public final class ModelFleet implements AutoCloseable {
      */
     public Builder timeoutCooldown(boolean enabled) {
       this.timeoutCooldown = enabled;
+      return this;
+    }
+
+    /**
+     * Sets what runs the fleet's delayed membership work: the backoff between setup attempts and
+     * the retirement of a replaced deployment (a call timeout after the swap), for tests that move
+     * time by hand. Fan-out deadlines and connections keep real time. Default: the fleet's own
+     * thread.
+     */
+    public Builder scheduler(Scheduler scheduler) {
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
       return this;
     }
 

@@ -399,6 +399,41 @@ class ModelFleetTest {
   }
 
   @Test
+  void setupRetriesFollowThePythonClientsBackoffInFakeTime() throws Exception {
+    FakeTransportProvider.FakeModel down = define("down", answering(1, Duration.ZERO));
+    down.setup = FakeTransportProvider.transportError(TransportException.Kind.UNAVAILABLE);
+    ManualTime time = new ManualTime();
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .scheduler(time) // the default retries: 5 attempts, 2 s then doubled
+            .listener(events::add)
+            .build();
+    fleets.add(fleet);
+    directory.snapshot(fake("down"));
+
+    int[] expected = {1, 2, 3, 4, 5};
+    long[] waits = {2, 4, 8, 16};
+    for (int i = 0; i < waits.length; i++) {
+      int setups = expected[i];
+      FleetTesting.eventually(() -> assertThat(down.setups.get()).isEqualTo(setups));
+      FleetTesting.eventually(
+          () -> assertThat(time.pending()).as("a retry is scheduled").isEqualTo(1));
+      time.advance(Duration.ofSeconds(waits[i]).minusMillis(1));
+      assertThat(down.setups.get()).as("not before %s s", waits[i]).isEqualTo(setups);
+      time.advance(Duration.ofMillis(1));
+    }
+    FleetEvent failed = nextEvent(FleetEvent.Kind.CONNECTION_FAILED);
+    assertThat(failed.reason()).contains("setup failed 5 time(s)");
+    assertThat(down.setups.get()).isEqualTo(5);
+    assertThat(directory.reports)
+        .extracting(RecordingDirectory.Report::code)
+        .containsExactly("CONNECTION_FAILED");
+  }
+
+  @Test
   void aSetupThatAnswersIsNotRetriedAndIsReportedAsTheRunnerAnswered() throws Exception {
     FakeTransportProvider.FakeModel throwing = define("throwing", answering(1, Duration.ZERO));
     throwing.setup =
