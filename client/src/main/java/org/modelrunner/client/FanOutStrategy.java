@@ -20,11 +20,11 @@ import org.modelrunner.spi.ModelEndpoint;
  * CallFailure#NOT_SENT}).
  *
  * <p>Built in: {@link #all()} (the default), {@link #quorum(int)}, {@link #bounded(int)}, {@link
- * #perModelDeadlines(Function)} and {@link #latencyBudget(double, Duration, Duration)}. The first
- * four but the function-based one can also be named, with options, through {@link #named(String,
- * Map)}, which finds strategies through {@link java.util.ServiceLoader}: a jar can add its own with
- * a {@link FanOutStrategyProvider} listed in {@code
- * META-INF/services/org.modelrunner.client.FanOutStrategyProvider}.
+ * #perModelDeadlines(Function)} and {@link #latencyBudget(double, Duration, Duration)}. All but
+ * {@code perModelDeadlines} (which takes a function) can also be chosen by name, with options,
+ * through {@link #named(String, Map)}, which finds strategies through {@link
+ * java.util.ServiceLoader}: a jar can add its own with a {@link FanOutStrategyProvider} listed in
+ * {@code META-INF/services/org.modelrunner.client.FanOutStrategyProvider}.
  *
  * <pre>{@code
  * ModelFleet fleet = ModelFleet.builder()...fanOutStrategy(FanOutStrategy.bounded(200)).build();
