@@ -9,8 +9,8 @@ import java.net.Socket;
 import java.net.URI;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.modelrunner.spi.Arguments;
@@ -65,11 +65,14 @@ class GrpcChannelSettingsTest {
         // Waits for the connection (wait-for-ready) while the channel keeps trying.
         CompletableFuture<Reply> setup =
             connection.setup("a.Base", Arguments.none(), Duration.ofSeconds(30));
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (attempts.get() < 6 && System.nanoTime() < deadline) {
-          Thread.sleep(20);
-        }
-        assertThat(attempts.get()).as("connection attempts within 5 s").isGreaterThanOrEqualTo(6);
+        Awaitility.await()
+            .atMost(Duration.ofSeconds(5))
+            .pollInterval(Duration.ofMillis(20))
+            .untilAsserted(
+                () ->
+                    assertThat(attempts.get())
+                        .as("connection attempts within 5 s")
+                        .isGreaterThanOrEqualTo(6));
         assertThat(setup).isNotDone();
       }
     }

@@ -86,6 +86,7 @@ class OrchestratedGrpcFleetTest {
     Map<String, JsonNode> reports = new HashMap<>();
     boolean replaced = false;
     GrpcRunner redeployed = null;
+    TickClock tickClock = closer.open(new TickClock(Duration.ofMillis(100)));
     int tick = 0;
     while (tick < 60 && (tick < 8 || reports.size() < 3 || !replaced)) {
       tick++;
@@ -125,7 +126,7 @@ class OrchestratedGrpcFleetTest {
             .as("one report per model: %s", report)
             .isNull();
       }
-      Thread.sleep(100); // the tick rate
+      tickClock.next(); // the tick rate: every 100 ms
     }
 
     assertThat(reports.keySet()).containsExactlyInAnyOrder("slow", "failing", "dying");
@@ -143,11 +144,13 @@ class OrchestratedGrpcFleetTest {
         .isNull();
 
     // The orchestrator stopped the reported models: they left.
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (fleet.models().size() > 1 && System.nanoTime() < deadline) {
-      Thread.sleep(20);
-    }
-    assertThat(fleet.models()).extracting(ModelStatus::modelId).containsExactly("good");
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(fleet.models())
+                    .extracting(ModelStatus::modelId)
+                    .containsExactly("good"));
     ModelStatus status = fleet.models().get(0);
     assertThat(status.deploymentId()).isEqualTo("good-2");
     assertThat(status.state()).isEqualTo(ModelStatus.State.CONNECTED);

@@ -94,6 +94,7 @@ class ProductionOrchestratorFleetTest {
     int connectionsBeforeRestart = 0;
     Map<String, Map<CallStatus, Integer>> counts = new HashMap<>();
     List<String> skippedCodes = new ArrayList<>();
+    TickClock tickClock = closer.open(new TickClock(Duration.ofMillis(100)));
     int tick = 0;
     while (phase != Phase.DONE) {
       tick++;
@@ -184,7 +185,7 @@ class ProductionOrchestratorFleetTest {
         }
         default -> throw new AssertionError(phase);
       }
-      Thread.sleep(100); // the tick rate
+      tickClock.next(); // the tick rate: every 100 ms
     }
 
     // Redeployed and restarted models never left; they sat calls out meanwhile.
