@@ -245,11 +245,18 @@ class FleetMembershipTest {
     assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.CONNECTED);
   }
 
+  /**
+   * Defines model m's deployments v1 (answers "v1") and v2 (answers "v2"), v2's setup held until
+   * the returned future completes.
+   */
+  private static CompletableFuture<Reply> heldRedeploy() {
+    define("v1", answering("v1", Duration.ZERO));
+    return define("v2", answering("v2", Duration.ZERO)).holdSetup();
+  }
+
   @Test
   void aRedeployWhoseNewDeploymentFailsIsReportedWithoutALeave() throws Exception {
-    define("v1", answering("v1", Duration.ZERO));
-    FakeTransportProvider.FakeModel v2 = define("v2", answering("v2", Duration.ZERO));
-    CompletableFuture<Reply> v2Ready = v2.holdSetup();
+    CompletableFuture<Reply> v2Ready = heldRedeploy();
     ModelFleet fleet = fleet();
     directory.snapshot(endpoint("m", "v1", "v1"));
     assertThat(nextEvent(FleetEvent.Kind.CONNECTED).modelId()).isEqualTo("m");
@@ -270,9 +277,7 @@ class FleetMembershipTest {
 
   @Test
   void aSnapshotThatListsOnlyTheNewDeploymentIsARedeploy() throws Exception {
-    define("v1", answering("v1", Duration.ZERO));
-    FakeTransportProvider.FakeModel v2 = define("v2", answering("v2", Duration.ZERO));
-    CompletableFuture<Reply> v2Ready = v2.holdSetup();
+    CompletableFuture<Reply> v2Ready = heldRedeploy();
     ModelFleet fleet = fleet();
     directory.snapshot(endpoint("m", "v1", "v1"));
     assertThat(nextEvent(FleetEvent.Kind.CONNECTED).modelId()).isEqualTo("m");

@@ -62,7 +62,12 @@ class OrchestratorDirectoryTest {
   }
 
   private OrchestratorDirectory.Builder builder(String crunchId) {
-    return OrchestratorDirectory.builder(orchestrator.uri(), crunchId)
+    return builder(orchestrator.uri(), crunchId);
+  }
+
+  /** A directory of {@code base}'s crunch with the tests' short backoff and connect timeout. */
+  private static OrchestratorDirectory.Builder builder(URI base, String crunchId) {
+    return OrchestratorDirectory.builder(base, crunchId)
         .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(300))
         .connectTimeout(Duration.ofSeconds(5));
   }
@@ -194,11 +199,7 @@ class OrchestratorDirectoryTest {
       secure.put(CRUNCH, entry("a", "a_d1", "RUNNING", "127.0.0.1", 50051));
       assertThat(secure.uri().getScheme()).isEqualTo("wss");
       OrchestratorDirectory directory =
-          track(
-              OrchestratorDirectory.builder(secure.uri(), CRUNCH)
-                  .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(300))
-                  .sslContext(trusting)
-                  .build());
+          track(builder(secure.uri(), CRUNCH).sslContext(trusting).build());
       Recorder recorder = connected(directory);
       assertThat(recorder.last().running()).extracting(ModelEndpoint::modelId).containsExactly("a");
       directory.reportFailure(recorder.last().running().get(0), "MULTIPLE_FAILED", "over TLS");
@@ -208,11 +209,7 @@ class OrchestratorDirectoryTest {
 
       // The JVM's default trust does not know this certificate: no connection, and the status says
       // why.
-      OrchestratorDirectory untrusting =
-          track(
-              OrchestratorDirectory.builder(secure.uri(), CRUNCH)
-                  .reconnectBackoff(Duration.ofMillis(20), Duration.ofMillis(300))
-                  .build());
+      OrchestratorDirectory untrusting = track(builder(secure.uri(), CRUNCH).build());
       untrusting.start(new Recorder());
       assertThat(poll(() -> untrusting.status().orElseThrow().failedAttempts() >= 1)).isTrue();
       assertThat(untrusting.isConnected()).isFalse();
@@ -261,19 +258,6 @@ class OrchestratorDirectoryTest {
 
     directory.close();
     assertThat(directory.status().orElseThrow().state()).isEqualTo(DirectoryStatus.State.CLOSED);
-  }
-
-  @Test
-  void whileConnectingFailsAWarningIsLoggedAtLeastEveryMinute() throws Exception {
-    orchestrator.stop();
-    OrchestratorDirectory directory = track(builder(CRUNCH).build());
-    directory.start(new Recorder());
-    assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() >= 8)).isTrue();
-    // The first 5 failures each warn; later ones are DEBUG until a minute has passed since the last
-    // warning.
-    assertThat(logs.at(Level.WARNING).stream().filter(line -> line.contains("Cannot connect")))
-        .hasSize(5);
-    assertThat(OrchestratorDirectory.WARN_EVERY_NANOS).isEqualTo(TimeUnit.MINUTES.toNanos(1));
   }
 
   @Test
