@@ -158,7 +158,7 @@ public final class HostedModel implements AutoCloseable {
    */
   public Reply setup(String className, Arguments arguments) {
     Objects.requireNonNull(arguments, "arguments");
-    return setup(className, () -> arguments);
+    return setup(className, arguments, null);
   }
 
   /**
@@ -184,7 +184,11 @@ public final class HostedModel implements AutoCloseable {
    * @throws IllegalStateException if this model is closed
    */
   public Reply setup(String className, PendingArguments pending) {
-    Objects.requireNonNull(pending, "pending");
+    return setup(className, null, Objects.requireNonNull(pending, "pending"));
+  }
+
+  /** Setup with decoded arguments, or with pending ones (exactly one of the two). */
+  private Reply setup(String className, Arguments decoded, PendingArguments pending) {
     acquire();
     try {
       String name = className == null ? "" : className.strip();
@@ -194,9 +198,11 @@ public final class HostedModel implements AutoCloseable {
       if (instance != null) {
         return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_EXISTS);
       }
-      Arguments arguments;
+      Arguments arguments = decoded;
       try {
-        arguments = Objects.requireNonNull(pending.decode(), "arguments");
+        if (arguments == null) {
+          arguments = Objects.requireNonNull(pending.decode(), "arguments");
+        }
       } catch (IllegalArgumentException malformed) {
         LOG.log(
             System.Logger.Level.WARNING, "Malformed Setup arguments: {0}", malformed.getMessage());
@@ -372,7 +378,7 @@ public final class HostedModel implements AutoCloseable {
    */
   public Reply call(String methodName, Arguments arguments) {
     Objects.requireNonNull(arguments, "arguments");
-    return call(methodName, () -> arguments);
+    return call(methodName, arguments, null);
   }
 
   /**
@@ -383,7 +389,14 @@ public final class HostedModel implements AutoCloseable {
    * @throws IllegalStateException if this model is closed
    */
   public Reply call(String methodName, PendingArguments pending) {
-    Objects.requireNonNull(pending, "pending");
+    return call(methodName, null, Objects.requireNonNull(pending, "pending"));
+  }
+
+  /**
+   * A call with decoded arguments, or with pending ones (exactly one of the two): decoded ones cost
+   * no extra object on the in-process hot path.
+   */
+  private Reply call(String methodName, Arguments decoded, PendingArguments pending) {
     acquire();
     try {
       if (instance == null) {
@@ -392,9 +405,11 @@ public final class HostedModel implements AutoCloseable {
       if (methodName == null || methodName.isEmpty()) {
         return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
       }
-      Arguments arguments;
+      Arguments arguments = decoded;
       try {
-        arguments = Objects.requireNonNull(pending.decode(), "arguments");
+        if (arguments == null) {
+          arguments = Objects.requireNonNull(pending.decode(), "arguments");
+        }
       } catch (IllegalArgumentException malformed) {
         LOG.log(
             System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());

@@ -247,12 +247,35 @@ class CallRulesTest {
     byte[] parquet = "PAR1 a parquet file's bytes PAR1".getBytes(StandardCharsets.US_ASCII);
     Variant frame = Variant.of(VariantType.PARQUET, parquet);
     try (HostedModel model = open(rules)) {
-      model.setup(BASE, Arguments.none());
       Variant size = success(model, "frameBytes", Arguments.builder().add(frame).build());
       assertThat(size.asLong()).isEqualTo(parquet.length);
       Variant back = success(model, "frameBack", Arguments.builder().add(frame).build());
       assertThat(back.type()).isEqualTo(VariantType.PARQUET);
       assertThat(back.toByteArray()).isEqualTo(parquet);
+    }
+  }
+
+  @Test
+  void malformedPendingArgumentsAreAnsweredInTheProtocolsOrder() {
+    HostedModel.PendingArguments malformed =
+        () -> {
+          throw new IllegalArgumentException("unknown VariantType 99");
+        };
+    try (HostedModel model = HostedModel.open(rules)) {
+      // Before setup: FAILED_PRECONDITION first, the arguments are not even decoded.
+      assertThat(model.call("ticks", malformed).status().code()).isEqualTo("FAILED_PRECONDITION");
+      Reply setup = model.setup(BASE, malformed);
+      assertThat(setup.status().code()).isEqualTo("SETUP_FAILED");
+      assertThat(setup.status().message()).isEqualTo("Malformed argument: unknown VariantType 99");
+      assertThat(model.setup(" ", malformed).status().code()).isEqualTo("INVALID_ARGUMENT");
+      model.setup(BASE, Arguments.none());
+      assertThat(model.setup(BASE, malformed).status().message())
+          .isEqualTo("Instance already exists");
+      assertThat(model.call("", malformed).status().code()).isEqualTo("INVALID_ARGUMENT");
+      Reply call = model.call("no_such_method", malformed);
+      assertThat(call.status().code()).isEqualTo("MODEL_FAILED");
+      assertThat(call.status().message())
+          .isEqualTo(PREFIX + "Malformed argument: unknown VariantType 99");
     }
   }
 
