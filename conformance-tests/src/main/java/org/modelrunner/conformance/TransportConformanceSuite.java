@@ -181,7 +181,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
         .isEqualTo(StatusCode.BAD_IMPLEMENTATION.name());
     assertThat(reply.status().message())
         .as("message of %s", reply)
-        .startsWith("No Inherited class found from <class '" + BASE + "'>.");
+        .startsWith(StatusMessages.noImplementation(BASE));
 
     Reply missingBase =
         caller.setup("conformance.missing.NoSuchBase", Arguments.none(), QUICK).value();
@@ -190,7 +190,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
         .isEqualTo(StatusCode.BAD_IMPLEMENTATION.name());
     assertThat(missingBase.status().message())
         .as("message of %s", missingBase)
-        .startsWith("No Inherited class found from <class 'conformance.missing.NoSuchBase'>.");
+        .startsWith(StatusMessages.noImplementation("conformance.missing.NoSuchBase"));
 
     expect(
         caller.call("name", Arguments.none(), QUICK),

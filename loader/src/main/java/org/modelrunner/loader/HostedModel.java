@@ -191,53 +191,58 @@ public final class HostedModel implements AutoCloseable {
   private Reply setup(String className, Arguments decoded, PendingArguments pending) {
     acquire();
     try {
-      String name = className == null ? "" : className.strip();
-      if (name.isEmpty()) {
-        return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.CLASS_NAME_EMPTY);
-      }
-      if (instance != null) {
-        return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_EXISTS);
-      }
-      Arguments arguments = decoded;
-      try {
-        if (arguments == null) {
-          arguments = Objects.requireNonNull(pending.decode(), "arguments");
-        }
-      } catch (IllegalArgumentException malformed) {
-        LOG.log(
-            System.Logger.Level.WARNING, "Malformed Setup arguments: {0}", malformed.getMessage());
-        return Reply.of(StatusCode.SETUP_FAILED, "Malformed argument: " + malformed.getMessage());
-      }
-      int dot = name.lastIndexOf('.');
-      if (dot <= 0 || dot == name.length() - 1) {
-        return Reply.of(
-            StatusCode.SETUP_FAILED,
-            "class_name must be the fully qualified name of the base class (package.ClassName), got '"
-                + name
-                + "'");
-      }
-      Class<?> base;
-      try {
-        base = Class.forName(name, false, submission.classLoader());
-      } catch (ClassNotFoundException | LinkageError e) {
-        return Reply.of(
-            StatusCode.BAD_IMPLEMENTATION,
-            noImplementation(name)
-                + " The base class cannot be loaded from the submission or the host: "
-                + e);
-      }
-      Class<?> found = implementation != null && isSameBase(base) ? implementation : null;
-      if (found == null) {
-        Object discovered = discover(base);
-        if (discovered instanceof Reply failure) {
-          return failure;
-        }
-        found = (Class<?>) discovered;
-      }
-      return construct(base, found, arguments);
+      return setupClaimed(className, decoded, pending);
     } finally {
       release();
     }
+  }
+
+  /** Setup by the holder of the claim. */
+  Reply setupClaimed(String className, Arguments decoded, PendingArguments pending) {
+    String name = className == null ? "" : className.strip();
+    if (name.isEmpty()) {
+      return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.CLASS_NAME_EMPTY);
+    }
+    if (instance != null) {
+      return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_EXISTS);
+    }
+    Arguments arguments = decoded;
+    try {
+      if (arguments == null) {
+        arguments = Objects.requireNonNull(pending.decode(), "arguments");
+      }
+    } catch (IllegalArgumentException malformed) {
+      LOG.log(
+          System.Logger.Level.WARNING, "Malformed Setup arguments: {0}", malformed.getMessage());
+      return Reply.of(StatusCode.SETUP_FAILED, "Malformed argument: " + malformed.getMessage());
+    }
+    int dot = name.lastIndexOf('.');
+    if (dot <= 0 || dot == name.length() - 1) {
+      return Reply.of(
+          StatusCode.SETUP_FAILED,
+          "class_name must be the fully qualified name of the base class (package.ClassName), got '"
+              + name
+              + "'");
+    }
+    Class<?> base;
+    try {
+      base = Class.forName(name, false, submission.classLoader());
+    } catch (ClassNotFoundException | LinkageError e) {
+      return Reply.of(
+          StatusCode.BAD_IMPLEMENTATION,
+          noImplementation(name)
+              + " The base class cannot be loaded from the submission or the host: "
+              + e);
+    }
+    Class<?> found = implementation != null && isSameBase(base) ? implementation : null;
+    if (found == null) {
+      Object discovered = discover(base);
+      if (discovered instanceof Reply failure) {
+        return failure;
+      }
+      found = (Class<?>) discovered;
+    }
+    return construct(base, found, arguments);
   }
 
   private boolean isSameBase(Class<?> base) {
@@ -292,7 +297,7 @@ public final class HostedModel implements AutoCloseable {
   }
 
   private static String noImplementation(String baseName) {
-    return "No Inherited class found from <class '" + baseName + "'>.";
+    return StatusMessages.noImplementation(baseName);
   }
 
   private static String summary(List<String> notes) {
@@ -399,77 +404,81 @@ public final class HostedModel implements AutoCloseable {
   private Reply call(String methodName, Arguments decoded, PendingArguments pending) {
     acquire();
     try {
-      if (instance == null) {
-        return Reply.of(StatusCode.FAILED_PRECONDITION, StatusMessages.SETUP_NOT_CALLED);
-      }
-      if (methodName == null || methodName.isEmpty()) {
-        return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
-      }
-      Arguments arguments = decoded;
-      try {
-        if (arguments == null) {
-          arguments = Objects.requireNonNull(pending.decode(), "arguments");
-        }
-      } catch (IllegalArgumentException malformed) {
-        LOG.log(
-            System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
-        return Reply.of(
-            StatusCode.MODEL_FAILED,
-            StatusMessages.modelRaised("Malformed argument: " + malformed.getMessage()));
-      }
-      List<Method> overloads = methods.get(methodName);
-      if (overloads == null) {
-        return Reply.of(
-            StatusCode.BAD_IMPLEMENTATION,
-            "Method \""
-                + methodName
-                + "\" not found in class \""
-                + implementation.getSimpleName()
-                + "\"");
-      }
-      ClassLoader previous = Thread.currentThread().getContextClassLoader();
-      Thread.currentThread().setContextClassLoader(submission.classLoader());
-      try {
-        ArgumentBinder.Bound<Method> bound = binder.bind(overloads, arguments, false);
-        Object result = bound.executable().invoke(instance, bound.arguments());
-        if (result == null) {
-          return Reply.success(null);
-        }
-        Variant encoded;
-        try {
-          encoded = converter.encode(result);
-        } catch (ValueConversionException e) {
-          return Reply.of(
-              StatusCode.MODEL_FAILED,
-              StatusMessages.MODEL_RAISED
-                  + "the result of "
-                  + methodName
-                  + " cannot be encoded: "
-                  + e.getMessage());
-        } catch (RuntimeException | Error e) {
-          // Model code can run while its result is encoded (a getter): what it throws is its
-          // failure.
-          return Reply.of(
-              StatusCode.MODEL_FAILED,
-              StatusMessages.MODEL_RAISED
-                  + "the result of "
-                  + methodName
-                  + " cannot be encoded: "
-                  + describe(e));
-        }
-        return Reply.success(encoded);
-      } catch (ArgumentBinder.BindingException e) {
-        return Reply.of(StatusCode.MODEL_FAILED, StatusMessages.MODEL_RAISED + e.getMessage());
-      } catch (InvocationTargetException e) {
-        return Reply.of(
-            StatusCode.MODEL_FAILED, StatusMessages.MODEL_RAISED + describe(e.getCause()));
-      } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
-        return Reply.of(StatusCode.MODEL_FAILED, StatusMessages.MODEL_RAISED + describe(e));
-      } finally {
-        Thread.currentThread().setContextClassLoader(previous);
-      }
+      return callClaimed(methodName, decoded, pending);
     } finally {
       release();
+    }
+  }
+
+  /** A call by the holder of the claim. */
+  Reply callClaimed(String methodName, Arguments decoded, PendingArguments pending) {
+    if (instance == null) {
+      return Reply.of(StatusCode.FAILED_PRECONDITION, StatusMessages.SETUP_NOT_CALLED);
+    }
+    if (methodName == null || methodName.isEmpty()) {
+      return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
+    }
+    Arguments arguments = decoded;
+    try {
+      if (arguments == null) {
+        arguments = Objects.requireNonNull(pending.decode(), "arguments");
+      }
+    } catch (IllegalArgumentException malformed) {
+      LOG.log(System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
+      return Reply.of(
+          StatusCode.MODEL_FAILED,
+          StatusMessages.modelRaised("Malformed argument: " + malformed.getMessage()));
+    }
+    List<Method> overloads = methods.get(methodName);
+    if (overloads == null) {
+      return Reply.of(
+          StatusCode.BAD_IMPLEMENTATION,
+          "Method \""
+              + methodName
+              + "\" not found in class \""
+              + implementation.getSimpleName()
+              + "\"");
+    }
+    ClassLoader previous = Thread.currentThread().getContextClassLoader();
+    Thread.currentThread().setContextClassLoader(submission.classLoader());
+    try {
+      ArgumentBinder.Bound<Method> bound = binder.bind(overloads, arguments, false);
+      Object result = bound.executable().invoke(instance, bound.arguments());
+      if (result == null) {
+        return Reply.success(null);
+      }
+      Variant encoded;
+      try {
+        encoded = converter.encode(result);
+      } catch (ValueConversionException e) {
+        return Reply.of(
+            StatusCode.MODEL_FAILED,
+            StatusMessages.MODEL_RAISED
+                + "the result of "
+                + methodName
+                + " cannot be encoded: "
+                + e.getMessage());
+      } catch (RuntimeException | Error e) {
+        // Model code can run while its result is encoded (a getter): what it throws is its
+        // failure.
+        return Reply.of(
+            StatusCode.MODEL_FAILED,
+            StatusMessages.MODEL_RAISED
+                + "the result of "
+                + methodName
+                + " cannot be encoded: "
+                + describe(e));
+      }
+      return Reply.success(encoded);
+    } catch (ArgumentBinder.BindingException e) {
+      return Reply.of(StatusCode.MODEL_FAILED, StatusMessages.MODEL_RAISED + e.getMessage());
+    } catch (InvocationTargetException e) {
+      return Reply.of(
+          StatusCode.MODEL_FAILED, StatusMessages.MODEL_RAISED + describe(e.getCause()));
+    } catch (ReflectiveOperationException | LinkageError | RuntimeException e) {
+      return Reply.of(StatusCode.MODEL_FAILED, StatusMessages.MODEL_RAISED + describe(e));
+    } finally {
+      Thread.currentThread().setContextClassLoader(previous);
     }
   }
 
@@ -485,14 +494,19 @@ public final class HostedModel implements AutoCloseable {
   public Reply reset() {
     acquire();
     try {
-      if (instance == null) {
-        return Reply.of(StatusCode.SUCCESS, StatusMessages.NO_INSTANCE_TO_RESET);
-      }
-      dropInstance();
-      return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_RESET);
+      return resetClaimed();
     } finally {
       release();
     }
+  }
+
+  /** A reset by the holder of the claim. */
+  Reply resetClaimed() {
+    if (instance == null) {
+      return Reply.of(StatusCode.SUCCESS, StatusMessages.NO_INSTANCE_TO_RESET);
+    }
+    dropInstance();
+    return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_RESET);
   }
 
   /** Returns whether setup has created an instance that has not been reset since. */
@@ -526,12 +540,32 @@ public final class HostedModel implements AutoCloseable {
   }
 
   private void acquire() {
+    if (!tryAcquire()) {
+      throw new ModelBusyException();
+    }
+  }
+
+  /**
+   * Claims the model for one request, without waiting: the claim {@link RunnerCore} hands out.
+   *
+   * @return false if another request holds it
+   * @throws IllegalStateException if this model is closed
+   */
+  boolean tryAcquire() {
     if (closed) {
       throw new IllegalStateException("This model is closed");
     }
-    if (!busy.compareAndSet(false, true)) {
-      throw new ModelBusyException();
-    }
+    return busy.compareAndSet(false, true);
+  }
+
+  /** Returns whether a request holds the model. */
+  boolean isClaimed() {
+    return busy.get() && !closed;
+  }
+
+  /** Releases the claim taken with {@link #tryAcquire()}. */
+  void releaseClaim() {
+    release();
   }
 
   private void release() {

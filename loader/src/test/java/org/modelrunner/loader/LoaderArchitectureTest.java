@@ -61,6 +61,8 @@ class LoaderArchitectureTest {
         .and()
         .doNotHaveSimpleName("Submission")
         .and()
+        .doNotHaveSimpleName("RunnerCore")
+        .and()
         .areTopLevelClasses()
         .should()
         .notBePublic()

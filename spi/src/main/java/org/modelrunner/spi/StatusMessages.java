@@ -41,6 +41,14 @@ public final class StatusMessages {
    */
   public static final String SERVER_BUSY = "Server busy";
 
+  /**
+   * Returns the start of the {@code BAD_IMPLEMENTATION} message of a setup that found no
+   * implementation of {@code baseClassName} (the Python runner's words; details may follow).
+   */
+  public static String noImplementation(String baseClassName) {
+    return "No Inherited class found from <class '" + baseClassName + "'>.";
+  }
+
   /** Returns the {@code MODEL_FAILED} message for a failure described as {@code what}. */
   public static String modelRaised(String what) {
     return MODEL_RAISED + what;

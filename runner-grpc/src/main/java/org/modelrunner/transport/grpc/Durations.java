@@ -6,6 +6,7 @@ import java.time.format.DateTimeParseException;
 import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.modelrunner.loader.RunnerCore;
 
 /** Reading and writing the durations of the runner's options. */
 final class Durations {
@@ -56,10 +57,7 @@ final class Durations {
 
   /** Returns the duration for humans: {@code 250 ms}, {@code 2.5 s}, {@code 10 s}. */
   static String describe(long nanos) {
-    if (nanos < 1_000_000_000L) {
-      return trim(BigDecimal.valueOf(nanos).movePointLeft(6)) + " ms";
-    }
-    return trim(BigDecimal.valueOf(nanos).movePointLeft(9)) + " s";
+    return RunnerCore.describe(nanos);
   }
 
   static String describe(Duration duration) {
@@ -72,10 +70,5 @@ final class Durations {
     } catch (ArithmeticException e) {
       return duration.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
     }
-  }
-
-  private static String trim(BigDecimal value) {
-    BigDecimal stripped = value.stripTrailingZeros();
-    return stripped.scale() < 0 ? stripped.setScale(0).toPlainString() : stripped.toPlainString();
   }
 }

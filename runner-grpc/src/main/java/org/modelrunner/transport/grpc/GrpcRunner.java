@@ -29,6 +29,7 @@ import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Collectors;
 import org.modelrunner.loader.HostedModel;
+import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.loader.Submission;
 import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
@@ -213,7 +214,11 @@ public final class GrpcRunner implements AutoCloseable {
           timer = new ScheduledThreadPoolExecutor(1, threads("modelrunner-grpc-timer"));
           timer.setRemoveOnCancelPolicy(true);
         }
-        service = new RunnerService(model, modelExecutor, timer, limitNanos, maxSendBytes);
+        RunnerCore.Builder core = RunnerCore.builder(model);
+        if (limitNanos > 0) {
+          core.callTimeLimit(Duration.ofNanos(limitNanos), timer);
+        }
+        service = new RunnerService(core.build(), modelExecutor, maxSendBytes);
         health = new HealthStatusManager();
         health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
         health.setStatus(SERVICE_NAME, ServingStatus.SERVING);

@@ -6,21 +6,16 @@ import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import java.time.Duration;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
-import java.util.function.Supplier;
 import java.util.logging.Level;
 import java.util.logging.Logger;
-import org.modelrunner.loader.HostedModel;
-import org.modelrunner.spi.ModelBusyException;
+import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.StatusMessages;
 import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
@@ -29,7 +24,9 @@ import org.modelrunner.transport.grpc.proto.SetupRequest;
 import org.modelrunner.transport.grpc.proto.SetupResponse;
 
 /**
- * {@code dynamic_subclass.DynamicSubclassService} over one {@link HostedModel} (PROTOCOL §1.2–1.5).
+ * {@code dynamic_subclass.DynamicSubclassService} over one {@link RunnerCore} (PROTOCOL §1.2–1.5):
+ * the core holds the serving state, the claim and the call time limit; this class carries them over
+ * gRPC.
  *
  * <h2>Threads and the busy rule</h2>
  *
@@ -65,44 +62,13 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
 final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServiceImplBase {
   private static final Logger LOG = Logger.getLogger(RunnerService.class.getName());
 
-  /** The gRPC description of a request refused because the runner is stopping. */
-  static final String SHUTTING_DOWN = "The runner is shutting down";
-
-  private final HostedModel model;
+  private final RunnerCore core;
   private final Executor modelExecutor;
-  private final ScheduledExecutorService timer;
-  private final long callTimeLimitNanos;
   private final int maxSendBytes;
 
-  /**
-   * The claim: held by the one request whose model code is running (or timed out and still
-   * running).
-   */
-  private final AtomicBoolean busy = new AtomicBoolean();
-
-  /** Requests that hold or held the claim and are not answered yet. */
-  private final AtomicInteger inFlight = new AtomicInteger();
-
-  private final Object idle = new Object();
-  private volatile boolean serving = true;
-
-  /**
-   * @param timer the timer of the call time limit; may be null when {@code callTimeLimitNanos} is 0
-   * @param callTimeLimitNanos the call time limit, or 0 for none
-   */
-  RunnerService(
-      HostedModel model,
-      Executor modelExecutor,
-      ScheduledExecutorService timer,
-      long callTimeLimitNanos,
-      int maxSendBytes) {
-    this.model = Objects.requireNonNull(model, "model");
+  RunnerService(RunnerCore core, Executor modelExecutor, int maxSendBytes) {
+    this.core = Objects.requireNonNull(core, "core");
     this.modelExecutor = Objects.requireNonNull(modelExecutor, "modelExecutor");
-    if (callTimeLimitNanos > 0) {
-      Objects.requireNonNull(timer, "timer");
-    }
-    this.timer = timer;
-    this.callTimeLimitNanos = Math.max(0, callTimeLimitNanos);
     this.maxSendBytes = maxSendBytes;
   }
 
@@ -113,7 +79,12 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
         request,
         responses,
         false,
-        () -> setup(request),
+        claim ->
+            claim.setup(
+                request.getClassName(),
+                () ->
+                    Protos.arguments(
+                        request.getInstanceArgumentsList(), request.getInstanceKwArgumentsList())),
         Protos::setupResponse);
   }
 
@@ -124,34 +95,23 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
         request,
         responses,
         true,
-        () -> call(request),
+        claim ->
+            claim.call(
+                request.getMethodName(),
+                () ->
+                    Protos.arguments(
+                        request.getMethodArgumentsList(), request.getMethodKwArgumentsList())),
         Protos::callResponse);
   }
 
   @Override
   public void rest(Empty request, StreamObserver<RestResponse> responses) {
-    serve("Rest", request, responses, false, model::reset, Protos::restResponse);
-  }
-
-  private Reply setup(SetupRequest request) {
-    return model.setup(
-        request.getClassName(),
-        () ->
-            Protos.arguments(
-                request.getInstanceArgumentsList(), request.getInstanceKwArgumentsList()));
-  }
-
-  private Reply call(CallRequest request) {
-    return model.call(
-        request.getMethodName(),
-        () ->
-            Protos.arguments(request.getMethodArgumentsList(), request.getMethodKwArgumentsList()));
+    serve("Rest", request, responses, false, RunnerCore.Claim::reset, Protos::restResponse);
   }
 
   /** Refuses new requests from now on ({@code UNAVAILABLE}); the request in flight goes on. */
   void stopServing() {
-    serving = false;
-    signalIdle();
+    core.stopServing();
   }
 
   /**
@@ -160,22 +120,12 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
    * @return whether that happened within the time given
    */
   boolean awaitIdle(long timeoutNanos) throws InterruptedException {
-    long deadline = System.nanoTime() + timeoutNanos;
-    synchronized (idle) {
-      while (busy.get() || inFlight.get() > 0) {
-        long left = deadline - System.nanoTime();
-        if (left <= 0) {
-          return false;
-        }
-        TimeUnit.NANOSECONDS.timedWait(idle, left);
-      }
-      return true;
-    }
+    return core.awaitIdle(Duration.ofNanos(timeoutNanos));
   }
 
   /** Returns whether model code is running (including a call answered after the time limit). */
   boolean isBusy() {
-    return busy.get();
+    return core.isBusy();
   }
 
   private <T extends Message> void serve(
@@ -183,10 +133,10 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
       Message request,
       StreamObserver<T> responses,
       boolean timeLimited,
-      Supplier<Reply> work,
+      Function<RunnerCore.Claim, Reply> work,
       Function<Reply, T> toResponse) {
-    if (!serving) {
-      reject(responses, io.grpc.Status.UNAVAILABLE.withDescription(SHUTTING_DOWN));
+    if (!core.isServing()) {
+      reject(responses, shuttingDown());
       return;
     }
     String problem = MalformedRequests.problem(request);
@@ -202,45 +152,42 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
       reject(responses, notStarted(context));
       return;
     }
-    if (!busy.compareAndSet(false, true)) {
-      LOG.log(Level.FINE, "{0}: Server busy", what);
-      reject(responses, busyStatus());
+    RunnerCore.Claim claim = core.claim();
+    if (!claim.isGranted()) {
+      if (claim.refusal() == RunnerCore.Refusal.BUSY) {
+        LOG.log(Level.FINE, "{0}: Server busy", what);
+        reject(responses, busyStatus());
+      } else {
+        reject(responses, shuttingDown());
+      }
       return;
     }
-    // Checked again with the claim held: either this request sees the stop, or the stop sees the
-    // claim.
-    if (!serving) {
-      release();
-      reject(responses, io.grpc.Status.UNAVAILABLE.withDescription(SHUTTING_DOWN));
-      return;
-    }
-    Exchange<T> exchange = new Exchange<>(what, responses);
+    Exchange<T> exchange = new Exchange<>(what, claim, responses);
     if (responses instanceof ServerCallStreamObserver<T> call) {
       // Also keeps a late onNext on a cancelled call from throwing.
       call.setOnCancelHandler(
           () -> LOG.log(Level.FINE, "{0}: the client cancelled or its deadline passed", what));
     }
-    if (timeLimited && callTimeLimitNanos > 0) {
-      try {
-        exchange.limit =
-            timer.schedule(exchange::timeLimitReached, callTimeLimitNanos, TimeUnit.NANOSECONDS);
-      } catch (RejectedExecutionException stopping) {
-        // the runner is stopping: the request is refused below or runs without a limit
-      }
+    if (timeLimited) {
+      claim.limitTime(exchange::timeLimitReached);
     }
     try {
       modelExecutor.execute(() -> run(exchange, context, work, toResponse));
     } catch (RejectedExecutionException stopping) {
-      release();
-      exchange.fail(io.grpc.Status.UNAVAILABLE.withDescription(SHUTTING_DOWN));
+      claim.release();
+      exchange.fail(shuttingDown());
     }
   }
 
   /** Runs on the model thread, with the claim held. */
   private <T extends Message> void run(
-      Exchange<T> exchange, Context context, Supplier<Reply> work, Function<Reply, T> toResponse) {
+      Exchange<T> exchange,
+      Context context,
+      Function<RunnerCore.Claim, Reply> work,
+      Function<Reply, T> toResponse) {
+    RunnerCore.Claim claim = exchange.claim;
     if (context.isCancelled()) {
-      release();
+      claim.release();
       exchange.fail(notStarted(context));
       return;
     }
@@ -248,19 +195,17 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     Reply reply = null;
     io.grpc.Status failure = null;
     try {
-      reply = work.get();
-    } catch (ModelBusyException e) {
-      failure = busyStatus(); // the hosted model is shared with someone else, who is using it
+      reply = work.apply(claim);
     } catch (RuntimeException | Error e) {
-      if (!serving) {
-        failure = io.grpc.Status.UNAVAILABLE.withDescription(SHUTTING_DOWN);
+      if (!core.isServing()) {
+        failure = shuttingDown();
       } else {
         LOG.log(Level.WARNING, exchange.what + ": the runner failed: " + e, e);
-        failure = io.grpc.Status.INTERNAL.withDescription("The runner failed: " + e);
+        failure = io.grpc.Status.INTERNAL.withDescription(RunnerCore.runnerFailed(e));
       }
     } finally {
-      release(); // before answering: the client may send its next request as soon as it has the
-      // answer
+      // Before answering: the client may send its next request as soon as it has the answer.
+      claim.release();
     }
     T response = null;
     if (reply != null) {
@@ -295,21 +240,12 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     }
   }
 
-  private void release() {
-    busy.set(false);
-    if (!serving) {
-      signalIdle();
-    }
-  }
-
-  private void signalIdle() {
-    synchronized (idle) {
-      idle.notifyAll();
-    }
-  }
-
   private static io.grpc.Status busyStatus() {
-    return io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(ModelBusyException.MESSAGE);
+    return io.grpc.Status.RESOURCE_EXHAUSTED.withDescription(StatusMessages.SERVER_BUSY);
+  }
+
+  private static io.grpc.Status shuttingDown() {
+    return io.grpc.Status.UNAVAILABLE.withDescription(RunnerCore.SHUTTING_DOWN);
   }
 
   private static io.grpc.Status notStarted(Context context) {
@@ -330,21 +266,23 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     }
   }
 
-  /** One accepted request: answered exactly once, by the model thread or the time limit's timer. */
+  /**
+   * One accepted request: answered exactly once (its claim decides), by the model thread or the
+   * time limit's timer.
+   */
   private final class Exchange<T extends Message> {
     final String what;
+    final RunnerCore.Claim claim;
     private final StreamObserver<T> responses;
-    private final AtomicBoolean answered = new AtomicBoolean();
-    volatile ScheduledFuture<?> limit;
 
-    Exchange(String what, StreamObserver<T> responses) {
+    Exchange(String what, RunnerCore.Claim claim, StreamObserver<T> responses) {
       this.what = what;
+      this.claim = claim;
       this.responses = responses;
-      inFlight.incrementAndGet();
     }
 
     void complete(T response) {
-      if (!answered.compareAndSet(false, true)) {
+      if (!claim.answer()) {
         return;
       }
       try {
@@ -352,50 +290,32 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
         responses.onCompleted();
       } catch (RuntimeException e) {
         LOG.log(Level.FINE, what + ": could not send the response: " + e, e);
-      } finally {
-        finished();
       }
     }
 
     void fail(io.grpc.Status status) {
-      if (!answered.compareAndSet(false, true)) {
-        return;
+      if (claim.answer()) {
+        send(status);
       }
+    }
+
+    private void send(io.grpc.Status status) {
       try {
         responses.onError(status.asRuntimeException());
       } catch (RuntimeException e) {
         LOG.log(Level.FINE, what + ": could not send " + status + ": " + e, e);
-      } finally {
-        finished();
       }
     }
 
+    /** Runs on the timer, once the claim has given it the answer. */
     void timeLimitReached() {
-      if (answered.get()) {
-        return;
-      }
-      String limitText = Durations.describe(callTimeLimitNanos);
+      String limitText = RunnerCore.describe(core.callTimeLimit().toNanos());
       LOG.log(
           Level.WARNING,
           "{0}: the model did not return within the call time limit of {1}; it keeps running and the"
               + " runner answers Server busy until it returns",
           new Object[] {what, limitText});
-      fail(
-          io.grpc.Status.DEADLINE_EXCEEDED.withDescription(
-              "The model did not return within the runner's call time limit of "
-                  + limitText
-                  + "; it keeps running and the runner is busy until it returns"));
-    }
-
-    private void finished() {
-      ScheduledFuture<?> scheduled = limit;
-      if (scheduled != null) {
-        scheduled.cancel(false);
-      }
-      inFlight.decrementAndGet();
-      if (!serving) {
-        signalIdle();
-      }
+      send(io.grpc.Status.DEADLINE_EXCEEDED.withDescription(core.callTimeLimitMessage()));
     }
   }
 }

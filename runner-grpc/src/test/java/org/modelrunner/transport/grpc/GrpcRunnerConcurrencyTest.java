@@ -27,6 +27,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.modelrunner.loader.HostedModel;
+import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.Variant;
@@ -204,7 +205,7 @@ class GrpcRunnerConcurrencyTest {
     try {
       RunnerService service =
           new RunnerService(
-              model, modelThread, null, 0, TransportSettings.DEFAULT_MAX_MESSAGE_BYTES);
+              RunnerCore.of(model), modelThread, TransportSettings.DEFAULT_MAX_MESSAGE_BYTES);
       CountingTracker.CALLS.set(0);
       CallRequest predict = CallRequest.newBuilder().setMethodName("predict").build();
 
@@ -263,7 +264,7 @@ class GrpcRunnerConcurrencyTest {
           .isEqualTo(ServingStatus.NOT_SERVING);
       io.grpc.Status refused = grpcError(() -> other.call("answer"));
       assertThat(refused.getCode()).isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
-      assertThat(refused.getDescription()).isEqualTo(RunnerService.SHUTTING_DOWN);
+      assertThat(refused.getDescription()).isEqualTo(RunnerCore.SHUTTING_DOWN);
       assertThat(runner.isTerminated()).isFalse();
 
       Gate.open();

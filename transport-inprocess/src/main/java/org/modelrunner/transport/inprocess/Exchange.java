@@ -2,6 +2,7 @@ package org.modelrunner.transport.inprocess;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.TransportException;
@@ -37,6 +38,9 @@ final class Exchange implements Runnable {
 
   /** The runner that accepted it; published to other threads by the executor or the timer. */
   HostedRunner runner;
+
+  /** Its claim on the runner's model; published with {@link #runner}. */
+  RunnerCore.Claim claim;
 
   // The connection's list of requests in flight; guarded by the connection.
   Exchange previousInFlight;

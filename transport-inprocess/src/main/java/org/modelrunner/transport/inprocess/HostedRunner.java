@@ -3,19 +3,19 @@ package org.modelrunner.transport.inprocess;
 import java.net.URI;
 import java.util.Random;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.atomic.AtomicReference;
 import org.modelrunner.loader.HostedModel;
+import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.HealthStatus;
-import org.modelrunner.spi.ModelBusyException;
 import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.StatusMessages;
 import org.modelrunner.spi.TransportException;
 
 /**
  * The runner side of an {@code inproc://} endpoint: one {@link HostedModel} behind the protocol's
- * rules, as the gRPC runner puts it behind a port.
+ * rules ({@link RunnerCore}: serving, the claim), as the gRPC runner puts it behind a port.
  *
  * <p>Requests arrive on the caller's thread ({@link #accept}), which only checks and claims the
  * model: the runner must be serving, the request within the runner's size limit, and the model
@@ -32,7 +32,7 @@ import org.modelrunner.spi.TransportException;
 final class HostedRunner {
   private static final System.Logger LOG = System.getLogger(HostedRunner.class.getName());
 
-  /** The lifecycle of a runner. */
+  /** The lifecycle of a runner: whether it serves is its core's; why not (crashed, closed) here. */
   enum State {
     SERVING,
     CLOSING,
@@ -58,9 +58,13 @@ final class HostedRunner {
   final boolean zeroCopy;
 
   private final HostedModel model;
+  private final RunnerCore core;
   private final SharedResources.Reference resources;
   private final SharedResources shared;
-  private final AtomicReference<Exchange> current = new AtomicReference<>();
+
+  /** The request that holds the model, to fail and interrupt when the runner goes away. */
+  private volatile Exchange holder;
+
   private final Object lock = new Object();
   private volatile State state = State.SERVING; // written under lock
   private volatile FaultPlan faults; // written under lock
@@ -80,6 +84,7 @@ final class HostedRunner {
     this.endpoint = directoryEntry.address();
     this.directoryEntry = directoryEntry;
     this.model = model;
+    this.core = RunnerCore.of(model);
     this.maxMessageBytes = maxMessageBytes;
     this.zeroCopy = zeroCopy;
     this.faults = new FaultPlan(faults);
@@ -97,19 +102,16 @@ final class HostedRunner {
 
   /** Answers a health check without touching the model. */
   HealthStatus health() {
-    switch (state) {
-      case SERVING:
-        return HealthStatus.SERVING;
-      case CLOSING:
-        return HealthStatus.NOT_SERVING;
-      default:
-        throw unavailable();
+    State now = state;
+    if (now == State.CRASHED || now == State.CLOSED) {
+      throw unavailable();
     }
+    return core.health();
   }
 
   /** Receives a request, on the caller's thread: checks it, claims the model and starts it. */
   void accept(Exchange exchange) {
-    if (state != State.SERVING) {
+    if (!core.isServing()) {
       exchange.fail(unavailable());
       return;
     }
@@ -126,12 +128,15 @@ final class HostedRunner {
                   + " bytes"));
       return;
     }
-    if (!current.compareAndSet(null, exchange)) {
-      exchange.fail(busy());
+    RunnerCore.Claim claim = core.claim();
+    if (!claim.isGranted()) {
+      exchange.fail(claim.refusal() == RunnerCore.Refusal.BUSY ? busy() : unavailable());
       return;
     }
+    exchange.claim = claim;
     exchange.runner = this;
-    if (state != State.SERVING) { // closed or crashed meanwhile, maybe without seeing this request
+    holder = exchange;
+    if (!core.isServing()) { // closed or crashed meanwhile, maybe without seeing this request
       release(exchange);
       exchange.fail(unavailable());
       return;
@@ -162,7 +167,7 @@ final class HostedRunner {
   }
 
   private void proceed(Exchange exchange, Action action) {
-    if (exchange.isDone() || state != State.SERVING) {
+    if (exchange.isDone() || !core.isServing()) {
       release(exchange); // its caller gave up during the latency, or the runner went away
       return;
     }
@@ -173,7 +178,7 @@ final class HostedRunner {
         return;
       case HANG:
         synchronized (lock) {
-          if (faults.faults.hang() && state == State.SERVING) {
+          if (faults.faults.hang() && core.isServing()) {
             parked = exchange;
             return;
           }
@@ -199,7 +204,7 @@ final class HostedRunner {
    * reply.
    */
   void serve(Exchange exchange) {
-    if (exchange.isDone() || state != State.SERVING) {
+    if (exchange.isDone() || !core.isServing()) {
       release(exchange); // the caller gave up before a worker got to it: the model never sees it
       return;
     }
@@ -220,12 +225,13 @@ final class HostedRunner {
         requestName = request.name();
         arguments = request.arguments();
       }
+      RunnerCore.Claim claim = exchange.claim;
       if (kind == WireFormat.SETUP) {
-        reply = model.setup(requestName, arguments);
+        reply = claim.setup(requestName, arguments);
       } else if (kind == WireFormat.CALL) {
-        reply = model.call(requestName, arguments);
+        reply = claim.call(requestName, arguments);
       } else {
-        reply = model.reset();
+        reply = claim.reset();
       }
     } catch (WireFormat.MalformedMessageException e) {
       failure =
@@ -233,17 +239,15 @@ final class HostedRunner {
               TransportException.Kind.INTERNAL,
               "Malformed request to " + endpoint + ": " + e.getMessage(),
               e);
-    } catch (ModelBusyException e) {
-      failure = busy();
     } catch (RuntimeException | Error e) {
       failure =
-          state != State.SERVING
+          !core.isServing()
               ? unavailable()
               : new TransportException(
                   TransportException.Kind.INTERNAL,
-                  "The runner at " + endpoint + " failed: " + e,
+                  "At " + endpoint + ": " + RunnerCore.runnerFailed(e),
                   e);
-      if (state == State.SERVING) {
+      if (core.isServing()) {
         LOG.log(System.Logger.Level.WARNING, "The runner at " + endpoint + " failed: " + e, e);
       }
     } finally {
@@ -276,8 +280,14 @@ final class HostedRunner {
     }
   }
 
+  /** The model returned (or never ran): frees it for the next request. */
   private void release(Exchange exchange) {
-    current.compareAndSet(exchange, null);
+    if (holder == exchange) {
+      holder = null;
+    }
+    RunnerCore.Claim claim = exchange.claim;
+    claim.release();
+    claim.answer(); // the exchange answers itself, once (its future)
   }
 
   /** Replaces the faults; a hanging call resumes when the new faults do not hang. */
@@ -307,6 +317,7 @@ final class HostedRunner {
         return;
       }
       state = State.CRASHED;
+      core.stopServing();
       parked = null;
     }
     LOG.log(System.Logger.Level.INFO, "The runner at {0} crashed (injected)", endpoint);
@@ -332,6 +343,7 @@ final class HostedRunner {
       }
       wasServing = state == State.SERVING;
       state = State.CLOSING;
+      core.stopServing();
       parked = null;
     }
     if (wasServing) {
@@ -345,11 +357,12 @@ final class HostedRunner {
     }
     synchronized (lock) {
       state = State.CLOSED;
+      core.stopped();
     }
   }
 
   private void failInFlight() {
-    Exchange inFlight = current.get();
+    Exchange inFlight = holder;
     if (inFlight != null) {
       inFlight.fail(unavailable());
       inFlight.interruptModel();
@@ -382,7 +395,7 @@ final class HostedRunner {
   }
 
   private static TransportException busy() {
-    return new TransportException(TransportException.Kind.BUSY, ModelBusyException.MESSAGE);
+    return new TransportException(TransportException.Kind.BUSY, StatusMessages.SERVER_BUSY);
   }
 
   /** Faults with their call counter and random sequence. */

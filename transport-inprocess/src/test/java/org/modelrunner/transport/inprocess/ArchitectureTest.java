@@ -3,11 +3,15 @@ package org.modelrunner.transport.inprocess;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 
+import com.tngtech.archunit.base.DescribedPredicate;
 import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.domain.JavaMethodCall;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.modelrunner.loader.HostedModel;
 
 /** The layering of DESIGN.md for this module, and its small public surface. */
 class ArchitectureTest {
@@ -50,6 +54,24 @@ class ArchitectureTest {
         .doNotHaveSimpleName("InProcessTransportProvider")
         .should()
         .notBePublic()
+        .check(production);
+  }
+
+  @Test
+  void requestsReachTheModelThroughTheRunnerCoreOnly() {
+    noClasses()
+        .that()
+        .resideInAPackage(PACKAGE + "..")
+        .should()
+        .callMethodWhere(
+            new DescribedPredicate<JavaMethodCall>(
+                "a request method of HostedModel (setup, call, reset) outside RunnerCore's claim") {
+              @Override
+              public boolean test(JavaMethodCall call) {
+                return call.getTargetOwner().isEquivalentTo(HostedModel.class)
+                    && Set.of("setup", "call", "reset").contains(call.getName());
+              }
+            })
         .check(production);
   }
 }

@@ -1,0 +1,382 @@
+package org.modelrunner.loader;
+
+import java.math.BigDecimal;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.HealthStatus;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.StatusMessages;
+
+/**
+ * The rules every runner applies in front of one {@link HostedModel}, whatever carries its requests
+ * (the gRPC runner, the in-process transport): whether it serves, the claim that lets one request
+ * at a time run model code, the call time limit, and the runner's own messages. A transport checks
+ * and decodes what it receives, asks for a {@link Claim}, runs the model through it on a thread of
+ * its choice, and answers once.
+ *
+ * <h2>Serving</h2>
+ *
+ * A core is {@link State#SERVING} from its creation; {@link #stopServing()} makes it {@link
+ * State#STOPPING}: new requests are refused ({@link Refusal#NOT_SERVING}, {@link #SHUTTING_DOWN})
+ * and {@link #health()} says {@code NOT_SERVING}, while the request in flight goes on; {@link
+ * #awaitIdle} waits for it. {@link #stopped()} ends it ({@link State#STOPPED}).
+ *
+ * <h2>The claim</h2>
+ *
+ * One request holds the model at a time (the Python runner's global lock). {@link #claim()} never
+ * waits and never queues: while another request holds the model it is refused {@link Refusal#BUSY},
+ * which every runner answers {@link StatusMessages#SERVER_BUSY} at once. The claim is the hosted
+ * model's own: a caller that uses the {@link HostedModel} directly meanwhile gets {@link
+ * org.modelrunner.spi.ModelBusyException}. The holder {@linkplain Claim#release() releases} it when
+ * the model returns, before it answers, so that a client may send its next request as soon as it
+ * has the answer; a request whose client gave up (or whose time limit passed) keeps the claim until
+ * the model returns.
+ *
+ * <h2>The call time limit</h2>
+ *
+ * With a {@linkplain #builder call time limit}, a call whose model has not returned in time is
+ * answered by {@link Claim#limitTime}'s action with {@link #callTimeLimitMessage()}; the model goes
+ * on and keeps the claim until it returns. Whichever comes first, the model's answer or the limit,
+ * answers; {@link Claim#answer()} decides.
+ */
+public final class RunnerCore {
+  /** Whether a runner serves. */
+  public enum State {
+    /** Requests are taken. */
+    SERVING,
+    /** Requests are refused; the one in flight goes on. */
+    STOPPING,
+    /** Stopped for good. */
+    STOPPED
+  }
+
+  /** Why a request was not given the model. */
+  public enum Refusal {
+    /** The runner is stopping or stopped, or the model is closed. */
+    NOT_SERVING,
+    /** Another request holds the model: answered {@link StatusMessages#SERVER_BUSY} at once. */
+    BUSY
+  }
+
+  /** The description of a request refused because the runner is stopping. */
+  public static final String SHUTTING_DOWN = "The runner is shutting down";
+
+  /** The start of the description of a request the runner itself failed (a bug, not the model). */
+  public static final String RUNNER_FAILED = "The runner failed: ";
+
+  private final HostedModel model;
+  private final long callTimeLimitNanos;
+  private final ScheduledExecutorService timer;
+  private final Claim notServing = new Claim(this, Refusal.NOT_SERVING);
+  private final Claim busy = new Claim(this, Refusal.BUSY);
+
+  /** Requests that were given the model and are not answered yet. */
+  private final AtomicInteger unanswered = new AtomicInteger();
+
+  private final Object idle = new Object();
+  private volatile State state = State.SERVING;
+
+  private RunnerCore(Builder builder) {
+    this.model = builder.model;
+    this.callTimeLimitNanos = builder.callTimeLimitNanos;
+    this.timer = builder.timer;
+  }
+
+  /** Returns a core without a call time limit in front of {@code model}. */
+  public static RunnerCore of(HostedModel model) {
+    return builder(model).build();
+  }
+
+  /** Returns a builder of a core in front of {@code model}. */
+  public static Builder builder(HostedModel model) {
+    return new Builder(model);
+  }
+
+  /** Returns the model this core serves. */
+  public HostedModel model() {
+    return model;
+  }
+
+  /** Returns whether the runner serves. */
+  public State state() {
+    return state;
+  }
+
+  /** Returns whether new requests are taken. */
+  public boolean isServing() {
+    return state == State.SERVING;
+  }
+
+  /** Returns what a health check answers: {@code SERVING} only while requests are taken. */
+  public HealthStatus health() {
+    return state == State.SERVING ? HealthStatus.SERVING : HealthStatus.NOT_SERVING;
+  }
+
+  /**
+   * Asks for the model, without waiting: a granted claim, or one that tells why not ({@link
+   * Claim#refusal()}). Refusals are shared objects: asking costs nothing when refused.
+   */
+  public Claim claim() {
+    if (state != State.SERVING) {
+      return notServing;
+    }
+    boolean acquired;
+    try {
+      acquired = model.tryAcquire();
+    } catch (IllegalStateException closed) {
+      return notServing;
+    }
+    if (!acquired) {
+      return busy;
+    }
+    // Checked again with the claim held: either this request sees the stop, or the stop sees the
+    // claim.
+    if (state != State.SERVING) {
+      model.releaseClaim();
+      signalIdle();
+      return notServing;
+    }
+    unanswered.incrementAndGet();
+    return new Claim(this, null);
+  }
+
+  /** Refuses new requests from now on; the request in flight goes on. Idempotent. */
+  public void stopServing() {
+    if (state == State.SERVING) {
+      state = State.STOPPING;
+    }
+    signalIdle();
+  }
+
+  /** Marks the runner stopped for good (after {@link #stopServing()}, if it was not called). */
+  public void stopped() {
+    state = State.STOPPED;
+    signalIdle();
+  }
+
+  /** Returns whether a request holds the model (including a call answered after its time limit). */
+  public boolean isBusy() {
+    return model.isClaimed();
+  }
+
+  /**
+   * Waits until no request holds the model and every request given it is answered.
+   *
+   * @return whether that happened within the time given
+   * @throws InterruptedException if the thread is interrupted while waiting
+   */
+  public boolean awaitIdle(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + saturatedNanos(timeout);
+    synchronized (idle) {
+      while (model.isClaimed() || unanswered.get() > 0) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(idle, left);
+      }
+      return true;
+    }
+  }
+
+  /** Returns the call time limit, or zero for none. */
+  public Duration callTimeLimit() {
+    return Duration.ofNanos(callTimeLimitNanos);
+  }
+
+  /** Returns the description of a call answered at the call time limit. */
+  public String callTimeLimitMessage() {
+    return "The model did not return within the runner's call time limit of "
+        + describe(callTimeLimitNanos)
+        + "; it keeps running and the runner is busy until it returns";
+  }
+
+  /** Returns the description of a request the runner itself failed, because of {@code error}. */
+  public static String runnerFailed(Throwable error) {
+    return RUNNER_FAILED + error;
+  }
+
+  /** Returns a duration for humans: {@code 250 ms}, {@code 2.5 s}, {@code 10 s}. */
+  public static String describe(long nanos) {
+    BigDecimal amount =
+        nanos < 1_000_000_000L
+            ? BigDecimal.valueOf(nanos).movePointLeft(6)
+            : BigDecimal.valueOf(nanos).movePointLeft(9);
+    BigDecimal stripped = amount.stripTrailingZeros();
+    String number =
+        stripped.scale() < 0 ? stripped.setScale(0).toPlainString() : stripped.toPlainString();
+    return number + (nanos < 1_000_000_000L ? " ms" : " s");
+  }
+
+  private void signalIdle() {
+    synchronized (idle) {
+      idle.notifyAll();
+    }
+  }
+
+  private static long saturatedNanos(Duration duration) {
+    try {
+      return duration.toNanos();
+    } catch (ArithmeticException e) {
+      return duration.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+  }
+
+  /**
+   * The right to run model code for one request, or a refusal. A granted claim runs one setup, call
+   * or reset (on any thread), is {@linkplain #release() released} when the model returns, and is
+   * {@linkplain #answer() answered} once.
+   */
+  public static final class Claim {
+    private final RunnerCore core;
+    private final Refusal refusal;
+    private final AtomicBoolean released;
+    private final AtomicBoolean answered;
+    private volatile ScheduledFuture<?> limit;
+
+    private Claim(RunnerCore core, Refusal refusal) {
+      this.core = core;
+      this.refusal = refusal;
+      this.released = refusal == null ? new AtomicBoolean() : null;
+      this.answered = refusal == null ? new AtomicBoolean() : null;
+    }
+
+    /** Returns whether the request was given the model. */
+    public boolean isGranted() {
+      return refusal == null;
+    }
+
+    /** Returns why the request was not given the model, or null if it was. */
+    public Refusal refusal() {
+      return refusal;
+    }
+
+    /** Runs a setup with arguments decoded once the protocol's checks passed. */
+    public Reply setup(String className, HostedModel.PendingArguments arguments) {
+      return core.model.setupClaimed(className, null, Objects.requireNonNull(arguments));
+    }
+
+    /** Runs a setup. */
+    public Reply setup(String className, Arguments arguments) {
+      return core.model.setupClaimed(className, Objects.requireNonNull(arguments), null);
+    }
+
+    /** Runs a call with arguments decoded once the protocol's checks passed. */
+    public Reply call(String methodName, HostedModel.PendingArguments arguments) {
+      return core.model.callClaimed(methodName, null, Objects.requireNonNull(arguments));
+    }
+
+    /** Runs a call. */
+    public Reply call(String methodName, Arguments arguments) {
+      return core.model.callClaimed(methodName, Objects.requireNonNull(arguments), null);
+    }
+
+    /** Runs a reset (the protocol's Rest). */
+    public Reply reset() {
+      return core.model.resetClaimed();
+    }
+
+    /**
+     * Releases the model: the model returned, or never ran. Call it before answering. Idempotent.
+     */
+    public void release() {
+      if (refusal == null && released.compareAndSet(false, true)) {
+        core.model.releaseClaim();
+        if (core.state != State.SERVING) {
+          core.signalIdle();
+        }
+      }
+    }
+
+    /**
+     * Takes the right to answer: true the first time only, for whichever answers first (the model's
+     * reply, a failure, the time limit). Cancels the time limit.
+     */
+    public boolean answer() {
+      if (refusal != null || !answered.compareAndSet(false, true)) {
+        return false;
+      }
+      ScheduledFuture<?> scheduled = limit;
+      if (scheduled != null) {
+        scheduled.cancel(false);
+      }
+      core.unanswered.decrementAndGet();
+      if (core.state != State.SERVING) {
+        core.signalIdle();
+      }
+      return true;
+    }
+
+    /** Returns whether the request has been answered. */
+    public boolean isAnswered() {
+      return refusal != null || answered.get();
+    }
+
+    /**
+     * Starts the call time limit, if the core has one: when it passes before the request is
+     * answered, {@code onLimit} answers it (with {@link RunnerCore#callTimeLimitMessage()}). Does
+     * nothing without a limit, or when the timer no longer runs (the runner is stopping).
+     */
+    public void limitTime(Runnable onLimit) {
+      if (refusal != null || core.callTimeLimitNanos <= 0) {
+        return;
+      }
+      try {
+        limit =
+            core.timer.schedule(
+                () -> {
+                  if (answer()) {
+                    onLimit.run();
+                  }
+                },
+                core.callTimeLimitNanos,
+                TimeUnit.NANOSECONDS);
+      } catch (RejectedExecutionException stopping) {
+        // the runner is stopping: the request runs without a limit
+      }
+      if (answered.get()) {
+        ScheduledFuture<?> scheduled = limit;
+        if (scheduled != null) {
+          scheduled.cancel(false);
+        }
+      }
+    }
+  }
+
+  /** Configures a {@link RunnerCore}. */
+  public static final class Builder {
+    private final HostedModel model;
+    private long callTimeLimitNanos;
+    private ScheduledExecutorService timer;
+
+    private Builder(HostedModel model) {
+      this.model = Objects.requireNonNull(model, "model");
+    }
+
+    /**
+     * Answers a call whose model has not returned within {@code limit} (zero: no limit, the
+     * default), with {@code timer} running the limits.
+     */
+    public Builder callTimeLimit(Duration limit, ScheduledExecutorService timer) {
+      long nanos = saturatedNanos(Objects.requireNonNull(limit, "limit"));
+      if (nanos < 0) {
+        throw new IllegalArgumentException("The call time limit is negative: " + limit);
+      }
+      this.callTimeLimitNanos = nanos;
+      this.timer = nanos > 0 ? Objects.requireNonNull(timer, "timer") : null;
+      return this;
+    }
+
+    /** Returns the core; it serves at once. */
+    public RunnerCore build() {
+      return new RunnerCore(this);
+    }
+  }
+}

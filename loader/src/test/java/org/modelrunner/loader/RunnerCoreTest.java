@@ -1,0 +1,203 @@
+package org.modelrunner.loader;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.modelrunner.loader.fixtures.TrackerBase;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.HealthStatus;
+import org.modelrunner.spi.ModelBusyException;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.StatusMessages;
+import org.modelrunner.spi.Variant;
+
+/** The runner's rules shared by every transport: serving, the one claim, the call time limit. */
+class RunnerCoreTest {
+  private static final String BASE = TrackerBase.class.getName();
+
+  /** A model whose {@code hold} waits until the test lets it return. */
+  public static class Held extends TrackerBase {
+    static volatile CountDownLatch entered = new CountDownLatch(1);
+    static volatile CountDownLatch exit = new CountDownLatch(1);
+
+    @Override
+    public void tick(Object data) {}
+
+    @Override
+    public Object predict() {
+      return 42L;
+    }
+
+    public String hold() throws InterruptedException {
+      entered.countDown();
+      exit.await();
+      return "held";
+    }
+  }
+
+  private HostedModel model;
+  private ExecutorService modelThread;
+
+  @BeforeEach
+  void setUp() {
+    Held.entered = new CountDownLatch(1);
+    Held.exit = new CountDownLatch(1);
+    model = HostedModel.forImplementation(Held.class);
+    assertThat(model.setup(BASE, Arguments.none()).status().isSuccess()).isTrue();
+    modelThread = Executors.newSingleThreadExecutor();
+  }
+
+  @AfterEach
+  void tearDown() throws InterruptedException {
+    Held.exit.countDown();
+    modelThread.shutdownNow();
+    assertThat(modelThread.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
+    model.close();
+  }
+
+  @Test
+  void oneRequestHoldsTheModelAndTheOthersAreRefusedBusyAtOnce() {
+    RunnerCore core = RunnerCore.of(model);
+    RunnerCore.Claim first = core.claim();
+    assertThat(first.isGranted()).isTrue();
+    assertThat(core.isBusy()).isTrue();
+
+    RunnerCore.Claim second = core.claim();
+    assertThat(second.isGranted()).isFalse();
+    assertThat(second.refusal()).isEqualTo(RunnerCore.Refusal.BUSY);
+    assertThat(second.answer()).as("a refusal is answered by the transport, not claimed").isFalse();
+    assertThat(core.claim()).as("refusals cost nothing: a shared object").isSameAs(second);
+
+    // The claim is the model's own: a direct user of the hosted model is refused too.
+    assertThatThrownBy(() -> model.call("predict", Arguments.none()))
+        .isInstanceOf(ModelBusyException.class)
+        .hasMessage(StatusMessages.SERVER_BUSY);
+
+    assertThat(first.call("predict", Arguments.none()).value()).contains(Variant.ofLong(42));
+    first.release();
+    first.release(); // idempotent: must not free a claim someone else took meanwhile
+    RunnerCore.Claim third = core.claim();
+    assertThat(third.isGranted()).isTrue();
+    first.release();
+    assertThat(core.claim().refusal())
+        .as("a second release of an old claim does not free the model")
+        .isEqualTo(RunnerCore.Refusal.BUSY);
+    third.release();
+    assertThat(model.call("predict", Arguments.none()).value()).contains(Variant.ofLong(42));
+  }
+
+  @Test
+  void aClaimIsAnsweredExactlyOnce() {
+    RunnerCore core = RunnerCore.of(model);
+    RunnerCore.Claim claim = core.claim();
+    assertThat(claim.isAnswered()).isFalse();
+    assertThat(claim.answer()).isTrue();
+    assertThat(claim.answer()).isFalse();
+    assertThat(claim.isAnswered()).isTrue();
+    claim.release();
+  }
+
+  @Test
+  void stoppingRefusesNewRequestsAndWaitsForTheOneInFlight() throws Exception {
+    RunnerCore core = RunnerCore.of(model);
+    assertThat(core.health()).isEqualTo(HealthStatus.SERVING);
+    RunnerCore.Claim running = core.claim();
+    Future<Reply> held = modelThread.submit(() -> running.call("hold", Arguments.none()));
+    assertThat(Held.entered.await(10, TimeUnit.SECONDS)).isTrue();
+
+    core.stopServing();
+    assertThat(core.state()).isEqualTo(RunnerCore.State.STOPPING);
+    assertThat(core.health()).isEqualTo(HealthStatus.NOT_SERVING);
+    assertThat(core.claim().refusal()).isEqualTo(RunnerCore.Refusal.NOT_SERVING);
+    assertThat(core.awaitIdle(Duration.ZERO)).as("the model runs").isFalse();
+
+    Held.exit.countDown();
+    assertThat(held.get(10, TimeUnit.SECONDS).value()).contains(Variant.ofString("held"));
+    running.release();
+    assertThat(core.awaitIdle(Duration.ZERO)).as("released but not answered yet").isFalse();
+    assertThat(running.answer()).isTrue();
+    assertThat(core.awaitIdle(Duration.ofSeconds(10))).isTrue();
+    core.stopped();
+    assertThat(core.state()).isEqualTo(RunnerCore.State.STOPPED);
+    assertThat(core.claim().refusal()).isEqualTo(RunnerCore.Refusal.NOT_SERVING);
+  }
+
+  @Test
+  void aClosedModelIsNotServed() {
+    RunnerCore core = RunnerCore.of(model);
+    model.close();
+    assertThat(core.claim().refusal()).isEqualTo(RunnerCore.Refusal.NOT_SERVING);
+  }
+
+  @Test
+  void theCallTimeLimitAnswersOnceAndTheModelKeepsTheClaimUntilItReturns() throws Exception {
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    try {
+      RunnerCore core =
+          RunnerCore.builder(model).callTimeLimit(Duration.ofMillis(1), timer).build();
+      assertThat(core.callTimeLimitMessage())
+          .isEqualTo(
+              "The model did not return within the runner's call time limit of 1 ms; it keeps"
+                  + " running and the runner is busy until it returns");
+      AtomicInteger limits = new AtomicInteger();
+      RunnerCore.Claim claim = core.claim();
+      claim.limitTime(limits::incrementAndGet);
+      Future<Reply> held = modelThread.submit(() -> claim.call("hold", Arguments.none()));
+
+      await().atMost(Duration.ofSeconds(10)).until(() -> limits.get() == 1);
+      assertThat(claim.isAnswered()).isTrue();
+      assertThat(claim.answer()).as("the model's late answer is not sent").isFalse();
+      assertThat(core.claim().refusal())
+          .as("the model still runs: busy")
+          .isEqualTo(RunnerCore.Refusal.BUSY);
+
+      Held.exit.countDown();
+      held.get(10, TimeUnit.SECONDS);
+      claim.release();
+      assertThat(core.claim().isGranted()).isTrue();
+      assertThat(limits).hasValue(1);
+    } finally {
+      timer.shutdownNow();
+    }
+  }
+
+  @Test
+  void anAnswerBeforeTheLimitCancelsIt() {
+    ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1);
+    try {
+      RunnerCore core = RunnerCore.builder(model).callTimeLimit(Duration.ofHours(1), pool).build();
+      RunnerCore.Claim claim = core.claim();
+      claim.limitTime(() -> {});
+      assertThat(pool.getQueue()).hasSize(1);
+      claim.release();
+      assertThat(claim.answer()).isTrue();
+      assertThat(pool.getQueue().stream().allMatch(task -> ((Future<?>) task).isCancelled()))
+          .isTrue();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
+  void describesDurationsForHumans() {
+    assertThat(RunnerCore.describe(250_000_000L)).isEqualTo("250 ms");
+    assertThat(RunnerCore.describe(2_500_000_000L)).isEqualTo("2.5 s");
+    assertThat(RunnerCore.describe(10_000_000_000L)).isEqualTo("10 s");
+    assertThatThrownBy(
+            () -> RunnerCore.builder(model).callTimeLimit(Duration.ofSeconds(-1), null).build())
+        .isInstanceOf(IllegalArgumentException.class);
+  }
+}
