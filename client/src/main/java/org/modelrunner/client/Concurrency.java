@@ -49,6 +49,13 @@ final class Concurrency {
    * @throws NullPointerException if it is null
    * @throws IllegalArgumentException if it is zero or negative; the message names {@code what}
    */
+  static int requireNonNegative(int value, String what) {
+    if (value < 0) {
+      throw new IllegalArgumentException(what + " cannot be negative, got " + value);
+    }
+    return value;
+  }
+
   static Duration requirePositive(Duration duration, String what) {
     if (duration == null) {
       throw new NullPointerException(what);

@@ -7,20 +7,12 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.DirectoryStatus;
 import org.modelrunner.spi.ModelDirectory;
-import org.modelrunner.spi.ProviderRegistry;
 import org.modelrunner.spi.TransportException;
-import org.modelrunner.spi.TransportProvider;
 import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.ValueConverter;
 
@@ -60,132 +52,22 @@ import org.modelrunner.spi.ValueConverter;
  *       callbacks when no executor is given), never one per model.
  * </ul>
  *
- * <h2>Failure policy</h2>
+ * <h2>Failure policy and membership</h2>
  *
- * As the Python client: each model has a count of consecutive failures and one of consecutive
- * timeouts, both reset by a success. When one goes over its limit (defaults 3 and 3; 0 disables),
- * the model is disconnected, reported to the directory ({@code MULTIPLE_FAILED} or {@code
- * MULTIPLE_TIMEOUT}) and a {@link FleetEvent.Kind#DISCONNECTED} event is sent, once per decision. A
- * {@code BAD_IMPLEMENTATION} answer disconnects at once. A {@code BUSY} answer (the runner is still
- * running an earlier call that timed out) and an unreachable runner ({@code UNAVAILABLE}) count as
- * timeouts; other transport errors count as failures. Answers that are the coordinator's problem
- * count for nothing: {@code INVALID_ARGUMENT} is logged, and {@code FAILED_PRECONDITION} (the
- * runner lost its instance) sets the model up again. A setup is retried only after connection
- * errors and timeouts; one that answers {@code BAD_IMPLEMENTATION} is reported so, {@code
- * INVALID_ARGUMENT} is the coordinator's error (not reported), and any other refusal is reported
- * {@code MULTIPLE_FAILED} at once. {@link Builder#reportFailures reportFailures(false)} logs
- * decisions instead of acting on them. The outcome's {@link CallFailure} keeps the kind apart
- * ({@code UNAVAILABLE}, {@code BUSY}, {@code DEADLINE_EXCEEDED}...).
+ * Models that keep failing or timing out are disconnected and reported to the directory, as by the
+ * Python client, and directory reports (joins, redeploys, restarts, leaves) are applied without
+ * waiting on any model: the {@linkplain org.modelrunner.client package overview} gives the rules,
+ * and {@link Builder} their settings.
  *
- * <p>After its {@code n}th consecutive timeout a model sits out the next {@code ceil(n / 2)} calls
- * (the Python client's cooldown; {@link Builder#timeoutCooldown}): they end {@link
- * CallStatus#SKIPPED} without being sent, and count for nothing. Health checks run out of band with
- * their own deadline ({@link Builder#healthChecks}), after every few timeouts and at once when a
- * runner is unreachable; a runner that does not answer {@code SERVING} is reconnected (set up
- * again: {@link FleetEvent.Kind#RESTARTED}), and one that cannot be is reported {@code
- * CONNECTION_FAILED}. The coordinator can {@link #report} a model itself (say {@link
- * FailureCode#LOW_PERFORMANCE}) and {@link #disconnect} one without reporting it.
- *
- * <h2>Membership</h2>
- *
- * Directory reports are applied on the fleet's own thread without waiting on any model: connecting
- * and setting up run in the background (setup is retried with exponential backoff, every attempt
- * bounded by the setup timeout), and a later report abandons them (a {@code STOPPED} for a model
- * still connecting).
- *
- * <ul>
- *   <li>A snapshot connects what it lists and drops what it does not (pending connections
- *       included).
- *   <li>A new deployment of a model replaces the old one only once it is set up ({@link
- *       FleetEvent.Kind#REPLACED}); {@code STOPPED} or {@code RECOVERING} for a deployment the
- *       fleet does not hold changes nothing. A {@code STOPPED} for the held deployment while a
- *       newer one is being set up is a redeploy (the Model Orchestrator stops the old process at
- *       once), not a leave: the model is {@link ModelStatus.State#REDEPLOYING} until the new
- *       deployment is ready.
- *   <li>{@code RECOVERING} takes the held deployment out of the calls; {@code RUNNING} again with
- *       the same deployment id (or the same deployment at a new address) sets it up again ({@link
- *       FleetEvent.Kind#RESTARTED}: it lost its state).
- *   <li>Duplicates change nothing; new infos for the same deployment and address are taken without
- *       a new setup ({@link FleetEvent.Kind#INFOS_UPDATED}). A model disconnected here stays out
- *       until the directory announces a new deployment, address or restart of it.
- * </ul>
- *
- * {@link #awaitSettled} waits until every model of the first snapshot connected or failed; {@link
- * #awaitConnected} until enough models are connected; {@link #models()} tells each model's state,
- * counts and latency.
+ * <p>{@link #awaitSettled} waits until every model of the first snapshot connected or failed;
+ * {@link #awaitConnected} until enough models are connected; {@link #models()} tells each model's
+ * state, counts and latency.
  */
 public final class ModelFleet implements AutoCloseable {
-  private static final System.Logger LOG = System.getLogger(ModelFleet.class.getName());
-  private static final AtomicInteger FLEETS = new AtomicInteger();
-
-  private final ModelDirectory directory;
-  private final ValueConverter converter;
-  private final TransportRegistry transports;
-  private final ScheduledThreadPoolExecutor fleetThread;
-  private final ExecutorService ownedCallbackThread;
-  private final List<FleetListener> listeners = new CopyOnWriteArrayList<>();
-  private final Membership membership;
-  private final FanOutEngine engine;
+  private final FleetParts parts;
 
   private ModelFleet(Builder builder) {
-    this.directory = builder.directory;
-    int healthCheckEvery =
-        builder.healthCheckEvery >= 0
-            ? builder.healthCheckEvery
-            : Math.max(1, (int) (0.2 * builder.maxConsecutiveTimeouts));
-    this.converter = builder.converter != null ? builder.converter : ValueConverter.create();
-    this.transports =
-        new TransportRegistry(
-            ProviderRegistry.load(TransportProvider.class), builder.transportSettings);
-    int id = FLEETS.incrementAndGet();
-    this.fleetThread =
-        new ScheduledThreadPoolExecutor(
-            1, Concurrency.daemonThreads("modelrunner-fleet-" + id, false));
-    this.fleetThread.setRemoveOnCancelPolicy(true);
-    SerialExecutor callbacks;
-    if (builder.executor != null) {
-      this.ownedCallbackThread = null;
-      callbacks = new SerialExecutor(builder.executor);
-    } else {
-      this.ownedCallbackThread =
-          Executors.newSingleThreadExecutor(
-              Concurrency.daemonThreads("modelrunner-fleet-" + id + "-callbacks", false));
-      callbacks = new SerialExecutor(ownedCallbackThread);
-    }
-    this.listeners.addAll(builder.listeners);
-    Outcomes outcomes = new Outcomes(converter);
-    this.membership =
-        new Membership(
-            directory,
-            builder.baseClass,
-            builder.setupArguments,
-            builder.callTimeout,
-            builder.setupTimeout,
-            builder.setupAttempts,
-            builder.setupBackoff,
-            builder.reportFailures,
-            builder.healthCheckTimeout,
-            transports,
-            fleetThread,
-            callbacks,
-            listeners,
-            outcomes,
-            builder.scheduler);
-    this.engine =
-        new FanOutEngine(
-            membership,
-            outcomes,
-            converter,
-            builder.callTimeout,
-            builder.fanOutStrategy,
-            new FailurePolicy(
-                builder.maxConsecutiveFailures,
-                builder.maxConsecutiveTimeouts,
-                builder.timeoutCooldown,
-                healthCheckEvery),
-            builder.reportFailures,
-            fleetThread,
-            callbacks);
+    this.parts = new FleetParts(builder);
   }
 
   /** Returns a builder. */
@@ -207,7 +89,7 @@ public final class ModelFleet implements AutoCloseable {
    * @throws IllegalStateException if the fleet is closed
    */
   public CompletableFuture<FanOutResult> call(FanOut request) {
-    return engine.call(request);
+    return parts.engine.call(request);
   }
 
   /**
@@ -233,7 +115,7 @@ public final class ModelFleet implements AutoCloseable {
 
   /** Returns the status of every model the fleet knows (connected, connecting or disconnected). */
   public List<ModelStatus> models() {
-    return membership.models();
+    return parts.membership.models();
   }
 
   /**
@@ -242,12 +124,12 @@ public final class ModelFleet implements AutoCloseable {
    * one (a static list). While it is not connected the fleet keeps calling the models it has.
    */
   public Optional<DirectoryStatus> directoryStatus() {
-    return directory.status();
+    return parts.directory.status();
   }
 
   /** Returns the ids of the models that are connected now, sorted. */
   public List<String> connectedModelIds() {
-    return membership.connectedModelIds();
+    return parts.membership.connectedModelIds();
   }
 
   /**
@@ -257,7 +139,7 @@ public final class ModelFleet implements AutoCloseable {
    * @throws InterruptedException if the thread is interrupted while waiting
    */
   public boolean awaitConnected(int count, Duration timeout) throws InterruptedException {
-    return membership.awaitConnected(count, timeout);
+    return parts.membership.awaitConnected(count, timeout);
   }
 
   /**
@@ -269,7 +151,7 @@ public final class ModelFleet implements AutoCloseable {
    * @throws InterruptedException if the thread is interrupted while waiting
    */
   public boolean awaitSettled(Duration timeout) throws InterruptedException {
-    return membership.awaitSettled(timeout);
+    return parts.membership.awaitSettled(timeout);
   }
 
   /**
@@ -291,7 +173,7 @@ public final class ModelFleet implements AutoCloseable {
    * @throws IllegalArgumentException if the fleet knows no model with that id, or the code is blank
    */
   public void report(String modelId, String failureCode, String reason) {
-    membership.report(modelId, failureCode, reason);
+    parts.membership.report(modelId, failureCode, reason);
   }
 
   /**
@@ -304,17 +186,17 @@ public final class ModelFleet implements AutoCloseable {
    * @throws IllegalArgumentException if the fleet knows no model with that id
    */
   public boolean disconnect(String modelId, String reason) {
-    return membership.disconnectLocally(modelId, reason);
+    return parts.membership.disconnectLocally(modelId, reason);
   }
 
   /** Adds a listener of membership and policy events. */
   public void addListener(FleetListener listener) {
-    listeners.add(Objects.requireNonNull(listener, "listener"));
+    parts.listeners.add(Objects.requireNonNull(listener, "listener"));
   }
 
   /** Returns the converter used for arguments and results. */
   public ValueConverter valueConverter() {
-    return converter;
+    return parts.converter;
   }
 
   /**
@@ -324,50 +206,36 @@ public final class ModelFleet implements AutoCloseable {
    */
   @Override
   public void close() {
-    if (membership.isClosed()) {
-      return;
-    }
-    membership.close();
-    try {
-      directory.close();
-    } catch (RuntimeException e) {
-      LOG.log(System.Logger.Level.WARNING, "Closing the directory failed: " + e, e);
-    }
-    engine.abortAll(Outcomes.CLOSED);
-    fleetThread.shutdownNow();
-    try {
-      fleetThread.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    membership.retireAll();
-    transports.close();
-    if (ownedCallbackThread != null) {
-      ownedCallbackThread.shutdown();
-    }
+    parts.close();
+  }
+
+  /** Returns the fleet's parts, for this package's tests. */
+  FleetParts parts() {
+    return parts;
   }
 
   /** Configures a {@link ModelFleet}. */
   public static final class Builder {
-    private ModelDirectory directory;
-    private String baseClass;
-    private Arguments setupArguments = Arguments.none();
-    private Duration callTimeout = Duration.ofSeconds(30);
-    private Duration setupTimeout = Duration.ofSeconds(60);
-    private int setupAttempts = 5;
-    private Duration setupBackoff = Duration.ofSeconds(2);
-    private int maxConsecutiveFailures = 3;
-    private int maxConsecutiveTimeouts = 3;
-    private boolean timeoutCooldown = true;
-    private boolean reportFailures = true;
-    private Scheduler scheduler;
-    private FanOutStrategy fanOutStrategy = FanOutStrategy.all();
-    private int healthCheckEvery = -1;
-    private Duration healthCheckTimeout = Duration.ofSeconds(2);
-    private TransportSettings transportSettings = TransportSettings.defaults();
-    private Executor executor;
-    private ValueConverter converter;
-    private final List<FleetListener> listeners = new ArrayList<>();
+    // Read by FleetParts.
+    ModelDirectory directory;
+    String baseClass;
+    Arguments setupArguments = Arguments.none();
+    Duration callTimeout = Duration.ofSeconds(30);
+    Duration setupTimeout = Duration.ofSeconds(60);
+    int setupAttempts = 5;
+    Duration setupBackoff = Duration.ofSeconds(2);
+    int maxConsecutiveFailures = 3;
+    int maxConsecutiveTimeouts = 3;
+    boolean timeoutCooldown = true;
+    boolean reportFailures = true;
+    Scheduler scheduler;
+    FanOutStrategy fanOutStrategy = FanOutStrategy.all();
+    int healthCheckEvery = -1;
+    Duration healthCheckTimeout = Duration.ofSeconds(2);
+    TransportSettings transportSettings = TransportSettings.defaults();
+    Executor executor;
+    ValueConverter converter;
+    final List<FleetListener> listeners = new ArrayList<>();
 
     private Builder() {}
 
@@ -420,21 +288,15 @@ public final class ModelFleet implements AutoCloseable {
       return this;
     }
 
-    /**
-     * Sets the consecutive failures a model may have before it is disconnected; 0 disables. Default
-     * 3.
-     */
+    /** Sets the consecutive failures allowed before a disconnect; 0 disables. Default 3. */
     public Builder maxConsecutiveFailures(int limit) {
-      this.maxConsecutiveFailures = nonNegative(limit, "maxConsecutiveFailures");
+      this.maxConsecutiveFailures = Concurrency.requireNonNegative(limit, "maxConsecutiveFailures");
       return this;
     }
 
-    /**
-     * Sets the consecutive timeouts a model may have before it is disconnected; 0 disables. Default
-     * 3.
-     */
+    /** Sets the consecutive timeouts allowed before a disconnect; 0 disables. Default 3. */
     public Builder maxConsecutiveTimeouts(int limit) {
-      this.maxConsecutiveTimeouts = nonNegative(limit, "maxConsecutiveTimeouts");
+      this.maxConsecutiveTimeouts = Concurrency.requireNonNegative(limit, "maxConsecutiveTimeouts");
       return this;
     }
 
@@ -505,7 +367,7 @@ public final class ModelFleet implements AutoCloseable {
      * unreachable runners.
      */
     public Builder healthChecks(int everyTimeouts, Duration timeout) {
-      this.healthCheckEvery = nonNegative(everyTimeouts, "everyTimeouts");
+      this.healthCheckEvery = Concurrency.requireNonNegative(everyTimeouts, "everyTimeouts");
       this.healthCheckTimeout = Concurrency.requirePositive(timeout, "timeout");
       return this;
     }
@@ -554,19 +416,12 @@ public final class ModelFleet implements AutoCloseable {
       }
       ModelFleet fleet = new ModelFleet(this);
       try {
-        fleet.membership.start();
+        fleet.parts.membership.start();
       } catch (RuntimeException e) {
         fleet.close();
         throw e;
       }
       return fleet;
-    }
-
-    private static int nonNegative(int value, String name) {
-      if (value < 0) {
-        throw new IllegalArgumentException(name + " cannot be negative, got " + value);
-      }
-      return value;
     }
   }
 }

@@ -7,5 +7,55 @@
  * reported. {@link org.modelrunner.client.OrchestratorDirectory} follows the Model Orchestrator's
  * WebSocket, so that the fleet keeps up with models joining, being redeployed, restarting and
  * leaving. This package depends on the SPI only: it never sees gRPC or any other transport's types.
+ *
+ * <h2>Failure policy</h2>
+ *
+ * As the Python client: each model has a count of consecutive failures and one of consecutive
+ * timeouts, both reset by a success. When one goes over its limit (defaults 3 and 3; 0 disables),
+ * the model is disconnected, reported to the directory ({@code MULTIPLE_FAILED} or {@code
+ * MULTIPLE_TIMEOUT}) and a {@link FleetEvent.Kind#DISCONNECTED} event is sent, once per decision. A
+ * {@code BAD_IMPLEMENTATION} answer disconnects at once. A {@code BUSY} answer (the runner is still
+ * running an earlier call that timed out) and an unreachable runner ({@code UNAVAILABLE}) count as
+ * timeouts; other transport errors count as failures. Answers that are the coordinator's problem
+ * count for nothing: {@code INVALID_ARGUMENT} is logged, and {@code FAILED_PRECONDITION} (the
+ * runner lost its instance) sets the model up again. A setup is retried only after connection
+ * errors and timeouts; one that answers {@code BAD_IMPLEMENTATION} is reported so, {@code
+ * INVALID_ARGUMENT} is the coordinator's error (not reported), and any other refusal is reported
+ * {@code MULTIPLE_FAILED} at once. {@link ModelFleet.Builder#reportFailures reportFailures(false)}
+ * logs decisions instead of acting on them. The outcome's {@link CallFailure} keeps the kind apart
+ * ({@code UNAVAILABLE}, {@code BUSY}, {@code DEADLINE_EXCEEDED}...).
+ *
+ * <p>After its {@code n}th consecutive timeout a model sits out the next {@code ceil(n / 2)} calls
+ * (the Python client's cooldown; {@link ModelFleet.Builder#timeoutCooldown}): they end {@link
+ * CallStatus#SKIPPED} without being sent, and count for nothing. Health checks run out of band with
+ * their own deadline ({@link ModelFleet.Builder#healthChecks}), after every few timeouts and at
+ * once when a runner is unreachable; a runner that does not answer {@code SERVING} is reconnected
+ * (set up again: {@link FleetEvent.Kind#RESTARTED}), and one that cannot be is reported {@code
+ * CONNECTION_FAILED}. The coordinator can {@link ModelFleet#report} a model itself (say {@link
+ * FailureCode#LOW_PERFORMANCE}) and {@link ModelFleet#disconnect} one without reporting it.
+ *
+ * <h2>Membership</h2>
+ *
+ * Directory reports are applied on the fleet's own thread without waiting on any model: connecting
+ * and setting up run in the background (setup is retried with exponential backoff, every attempt
+ * bounded by the setup timeout), and a later report abandons them (a {@code STOPPED} for a model
+ * still connecting).
+ *
+ * <ul>
+ *   <li>A snapshot connects what it lists and drops what it does not (pending connections
+ *       included).
+ *   <li>A new deployment of a model replaces the old one only once it is set up ({@link
+ *       FleetEvent.Kind#REPLACED}); {@code STOPPED} or {@code RECOVERING} for a deployment the
+ *       fleet does not hold changes nothing. A {@code STOPPED} for the held deployment while a
+ *       newer one is being set up is a redeploy (the Model Orchestrator stops the old process at
+ *       once), not a leave: the model is {@link ModelStatus.State#REDEPLOYING} until the new
+ *       deployment is ready.
+ *   <li>{@code RECOVERING} takes the held deployment out of the calls; {@code RUNNING} again with
+ *       the same deployment id (or the same deployment at a new address) sets it up again ({@link
+ *       FleetEvent.Kind#RESTARTED}: it lost its state).
+ *   <li>Duplicates change nothing; new infos for the same deployment and address are taken without
+ *       a new setup ({@link FleetEvent.Kind#INFOS_UPDATED}). A model disconnected here stays out
+ *       until the directory announces a new deployment, address or restart of it.
+ * </ul>
  */
 package org.modelrunner.client;

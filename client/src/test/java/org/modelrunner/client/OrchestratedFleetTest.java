@@ -862,11 +862,9 @@ class OrchestratedFleetTest {
     assertThat(describe(nextEvent())).isEqualTo("LEFT a/a_d1");
     barrier();
 
-    java.lang.reflect.Field membership = ModelFleet.class.getDeclaredField("membership");
-    membership.setAccessible(true);
     java.lang.reflect.Field field = Membership.class.getDeclaredField("initialPending");
     field.setAccessible(true);
-    Object pending = field.get(membership.get(fleet));
+    Object pending = field.get(fleet.parts().membership);
     assertThat(pending).as("members kept after the fleet settled (a left long ago)").isNull();
   }
 
