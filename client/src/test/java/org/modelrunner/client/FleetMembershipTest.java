@@ -82,6 +82,10 @@ class FleetMembershipTest {
     FleetTesting.eventually(assertion);
   }
 
+  private void assertNoMoreEvents(ModelFleet fleet, String description) throws Exception {
+    FleetTesting.assertNoMoreEvents(fleet, events, description);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Following the directory
 
@@ -101,7 +105,7 @@ class FleetMembershipTest {
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).model().infos())
         .containsEntry("model_name", "second");
     assertThat(model.setups.get()).isEqualTo(1);
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no more events").isNull();
+    assertNoMoreEvents(fleet, "no more events");
   }
 
   @Test
@@ -161,8 +165,8 @@ class FleetMembershipTest {
     directory.update(endpoint("m", "m0", "m0"), ModelState.RECOVERING);
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("v2");
     assertThat(fleet.connectedModelIds()).containsExactly("m");
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS).kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no more events").isNull();
+    assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
+    assertNoMoreEvents(fleet, "no more events");
   }
 
   @Test
@@ -175,10 +179,8 @@ class FleetMembershipTest {
 
     directory.update(endpoint("s", "s1", "slow-setup"), ModelState.STOPPED);
     assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.LEFT);
-    setup.complete(FakeTransportProvider.CREATED);
-    assertThat(events.poll(200, TimeUnit.MILLISECONDS))
-        .as("no CONNECTED after the STOPPED")
-        .isNull();
+    setup.complete(FakeTransportProvider.CREATED); // hands the late answer to the fleet's thread
+    assertNoMoreEvents(fleet, "no CONNECTED after the STOPPED");
     assertThat(fleet.connectedModelIds()).isEmpty();
     assertThat(fleet.models()).isEmpty();
   }
@@ -235,7 +237,7 @@ class FleetMembershipTest {
     assertThat(subset.failure().orElseThrow().code()).isEqualTo(CallFailure.REDEPLOYING);
     assertThat(status(fleet, "m").consecutiveTimeouts()).isZero();
     assertThat(status(fleet, "m").consecutiveFailures()).isZero();
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no LEFT, nothing else").isNull();
+    assertNoMoreEvents(fleet, "no LEFT, nothing else");
 
     v2Ready.complete(FakeTransportProvider.CREATED);
     FleetEvent replaced = nextEvent(FleetEvent.Kind.REPLACED);
@@ -285,7 +287,7 @@ class FleetMembershipTest {
     directory.snapshot(endpoint("m", "v2", "v2")); // a reconnect after the redeploy happened
     eventually(
         () -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no LEFT").isNull();
+    assertNoMoreEvents(fleet, "no LEFT");
     v2Ready.complete(FakeTransportProvider.CREATED);
     assertThat(nextEvent(FleetEvent.Kind.REPLACED).model().deploymentId()).isEqualTo("v2");
   }
@@ -347,14 +349,16 @@ class FleetMembershipTest {
     broken.setup =
         (m, a, t) -> CompletableFuture.completedFuture(Reply.of(StatusCode.SETUP_FAILED, "no"));
     ModelFleet fleet = fleet();
-    assertThat(fleet.awaitSettled(Duration.ofMillis(50))).as("no snapshot yet").isFalse();
+    FleetTesting.quiesce(fleet);
+    assertThat(fleet.awaitSettled(Duration.ZERO)).as("no snapshot yet").isFalse();
 
     directory.snapshot(
         endpoint("ok", "ok", "ok"),
         endpoint("later", "later", "later"),
         endpoint("broken", "broken", "broken"));
     assertThat(nextEvent(FleetEvent.Kind.DISCONNECTED).code()).isEqualTo("MULTIPLE_FAILED");
-    assertThat(fleet.awaitSettled(Duration.ofMillis(100))).as("'later' still connecting").isFalse();
+    FleetTesting.quiesce(fleet); // "ok" was set up, "broken" refused
+    assertThat(fleet.awaitSettled(Duration.ZERO)).as("'later' still connecting").isFalse();
     ready.complete(FakeTransportProvider.CREATED);
     assertThat(fleet.awaitSettled(WAIT)).isTrue();
     assertThat(fleet.connectedModelIds()).containsExactly("later", "ok");
