@@ -256,7 +256,7 @@ class OrchestratedFleetTest {
     assertThat(orchestrator.requestPaths()).containsExactly("/" + CRUNCH);
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -292,7 +292,7 @@ class OrchestratedFleetTest {
         .isInstanceOf(IllegalArgumentException.class);
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -334,7 +334,7 @@ class OrchestratedFleetTest {
     assertThat(events).isEmpty();
     assertThat(alice.setups.get()).isEqualTo(1);
     assertThat(fleet.connectedModelIds()).containsExactly("a");
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -376,7 +376,7 @@ class OrchestratedFleetTest {
     assertThat(events).as("the old deployment's STOPPED is not a leave").isEmpty();
     assertThat(membership(fleet)).containsExactly("m m_d2 CONNECTED");
     assertThat(answers(fleet)).isEqualTo(Map.of("m", "bob:2"));
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
 
     // A report names the deployment now held: its ip is the new one's.
     fleet.report("m", FailureCode.LOW_PERFORMANCE, "poor");
@@ -429,7 +429,7 @@ class OrchestratedFleetTest {
     assertThat(answers(fleet)).isEqualTo(Map.of("o", "bob:2", "r", "carol:3"));
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
 
     fleet.report("r", FailureCode.LOW_PERFORMANCE, "poor");
     assertThat(nextReport().get("ip").textValue())
@@ -557,7 +557,7 @@ class OrchestratedFleetTest {
     assertThat(eve.calls.get()).isEqualTo(eveCalls);
     assertThat(pat.calls.get()).isZero();
     assertThat(bob2.calls.get()).isZero();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -589,7 +589,7 @@ class OrchestratedFleetTest {
     assertThat(directory.isConnected()).isTrue();
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -623,7 +623,7 @@ class OrchestratedFleetTest {
     assertThat(bob.calls.get()).isEqualTo(bobCalls);
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
