@@ -24,6 +24,7 @@ import org.modelrunner.spi.ModelState;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
 import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.Variant;
 
 /**
  * How the fleet follows its directory (joins, duplicates, infos, replacements, restarts, leaves,
@@ -294,7 +295,8 @@ class FleetMembershipTest {
 
   @Test
   void aReplacedDeploymentStillAnswersTheCallsItWasSent() throws Exception {
-    define("old", answering("old", Duration.ofMillis(500)));
+    CompletableFuture<Reply> oldAnswer = new CompletableFuture<>();
+    FakeTransportProvider.FakeModel old = define("old", (m, a, t) -> oldAnswer);
     FakeTransportProvider.FakeModel next = define("new", answering("new", Duration.ZERO));
     CompletableFuture<Reply> nextReady = next.holdSetup();
     ModelFleet fleet = fleet();
@@ -303,10 +305,11 @@ class FleetMembershipTest {
     directory.update(endpoint("m", "new", "new"), ModelState.RUNNING);
     eventually(() -> assertThat(next.setups.get()).isEqualTo(1));
 
-    CompletableFuture<FanOutResult> during =
-        fleet.call(FanOut.of("predict")); // sent to the old deployment
+    CompletableFuture<FanOutResult> during = fleet.call(FanOut.of("predict"));
+    eventually(() -> assertThat(old.calls.get()).as("sent to the old deployment").isEqualTo(1));
     nextReady.complete(FakeTransportProvider.CREATED);
     nextEvent(FleetEvent.Kind.REPLACED);
+    oldAnswer.complete(Reply.success(Variant.ofString("old"))); // after the swap
     CallOutcome answered = during.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).outcomes().get(0);
     assertThat(answered.status()).as("%s", answered).isEqualTo(CallStatus.SUCCESS);
     assertThat(answered.value()).isEqualTo("old");
@@ -408,7 +411,13 @@ class FleetMembershipTest {
   @Test
   void aSuccessEndsTheCooldown() throws Exception {
     java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-    FakeTransportProvider.Behaviour late = answering("late", Duration.ofMillis(300));
+    List<CompletableFuture<Reply>> lateAnswers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    FakeTransportProvider.Behaviour late =
+        (m, a, t) -> {
+          CompletableFuture<Reply> answer = new CompletableFuture<>();
+          lateAnswers.add(answer);
+          return answer;
+        };
     FakeTransportProvider.Behaviour quick = answering("quick", Duration.ZERO);
     FakeTransportProvider.FakeModel model = define("flaky", silent());
     model.call = (m, a, t) -> (n.incrementAndGet() % 2 == 1 ? late : quick).answer(m, a, t);
@@ -423,7 +432,9 @@ class FleetMembershipTest {
     List<CallStatus> statuses = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       statuses.add(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status());
-      eventually(() -> assertThat(model.inFlight.get()).as("the late answer arrived").isZero());
+      // A late call is answered after its deadline, before the next fan-out.
+      lateAnswers.forEach(answer -> answer.complete(Reply.success(Variant.ofString("late"))));
+      assertThat(model.inFlight.get()).as("the late answer arrived").isZero();
     }
     // late (timeout), sits out one, quick (success: cooldown over), late (timeout 1 again: one
     // skipped)...
