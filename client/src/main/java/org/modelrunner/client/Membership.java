@@ -243,6 +243,36 @@ final class Membership {
     }
   }
 
+  /**
+   * Returns a future that completes once the fleet has caught up with the work it was handed before
+   * this call: every task already queued on the fleet's thread has run (with the rebuild of the
+   * connected array they queued, which the events wait for), and every event they emitted has been
+   * delivered to the listeners, on the callbacks executor. A test that finds no event after it
+   * knows that none of that work emitted one, without waiting for time to pass. Work that has not
+   * reached the fleet's thread yet (a transport's answer still on its way, delayed work not yet
+   * due) is not covered. For tests; the future never completes if the fleet closes first.
+   */
+  CompletableFuture<Void> quiesce() {
+    CompletableFuture<Void> caughtUp = new CompletableFuture<>();
+    passThroughFleetThread(caughtUp);
+    return caughtUp;
+  }
+
+  private void passThroughFleetThread(CompletableFuture<Void> caughtUp) {
+    try {
+      fleetThread.execute(
+          () -> {
+            if (rebuildPending) {
+              passThroughFleetThread(caughtUp); // behind the rebuild, and the events it releases
+            } else {
+              callbacks.execute(() -> caughtUp.complete(null));
+            }
+          });
+    } catch (java.util.concurrent.RejectedExecutionException closing) {
+      caughtUp.completeExceptionally(new IllegalStateException("The fleet is closed", closing));
+    }
+  }
+
   private static String key(ModelEndpoint endpoint) {
     return endpoint.modelId() + '\u0000' + endpoint.deploymentId();
   }

@@ -24,6 +24,7 @@ import org.modelrunner.spi.ModelState;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
 import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.Variant;
 
 /**
  * How the fleet follows its directory (joins, duplicates, infos, replacements, restarts, leaves,
@@ -82,6 +83,10 @@ class FleetMembershipTest {
     FleetTesting.eventually(assertion);
   }
 
+  private void assertNoMoreEvents(ModelFleet fleet, String description) throws Exception {
+    FleetTesting.assertNoMoreEvents(fleet, events, description);
+  }
+
   // ---------------------------------------------------------------------------------------------
   // Following the directory
 
@@ -101,7 +106,7 @@ class FleetMembershipTest {
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).model().infos())
         .containsEntry("model_name", "second");
     assertThat(model.setups.get()).isEqualTo(1);
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no more events").isNull();
+    assertNoMoreEvents(fleet, "no more events");
   }
 
   @Test
@@ -161,8 +166,8 @@ class FleetMembershipTest {
     directory.update(endpoint("m", "m0", "m0"), ModelState.RECOVERING);
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).value()).isEqualTo("v2");
     assertThat(fleet.connectedModelIds()).containsExactly("m");
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS).kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no more events").isNull();
+    assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
+    assertNoMoreEvents(fleet, "no more events");
   }
 
   @Test
@@ -175,10 +180,8 @@ class FleetMembershipTest {
 
     directory.update(endpoint("s", "s1", "slow-setup"), ModelState.STOPPED);
     assertThat(nextEvent().kind()).isEqualTo(FleetEvent.Kind.LEFT);
-    setup.complete(FakeTransportProvider.CREATED);
-    assertThat(events.poll(200, TimeUnit.MILLISECONDS))
-        .as("no CONNECTED after the STOPPED")
-        .isNull();
+    setup.complete(FakeTransportProvider.CREATED); // hands the late answer to the fleet's thread
+    assertNoMoreEvents(fleet, "no CONNECTED after the STOPPED");
     assertThat(fleet.connectedModelIds()).isEmpty();
     assertThat(fleet.models()).isEmpty();
   }
@@ -235,7 +238,7 @@ class FleetMembershipTest {
     assertThat(subset.failure().orElseThrow().code()).isEqualTo(CallFailure.REDEPLOYING);
     assertThat(status(fleet, "m").consecutiveTimeouts()).isZero();
     assertThat(status(fleet, "m").consecutiveFailures()).isZero();
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no LEFT, nothing else").isNull();
+    assertNoMoreEvents(fleet, "no LEFT, nothing else");
 
     v2Ready.complete(FakeTransportProvider.CREATED);
     FleetEvent replaced = nextEvent(FleetEvent.Kind.REPLACED);
@@ -285,14 +288,15 @@ class FleetMembershipTest {
     directory.snapshot(endpoint("m", "v2", "v2")); // a reconnect after the redeploy happened
     eventually(
         () -> assertThat(status(fleet, "m").state()).isEqualTo(ModelStatus.State.REDEPLOYING));
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no LEFT").isNull();
+    assertNoMoreEvents(fleet, "no LEFT");
     v2Ready.complete(FakeTransportProvider.CREATED);
     assertThat(nextEvent(FleetEvent.Kind.REPLACED).model().deploymentId()).isEqualTo("v2");
   }
 
   @Test
   void aReplacedDeploymentStillAnswersTheCallsItWasSent() throws Exception {
-    define("old", answering("old", Duration.ofMillis(500)));
+    CompletableFuture<Reply> oldAnswer = new CompletableFuture<>();
+    FakeTransportProvider.FakeModel old = define("old", (m, a, t) -> oldAnswer);
     FakeTransportProvider.FakeModel next = define("new", answering("new", Duration.ZERO));
     CompletableFuture<Reply> nextReady = next.holdSetup();
     ModelFleet fleet = fleet();
@@ -301,10 +305,11 @@ class FleetMembershipTest {
     directory.update(endpoint("m", "new", "new"), ModelState.RUNNING);
     eventually(() -> assertThat(next.setups.get()).isEqualTo(1));
 
-    CompletableFuture<FanOutResult> during =
-        fleet.call(FanOut.of("predict")); // sent to the old deployment
+    CompletableFuture<FanOutResult> during = fleet.call(FanOut.of("predict"));
+    eventually(() -> assertThat(old.calls.get()).as("sent to the old deployment").isEqualTo(1));
     nextReady.complete(FakeTransportProvider.CREATED);
     nextEvent(FleetEvent.Kind.REPLACED);
+    oldAnswer.complete(Reply.success(Variant.ofString("old"))); // after the swap
     CallOutcome answered = during.get(WAIT.toMillis(), TimeUnit.MILLISECONDS).outcomes().get(0);
     assertThat(answered.status()).as("%s", answered).isEqualTo(CallStatus.SUCCESS);
     assertThat(answered.value()).isEqualTo("old");
@@ -347,14 +352,16 @@ class FleetMembershipTest {
     broken.setup =
         (m, a, t) -> CompletableFuture.completedFuture(Reply.of(StatusCode.SETUP_FAILED, "no"));
     ModelFleet fleet = fleet();
-    assertThat(fleet.awaitSettled(Duration.ofMillis(50))).as("no snapshot yet").isFalse();
+    FleetTesting.quiesce(fleet);
+    assertThat(fleet.awaitSettled(Duration.ZERO)).as("no snapshot yet").isFalse();
 
     directory.snapshot(
         endpoint("ok", "ok", "ok"),
         endpoint("later", "later", "later"),
         endpoint("broken", "broken", "broken"));
     assertThat(nextEvent(FleetEvent.Kind.DISCONNECTED).code()).isEqualTo("MULTIPLE_FAILED");
-    assertThat(fleet.awaitSettled(Duration.ofMillis(100))).as("'later' still connecting").isFalse();
+    FleetTesting.quiesce(fleet); // "ok" was set up, "broken" refused
+    assertThat(fleet.awaitSettled(Duration.ZERO)).as("'later' still connecting").isFalse();
     ready.complete(FakeTransportProvider.CREATED);
     assertThat(fleet.awaitSettled(WAIT)).isTrue();
     assertThat(fleet.connectedModelIds()).containsExactly("later", "ok");
@@ -404,7 +411,13 @@ class FleetMembershipTest {
   @Test
   void aSuccessEndsTheCooldown() throws Exception {
     java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
-    FakeTransportProvider.Behaviour late = answering("late", Duration.ofMillis(300));
+    List<CompletableFuture<Reply>> lateAnswers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    FakeTransportProvider.Behaviour late =
+        (m, a, t) -> {
+          CompletableFuture<Reply> answer = new CompletableFuture<>();
+          lateAnswers.add(answer);
+          return answer;
+        };
     FakeTransportProvider.Behaviour quick = answering("quick", Duration.ZERO);
     FakeTransportProvider.FakeModel model = define("flaky", silent());
     model.call = (m, a, t) -> (n.incrementAndGet() % 2 == 1 ? late : quick).answer(m, a, t);
@@ -419,7 +432,9 @@ class FleetMembershipTest {
     List<CallStatus> statuses = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       statuses.add(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status());
-      eventually(() -> assertThat(model.inFlight.get()).as("the late answer arrived").isZero());
+      // A late call is answered after its deadline, before the next fan-out.
+      lateAnswers.forEach(answer -> answer.complete(Reply.success(Variant.ofString("late"))));
+      assertThat(model.inFlight.get()).as("the late answer arrived").isZero();
     }
     // late (timeout), sits out one, quick (success: cooldown over), late (timeout 1 again: one
     // skipped)...

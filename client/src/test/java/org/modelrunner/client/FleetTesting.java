@@ -11,7 +11,7 @@ import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * Waiting in the fleet's tests: for the next event, for an event of a kind, for an assertion to
- * hold.
+ * hold, for the fleet to catch up (so that an absence is checked without waiting for time to pass).
  */
 final class FleetTesting {
   /** How long a test waits for what should happen soon. */
@@ -56,6 +56,26 @@ final class FleetTesting {
         return event;
       }
     }
+  }
+
+  /**
+   * Waits until the fleet has applied what it was handed so far and delivered the events that work
+   * emitted ({@link ModelFleet#quiesce()}), failing if that takes over {@link #WAIT}. It waits for
+   * the fleet's threads, never for time to pass.
+   */
+  static void quiesce(ModelFleet fleet) throws Exception {
+    fleet.quiesce().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Checks that {@code events} holds no event, and that none is on its way from what the fleet was
+   * handed so far: the fleet is {@linkplain #quiesce quiesced} first, so that an event caused by
+   * earlier work is already in the queue.
+   */
+  static void assertNoMoreEvents(
+      ModelFleet fleet, BlockingQueue<FleetEvent> events, String description) throws Exception {
+    quiesce(fleet);
+    assertThat(events).as(description).isEmpty();
   }
 
   /** Retries the assertion until it holds, for at most {@link #WAIT} (Awaitility). */

@@ -147,13 +147,17 @@ class ModelFleetTest {
 
   @Test
   void aCallThatWaitedPastItsDeadlineIsNeverSent() throws Exception {
-    FakeTransportProvider.FakeModel slow =
-        define("slow", answering("late", Duration.ofMillis(400)));
+    CompletableFuture<Reply> firstAnswer = new CompletableFuture<>();
+    FakeTransportProvider.Behaviour quick = answering("quick", Duration.ZERO);
+    FakeTransportProvider.FakeModel slow = define("slow", quick);
+    // The first call is held until the test answers it; the others are answered at once.
+    slow.call = (m, a, t) -> slow.calls.get() == 1 ? firstAnswer : quick.answer(m, a, t);
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "slow");
-    CompletableFuture<FanOutResult> first = fleet.call(FanOut.of("predict"));
+    CompletableFuture<FanOutResult> first = fleet.call(FanOut.of("predict")); // held in flight
     FanOutResult second =
         fleet.callAndWait(FanOut.builder("predict").timeout(Duration.ofMillis(100)).build());
     assertThat(second.outcomes().get(0).status()).isEqualTo(CallStatus.TIMEOUT);
+    firstAnswer.complete(Reply.success(Variant.ofString("late")));
     assertThat(first.get(10, TimeUnit.SECONDS).outcomes().get(0).status())
         .isEqualTo(CallStatus.SUCCESS);
     // The next call goes through the same mailbox, behind the expired job: only it is sent.
@@ -422,6 +426,7 @@ class ModelFleetTest {
       FleetTesting.eventually(
           () -> assertThat(time.pending()).as("a retry is scheduled").isEqualTo(1));
       time.advance(Duration.ofSeconds(waits[i]).minusMillis(1));
+      FleetTesting.quiesce(fleet); // a retry that came due would have been tried by now
       assertThat(down.setups.get()).as("not before %s s", waits[i]).isEqualTo(setups);
       time.advance(Duration.ofMillis(1));
     }
@@ -565,8 +570,8 @@ class ModelFleetTest {
     assertThat(status.state()).as("kept").isEqualTo(ModelStatus.State.CONNECTED);
     assertThat(status.consecutiveFailures()).isEqualTo(6);
     assertThat(directory.reports).isEmpty();
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS).kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
-    assertThat(events.poll(100, TimeUnit.MILLISECONDS)).as("no DISCONNECTED").isNull();
+    assertThat(FleetTesting.nextEvent(events).kind()).isEqualTo(FleetEvent.Kind.CONNECTED);
+    FleetTesting.assertNoMoreEvents(fleet, events, "no DISCONNECTED");
   }
 
   @Test
@@ -705,13 +710,13 @@ class ModelFleetTest {
 
   @Test
   void callbacksRunOnTheFleetsExecutorNotOnTransportThreads() throws Exception {
-    // The answer comes late enough for thenApply to be registered before the fan-out completes (a
-    // stage
-    // added to a completed future runs on the thread that adds it).
-    define("a", answering(1, Duration.ofMillis(300)));
+    // The answer is held until thenApply is registered (a stage added to a completed future runs on
+    // the thread that adds it), then given on a transport thread.
+    CompletableFuture<Reply> answer = new CompletableFuture<>();
+    define("a", (m, a, t) -> answer);
     ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "a");
     List<String> threads = new CopyOnWriteArrayList<>();
-    FanOutResult result =
+    CompletableFuture<FanOutResult> pending =
         fleet
             .call(
                 FanOut.builder("predict")
@@ -721,8 +726,9 @@ class ModelFleetTest {
                 r -> {
                   threads.add(Thread.currentThread().getName());
                   return r;
-                })
-            .get(10, TimeUnit.SECONDS);
+                });
+    FakeTransportProvider.THREADS.execute(() -> answer.complete(Reply.success(Variant.ofLong(1))));
+    FanOutResult result = pending.get(10, TimeUnit.SECONDS);
     assertThat(result.size()).isEqualTo(1);
     assertThat(threads).hasSize(2).allSatisfy(name -> assertThat(name).endsWith("-callbacks"));
   }

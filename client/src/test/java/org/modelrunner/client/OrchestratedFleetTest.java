@@ -8,6 +8,7 @@ import static org.modelrunner.client.FakeTransportProvider.silent;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -25,6 +26,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
 import org.modelrunner.testsupport.FakeOrchestrator;
@@ -38,24 +40,23 @@ import org.modelrunner.testsupport.FakeOrchestrator;
  * served each model.
  *
  * <p>After each step a test checks the fleet's membership, the events it emitted and the failure
- * reports the orchestrator received. "Nothing else happened" is checked with a barrier: a
- * throw-away model joins and leaves through the same WebSocket, and its two events must be the next
- * ones (the directory and the fleet apply orchestrator messages in order, so everything sent before
- * the barrier was applied by then).
+ * reports the orchestrator received. "Nothing else happened" is checked with barriers, never by
+ * waiting: for events, a throw-away model joins and leaves through the same WebSocket, and its two
+ * events must be the next ones (the directory and the fleet apply orchestrator messages in order,
+ * so everything sent before the barrier was applied by then); for reports, a marker report follows
+ * the fleet's through the directory and must be the next one the orchestrator receives.
  */
 class OrchestratedFleetTest {
   static final String BASE = "com.example.TrackerBase";
   static final String CRUNCH = "crunch";
   static final Duration WAIT = Duration.ofSeconds(10);
 
-  /** How long to watch for something that must not happen (a duplicate report). */
-  static final Duration QUIET = Duration.ofMillis(300);
-
   private final FakeOrchestrator orchestrator = new FakeOrchestrator();
   private final BlockingQueue<FleetEvent> events = new LinkedBlockingQueue<>();
   private final List<ModelFleet> fleets = new ArrayList<>();
   private OrchestratorDirectory directory;
   private int barriers;
+  private int reportBarriers;
 
   @BeforeEach
   void startOrchestrator() {
@@ -180,10 +181,28 @@ class OrchestratedFleetTest {
     return report;
   }
 
-  private void assertNoMoreReports() throws InterruptedException {
-    assertThat(orchestrator.reports().poll(QUIET.toMillis(), TimeUnit.MILLISECONDS))
-        .as("no other report_failure")
-        .isNull();
+  /**
+   * Checks that the orchestrator received no report beyond those the test took, and that none is on
+   * its way: once the fleet caught up ({@link FleetTesting#quiesce}), every report it made was
+   * handed to the directory; a marker report handed after them is sent after them (the directory
+   * sends its reports in order, one at a time), and the orchestrator handles a connection's
+   * messages in order. The marker names no model it announced, so it lands among the unmatched
+   * reports and stops nothing; once it is there, any earlier report is already in {@link
+   * FakeOrchestrator#reports()}.
+   */
+  private void assertNoMoreReports(ModelFleet fleet) throws Exception {
+    FleetTesting.quiesce(fleet);
+    String marker = "zz-report-barrier-" + (++reportBarriers);
+    directory.reportFailure(
+        ModelEndpoint.of(marker, URI.create("fake://" + marker + ":1")),
+        "MARKER",
+        "orders the reports before it");
+    JsonNode first = orchestrator.unmatchedReports().poll(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    assertThat(first).as("the marker report at the orchestrator").isNotNull();
+    assertThat(first.get("model_id").textValue())
+        .as("the first unmatched report is the marker")
+        .isEqualTo(marker);
+    assertThat(orchestrator.reports()).as("no other report_failure").isEmpty();
   }
 
   private FleetEvent nextEvent() throws InterruptedException {
@@ -237,7 +256,7 @@ class OrchestratedFleetTest {
     assertThat(orchestrator.requestPaths()).containsExactly("/" + CRUNCH);
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -273,7 +292,7 @@ class OrchestratedFleetTest {
         .isInstanceOf(IllegalArgumentException.class);
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -315,7 +334,7 @@ class OrchestratedFleetTest {
     assertThat(events).isEmpty();
     assertThat(alice.setups.get()).isEqualTo(1);
     assertThat(fleet.connectedModelIds()).containsExactly("a");
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -357,7 +376,7 @@ class OrchestratedFleetTest {
     assertThat(events).as("the old deployment's STOPPED is not a leave").isEmpty();
     assertThat(membership(fleet)).containsExactly("m m_d2 CONNECTED");
     assertThat(answers(fleet)).isEqualTo(Map.of("m", "bob:2"));
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
 
     // A report names the deployment now held: its ip is the new one's.
     fleet.report("m", FailureCode.LOW_PERFORMANCE, "poor");
@@ -410,7 +429,7 @@ class OrchestratedFleetTest {
     assertThat(answers(fleet)).isEqualTo(Map.of("o", "bob:2", "r", "carol:3"));
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
 
     fleet.report("r", FailureCode.LOW_PERFORMANCE, "poor");
     assertThat(nextReport().get("ip").textValue())
@@ -538,7 +557,7 @@ class OrchestratedFleetTest {
     assertThat(eve.calls.get()).isEqualTo(eveCalls);
     assertThat(pat.calls.get()).isZero();
     assertThat(bob2.calls.get()).isZero();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -570,7 +589,7 @@ class OrchestratedFleetTest {
     assertThat(directory.isConnected()).isTrue();
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -604,7 +623,7 @@ class OrchestratedFleetTest {
     assertThat(bob.calls.get()).isEqualTo(bobCalls);
     barrier();
     assertThat(events).isEmpty();
-    assertThat(orchestrator.reports()).isEmpty();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -653,7 +672,7 @@ class OrchestratedFleetTest {
     assertThat(membership(fleet)).containsExactly("good good_d1 CONNECTED");
     assertThat(answers(fleet)).isEqualTo(Map.of("good", "bob:2"));
     assertThat(alice.calls.get()).isEqualTo(2);
-    assertNoMoreReports();
+    assertNoMoreReports(fleet);
     barrier();
     assertThat(events).isEmpty();
   }
@@ -690,7 +709,7 @@ class OrchestratedFleetTest {
     assertThat(fleet.models()).isEmpty();
     assertThat(fleet.callAndWait(FanOut.of("predict")).size()).isZero();
     assertThat(alice.healthChecks.get()).isZero();
-    assertNoMoreReports();
+    assertNoMoreReports(fleet);
   }
 
   @Test
@@ -725,7 +744,7 @@ class OrchestratedFleetTest {
     assertThat(report.get("ip").textValue()).isEqualTo("alice");
     assertThat(describe(nextEvent())).isEqualTo("LEFT bad/bad_d1");
     assertThat(membership(fleet)).containsExactly("good good_d1 CONNECTED");
-    assertNoMoreReports();
+    assertNoMoreReports(fleet);
   }
 
   @Test
@@ -758,7 +777,7 @@ class OrchestratedFleetTest {
     assertThat(report.get("ip").textValue()).isEqualTo("carol");
     assertThat(describe(nextEvent())).isEqualTo("LEFT 7/7_d1");
     assertThat(fleet.models()).isEmpty();
-    assertNoMoreReports();
+    assertNoMoreReports(fleet);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -799,8 +818,8 @@ class OrchestratedFleetTest {
     assertThat(report.get("failure_reason").textValue()).isEqualTo("score 0.1 under 0.5");
     assertThat(report.get("ip").textValue()).isEqualTo("alice");
     assertThat(describe(nextEvent())).as("the orchestrator stopped it").isEqualTo("LEFT m/m_d1");
-    assertNoMoreReports();
-    assertThat(directory.queuedReports()).isZero();
+    assertNoMoreReports(fleet);
+    eventually(() -> assertThat(directory.queuedReports()).isZero());
     assertThat(fleet.models()).isEmpty();
     assertThat(alice.setups.get()).as("the reconnect's init did not set it up again").isEqualTo(1);
   }
@@ -839,7 +858,7 @@ class OrchestratedFleetTest {
     JsonNode report = nextReport();
     assertThat(report.get("model_id").textValue()).as("the first report is not a's").isEqualTo("b");
     assertThat(describe(nextEvent())).isEqualTo("LEFT b/b_d1");
-    assertNoMoreReports();
+    assertNoMoreReports(fleet);
   }
 
   /**
