@@ -155,16 +155,6 @@ public final class ModelFleet implements AutoCloseable {
   }
 
   /**
-   * Returns a future that completes once the fleet has applied the work it was handed so far (on
-   * its own thread) and delivered the events that work emitted to the listeners: after it, an event
-   * not received was not emitted. For tests, which check that something did not happen without
-   * waiting; see {@link Membership#quiesce()}.
-   */
-  CompletableFuture<Void> quiesce() {
-    return membership.quiesce();
-  }
-
-  /**
    * Reports a model to the directory (for the Model Orchestrator: a {@code report_failure}, after
    * which it stops the model and, for most codes, quarantines its submission), for example when its
    * predictions are poor. Reporting does not disconnect the model here: calls still go to it until

@@ -60,11 +60,11 @@ final class FleetTesting {
 
   /**
    * Waits until the fleet has applied what it was handed so far and delivered the events that work
-   * emitted ({@link ModelFleet#quiesce()}), failing if that takes over {@link #WAIT}. It waits for
+   * emitted ({@link Membership#quiesce()}), failing if that takes over {@link #WAIT}. It waits for
    * the fleet's threads, never for time to pass.
    */
   static void quiesce(ModelFleet fleet) throws Exception {
-    fleet.quiesce().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
+    fleet.parts().membership.quiesce().get(WAIT.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /**
