@@ -8,7 +8,7 @@ import java.util.concurrent.locks.LockSupport;
 
 /**
  * One thread that fires {@link Timed} tasks at their due time, shared by every transport and
- * runner: the deadlines of requests, injected latencies and the worker pool's watchdog.
+ * runner: the deadlines of requests and injected latencies.
  *
  * <p>It is built for many tasks with close due times (a fan-out schedules one deadline per model,
  * all about equal): due times are rounded up to the next {@link #TICK_NANOS tick} and tasks of one

@@ -49,6 +49,14 @@ final class Exchange implements Runnable {
 
   private Thread modelThread; // guarded by this
 
+  /** Where it is on its way to the model; guarded by this. */
+  private byte stage = NEW;
+
+  private static final byte NEW = 0;
+  private static final byte QUEUED = 1;
+  private static final byte RUNNING = 2;
+  private static final byte ABANDONED = 3;
+
   Exchange(
       InProcessConnection connection,
       byte kind,
@@ -126,13 +134,45 @@ final class Exchange implements Runnable {
     finished();
   }
 
-  /** Lets go of the request in its connection's list and in the timer. */
+  /**
+   * Lets go of the request in its connection's list and in the timer; a request that waited for a
+   * worker is abandoned, and frees its model at once.
+   */
   private void finished() {
     connection.unlink(this);
     Deadline entry = deadline;
     if (entry != null) {
       entry.exchange = null;
     }
+    boolean abandoned;
+    synchronized (this) {
+      abandoned = stage == QUEUED;
+      if (abandoned) {
+        stage = ABANDONED;
+      }
+    }
+    if (abandoned) {
+      runner.abandoned(this);
+    }
+  }
+
+  /** Records that the request waits for a worker. */
+  synchronized void queued() {
+    stage = QUEUED;
+  }
+
+  /**
+   * Called by the worker that takes the request: returns false if its caller gave up while it
+   * waited (the model is already free), else records that this thread runs its model code, so that
+   * it can be interrupted.
+   */
+  synchronized boolean start() {
+    if (stage == ABANDONED) {
+      return false;
+    }
+    stage = RUNNING;
+    modelThread = Thread.currentThread();
+    return true;
   }
 
   /**
@@ -173,13 +213,6 @@ final class Exchange implements Runnable {
     }
     future.complete(answer);
     finished();
-  }
-
-  /**
-   * Records that the current thread runs this request's model code, so that it can be interrupted.
-   */
-  synchronized void enterModel() {
-    modelThread = Thread.currentThread();
   }
 
   /** Records that model code has returned, and clears an interrupt meant for it. */

@@ -191,6 +191,7 @@ final class HostedRunner {
   }
 
   private void dispatch(Exchange exchange) {
+    exchange.queued();
     try {
       shared.workers.execute(exchange);
     } catch (RejectedExecutionException e) {
@@ -204,13 +205,16 @@ final class HostedRunner {
    * reply.
    */
   void serve(Exchange exchange) {
+    if (!exchange.start()) {
+      return; // its caller gave up while it waited: the model was freed then
+    }
     if (exchange.isDone() || !core.isServing()) {
-      release(exchange); // the caller gave up before a worker got to it: the model never sees it
+      exchange.leaveModel();
+      release(exchange); // the runner went away before a worker got to it: never reaches the model
       return;
     }
     Reply reply = null;
     TransportException failure = null;
-    exchange.enterModel();
     try {
       String requestName;
       Arguments arguments;
@@ -278,6 +282,11 @@ final class HostedRunner {
     } else {
       exchange.deliver(zeroCopy ? reply : null, response, size);
     }
+  }
+
+  /** A request whose caller gave up while it waited for a worker: frees the model now. */
+  void abandoned(Exchange exchange) {
+    release(exchange);
   }
 
   /** The model returned (or never ran): frees it for the next request. */

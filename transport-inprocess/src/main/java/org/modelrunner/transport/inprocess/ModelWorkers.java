@@ -1,38 +1,60 @@
 package org.modelrunner.transport.inprocess;
 
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The shared pool of threads that run model code for every in-process runner: a few workers (as
  * many as processors, at least two) take requests from one queue, so ten thousand models cost no
  * more threads than ten.
  *
- * <p>A model that never returns would hold its worker forever and, with enough of them, starve
- * every other model. The {@linkplain #watchdog(DeadlineTimer) watchdog} therefore looks at the
- * workers a few times a second and, for every worker that has been inside one request for longer
- * than {@link #STUCK_AFTER_NANOS}, adds a worker; when the stuck workers come back, the extra
- * workers leave. A model hanging forever costs its own thread, never the others' throughput (the
- * runner's busy rule lets at most one request per model be stuck).
+ * <h2>Hand-off</h2>
+ *
+ * A model that hangs or runs slow must never delay another model's call. While requests wait in the
+ * queue, a watcher thread looks at the workers every {@link #WATCH_PERIOD_NANOS}; a worker that has
+ * been inside one request for longer than {@link #HAND_OFF_NANOS} is <em>handed off</em>: it is no
+ * longer counted as one of the pool's workers, and a new worker starts at once to take the queue.
+ * The pool is therefore at most {@link #BASE_WORKERS} plus one thread per request that has been
+ * running longer than the hand-off time right now (at most {@link #MAX_HANDED_OFF}). When a
+ * handed-off request returns, its worker is counted again, and the pool shrinks back: the extra
+ * threads end once idle for {@link #KEEP_ALIVE_NANOS}. The watcher sleeps while the queue is empty,
+ * and the first request queued wakes it.
+ *
+ * <p>With the busy rule (one request per model at a time), a model that never returns holds one
+ * thread and no more; its later requests are refused {@code BUSY} without a worker.
  */
 final class ModelWorkers extends ThreadPoolExecutor {
-  /** The number of workers when none is stuck. */
-  static final int BASE_WORKERS = Math.max(2, Runtime.getRuntime().availableProcessors());
+  /** The number of workers when none is handed off. */
+  static final int BASE_WORKERS = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
-  /** How long a worker must be in one request to count as stuck. */
-  static final long STUCK_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** How long a worker may be in one request, while others wait, before it is handed off. */
+  static final long HAND_OFF_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
 
-  /** How often the watchdog looks at the workers. */
-  static final long WATCHDOG_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  /** How often the watcher looks at the workers while requests wait. */
+  static final long WATCH_PERIOD_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+
+  /** At most this many workers are handed off at once (threads that model code keeps). */
+  static final int MAX_HANDED_OFF = 4096;
+
+  /**
+   * How long a thread above the pool's size stays when idle: a spare for the next hand-off, which
+   * then costs no thread creation (about a millisecond each on a small machine).
+   */
+  static final long KEEP_ALIVE_NANOS = TimeUnit.SECONDS.toNanos(2);
 
   private static final long IDLE = Long.MIN_VALUE;
 
   /** A worker thread, with the time it started its current request. */
   static final class Worker extends Thread {
-    volatile long busySince = IDLE;
+    // Guarded by this: the worker writes them around each request, the watcher reads them.
+    private long busySince = IDLE;
+    private boolean handedOff;
 
     Worker(Runnable body, String name) {
       super(body, name);
@@ -40,9 +62,25 @@ final class ModelWorkers extends ThreadPoolExecutor {
   }
 
   private final Set<Worker> workers = ConcurrentHashMap.newKeySet();
+  private final AtomicInteger handedOff = new AtomicInteger();
+  private final Thread watcher;
+  private volatile boolean watcherParked;
 
   ModelWorkers() {
-    super(BASE_WORKERS, BASE_WORKERS, 1, TimeUnit.SECONDS, new LinkedBlockingQueue<>());
+    this(true);
+  }
+
+  /**
+   * @param watched whether a watcher thread hands off long-running workers; without it, {@link
+   *     #handOffLongRunning} is called by hand (tests)
+   */
+  ModelWorkers(boolean watched) {
+    super(
+        BASE_WORKERS,
+        BASE_WORKERS + MAX_HANDED_OFF,
+        KEEP_ALIVE_NANOS,
+        TimeUnit.NANOSECONDS,
+        new LinkedBlockingQueue<>());
     setThreadFactory(
         body -> {
           Worker[] self = new Worker[1];
@@ -58,61 +96,114 @@ final class ModelWorkers extends ThreadPoolExecutor {
           workers.add(self[0]);
           return self[0];
         });
+    watcher = watched ? TransportThreads.newThread("workers-watch", this::watch) : null;
+    if (watcher != null) {
+      watcher.start();
+    }
+  }
+
+  @Override
+  public void execute(Runnable task) {
+    super.execute(task);
+    if (watcherParked && watcher != null) {
+      LockSupport.unpark(watcher);
+    }
   }
 
   @Override
   protected void beforeExecute(Thread thread, Runnable task) {
-    ((Worker) thread).busySince = System.nanoTime();
+    Worker worker = (Worker) thread;
+    synchronized (worker) {
+      worker.busySince = System.nanoTime();
+    }
   }
 
   @Override
   protected void afterExecute(Runnable task, Throwable error) {
-    ((Worker) Thread.currentThread()).busySince = IDLE;
+    Worker worker = (Worker) Thread.currentThread();
+    boolean wasHandedOff;
+    synchronized (worker) {
+      worker.busySince = IDLE;
+      wasHandedOff = worker.handedOff;
+      worker.handedOff = false;
+    }
+    if (wasHandedOff) {
+      handedOff.decrementAndGet();
+      resize();
+    }
   }
 
-  /** Returns the number of workers currently inside one request for longer than the stuck limit. */
-  int stuckWorkers() {
-    long now = System.nanoTime();
-    int stuck = 0;
+  @Override
+  public List<Runnable> shutdownNow() {
+    List<Runnable> pending = super.shutdownNow();
+    if (watcher != null) {
+      LockSupport.unpark(watcher);
+    }
+    return pending;
+  }
+
+  @Override
+  public void shutdown() {
+    super.shutdown();
+    if (watcher != null) {
+      LockSupport.unpark(watcher);
+    }
+  }
+
+  /** Returns the number of workers handed off now (inside a request that runs long). */
+  int handedOffWorkers() {
+    return handedOff.get();
+  }
+
+  /** Returns the number of worker threads alive. */
+  int liveWorkers() {
+    return workers.size();
+  }
+
+  /** The watcher's loop: hands off long-running workers while requests wait; sleeps otherwise. */
+  private void watch() {
+    while (!isShutdown()) {
+      if (getQueue().isEmpty()) {
+        watcherParked = true;
+        if (getQueue().isEmpty() && !isShutdown()) {
+          LockSupport.park(this);
+        }
+        watcherParked = false;
+        continue;
+      }
+      handOffLongRunning(System.nanoTime());
+      LockSupport.parkNanos(this, WATCH_PERIOD_NANOS);
+    }
+  }
+
+  /** Hands off every worker inside one request for longer than the hand-off time. */
+  void handOffLongRunning(long now) {
+    int added = 0;
     for (Worker worker : workers) {
-      long since = worker.busySince;
-      if (since != IDLE && now - since > STUCK_AFTER_NANOS) {
-        stuck++;
+      synchronized (worker) {
+        if (worker.busySince != IDLE
+            && !worker.handedOff
+            && now - worker.busySince > HAND_OFF_NANOS
+            && handedOff.get() < MAX_HANDED_OFF) {
+          worker.handedOff = true;
+          handedOff.incrementAndGet();
+          added++;
+        }
       }
     }
-    return stuck;
-  }
-
-  /** Adds a worker per stuck worker, or removes the extra ones when they are no longer stuck. */
-  void adjust() {
-    if (isShutdown()) {
-      return;
-    }
-    int target = BASE_WORKERS + stuckWorkers();
-    int current = getCorePoolSize();
-    if (target > current) {
-      setMaximumPoolSize(target);
-      setCorePoolSize(target); // starts workers at once for the queued requests
-    } else if (target < current) {
-      setCorePoolSize(target);
-      setMaximumPoolSize(target); // idle extra workers leave now, busy ones when they finish
+    if (added > 0) {
+      resize();
     }
   }
 
   /**
-   * Returns the watchdog task, which reschedules itself on {@code timer} until this pool shuts
-   * down.
+   * Sizes the pool to the base workers plus the handed-off ones. Threads above that size (handed
+   * off ones that came back) stay as spares while idle for {@link #KEEP_ALIVE_NANOS}: the queue is
+   * unbounded, so the pool never starts threads beyond its size on its own.
    */
-  DeadlineTimer.Timed watchdog(DeadlineTimer timer) {
-    return new DeadlineTimer.Timed() {
-      @Override
-      void fire() {
-        if (isShutdown()) {
-          return;
-        }
-        adjust();
-        timer.schedule(this, WATCHDOG_PERIOD_NANOS);
-      }
-    };
+  private synchronized void resize() {
+    if (!isShutdown()) {
+      setCorePoolSize(BASE_WORKERS + handedOff.get());
+    }
   }
 }

@@ -7,8 +7,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The threads every in-process runner, transport and directory share: the {@link ModelWorkers} that
- * run model code, the {@link DeadlineTimer} (deadlines, injected latency, the workers' watchdog)
- * and one thread that delivers directory events.
+ * run model code (with the watcher that hands off long-running ones), the {@link DeadlineTimer}
+ * (deadlines, injected latency) and one thread that delivers directory events.
  *
  * <p>They exist while something uses them: each registered runner, open transport and started
  * directory holds one {@linkplain #acquire() reference}; when the last one is released, every
@@ -35,7 +35,6 @@ final class SharedResources {
             TimeUnit.SECONDS,
             new LinkedBlockingQueue<>(),
             body -> TransportThreads.newThread("events", body));
-    timer.schedule(workers.watchdog(timer), ModelWorkers.WATCHDOG_PERIOD_NANOS);
   }
 
   /** One user's reference; {@link #release()} is idempotent. */

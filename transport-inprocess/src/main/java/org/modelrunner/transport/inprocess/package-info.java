@@ -32,12 +32,17 @@
  *
  * Model code never runs on the caller's thread. All runners share a small pool of daemon workers
  * ({@code modelrunner-inproc-N}, as many as processors, at least two) instead of a thread per
- * model; a watchdog adds a worker for each one stuck in a single request for over a second and
- * removes it when it returns, so a model that hangs costs its own thread but never starves the
- * others. Deadlines, injected latency and the watchdog share one timer thread ({@code
- * modelrunner-inproc-timer}); a request's deadline costs no object of its own. Directory events are
- * delivered on one events thread ({@code modelrunner-inproc-events}). These threads exist while a
- * runner, transport or directory is open, and stop when the last one is closed.
+ * model. While requests wait, a watcher ({@code modelrunner-inproc-workers-watch}) hands off every
+ * worker that has been inside one request for more than half a millisecond: a new worker takes the
+ * queue at once, and the handed-off one rejoins the pool when its model returns. A model that hangs
+ * or runs slow therefore costs its own thread, never another model's call. A request whose caller
+ * gave up (its deadline passed, or its connection closed) before a worker took it never reaches the
+ * model, and frees the model at once: a queued request does not leave its model busy. Deadlines and
+ * injected latency share one timer thread ({@code modelrunner-inproc-timer}); a request's deadline
+ * costs no object of its own. Directory events are delivered on one events thread ({@code
+ * modelrunner-inproc-events}). These threads exist while a runner, transport or directory is open,
+ * and stop when the last one is closed, except a worker still inside model code that ignores
+ * interruption: it ends when that code returns.
  *
  * <h2>Outcomes</h2>
  *

@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.modelrunner.spi.Arguments;
@@ -168,13 +169,13 @@ class ConcurrencyTest {
   }
 
   /**
-   * More models hang than there are workers: the watchdog adds workers for the stuck ones, so
-   * another model still answers (within about the watchdog's stuck limit, far under the bound
-   * checked here).
+   * More models hang than there are workers: the watcher hands off the workers they hold, so
+   * another model still answers within a deadline far shorter than a second (the hand-off takes
+   * about a millisecond), and the threads are the base workers plus one per hung call.
    */
   @Test
   void hungModelsBeyondTheWorkerCountDoNotBlockAnotherModel() throws Exception {
-    String gate = "watchdog-" + System.nanoTime();
+    String gate = "hand-off-" + System.nanoTime();
     int hung = Math.max(4, ModelWorkers.BASE_WORKERS + 2);
     List<InProcessRunner> runners = new ArrayList<>();
     try (ModelTransport transport = TestModels.transport()) {
@@ -185,41 +186,45 @@ class ConcurrencyTest {
         connections.add(transport.connect(runner.endpoint()));
         TestModels.setUp(connections.get(i));
       }
+      InProcessRunner free = InProcessModels.register("not-hung", ClassPathTracker.class);
+      runners.add(free);
+      ModelConnection toFree = transport.connect(free.endpoint());
+      TestModels.setUp(toFree);
       List<CompletableFuture<Reply>> held = new ArrayList<>();
       for (ModelConnection connection : connections) {
         held.add(
             call(transport, connection, "hold", Duration.ofSeconds(30), Variant.ofString(gate)));
       }
-      InProcessRunner free = InProcessModels.register("not-hung", ClassPathTracker.class);
-      runners.add(free);
-      ModelConnection toFree = transport.connect(free.endpoint());
-      long start = System.nanoTime();
-      Reply setup = await(toFree.setup(TestModels.BASE, Arguments.none(), Duration.ofSeconds(15)));
+      // Sent right behind the hung calls: it waits for a worker they hold, until they are handed
+      // off.
       Reply echo =
-          await(call(transport, toFree, "echo", Duration.ofSeconds(15), Variant.ofString("alive")));
-      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
-      assertThat(setup.status().isSuccess()).isTrue();
+          await(call(transport, toFree, "echo", Duration.ofMillis(300), Variant.ofString("alive")));
       assertThat(echo).isEqualTo(Reply.success(Variant.ofString("alive")));
-      assertThat(elapsedMillis).as("time for the fifth model to answer").isLessThan(10_000);
       assertThat(Gates.awaitEntered(gate, hung))
           .as("every hung model runs on its own thread")
           .isTrue();
       assertThat(held).allMatch(future -> !future.isDone());
 
       ModelWorkers workers = SharedResources.peek().workers;
-      assertThat(workers.getCorePoolSize())
-          .as("workers while models hang")
-          .isGreaterThan(ModelWorkers.BASE_WORKERS);
+      assertThat(workers.handedOffWorkers())
+          .as("handed-off workers: only while requests waited behind them")
+          .isBetween(hung - ModelWorkers.BASE_WORKERS, hung);
+      assertThat(workers.liveWorkers())
+          .as("threads: the base workers plus one per hung call")
+          .isLessThanOrEqualTo(ModelWorkers.BASE_WORKERS + hung);
       Gates.open(gate);
       for (CompletableFuture<Reply> future : held) {
         assertThat(await(future)).isEqualTo(Reply.success(Variant.ofString("released")));
       }
-      // Once the stuck workers are back, the pool shrinks to its base size.
-      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-      while (workers.getCorePoolSize() > ModelWorkers.BASE_WORKERS) {
-        assertThat(System.nanoTime()).as("pool still grown after 10 s").isLessThan(deadline);
-        Thread.sleep(20);
-      }
+      // Once the hung calls return, the pool shrinks to its base size.
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () -> {
+                assertThat(workers.handedOffWorkers()).isZero();
+                assertThat(workers.getCorePoolSize()).isEqualTo(ModelWorkers.BASE_WORKERS);
+                assertThat(workers.liveWorkers()).isLessThanOrEqualTo(ModelWorkers.BASE_WORKERS);
+              });
     } finally {
       Gates.open(gate);
       runners.forEach(InProcessRunner::close);
