@@ -1,18 +1,13 @@
 package org.modelrunner.client;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import javax.net.ssl.SSLContext;
@@ -96,7 +91,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
   private final String crunchId;
   private final int maxQueuedReports;
   private final long emptySnapshotWarningNanos;
-  private final String endpointScheme;
 
   /** Connecting, reconnecting and pinging; its thread is the directory's. */
   private final OrchestratorConnection connection;
@@ -104,11 +98,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
 
-  /** The model id as the orchestrator sent it (a string or a number), by its text. */
-  private final Map<String, JsonNode> modelIds = new ConcurrentHashMap<>();
-
-  /** The ip the orchestrator last announced (a string or JSON null), by deployment id. */
-  private final Map<String, JsonNode> ips = new ConcurrentHashMap<>();
+  /** Entries in as endpoints, reports out as the orchestrator named the models. */
+  private final AnnouncedModels announced;
 
   /** Reports not sent yet, oldest first. */
   private final ReportQueue reports;
@@ -128,7 +119,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
     this.maxQueuedReports = builder.maxQueuedReports;
     this.reports = new ReportQueue(builder.maxQueuedReports);
     this.emptySnapshotWarningNanos = Concurrency.nanos(builder.emptySnapshotWarning);
-    this.endpointScheme = builder.endpointScheme;
+    this.announced = new AnnouncedModels(builder.endpointScheme);
     this.connection =
         new OrchestratorConnection(
             new OrchestratorConnection.Settings(
@@ -244,20 +235,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
             failureCode);
         return;
       }
-      JsonNode modelId =
-          modelIds.getOrDefault(endpoint.modelId(), OrchestratorMessages.text(endpoint.modelId()));
-      JsonNode ip = ips.get(endpoint.deploymentId());
-      if (ip == null) {
-        ip = OrchestratorMessages.text(OrchestratorMessages.host(endpoint.address()));
-      }
-      ReportQueue.Report report =
-          new ReportQueue.Report(
-              endpoint.modelId(),
-              endpoint.deploymentId(),
-              failureCode,
-              reason == null ? "" : reason,
-              OrchestratorMessages.report(modelId, failureCode, reason == null ? "" : reason, ip));
-      ReportQueue.Report dropped = reports.add(report);
+      ReportQueue.Report dropped = reports.add(announced.report(endpoint, failureCode, reason));
       if (dropped != null) {
         LOG.log(
             System.Logger.Level.WARNING,
@@ -361,21 +339,12 @@ public final class OrchestratorDirectory implements ModelDirectory {
     logProblems(message);
     List<ModelEndpoint> running = new ArrayList<>();
     List<ModelEndpoint> recovering = new ArrayList<>();
-    // What the orchestrator no longer lists is forgotten (reports already queued carry their own
-    // copy).
-    Set<String> listedModels = new HashSet<>();
-    Set<String> listedDeployments = new HashSet<>();
+    announced.retainListed(message.entries());
     for (OrchestratorMessages.Entry entry : message.entries()) {
-      listedModels.add(entry.endpoint().modelId());
-      listedDeployments.add(entry.endpoint().deploymentId());
-    }
-    modelIds.keySet().retainAll(listedModels);
-    ips.keySet().retainAll(listedDeployments);
-    for (OrchestratorMessages.Entry entry : message.entries()) {
-      remember(entry);
+      ModelEndpoint endpoint = announced.endpoint(entry);
       switch (entry.state()) {
-        case RUNNING -> running.add(endpoint(entry));
-        case RECOVERING -> recovering.add(endpoint(entry));
+        case RUNNING -> running.add(endpoint);
+        case RECOVERING -> recovering.add(endpoint);
         case STOPPED -> {}
       }
     }
@@ -410,29 +379,16 @@ public final class OrchestratorDirectory implements ModelDirectory {
           url);
     }
     for (OrchestratorMessages.Entry entry : message.entries()) {
-      remember(entry);
+      ModelEndpoint endpoint = announced.endpoint(entry);
       if (entry.state() == ModelState.RUNNING) {
         on.runningSeen = true;
       }
       try {
-        listener.update(endpoint(entry), entry.state());
+        listener.update(endpoint, entry.state());
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "The directory listener failed on an update: " + e, e);
       }
     }
-  }
-
-  /** The entry's endpoint, with the configured scheme. */
-  private ModelEndpoint endpoint(OrchestratorMessages.Entry entry) {
-    ModelEndpoint endpoint = entry.endpoint();
-    if (endpointScheme.equals(endpoint.address().getScheme())) {
-      return endpoint;
-    }
-    return new ModelEndpoint(
-        endpoint.modelId(),
-        endpoint.deploymentId(),
-        URI.create(endpointScheme + "://" + endpoint.address().getRawAuthority()),
-        endpoint.infos());
   }
 
   private void logProblems(OrchestratorMessages.Message message) {
@@ -442,14 +398,6 @@ public final class OrchestratorDirectory implements ModelDirectory {
           "The orchestrator at {0} sent an unusable entry: {1}",
           url,
           problem);
-    }
-  }
-
-  private void remember(OrchestratorMessages.Entry entry) {
-    ModelEndpoint endpoint = entry.endpoint();
-    modelIds.put(endpoint.modelId(), entry.modelId());
-    if (entry.ip() != null) {
-      ips.put(endpoint.deploymentId(), entry.ip());
     }
   }
 
