@@ -1,7 +1,6 @@
 package org.modelrunner.client;
 
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -603,52 +602,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
   }
 
-  /** The base URI followed by the crunch id as one path segment. */
+  /**
+   * The base URI followed by the crunch id as one path segment: see {@link
+   * OrchestratorMessages#url}.
+   */
   static URI url(URI base, String crunchId) {
-    String scheme = base.getScheme() == null ? null : base.getScheme().toLowerCase(Locale.ROOT);
-    if (!"ws".equals(scheme) && !"wss".equals(scheme)) {
-      throw new IllegalArgumentException("The orchestrator URI must be ws:// or wss://: " + base);
-    }
-    if (base.isOpaque() || base.getHost() == null) {
-      throw new IllegalArgumentException("The orchestrator URI has no host: " + base);
-    }
-    if (base.getRawQuery() != null || base.getRawFragment() != null) {
-      throw new IllegalArgumentException(
-          "The orchestrator URI must have no query or fragment: " + base);
-    }
-    if (crunchId.isBlank()) {
-      throw new IllegalArgumentException("The crunch id must not be blank");
-    }
-    if (crunchId.equals(".") || crunchId.equals("..")) {
-      throw new IllegalArgumentException("The crunch id cannot be '" + crunchId + "'");
-    }
-    String path = base.getRawPath() == null ? "" : base.getRawPath();
-    while (path.endsWith("/")) {
-      path = path.substring(0, path.length() - 1);
-    }
-    return URI.create(scheme + "://" + base.getRawAuthority() + path + "/" + pathSegment(crunchId));
-  }
-
-  /** Percent-encodes everything but RFC 3986's unreserved characters. */
-  private static String pathSegment(String text) {
-    StringBuilder encoded = new StringBuilder();
-    for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
-      int c = b & 0xff;
-      if ((c >= 'a' && c <= 'z')
-          || (c >= 'A' && c <= 'Z')
-          || (c >= '0' && c <= '9')
-          || c == '-'
-          || c == '.'
-          || c == '_'
-          || c == '~') {
-        encoded.append((char) c);
-      } else {
-        encoded
-            .append('%')
-            .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
-            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
-      }
-    }
-    return encoded.toString();
+    return OrchestratorMessages.url(base, crunchId);
   }
 }
