@@ -584,7 +584,11 @@ final class OrchestratorConnection {
     }
   }
 
-  /** A periodic task on the given scheduler: each run schedules the next, until cancelled. */
+  /**
+   * A periodic task on the given scheduler: each run schedules the next, until cancelled. A cancel
+   * racing with a run leaves nothing scheduled: cancel marks this done before it reads {@code
+   * next}, and start reads whether this is done after it writes {@code next}.
+   */
   private final class Periodic extends CompletableFuture<Void> {
     private final Runnable task;
     private final long periodNanos;
@@ -596,24 +600,29 @@ final class OrchestratorConnection {
     }
 
     Periodic start() {
-      next = scheduler.schedule(this::run, Duration.ofNanos(periodNanos));
+      Future<?> scheduled = scheduler.schedule(this::run, Duration.ofNanos(periodNanos));
+      next = scheduled;
+      if (isDone()) {
+        scheduled.cancel(false);
+      }
       return this;
     }
 
     private void run() {
       if (!isDone()) {
-        post(task);
         start();
+        post(task);
       }
     }
 
     @Override
     public boolean cancel(boolean mayInterruptIfRunning) {
+      boolean cancelled = super.cancel(mayInterruptIfRunning);
       Future<?> pending = next;
       if (pending != null) {
         pending.cancel(false);
       }
-      return super.cancel(mayInterruptIfRunning);
+      return cancelled;
     }
   }
 
