@@ -50,8 +50,8 @@ import org.modelrunner.spi.DirectoryStatus;
  * are handed to it in order, and it makes every {@link Events} call, one at a time, in order across
  * reconnects. It also runs what the owner {@linkplain #post posts} and {@linkplain #schedule
  * schedules}, so that the owner's state needs no lock either. Timed work (backoff, pings, the
- * handshake guard, the owner's) goes through the given {@link Scheduler}, and the minute between
- * warnings is measured with the given {@link Ticker}, so that tests can move time by hand;
+ * handshake guard, the owner's) goes through the given {@link Scheduler} if any, and the minute
+ * between warnings is measured with the given {@link Ticker}, so that tests can move time by hand;
  * connecting, reading and closing take real time. Logging goes through {@link System.Logger}, named
  * after the directory.
  */
@@ -93,8 +93,8 @@ final class OrchestratorConnection {
    * Where and how to connect.
    *
    * @param url the WebSocket URL
-   * @param initialBackoff the delay before the first reconnect, at most
-   * @param maxBackoff the longest delay before a reconnect
+   * @param initialBackoff the backoff's cap for {@code k = 0}, doubled with each attempt
+   * @param maxBackoff the largest cap, and so the longest delay before a reconnect
    * @param connectTimeout how long opening a connection (TCP and handshake) may take
    * @param pingInterval how often a ping goes out, and how long a connection may stay silent
    * @param sslContext the TLS context for {@code wss://}; null for the JVM's default trust
