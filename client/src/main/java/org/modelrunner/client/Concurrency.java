@@ -1,9 +1,11 @@
 package org.modelrunner.client;
 
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -17,6 +19,12 @@ final class Concurrency {
    * named as text so that no part refers to the façade).
    */
   static final String FLEET_LOGGER = "org.modelrunner.client.ModelFleet";
+
+  /**
+   * The name the orchestrator directory's parts log under (the directory's, for the same reason as
+   * {@link #FLEET_LOGGER}).
+   */
+  static final String DIRECTORY_LOGGER = "org.modelrunner.client.OrchestratorDirectory";
 
   /**
    * Returns a factory of daemon threads named {@code name}, or {@code name1}, {@code name2}... when
@@ -64,5 +72,23 @@ final class Concurrency {
       throw new IllegalArgumentException(what + " must be positive, got " + duration);
     }
     return duration;
+  }
+
+  /** Nanoseconds, saturated (durations beyond ~292 years are as good as forever). */
+  static long nanos(Duration duration) {
+    try {
+      return duration.toNanos();
+    } catch (ArithmeticException e) {
+      return Long.MAX_VALUE / 4;
+    }
+  }
+
+  /** A delay for a log line: {@code 250 ms}, {@code 1.5 s}, {@code 30 s}. */
+  static String millis(long nanos) {
+    long ms = TimeUnit.NANOSECONDS.toMillis(nanos);
+    if (ms < 10_000 && ms % 1000 != 0) {
+      return ms < 1000 ? ms + " ms" : String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
+    }
+    return TimeUnit.MILLISECONDS.toSeconds(ms) + " s";
   }
 }

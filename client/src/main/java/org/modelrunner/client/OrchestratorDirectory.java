@@ -1,27 +1,14 @@
 package org.modelrunner.client;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Future;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import javax.net.ssl.SSLContext;
 import org.modelrunner.spi.DirectoryStatus;
 import org.modelrunner.spi.ModelDirectory;
@@ -98,91 +85,52 @@ import org.modelrunner.spi.ModelState;
  */
 public final class OrchestratorDirectory implements ModelDirectory {
   private static final System.Logger LOG = System.getLogger(OrchestratorDirectory.class.getName());
-  private static final AtomicInteger INSTANCES = new AtomicInteger();
-
-  /** Past this many characters, a message is dropped (its remaining parts are skipped). */
-  static final int MAX_MESSAGE_CHARS = 32 * 1024 * 1024;
-
-  private static final Duration CLOSE_GRACE = Duration.ofSeconds(1);
-
-  /** While connecting fails, a warning at least this often (the first 5 failures each get one). */
-  static final long WARN_EVERY_NANOS = TimeUnit.SECONDS.toNanos(60);
 
   private final URI url;
   private final String crunchId;
-  private final long initialBackoffNanos;
-  private final long maxBackoffNanos;
-  private final Duration connectTimeout;
-  private final long pingIntervalNanos;
   private final int maxQueuedReports;
-  private final Duration emptySnapshotWarning;
-  private final String endpointScheme;
+  private final long emptySnapshotWarningNanos;
 
-  private final String threadName;
-  private final ScheduledThreadPoolExecutor thread;
-
-  /** Jetty's WebSocket client; its threads start on the first connect. */
-  private final OrchestratorSocket sockets;
+  /** Connecting, reconnecting and pinging; its thread is the directory's. */
+  private final OrchestratorConnection connection;
 
   private final AtomicBoolean started = new AtomicBoolean();
   private final AtomicBoolean closed = new AtomicBoolean();
-  private volatile boolean connected;
 
-  /** What {@link #status()} tells; replaced whole on the directory's thread (and by close). */
-  private volatile DirectoryStatus status;
-
-  /** When a failed attempt was last logged as a warning; directory thread only. */
-  private long lastWarningNanos;
-
-  /** The model id as the orchestrator sent it (a string or a number), by its text. */
-  private final Map<String, JsonNode> modelIds = new ConcurrentHashMap<>();
-
-  /** The ip the orchestrator last announced (a string or JSON null), by deployment id. */
-  private final Map<String, JsonNode> ips = new ConcurrentHashMap<>();
-
-  /** Timed work: the directory's own thread unless the builder was given a scheduler. */
-  private final Scheduler scheduler;
-
-  private final Ticker ticker;
+  /** Entries in as endpoints, reports out as the orchestrator named the models. */
+  private final AnnouncedModels announced;
 
   /** Reports not sent yet, oldest first. */
   private final ReportQueue reports;
 
-  // Owned by the directory's thread.
+  /** Set by {@link #start} before the connection starts; read on the directory's thread only. */
   private Listener listener;
-  private Connection current;
-  private int connectionCount;
 
-  /** Consecutive connection attempts since the last init. */
-  private int attempts;
+  /** The open connection as the directory sees it; null while none is open. Directory thread. */
+  private OpenConnection open;
 
-  private Future<?> reconnect;
+  /** The report being written, if any. Directory thread. */
   private ReportQueue.Report inFlight;
 
   private OrchestratorDirectory(Builder builder) {
     this.url = builder.url;
     this.crunchId = builder.crunchId;
-    this.initialBackoffNanos = nanos(builder.initialBackoff);
-    this.maxBackoffNanos = nanos(builder.maxBackoff);
-    this.connectTimeout = builder.connectTimeout;
-    this.pingIntervalNanos = nanos(builder.pingInterval);
     this.maxQueuedReports = builder.maxQueuedReports;
     this.reports = new ReportQueue(builder.maxQueuedReports);
-    this.ticker = builder.ticker != null ? builder.ticker : Ticker.system();
-    this.scheduler = builder.scheduler;
-    this.emptySnapshotWarning = builder.emptySnapshotWarning;
-    this.endpointScheme = builder.endpointScheme;
-    this.threadName = "modelrunner-orchestrator-" + INSTANCES.incrementAndGet();
-    this.thread = new ScheduledThreadPoolExecutor(1, Concurrency.daemonThreads(threadName, false));
-    this.thread.setRemoveOnCancelPolicy(true);
-    this.thread.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-    long idleNanos =
-        Math.max(TimeUnit.SECONDS.toNanos(60), Math.min(Long.MAX_VALUE / 4, pingIntervalNanos) * 3);
-    this.sockets =
-        new OrchestratorSocket(
-            threadName, connectTimeout, Duration.ofNanos(idleNanos), builder.sslContext);
-    this.status =
-        new DirectoryStatus(DirectoryStatus.State.CONNECTING, Instant.now(), 0, Optional.empty());
+    this.emptySnapshotWarningNanos = Concurrency.nanos(builder.emptySnapshotWarning);
+    this.announced = new AnnouncedModels(builder.endpointScheme);
+    this.connection =
+        new OrchestratorConnection(
+            new OrchestratorConnection.Settings(
+                url,
+                builder.initialBackoff,
+                builder.maxBackoff,
+                builder.connectTimeout,
+                builder.pingInterval,
+                builder.sslContext),
+            builder.scheduler,
+            builder.ticker != null ? builder.ticker : Ticker.system(),
+            new ConnectionEvents());
   }
 
   /**
@@ -210,7 +158,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   /** Returns whether a WebSocket connection to the orchestrator is open now. */
   public boolean isConnected() {
-    return connected;
+    return connection.isConnected();
   }
 
   /**
@@ -220,7 +168,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
    */
   @Override
   public Optional<DirectoryStatus> status() {
-    return Optional.of(status);
+    return Optional.of(connection.status());
   }
 
   /**
@@ -228,7 +176,12 @@ public final class OrchestratorDirectory implements ModelDirectory {
    * can reconnect or send. For tests.
    */
   boolean awaitStopped(Duration timeout) throws InterruptedException {
-    return thread.awaitTermination(timeout.toNanos(), TimeUnit.NANOSECONDS);
+    return connection.awaitStopped(timeout);
+  }
+
+  /** The delay before the reconnect after {@code k} attempts, drawn anew each call. For tests. */
+  long backoff(int k) {
+    return connection.backoff(k);
   }
 
   /** Returns how many failure reports wait to be sent. */
@@ -250,11 +203,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
     if (!started.compareAndSet(false, true)) {
       throw new IllegalStateException("The orchestrator directory was already started");
     }
-    if (!post(
-        () -> {
-          this.listener = listener;
-          connect();
-        })) {
+    this.listener = listener;
+    if (!connection.start()) {
       throw new IllegalStateException("The orchestrator directory is closed");
     }
   }
@@ -284,20 +234,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
             failureCode);
         return;
       }
-      JsonNode modelId =
-          modelIds.getOrDefault(endpoint.modelId(), OrchestratorMessages.text(endpoint.modelId()));
-      JsonNode ip = ips.get(endpoint.deploymentId());
-      if (ip == null) {
-        ip = OrchestratorMessages.text(OrchestratorMessages.host(endpoint.address()));
-      }
-      ReportQueue.Report report =
-          new ReportQueue.Report(
-              endpoint.modelId(),
-              endpoint.deploymentId(),
-              failureCode,
-              reason == null ? "" : reason,
-              OrchestratorMessages.report(modelId, failureCode, reason == null ? "" : reason, ip));
-      ReportQueue.Report dropped = reports.add(report);
+      ReportQueue.Report dropped = reports.add(announced.report(endpoint, failureCode, reason));
       if (dropped != null) {
         LOG.log(
             System.Logger.Level.WARNING,
@@ -308,7 +245,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
             dropped.deploymentId(),
             dropped.code());
       }
-      post(this::sendReports);
+      connection.post(this::sendReports);
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "Could not queue a failure report: " + e, e);
     }
@@ -324,44 +261,7 @@ public final class OrchestratorDirectory implements ModelDirectory {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    long deadline = System.nanoTime() + CLOSE_GRACE.toNanos();
-    Connection last = null;
-    if (Thread.currentThread().getName().equals(threadName)) {
-      last = detach();
-    } else {
-      try {
-        Future<Connection> detached = thread.submit(this::detach);
-        last = detached.get(CLOSE_GRACE.toMillis(), TimeUnit.MILLISECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (Exception e) {
-        LOG.log(
-            System.Logger.Level.DEBUG,
-            "Could not detach the connection in time: {0}",
-            e.toString());
-      }
-    }
-    connected = false;
-    DirectoryStatus before = status;
-    status =
-        new DirectoryStatus(DirectoryStatus.State.CLOSED, Instant.now(), 0, before.lastError());
-    if (last != null && last.socket != null) {
-      OrchestratorSocket.Socket socket = last.socket;
-      try {
-        socket.close("closing");
-        last.inputClosed.get(remaining(deadline), TimeUnit.NANOSECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      } catch (Exception e) {
-        LOG.log(
-            System.Logger.Level.DEBUG,
-            "The orchestrator did not answer the close in time: {0}",
-            e.toString());
-      }
-      socket.abort();
-    }
-    thread.shutdownNow();
-    sockets.close();
+    connection.close();
     int left = queuedReports();
     if (left > 0) {
       LOG.log(
@@ -376,219 +276,42 @@ public final class OrchestratorDirectory implements ModelDirectory {
 
   @Override
   public String toString() {
-    return "OrchestratorDirectory[" + url + (connected ? ", connected" : "") + "]";
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Connecting (all on the directory's thread)
-
-  private void connect() {
-    reconnect = null;
-    if (closed.get()) {
-      return;
-    }
-    attempts++;
-    Connection connection = new Connection(++connectionCount);
-    current = connection;
-    LOG.log(
-        System.Logger.Level.DEBUG,
-        "Connecting to the orchestrator at {0} (connection {1}, attempt {2})",
-        url,
-        connection.id,
-        attempts);
-    CompletableFuture<Void> opening = sockets.open(url, new SocketEvents(connection));
-    connection.opening = opening;
-    opening.whenComplete(
-        (socket, error) -> {
-          if (error != null) {
-            post(() -> lose(connection, Concurrency.cause(error)));
-          }
-        });
-    // The JDK's connect timeout covers the handshake; this guards against a handshake that never
-    // ends.
-    connection.openGuard =
-        schedule(
-            () -> {
-              if (connection.socket == null && !connection.lost) {
-                opening.cancel(true);
-                lose(
-                    connection,
-                    new java.io.IOException(
-                        "no handshake within " + millis(nanos(connectTimeout))));
-              }
-            },
-            nanos(connectTimeout) + TimeUnit.SECONDS.toNanos(2));
-  }
-
-  private void opened(Connection connection, OrchestratorSocket.Socket socket) {
-    if (connection.lost || connection != current || closed.get()) {
-      socket.abort();
-      return;
-    }
-    connection.socket = socket;
-    cancel(connection.openGuard);
-    connected = true;
-    DirectoryStatus before = status;
-    status =
-        new DirectoryStatus(DirectoryStatus.State.CONNECTED, Instant.now(), 0, before.lastError());
-    LOG.log(
-        System.Logger.Level.INFO,
-        "Connected to the orchestrator at {0}{1}",
-        url,
-        before.state() == DirectoryStatus.State.RECONNECTING
-            ? " after " + before.failedAttempts() + " failed attempt(s) since " + before.since()
-            : "");
-    connection.ping = scheduleAtFixedRate(() -> ping(connection), pingIntervalNanos);
-    socket.demand();
-    sendReports();
-  }
-
-  /**
-   * Gives up a connection (idempotent) and, if it was the current one, schedules the next attempt.
-   */
-  private void lose(Connection connection, Throwable cause) {
-    if (connection.lost) {
-      return;
-    }
-    connection.lost = true;
-    cancel(connection.openGuard);
-    cancel(connection.ping);
-    cancel(connection.emptyWatch);
-    if (connection.socket != null) {
-      connection.socket.abort();
-    }
-    if (connection != current) {
-      return;
-    }
-    current = null;
-    connected = false;
-    if (closed.get()) {
-      return;
-    }
-    long delay = backoff(attempts);
-    String why = OrchestratorSocket.describe(cause);
-    DirectoryStatus before = status;
-    boolean wasConnected = connection.socket != null;
-    status =
-        new DirectoryStatus(
-            before.state() == DirectoryStatus.State.CONNECTING
-                ? DirectoryStatus.State.CONNECTING
-                : DirectoryStatus.State.RECONNECTING,
-            before.state() == DirectoryStatus.State.CONNECTED ? Instant.now() : before.since(),
-            wasConnected ? 0 : before.failedAttempts() + 1,
-            Optional.of(why));
-    long now = ticker.read();
-    if (wasConnected) {
-      lastWarningNanos = now;
-      LOG.log(
-          System.Logger.Level.WARNING,
-          "Lost the connection to the orchestrator at {0} ({1}); reconnecting in {2}",
-          url,
-          why,
-          millis(delay));
-    } else if (attempts <= 5 || now - lastWarningNanos >= WARN_EVERY_NANOS) {
-      lastWarningNanos = now;
-      LOG.log(
-          System.Logger.Level.WARNING,
-          "Cannot connect to the orchestrator at {0} ({1} failed attempt(s) since {2}), the last: {3}; retrying in {4}",
-          url,
-          status.failedAttempts(),
-          status.since(),
-          why,
-          millis(delay));
-    } else {
-      LOG.log(
-          System.Logger.Level.DEBUG,
-          "Connecting to the orchestrator at {0} failed (attempt {1}): {2}; retrying in {3}",
-          url,
-          attempts,
-          why,
-          millis(delay));
-    }
-    reconnect = schedule(this::connect, delay);
-  }
-
-  /** Equal jitter over min(max, initial · 2^k). */
-  long backoff(int k) {
-    long cap = maxBackoffNanos;
-    if (k < 62 && initialBackoffNanos <= (maxBackoffNanos >> k)) {
-      cap = Math.min(maxBackoffNanos, initialBackoffNanos << k);
-    }
-    long half = cap / 2;
-    return cap - half + ThreadLocalRandom.current().nextLong(half + 1);
-  }
-
-  private void ping(Connection connection) {
-    if (connection.lost || connection.socket == null) {
-      return;
-    }
-    if (connection.pingSent && !connection.heard) {
-      lose(connection, new java.io.IOException("no pong within " + millis(pingIntervalNanos)));
-      return;
-    }
-    connection.heard = false;
-    connection.pingSent = true;
-    connection.socket.sendPing(new byte[] {'m', 'r'});
-  }
-
-  /** Detaches the current connection for close(); returns it, or null. */
-  private Connection detach() {
-    cancel(reconnect);
-    reconnect = null;
-    Connection connection = current;
-    current = null;
-    if (connection != null) {
-      connection.lost = true;
-      cancel(connection.openGuard);
-      cancel(connection.ping);
-      cancel(connection.emptyWatch);
-      if (connection.socket == null && connection.opening != null) {
-        connection.opening.cancel(true);
-      }
-    }
-    return connection;
+    return "OrchestratorDirectory[" + url + (isConnected() ? ", connected" : "") + "]";
   }
 
   // ---------------------------------------------------------------------------------------------
   // Receiving (all on the directory's thread)
 
-  private void textPart(Connection connection, String part, boolean last) {
-    if (connection.lost) {
-      return;
+  /** What the directory heard on one open connection, and its empty-snapshot watch. */
+  private static final class OpenConnection {
+    boolean initReceived;
+    boolean runningSeen;
+    Future<?> emptyWatch;
+  }
+
+  /** The connection's calls, on the directory's thread: the only way it reaches the directory. */
+  private final class ConnectionEvents implements OrchestratorConnection.Events {
+    @Override
+    public void opened() {
+      open = new OpenConnection();
+      sendReports();
     }
-    connection.heard = true;
-    if (!connection.oversized) {
-      if (connection.partial.length() + part.length() > MAX_MESSAGE_CHARS) {
-        connection.oversized = true;
-        connection.partial.setLength(0);
-        connection.partial.trimToSize();
-      } else {
-        connection.partial.append(part);
+
+    @Override
+    public void message(String text) {
+      OrchestratorDirectory.this.message(open, text);
+    }
+
+    @Override
+    public void lost() {
+      if (open != null && open.emptyWatch != null) {
+        open.emptyWatch.cancel(false);
       }
-    }
-    if (last) {
-      if (connection.oversized) {
-        LOG.log(
-            System.Logger.Level.WARNING,
-            "Ignored a message from the orchestrator at {0}: over {1} characters",
-            url,
-            MAX_MESSAGE_CHARS);
-        connection.oversized = false;
-      } else {
-        String text = connection.partial.toString();
-        connection.partial.setLength(0);
-        if (connection.partial.capacity() > 1 << 16) {
-          connection.partial.trimToSize();
-        }
-        message(connection, text);
-      }
-    }
-    if (!connection.lost && connection.socket != null) {
-      connection.socket.demand();
+      open = null;
     }
   }
 
-  private void message(Connection connection, String text) {
+  private void message(OpenConnection on, String text) {
     OrchestratorMessages.Message message = OrchestratorMessages.parse(text);
     switch (message.kind()) {
       case INVALID ->
@@ -600,42 +323,33 @@ public final class OrchestratorDirectory implements ModelDirectory {
               OrchestratorMessages.excerpt(text));
       case ERROR ->
           LOG.log(
-              attempts <= 5 || attempts % 10 == 0
+              connection.attempts() <= 5 || connection.attempts() % 10 == 0
                   ? System.Logger.Level.ERROR
                   : System.Logger.Level.DEBUG,
               "The orchestrator at {0} sent an error (it closes connections it refuses): {1}",
               url,
               message.error());
-      case INIT -> init(connection, message);
-      case UPDATE -> update(connection, message);
+      case INIT -> init(on, message);
+      case UPDATE -> update(on, message);
     }
   }
 
-  private void init(Connection connection, OrchestratorMessages.Message message) {
+  private void init(OpenConnection on, OrchestratorMessages.Message message) {
     logProblems(message);
     List<ModelEndpoint> running = new ArrayList<>();
     List<ModelEndpoint> recovering = new ArrayList<>();
-    // What the orchestrator no longer lists is forgotten (reports already queued carry their own
-    // copy).
-    Set<String> listedModels = new HashSet<>();
-    Set<String> listedDeployments = new HashSet<>();
+    announced.retainListed(message.entries());
     for (OrchestratorMessages.Entry entry : message.entries()) {
-      listedModels.add(entry.endpoint().modelId());
-      listedDeployments.add(entry.endpoint().deploymentId());
-    }
-    modelIds.keySet().retainAll(listedModels);
-    ips.keySet().retainAll(listedDeployments);
-    for (OrchestratorMessages.Entry entry : message.entries()) {
-      remember(entry);
+      ModelEndpoint endpoint = announced.endpoint(entry);
       switch (entry.state()) {
-        case RUNNING -> running.add(endpoint(entry));
-        case RECOVERING -> recovering.add(endpoint(entry));
+        case RUNNING -> running.add(endpoint);
+        case RECOVERING -> recovering.add(endpoint);
         case STOPPED -> {}
       }
     }
-    if (!connection.initReceived) {
-      connection.initReceived = true;
-      attempts = 0;
+    if (!on.initReceived) {
+      on.initReceived = true;
+      connection.resetAttempts();
     }
     LOG.log(
         System.Logger.Level.DEBUG,
@@ -643,11 +357,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
         url,
         running.size(),
         recovering.size());
-    if (running.isEmpty()
-        && recovering.isEmpty()
-        && !connection.runningSeen
-        && connection.emptyWatch == null) {
-      connection.emptyWatch = schedule(() -> emptyWatch(connection), nanos(emptySnapshotWarning));
+    if (running.isEmpty() && recovering.isEmpty() && !on.runningSeen && on.emptyWatch == null) {
+      on.emptyWatch = connection.schedule(() -> emptyWatch(on), emptySnapshotWarningNanos);
     }
     List<ModelEndpoint> runningCopy = List.copyOf(running);
     List<ModelEndpoint> recoveringCopy = List.copyOf(recovering);
@@ -658,38 +369,25 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
   }
 
-  private void update(Connection connection, OrchestratorMessages.Message message) {
+  private void update(OpenConnection on, OrchestratorMessages.Message message) {
     logProblems(message);
-    if (!connection.initReceived) {
+    if (!on.initReceived) {
       LOG.log(
           System.Logger.Level.DEBUG,
           "An update from {0} arrived before the init; applied as an update",
           url);
     }
     for (OrchestratorMessages.Entry entry : message.entries()) {
-      remember(entry);
+      ModelEndpoint endpoint = announced.endpoint(entry);
       if (entry.state() == ModelState.RUNNING) {
-        connection.runningSeen = true;
+        on.runningSeen = true;
       }
       try {
-        listener.update(endpoint(entry), entry.state());
+        listener.update(endpoint, entry.state());
       } catch (RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "The directory listener failed on an update: " + e, e);
       }
     }
-  }
-
-  /** The entry's endpoint, with the configured scheme. */
-  private ModelEndpoint endpoint(OrchestratorMessages.Entry entry) {
-    ModelEndpoint endpoint = entry.endpoint();
-    if (endpointScheme.equals(endpoint.address().getScheme())) {
-      return endpoint;
-    }
-    return new ModelEndpoint(
-        endpoint.modelId(),
-        endpoint.deploymentId(),
-        URI.create(endpointScheme + "://" + endpoint.address().getRawAuthority()),
-        endpoint.infos());
   }
 
   private void logProblems(OrchestratorMessages.Message message) {
@@ -702,22 +400,14 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
   }
 
-  private void remember(OrchestratorMessages.Entry entry) {
-    ModelEndpoint endpoint = entry.endpoint();
-    modelIds.put(endpoint.modelId(), entry.modelId());
-    if (entry.ip() != null) {
-      ips.put(endpoint.deploymentId(), entry.ip());
-    }
-  }
-
-  private void emptyWatch(Connection connection) {
-    if (!connection.lost && connection == current && !connection.runningSeen) {
+  private void emptyWatch(OpenConnection watched) {
+    if (watched == open && !watched.runningSeen && !closed.get()) {
       LOG.log(
           System.Logger.Level.WARNING,
           "The orchestrator at {0} lists no model for crunch ''{1}'' since {2}: check the crunch id",
           url,
           crunchId,
-          millis(nanos(emptySnapshotWarning)));
+          Concurrency.millis(emptySnapshotWarningNanos));
     }
   }
 
@@ -725,12 +415,8 @@ public final class OrchestratorDirectory implements ModelDirectory {
   // Sending reports (all on the directory's thread)
 
   private void sendReports() {
-    Connection connection = current;
-    if (inFlight != null
-        || connection == null
-        || connection.socket == null
-        || connection.lost
-        || closed.get()) {
+    OpenConnection sentOn = open;
+    if (inFlight != null || sentOn == null || closed.get()) {
       return;
     }
     ReportQueue.Report report = reports.first();
@@ -738,21 +424,17 @@ public final class OrchestratorDirectory implements ModelDirectory {
       return;
     }
     inFlight = report;
-    CompletableFuture<Void> sent;
-    try {
-      sent = connection.socket.sendText(report.text());
-    } catch (RuntimeException e) {
-      sent = CompletableFuture.failedFuture(e);
-    }
-    sent.whenComplete(
-        (written, error) -> {
-          if (!post(() -> reportSent(connection, report, error)) && error == null) {
-            reports.remove(report);
-          }
-        });
+    connection
+        .send(report.text())
+        .whenComplete(
+            (written, error) -> {
+              if (!connection.post(() -> reportSent(sentOn, report, error)) && error == null) {
+                reports.remove(report);
+              }
+            });
   }
 
-  private void reportSent(Connection connection, ReportQueue.Report report, Throwable error) {
+  private void reportSent(OpenConnection sentOn, ReportQueue.Report report, Throwable error) {
     inFlight = null;
     if (error == null) {
       reports.remove(report);
@@ -773,180 +455,10 @@ public final class OrchestratorDirectory implements ModelDirectory {
         report.modelId(),
         url,
         OrchestratorSocket.describe(Concurrency.cause(error)));
-    if (connection == current) {
-      lose(connection, Concurrency.cause(error));
+    if (sentOn == open) {
+      connection.fail(Concurrency.cause(error));
     } else {
       sendReports(); // a newer connection may be open already
-    }
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Helpers
-
-  /** Runs a task on the directory's thread; false if the directory is shut down. */
-  private boolean post(Runnable task) {
-    try {
-      thread.execute(guarded(task));
-      return true;
-    } catch (RejectedExecutionException e) {
-      return false;
-    }
-  }
-
-  private Future<?> schedule(Runnable task, long delayNanos) {
-    try {
-      if (scheduler != null) {
-        return scheduler.schedule(() -> post(task), Duration.ofNanos(delayNanos));
-      }
-      return thread.schedule(guarded(task), delayNanos, TimeUnit.NANOSECONDS);
-    } catch (RejectedExecutionException e) {
-      return null;
-    }
-  }
-
-  private Future<?> scheduleAtFixedRate(Runnable task, long periodNanos) {
-    if (scheduler != null) {
-      return new Periodic(task, periodNanos).start();
-    }
-    try {
-      return thread.scheduleAtFixedRate(
-          guarded(task), periodNanos, periodNanos, TimeUnit.NANOSECONDS);
-    } catch (RejectedExecutionException e) {
-      return null;
-    }
-  }
-
-  /** A periodic task on the builder's scheduler: each run schedules the next, until cancelled. */
-  private final class Periodic extends CompletableFuture<Void> {
-    private final Runnable task;
-    private final long periodNanos;
-    private volatile Future<?> next;
-
-    Periodic(Runnable task, long periodNanos) {
-      this.task = task;
-      this.periodNanos = periodNanos;
-    }
-
-    Periodic start() {
-      next = scheduler.schedule(this::run, Duration.ofNanos(periodNanos));
-      return this;
-    }
-
-    private void run() {
-      if (!isDone()) {
-        post(task);
-        start();
-      }
-    }
-
-    @Override
-    public boolean cancel(boolean mayInterruptIfRunning) {
-      Future<?> pending = next;
-      if (pending != null) {
-        pending.cancel(false);
-      }
-      return super.cancel(mayInterruptIfRunning);
-    }
-  }
-
-  private static Runnable guarded(Runnable task) {
-    return () -> {
-      try {
-        task.run();
-      } catch (RuntimeException | Error e) {
-        LOG.log(
-            System.Logger.Level.ERROR, "Unexpected failure in the orchestrator directory: " + e, e);
-      }
-    };
-  }
-
-  private static void cancel(Future<?> future) {
-    if (future != null) {
-      future.cancel(false);
-    }
-  }
-
-  private static long remaining(long deadline) {
-    return Math.max(1, deadline - System.nanoTime());
-  }
-
-  static String millis(long nanos) {
-    long ms = TimeUnit.NANOSECONDS.toMillis(nanos);
-    if (ms < 10_000 && ms % 1000 != 0) {
-      return ms < 1000 ? ms + " ms" : String.format(Locale.ROOT, "%.1f s", ms / 1000.0);
-    }
-    return TimeUnit.MILLISECONDS.toSeconds(ms) + " s";
-  }
-
-  /** Nanoseconds, saturated (durations beyond ~292 years are as good as forever). */
-  static long nanos(Duration duration) {
-    try {
-      return duration.toNanos();
-    } catch (ArithmeticException e) {
-      return Long.MAX_VALUE / 4;
-    }
-  }
-
-  /** One WebSocket connection attempt; its fields belong to the directory's thread unless noted. */
-  private static final class Connection {
-    final int id;
-    final StringBuilder partial = new StringBuilder();
-
-    /**
-     * Completed (from the JDK's threads) when the orchestrator's close arrived or the input failed.
-     */
-    final CompletableFuture<Void> inputClosed = new CompletableFuture<>();
-
-    CompletableFuture<Void> opening;
-    OrchestratorSocket.Socket socket;
-    boolean lost;
-    boolean initReceived;
-    boolean runningSeen;
-    boolean oversized;
-    boolean pingSent;
-    boolean heard;
-    Future<?> openGuard;
-    Future<?> ping;
-    Future<?> emptyWatch;
-
-    Connection(int id) {
-      this.id = id;
-    }
-  }
-
-  /** Hands every WebSocket event to the directory's thread, in order. */
-  private final class SocketEvents implements OrchestratorSocket.Events {
-    private final Connection connection;
-
-    SocketEvents(Connection connection) {
-      this.connection = connection;
-    }
-
-    @Override
-    public void opened(OrchestratorSocket.Socket socket) {
-      if (closed.get() || !post(() -> OrchestratorDirectory.this.opened(connection, socket))) {
-        socket.abort();
-      }
-    }
-
-    @Override
-    public void text(String part, boolean last) {
-      post(() -> textPart(connection, part, last));
-    }
-
-    @Override
-    public void heard() {
-      post(() -> connection.heard = true);
-    }
-
-    @Override
-    public void ended(int closeCode, String reason, Throwable error) {
-      connection.inputClosed.complete(null);
-      post(
-          () ->
-              lose(
-                  connection,
-                  error != null ? error : OrchestratorSocket.closedBy(closeCode, reason)));
     }
   }
 
@@ -1090,52 +602,11 @@ public final class OrchestratorDirectory implements ModelDirectory {
     }
   }
 
-  /** The base URI followed by the crunch id as one path segment. */
+  /**
+   * The base URI followed by the crunch id as one path segment: see {@link
+   * OrchestratorMessages#url}.
+   */
   static URI url(URI base, String crunchId) {
-    String scheme = base.getScheme() == null ? null : base.getScheme().toLowerCase(Locale.ROOT);
-    if (!"ws".equals(scheme) && !"wss".equals(scheme)) {
-      throw new IllegalArgumentException("The orchestrator URI must be ws:// or wss://: " + base);
-    }
-    if (base.isOpaque() || base.getHost() == null) {
-      throw new IllegalArgumentException("The orchestrator URI has no host: " + base);
-    }
-    if (base.getRawQuery() != null || base.getRawFragment() != null) {
-      throw new IllegalArgumentException(
-          "The orchestrator URI must have no query or fragment: " + base);
-    }
-    if (crunchId.isBlank()) {
-      throw new IllegalArgumentException("The crunch id must not be blank");
-    }
-    if (crunchId.equals(".") || crunchId.equals("..")) {
-      throw new IllegalArgumentException("The crunch id cannot be '" + crunchId + "'");
-    }
-    String path = base.getRawPath() == null ? "" : base.getRawPath();
-    while (path.endsWith("/")) {
-      path = path.substring(0, path.length() - 1);
-    }
-    return URI.create(scheme + "://" + base.getRawAuthority() + path + "/" + pathSegment(crunchId));
-  }
-
-  /** Percent-encodes everything but RFC 3986's unreserved characters. */
-  private static String pathSegment(String text) {
-    StringBuilder encoded = new StringBuilder();
-    for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
-      int c = b & 0xff;
-      if ((c >= 'a' && c <= 'z')
-          || (c >= 'A' && c <= 'Z')
-          || (c >= '0' && c <= '9')
-          || c == '-'
-          || c == '.'
-          || c == '_'
-          || c == '~') {
-        encoded.append((char) c);
-      } else {
-        encoded
-            .append('%')
-            .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
-            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
-      }
-    }
-    return encoded.toString();
+    return OrchestratorMessages.url(base, crunchId);
   }
 }

@@ -9,16 +9,20 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.net.URI;
 import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
 
 /**
- * Reads and writes the Model Orchestrator's WebSocket messages (PROTOCOL.md §3). Pure functions:
- * nothing here logs or throws on bad input; problems are returned for the caller to log.
+ * Reads and writes the Model Orchestrator's WebSocket messages, and makes the URL of a crunch
+ * (PROTOCOL.md §3). Pure functions: nothing here logs or throws on bad input from the orchestrator;
+ * problems are returned for the caller to log. Only {@link #url} throws, on a directory's
+ * configuration.
  */
 final class OrchestratorMessages {
   static final ObjectMapper JSON =
@@ -376,5 +380,60 @@ final class OrchestratorMessages {
     return text.length() <= EXCERPT
         ? text
         : text.substring(0, EXCERPT) + "… (" + text.length() + " chars)";
+  }
+
+  /**
+   * Returns the URL of a crunch's table: the base URI followed by the crunch id as one path segment
+   * ({@code ws://<host>:<port>/<crunch_id>}, no query string).
+   *
+   * @throws IllegalArgumentException if the base is not a {@code ws}/{@code wss} URI with a host
+   *     and without query or fragment, or the crunch id is blank, {@code .} or {@code ..}
+   */
+  static URI url(URI base, String crunchId) {
+    String scheme = base.getScheme() == null ? null : base.getScheme().toLowerCase(Locale.ROOT);
+    if (!"ws".equals(scheme) && !"wss".equals(scheme)) {
+      throw new IllegalArgumentException("The orchestrator URI must be ws:// or wss://: " + base);
+    }
+    if (base.isOpaque() || base.getHost() == null) {
+      throw new IllegalArgumentException("The orchestrator URI has no host: " + base);
+    }
+    if (base.getRawQuery() != null || base.getRawFragment() != null) {
+      throw new IllegalArgumentException(
+          "The orchestrator URI must have no query or fragment: " + base);
+    }
+    if (crunchId.isBlank()) {
+      throw new IllegalArgumentException("The crunch id must not be blank");
+    }
+    if (crunchId.equals(".") || crunchId.equals("..")) {
+      throw new IllegalArgumentException("The crunch id cannot be '" + crunchId + "'");
+    }
+    String path = base.getRawPath() == null ? "" : base.getRawPath();
+    while (path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
+    }
+    return URI.create(scheme + "://" + base.getRawAuthority() + path + "/" + pathSegment(crunchId));
+  }
+
+  /** Percent-encodes everything but RFC 3986's unreserved characters. */
+  private static String pathSegment(String text) {
+    StringBuilder encoded = new StringBuilder();
+    for (byte b : text.getBytes(StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if ((c >= 'a' && c <= 'z')
+          || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')
+          || c == '-'
+          || c == '.'
+          || c == '_'
+          || c == '~') {
+        encoded.append((char) c);
+      } else {
+        encoded
+            .append('%')
+            .append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+      }
+    }
+    return encoded.toString();
   }
 }

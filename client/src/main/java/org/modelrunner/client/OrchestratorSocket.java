@@ -17,8 +17,9 @@ import org.eclipse.jetty.websocket.client.ClientUpgradeRequest;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 
 /**
- * The WebSocket under an {@link OrchestratorDirectory}: Jetty's WebSocket client, kept behind two
- * small interfaces so that the directory deals in connections and text, not in Jetty's types.
+ * The WebSocket under an {@link OrchestratorDirectory}'s {@link OrchestratorConnection}: Jetty's
+ * WebSocket client, kept behind small interfaces so that the connection deals in connections and
+ * text, not in Jetty's types.
  *
  * <p>Jetty rather than the JDK's {@code java.net.http.WebSocket}: on Java 17 the JDK's opening
  * handshake carries {@code Content-Length: 0}, which the production orchestrator's server (Python
@@ -27,9 +28,9 @@ import org.eclipse.jetty.websocket.client.WebSocketClient;
  * orchestrator.
  *
  * <p>Reading is flow-controlled: after {@link Events#text} the next frame is read only once the
- * directory calls {@link Socket#demand()}.
+ * connection calls {@link Socket#demand()}.
  */
-final class OrchestratorSocket implements AutoCloseable {
+final class OrchestratorSocket implements OrchestratorConnection.Sockets {
   /**
    * Outgoing frames are split into frames of at most this many bytes; incoming frames may be
    * larger.
@@ -63,7 +64,7 @@ final class OrchestratorSocket implements AutoCloseable {
     this.client = new WebSocketClient(http);
     client.setConnectTimeout(connectTimeout.toMillis());
     client.setIdleTimeout(idleTimeout);
-    client.setMaxTextMessageSize(-1); // the directory bounds messages itself, on partial frames
+    client.setMaxTextMessageSize(-1); // the connection bounds messages itself, on partial frames
     client.setMaxFrameSize(MAX_FRAME_BYTES);
     client.setAutoFragment(true);
     client.setStopAtShutdown(false);
@@ -110,7 +111,8 @@ final class OrchestratorSocket implements AutoCloseable {
    * Opens a connection. The future fails with the cause (refused, timed out, or the handshake's
    * HTTP status) and then no event follows; otherwise {@link Events#opened} comes first.
    */
-  CompletableFuture<Void> open(URI uri, Events events) {
+  @Override
+  public CompletableFuture<Void> open(URI uri, Events events) {
     try {
       synchronized (client) {
         if (!client.isStarted()) {
@@ -130,7 +132,7 @@ final class OrchestratorSocket implements AutoCloseable {
     try {
       client.stop();
     } catch (Exception e) {
-      System.getLogger(OrchestratorDirectory.class.getName())
+      System.getLogger(Concurrency.DIRECTORY_LOGGER)
           .log(
               System.Logger.Level.DEBUG, "Stopping the WebSocket client failed: {0}", e.toString());
     }

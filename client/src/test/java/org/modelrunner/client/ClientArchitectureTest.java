@@ -39,6 +39,17 @@ class ClientArchitectureTest {
   }
 
   @Test
+  void noPartOfTheDirectoryCallsBackIntoIt() {
+    noClasses()
+        .that()
+        .haveNameNotMatching("org\\.modelrunner\\.client\\.OrchestratorDirectory(\\$.*)?")
+        .should()
+        .dependOnClassesThat()
+        .haveFullyQualifiedName("org.modelrunner.client.OrchestratorDirectory")
+        .check(CLIENT);
+  }
+
+  @Test
   void theClientsPackagesHaveNoCycles() {
     com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices()
         .matching("org.modelrunner.client.(**)")

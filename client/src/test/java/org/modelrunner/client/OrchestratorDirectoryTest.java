@@ -2,6 +2,7 @@ package org.modelrunner.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.modelrunner.client.FleetTesting.eventually;
 import static org.modelrunner.testsupport.FakeOrchestrator.entry;
 import static org.modelrunner.testsupport.FakeOrchestrator.json;
 
@@ -19,7 +20,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import java.util.logging.Handler;
 import java.util.logging.Level;
 import java.util.logging.LogRecord;
@@ -211,7 +211,7 @@ class OrchestratorDirectoryTest {
       // why.
       OrchestratorDirectory untrusting = track(builder(secure.uri(), CRUNCH).build());
       untrusting.start(new Recorder());
-      assertThat(poll(() -> untrusting.status().orElseThrow().failedAttempts() >= 1)).isTrue();
+      eventually(() -> assertThat(untrusting.status().orElseThrow().failedAttempts()).isPositive());
       assertThat(untrusting.isConnected()).isFalse();
       assertThat(untrusting.status().orElseThrow().lastError().orElseThrow())
           .containsIgnoringCase("certificat");
@@ -227,13 +227,15 @@ class OrchestratorDirectoryTest {
     Recorder recorder = new Recorder();
     directory.start(recorder);
     recorder.nextSnapshot();
-    assertThat(
-            poll(() -> directory.status().orElseThrow().state() == DirectoryStatus.State.CONNECTED))
-        .isTrue();
+    eventually(
+        () ->
+            assertThat(directory.status().orElseThrow().state())
+                .isEqualTo(DirectoryStatus.State.CONNECTED));
     java.time.Instant beforeTheLoss = java.time.Instant.now();
 
     orchestrator.stop();
-    assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() >= 2)).isTrue();
+    eventually(
+        () -> assertThat(directory.status().orElseThrow().failedAttempts()).isGreaterThan(1));
     DirectoryStatus down = directory.status().orElseThrow();
     assertThat(down.state()).isEqualTo(DirectoryStatus.State.RECONNECTING);
     assertThat(down.since()).isAfterOrEqualTo(beforeTheLoss);
@@ -248,9 +250,10 @@ class OrchestratorDirectoryTest {
 
     orchestrator.start(orchestrator.port());
     recorder.nextSnapshot();
-    assertThat(
-            poll(() -> directory.status().orElseThrow().state() == DirectoryStatus.State.CONNECTED))
-        .isTrue();
+    eventually(
+        () ->
+            assertThat(directory.status().orElseThrow().state())
+                .isEqualTo(DirectoryStatus.State.CONNECTED));
     assertThat(directory.status().orElseThrow().failedAttempts()).isZero();
     assertThat(directory.status().orElseThrow().lastError()).as("kept for the record").isPresent();
     assertThat(logs.at(Level.INFO))
@@ -511,12 +514,10 @@ class OrchestratorDirectoryTest {
 
     orchestrator.send(longFrame);
 
-    assertThat(
-            poll(
-                () ->
-                    logs.at(Level.WARNING).stream()
-                        .anyMatch(line -> line.contains("x".repeat(200)))))
-        .isTrue();
+    eventually(
+        () ->
+            assertThat(logs.at(Level.WARNING))
+                .anySatisfy(line -> assertThat(line).contains("x".repeat(200))));
     assertThat(logs.all())
         .noneMatch(line -> line.contains("TAIL") || line.contains("x".repeat(201)));
   }
@@ -553,7 +554,7 @@ class OrchestratorDirectoryTest {
     Recorder.Call snapshot = recorder.nextSnapshot();
     assertThat(snapshot.running()).extracting(ModelEndpoint::modelId).containsExactly("a", "c");
     assertThat(orchestrator.connectionCount()).isEqualTo(2);
-    assertThat(poll(directory::isConnected)).isTrue();
+    eventually(() -> assertThat(directory.isConnected()).isTrue());
   }
 
   @Test
@@ -563,21 +564,19 @@ class OrchestratorDirectoryTest {
     Recorder recorder = connected(directory);
 
     orchestrator.stop();
-    assertThat(poll(() -> !directory.isConnected())).isTrue();
-    assertThat(
-            poll(
-                () ->
-                    logs.at(Level.WARNING).stream()
-                        .anyMatch(line -> line.contains("(2 failed attempt(s) since "))))
-        .as("failed attempts are logged with their number")
-        .isTrue();
+    eventually(() -> assertThat(directory.isConnected()).isFalse());
+    eventually(
+        () ->
+            assertThat(logs.at(Level.WARNING))
+                .as("failed attempts are logged with their number")
+                .anySatisfy(line -> assertThat(line).contains("(2 failed attempt(s) since ")));
     orchestrator.remove(CRUNCH, "a_d1");
     orchestrator.put(CRUNCH, entry("b", "b_d1", "RUNNING", "127.0.0.1", 50052));
     orchestrator.start(orchestrator.port());
 
     Recorder.Call snapshot = recorder.nextSnapshot();
     assertThat(snapshot.running()).extracting(ModelEndpoint::modelId).containsExactly("b");
-    assertThat(poll(directory::isConnected)).isTrue();
+    eventually(() -> assertThat(directory.isConnected()).isTrue());
 
     orchestrator.restart();
     assertThat(recorder.nextSnapshot().running())
@@ -586,18 +585,34 @@ class OrchestratorDirectoryTest {
   }
 
   @Test
-  void aConnectionThatStopsAnsweringPingsIsReopened() throws Exception {
-    Recorder recorder = connected(builder(CRUNCH).pingInterval(Duration.ofMillis(100)).build());
-
-    assertThat(poll(() -> orchestrator.pings() >= 4)).isTrue();
-    assertThat(orchestrator.connectionCount())
-        .as("answered pings keep the connection")
-        .isEqualTo(1);
-
+  void aConnectionThatStopsAnsweringPingsIsReopenedInFakeTime() throws Exception {
+    // That answered pings keep a connection: OrchestratorConnectionTest, with scripted sockets,
+    // and OrchestratorSocketTest, that Jetty hears the pong.
+    orchestrator.put(CRUNCH, entry("a", "a_d1", "RUNNING", "127.0.0.1", 50051));
     orchestrator.answerPings(false);
+    ManualTime time = new ManualTime();
+    OrchestratorDirectory directory =
+        builder(CRUNCH).pingInterval(Duration.ofSeconds(30)).time(time, time).build();
+    Recorder recorder = connected(directory);
 
-    assertThat(recorder.nextSnapshot()).isNotNull();
-    assertThat(orchestrator.connectionCount()).isGreaterThanOrEqualTo(2);
+    time.advance(Duration.ofSeconds(30)); // a ping, left unanswered
+    eventually(() -> assertThat(orchestrator.pings()).isEqualTo(1));
+    assertThat(directory.isConnected()).isTrue();
+    time.advance(Duration.ofSeconds(30)); // no answer by the next ping: aborted
+    eventually(
+        () ->
+            assertThat(directory.status().orElseThrow().state())
+                .isEqualTo(DirectoryStatus.State.RECONNECTING));
+    // The ping is cancelled before the status changes, the reconnect scheduled after.
+    eventually(() -> assertThat(time.pending()).as("the reconnect").isEqualTo(1));
+    assertThat(directory.status().orElseThrow().lastError())
+        .hasValueSatisfying(error -> assertThat(error).contains("no pong within 30 s"));
+
+    time.advance(Duration.ofMillis(300)); // the maximum backoff
+    assertThat(recorder.nextSnapshot().running())
+        .extracting(ModelEndpoint::modelId)
+        .containsExactly("a");
+    assertThat(orchestrator.connectionCount()).isEqualTo(2);
   }
 
   @Test
@@ -623,15 +638,14 @@ class OrchestratorDirectoryTest {
   void anEmptySnapshotWarnsOnceAboutTheCrunchId() throws Exception {
     connected(builder("no-such-crunch").emptySnapshotWarning(Duration.ofMillis(150)).build());
 
-    assertThat(
-            poll(
-                () ->
-                    logs.at(Level.WARNING).stream()
-                        .anyMatch(
-                            line ->
-                                line.contains("lists no model for crunch 'no-such-crunch'")
-                                    && line.contains("check the crunch id"))))
-        .isTrue();
+    eventually(
+        () ->
+            assertThat(logs.at(Level.WARNING))
+                .anySatisfy(
+                    line ->
+                        assertThat(line)
+                            .contains("lists no model for crunch 'no-such-crunch'")
+                            .contains("check the crunch id")));
   }
 
   @Test
@@ -647,8 +661,8 @@ class OrchestratorDirectoryTest {
         Duration.ofSeconds(1)); // past the window: the check runs, on the directory's thread
     // A marker, logged after the check (the directory's thread handles both in order).
     orchestrator.send("marker-frame");
-    assertThat(poll(() -> logs.all().stream().anyMatch(line -> line.contains("marker-frame"))))
-        .isTrue();
+    eventually(
+        () -> assertThat(logs.all()).anySatisfy(line -> assertThat(line).contains("marker-frame")));
     assertThat(logs.all()).noneMatch(line -> line.contains("lists no model"));
   }
 
@@ -662,17 +676,15 @@ class OrchestratorDirectoryTest {
             .build());
     time.advance(Duration.ofSeconds(59));
     orchestrator.send("marker-one");
-    assertThat(poll(() -> logs.all().stream().anyMatch(line -> line.contains("marker-one"))))
-        .isTrue();
+    eventually(
+        () -> assertThat(logs.all()).anySatisfy(line -> assertThat(line).contains("marker-one")));
     assertThat(logs.all()).noneMatch(line -> line.contains("lists no model"));
 
     time.advance(Duration.ofSeconds(2));
-    assertThat(
-            poll(
-                () ->
-                    logs.at(Level.WARNING).stream()
-                        .anyMatch(line -> line.contains("lists no model"))))
-        .isTrue();
+    eventually(
+        () ->
+            assertThat(logs.at(Level.WARNING))
+                .anySatisfy(line -> assertThat(line).contains("lists no model")));
   }
 
   @Test
@@ -681,31 +693,25 @@ class OrchestratorDirectoryTest {
     ManualTime time = new ManualTime();
     OrchestratorDirectory directory = track(builder(CRUNCH).time(time, time).build());
     directory.start(new Recorder());
-    for (int attempt = 1; attempt <= 8; attempt++) {
-      int expected = attempt;
-      assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() == expected))
-          .as("attempt %d failed", attempt)
-          .isTrue();
-      assertThat(poll(() -> time.pending() > 0)).as("a reconnect is scheduled").isTrue();
-      time.advance(Duration.ofMillis(300)); // the maximum backoff: the next attempt starts
+    for (int attempt = 1; attempt <= 9; attempt++) {
+      awaitFailedAttempt(directory, time, attempt);
+      if (attempt < 9) {
+        time.advance(Duration.ofMillis(300)); // the maximum backoff: the next attempt starts
+      }
     }
-    assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() == 9)).isTrue();
     assertThat(logs.at(Level.WARNING).stream().filter(line -> line.contains("Cannot connect")))
         .as("one for each of the first 5 failures, then quiet")
         .hasSize(5);
 
     time.advance(
         Duration.ofSeconds(61)); // a minute since the last warning; the next attempt starts
-    assertThat(poll(() -> directory.status().orElseThrow().failedAttempts() == 10)).isTrue();
-    assertThat(
-            poll(
-                () ->
-                    logs.at(Level.WARNING).stream()
-                            .filter(line -> line.contains("Cannot connect"))
-                            .count()
-                        == 6))
-        .as("a warning again after a minute")
-        .isTrue();
+    eventually(() -> assertThat(directory.status().orElseThrow().failedAttempts()).isEqualTo(10));
+    eventually(
+        () ->
+            assertThat(
+                    logs.at(Level.WARNING).stream().filter(line -> line.contains("Cannot connect")))
+                .as("a warning again after a minute")
+                .hasSize(6));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -778,7 +784,7 @@ class OrchestratorDirectoryTest {
     ModelEndpoint a = recorder.last().running().get(0);
 
     orchestrator.stop();
-    assertThat(poll(() -> !directory.isConnected())).isTrue();
+    eventually(() -> assertThat(directory.isConnected()).isFalse());
     directory.reportFailure(a, "MULTIPLE_FAILED", "first");
     directory.reportFailure(a, "MULTIPLE_TIMEOUT", "second");
     directory.reportFailure(a, "LOW_PERFORMANCE", "third");
@@ -792,7 +798,7 @@ class OrchestratorDirectoryTest {
       reasons.add(report.get("failure_reason").textValue());
     }
     assertThat(reasons).containsExactly("first", "second", "third");
-    assertThat(poll(() -> directory.queuedReports() == 0)).isTrue();
+    eventually(() -> assertThat(directory.queuedReports()).isZero());
 
     // Another reconnect sends nothing again.
     recorder.nextSnapshot();
@@ -838,7 +844,7 @@ class OrchestratorDirectoryTest {
                 .get("failure_reason")
                 .textValue())
         .isEqualTo("newest");
-    assertThat(poll(() -> directory.queuedReports() == 0)).isTrue();
+    eventually(() -> assertThat(directory.queuedReports()).isZero());
   }
 
   @Test
@@ -884,7 +890,7 @@ class OrchestratorDirectoryTest {
     OrchestratorDirectory directory = builder(CRUNCH).build();
     connected(directory);
     orchestrator.stop();
-    assertThat(poll(() -> !directory.isConnected())).isTrue();
+    eventually(() -> assertThat(directory.isConnected()).isFalse());
     directory.reportFailure(
         ModelEndpoint.of("m1", URI.create("grpc://127.0.0.1:1")), "MULTIPLE_FAILED", "late");
 
@@ -997,8 +1003,20 @@ class OrchestratorDirectoryTest {
     return names;
   }
 
-  private static boolean poll(BooleanSupplier condition) {
-    return FleetTesting.within(condition);
+  /**
+   * Waits until connection attempt {@code attempt} has failed and the next one is scheduled (the
+   * status counts the failure just before the reconnect is scheduled, and nothing else waits in
+   * {@code time} while connecting fails).
+   */
+  private static void awaitFailedAttempt(
+      OrchestratorDirectory directory, ManualTime time, int attempt) {
+    eventually(
+        () -> {
+          assertThat(directory.status().orElseThrow().failedAttempts())
+              .as("failed attempts")
+              .isEqualTo(attempt);
+          assertThat(time.pending()).as("the reconnect is scheduled").isEqualTo(1);
+        });
   }
 
   /** Records the listener calls, with the thread that made each. */
