@@ -5,9 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BooleanSupplier;
 import org.awaitility.Awaitility;
-import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * Waiting in the fleet's tests: for the next event, for an event of a kind, for an assertion to
@@ -84,18 +82,5 @@ final class FleetTesting {
         .atMost(WAIT)
         .pollInterval(Duration.ofMillis(10))
         .untilAsserted(assertion::run);
-  }
-
-  /** Whether the condition holds within {@link #WAIT}, polled every 10 ms (Awaitility). */
-  static boolean within(BooleanSupplier condition) {
-    try {
-      Awaitility.await()
-          .atMost(WAIT)
-          .pollInterval(Duration.ofMillis(10))
-          .until(condition::getAsBoolean);
-      return true;
-    } catch (ConditionTimeoutException e) {
-      return false;
-    }
   }
 }
