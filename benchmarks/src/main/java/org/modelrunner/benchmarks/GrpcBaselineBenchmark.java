@@ -1,0 +1,350 @@
+package org.modelrunner.benchmarks;
+
+import com.google.common.util.concurrent.ListenableFuture;
+import com.google.common.util.concurrent.MoreExecutors;
+import io.grpc.ManagedChannel;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import java.lang.management.ManagementFactory;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import org.HdrHistogram.Histogram;
+import org.modelrunner.client.FanOut;
+import org.modelrunner.client.ModelFleet;
+import org.modelrunner.client.StaticModelDirectory;
+import org.modelrunner.transport.grpc.proto.CallRequest;
+import org.modelrunner.transport.grpc.proto.CallResponse;
+import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
+
+/**
+ * Our gRPC stack against grpc-java itself, in one run on one machine: the same unary {@code Call}
+ * through a raw generated stub to a {@link TrivialServer} process (the baseline), and through our
+ * fleet to our runner process hosting {@link InstantModel}, both over NIO on loopback. Prints each
+ * figure beside the baseline's, with the ratio: the client's CPU per call (this process, measured
+ * phase only), the server's CPU per call (its process), the lone round trip p50/p99, and fan-out
+ * ticks over N server processes (N = 10 and 50 by default); then the runner's cold start: the time
+ * from process start to serving, the first call after setup, its CPU per call over its first 10,000
+ * calls against steady state, and the client's ticks after 500 against steady state.
+ *
+ * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
+ * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
+ * Options as system properties: {@code -Dcalls=20000} (measured lone calls), {@code
+ * -Dwarmup=20000}, {@code -Dticks=2000} (measured fan-out ticks), {@code -Dsizes=10,50}.
+ */
+public final class GrpcBaselineBenchmark {
+  private GrpcBaselineBenchmark() {}
+
+  private static final CallRequest PREDICT =
+      CallRequest.newBuilder().setMethodName("predict").build();
+  private static final com.sun.management.OperatingSystemMXBean OS =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+
+  /** The figures of one side of a comparison. */
+  private record Figures(double clientMicros, double serverMicros, Histogram latency) {}
+
+  /** Runs the comparison once. */
+  public static void main(String[] args) throws Exception {
+    int calls = Integer.getInteger("calls", 20_000);
+    int warmup = Integer.getInteger("warmup", 20_000);
+    int ticks = Integer.getInteger("ticks", 2_000);
+    String[] sizes = System.getProperty("sizes", "10,50").split(",");
+    java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.SEVERE);
+    Path work = Files.createTempDirectory("modelrunner-grpc-baseline");
+    Path code = Processes.submission(work);
+    EventLoopGroup loops =
+        new MultiThreadIoEventLoopGroup(
+            Math.min(4, Runtime.getRuntime().availableProcessors()), NioIoHandler.newFactory());
+    System.out.printf(
+        Locale.ROOT,
+        "Our stack against raw grpc-java, NIO on loopback (%d cores, Java %s); servers: %s%n",
+        Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.version"),
+        Processes.SERVER_JVM);
+    try {
+      lone(work, code, loops, calls, warmup);
+      for (String size : sizes) {
+        fanOut(work, code, loops, Integer.parseInt(size.strip()), ticks);
+      }
+    } finally {
+      loops.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+    }
+  }
+
+  private static void lone(Path work, Path code, EventLoopGroup loops, int calls, int warmup)
+      throws Exception {
+    int trivialPort = Processes.freePort();
+    int runnerPort = Processes.freePort();
+    List<Process> processes = new ArrayList<>();
+    try {
+      Process trivial = Processes.trivial(trivialPort, work.resolve("trivial.log"));
+      processes.add(trivial);
+      long started = System.nanoTime();
+      Process runner = Processes.runner(code, runnerPort, work.resolve("runner.log"));
+      processes.add(runner);
+      ManagedChannel toRunner = channel(loops, runnerPort);
+      long serving = awaitServing(toRunner, started);
+      ManagedChannel toTrivial = channel(loops, trivialPort);
+      awaitServing(toTrivial, System.nanoTime());
+
+      // Raw client, trivial server.
+      var rawStub = DynamicSubclassServiceGrpc.newBlockingStub(toTrivial);
+      for (int i = 0; i < warmup; i++) {
+        rawStub.call(PREDICT);
+      }
+      Figures raw = measure(calls, trivial, () -> time(() -> rawStub.call(PREDICT)));
+
+      try (ModelFleet fleet =
+          ModelFleet.builder()
+              .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + runnerPort))
+              .baseClass(BenchBase.class.getName())
+              .callTimeout(Duration.ofSeconds(10))
+              .build()) {
+        if (!fleet.awaitConnected(1, Duration.ofMinutes(1))) {
+          throw new IllegalStateException("The runner did not connect: " + fleet.models());
+        }
+        FanOut predict = FanOut.of("predict");
+        long runnerCpuBefore = Processes.cpuNanos(runner);
+        long first = time(() -> fleet.callAndWait(predict));
+        for (int i = 1; i < 10_000; i++) {
+          fleet.callAndWait(predict);
+        }
+        double firstTenThousand = (Processes.cpuNanos(runner) - runnerCpuBefore) / 1e3 / 10_000;
+        for (int i = 10_000; i < warmup; i++) {
+          fleet.callAndWait(predict);
+        }
+        Figures ours = measure(calls, runner, () -> time(() -> fleet.callAndWait(predict)));
+        // Raw client, our runner (already set up by the fleet; the fleet is idle meanwhile).
+        var toOurs = DynamicSubclassServiceGrpc.newBlockingStub(toRunner);
+        for (int i = 0; i < warmup / 4; i++) {
+          toOurs.call(PREDICT);
+        }
+        Figures rawToOurs = measure(calls, runner, () -> time(() -> toOurs.call(PREDICT)));
+
+        System.out.printf(Locale.ROOT, "%nOne call at a time, %,d measured calls%n", calls);
+        header("raw → trivial", "our fleet → runner");
+        row("client CPU per call, µs", raw.clientMicros, ours.clientMicros);
+        row("server CPU per call, µs", raw.serverMicros, ours.serverMicros);
+        row("round trip p50, µs", p(raw.latency, 50), p(ours.latency, 50));
+        row("round trip p99, µs", p(raw.latency, 99), p(ours.latency, 99));
+        System.out.printf(
+            Locale.ROOT,
+            "raw client → our runner: client %.1f µs, runner %.1f µs (%.2f× the trivial server's),"
+                + " p50 %.0f µs%n",
+            rawToOurs.clientMicros,
+            rawToOurs.serverMicros,
+            rawToOurs.serverMicros / raw.serverMicros,
+            p(rawToOurs.latency, 50));
+        System.out.printf(
+            Locale.ROOT,
+            "%nCold start: the runner served %.0f ms after its process started; the first call after"
+                + " setup took %.2f ms; the runner's CPU per call over its first 10,000 calls %.1f µs"
+                + " = %.2f× steady (%.1f µs)%n",
+            (serving - started) / 1e6,
+            first / 1e6,
+            firstTenThousand,
+            firstTenThousand / ours.serverMicros,
+            ours.serverMicros);
+      } finally {
+        toRunner.shutdownNow();
+        toTrivial.shutdownNow();
+      }
+    } finally {
+      Processes.stop(processes);
+    }
+  }
+
+  private static void fanOut(Path work, Path code, EventLoopGroup loops, int size, int ticks)
+      throws Exception {
+    int warmupTicks = Math.max(600, ticks / 2);
+    // Baseline: raw future stubs to N trivial servers, each tick waits for every answer.
+    List<Process> trivials = new ArrayList<>();
+    List<ManagedChannel> channels = new ArrayList<>();
+    Figures raw;
+    try {
+      for (int i = 0; i < size; i++) {
+        int port = Processes.freePort();
+        trivials.add(Processes.trivial(port, work.resolve("trivial-" + i + ".log")));
+        ManagedChannel channel = channel(loops, port);
+        channels.add(channel);
+      }
+      for (ManagedChannel channel : channels) {
+        awaitServing(channel, System.nanoTime());
+      }
+      List<DynamicSubclassServiceGrpc.DynamicSubclassServiceFutureStub> stubs = new ArrayList<>();
+      channels.forEach(channel -> stubs.add(DynamicSubclassServiceGrpc.newFutureStub(channel)));
+      LongSupplier tick = () -> time(() -> rawTick(stubs));
+      for (int i = 0; i < warmupTicks; i++) {
+        rawTick(stubs);
+      }
+      raw = measure(ticks, null, tick);
+    } finally {
+      channels.forEach(ManagedChannel::shutdownNow);
+      Processes.stop(trivials);
+    }
+    // Ours: the fleet over N runner processes.
+    List<Process> runners = new ArrayList<>();
+    Figures ours;
+    Histogram afterFiveHundred = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    try {
+      String[] uris = new String[size];
+      for (int i = 0; i < size; i++) {
+        int port = Processes.freePort();
+        runners.add(Processes.runner(code, port, work.resolve("runner-" + i + ".log")));
+        uris[i] = "grpc://127.0.0.1:" + port;
+      }
+      try (ModelFleet fleet =
+          ModelFleet.builder()
+              .directory(StaticModelDirectory.of(uris))
+              .baseClass(BenchBase.class.getName())
+              .callTimeout(Duration.ofSeconds(10))
+              .build()) {
+        if (!fleet.awaitConnected(size, Duration.ofMinutes(2))) {
+          throw new IllegalStateException(
+              "Only " + fleet.connectedModelIds().size() + " connected");
+        }
+        FanOut predict = FanOut.of("predict");
+        for (int i = 0; i < warmupTicks; i++) {
+          long took = time(() -> fleet.callAndWait(predict));
+          if (i >= 500 && i < 600) {
+            afterFiveHundred.recordValue(took);
+          }
+        }
+        ours = measure(ticks, null, () -> time(() -> fleet.callAndWait(predict)));
+      }
+    } finally {
+      Processes.stop(runners);
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "%nFan-out over %d server processes, %,d measured ticks (after %,d)%n",
+        size,
+        ticks,
+        warmupTicks);
+    header("raw → trivial", "our fleet → runners");
+    row("client CPU per call, µs", raw.clientMicros / size, ours.clientMicros / size);
+    row("tick p50, ms", p(raw.latency, 50) / 1e3, p(ours.latency, 50) / 1e3);
+    row("tick p99, ms", p(raw.latency, 99) / 1e3, p(ours.latency, 99) / 1e3);
+    System.out.printf(
+        Locale.ROOT,
+        "our ticks 500-600: p50 %.2f ms = %.2f× steady%n",
+        p(afterFiveHundred, 50) / 1e3,
+        p(afterFiveHundred, 50) / p(ours.latency, 50));
+  }
+
+  /** One baseline tick: a call to every server at once, then every answer. */
+  private static void rawTick(
+      List<DynamicSubclassServiceGrpc.DynamicSubclassServiceFutureStub> stubs) {
+    CountDownLatch answered = new CountDownLatch(stubs.size());
+    AtomicInteger failed = new AtomicInteger();
+    for (var stub : stubs) {
+      ListenableFuture<CallResponse> future = stub.call(PREDICT);
+      future.addListener(
+          () -> {
+            try {
+              future.get();
+            } catch (Exception e) {
+              failed.incrementAndGet();
+            }
+            answered.countDown();
+          },
+          MoreExecutors.directExecutor());
+    }
+    try {
+      answered.await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    if (failed.get() > 0) {
+      throw new IllegalStateException(failed.get() + " baseline calls failed");
+    }
+  }
+
+  /** Runs {@code count} timed operations; the client's and the server's CPU over them. */
+  private static Figures measure(int count, Process server, LongSupplier operation) {
+    Histogram latency = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    long serverBefore = server == null ? 0 : Processes.cpuNanos(server);
+    long clientBefore = OS.getProcessCpuTime();
+    for (int i = 0; i < count; i++) {
+      latency.recordValue(operation.getAsLong() / 1_000); // µs
+    }
+    double client = (OS.getProcessCpuTime() - clientBefore) / 1e3 / count;
+    double serverCpu =
+        server == null ? 0 : (Processes.cpuNanos(server) - serverBefore) / 1e3 / count;
+    return new Figures(client, serverCpu, latency);
+  }
+
+  /** An operation that may throw, timed. */
+  @FunctionalInterface
+  private interface Operation {
+    void run() throws Exception;
+  }
+
+  private static long time(Operation operation) {
+    long start = System.nanoTime();
+    try {
+      operation.run();
+    } catch (RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
+    return System.nanoTime() - start;
+  }
+
+  private static ManagedChannel channel(EventLoopGroup loops, int port) {
+    return NettyChannelBuilder.forAddress("127.0.0.1", port)
+        .eventLoopGroup(loops)
+        .channelType(NioSocketChannel.class)
+        .usePlaintext()
+        .build();
+  }
+
+  /** Waits until the server answers a health check (or a call), and returns when. */
+  private static long awaitServing(ManagedChannel channel, long since) throws InterruptedException {
+    long deadline = since + TimeUnit.SECONDS.toNanos(60);
+    while (System.nanoTime() < deadline) {
+      try {
+        HealthCheckResponse response =
+            HealthGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(1, TimeUnit.SECONDS)
+                .check(HealthCheckRequest.getDefaultInstance());
+        if (response.getStatus() == HealthCheckResponse.ServingStatus.SERVING) {
+          return System.nanoTime();
+        }
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (e.getStatus().getCode() == io.grpc.Status.Code.UNIMPLEMENTED) {
+          return System.nanoTime(); // the trivial server has no health service: it answered
+        }
+      }
+      TimeUnit.MILLISECONDS.sleep(2);
+    }
+    throw new IllegalStateException("A server did not start serving within 60 s");
+  }
+
+  private static double p(Histogram histogram, double percentile) {
+    return histogram.getValueAtPercentile(percentile);
+  }
+
+  private static void header(String baseline, String ours) {
+    System.out.printf(Locale.ROOT, "%-28s %16s %20s %8s%n", "", baseline, ours, "ratio");
+  }
+
+  private static void row(String what, double baseline, double ours) {
+    System.out.printf(
+        Locale.ROOT, "%-28s %16.1f %20.1f %7.2f×%n", what, baseline, ours, ours / baseline);
+  }
+}

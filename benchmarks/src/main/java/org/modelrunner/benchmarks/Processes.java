@@ -1,0 +1,118 @@
+package org.modelrunner.benchmarks;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.URISyntaxException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts the benchmarks' server processes (our gRPC runner hosting {@link InstantModel}, or the
+ * {@link TrivialServer}) from this jar, on loopback, and reads their CPU time.
+ */
+final class Processes {
+  private Processes() {}
+
+  /** The JVM options of every server process. */
+  static final List<String> SERVER_JVM = List.of("-Xmx128m", "-XX:+UseSerialGC");
+
+  /** A submission folder with the instant model, whose base class the runner's host provides. */
+  static Path submission(Path work) throws IOException {
+    Path dir = work.resolve("code/org/modelrunner/benchmarks");
+    Files.createDirectories(dir);
+    try (InputStream in = InstantModel.class.getResourceAsStream("InstantModel.class")) {
+      if (in == null) {
+        throw new IllegalStateException("InstantModel.class is not on the class path");
+      }
+      Files.copy(in, dir.resolve("InstantModel.class"));
+    }
+    return work.resolve("code");
+  }
+
+  /** Returns this jar (or class folder). */
+  static String classPath() {
+    try {
+      return Path.of(Processes.class.getProtectionDomain().getCodeSource().getLocation().toURI())
+          .toString();
+    } catch (URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** Starts our runner on {@code port}, its output in {@code log}. */
+  static Process runner(Path code, int port, Path log) throws IOException {
+    List<String> command = new ArrayList<>(java());
+    command.addAll(
+        List.of(
+            "org.modelrunner.transport.grpc.RunnerMain",
+            "--code-directory",
+            code.toString(),
+            "--class-path",
+            classPath(),
+            "--address",
+            "127.0.0.1:" + port,
+            "--log-level",
+            "WARNING"));
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+  }
+
+  /** Starts the trivial server on {@code port}, its output in {@code log}. */
+  static Process trivial(int port, Path log) throws IOException {
+    List<String> command = new ArrayList<>(java());
+    command.addAll(List.of(TrivialServer.class.getName(), Integer.toString(port)));
+    return new ProcessBuilder(command)
+        .redirectErrorStream(true)
+        .redirectOutput(log.toFile())
+        .start();
+  }
+
+  private static List<String> java() {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(SERVER_JVM);
+    command.add("-cp");
+    command.add(classPath());
+    return command;
+  }
+
+  /** Returns the CPU time the process has used so far, in nanoseconds. */
+  static long cpuNanos(Process process) {
+    return process
+        .toHandle()
+        .info()
+        .totalCpuDuration()
+        .map(Duration::toNanos)
+        .orElseThrow(() -> new IllegalStateException("No CPU time for process " + process.pid()));
+  }
+
+  /** Returns a port free now on loopback. */
+  static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return socket.getLocalPort();
+    }
+  }
+
+  /** Kills the processes and waits for them. */
+  static void stop(List<Process> processes) {
+    for (Process process : processes) {
+      process.destroyForcibly();
+    }
+    for (Process process : processes) {
+      try {
+        process.waitFor(10, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
+  }
+}
