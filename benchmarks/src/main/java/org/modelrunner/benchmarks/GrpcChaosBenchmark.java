@@ -1,10 +1,7 @@
 package org.modelrunner.benchmarks;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.lang.management.ManagementFactory;
-import java.net.ServerSocket;
-import java.net.URISyntaxException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -77,14 +74,15 @@ public final class GrpcChaosBenchmark {
                 ? java.util.logging.Level.WARNING
                 : java.util.logging.Level.SEVERE);
     Path work = Files.createTempDirectory("modelrunner-grpc-chaos");
-    Path code = submission(work);
+    Path code = Processes.submission(work);
     List<Runner> runners = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       String kind = i < 3 ? "killed" : i < 5 ? "stopped" : i == 5 ? "restarted" : "untouched";
-      runners.add(new Runner(i, freePort(), kind));
+      runners.add(new Runner(i, Processes.freePort(), kind));
     }
     for (Runner runner : runners) {
-      runner.process = start(runner, code, work);
+      runner.process =
+          Processes.runner(code, runner.port, work.resolve("runner-" + runner.index + ".log"));
     }
     Map<String, Runner> byId = new HashMap<>();
     runners.forEach(runner -> byId.put(runner.id(), runner));
@@ -155,7 +153,9 @@ public final class GrpcChaosBenchmark {
           for (Runner runner : runners) {
             if (runner.kind.equals("restarted")) {
               runner.process.waitFor(10, TimeUnit.SECONDS);
-              runner.process = start(runner, code, work);
+              runner.process =
+                  Processes.runner(
+                      code, runner.port, work.resolve("runner-" + runner.index + ".log"));
             }
           }
         }
@@ -281,49 +281,6 @@ public final class GrpcChaosBenchmark {
     }
   }
 
-  /** A submission folder with the benchmark's instant model, whose base class the runner hosts. */
-  private static Path submission(Path work) throws IOException {
-    Path dir = work.resolve("code/org/modelrunner/benchmarks");
-    Files.createDirectories(dir);
-    try (InputStream in = InstantModel.class.getResourceAsStream("InstantModel.class")) {
-      if (in == null) {
-        throw new IllegalStateException("InstantModel.class is not on the class path");
-      }
-      Files.copy(in, dir.resolve("InstantModel.class"));
-    }
-    return work.resolve("code");
-  }
-
-  private static Process start(Runner runner, Path code, Path work)
-      throws IOException, URISyntaxException {
-    String classPath =
-        Path.of(
-                GrpcChaosBenchmark.class
-                    .getProtectionDomain()
-                    .getCodeSource()
-                    .getLocation()
-                    .toURI())
-            .toString();
-    return new ProcessBuilder(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Xmx128m",
-            "-XX:+UseSerialGC",
-            "-cp",
-            classPath,
-            "org.modelrunner.transport.grpc.RunnerMain",
-            "--code-directory",
-            code.toString(),
-            "--class-path",
-            classPath,
-            "--address",
-            "127.0.0.1:" + runner.port,
-            "--log-level",
-            "WARNING")
-        .redirectErrorStream(true)
-        .redirectOutput(work.resolve("runner-" + runner.index + ".log").toFile())
-        .start();
-  }
-
   private static void signal(Process process, String signal) {
     try {
       new ProcessBuilder("kill", signal, Long.toString(process.pid()))
@@ -334,12 +291,6 @@ public final class GrpcChaosBenchmark {
       throw new IllegalStateException("kill " + signal + " failed: " + e, e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
     }
   }
 }
