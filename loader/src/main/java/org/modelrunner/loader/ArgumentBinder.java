@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import org.modelrunner.spi.Argument;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.KeywordArgument;
 import org.modelrunner.spi.ValueConversionException;
@@ -47,6 +48,39 @@ final class ArgumentBinder {
 
   ArgumentBinder(ValueConverter converter) {
     this.converter = converter;
+  }
+
+  /**
+   * Checks that every argument's bytes can be a value of its type ({@link
+   * Variant#checkWellFormed()}), before any is bound.
+   *
+   * @throws IllegalArgumentException for the first that cannot, saying where it is and why
+   */
+  static void checkWellFormed(Arguments arguments) {
+    List<Argument> positional = arguments.positional();
+    for (int i = 0; i < positional.size(); i++) {
+      Argument argument = positional.get(i);
+      try {
+        argument.value().checkWellFormed();
+      } catch (ValueConversionException e) {
+        throw new IllegalArgumentException(
+            "the argument at position "
+                + Integer.toUnsignedString(argument.position())
+                + ": "
+                + e.getMessage(),
+            e);
+      }
+    }
+    List<KeywordArgument> keyword = arguments.keyword();
+    for (int i = 0; i < keyword.size(); i++) {
+      KeywordArgument argument = keyword.get(i);
+      try {
+        argument.value().checkWellFormed();
+      } catch (ValueConversionException e) {
+        throw new IllegalArgumentException(
+            "the keyword argument '" + argument.keyword() + "': " + e.getMessage(), e);
+      }
+    }
   }
 
   /**

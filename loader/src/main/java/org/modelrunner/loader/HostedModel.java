@@ -46,8 +46,9 @@ import org.modelrunner.spi.Variant;
  *
  * Only public instance methods of the implementation can be called; static methods cannot, nor can
  * the methods of {@code java.lang.Object} ({@code toString}, {@code equals}, {@code hashCode},
- * {@code getClass}, {@code wait}, {@code notify}…), even when the implementation overrides them.
- * Arguments are bound like a Python call:
+ * {@code getClass}, {@code wait}, {@code notify}…), even when the implementation overrides them
+ * (including {@code clone} and {@code finalize} made public). Arguments are bound like a Python
+ * call:
  *
  * <ul>
  *   <li>positional arguments, sorted by position, fill the first parameters;
@@ -74,7 +75,11 @@ import org.modelrunner.spi.Variant;
  * A method's result is encoded by the {@link ValueConverter}; {@code void} and {@code null} give a
  * success without a value. An exception thrown by the model is reported as {@code MODEL_FAILED}
  * with {@code "The model raised an exception: "} followed by the exception's {@code toString()}
- * (class and message), as is an argument or result that cannot be converted.
+ * (class and message; its class name and a note when its {@code toString()} throws), as is an
+ * argument or result that cannot be converted. An argument whose bytes cannot be a value of its
+ * type (a STRING that is not UTF-8, a NONE with bytes, a DOUBLE that is not 8 bytes) is refused
+ * before the method is looked up, with {@code "Malformed argument: "} and where it is, as the
+ * Python runner fails to decode it ({@code SETUP_FAILED} at setup).
  *
  * <h2>Concurrency and lifetime</h2>
  *
@@ -87,6 +92,9 @@ import org.modelrunner.spi.Variant;
 public final class HostedModel implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
   private static final int MAX_NOTES = 10;
+
+  /** Every method {@code java.lang.Object} declares, public or protected. */
+  private static final List<Method> OBJECT_METHODS = List.of(Object.class.getDeclaredMethods());
 
   private final Submission submission;
   private final boolean ownsSubmission;
@@ -211,6 +219,7 @@ public final class HostedModel implements AutoCloseable {
       if (arguments == null) {
         arguments = Objects.requireNonNull(pending.decode(), "arguments");
       }
+      ArgumentBinder.checkWellFormed(arguments);
     } catch (IllegalArgumentException malformed) {
       LOG.log(
           System.Logger.Level.WARNING, "Malformed Setup arguments: {0}", malformed.getMessage());
@@ -362,13 +371,19 @@ public final class HostedModel implements AutoCloseable {
     return table;
   }
 
+  /**
+   * Returns whether {@code method} has the name and parameters of a method {@code java.lang.Object}
+   * declares, public or protected: {@code clone()} and {@code finalize()} made public by an
+   * override are no more callable than {@code toString()}.
+   */
   private static boolean isObjectMethod(Method method) {
-    try {
-      Object.class.getMethod(method.getName(), method.getParameterTypes());
-      return true;
-    } catch (NoSuchMethodException e) {
-      return false;
+    for (Method declared : OBJECT_METHODS) {
+      if (declared.getName().equals(method.getName())
+          && Arrays.equals(declared.getParameterTypes(), method.getParameterTypes())) {
+        return true;
+      }
     }
+    return false;
   }
 
   /**
@@ -423,6 +438,7 @@ public final class HostedModel implements AutoCloseable {
       if (arguments == null) {
         arguments = Objects.requireNonNull(pending.decode(), "arguments");
       }
+      ArgumentBinder.checkWellFormed(arguments);
     } catch (IllegalArgumentException malformed) {
       LOG.log(System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
       return Reply.of(
@@ -599,7 +615,7 @@ public final class HostedModel implements AutoCloseable {
       try {
         closeable.close();
       } catch (Exception | LinkageError e) {
-        LOG.log(System.Logger.Level.WARNING, "Closing the model instance failed: " + e, e);
+        LOG.log(System.Logger.Level.WARNING, "Closing the model instance failed: " + describe(e));
       } finally {
         Thread.currentThread().setContextClassLoader(previous);
       }
@@ -616,8 +632,24 @@ public final class HostedModel implements AutoCloseable {
     }
   }
 
-  private static String describe(Throwable error) {
-    return error == null ? "unknown error" : error.toString();
+  /**
+   * Describes what model code threw: its {@code toString()} (class and message), or, when that
+   * itself throws (model code too) or gives null, the class name with a note; never throws.
+   */
+  static String describe(Throwable error) {
+    if (error == null) {
+      return "unknown error";
+    }
+    String text;
+    try {
+      text = error.toString();
+    } catch (RuntimeException | Error failure) {
+      return error.getClass().getName()
+          + " (its description cannot be given: toString() threw "
+          + failure.getClass().getName()
+          + ")";
+    }
+    return text != null ? text : error.getClass().getName() + " (its toString() gave null)";
   }
 
   /** Configures a {@link HostedModel}. */
