@@ -125,7 +125,8 @@ public final class HostedModel implements AutoCloseable {
    * Opens the submission at {@code path} (a jar or a directory, see {@link Submission}) and hosts
    * it; the model owns the submission and closes it with itself.
    *
-   * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
+   * @throws IllegalArgumentException if the path does not exist, holds no jar and no class file, or
+   *     holds a jar that cannot be read as one (the message names it and says why)
    */
   public static HostedModel open(Path path) {
     return builder(Submission.open(path)).ownsSubmission(true).build();

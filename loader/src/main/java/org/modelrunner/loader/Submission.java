@@ -92,7 +92,9 @@ public final class Submission implements SubmittedCode, AutoCloseable {
   /**
    * Opens the submission at {@code path} (a jar or a directory) with the default isolation.
    *
-   * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
+   * @throws IllegalArgumentException if the path does not exist, holds no jar and no class file, or
+   *     holds a jar that cannot be read as one (not a zip file, say): the message names the jar and
+   *     the cause
    * @throws UncheckedIOException if the submission cannot be read
    */
   public static Submission open(Path path) {
@@ -236,7 +238,8 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     /**
      * Reads the submission's layout and creates its class loader.
      *
-     * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
+     * @throws IllegalArgumentException if the path does not exist, holds no jar and no class file,
+     *     or holds a jar that cannot be read as one (the message names it and says why)
      * @throws UncheckedIOException if the submission cannot be read
      */
     public Submission build() {
@@ -271,11 +274,11 @@ public final class Submission implements SubmittedCode, AutoCloseable {
           }
           for (Path jar : jars) {
             locations.add(jar);
-            addJarClassNames(jar, names);
+            addJarClassNames(jar, path, names);
           }
         } else {
           locations.add(path);
-          addJarClassNames(path, names);
+          addJarClassNames(path, path, names);
         }
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot read the submission " + path, e);
@@ -287,7 +290,13 @@ public final class Submission implements SubmittedCode, AutoCloseable {
       return new Submission(this, locations, new ArrayList<>(names));
     }
 
-    private static void addJarClassNames(Path jar, TreeSet<String> names) throws IOException {
+    /**
+     * Adds the classes of a jar of the submission.
+     *
+     * @throws IllegalArgumentException if the jar cannot be read as one (not a zip file, damaged):
+     *     the message names the jar and the cause
+     */
+    private static void addJarClassNames(Path jar, Path submission, TreeSet<String> names) {
       try (JarFile file = new JarFile(jar.toFile())) {
         for (JarEntry entry : Collections.list(file.entries())) {
           if (!entry.isDirectory()) {
@@ -297,7 +306,23 @@ public final class Submission implements SubmittedCode, AutoCloseable {
             }
           }
         }
+      } catch (IOException | RuntimeException e) {
+        // ZipException, an unreadable file; an IllegalStateException or IllegalArgumentException
+        // for a damaged entry.
+        throw new IllegalArgumentException(
+            (jar.equals(submission)
+                    ? "The submission " + jar
+                    : "The jar " + submission.relativize(jar) + " in the submission " + submission)
+                + " cannot be read as a jar: "
+                + describe(e),
+            e);
       }
+    }
+
+    private static String describe(Exception e) {
+      String message = e.getMessage();
+      String kind = e.getClass().getSimpleName();
+      return message == null || message.isBlank() ? kind : message + " (" + kind + ")";
     }
 
     /**
