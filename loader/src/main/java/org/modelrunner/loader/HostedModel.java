@@ -53,9 +53,12 @@ import org.modelrunner.spi.Variant;
  * <ul>
  *   <li>positional arguments, sorted by position, fill the first parameters;
  *   <li>a keyword argument fills the parameter of that name if no positional argument filled it; on
- *       a call, any other keyword is dropped and logged once (so coordinators can add optional
- *       inputs), while on setup it fails. Names are known only for classes compiled with {@code
- *       javac -parameters}; without them every keyword is dropped, with a warning that says so;
+ *       a call, any other keyword is dropped (so coordinators can add optional inputs), while on
+ *       setup it fails. A dropped keyword is logged once per method, for the first {@value
+ *       DroppedKeywords#MAX_WARNINGS} distinct ones, then a line says that further ones are not
+ *       logged: what the runner keeps and logs is bounded whatever the requests send. Names are
+ *       known only for classes compiled with {@code javac -parameters}; without them every keyword
+ *       is dropped, with a warning that says so;
  *   <li>a parameter that receives nothing gets {@code null} ({@code Optional.empty()} for an {@code
  *       Optional}); a primitive parameter that receives nothing fails the call;
  *   <li>values are decoded into the declared (generic) parameter types by {@link ValueConverter}: a
