@@ -142,6 +142,64 @@ class GrpcRunnerLimitsTest {
   }
 
   @Test
+  void aStringThatIsNotUtf8OrANoneWithBytesIsAMalformedArgumentNotAWrongValue() throws IOException {
+    start(RunnerModels.runner());
+    org.modelrunner.transport.grpc.proto.Variant notUtf8 =
+        org.modelrunner.transport.grpc.proto.Variant.newBuilder()
+            .setTypeValue(3) // STRING
+            .setValue(ByteString.copyFrom(new byte[] {'o', 'k', (byte) 0xff}))
+            .build();
+    org.modelrunner.transport.grpc.proto.Variant noneWithBytes =
+        org.modelrunner.transport.grpc.proto.Variant.newBuilder()
+            .setTypeValue(0) // NONE
+            .setValue(ByteString.copyFromUtf8("x"))
+            .build();
+    assertStatus(
+        client
+            .stub()
+            .setup(
+                SetupRequest.newBuilder()
+                    .setClassName(BASE)
+                    .addInstanceArguments(Argument.newBuilder().setPosition(1).setData(notUtf8))
+                    .build())
+            .getStatus(),
+        "SETUP_FAILED",
+        "Malformed argument: the argument at position 1: a STRING value must be UTF-8, this one is"
+            + " not: byte 2 of 3 (0xff) is not valid UTF-8");
+    client.setup(BASE);
+    CallResponse echoed =
+        client
+            .stub()
+            .call(
+                CallRequest.newBuilder()
+                    .setMethodName("echo")
+                    .addMethodArguments(Argument.newBuilder().setPosition(1).setData(notUtf8))
+                    .build());
+    assertStatus(
+        echoed.getStatus(),
+        "MODEL_FAILED",
+        PREFIX
+            + "Malformed argument: the argument at position 1: a STRING value must be UTF-8, this"
+            + " one is not: byte 2 of 3 (0xff) is not valid UTF-8");
+    assertThat(echoed.hasMethodResponse()).as("no text with U+FFFD comes back").isFalse();
+    assertStatus(
+        client
+            .stub()
+            .call(
+                CallRequest.newBuilder()
+                    .setMethodName("echo")
+                    .addMethodKwArguments(
+                        KwArgument.newBuilder().setKeyword("text").setData(noneWithBytes))
+                    .build())
+            .getStatus(),
+        "MODEL_FAILED",
+        PREFIX
+            + "Malformed argument: the keyword argument 'text': a NONE value must be empty, this one"
+            + " has 1 bytes");
+    assertStillServing();
+  }
+
+  @Test
   void anUnknownVariantTypeInASetupFailsItAfterTheChecksBeforeIt() throws IOException {
     start(RunnerModels.runner());
     SetupRequest malformed =

@@ -365,6 +365,31 @@ class RunnerMainTest {
   }
 
   @Test
+  void aJarThatIsNotAZipStopsTheRunnerWithAMessageThatNamesItAndTheCause(@TempDir Path dir)
+      throws IOException {
+    Files.createDirectories(dir.resolve("lib"));
+    Files.writeString(dir.resolve("lib/model.jar"), "not a zip file");
+    Recording process = new Recording();
+    assertThat(
+            RunnerMain.execute(
+                new String[] {"--address", "127.0.0.1:0"},
+                Map.of("CODE_DIRECTORY", dir.toString()),
+                out,
+                err,
+                process))
+        .isEqualTo(2);
+    assertThat(err())
+        .isEqualTo(
+            "model-runner-grpc: cannot open the code directory "
+                + dir
+                + ": The jar lib/model.jar in the submission "
+                + dir
+                + " cannot be read as a jar: zip END header not found (ZipException)"
+                + System.lineSeparator());
+    assertThat(process.runner).isNotDone();
+  }
+
+  @Test
   void anUnknownOptionIsAOneLineUsageError() {
     assertThat(RunnerMain.execute(new String[] {"--bogus"}, Map.of(), out, err, null)).isEqualTo(2);
     assertThat(err())
