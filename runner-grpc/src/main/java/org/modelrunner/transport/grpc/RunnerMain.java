@@ -44,6 +44,7 @@ import picocli.CommandLine.Option;
  *   <tr><td>{@code --max-receive-message-length}</td><td>{@code GRPC_MAX_RECEIVE_MESSAGE_LENGTH}</td><td>64 MiB</td></tr>
  *   <tr><td>{@code --class-path}</td><td>{@code HOST_CLASS_PATH}</td><td>none</td></tr>
  *   <tr><td>{@code --call-time-limit}</td><td>{@code CALL_TIME_LIMIT}</td><td>none</td></tr>
+ *   <tr><td>{@code --setup-time-limit}</td><td>{@code SETUP_TIME_LIMIT}</td><td>5 min</td></tr>
  *   <tr><td>{@code --shutdown-grace}</td><td>{@code SHUTDOWN_GRACE}</td><td>10 s</td></tr>
  * </table>
  *
@@ -114,6 +115,7 @@ public final class RunnerMain {
           Map.entry("--max-receive-message-length", "GRPC_MAX_RECEIVE_MESSAGE_LENGTH"),
           Map.entry("--class-path", "HOST_CLASS_PATH"),
           Map.entry("--call-time-limit", "CALL_TIME_LIMIT"),
+          Map.entry("--setup-time-limit", "SETUP_TIME_LIMIT"),
           Map.entry("--shutdown-grace", "SHUTDOWN_GRACE"),
           Map.entry("--secure", "SECURE"));
 
@@ -230,6 +232,17 @@ public final class RunnerMain {
   String callTimeLimit;
 
   @Option(
+      names = "--setup-time-limit",
+      paramLabel = "DURATION",
+      defaultValue = "5m",
+      description =
+          "Answer a Setup still running after this long (a constructor that loads for ever) with"
+              + " DEADLINE_EXCEEDED (the constructor keeps running; the runner is busy until it returns):"
+              + " seconds such as 90, or 250ms, 2s, 5m, PT5M; 0 for none. Env SETUP_TIME_LIMIT."
+              + " Default 5m.")
+  String setupTimeLimit;
+
+  @Option(
       names = "--shutdown-grace",
       paramLabel = "DURATION",
       defaultValue = "10s",
@@ -310,6 +323,7 @@ public final class RunnerMain {
       int maxReceiveBytes,
       List<Path> classPath,
       Duration callTimeLimit,
+      Duration setupTimeLimit,
       Duration shutdownGrace) {
 
     /** Returns a builder of the runner these options describe, without its submission. */
@@ -322,6 +336,7 @@ public final class RunnerMain {
           .maxSendMessageBytes(maxSendBytes)
           .maxReceiveMessageBytes(maxReceiveBytes)
           .callTimeLimit(callTimeLimit)
+          .setupTimeLimit(setupTimeLimit)
           .shutdownGrace(shutdownGrace);
     }
   }
@@ -398,6 +413,7 @@ public final class RunnerMain {
         callTimeLimit == null
             ? null
             : require("--call-time-limit", callTimeLimit, Durations::parse);
+    Duration setupLimit = require("--setup-time-limit", setupTimeLimit, Durations::parse);
     Duration grace = require("--shutdown-grace", shutdownGrace, Durations::parse);
     return new Options(
         code,
@@ -411,6 +427,7 @@ public final class RunnerMain {
         receive,
         hostPath,
         limit == null || limit.isZero() ? null : limit,
+        setupLimit.isZero() ? null : setupLimit,
         grace);
   }
 

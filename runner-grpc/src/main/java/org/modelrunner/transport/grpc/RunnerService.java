@@ -47,7 +47,7 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
  *       gRPC itself.
  *   <li>With a call time limit, a Call whose model has not returned in time is answered {@code
  *       DEADLINE_EXCEEDED}; the model goes on and keeps the claim (later requests get {@code Server
- *       busy}) until it returns. Setup and Rest have no limit.
+ *       busy}) until it returns. A Setup is under the setup time limit likewise; Rest has no limit.
  *   <li>A request whose gRPC deadline has passed (or that was cancelled) before the model thread
  *       picks it up never reaches the model.
  *   <li>A request whose bytes are not a valid protobuf message is answered {@code INVALID_ARGUMENT}
@@ -78,7 +78,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
         "Setup " + request.getClassName(),
         request,
         responses,
-        false,
+        RunnerCore.TimeLimit.SETUP,
         claim ->
             claim.setup(
                 request.getClassName(),
@@ -94,7 +94,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
         "Call " + request.getMethodName(),
         request,
         responses,
-        true,
+        RunnerCore.TimeLimit.CALL,
         claim ->
             claim.call(
                 request.getMethodName(),
@@ -106,7 +106,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
 
   @Override
   public void rest(Empty request, StreamObserver<RestResponse> responses) {
-    serve("Rest", request, responses, false, RunnerCore.Claim::reset, Protos::restResponse);
+    serve("Rest", request, responses, null, RunnerCore.Claim::reset, Protos::restResponse);
   }
 
   /** Refuses new requests from now on ({@code UNAVAILABLE}); the request in flight goes on. */
@@ -128,11 +128,16 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     return core.isBusy();
   }
 
+  /**
+   * Checks, claims and runs one request.
+   *
+   * @param limit the time limit the request is under, or null for none (Rest)
+   */
   private <T extends Message> void serve(
       String what,
       Message request,
       StreamObserver<T> responses,
-      boolean timeLimited,
+      RunnerCore.TimeLimit limit,
       Function<RunnerCore.Claim, Reply> work,
       Function<Reply, T> toResponse) {
     if (!core.isServing()) {
@@ -162,14 +167,14 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
       }
       return;
     }
-    Exchange<T> exchange = new Exchange<>(what, claim, responses);
+    Exchange<T> exchange = new Exchange<>(what, claim, responses, limit);
     if (responses instanceof ServerCallStreamObserver<T> call) {
       // Also keeps a late onNext on a cancelled call from throwing.
       call.setOnCancelHandler(
           () -> LOG.log(Level.FINE, "{0}: the client cancelled or its deadline passed", what));
     }
-    if (timeLimited) {
-      claim.limitTime(exchange::timeLimitReached);
+    if (limit != null) {
+      claim.limitTime(limit, exchange::timeLimitReached);
     }
     try {
       modelExecutor.execute(() -> run(exchange, context, work, toResponse));
@@ -274,11 +279,17 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     final String what;
     final RunnerCore.Claim claim;
     private final StreamObserver<T> responses;
+    private final RunnerCore.TimeLimit limit;
 
-    Exchange(String what, RunnerCore.Claim claim, StreamObserver<T> responses) {
+    Exchange(
+        String what,
+        RunnerCore.Claim claim,
+        StreamObserver<T> responses,
+        RunnerCore.TimeLimit limit) {
       this.what = what;
       this.claim = claim;
       this.responses = responses;
+      this.limit = limit;
     }
 
     void complete(T response) {
@@ -309,13 +320,13 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
 
     /** Runs on the timer, once the claim has given it the answer. */
     void timeLimitReached() {
-      String limitText = RunnerCore.describe(core.callTimeLimit().toNanos());
+      String limitText = Durations.describe(core.timeLimit(limit));
       LOG.log(
           Level.WARNING,
-          "{0}: the model did not return within the call time limit of {1}; it keeps running and the"
+          "{0}: the model did not return within the {1} time limit of {2}; it keeps running and the"
               + " runner answers Server busy until it returns",
-          new Object[] {what, limitText});
-      send(io.grpc.Status.DEADLINE_EXCEEDED.withDescription(core.callTimeLimitMessage()));
+          new Object[] {what, limit.label(), limitText});
+      send(io.grpc.Status.DEADLINE_EXCEEDED.withDescription(core.timeLimitMessage(limit)));
     }
   }
 }
