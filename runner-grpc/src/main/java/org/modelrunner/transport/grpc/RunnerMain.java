@@ -56,10 +56,10 @@ import picocli.CommandLine.Option;
  * asking for it is a usage error, so that a runner meant to be secure never serves in plaintext.
  *
  * <p>Exit codes: 0 after a stop, 1 when the address cannot be bound, 2 for a usage error (a missing
- * or empty code directory, an invalid option), each with one line on standard error. {@code
- * SIGTERM} (or {@code SIGINT}) stops gracefully: health turns {@code NOT_SERVING}, new requests are
- * refused, the request in flight has the grace period to finish. Logs go to standard error through
- * {@code java.util.logging}.
+ * or empty code directory, a jar in it that cannot be read as one, an invalid option), each with
+ * one line on standard error. {@code SIGTERM} (or {@code SIGINT}) stops gracefully: health turns
+ * {@code NOT_SERVING}, new requests are refused, the request in flight has the grace period to
+ * finish. Logs go to standard error through {@code java.util.logging}.
  */
 @Command(
     name = RunnerMain.NAME,
