@@ -88,13 +88,19 @@ import org.modelrunner.spi.Variant;
  *
  * One setup, call or reset runs at a time: one that arrives while another runs throws {@link
  * ModelBusyException} at once. Model code runs on the caller's thread with the submission's class
- * loader as the thread's context class loader. {@link #reset()} drops the instance (closing it if
- * it is {@link AutoCloseable}); the next setup creates a new one. {@link #close()} also closes the
- * submission's class loader when this model owns the submission.
+ * loader as the thread's context class loader. When that thread is one of the submission's ({@link
+ * Submission#newThread}), the threads the model starts are in the submission's thread group: those
+ * still running after a reset or at close are reported with a warning that names them. {@link
+ * #reset()} drops the instance (closing it if it is {@link AutoCloseable}); the next setup creates
+ * a new one. {@link #close()} also closes the submission's class loader when this model owns the
+ * submission.
  */
 public final class HostedModel implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
   private static final int MAX_NOTES = 10;
+
+  /** How long reset and close give threads the model told to stop before reporting them. */
+  private static final long STRAY_THREAD_WAIT_NANOS = 200_000_000L;
 
   /** Every method {@code java.lang.Object} declares, public or protected. */
   private static final List<Method> OBJECT_METHODS = List.of(Object.class.getDeclaredMethods());
@@ -526,6 +532,7 @@ public final class HostedModel implements AutoCloseable {
       return Reply.of(StatusCode.SUCCESS, StatusMessages.NO_INSTANCE_TO_RESET);
     }
     dropInstance();
+    reportStrayThreads("Rest");
     return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_RESET);
   }
 
@@ -602,6 +609,7 @@ public final class HostedModel implements AutoCloseable {
    */
   private void releaseAll() {
     dropInstance();
+    reportStrayThreads("close");
     implementation = null;
     implementationBase = null;
     if (ownsSubmission) {
@@ -624,6 +632,63 @@ public final class HostedModel implements AutoCloseable {
         Thread.currentThread().setContextClassLoader(previous);
       }
     }
+  }
+
+  /**
+   * Warns about the threads model code started and left running ({@link
+   * Submission#strayThreads()}), once the instance is dropped: they keep running, and keep the
+   * submission's classes. Threads that end within a short wait (told to stop by the model's {@code
+   * close()}, say) are not reported.
+   */
+  private void reportStrayThreads(String when) {
+    List<Thread> strays = strayThreads();
+    if (strays.isEmpty()) {
+      return;
+    }
+    long deadline = System.nanoTime() + STRAY_THREAD_WAIT_NANOS;
+    try {
+      for (Thread thread : strays) {
+        long left = deadline - System.nanoTime();
+        if (left > 0) {
+          thread.join(Math.max(1, left / 1_000_000));
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    strays = strayThreads();
+    if (strays.isEmpty()) {
+      return;
+    }
+    StringBuilder shown = new StringBuilder();
+    for (int i = 0; i < strays.size() && i < MAX_NOTES; i++) {
+      Thread thread = strays.get(i);
+      shown.append(i == 0 ? "" : ", ").append('\'').append(thread.getName()).append("' (");
+      shown.append(thread.getState());
+      StackTraceElement[] stack = thread.getStackTrace();
+      if (stack.length > 0) {
+        shown.append(", at ").append(stack[0]);
+      }
+      shown.append(')');
+    }
+    if (strays.size() > MAX_NOTES) {
+      shown.append(" and ").append(strays.size() - MAX_NOTES).append(" more");
+    }
+    LOG.log(
+        System.Logger.Level.WARNING,
+        "The model left {0} thread(s) running after {1}: {2}. They keep running (and keep the"
+            + " submission''s classes): a model should stop the threads it starts, in close() if it"
+            + " is AutoCloseable",
+        strays.size(),
+        when,
+        shown);
+  }
+
+  /** Returns the threads model code started and left running, other than this one. */
+  private List<Thread> strayThreads() {
+    List<Thread> strays = submission.strayThreads();
+    strays.remove(Thread.currentThread());
+    return strays;
   }
 
   private <T> T withContextLoader(java.util.function.Supplier<T> action) {

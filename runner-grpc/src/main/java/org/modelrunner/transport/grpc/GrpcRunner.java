@@ -212,12 +212,7 @@ public final class GrpcRunner implements AutoCloseable {
         InetSocketAddress bind = bindAddress();
         modelExecutor =
             new ThreadPoolExecutor(
-                1,
-                1,
-                0,
-                TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(),
-                threads("modelrunner-grpc-model"));
+                1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), modelThreads());
         long callNanos = callTimeLimit == null ? 0 : Durations.saturatedNanos(callTimeLimit);
         long setupNanos = setupTimeLimit == null ? 0 : Durations.saturatedNanos(setupTimeLimit);
         if (callNanos > 0 || setupNanos > 0) {
@@ -531,6 +526,20 @@ public final class GrpcRunner implements AutoCloseable {
   public String toString() {
     int port = boundPort;
     return "GrpcRunner{" + submissionLabel + (port < 0 ? "" : ", " + hostAndPort(port)) + "}";
+  }
+
+  /**
+   * The model thread: one of the submission's ({@link Submission#newThread}), so that threads model
+   * code starts are in the submission's thread group and reported when left running.
+   */
+  private ThreadFactory modelThreads() {
+    Submission submission = model.submission();
+    return body -> {
+      Thread thread = submission.newThread(body, "modelrunner-grpc-model");
+      thread.setUncaughtExceptionHandler(
+          (t, e) -> LOG.log(Level.SEVERE, "Uncaught in " + t.getName() + ": " + e, e));
+      return thread;
+    };
   }
 
   private static ThreadFactory threads(String prefix) {

@@ -198,6 +198,14 @@ class GrpcRunnerConcurrencyTest {
   }
 
   @Test
+  void modelCodeRunsInTheSubmissionsThreadGroup() throws Exception {
+    start(RunnerModels.runner());
+    assertThat(Protos.fromProto(client.call("threadGroup").getMethodResponse()).asString())
+        .isEqualTo(runner.model().submission().threadGroup().getName())
+        .startsWith("submission-");
+  }
+
+  @Test
   void setupAndRestHaveNoCallTimeLimit() throws Exception {
     runner = RunnerModels.runner().callTimeLimit(Duration.ofMillis(1)).build().start();
     client = new RunnerClient(runner);

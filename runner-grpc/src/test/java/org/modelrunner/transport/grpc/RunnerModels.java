@@ -43,6 +43,7 @@ final class RunnerModels {
         public String big(int size) { return "x".repeat(size); }
         public long sleep(long millis) throws InterruptedException { Thread.sleep(millis); return millis; }
         public String echo(String text) { return text; }
+        public String threadGroup() { return Thread.currentThread().getThreadGroup().getName(); }
       }
       """;
 
