@@ -59,7 +59,9 @@ import picocli.CommandLine.Option;
  * or empty code directory, a jar in it that cannot be read as one, an invalid option), each with
  * one line on standard error. {@code SIGTERM} (or {@code SIGINT}) stops gracefully: health turns
  * {@code NOT_SERVING}, new requests are refused, the request in flight has the grace period to
- * finish. Logs go to standard error through {@code java.util.logging}.
+ * finish. So does a call of {@code System.exit} (by model code, say), whose caller is logged. A JVM
+ * still shutting down 5 s after the grace period (a model's shutdown hook that never returns, say)
+ * is halted with status 1. Logs go to standard error through {@code java.util.logging}.
  */
 @Command(
     name = RunnerMain.NAME,
@@ -289,7 +291,10 @@ public final class RunnerMain {
     void started(GrpcRunner runner, Duration shutdownGrace);
   }
 
-  /** The real process: logs to standard error, stops gracefully on {@code SIGTERM}. */
+  /**
+   * The real process: logs to standard error, stops gracefully on {@code SIGTERM} (and on {@code
+   * System.exit}, naming its caller), within a bounded time ({@link ShutdownHook}).
+   */
   static final class JvmProcess implements RunnerProcess {
     @Override
     public void configureLogging(Level level) {
@@ -300,13 +305,7 @@ public final class RunnerMain {
     public void started(GrpcRunner runner, Duration shutdownGrace) {
       Runtime.getRuntime()
           .addShutdownHook(
-              new Thread(
-                  () -> {
-                    Logger.getLogger(RunnerMain.class.getName())
-                        .info("Stop requested (SIGTERM, SIGINT or exit)");
-                    runner.shutdown(shutdownGrace);
-                  },
-                  "modelrunner-grpc-shutdown"));
+              new Thread(ShutdownHook.of(runner, shutdownGrace), "modelrunner-grpc-shutdown"));
     }
   }
 
