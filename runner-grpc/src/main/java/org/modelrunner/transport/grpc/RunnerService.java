@@ -62,6 +62,12 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
 final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServiceImplBase {
   private static final Logger LOG = Logger.getLogger(RunnerService.class.getName());
 
+  /** How many characters of a class or method name a log line shows at most. */
+  static final int MAX_SHOWN_NAME = 200;
+
+  /** How many characters of an outcome (its code and message) a log line shows at most. */
+  static final int MAX_SHOWN_STATUS = 2_000;
+
   private final RunnerCore core;
   private final Executor modelExecutor;
   private final int maxSendBytes;
@@ -75,7 +81,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   @Override
   public void setup(SetupRequest request, StreamObserver<SetupResponse> responses) {
     serve(
-        "Setup " + request.getClassName(),
+        "Setup " + shown(request.getClassName()),
         request,
         responses,
         RunnerCore.TimeLimit.SETUP,
@@ -91,7 +97,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   @Override
   public void call(CallRequest request, StreamObserver<CallResponse> responses) {
     serve(
-        "Call " + request.getMethodName(),
+        "Call " + shown(request.getMethodName()),
         request,
         responses,
         RunnerCore.TimeLimit.CALL,
@@ -235,13 +241,38 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     }
   }
 
+  /**
+   * Returns a name from a request as log lines show it: its first {@value #MAX_SHOWN_NAME}
+   * characters and its length when it is longer, so that a request's content never makes a line of
+   * any size.
+   */
+  static String shown(String name) {
+    return cut(name, MAX_SHOWN_NAME);
+  }
+
+  /** Returns {@code text}, or its first {@code max} characters and its length when longer. */
+  private static String cut(String text, int max) {
+    if (text.length() <= max) {
+      return text;
+    }
+    int end = max;
+    if (Character.isHighSurrogate(text.charAt(end - 1))) {
+      end--; // never half a character
+    }
+    return text.substring(0, end) + "… (" + text.length() + " characters)";
+  }
+
   private static void log(String what, Reply reply, long nanos) {
     Level level = what.startsWith("Call ") ? Level.FINE : Level.INFO;
     if (LOG.isLoggable(level)) {
       LOG.log(
           level,
           "{0}: {1} ({2} ms)",
-          new Object[] {what, reply.status(), String.format("%.1f", nanos / 1e6)});
+          new Object[] {
+            what,
+            cut(String.valueOf(reply.status()), MAX_SHOWN_STATUS),
+            String.format("%.1f", nanos / 1e6)
+          });
     }
   }
 

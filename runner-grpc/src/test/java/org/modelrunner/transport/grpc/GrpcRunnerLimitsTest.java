@@ -27,6 +27,7 @@ import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 import org.modelrunner.transport.grpc.proto.KwArgument;
 import org.modelrunner.transport.grpc.proto.SetupRequest;
+import org.modelrunner.transport.grpc.proto.SetupResponse;
 
 /**
  * Message size limits both ways and malformed requests: a precise answer, and the runner keeps
@@ -196,6 +197,43 @@ class GrpcRunnerLimitsTest {
         PREFIX
             + "Malformed argument: the keyword argument 'text': a NONE value must be empty, this one"
             + " has 1 bytes");
+    assertStillServing();
+  }
+
+  @Test
+  void aHugeNameInARequestMakesALogLineOfBoundedLength() throws IOException {
+    start(RunnerModels.runner());
+    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger logger =
+        java.util.logging.Logger.getLogger(RunnerService.class.getName());
+    java.util.logging.Handler capture =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord record) {
+            lines.add(new java.util.logging.SimpleFormatter().formatMessage(record));
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    logger.addHandler(capture);
+    try {
+      String huge = "x".repeat(1 << 20);
+      SetupResponse response = client.setup(huge);
+      assertThat(response.getStatus().getCode()).isEqualTo("SETUP_FAILED");
+      assertThat(response.getStatus().getMessage()).as("the answer is whole").contains(huge);
+      assertThat(lines).hasSize(1);
+      assertThat(lines.get(0))
+          .startsWith(
+              "Setup " + "x".repeat(RunnerService.MAX_SHOWN_NAME) + "… (1048576 characters): ")
+          .hasSizeLessThan(RunnerService.MAX_SHOWN_NAME + RunnerService.MAX_SHOWN_STATUS + 200);
+    } finally {
+      logger.removeHandler(capture);
+    }
+    client.setup(BASE);
     assertStillServing();
   }
 
