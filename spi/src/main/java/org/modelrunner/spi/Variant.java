@@ -3,7 +3,9 @@ package org.modelrunner.spi;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -201,7 +203,10 @@ public final class Variant {
     return this;
   }
 
-  /** Returns the offset of the first byte that is not valid UTF-8, or -1 if all are. */
+  /**
+   * Returns the offset of the first byte that is not valid UTF-8, or -1 if all are. Decodes through
+   * a small buffer: checking never holds the text.
+   */
   private int firstInvalidUtf8() {
     int i = 0;
     while (i < bytes.length && bytes[i] >= 0) {
@@ -210,16 +215,22 @@ public final class Variant {
     if (i == bytes.length) {
       return -1;
     }
-    ByteBuffer in = ByteBuffer.wrap(bytes);
-    try {
-      StandardCharsets.UTF_8
-          .newDecoder()
-          .onMalformedInput(CodingErrorAction.REPORT)
-          .onUnmappableCharacter(CodingErrorAction.REPORT)
-          .decode(in);
-      return -1;
-    } catch (CharacterCodingException e) {
-      return in.position();
+    CharsetDecoder decoder =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(bytes, i, bytes.length - i);
+    CharBuffer out = CharBuffer.allocate(Math.min(1024, bytes.length - i + 1));
+    while (true) {
+      CoderResult result = decoder.decode(in, out, true);
+      if (result.isError()) {
+        return in.position();
+      }
+      if (result.isUnderflow()) {
+        return -1;
+      }
+      out.clear(); // overflow: the next characters
     }
   }
 

@@ -544,6 +544,14 @@ class ValueConverterTest {
         assertThatThrownBy(variant::asString).isInstanceOf(ValueConversionException.class);
         assertThatThrownBy(variant::checkWellFormed).isInstanceOf(ValueConversionException.class);
       }
+      // Long texts are checked through a small buffer: the bad byte is found wherever it is.
+      String long1 = "\u00e9".repeat(5_000) + "\uD83D\uDE80".repeat(3_000);
+      byte[] longBytes = long1.getBytes(StandardCharsets.UTF_8);
+      assertThat(Variant.ofString(long1).checkWellFormed().asString()).isEqualTo(long1);
+      byte[] broken = java.util.Arrays.copyOf(longBytes, longBytes.length + 1);
+      broken[broken.length - 1] = (byte) 0xf0;
+      assertThatThrownBy(() -> Variant.of(VariantType.STRING, broken).checkWellFormed())
+          .hasMessageContaining("byte " + longBytes.length + " of " + broken.length + " (0xf0)");
       assertThat(converter.decode(Variant.ofString("h\u00e9llo \uD83D\uDE80")))
           .isEqualTo("h\u00e9llo \uD83D\uDE80");
     }
