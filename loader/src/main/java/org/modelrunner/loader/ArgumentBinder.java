@@ -9,9 +9,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Collectors;
+import org.modelrunner.spi.Argument;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.KeywordArgument;
 import org.modelrunner.spi.ValueConversionException;
@@ -23,8 +23,6 @@ import org.modelrunner.spi.Variant;
  * arguments into Java arguments. The rules are those documented on {@link HostedModel}.
  */
 final class ArgumentBinder {
-  private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
-
   /** Thrown when the arguments do not fit; the message is meant for the participant. */
   static final class BindingException extends Exception {
     BindingException(String message) {
@@ -40,13 +38,50 @@ final class ArgumentBinder {
   record Bound<E extends Executable>(E executable, Object[] arguments) {}
 
   private final ValueConverter converter;
-  private final Set<String> warned = ConcurrentHashMap.newKeySet();
+  private final DroppedKeywords dropped = new DroppedKeywords();
 
   /** {@link Executable#getParameters()} copies its array on every call: keep one per executable. */
   private final Map<Executable, Parameter[]> parameters = new ConcurrentHashMap<>();
 
   ArgumentBinder(ValueConverter converter) {
     this.converter = converter;
+  }
+
+  /**
+   * Checks that every argument's bytes can be a value of its type ({@link
+   * Variant#checkWellFormed()}), before any is bound.
+   *
+   * @throws IllegalArgumentException for the first that cannot, saying where it is and why
+   */
+  static void checkWellFormed(Arguments arguments) {
+    List<Argument> positional = arguments.positional();
+    for (int i = 0; i < positional.size(); i++) {
+      Argument argument = positional.get(i);
+      try {
+        argument.value().checkWellFormed();
+      } catch (ValueConversionException e) {
+        throw new IllegalArgumentException(
+            "the argument at position "
+                + Integer.toUnsignedString(argument.position())
+                + ": "
+                + e.getMessage(),
+            e);
+      }
+    }
+    List<KeywordArgument> keyword = arguments.keyword();
+    for (int i = 0; i < keyword.size(); i++) {
+      KeywordArgument argument = keyword.get(i);
+      try {
+        argument.value().checkWellFormed();
+      } catch (ValueConversionException e) {
+        throw new IllegalArgumentException(
+            "the keyword argument '"
+                + DroppedKeywords.abbreviate(argument.keyword())
+                + "': "
+                + e.getMessage(),
+            e);
+      }
+    }
   }
 
   /**
@@ -178,22 +213,19 @@ final class ArgumentBinder {
       if (!namesPresent) {
         reason = "its parameter names are unknown (compile the model with javac -parameters)";
       } else if (index >= 0) {
-        reason = "parameter '" + name + "' is already given by position";
+        reason = "parameter '" + parameters[index].getName() + "' is already given by position";
       } else {
         reason = "it has no parameter of that name";
       }
       if (strict) {
         throw new BindingException(
-            signature(executable) + " cannot take the keyword argument '" + name + "': " + reason);
+            signature(executable)
+                + " cannot take the keyword argument '"
+                + DroppedKeywords.abbreviate(name)
+                + "': "
+                + reason);
       }
-      if (warned.add(executable.getName() + "#" + name)) {
-        LOG.log(
-            System.Logger.Level.WARNING,
-            "Dropping keyword argument ''{0}'' of {1}: {2} (logged once)",
-            name,
-            signature(executable),
-            reason);
-      }
+      dropped.dropped(executable, name, reason);
     }
     Object[] arguments = new Object[parameters.length];
     for (int i = 0; i < parameters.length; i++) {

@@ -46,15 +46,19 @@ import org.modelrunner.spi.Variant;
  *
  * Only public instance methods of the implementation can be called; static methods cannot, nor can
  * the methods of {@code java.lang.Object} ({@code toString}, {@code equals}, {@code hashCode},
- * {@code getClass}, {@code wait}, {@code notify}…), even when the implementation overrides them.
- * Arguments are bound like a Python call:
+ * {@code getClass}, {@code wait}, {@code notify}…), even when the implementation overrides them
+ * (including {@code clone} and {@code finalize} made public). Arguments are bound like a Python
+ * call:
  *
  * <ul>
  *   <li>positional arguments, sorted by position, fill the first parameters;
  *   <li>a keyword argument fills the parameter of that name if no positional argument filled it; on
- *       a call, any other keyword is dropped and logged once (so coordinators can add optional
- *       inputs), while on setup it fails. Names are known only for classes compiled with {@code
- *       javac -parameters}; without them every keyword is dropped, with a warning that says so;
+ *       a call, any other keyword is dropped (so coordinators can add optional inputs), while on
+ *       setup it fails. A dropped keyword is logged once per method, for the first {@value
+ *       DroppedKeywords#MAX_WARNINGS} distinct ones, then a line says that further ones are not
+ *       logged: what the runner keeps and logs is bounded whatever the requests send. Names are
+ *       known only for classes compiled with {@code javac -parameters}; without them every keyword
+ *       is dropped, with a warning that says so;
  *   <li>a parameter that receives nothing gets {@code null} ({@code Optional.empty()} for an {@code
  *       Optional}); a primitive parameter that receives nothing fails the call;
  *   <li>values are decoded into the declared (generic) parameter types by {@link ValueConverter}: a
@@ -74,19 +78,32 @@ import org.modelrunner.spi.Variant;
  * A method's result is encoded by the {@link ValueConverter}; {@code void} and {@code null} give a
  * success without a value. An exception thrown by the model is reported as {@code MODEL_FAILED}
  * with {@code "The model raised an exception: "} followed by the exception's {@code toString()}
- * (class and message), as is an argument or result that cannot be converted.
+ * (class and message; its class name and a note when its {@code toString()} throws), as is an
+ * argument or result that cannot be converted. An argument whose bytes cannot be a value of its
+ * type (a STRING that is not UTF-8, a NONE with bytes, a DOUBLE that is not 8 bytes) is refused
+ * before the method is looked up, with {@code "Malformed argument: "} and where it is, as the
+ * Python runner fails to decode it ({@code SETUP_FAILED} at setup).
  *
  * <h2>Concurrency and lifetime</h2>
  *
  * One setup, call or reset runs at a time: one that arrives while another runs throws {@link
  * ModelBusyException} at once. Model code runs on the caller's thread with the submission's class
- * loader as the thread's context class loader. {@link #reset()} drops the instance (closing it if
- * it is {@link AutoCloseable}); the next setup creates a new one. {@link #close()} also closes the
- * submission's class loader when this model owns the submission.
+ * loader as the thread's context class loader. When that thread is one of the submission's ({@link
+ * Submission#newThread}), the threads the model starts are in the submission's thread group: those
+ * still running after a reset or at close are reported with a warning that names them. {@link
+ * #reset()} drops the instance (closing it if it is {@link AutoCloseable}); the next setup creates
+ * a new one. {@link #close()} also closes the submission's class loader when this model owns the
+ * submission.
  */
 public final class HostedModel implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
   private static final int MAX_NOTES = 10;
+
+  /** How long reset and close give threads the model told to stop before reporting them. */
+  private static final long STRAY_THREAD_WAIT_NANOS = 200_000_000L;
+
+  /** Every method {@code java.lang.Object} declares, public or protected. */
+  private static final List<Method> OBJECT_METHODS = List.of(Object.class.getDeclaredMethods());
 
   private final Submission submission;
   private final boolean ownsSubmission;
@@ -117,7 +134,8 @@ public final class HostedModel implements AutoCloseable {
    * Opens the submission at {@code path} (a jar or a directory, see {@link Submission}) and hosts
    * it; the model owns the submission and closes it with itself.
    *
-   * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
+   * @throws IllegalArgumentException if the path does not exist, holds no jar and no class file, or
+   *     holds a jar that cannot be read as one (the message names it and says why)
    */
   public static HostedModel open(Path path) {
     return builder(Submission.open(path)).ownsSubmission(true).build();
@@ -211,6 +229,7 @@ public final class HostedModel implements AutoCloseable {
       if (arguments == null) {
         arguments = Objects.requireNonNull(pending.decode(), "arguments");
       }
+      ArgumentBinder.checkWellFormed(arguments);
     } catch (IllegalArgumentException malformed) {
       LOG.log(
           System.Logger.Level.WARNING, "Malformed Setup arguments: {0}", malformed.getMessage());
@@ -362,13 +381,19 @@ public final class HostedModel implements AutoCloseable {
     return table;
   }
 
+  /**
+   * Returns whether {@code method} has the name and parameters of a method {@code java.lang.Object}
+   * declares, public or protected: {@code clone()} and {@code finalize()} made public by an
+   * override are no more callable than {@code toString()}.
+   */
   private static boolean isObjectMethod(Method method) {
-    try {
-      Object.class.getMethod(method.getName(), method.getParameterTypes());
-      return true;
-    } catch (NoSuchMethodException e) {
-      return false;
+    for (Method declared : OBJECT_METHODS) {
+      if (declared.getName().equals(method.getName())
+          && Arrays.equals(declared.getParameterTypes(), method.getParameterTypes())) {
+        return true;
+      }
     }
+    return false;
   }
 
   /**
@@ -423,6 +448,7 @@ public final class HostedModel implements AutoCloseable {
       if (arguments == null) {
         arguments = Objects.requireNonNull(pending.decode(), "arguments");
       }
+      ArgumentBinder.checkWellFormed(arguments);
     } catch (IllegalArgumentException malformed) {
       LOG.log(System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
       return Reply.of(
@@ -506,6 +532,7 @@ public final class HostedModel implements AutoCloseable {
       return Reply.of(StatusCode.SUCCESS, StatusMessages.NO_INSTANCE_TO_RESET);
     }
     dropInstance();
+    reportStrayThreads("Rest");
     return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_RESET);
   }
 
@@ -582,6 +609,7 @@ public final class HostedModel implements AutoCloseable {
    */
   private void releaseAll() {
     dropInstance();
+    reportStrayThreads("close");
     implementation = null;
     implementationBase = null;
     if (ownsSubmission) {
@@ -599,11 +627,68 @@ public final class HostedModel implements AutoCloseable {
       try {
         closeable.close();
       } catch (Exception | LinkageError e) {
-        LOG.log(System.Logger.Level.WARNING, "Closing the model instance failed: " + e, e);
+        LOG.log(System.Logger.Level.WARNING, "Closing the model instance failed: " + describe(e));
       } finally {
         Thread.currentThread().setContextClassLoader(previous);
       }
     }
+  }
+
+  /**
+   * Warns about the threads model code started and left running ({@link
+   * Submission#strayThreads()}), once the instance is dropped: they keep running, and keep the
+   * submission's classes. Threads that end within a short wait (told to stop by the model's {@code
+   * close()}, say) are not reported.
+   */
+  private void reportStrayThreads(String when) {
+    List<Thread> strays = strayThreads();
+    if (strays.isEmpty()) {
+      return;
+    }
+    long deadline = System.nanoTime() + STRAY_THREAD_WAIT_NANOS;
+    try {
+      for (Thread thread : strays) {
+        long left = deadline - System.nanoTime();
+        if (left > 0) {
+          thread.join(Math.max(1, left / 1_000_000));
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    strays = strayThreads();
+    if (strays.isEmpty()) {
+      return;
+    }
+    StringBuilder shown = new StringBuilder();
+    for (int i = 0; i < strays.size() && i < MAX_NOTES; i++) {
+      Thread thread = strays.get(i);
+      shown.append(i == 0 ? "" : ", ").append('\'').append(thread.getName()).append("' (");
+      shown.append(thread.getState());
+      StackTraceElement[] stack = thread.getStackTrace();
+      if (stack.length > 0) {
+        shown.append(", at ").append(stack[0]);
+      }
+      shown.append(')');
+    }
+    if (strays.size() > MAX_NOTES) {
+      shown.append(" and ").append(strays.size() - MAX_NOTES).append(" more");
+    }
+    LOG.log(
+        System.Logger.Level.WARNING,
+        "The model left {0} thread(s) running after {1}: {2}. They keep running (and keep the"
+            + " submission''s classes): a model should stop the threads it starts, in close() if it"
+            + " is AutoCloseable",
+        strays.size(),
+        when,
+        shown);
+  }
+
+  /** Returns the threads model code started and left running, other than this one. */
+  private List<Thread> strayThreads() {
+    List<Thread> strays = submission.strayThreads();
+    strays.remove(Thread.currentThread());
+    return strays;
   }
 
   private <T> T withContextLoader(java.util.function.Supplier<T> action) {
@@ -616,8 +701,24 @@ public final class HostedModel implements AutoCloseable {
     }
   }
 
-  private static String describe(Throwable error) {
-    return error == null ? "unknown error" : error.toString();
+  /**
+   * Describes what model code threw: its {@code toString()} (class and message), or, when that
+   * itself throws (model code too) or gives null, the class name with a note; never throws.
+   */
+  static String describe(Throwable error) {
+    if (error == null) {
+      return "unknown error";
+    }
+    String text;
+    try {
+      text = error.toString();
+    } catch (RuntimeException | Error failure) {
+      return error.getClass().getName()
+          + " (its description cannot be given: toString() threw "
+          + failure.getClass().getName()
+          + ")";
+    }
+    return text != null ? text : error.getClass().getName() + " (its toString() gave null)";
   }
 
   /** Configures a {@link HostedModel}. */

@@ -17,9 +17,9 @@ import org.modelrunner.spi.StatusMessages;
 /**
  * The rules every runner applies in front of one {@link HostedModel}, whatever carries its requests
  * (the gRPC runner, the in-process transport): whether it serves, the claim that lets one request
- * at a time run model code, the call time limit, and the runner's own messages. A transport checks
- * and decodes what it receives, asks for a {@link Claim}, runs the model through it on a thread of
- * its choice, and answers once.
+ * at a time run model code, the call and setup time limits, and the runner's own messages. A
+ * transport checks and decodes what it receives, asks for a {@link Claim}, runs the model through
+ * it on a thread of its choice, and answers once.
  *
  * <h2>Serving</h2>
  *
@@ -39,12 +39,15 @@ import org.modelrunner.spi.StatusMessages;
  * has the answer; a request whose client gave up (or whose time limit passed) keeps the claim until
  * the model returns.
  *
- * <h2>The call time limit</h2>
+ * <h2>Time limits</h2>
  *
- * With a {@linkplain #builder call time limit}, a call whose model has not returned in time is
- * answered by {@link Claim#limitTime}'s action with {@link #callTimeLimitMessage()}; the model goes
- * on and keeps the claim until it returns. Whichever comes first, the model's answer or the limit,
- * answers; {@link Claim#answer()} decides.
+ * With a {@linkplain Builder#callTimeLimit call time limit}, a call whose model has not returned in
+ * time is answered by {@link Claim#limitTime}'s action with {@link #callTimeLimitMessage()}; with a
+ * {@linkplain Builder#setupTimeLimit setup time limit}, a setup whose constructor has not returned
+ * in time likewise, with {@link #setupTimeLimitMessage()}. The model goes on and keeps the claim
+ * until it returns (a constructor that returns late leaves its instance set up). Whichever comes
+ * first, the model's answer or the limit, answers; {@link Claim#answer()} decides. A reset has no
+ * limit.
  */
 public final class RunnerCore {
   /** Whether a runner serves. */
@@ -65,6 +68,27 @@ public final class RunnerCore {
     BUSY
   }
 
+  /** The requests a time limit applies to. */
+  public enum TimeLimit {
+    /** A call: the model's method. */
+    CALL("call", "The model did not return"),
+    /** A setup: finding the implementation and its constructor. */
+    SETUP("setup", "The model's setup (its constructor) did not return");
+
+    private final String label;
+    private final String what;
+
+    TimeLimit(String label, String what) {
+      this.label = label;
+      this.what = what;
+    }
+
+    /** Returns the limit's name for humans: {@code call} or {@code setup}. */
+    public String label() {
+      return label;
+    }
+  }
+
   /** The description of a request refused because the runner is stopping. */
   public static final String SHUTTING_DOWN = "The runner is shutting down";
 
@@ -73,6 +97,7 @@ public final class RunnerCore {
 
   private final HostedModel model;
   private final long callTimeLimitNanos;
+  private final long setupTimeLimitNanos;
   private final ScheduledExecutorService timer;
   private final Claim notServing = new Claim(this, Refusal.NOT_SERVING);
   private final Claim busy = new Claim(this, Refusal.BUSY);
@@ -86,10 +111,11 @@ public final class RunnerCore {
   private RunnerCore(Builder builder) {
     this.model = builder.model;
     this.callTimeLimitNanos = builder.callTimeLimitNanos;
+    this.setupTimeLimitNanos = builder.setupTimeLimitNanos;
     this.timer = builder.timer;
   }
 
-  /** Returns a core without a call time limit in front of {@code model}. */
+  /** Returns a core without time limits in front of {@code model}. */
   public static RunnerCore of(HostedModel model) {
     return builder(model).build();
   }
@@ -188,14 +214,43 @@ public final class RunnerCore {
 
   /** Returns the call time limit, or zero for none. */
   public Duration callTimeLimit() {
-    return Duration.ofNanos(callTimeLimitNanos);
+    return timeLimit(TimeLimit.CALL);
+  }
+
+  /** Returns the setup time limit, or zero for none. */
+  public Duration setupTimeLimit() {
+    return timeLimit(TimeLimit.SETUP);
+  }
+
+  /** Returns the time limit of {@code kind}, or zero for none. */
+  public Duration timeLimit(TimeLimit kind) {
+    return Duration.ofNanos(limitNanos(kind));
   }
 
   /** Returns the description of a call answered at the call time limit. */
   public String callTimeLimitMessage() {
-    return "The model did not return within the runner's call time limit of "
-        + describe(callTimeLimitNanos)
+    return timeLimitMessage(TimeLimit.CALL);
+  }
+
+  /** Returns the description of a setup answered at the setup time limit. */
+  public String setupTimeLimitMessage() {
+    return timeLimitMessage(TimeLimit.SETUP);
+  }
+
+  /** Returns the description of a request answered at the time limit of {@code kind}. */
+  public String timeLimitMessage(TimeLimit kind) {
+    return kind.what
+        + " within the runner's "
+        + kind.label
+        + " time limit of "
+        + describe(limitNanos(kind))
         + "; it keeps running and the runner is busy until it returns";
+  }
+
+  private long limitNanos(TimeLimit kind) {
+    return Objects.requireNonNull(kind, "kind") == TimeLimit.CALL
+        ? callTimeLimitNanos
+        : setupTimeLimitNanos;
   }
 
   /** Returns the description of a request the runner itself failed, because of {@code error}. */
@@ -203,8 +258,15 @@ public final class RunnerCore {
     return RUNNER_FAILED + error;
   }
 
-  /** Returns a duration for humans: {@code 250 ms}, {@code 2.5 s}, {@code 10 s}. */
+  /**
+   * Returns a duration for humans: {@code 250 ms}, {@code 2.5 s}, {@code 10 s}, {@code 90 s}, and
+   * whole minutes as {@code 5 min}.
+   */
   public static String describe(long nanos) {
+    long minute = TimeUnit.MINUTES.toNanos(1);
+    if (nanos >= minute && nanos % minute == 0) {
+      return nanos / minute + " min";
+    }
     BigDecimal amount =
         nanos < 1_000_000_000L
             ? BigDecimal.valueOf(nanos).movePointLeft(6)
@@ -320,12 +382,22 @@ public final class RunnerCore {
     }
 
     /**
-     * Starts the call time limit, if the core has one: when it passes before the request is
-     * answered, {@code onLimit} answers it (with {@link RunnerCore#callTimeLimitMessage()}). Does
-     * nothing without a limit, or when the timer no longer runs (the runner is stopping).
+     * Starts the call time limit, if the core has one: {@link #limitTime(TimeLimit, Runnable)
+     * limitTime(TimeLimit.CALL, onLimit)}.
      */
     public void limitTime(Runnable onLimit) {
-      if (refusal != null || core.callTimeLimitNanos <= 0) {
+      limitTime(TimeLimit.CALL, onLimit);
+    }
+
+    /**
+     * Starts the time limit of the request this claim runs ({@code kind}: a call or a setup), if
+     * the core has one: when it passes before the request is answered, {@code onLimit} answers it
+     * (with {@link RunnerCore#timeLimitMessage(TimeLimit)}). Does nothing without a limit, or when
+     * the timer no longer runs (the runner is stopping). Call it once, before the model runs.
+     */
+    public void limitTime(TimeLimit kind, Runnable onLimit) {
+      long nanos = core.limitNanos(kind);
+      if (refusal != null || nanos <= 0) {
         return;
       }
       try {
@@ -336,7 +408,7 @@ public final class RunnerCore {
                     onLimit.run();
                   }
                 },
-                core.callTimeLimitNanos,
+                nanos,
                 TimeUnit.NANOSECONDS);
       } catch (RejectedExecutionException stopping) {
         // the runner is stopping: the request runs without a limit
@@ -354,6 +426,7 @@ public final class RunnerCore {
   public static final class Builder {
     private final HostedModel model;
     private long callTimeLimitNanos;
+    private long setupTimeLimitNanos;
     private ScheduledExecutorService timer;
 
     private Builder(HostedModel model) {
@@ -363,18 +436,42 @@ public final class RunnerCore {
     /**
      * Answers a call whose model has not returned within {@code limit} (zero: no limit, the
      * default), with {@code timer} running the limits.
+     *
+     * @throws IllegalArgumentException if {@code limit} is negative
+     * @throws NullPointerException if {@code limit} is positive and {@code timer} is null
      */
     public Builder callTimeLimit(Duration limit, ScheduledExecutorService timer) {
-      long nanos = saturatedNanos(Objects.requireNonNull(limit, "limit"));
-      if (nanos < 0) {
-        throw new IllegalArgumentException("The call time limit is negative: " + limit);
-      }
-      this.callTimeLimitNanos = nanos;
-      this.timer = nanos > 0 ? Objects.requireNonNull(timer, "timer") : null;
+      this.callTimeLimitNanos = checked(limit, timer, "call");
       return this;
     }
 
-    /** Returns the core; it serves at once. */
+    /**
+     * Answers a setup whose constructor (or discovery) has not returned within {@code limit} (zero:
+     * no limit, the default), with {@code timer} running the limits.
+     *
+     * @throws IllegalArgumentException if {@code limit} is negative
+     * @throws NullPointerException if {@code limit} is positive and {@code timer} is null
+     */
+    public Builder setupTimeLimit(Duration limit, ScheduledExecutorService timer) {
+      this.setupTimeLimitNanos = checked(limit, timer, "setup");
+      return this;
+    }
+
+    private long checked(Duration limit, ScheduledExecutorService timer, String kind) {
+      long nanos = saturatedNanos(Objects.requireNonNull(limit, "limit"));
+      if (nanos < 0) {
+        throw new IllegalArgumentException("The " + kind + " time limit is negative: " + limit);
+      }
+      if (nanos > 0) {
+        this.timer = Objects.requireNonNull(timer, "timer");
+      }
+      return nanos;
+    }
+
+    /**
+     * Returns the core; it serves at once. One timer runs both limits: the last one given with a
+     * limit.
+     */
     public RunnerCore build() {
       return new RunnerCore(this);
     }

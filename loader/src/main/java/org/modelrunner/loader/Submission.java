@@ -13,7 +13,11 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
+import java.util.WeakHashMap;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
@@ -35,6 +39,11 @@ import org.modelrunner.spi.SubmittedCode;
  * Builder#fallbackClassLoader fallback loader}, where a coordinator's base-class jar can live. Two
  * submissions never see each other's classes.
  *
+ * <p>Threads: a submission has a {@linkplain #threadGroup() thread group}. A runner that runs model
+ * code on threads it makes with {@link #newThread} (the gRPC runner does) runs it in that group, so
+ * the threads model code starts belong to it too; {@link #strayThreads()} lists those still alive,
+ * which {@link HostedModel} reports at reset and close.
+ *
  * <p>Closing the submission closes its class loader; once nothing else refers to its classes, the
  * loader and everything it loaded can be collected.
  */
@@ -54,12 +63,17 @@ public final class Submission implements SubmittedCode, AutoCloseable {
   private final List<String> classNames;
   private final ClassLoader classLoader;
   private final boolean ownsClassLoader;
+  private final ThreadGroup threadGroup;
+
+  /** The threads made by {@link #newThread}: the runner's, not the model's. Guarded by itself. */
+  private final Set<Thread> runnerThreads = Collections.newSetFromMap(new WeakHashMap<>());
 
   private Submission(
       Path path, ClassLoader classLoader, List<Path> locations, List<String> classNames) {
     this.path = path;
     this.classLoader = classLoader;
     this.ownsClassLoader = false;
+    this.threadGroup = new ThreadGroup("submission-" + IDS.incrementAndGet() + ":class-path");
     this.locations = List.copyOf(locations);
     this.classNames = List.copyOf(classNames);
   }
@@ -80,19 +94,18 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     }
     List<String> shared = new ArrayList<>(DEFAULT_SHARED_PACKAGES);
     shared.addAll(builder.extraShared);
+    String name = "submission-" + IDS.incrementAndGet() + ":" + path.getFileName();
+    this.threadGroup = new ThreadGroup(name);
     this.classLoader =
-        new SubmissionClassLoader(
-            "submission-" + IDS.incrementAndGet() + ":" + path.getFileName(),
-            urls,
-            builder.host,
-            builder.fallback,
-            shared);
+        new SubmissionClassLoader(name, urls, builder.host, builder.fallback, shared);
   }
 
   /**
    * Opens the submission at {@code path} (a jar or a directory) with the default isolation.
    *
-   * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
+   * @throws IllegalArgumentException if the path does not exist, holds no jar and no class file, or
+   *     holds a jar that cannot be read as one (not a zip file, say): the message names the jar and
+   *     the cause
    * @throws UncheckedIOException if the submission cannot be read
    */
   public static Submission open(Path path) {
@@ -160,6 +173,53 @@ public final class Submission implements SubmittedCode, AutoCloseable {
         | java.nio.file.FileSystemNotFoundException e) {
       return Optional.empty();
     }
+  }
+
+  /**
+   * Returns the submission's thread group: the group of the threads {@link #newThread} makes, and
+   * so of the threads model code starts from them (unless it names another group).
+   */
+  public ThreadGroup threadGroup() {
+    return threadGroup;
+  }
+
+  /**
+   * Returns a new daemon thread of the runner, not started, in the submission's {@linkplain
+   * #threadGroup() thread group}, with the submission's class loader as its context class loader: a
+   * runner runs model code on such threads, so that the threads the model starts can be told apart
+   * from the runner's ({@link #strayThreads()}).
+   */
+  public Thread newThread(Runnable body, String name) {
+    Thread thread = new Thread(threadGroup, body, name);
+    thread.setDaemon(true);
+    thread.setContextClassLoader(classLoader);
+    synchronized (runnerThreads) {
+      runnerThreads.add(thread);
+    }
+    return thread;
+  }
+
+  /**
+   * Returns the threads of the submission's thread group that are alive and not the runner's:
+   * threads model code started (from a thread made by {@link #newThread}) and left running. The
+   * JDK's common fork-join pool, which model code may have started, is not the model's.
+   */
+  public List<Thread> strayThreads() {
+    Thread[] threads = new Thread[threadGroup.activeCount() + 8];
+    int count = threadGroup.enumerate(threads, true);
+    List<Thread> strays = new ArrayList<>();
+    synchronized (runnerThreads) {
+      for (int i = 0; i < count; i++) {
+        Thread thread = threads[i];
+        if (thread.isAlive()
+            && !runnerThreads.contains(thread)
+            && !(thread instanceof ForkJoinWorkerThread worker
+                && worker.getPool() == ForkJoinPool.commonPool())) {
+          strays.add(thread);
+        }
+      }
+    }
+    return strays;
   }
 
   /**
@@ -236,7 +296,8 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     /**
      * Reads the submission's layout and creates its class loader.
      *
-     * @throws IllegalArgumentException if the path does not exist or holds no jar and no class file
+     * @throws IllegalArgumentException if the path does not exist, holds no jar and no class file,
+     *     or holds a jar that cannot be read as one (the message names it and says why)
      * @throws UncheckedIOException if the submission cannot be read
      */
     public Submission build() {
@@ -271,11 +332,11 @@ public final class Submission implements SubmittedCode, AutoCloseable {
           }
           for (Path jar : jars) {
             locations.add(jar);
-            addJarClassNames(jar, names);
+            addJarClassNames(jar, path, names);
           }
         } else {
           locations.add(path);
-          addJarClassNames(path, names);
+          addJarClassNames(path, path, names);
         }
       } catch (IOException e) {
         throw new UncheckedIOException("Cannot read the submission " + path, e);
@@ -287,7 +348,13 @@ public final class Submission implements SubmittedCode, AutoCloseable {
       return new Submission(this, locations, new ArrayList<>(names));
     }
 
-    private static void addJarClassNames(Path jar, TreeSet<String> names) throws IOException {
+    /**
+     * Adds the classes of a jar of the submission.
+     *
+     * @throws IllegalArgumentException if the jar cannot be read as one (not a zip file, damaged):
+     *     the message names the jar and the cause
+     */
+    private static void addJarClassNames(Path jar, Path submission, TreeSet<String> names) {
       try (JarFile file = new JarFile(jar.toFile())) {
         for (JarEntry entry : Collections.list(file.entries())) {
           if (!entry.isDirectory()) {
@@ -297,7 +364,23 @@ public final class Submission implements SubmittedCode, AutoCloseable {
             }
           }
         }
+      } catch (IOException | RuntimeException e) {
+        // ZipException, an unreadable file; an IllegalStateException or IllegalArgumentException
+        // for a damaged entry.
+        throw new IllegalArgumentException(
+            (jar.equals(submission)
+                    ? "The submission " + jar
+                    : "The jar " + submission.relativize(jar) + " in the submission " + submission)
+                + " cannot be read as a jar: "
+                + describe(e),
+            e);
       }
+    }
+
+    private static String describe(Exception e) {
+      String message = e.getMessage();
+      String kind = e.getClass().getSimpleName();
+      return message == null || message.isBlank() ? kind : message + " (" + kind + ")";
     }
 
     /**

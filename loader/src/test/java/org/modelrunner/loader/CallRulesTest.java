@@ -10,6 +10,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -647,6 +652,81 @@ class CallRulesTest {
                   "score",
                   Arguments.builder().add(Variant.ofLong(1)).add("zzz", Variant.ofLong(2)).build()))
           .isEqualTo("one:1");
+    }
+  }
+
+  @Test
+  void droppedKeywordsAreLoggedABoundedNumberOfTimesWithTheirNamesCut() {
+    List<String> warnings = new CopyOnWriteArrayList<>();
+    Logger logger = Logger.getLogger(HostedModel.class.getName());
+    Handler capture =
+        new Handler() {
+          @Override
+          public void publish(LogRecord record) {
+            String text = new SimpleFormatter().formatMessage(record);
+            if (text.contains("keyword")) {
+              warnings.add(text);
+            }
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    logger.addHandler(capture);
+    try (HostedModel model = open(rules)) {
+      Arguments same = Arguments.builder().add("same", Variant.ofLong(1)).build();
+      assertThat(successString(model, "text", same)).isEqualTo("text");
+      assertThat(successString(model, "text", same)).isEqualTo("text");
+      assertThat(warnings)
+          .containsExactly(
+              "Dropping keyword argument 'same' of text(): it has no parameter of that name (logged"
+                  + " once)");
+
+      String huge = "k".repeat(1 << 20);
+      successString(model, "text", Arguments.builder().add(huge, Variant.ofLong(1)).build());
+      assertThat(warnings).hasSize(2);
+      assertThat(warnings.get(1))
+          .isEqualTo(
+              "Dropping keyword argument '"
+                  + "k".repeat(DroppedKeywords.MAX_SHOWN_LENGTH)
+                  + "\u2026 (1048576 characters)' of text(): it has no parameter of that name"
+                  + " (logged once)");
+
+      // A new name on every call: the first ones are logged, then one line, then nothing.
+      for (int i = 0; i < 1_000; i++) {
+        successString(model, "text", Arguments.builder().add("k" + i, Variant.ofLong(i)).build());
+      }
+      assertThat(warnings).hasSize(DroppedKeywords.MAX_WARNINGS + 1);
+      assertThat(warnings.get(DroppedKeywords.MAX_WARNINGS))
+          .isEqualTo(
+              "100 distinct dropped keyword arguments have been logged: further ones are not"
+                  + " logged");
+      successString(model, "text", Arguments.builder().add(huge + "2", Variant.ofLong(1)).build());
+      assertThat(warnings).hasSize(DroppedKeywords.MAX_WARNINGS + 1);
+    } finally {
+      logger.removeHandler(capture);
+    }
+  }
+
+  @Test
+  void aSetupKeywordNoConstructorTakesIsNamedCut() {
+    String huge = "n".repeat(10_000);
+    try (HostedModel model = HostedModel.open(constructor)) {
+      Reply reply =
+          model.setup(
+              BASE,
+              Arguments.builder()
+                  .add(s("x"))
+                  .add(Variant.ofLong(1))
+                  .add(huge, Variant.ofLong(1))
+                  .build());
+      assertThat(reply.status().code()).isEqualTo("SETUP_FAILED");
+      assertThat(reply.status().message())
+          .contains("n".repeat(DroppedKeywords.MAX_SHOWN_LENGTH) + "\u2026 (10000 characters)")
+          .hasSizeLessThan(1_000);
     }
   }
 

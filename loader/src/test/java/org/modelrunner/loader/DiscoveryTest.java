@@ -389,6 +389,24 @@ class DiscoveryTest {
   }
 
   @Test
+  void aJarThatIsNotAZipIsAClearErrorThatNamesIt() throws Exception {
+    Path submission = dir.resolve("corrupt");
+    Files.createDirectories(submission.resolve("lib"));
+    Files.writeString(submission.resolve("lib/model.jar"), "not a zip file");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Submission.open(submission))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(
+            "The jar lib/model.jar in the submission "
+                + submission
+                + " cannot be read as a jar: zip END header not found (ZipException)");
+    Path jar = dir.resolve("alone.jar");
+    Files.write(jar, new byte[] {'P', 'K', 3, 4, 0});
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> Submission.open(jar))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("The submission " + jar + " cannot be read as a jar: ");
+  }
+
+  @Test
   void anImplementationOnTheClassPathCanBeHostedWithoutDiscovery() {
     try (HostedModel model =
         HostedModel.forImplementation(org.modelrunner.loader.fixtures.ClassPathTracker.class)) {

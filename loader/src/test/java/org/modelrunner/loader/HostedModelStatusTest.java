@@ -71,7 +71,22 @@ class HostedModelStatusTest {
                   public Object faultyGetter() { return new Faulty(false); }
                   public Object erroneousGetter() { return new Faulty(true); }
                   public String hold() throws InterruptedException { Gate.pass(); return "held"; }
+                  public String unprintable() { throw new Unprintable(); }
+                  public String text(String text) { return "text:" + text; }
+                  public String none(Object value) { return "none:" + value; }
                   @Override public String toString() { return "overridden"; }
+                  @Override public Model clone() { return new Model(name); }
+                  @SuppressWarnings("deprecation") @Override public void finalize() {}
+                }
+                """)
+            .add(
+                "com.example.st.basic.Unprintable",
+                """
+                package com.example.st.basic;
+                /** An exception that cannot be described: its toString() throws. */
+                public final class Unprintable extends RuntimeException {
+                  @Override public String toString() { throw new IllegalStateException("no words"); }
+                  @Override public String getMessage() { throw new IllegalStateException("no words"); }
                 }
                 """)
             .add(
@@ -108,6 +123,9 @@ class HostedModelStatusTest {
                 public class Model extends org.modelrunner.loader.fixtures.TrackerBase {
                   private final int horizon;
                   public Model(int horizon) {
+                    if (horizon == -1) {
+                      throw new com.example.st.horizon.Unprintable();
+                    }
                     if (horizon <= 0) {
                       throw new IllegalArgumentException("horizon must be positive");
                     }
@@ -116,6 +134,14 @@ class HostedModelStatusTest {
                   public void tick(Object data) {}
                   public Object predict() { return horizon; }
                   public int horizon() { return horizon; }
+                }
+                """)
+            .add(
+                "com.example.st.horizon.Unprintable",
+                """
+                package com.example.st.horizon;
+                public final class Unprintable extends RuntimeException {
+                  @Override public String toString() { throw new IllegalStateException("no words"); }
                 }
                 """)
             .add(
@@ -346,7 +372,19 @@ class HostedModelStatusTest {
     try (HostedModel model = HostedModel.open(basic)) {
       setUp(model);
       for (String name :
-          new String[] {"helper", "toString", "hashCode", "getClass", "wait", "notify", "equals"}) {
+          new String[] {
+            "helper",
+            "toString",
+            "hashCode",
+            "getClass",
+            "wait",
+            "notify",
+            "notifyAll",
+            "equals",
+            // Protected in Object, made public by the model: still Object's.
+            "clone",
+            "finalize"
+          }) {
         Reply reply = model.call(name, Arguments.none());
         assertThat(reply.status().code()).as(name).isEqualTo("BAD_IMPLEMENTATION");
         assertThat(reply.status().message())
@@ -386,6 +424,37 @@ class HostedModelStatusTest {
       assertThat(fixed.status().code()).isEqualTo("SUCCESS");
       assertThat(fixed.status().message()).isEqualTo("Instance created successfully");
       assertThat(model.call("horizon", Arguments.none()).value()).contains(Variant.ofLong(5));
+    }
+  }
+
+  @Test
+  void setupWhoseConstructorThrowsAnExceptionThatCannotBeDescribed() {
+    try (HostedModel model = HostedModel.open(horizon)) {
+      Reply reply = model.setup(BASE, Arguments.builder().add(Variant.ofLong(-1)).build());
+      assertThat(reply.status().code()).isEqualTo("SETUP_FAILED");
+      assertThat(reply.status().message())
+          .isEqualTo(
+              "com.example.st.horizon.Unprintable (its description cannot be given: toString() threw"
+                  + " java.lang.IllegalStateException)");
+      assertThat(model.isSetUp()).isFalse();
+    }
+  }
+
+  @Test
+  void setupArgumentThatIsNotUtf8IsMalformed() {
+    try (HostedModel model = HostedModel.open(basic)) {
+      Reply reply =
+          model.setup(
+              BASE,
+              Arguments.builder()
+                  .add(Variant.of(VariantType.STRING, new byte[] {'a', (byte) 0xff}))
+                  .build());
+      assertThat(reply.status().code()).isEqualTo("SETUP_FAILED");
+      assertThat(reply.status().message())
+          .isEqualTo(
+              "Malformed argument: the argument at position 1: a STRING value must be UTF-8, this"
+                  + " one is not: byte 1 of 2 (0xff) is not valid UTF-8");
+      assertThat(model.isSetUp()).isFalse();
     }
   }
 
@@ -484,6 +553,82 @@ class HostedModelStatusTest {
 
       // The instance survives a failed call.
       assertThat(model.call("answer", Arguments.none()).value()).contains(Variant.ofLong(42));
+    }
+  }
+
+  @Test
+  void modelThrowsAnExceptionThatCannotBeDescribed() {
+    try (HostedModel model = HostedModel.open(basic)) {
+      setUp(model);
+      Reply reply = model.call("unprintable", Arguments.none());
+      assertThat(reply.status().code()).isEqualTo("MODEL_FAILED");
+      assertThat(reply.status().message())
+          .isEqualTo(
+              PREFIX
+                  + "com.example.st.basic.Unprintable (its description cannot be given: toString()"
+                  + " threw java.lang.IllegalStateException)");
+      assertThat(model.call("answer", Arguments.none()).value()).contains(Variant.ofLong(42));
+    }
+  }
+
+  @Test
+  void callArgumentThatIsNotUtf8IsMalformedNotReplaced() {
+    try (HostedModel model = HostedModel.open(basic)) {
+      setUp(model);
+      // "é" cut after its first byte: Python's decode('utf-8') raises; nothing reaches the model.
+      Variant cut = Variant.of(VariantType.STRING, new byte[] {'c', 'a', 'f', (byte) 0xc3});
+      Reply positional = model.call("text", Arguments.builder().add(cut).build());
+      assertThat(positional.status().code()).isEqualTo("MODEL_FAILED");
+      assertThat(positional.status().message())
+          .isEqualTo(
+              PREFIX
+                  + "Malformed argument: the argument at position 1: a STRING value must be UTF-8,"
+                  + " this one is not: byte 3 of 4 (0xc3) is not valid UTF-8");
+      Reply keyword = model.call("text", Arguments.builder().add("text", cut).build());
+      assertThat(keyword.status().code()).isEqualTo("MODEL_FAILED");
+      assertThat(keyword.status().message())
+          .startsWith(PREFIX + "Malformed argument: the keyword argument 'text': a STRING value");
+      // Checked before the method is looked up, as an undecodable argument.
+      assertThat(model.call("nope", Arguments.builder().add(cut).build()).status().code())
+          .isEqualTo("MODEL_FAILED");
+      assertThat(
+              model
+                  .call("text", Arguments.builder().add(Variant.ofString("caf\u00e9")).build())
+                  .value())
+          .contains(Variant.ofString("text:caf\u00e9"));
+    }
+  }
+
+  @Test
+  void callArgumentNoneCarryingBytesIsMalformed() {
+    try (HostedModel model = HostedModel.open(basic)) {
+      setUp(model);
+      Variant noneWithBytes = Variant.of(VariantType.NONE, new byte[] {0});
+      Reply reply = model.call("none", Arguments.builder().add(noneWithBytes).build());
+      assertThat(reply.status().code()).isEqualTo("MODEL_FAILED");
+      assertThat(reply.status().message())
+          .isEqualTo(
+              PREFIX
+                  + "Malformed argument: the argument at position 1: a NONE value must be empty, this"
+                  + " one has 1 bytes");
+      assertThat(model.call("none", Arguments.builder().add(Variant.NONE).build()).value())
+          .contains(Variant.ofString("none:null"));
+    }
+  }
+
+  @Test
+  void callArgumentOfJsonFollowedByMoreTextIsRefused() {
+    try (HostedModel model = HostedModel.open(basic)) {
+      setUp(model);
+      Reply reply = model.call("none", Arguments.builder().add(json("{\"a\":1} xyz")).build());
+      assertThat(reply.status().code()).isEqualTo("MODEL_FAILED");
+      assertThat(reply.status().message())
+          .startsWith(
+              PREFIX
+                  + "argument for parameter 'value' (position 1) is invalid: the JSON value cannot be"
+                  + " read as java.lang.Object: ");
+      assertThat(model.call("none", Arguments.builder().add(json("{\"a\":1} ")).build()).value())
+          .contains(Variant.ofString("none:{a=1}"));
     }
   }
 

@@ -24,7 +24,10 @@ import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusMessages;
 import org.modelrunner.spi.Variant;
 
-/** The runner's rules shared by every transport: serving, the one claim, the call time limit. */
+/**
+ * The runner's rules shared by every transport: serving, the one claim, the call and setup time
+ * limits.
+ */
 class RunnerCoreTest {
   private static final String BASE = TrackerBase.class.getName();
 
@@ -48,6 +51,25 @@ class RunnerCoreTest {
     }
   }
 
+  /** A model whose constructor waits until the test lets it return. */
+  public static class SlowSetup extends TrackerBase {
+    static volatile CountDownLatch entered = new CountDownLatch(1);
+    static volatile CountDownLatch exit = new CountDownLatch(1);
+
+    public SlowSetup() throws InterruptedException {
+      entered.countDown();
+      exit.await();
+    }
+
+    @Override
+    public void tick(Object data) {}
+
+    @Override
+    public Object predict() {
+      return 7L;
+    }
+  }
+
   private HostedModel model;
   private ExecutorService modelThread;
 
@@ -55,6 +77,8 @@ class RunnerCoreTest {
   void setUp() {
     Held.entered = new CountDownLatch(1);
     Held.exit = new CountDownLatch(1);
+    SlowSetup.entered = new CountDownLatch(1);
+    SlowSetup.exit = new CountDownLatch(1);
     model = HostedModel.forImplementation(Held.class);
     assertThat(model.setup(BASE, Arguments.none()).status().isSuccess()).isTrue();
     modelThread = Executors.newSingleThreadExecutor();
@@ -63,6 +87,7 @@ class RunnerCoreTest {
   @AfterEach
   void tearDown() throws InterruptedException {
     Held.exit.countDown();
+    SlowSetup.exit.countDown();
     modelThread.shutdownNow();
     assertThat(modelThread.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
     model.close();
@@ -175,6 +200,82 @@ class RunnerCoreTest {
   }
 
   @Test
+  void theSetupTimeLimitAnswersOnceAndTheConstructorKeepsTheClaimUntilItReturns() throws Exception {
+    ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+    try (HostedModel slow = HostedModel.forImplementation(SlowSetup.class)) {
+      RunnerCore core =
+          RunnerCore.builder(slow).setupTimeLimit(Duration.ofMillis(1), timer).build();
+      assertThat(core.setupTimeLimit()).isEqualTo(Duration.ofMillis(1));
+      assertThat(core.callTimeLimit()).isZero();
+      assertThat(core.setupTimeLimitMessage())
+          .isEqualTo(core.timeLimitMessage(RunnerCore.TimeLimit.SETUP))
+          .isEqualTo(
+              "The model's setup (its constructor) did not return within the runner's setup time"
+                  + " limit of 1 ms; it keeps running and the runner is busy until it returns");
+      AtomicInteger limits = new AtomicInteger();
+      RunnerCore.Claim claim = core.claim();
+      claim.limitTime(RunnerCore.TimeLimit.SETUP, limits::incrementAndGet);
+      Future<Reply> setup = modelThread.submit(() -> claim.setup(BASE, Arguments.none()));
+
+      await().atMost(Duration.ofSeconds(10)).until(() -> limits.get() == 1);
+      assertThat(SlowSetup.entered.getCount()).as("the constructor runs").isZero();
+      assertThat(claim.isAnswered()).isTrue();
+      assertThat(claim.answer()).as("the setup's late answer is not sent").isFalse();
+      assertThat(core.claim().refusal())
+          .as("the constructor still runs: busy")
+          .isEqualTo(RunnerCore.Refusal.BUSY);
+      assertThat(core.isBusy()).isTrue();
+
+      SlowSetup.exit.countDown();
+      assertThat(setup.get(10, TimeUnit.SECONDS).status().message())
+          .isEqualTo(StatusMessages.INSTANCE_CREATED);
+      claim.release();
+      // The constructor returned late: its instance is kept, as a late call's effects are.
+      RunnerCore.Claim next = core.claim();
+      assertThat(next.isGranted()).isTrue();
+      assertThat(next.setup(BASE, Arguments.none()).status().message())
+          .isEqualTo(StatusMessages.INSTANCE_EXISTS);
+      next.release();
+      assertThat(limits).hasValue(1);
+    } finally {
+      timer.shutdownNow();
+    }
+  }
+
+  @Test
+  void eachLimitAppliesToItsOwnRequests() {
+    ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1);
+    try {
+      RunnerCore callOnly =
+          RunnerCore.builder(model).callTimeLimit(Duration.ofHours(1), pool).build();
+      RunnerCore.Claim setup = callOnly.claim();
+      setup.limitTime(RunnerCore.TimeLimit.SETUP, () -> {});
+      assertThat(pool.getQueue()).as("no setup time limit").isEmpty();
+      setup.release();
+      assertThat(setup.answer()).isTrue();
+
+      RunnerCore both =
+          RunnerCore.builder(model)
+              .callTimeLimit(Duration.ofHours(1), pool)
+              .setupTimeLimit(Duration.ofHours(2), pool)
+              .build();
+      assertThat(both.timeLimit(RunnerCore.TimeLimit.CALL)).isEqualTo(Duration.ofHours(1));
+      assertThat(both.timeLimit(RunnerCore.TimeLimit.SETUP)).isEqualTo(Duration.ofHours(2));
+      RunnerCore.Claim call = both.claim();
+      call.limitTime(RunnerCore.TimeLimit.CALL, () -> {});
+      assertThat(pool.getQueue()).hasSize(1);
+      assertThat(((java.util.concurrent.Delayed) pool.getQueue().peek()).getDelay(TimeUnit.MINUTES))
+          .isBetween(50L, 60L);
+      call.release();
+      assertThat(call.answer()).isTrue();
+      assertThat(pool.getQueue().stream().allMatch(task -> ((Future<?>) task).isCancelled()))
+          .isTrue();
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @Test
   void anAnswerBeforeTheLimitCancelsIt() {
     ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1);
     try {
@@ -196,8 +297,16 @@ class RunnerCoreTest {
     assertThat(RunnerCore.describe(250_000_000L)).isEqualTo("250 ms");
     assertThat(RunnerCore.describe(2_500_000_000L)).isEqualTo("2.5 s");
     assertThat(RunnerCore.describe(10_000_000_000L)).isEqualTo("10 s");
+    assertThat(RunnerCore.describe(90_000_000_000L)).isEqualTo("90 s");
+    assertThat(RunnerCore.describe(Duration.ofMinutes(5).toNanos())).isEqualTo("5 min");
     assertThatThrownBy(
             () -> RunnerCore.builder(model).callTimeLimit(Duration.ofSeconds(-1), null).build())
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(
+            () -> RunnerCore.builder(model).setupTimeLimit(Duration.ofSeconds(-1), null).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("setup time limit");
+    assertThatThrownBy(() -> RunnerCore.builder(model).setupTimeLimit(Duration.ofSeconds(1), null))
+        .isInstanceOf(NullPointerException.class);
   }
 }

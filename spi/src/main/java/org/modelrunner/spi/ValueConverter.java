@@ -35,6 +35,11 @@ import java.util.Optional;
  * Optional<T>} gives empty for NONE. A PARQUET or ARROW variant without an installed codec decodes
  * to itself ({@code Object} or {@code Variant} target) or to its bytes ({@code byte[]} target).
  *
+ * <p>Malformed bytes fail, as they fail in the Python implementation, instead of giving a wrong
+ * value: a NONE that carries bytes, a DOUBLE that is not 8 bytes, a STRING that is not valid UTF-8
+ * (never replaced by U+FFFD), JSON text followed by anything but white space ({@link
+ * Variant#checkWellFormed()} checks the fixed formats alone).
+ *
  * <p>A converter is thread-safe. Its codecs may cache per-type information (Jackson does): create
  * one converter per isolated class loader and drop it with that loader.
  */

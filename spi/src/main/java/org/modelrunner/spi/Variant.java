@@ -3,6 +3,10 @@ package org.modelrunner.spi;
 import java.math.BigInteger;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
@@ -148,13 +152,97 @@ public final class Variant {
   }
 
   /**
-   * Reads a {@link VariantType#STRING} value as UTF-8.
+   * Reads a {@link VariantType#STRING} value as UTF-8. Bytes that are not valid UTF-8 are refused,
+   * as Python's {@code bytes.decode('utf-8')} refuses them, rather than replaced.
    *
-   * @throws ValueConversionException if this is not a STRING
+   * @throws ValueConversionException if this is not a STRING, or not valid UTF-8
    */
   public String asString() {
     requireType(VariantType.STRING);
+    int invalid = firstInvalidUtf8();
+    if (invalid >= 0) {
+      throw notUtf8(invalid);
+    }
     return new String(bytes, StandardCharsets.UTF_8);
+  }
+
+  /**
+   * Checks the bytes against the fixed part of the type's format, without decoding the value: a
+   * NONE is empty, a DOUBLE has 8 bytes, a STRING is valid UTF-8. INT accepts any length; JSON,
+   * PARQUET and ARROW are only checked when a codec reads them. A runner checks its arguments so
+   * before it calls a model, and refuses the request when this throws.
+   *
+   * @return this variant
+   * @throws ValueConversionException if the bytes cannot be a value of the type; the message says
+   *     why
+   */
+  public Variant checkWellFormed() {
+    switch (type) {
+      case NONE -> {
+        if (bytes.length != 0) {
+          throw new ValueConversionException(
+              "a NONE value must be empty, this one has " + bytes.length + " bytes");
+        }
+      }
+      case DOUBLE -> {
+        if (bytes.length != 8) {
+          throw new ValueConversionException(
+              "a DOUBLE value must have 8 bytes, this one has " + bytes.length);
+        }
+      }
+      case STRING -> {
+        int invalid = firstInvalidUtf8();
+        if (invalid >= 0) {
+          throw notUtf8(invalid);
+        }
+      }
+      default -> {
+        // INT: any length; the others are read by their codecs
+      }
+    }
+    return this;
+  }
+
+  /**
+   * Returns the offset of the first byte that is not valid UTF-8, or -1 if all are. Decodes through
+   * a small buffer: checking never holds the text.
+   */
+  private int firstInvalidUtf8() {
+    int i = 0;
+    while (i < bytes.length && bytes[i] >= 0) {
+      i++; // ASCII: the usual case, checked without a decoder
+    }
+    if (i == bytes.length) {
+      return -1;
+    }
+    CharsetDecoder decoder =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    ByteBuffer in = ByteBuffer.wrap(bytes, i, bytes.length - i);
+    CharBuffer out = CharBuffer.allocate(Math.min(1024, bytes.length - i + 1));
+    while (true) {
+      CoderResult result = decoder.decode(in, out, true);
+      if (result.isError()) {
+        return in.position();
+      }
+      if (result.isUnderflow()) {
+        return -1;
+      }
+      out.clear(); // overflow: the next characters
+    }
+  }
+
+  private ValueConversionException notUtf8(int offset) {
+    return new ValueConversionException(
+        "a STRING value must be UTF-8, this one is not: byte "
+            + offset
+            + " of "
+            + bytes.length
+            + " (0x"
+            + HexFormat.of().toHexDigits(bytes[offset])
+            + ") is not valid UTF-8");
   }
 
   private void requireType(VariantType expected) {

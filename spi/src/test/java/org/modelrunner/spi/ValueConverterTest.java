@@ -366,6 +366,24 @@ class ValueConverterTest {
     }
 
     @Test
+    void jsonFollowedByMoreTextIsMalformed() {
+      // Python's json.loads refuses it ("Extra data"): one value, then only white space.
+      for (String text : List.of("{\"a\":1} xyz", "{\"a\":1} {\"b\":2}", "[1] 2", "1 2")) {
+        assertThatThrownBy(() -> converter.decode(json(text)))
+            .as(text)
+            .isInstanceOf(ValueConversionException.class)
+            .hasMessageContaining("JSON");
+        assertThatThrownBy(() -> converter.decode(json(text), JsonNode.class))
+            .as(text)
+            .isInstanceOf(ValueConversionException.class);
+      }
+      assertThatThrownBy(() -> converter.decode(json("{\"x\":1,\"y\":2} 3"), Point.class))
+          .isInstanceOf(ValueConversionException.class)
+          .hasMessageContaining(Point.class.getName());
+      assertThat(converter.decode(json(" {\"a\": 1} \n\t "))).isEqualTo(Map.of("a", 1L));
+    }
+
+    @Test
     void objectWithoutPropertiesCannotBeEncoded() {
       assertThatThrownBy(() -> converter.encode(new NoProperties()))
           .isInstanceOf(ValueConversionException.class)
@@ -494,6 +512,51 @@ class ValueConverterTest {
     }
 
     @Test
+    void noneCarryingBytesIsMalformed() {
+      Variant noneWithBytes = Variant.of(VariantType.NONE, new byte[] {1, 2});
+      assertThatThrownBy(() -> converter.decode(noneWithBytes))
+          .isInstanceOf(ValueConversionException.class)
+          .hasMessage("a NONE value must be empty, this one has 2 bytes");
+      assertThatThrownBy(() -> converter.decode(noneWithBytes, String.class))
+          .isInstanceOf(ValueConversionException.class);
+      assertThatThrownBy(() -> converter.decode(noneWithBytes, Optional.class))
+          .isInstanceOf(ValueConversionException.class);
+    }
+
+    @Test
+    void stringThatIsNotUtf8IsMalformedNotReplaced() {
+      // "h\u00e9" cut after the first byte of the é, then a lone 0xff; Python's decode('utf-8')
+      // raises.
+      Variant invalid = Variant.of(VariantType.STRING, new byte[] {'h', (byte) 0xc3, 'x'});
+      assertThatThrownBy(() -> converter.decode(invalid))
+          .isInstanceOf(ValueConversionException.class)
+          .hasMessage(
+              "a STRING value must be UTF-8, this one is not: byte 1 of 3 (0xc3) is not valid UTF-8");
+      assertThatThrownBy(() -> converter.decode(invalid, String.class))
+          .isInstanceOf(ValueConversionException.class);
+      for (byte[] bytes :
+          List.of(
+              new byte[] {(byte) 0xff},
+              new byte[] {'a', (byte) 0xe2, (byte) 0x82}, // truncated at the end
+              new byte[] {(byte) 0xc0, (byte) 0x80}, // overlong NUL
+              new byte[] {(byte) 0xed, (byte) 0xa0, (byte) 0x80})) { // an encoded surrogate
+        Variant variant = Variant.of(VariantType.STRING, bytes);
+        assertThatThrownBy(variant::asString).isInstanceOf(ValueConversionException.class);
+        assertThatThrownBy(variant::checkWellFormed).isInstanceOf(ValueConversionException.class);
+      }
+      // Long texts are checked through a small buffer: the bad byte is found wherever it is.
+      String long1 = "\u00e9".repeat(5_000) + "\uD83D\uDE80".repeat(3_000);
+      byte[] longBytes = long1.getBytes(StandardCharsets.UTF_8);
+      assertThat(Variant.ofString(long1).checkWellFormed().asString()).isEqualTo(long1);
+      byte[] broken = java.util.Arrays.copyOf(longBytes, longBytes.length + 1);
+      broken[broken.length - 1] = (byte) 0xf0;
+      assertThatThrownBy(() -> Variant.of(VariantType.STRING, broken).checkWellFormed())
+          .hasMessageContaining("byte " + longBytes.length + " of " + broken.length + " (0xf0)");
+      assertThat(converter.decode(Variant.ofString("h\u00e9llo \uD83D\uDE80")))
+          .isEqualTo("h\u00e9llo \uD83D\uDE80");
+    }
+
+    @Test
     void stringIntoChar() {
       assertThat(converter.decode(Variant.ofString("q"), char.class)).isEqualTo('q');
       assertThat(converter.decode(Variant.ofString("q"), Character.class)).isEqualTo('q');
@@ -579,6 +642,35 @@ class ValueConverterTest {
           .hasMessageContaining("7");
       assertThatThrownBy(() -> converter.decode(sevenBytes))
           .isInstanceOf(ValueConversionException.class);
+    }
+
+    @Test
+    void checkWellFormedChecksTheFixedFormats() {
+      for (Variant good :
+          List.of(
+              Variant.NONE,
+              Variant.ofDouble(1.5),
+              Variant.ofLong(7),
+              Variant.of(VariantType.INT, new byte[] {1}),
+              Variant.of(VariantType.INT, new byte[0]),
+              Variant.ofString(""),
+              Variant.ofString("r\u00e9sum\u00e9"),
+              Variant.of(VariantType.JSON, "not checked here".getBytes(StandardCharsets.UTF_8)),
+              Variant.of(VariantType.PARQUET, new byte[] {(byte) 0xff}))) {
+        assertThat(good.checkWellFormed()).isSameAs(good);
+      }
+      assertThatThrownBy(() -> Variant.of(VariantType.NONE, new byte[1]).checkWellFormed())
+          .isInstanceOf(ValueConversionException.class)
+          .hasMessage("a NONE value must be empty, this one has 1 bytes");
+      assertThatThrownBy(() -> Variant.of(VariantType.DOUBLE, new byte[4]).checkWellFormed())
+          .isInstanceOf(ValueConversionException.class)
+          .hasMessage("a DOUBLE value must have 8 bytes, this one has 4");
+      assertThatThrownBy(
+              () ->
+                  Variant.of(VariantType.STRING, new byte[] {'o', 'k', (byte) 0x80})
+                      .checkWellFormed())
+          .isInstanceOf(ValueConversionException.class)
+          .hasMessageContaining("byte 2 of 3 (0x80)");
     }
 
     @Test

@@ -75,9 +75,10 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  *       Builder#maxSendMessageBytes the send limit} ({@code "Sent message larger than max (<size>
  *       vs. <limit>)"}); the runner keeps serving;
  *   <li>{@code DEADLINE_EXCEEDED}: a Call still running at {@linkplain Builder#callTimeLimit the
- *       call time limit}; the model keeps running and later requests get {@code Server busy} until
- *       it returns. Also a request whose client deadline passed before the model was called: it is
- *       never started;
+ *       call time limit}, or a Setup at {@linkplain Builder#setupTimeLimit the setup time limit} (5
+ *       minutes by default); the model keeps running and later requests get {@code Server busy}
+ *       until it returns. Also a request whose client deadline passed before the model was called:
+ *       it is never started;
  *   <li>{@code UNAVAILABLE "The runner is shutting down"}: a request that arrives once shutdown
  *       began;
  *   <li>{@code INVALID_ARGUMENT "Malformed request: <reason>"}: a request whose bytes are not a
@@ -118,6 +119,12 @@ public final class GrpcRunner implements AutoCloseable {
    */
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
+  /**
+   * The default {@linkplain Builder#setupTimeLimit setup time limit}: a constructor (loading
+   * weights, say) may take up to 5 minutes before its Setup is answered {@code DEADLINE_EXCEEDED}.
+   */
+  public static final Duration DEFAULT_SETUP_TIME_LIMIT = Duration.ofMinutes(5);
+
   private static final Logger LOG = Logger.getLogger(GrpcRunner.class.getName());
   private static final String SERVICE_NAME = DynamicSubclassServiceGrpc.SERVICE_NAME;
 
@@ -138,6 +145,7 @@ public final class GrpcRunner implements AutoCloseable {
   private final int maxReceiveBytes;
   private final int maxSendBytes;
   private final Duration callTimeLimit;
+  private final Duration setupTimeLimit;
   private final Duration shutdownGrace;
   private final HostedModel model;
   private final boolean ownsModel;
@@ -169,6 +177,7 @@ public final class GrpcRunner implements AutoCloseable {
     this.maxReceiveBytes = builder.maxReceiveBytes;
     this.maxSendBytes = builder.maxSendBytes;
     this.callTimeLimit = builder.callTimeLimit;
+    this.setupTimeLimit = builder.setupTimeLimit;
     this.shutdownGrace = builder.shutdownGrace;
     this.model = model;
     this.ownsModel = ownsModel;
@@ -203,20 +212,19 @@ public final class GrpcRunner implements AutoCloseable {
         InetSocketAddress bind = bindAddress();
         modelExecutor =
             new ThreadPoolExecutor(
-                1,
-                1,
-                0,
-                TimeUnit.SECONDS,
-                new LinkedBlockingQueue<>(),
-                threads("modelrunner-grpc-model"));
-        long limitNanos = callTimeLimit == null ? 0 : Durations.saturatedNanos(callTimeLimit);
-        if (limitNanos > 0) {
+                1, 1, 0, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), modelThreads());
+        long callNanos = callTimeLimit == null ? 0 : Durations.saturatedNanos(callTimeLimit);
+        long setupNanos = setupTimeLimit == null ? 0 : Durations.saturatedNanos(setupTimeLimit);
+        if (callNanos > 0 || setupNanos > 0) {
           timer = new ScheduledThreadPoolExecutor(1, threads("modelrunner-grpc-timer"));
           timer.setRemoveOnCancelPolicy(true);
         }
         RunnerCore.Builder core = RunnerCore.builder(model);
-        if (limitNanos > 0) {
-          core.callTimeLimit(Duration.ofNanos(limitNanos), timer);
+        if (callNanos > 0) {
+          core.callTimeLimit(Duration.ofNanos(callNanos), timer);
+        }
+        if (setupNanos > 0) {
+          core.setupTimeLimit(Duration.ofNanos(setupNanos), timer);
         }
         service = new RunnerService(core.build(), modelExecutor, maxSendBytes);
         health = new HealthStatusManager();
@@ -272,6 +280,10 @@ public final class GrpcRunner implements AutoCloseable {
             + (callTimeLimit == null
                 ? "no call time limit"
                 : "call time limit " + Durations.describe(callTimeLimit))
+            + ", "
+            + (setupTimeLimit == null
+                ? "no setup time limit"
+                : "setup time limit " + Durations.describe(setupTimeLimit))
             + "; host class path: "
             + (hostClassPath.isEmpty()
                 ? "none"
@@ -516,6 +528,20 @@ public final class GrpcRunner implements AutoCloseable {
     return "GrpcRunner{" + submissionLabel + (port < 0 ? "" : ", " + hostAndPort(port)) + "}";
   }
 
+  /**
+   * The model thread: one of the submission's ({@link Submission#newThread}), so that threads model
+   * code starts are in the submission's thread group and reported when left running.
+   */
+  private ThreadFactory modelThreads() {
+    Submission submission = model.submission();
+    return body -> {
+      Thread thread = submission.newThread(body, "modelrunner-grpc-model");
+      thread.setUncaughtExceptionHandler(
+          (t, e) -> LOG.log(Level.SEVERE, "Uncaught in " + t.getName() + ": " + e, e));
+      return thread;
+    };
+  }
+
   private static ThreadFactory threads(String prefix) {
     AtomicInteger count = new AtomicInteger();
     boolean numbered = prefix.endsWith("-");
@@ -542,6 +568,7 @@ public final class GrpcRunner implements AutoCloseable {
     private int maxReceiveBytes = TransportSettings.DEFAULT_MAX_MESSAGE_BYTES;
     private int maxSendBytes = TransportSettings.DEFAULT_MAX_MESSAGE_BYTES;
     private Duration callTimeLimit;
+    private Duration setupTimeLimit = DEFAULT_SETUP_TIME_LIMIT;
     private Duration shutdownGrace = DEFAULT_SHUTDOWN_GRACE;
     private boolean applicationClassesVisible = true;
 
@@ -700,18 +727,37 @@ public final class GrpcRunner implements AutoCloseable {
     /**
      * Sets the call time limit: a Call whose model has not returned after it is answered {@code
      * DEADLINE_EXCEEDED}; the model keeps running and later requests get {@code Server busy} until
-     * it returns. {@code null} or zero: no limit (the default, as the Python runner). Setup and
-     * Rest are never limited.
+     * it returns. {@code null} or zero: no limit (the default, as the Python runner). Setup has
+     * {@linkplain #setupTimeLimit a limit of its own}; Rest is never limited.
      *
      * @throws IllegalArgumentException if negative
      */
     public Builder callTimeLimit(Duration limit) {
+      this.callTimeLimit = limit(limit, "call");
+      return this;
+    }
+
+    /**
+     * Sets the setup time limit: a Setup whose model has not returned after it (its constructor
+     * still runs, say) is answered {@code DEADLINE_EXCEEDED}; the constructor keeps running and
+     * later requests get {@code Server busy} until it returns (its instance is then kept: a later
+     * Setup answers {@code "Instance already exists"}). Default 5 minutes ({@link
+     * GrpcRunner#DEFAULT_SETUP_TIME_LIMIT}); {@code null} or zero: no limit (as the Python runner,
+     * whose hung Setup blocks its client forever).
+     *
+     * @throws IllegalArgumentException if negative
+     */
+    public Builder setupTimeLimit(Duration limit) {
+      this.setupTimeLimit = limit(limit, "setup");
+      return this;
+    }
+
+    private static Duration limit(Duration limit, String kind) {
       if (limit != null && limit.isNegative()) {
         throw new IllegalArgumentException(
-            "The call time limit must not be negative, got " + limit);
+            "The " + kind + " time limit must not be negative, got " + limit);
       }
-      this.callTimeLimit = limit == null || limit.isZero() ? null : limit;
-      return this;
+      return limit == null || limit.isZero() ? null : limit;
     }
 
     /**

@@ -44,6 +44,7 @@ import picocli.CommandLine.Option;
  *   <tr><td>{@code --max-receive-message-length}</td><td>{@code GRPC_MAX_RECEIVE_MESSAGE_LENGTH}</td><td>64 MiB</td></tr>
  *   <tr><td>{@code --class-path}</td><td>{@code HOST_CLASS_PATH}</td><td>none</td></tr>
  *   <tr><td>{@code --call-time-limit}</td><td>{@code CALL_TIME_LIMIT}</td><td>none</td></tr>
+ *   <tr><td>{@code --setup-time-limit}</td><td>{@code SETUP_TIME_LIMIT}</td><td>5 min</td></tr>
  *   <tr><td>{@code --shutdown-grace}</td><td>{@code SHUTDOWN_GRACE}</td><td>10 s</td></tr>
  * </table>
  *
@@ -55,10 +56,12 @@ import picocli.CommandLine.Option;
  * asking for it is a usage error, so that a runner meant to be secure never serves in plaintext.
  *
  * <p>Exit codes: 0 after a stop, 1 when the address cannot be bound, 2 for a usage error (a missing
- * or empty code directory, an invalid option), each with one line on standard error. {@code
- * SIGTERM} (or {@code SIGINT}) stops gracefully: health turns {@code NOT_SERVING}, new requests are
- * refused, the request in flight has the grace period to finish. Logs go to standard error through
- * {@code java.util.logging}.
+ * or empty code directory, a jar in it that cannot be read as one, an invalid option), each with
+ * one line on standard error. {@code SIGTERM} (or {@code SIGINT}) stops gracefully: health turns
+ * {@code NOT_SERVING}, new requests are refused, the request in flight has the grace period to
+ * finish. So does a call of {@code System.exit} (by model code, say), whose caller is logged. A JVM
+ * still shutting down 5 s after the grace period (a model's shutdown hook that never returns, say)
+ * is halted with status 1. Logs go to standard error through {@code java.util.logging}.
  */
 @Command(
     name = RunnerMain.NAME,
@@ -114,6 +117,7 @@ public final class RunnerMain {
           Map.entry("--max-receive-message-length", "GRPC_MAX_RECEIVE_MESSAGE_LENGTH"),
           Map.entry("--class-path", "HOST_CLASS_PATH"),
           Map.entry("--call-time-limit", "CALL_TIME_LIMIT"),
+          Map.entry("--setup-time-limit", "SETUP_TIME_LIMIT"),
           Map.entry("--shutdown-grace", "SHUTDOWN_GRACE"),
           Map.entry("--secure", "SECURE"));
 
@@ -230,6 +234,17 @@ public final class RunnerMain {
   String callTimeLimit;
 
   @Option(
+      names = "--setup-time-limit",
+      paramLabel = "DURATION",
+      defaultValue = "5m",
+      description =
+          "Answer a Setup still running after this long (a constructor that loads for ever) with"
+              + " DEADLINE_EXCEEDED (the constructor keeps running; the runner is busy until it returns):"
+              + " seconds such as 90, or 250ms, 2s, 5m, PT5M; 0 for none. Env SETUP_TIME_LIMIT."
+              + " Default 5m.")
+  String setupTimeLimit;
+
+  @Option(
       names = "--shutdown-grace",
       paramLabel = "DURATION",
       defaultValue = "10s",
@@ -276,7 +291,10 @@ public final class RunnerMain {
     void started(GrpcRunner runner, Duration shutdownGrace);
   }
 
-  /** The real process: logs to standard error, stops gracefully on {@code SIGTERM}. */
+  /**
+   * The real process: logs to standard error, stops gracefully on {@code SIGTERM} (and on {@code
+   * System.exit}, naming its caller), within a bounded time ({@link ShutdownHook}).
+   */
   static final class JvmProcess implements RunnerProcess {
     @Override
     public void configureLogging(Level level) {
@@ -287,13 +305,7 @@ public final class RunnerMain {
     public void started(GrpcRunner runner, Duration shutdownGrace) {
       Runtime.getRuntime()
           .addShutdownHook(
-              new Thread(
-                  () -> {
-                    Logger.getLogger(RunnerMain.class.getName())
-                        .info("Stop requested (SIGTERM, SIGINT or exit)");
-                    runner.shutdown(shutdownGrace);
-                  },
-                  "modelrunner-grpc-shutdown"));
+              new Thread(ShutdownHook.of(runner, shutdownGrace), "modelrunner-grpc-shutdown"));
     }
   }
 
@@ -310,6 +322,7 @@ public final class RunnerMain {
       int maxReceiveBytes,
       List<Path> classPath,
       Duration callTimeLimit,
+      Duration setupTimeLimit,
       Duration shutdownGrace) {
 
     /** Returns a builder of the runner these options describe, without its submission. */
@@ -322,6 +335,7 @@ public final class RunnerMain {
           .maxSendMessageBytes(maxSendBytes)
           .maxReceiveMessageBytes(maxReceiveBytes)
           .callTimeLimit(callTimeLimit)
+          .setupTimeLimit(setupTimeLimit)
           .shutdownGrace(shutdownGrace);
     }
   }
@@ -398,6 +412,7 @@ public final class RunnerMain {
         callTimeLimit == null
             ? null
             : require("--call-time-limit", callTimeLimit, Durations::parse);
+    Duration setupLimit = require("--setup-time-limit", setupTimeLimit, Durations::parse);
     Duration grace = require("--shutdown-grace", shutdownGrace, Durations::parse);
     return new Options(
         code,
@@ -411,6 +426,7 @@ public final class RunnerMain {
         receive,
         hostPath,
         limit == null || limit.isZero() ? null : limit,
+        setupLimit.isZero() ? null : setupLimit,
         grace);
   }
 

@@ -47,7 +47,7 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
  *       gRPC itself.
  *   <li>With a call time limit, a Call whose model has not returned in time is answered {@code
  *       DEADLINE_EXCEEDED}; the model goes on and keeps the claim (later requests get {@code Server
- *       busy}) until it returns. Setup and Rest have no limit.
+ *       busy}) until it returns. A Setup is under the setup time limit likewise; Rest has no limit.
  *   <li>A request whose gRPC deadline has passed (or that was cancelled) before the model thread
  *       picks it up never reaches the model.
  *   <li>A request whose bytes are not a valid protobuf message is answered {@code INVALID_ARGUMENT}
@@ -62,6 +62,12 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
 final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServiceImplBase {
   private static final Logger LOG = Logger.getLogger(RunnerService.class.getName());
 
+  /** How many characters of a class or method name a log line shows at most. */
+  static final int MAX_SHOWN_NAME = 200;
+
+  /** How many characters of an outcome (its code and message) a log line shows at most. */
+  static final int MAX_SHOWN_STATUS = 2_000;
+
   private final RunnerCore core;
   private final Executor modelExecutor;
   private final int maxSendBytes;
@@ -75,10 +81,10 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   @Override
   public void setup(SetupRequest request, StreamObserver<SetupResponse> responses) {
     serve(
-        "Setup " + request.getClassName(),
+        "Setup " + shown(request.getClassName()),
         request,
         responses,
-        false,
+        RunnerCore.TimeLimit.SETUP,
         claim ->
             claim.setup(
                 request.getClassName(),
@@ -91,10 +97,10 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   @Override
   public void call(CallRequest request, StreamObserver<CallResponse> responses) {
     serve(
-        "Call " + request.getMethodName(),
+        "Call " + shown(request.getMethodName()),
         request,
         responses,
-        true,
+        RunnerCore.TimeLimit.CALL,
         claim ->
             claim.call(
                 request.getMethodName(),
@@ -106,7 +112,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
 
   @Override
   public void rest(Empty request, StreamObserver<RestResponse> responses) {
-    serve("Rest", request, responses, false, RunnerCore.Claim::reset, Protos::restResponse);
+    serve("Rest", request, responses, null, RunnerCore.Claim::reset, Protos::restResponse);
   }
 
   /** Refuses new requests from now on ({@code UNAVAILABLE}); the request in flight goes on. */
@@ -128,11 +134,16 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     return core.isBusy();
   }
 
+  /**
+   * Checks, claims and runs one request.
+   *
+   * @param limit the time limit the request is under, or null for none (Rest)
+   */
   private <T extends Message> void serve(
       String what,
       Message request,
       StreamObserver<T> responses,
-      boolean timeLimited,
+      RunnerCore.TimeLimit limit,
       Function<RunnerCore.Claim, Reply> work,
       Function<Reply, T> toResponse) {
     if (!core.isServing()) {
@@ -162,14 +173,14 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
       }
       return;
     }
-    Exchange<T> exchange = new Exchange<>(what, claim, responses);
+    Exchange<T> exchange = new Exchange<>(what, claim, responses, limit);
     if (responses instanceof ServerCallStreamObserver<T> call) {
       // Also keeps a late onNext on a cancelled call from throwing.
       call.setOnCancelHandler(
           () -> LOG.log(Level.FINE, "{0}: the client cancelled or its deadline passed", what));
     }
-    if (timeLimited) {
-      claim.limitTime(exchange::timeLimitReached);
+    if (limit != null) {
+      claim.limitTime(limit, exchange::timeLimitReached);
     }
     try {
       modelExecutor.execute(() -> run(exchange, context, work, toResponse));
@@ -230,13 +241,38 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     }
   }
 
+  /**
+   * Returns a name from a request as log lines show it: its first {@value #MAX_SHOWN_NAME}
+   * characters and its length when it is longer, so that a request's content never makes a line of
+   * any size.
+   */
+  static String shown(String name) {
+    return cut(name, MAX_SHOWN_NAME);
+  }
+
+  /** Returns {@code text}, or its first {@code max} characters and its length when longer. */
+  private static String cut(String text, int max) {
+    if (text.length() <= max) {
+      return text;
+    }
+    int end = max;
+    if (Character.isHighSurrogate(text.charAt(end - 1))) {
+      end--; // never half a character
+    }
+    return text.substring(0, end) + "… (" + text.length() + " characters)";
+  }
+
   private static void log(String what, Reply reply, long nanos) {
     Level level = what.startsWith("Call ") ? Level.FINE : Level.INFO;
     if (LOG.isLoggable(level)) {
       LOG.log(
           level,
           "{0}: {1} ({2} ms)",
-          new Object[] {what, reply.status(), String.format("%.1f", nanos / 1e6)});
+          new Object[] {
+            what,
+            cut(String.valueOf(reply.status()), MAX_SHOWN_STATUS),
+            String.format("%.1f", nanos / 1e6)
+          });
     }
   }
 
@@ -274,11 +310,17 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     final String what;
     final RunnerCore.Claim claim;
     private final StreamObserver<T> responses;
+    private final RunnerCore.TimeLimit limit;
 
-    Exchange(String what, RunnerCore.Claim claim, StreamObserver<T> responses) {
+    Exchange(
+        String what,
+        RunnerCore.Claim claim,
+        StreamObserver<T> responses,
+        RunnerCore.TimeLimit limit) {
       this.what = what;
       this.claim = claim;
       this.responses = responses;
+      this.limit = limit;
     }
 
     void complete(T response) {
@@ -309,13 +351,13 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
 
     /** Runs on the timer, once the claim has given it the answer. */
     void timeLimitReached() {
-      String limitText = RunnerCore.describe(core.callTimeLimit().toNanos());
+      String limitText = Durations.describe(core.timeLimit(limit));
       LOG.log(
           Level.WARNING,
-          "{0}: the model did not return within the call time limit of {1}; it keeps running and the"
+          "{0}: the model did not return within the {1} time limit of {2}; it keeps running and the"
               + " runner answers Server busy until it returns",
-          new Object[] {what, limitText});
-      send(io.grpc.Status.DEADLINE_EXCEEDED.withDescription(core.callTimeLimitMessage()));
+          new Object[] {what, limit.label(), limitText});
+      send(io.grpc.Status.DEADLINE_EXCEEDED.withDescription(core.timeLimitMessage(limit)));
     }
   }
 }

@@ -166,6 +166,46 @@ class GrpcRunnerConcurrencyTest {
   }
 
   @Test
+  void aSetupOverTheSetupTimeLimitIsDeadlineExceededAndTheRunnerStaysBusyUntilItReturns()
+      throws Exception {
+    runner = RunnerModels.runner().setupTimeLimit(Duration.ofMillis(300)).build().start();
+    client = new RunnerClient(runner);
+
+    long started = System.nanoTime();
+    io.grpc.Status status =
+        grpcError(() -> client.setup(BASE, RunnerClient.arg(1, Variant.ofString("hold"))));
+    long elapsed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started);
+    assertThat(status.getCode()).isEqualTo(io.grpc.Status.Code.DEADLINE_EXCEEDED);
+    assertThat(status.getDescription())
+        .isEqualTo(
+            "The model's setup (its constructor) did not return within the runner's setup time"
+                + " limit of 300 ms; it keeps running and the runner is busy until it returns");
+    assertThat(elapsed).isBetween(250L, 10_000L);
+    assertThat(Gate.awaitEntered()).isTrue();
+
+    // The constructor still runs: requests are busy, health is served.
+    assertBusy(() -> client.setup(BASE));
+    assertBusy(() -> client.call("answer"));
+    assertBusy(() -> client.rest());
+    assertThat(client.health("")).isEqualTo(ServingStatus.SERVING);
+
+    Gate.open();
+    // It returned: its instance is the model's, as if the setup had answered in time.
+    assertStatus(
+        awaitNotBusy(() -> client.setup(BASE)).getStatus(), "SUCCESS", "Instance already exists");
+    assertThat(Protos.fromProto(client.call("name").getMethodResponse()).asString())
+        .isEqualTo("hold");
+  }
+
+  @Test
+  void modelCodeRunsInTheSubmissionsThreadGroup() throws Exception {
+    start(RunnerModels.runner());
+    assertThat(Protos.fromProto(client.call("threadGroup").getMethodResponse()).asString())
+        .isEqualTo(runner.model().submission().threadGroup().getName())
+        .startsWith("submission-");
+  }
+
+  @Test
   void setupAndRestHaveNoCallTimeLimit() throws Exception {
     runner = RunnerModels.runner().callTimeLimit(Duration.ofMillis(1)).build().start();
     client = new RunnerClient(runner);

@@ -119,6 +119,9 @@ class GrpcRunnerLifecycleTest {
         .isInstanceOf(IllegalArgumentException.class);
     assertThatThrownBy(() -> GrpcRunner.builder().callTimeLimit(Duration.ofSeconds(-1)))
         .isInstanceOf(IllegalArgumentException.class);
+    assertThatThrownBy(() -> GrpcRunner.builder().setupTimeLimit(Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("The setup time limit must not be negative, got PT-1S");
     assertThatThrownBy(() -> GrpcRunner.builder().shutdownGrace(Duration.ofSeconds(-1)))
         .isInstanceOf(IllegalArgumentException.class);
   }

@@ -27,6 +27,7 @@ import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 import org.modelrunner.transport.grpc.proto.KwArgument;
 import org.modelrunner.transport.grpc.proto.SetupRequest;
+import org.modelrunner.transport.grpc.proto.SetupResponse;
 
 /**
  * Message size limits both ways and malformed requests: a precise answer, and the runner keeps
@@ -138,6 +139,101 @@ class GrpcRunnerLimitsTest {
         client.stub().call(malformedKeyword).getStatus(),
         "MODEL_FAILED",
         PREFIX + "Malformed argument: Unknown VariantType number: -3");
+    assertStillServing();
+  }
+
+  @Test
+  void aStringThatIsNotUtf8OrANoneWithBytesIsAMalformedArgumentNotAWrongValue() throws IOException {
+    start(RunnerModels.runner());
+    org.modelrunner.transport.grpc.proto.Variant notUtf8 =
+        org.modelrunner.transport.grpc.proto.Variant.newBuilder()
+            .setTypeValue(3) // STRING
+            .setValue(ByteString.copyFrom(new byte[] {'o', 'k', (byte) 0xff}))
+            .build();
+    org.modelrunner.transport.grpc.proto.Variant noneWithBytes =
+        org.modelrunner.transport.grpc.proto.Variant.newBuilder()
+            .setTypeValue(0) // NONE
+            .setValue(ByteString.copyFromUtf8("x"))
+            .build();
+    assertStatus(
+        client
+            .stub()
+            .setup(
+                SetupRequest.newBuilder()
+                    .setClassName(BASE)
+                    .addInstanceArguments(Argument.newBuilder().setPosition(1).setData(notUtf8))
+                    .build())
+            .getStatus(),
+        "SETUP_FAILED",
+        "Malformed argument: the argument at position 1: a STRING value must be UTF-8, this one is"
+            + " not: byte 2 of 3 (0xff) is not valid UTF-8");
+    client.setup(BASE);
+    CallResponse echoed =
+        client
+            .stub()
+            .call(
+                CallRequest.newBuilder()
+                    .setMethodName("echo")
+                    .addMethodArguments(Argument.newBuilder().setPosition(1).setData(notUtf8))
+                    .build());
+    assertStatus(
+        echoed.getStatus(),
+        "MODEL_FAILED",
+        PREFIX
+            + "Malformed argument: the argument at position 1: a STRING value must be UTF-8, this"
+            + " one is not: byte 2 of 3 (0xff) is not valid UTF-8");
+    assertThat(echoed.hasMethodResponse()).as("no text with U+FFFD comes back").isFalse();
+    assertStatus(
+        client
+            .stub()
+            .call(
+                CallRequest.newBuilder()
+                    .setMethodName("echo")
+                    .addMethodKwArguments(
+                        KwArgument.newBuilder().setKeyword("text").setData(noneWithBytes))
+                    .build())
+            .getStatus(),
+        "MODEL_FAILED",
+        PREFIX
+            + "Malformed argument: the keyword argument 'text': a NONE value must be empty, this one"
+            + " has 1 bytes");
+    assertStillServing();
+  }
+
+  @Test
+  void aHugeNameInARequestMakesALogLineOfBoundedLength() throws IOException {
+    start(RunnerModels.runner());
+    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    java.util.logging.Logger logger =
+        java.util.logging.Logger.getLogger(RunnerService.class.getName());
+    java.util.logging.Handler capture =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord record) {
+            lines.add(new java.util.logging.SimpleFormatter().formatMessage(record));
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    logger.addHandler(capture);
+    try {
+      String huge = "x".repeat(1 << 20);
+      SetupResponse response = client.setup(huge);
+      assertThat(response.getStatus().getCode()).isEqualTo("SETUP_FAILED");
+      assertThat(response.getStatus().getMessage()).as("the answer is whole").contains(huge);
+      assertThat(lines).hasSize(1);
+      assertThat(lines.get(0))
+          .startsWith(
+              "Setup " + "x".repeat(RunnerService.MAX_SHOWN_NAME) + "… (1048576 characters): ")
+          .hasSizeLessThan(RunnerService.MAX_SHOWN_NAME + RunnerService.MAX_SHOWN_STATUS + 200);
+    } finally {
+      logger.removeHandler(capture);
+    }
+    client.setup(BASE);
     assertStillServing();
   }
 

@@ -111,6 +111,9 @@ class RunnerMainTest {
     assertThat(options.maxReceiveBytes()).isEqualTo(MIB_64);
     assertThat(options.classPath()).isEmpty();
     assertThat(options.callTimeLimit()).isNull();
+    assertThat(options.setupTimeLimit())
+        .isEqualTo(Duration.ofMinutes(5))
+        .isEqualTo(GrpcRunner.DEFAULT_SETUP_TIME_LIMIT);
     assertThat(options.shutdownGrace()).isEqualTo(Duration.ofSeconds(10));
     assertThat(options.resourceDirectory()).isEqualTo(Path.of("/workspace/resources"));
     assertThat(options.hasGpu()).isFalse();
@@ -229,6 +232,7 @@ class RunnerMainTest {
             "GRPC_MAX_RECEIVE_MESSAGE_LENGTH", "-1",
             "HOST_CLASS_PATH", apiJar + File.pathSeparator + shared,
             "CALL_TIME_LIMIT", "2.5",
+            "SETUP_TIME_LIMIT", "90",
             "SHUTDOWN_GRACE", "250ms");
     RunnerMain.Options options = parse(env);
     assertThat(options.codeDirectory()).isEqualTo(code.toAbsolutePath().normalize());
@@ -239,6 +243,7 @@ class RunnerMainTest {
     assertThat(options.classPath())
         .containsExactly(apiJar.toAbsolutePath().normalize(), shared.toAbsolutePath().normalize());
     assertThat(options.callTimeLimit()).isEqualTo(Duration.ofMillis(2500));
+    assertThat(options.setupTimeLimit()).isEqualTo(Duration.ofSeconds(90));
     assertThat(options.shutdownGrace()).isEqualTo(Duration.ofMillis(250));
   }
 
@@ -251,6 +256,7 @@ class RunnerMainTest {
     env.put("GRPC_MAX_SEND_MESSAGE_LENGTH", "  ");
     env.put("HOST_CLASS_PATH", "/nowhere.jar");
     env.put("CALL_TIME_LIMIT", "5s");
+    env.put("SETUP_TIME_LIMIT", "1h");
     RunnerMain.Options options =
         parse(
             env,
@@ -263,6 +269,8 @@ class RunnerMainTest {
             shared.toString(),
             "--call-time-limit",
             "0",
+            "--setup-time-limit",
+            "0",
             "--max-receive-message-length",
             "2048",
             "--shutdown-grace",
@@ -274,6 +282,7 @@ class RunnerMainTest {
     assertThat(options.maxReceiveBytes()).isEqualTo(2048);
     assertThat(options.classPath()).hasSize(2);
     assertThat(options.callTimeLimit()).isNull();
+    assertThat(options.setupTimeLimit()).as("0: none").isNull();
     assertThat(options.shutdownGrace()).isEqualTo(Duration.ofMinutes(1));
   }
 
@@ -305,6 +314,7 @@ class RunnerMainTest {
         "--max-receive-message-length|64MB|invalid --max-receive-message-length (GRPC_MAX_RECEIVE_MESSAGE_LENGTH): '64MB' is not a number of bytes",
         "--call-time-limit|soon|invalid --call-time-limit (CALL_TIME_LIMIT): 'soon' is not a duration",
         "--call-time-limit|-1s|invalid --call-time-limit (CALL_TIME_LIMIT): '-1s' is not a duration",
+        "--setup-time-limit|forever|invalid --setup-time-limit (SETUP_TIME_LIMIT): 'forever' is not a duration",
         "--shutdown-grace|PT-1S|invalid --shutdown-grace (SHUTDOWN_GRACE): 'PT-1S' is negative",
         "--class-path|/no/such.jar|invalid --class-path (HOST_CLASS_PATH): /no/such.jar does not exist",
       })
@@ -362,6 +372,31 @@ class RunnerMainTest {
                 + dir
                 + " is empty: it holds no jar and no class file"
                 + System.lineSeparator());
+  }
+
+  @Test
+  void aJarThatIsNotAZipStopsTheRunnerWithAMessageThatNamesItAndTheCause(@TempDir Path dir)
+      throws IOException {
+    Files.createDirectories(dir.resolve("lib"));
+    Files.writeString(dir.resolve("lib/model.jar"), "not a zip file");
+    Recording process = new Recording();
+    assertThat(
+            RunnerMain.execute(
+                new String[] {"--address", "127.0.0.1:0"},
+                Map.of("CODE_DIRECTORY", dir.toString()),
+                out,
+                err,
+                process))
+        .isEqualTo(2);
+    assertThat(err())
+        .isEqualTo(
+            "model-runner-grpc: cannot open the code directory "
+                + dir
+                + ": The jar lib/model.jar in the submission "
+                + dir
+                + " cannot be read as a jar: zip END header not found (ZipException)"
+                + System.lineSeparator());
+    assertThat(process.runner).isNotDone();
   }
 
   @Test
@@ -481,6 +516,7 @@ class RunnerMainTest {
     assertThat(Durations.describe(Duration.ofMillis(250))).isEqualTo("250 ms");
     assertThat(Durations.describe(Duration.ofMillis(2500))).isEqualTo("2.5 s");
     assertThat(Durations.describe(Duration.ofSeconds(10))).isEqualTo("10 s");
+    assertThat(Durations.describe(Duration.ofMinutes(5))).isEqualTo("5 min");
     assertThat(Sizes.parse("67108864")).isEqualTo(MIB_64);
     assertThat(Sizes.parse("-1")).isEqualTo(Integer.MAX_VALUE);
     assertThatThrownBy(() -> Sizes.parse("-2")).isInstanceOf(IllegalArgumentException.class);

@@ -19,8 +19,11 @@ final class RunnerModels {
       public class Model extends TrackerBase {
         private final String name;
         private int ticks;
-        public Model() { this("default"); }
-        public Model(String name) { this.name = name; }
+        public Model() throws InterruptedException { this("default"); }
+        public Model(String name) throws InterruptedException {
+          if (name.equals("hold")) { Gate.pass(); } // a constructor the test holds open
+          this.name = name;
+        }
         public Model(String name, int horizon) {
           if (horizon <= 0) { throw new IllegalArgumentException("horizon must be positive, got " + horizon); }
           this.name = name + "/" + horizon;
@@ -40,6 +43,7 @@ final class RunnerModels {
         public String big(int size) { return "x".repeat(size); }
         public long sleep(long millis) throws InterruptedException { Thread.sleep(millis); return millis; }
         public String echo(String text) { return text; }
+        public String threadGroup() { return Thread.currentThread().getThreadGroup().getName(); }
       }
       """;
 

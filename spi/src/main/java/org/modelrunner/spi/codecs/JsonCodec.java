@@ -29,10 +29,11 @@ import org.modelrunner.spi.VariantType;
  * trees).
  *
  * <p>Like Python's {@code json} module, it reads and writes the bare tokens {@code NaN}, {@code
- * Infinity} and {@code -Infinity}, and integers of any size. Decoding into {@code Object} gives
- * {@code Map}, {@code List}, {@code String}, {@code Long} (or {@code BigInteger}), {@code Double},
- * {@code Boolean} or {@code null}; decoding into a record or POJO ignores properties the type does
- * not declare, and a JSON {@code null} cannot become a primitive.
+ * Infinity} and {@code -Infinity}, and integers of any size, and reads exactly one value: anything
+ * but white space after it fails. Decoding into {@code Object} gives {@code Map}, {@code List},
+ * {@code String}, {@code Long} (or {@code BigInteger}), {@code Double}, {@code Boolean} or {@code
+ * null}; decoding into a record or POJO ignores properties the type does not declare, and a JSON
+ * {@code null} cannot become a primitive.
  *
  * <p>Each instance has its own Jackson mapper and type cache, so the classes it has seen are
  * released with it.
@@ -50,6 +51,8 @@ public final class JsonCodec extends ValueCodec {
               new SimpleModule("natural-json")
                   .addDeserializer(Object.class, new NaturalDeserializer()))
           .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+          // One value, as Python's json.loads: text after it ("{...} xyz") is malformed.
+          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
           .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
           .build();
 

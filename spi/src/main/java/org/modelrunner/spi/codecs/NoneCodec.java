@@ -6,7 +6,10 @@ import org.modelrunner.spi.ValueConversionException;
 import org.modelrunner.spi.Variant;
 import org.modelrunner.spi.VariantType;
 
-/** NONE ↔ {@code null}. A NONE value cannot become a primitive. */
+/**
+ * NONE ↔ {@code null}. A NONE value cannot become a primitive, and one that carries bytes is
+ * malformed (the protocol's NONE is empty).
+ */
 public final class NoneCodec extends ValueCodec {
   /** Creates the codec. */
   public NoneCodec() {}
@@ -28,6 +31,7 @@ public final class NoneCodec extends ValueCodec {
 
   @Override
   public Object decode(Variant variant, Type target) {
+    variant.checkWellFormed();
     if (Targets.raw(target).isPrimitive()) {
       throw new ValueConversionException(
           "a NONE (null) value cannot be converted to the primitive " + target.getTypeName());

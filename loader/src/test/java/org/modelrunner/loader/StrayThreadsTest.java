@@ -1,0 +1,152 @@
+package org.modelrunner.loader;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Handler;
+import java.util.logging.Level;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import java.util.logging.SimpleFormatter;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.Reply;
+
+/**
+ * Model code run on the submission's threads starts its threads in the submission's thread group;
+ * those it leaves running are reported at reset and close.
+ */
+class StrayThreadsTest {
+  static final String BASE = "org.modelrunner.loader.fixtures.TrackerBase";
+
+  @TempDir static Path shared;
+  static Path submission;
+
+  private final List<String> warnings = new CopyOnWriteArrayList<>();
+  private final Logger logger = Logger.getLogger(HostedModel.class.getName());
+  private final Handler capture =
+      new Handler() {
+        @Override
+        public void publish(LogRecord record) {
+          if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
+            warnings.add(new SimpleFormatter().formatMessage(record));
+          }
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
+      };
+
+  private HostedModel model;
+
+  @BeforeAll
+  static void compile() throws IOException {
+    submission =
+        Sources.create()
+            .add(
+                "com.example.stray.Model",
+                """
+                package com.example.stray;
+                public class Model extends org.modelrunner.loader.fixtures.TrackerBase
+                    implements AutoCloseable {
+                  private volatile Thread tidy;
+                  public void tick(Object data) {}
+                  public Object predict() { return 1L; }
+                  public String leak() {
+                    Thread ticker = new Thread(() -> {
+                      try { Thread.sleep(Long.MAX_VALUE); } catch (InterruptedException e) { }
+                    }, "leaked-ticker");
+                    ticker.start();
+                    return ticker.getThreadGroup().getName();
+                  }
+                  public void startTidy() {
+                    tidy = new Thread(() -> {
+                      try { Thread.sleep(Long.MAX_VALUE); } catch (InterruptedException e) { }
+                    }, "tidy-worker");
+                    tidy.start();
+                  }
+                  @Override public void close() {
+                    Thread worker = tidy;
+                    if (worker != null) { worker.interrupt(); }
+                  }
+                }
+                """)
+            .compileTo(shared.resolve("stray"));
+  }
+
+  @BeforeEach
+  void open() {
+    logger.addHandler(capture);
+    model = HostedModel.open(submission);
+  }
+
+  @AfterEach
+  void close() {
+    logger.removeHandler(capture);
+    for (Thread stray : model.submission().strayThreads()) {
+      stray.interrupt();
+    }
+    model.close();
+  }
+
+  /** Runs {@code work} on a new runner thread of the submission, as the gRPC runner does. */
+  private Reply onRunnerThread(Callable<Reply> work) throws Exception {
+    FutureTask<Reply> task = new FutureTask<>(work);
+    Thread thread = model.submission().newThread(task, "test-runner");
+    assertThat(thread.getThreadGroup()).isSameAs(model.submission().threadGroup());
+    assertThat(thread.isDaemon()).isTrue();
+    thread.start();
+    return task.get(30, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void threadsTheModelLeavesRunningAreReportedAtRestAndClose() throws Exception {
+    onRunnerThread(() -> model.setup(BASE, Arguments.none()));
+    Reply leaked = onRunnerThread(() -> model.call("leak", Arguments.none()));
+    assertThat(leaked.value().orElseThrow().asString())
+        .as("the model's thread is in the submission's group")
+        .isEqualTo(model.submission().threadGroup().getName());
+    assertThat(model.submission().strayThreads())
+        .extracting(Thread::getName)
+        .containsExactly("leaked-ticker");
+
+    onRunnerThread(model::reset);
+    assertThat(warnings).hasSize(1);
+    assertThat(warnings.get(0))
+        .startsWith(
+            "The model left 1 thread(s) running after Rest: 'leaked-ticker' (TIMED_WAITING, at ")
+        .contains("java.lang.Thread.sleep")
+        .endsWith(
+            "They keep running (and keep the submission's classes): a model should stop the"
+                + " threads it starts, in close() if it is AutoCloseable");
+
+    model.close();
+    assertThat(warnings).hasSize(2);
+    assertThat(warnings.get(1)).startsWith("The model left 1 thread(s) running after close: ");
+  }
+
+  @Test
+  void threadsTheModelStopsInCloseAreNotReported() throws Exception {
+    onRunnerThread(() -> model.setup(BASE, Arguments.none()));
+    onRunnerThread(() -> model.call("startTidy", Arguments.none()));
+    assertThat(model.submission().strayThreads())
+        .extracting(Thread::getName)
+        .containsExactly("tidy-worker");
+    onRunnerThread(model::reset);
+    assertThat(warnings).isEmpty();
+    assertThat(model.submission().strayThreads()).isEmpty();
+  }
+}
