@@ -35,7 +35,7 @@ import org.modelrunner.transport.grpc.GrpcRunner;
 @Timeout(120)
 class OrchestratedGrpcFleetTest {
   private static final String CRUNCH = "e2e";
-  private static final Duration CALL_TIMEOUT = Duration.ofMillis(300);
+  private static final Duration CALL_TIMEOUT = Duration.ofMillis(500);
   private static final Duration BOUND = Duration.ofSeconds(1);
   private static final long SLOW_MILLIS = 1000;
 
