@@ -77,6 +77,9 @@ public final class GrpcBaselineBenchmark {
     try {
       lone(work, code, loops, calls, warmup);
       for (String size : sizes) {
+        if (size.isBlank()) {
+          continue;
+        }
         fanOut(work, code, loops, Integer.parseInt(size.strip()), ticks);
       }
     } finally {
@@ -90,13 +93,14 @@ public final class GrpcBaselineBenchmark {
     int runnerPort = Processes.freePort();
     List<Process> processes = new ArrayList<>();
     try {
-      Process trivial = Processes.trivial(trivialPort, work.resolve("trivial.log"));
-      processes.add(trivial);
+      // One process starts at a time: a start does not slow the other's measurement.
       long started = System.nanoTime();
       Process runner = Processes.runner(code, runnerPort, work.resolve("runner.log"));
       processes.add(runner);
       ManagedChannel toRunner = channel(loops, runnerPort);
       long serving = awaitServing(toRunner, started);
+      Process trivial = Processes.trivial(trivialPort, work.resolve("trivial.log"));
+      processes.add(trivial);
       ManagedChannel toTrivial = channel(loops, trivialPort);
       awaitServing(toTrivial, System.nanoTime());
 
