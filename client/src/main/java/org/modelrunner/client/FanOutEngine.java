@@ -71,6 +71,14 @@ final class FanOutEngine {
    * @throws IllegalStateException if the fleet is closed
    */
   CompletableFuture<FanOutResult> call(FanOut request) {
+    return start(request).future();
+  }
+
+  /**
+   * Starts a fan-out and returns it; {@link FanOutCall#future()} is what {@link #call} returns,
+   * {@link FanOutCall#awaited()} what a blocked caller waits for.
+   */
+  FanOutCall start(FanOut request) {
     Objects.requireNonNull(request, "request");
     if (membership.isClosed()) {
       throw new IllegalStateException("The fleet is closed");
@@ -167,7 +175,7 @@ final class FanOutEngine {
     }
     if (all.length == 0) {
       call.completeEmpty();
-      return call.future();
+      return call;
     }
     inFlight.add(call);
     call.timer(
@@ -186,7 +194,7 @@ final class FanOutEngine {
     if (membership.isClosed()) {
       call.abort(Outcomes.CLOSED);
     }
-    return call.future();
+    return call;
   }
 
   /** Sends one model's call of a fan-out, or ends it SKIPPED while the model sits calls out. */

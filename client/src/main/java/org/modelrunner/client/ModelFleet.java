@@ -94,13 +94,15 @@ public final class ModelFleet implements AutoCloseable {
 
   /**
    * Runs a fan-out and waits for its result: the blocking convenience over {@link #call(FanOut)}.
+   * It returns as soon as the result is complete (after the request's per-outcome callbacks, if it
+   * has any), without waiting for the fleet's executor to complete {@link #call}'s future.
    *
    * @throws InterruptedException if the thread is interrupted while waiting
    * @throws IllegalArgumentException if the subset names a model the fleet does not know
    */
   public FanOutResult callAndWait(FanOut request) throws InterruptedException {
     try {
-      return call(request).get();
+      return parts.engine.start(request).awaited().get();
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof RuntimeException runtime) {

@@ -128,6 +128,42 @@ class ModelFleetTest {
   }
 
   @Test
+  @org.junit.jupiter.api.Timeout(30)
+  void callAndWaitReturnsWithoutWaitingForTheFleetsExecutor() throws Exception {
+    define("a", answering("ok", Duration.ZERO));
+    java.util.concurrent.BlockingQueue<Runnable> held =
+        new java.util.concurrent.LinkedBlockingQueue<>();
+    java.util.concurrent.atomic.AtomicBoolean holding =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .callTimeout(Duration.ofSeconds(5))
+            // Runs callbacks on the calling thread, or holds them while the test says so.
+            .executor(task -> (holding.get() ? (Runnable) () -> held.add(task) : task).run())
+            .build();
+    fleets.add(fleet);
+    directory.snapshot(fake("a"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+
+    holding.set(true);
+    CompletableFuture<FanOutResult> viaExecutor = fleet.call(FanOut.of("predict"));
+    FanOutResult waited = fleet.callAndWait(FanOut.of("predict"));
+    assertThat(waited.outcome("a").orElseThrow().status()).isEqualTo(CallStatus.SUCCESS);
+    assertThat(viaExecutor)
+        .as("call()'s future completes on the fleet's executor, which holds it")
+        .isNotDone();
+
+    holding.set(false);
+    for (Runnable task; (task = held.poll()) != null; ) {
+      task.run();
+    }
+    assertThat(viaExecutor.get(10, TimeUnit.SECONDS).size()).isEqualTo(1);
+  }
+
+  @Test
   void aModelNeverHasTwoCallsInFlight() throws Exception {
     FakeTransportProvider.FakeModel slow =
         define("slow", answering("late", Duration.ofMillis(100)));
