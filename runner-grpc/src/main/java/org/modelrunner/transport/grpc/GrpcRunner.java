@@ -8,6 +8,8 @@ import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionService;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
@@ -61,6 +63,9 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  *       shutdown begins, then {@code NOT_SERVING}; an unknown service name is {@code NOT_FOUND} on
  *       {@code Check}. Health is answered at once while a model call runs: model code runs on a
  *       thread of its own, never on the server's transport threads.
+ *   <li>{@code grpc.reflection.v1.ServerReflection} (and {@code v1alpha}): server reflection, so
+ *       that {@code grpcurl -plaintext host:port list} shows the services and {@code describe}
+ *       their messages; {@link Builder#reflection(boolean)} turns it off.
  * </ul>
  *
  * <h2>gRPC errors</h2>
@@ -145,6 +150,7 @@ public final class GrpcRunner implements AutoCloseable {
   private final int maxReceiveBytes;
   private final int maxSendBytes;
   private final Duration callTimeLimit;
+  private final boolean reflection;
   private final Duration setupTimeLimit;
   private final Duration shutdownGrace;
   private final HostedModel model;
@@ -177,6 +183,7 @@ public final class GrpcRunner implements AutoCloseable {
     this.maxReceiveBytes = builder.maxReceiveBytes;
     this.maxSendBytes = builder.maxSendBytes;
     this.callTimeLimit = builder.callTimeLimit;
+    this.reflection = builder.reflection;
     this.setupTimeLimit = builder.setupTimeLimit;
     this.shutdownGrace = builder.shutdownGrace;
     this.model = model;
@@ -238,7 +245,7 @@ public final class GrpcRunner implements AutoCloseable {
                 Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())),
                 threads("modelrunner-grpc-io"),
                 NioIoHandler.newFactory());
-        server =
+        NettyServerBuilder serverBuilder =
             NettyServerBuilder.forAddress(bind)
                 .bossEventLoopGroup(acceptor)
                 .workerEventLoopGroup(eventLoops)
@@ -252,9 +259,13 @@ public final class GrpcRunner implements AutoCloseable {
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
                 .permitKeepAliveWithoutCalls(true)
                 .addService(MalformedRequests.tolerant(service.bindService()))
-                .addService(health.getHealthService())
-                .build()
-                .start();
+                .addService(health.getHealthService());
+        if (reflection) {
+          // grpcurl and other tools ask v1 first, older ones v1alpha.
+          serverBuilder.addService(ProtoReflectionServiceV1.newInstance());
+          serverBuilder.addService(ProtoReflectionService.newInstance());
+        }
+        server = serverBuilder.build().start();
         boundPort = server.getPort();
         state = State.SERVING;
       } catch (IOException | RuntimeException e) {
@@ -568,6 +579,7 @@ public final class GrpcRunner implements AutoCloseable {
     private int maxReceiveBytes = TransportSettings.DEFAULT_MAX_MESSAGE_BYTES;
     private int maxSendBytes = TransportSettings.DEFAULT_MAX_MESSAGE_BYTES;
     private Duration callTimeLimit;
+    private boolean reflection = true;
     private Duration setupTimeLimit = DEFAULT_SETUP_TIME_LIMIT;
     private Duration shutdownGrace = DEFAULT_SHUTDOWN_GRACE;
     private boolean applicationClassesVisible = true;
@@ -721,6 +733,16 @@ public final class GrpcRunner implements AutoCloseable {
      */
     public Builder maxSendMessageBytes(int bytes) {
       this.maxSendBytes = positive(bytes, "maxSendMessageBytes");
+      return this;
+    }
+
+    /**
+     * Sets whether the runner serves gRPC server reflection ({@code grpc.reflection.v1} and {@code
+     * v1alpha}), so that tools such as {@code grpcurl -plaintext host:port list} show its services
+     * and their messages. Default on: it tells nothing a client of the protocol does not know.
+     */
+    public Builder reflection(boolean enabled) {
+      this.reflection = enabled;
       return this;
     }
 

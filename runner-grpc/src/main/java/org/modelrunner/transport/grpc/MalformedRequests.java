@@ -6,8 +6,11 @@ import com.google.protobuf.UnknownFieldSet;
 import io.grpc.MethodDescriptor;
 import io.grpc.ServerMethodDefinition;
 import io.grpc.ServerServiceDefinition;
+import io.grpc.ServiceDescriptor;
 import io.grpc.StatusRuntimeException;
 import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * Requests whose bytes are not a valid protobuf message. grpc-java fails such a request with {@code
@@ -26,11 +29,17 @@ final class MalformedRequests {
 
   /** Returns the service with request marshallers that never fail. */
   static ServerServiceDefinition tolerant(ServerServiceDefinition service) {
-    ServerServiceDefinition.Builder builder =
-        ServerServiceDefinition.builder(service.getServiceDescriptor().getName());
+    List<ServerMethodDefinition<?, ?>> methods = new ArrayList<>();
     for (ServerMethodDefinition<?, ?> method : service.getMethods()) {
-      builder.addMethod(tolerant(method));
+      methods.add(tolerant(method));
     }
+    // The same service, schema included (server reflection describes it from there).
+    ServiceDescriptor.Builder descriptor =
+        ServiceDescriptor.newBuilder(service.getServiceDescriptor().getName())
+            .setSchemaDescriptor(service.getServiceDescriptor().getSchemaDescriptor());
+    methods.forEach(method -> descriptor.addMethod(method.getMethodDescriptor()));
+    ServerServiceDefinition.Builder builder = ServerServiceDefinition.builder(descriptor.build());
+    methods.forEach(builder::addMethod);
     return builder.build();
   }
 
