@@ -260,6 +260,10 @@ final class FanOutCall {
     FanOutResult result =
         new FanOutResult(Arrays.asList(outcomes), Duration.ofNanos(System.nanoTime() - startNanos));
     settled.complete(result);
-    callbacks.execute(() -> future.complete(result));
+    callbacks.execute(
+        () -> {
+          fleet.completed(result);
+          future.complete(result);
+        });
   }
 }

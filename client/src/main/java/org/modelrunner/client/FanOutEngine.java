@@ -39,6 +39,8 @@ final class FanOutEngine {
   private final SerialExecutor callbacks;
   private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
 
+  private final List<FleetListener> listeners;
+
   FanOutEngine(
       Membership membership,
       Outcomes outcomes,
@@ -48,7 +50,9 @@ final class FanOutEngine {
       FailurePolicy failurePolicy,
       boolean reportFailures,
       ScheduledThreadPoolExecutor fleetThread,
-      SerialExecutor callbacks) {
+      SerialExecutor callbacks,
+      List<FleetListener> listeners) {
+    this.listeners = listeners;
     this.membership = membership;
     this.outcomes = outcomes;
     this.converter = converter;
@@ -339,6 +343,18 @@ final class FanOutEngine {
 
   void finished(FanOutCall call) {
     inFlight.remove(call);
+  }
+
+  /** Gives a fan-out's result to the listeners; runs on the callbacks executor. */
+  void completed(FanOutResult result) {
+    for (FleetListener listener : listeners) {
+      try {
+        listener.onFanOut(result);
+      } catch (RuntimeException e) {
+        LOG.log(
+            System.Logger.Level.WARNING, "A fleet listener failed on a fan-out's result: " + e, e);
+      }
+    }
   }
 
   /** Applies the failure policy to a recorded outcome. */

@@ -89,7 +89,8 @@ final class FleetParts {
                 healthCheckEvery),
             settings.reportFailures,
             fleetThread,
-            callbacks);
+            callbacks,
+            listeners);
   }
 
   /**
