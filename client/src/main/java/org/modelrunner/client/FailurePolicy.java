@@ -52,6 +52,12 @@ final class FailurePolicy {
      */
     record Disconnect(FailureCode code, String reason, boolean firstCrossing) implements Decision {}
 
+    /**
+     * Disconnect and report the model with {@code code} for its ejection time, then check it and
+     * take it back ({@code firstCrossing} as for {@link Disconnect}).
+     */
+    record Eject(FailureCode code, String reason, boolean firstCrossing) implements Decision {}
+
     /** Check the runner's health, out of band. */
     record CheckHealth(String why) implements Decision {}
 
@@ -66,6 +72,7 @@ final class FailurePolicy {
   private final int maxConsecutiveTimeouts;
   private final boolean cooldownAfterTimeouts;
   private final int healthCheckEvery;
+  private final boolean readmission;
 
   /**
    * @param maxConsecutiveFailures over this many, the model is disconnected; 0 disables
@@ -73,16 +80,20 @@ final class FailurePolicy {
    * @param cooldownAfterTimeouts whether a model sits out calls after timeouts
    * @param healthCheckEvery check health after every this many consecutive timeouts; 0 only when
    *     unreachable
+   * @param readmission whether a model over a limit is ejected (to be re-admitted) rather than
+   *     disconnected for good; {@code BAD_IMPLEMENTATION} is always for good
    */
   FailurePolicy(
       int maxConsecutiveFailures,
       int maxConsecutiveTimeouts,
       boolean cooldownAfterTimeouts,
-      int healthCheckEvery) {
+      int healthCheckEvery,
+      boolean readmission) {
     this.maxConsecutiveFailures = maxConsecutiveFailures;
     this.maxConsecutiveTimeouts = maxConsecutiveTimeouts;
     this.cooldownAfterTimeouts = cooldownAfterTimeouts;
     this.healthCheckEvery = healthCheckEvery;
+    this.readmission = readmission;
   }
 
   /** Classifies an outcome. */
@@ -161,7 +172,7 @@ final class FailurePolicy {
           FailureCode.BAD_IMPLEMENTATION, outcome.failure().orElseThrow().message(), true);
     }
     if (maxConsecutiveFailures > 0 && counters.failures() > maxConsecutiveFailures) {
-      return new Decision.Disconnect(
+      return overLimit(
           FailureCode.MULTIPLE_FAILED,
           counters.failures()
               + " consecutive failures, the last: "
@@ -169,7 +180,7 @@ final class FailurePolicy {
           counters.failures() == maxConsecutiveFailures + 1);
     }
     if (maxConsecutiveTimeouts > 0 && counters.timeouts() > maxConsecutiveTimeouts) {
-      return new Decision.Disconnect(
+      return overLimit(
           FailureCode.MULTIPLE_TIMEOUT,
           counters.timeouts() + " consecutive timeouts, the last: " + describe(outcome),
           counters.timeouts() == maxConsecutiveTimeouts + 1);
@@ -182,6 +193,13 @@ final class FailurePolicy {
       return new Decision.CheckHealth(describe(outcome));
     }
     return Decision.NONE;
+  }
+
+  /** A model over a limit: ejected if models are re-admitted, disconnected for good otherwise. */
+  private Decision overLimit(FailureCode code, String reason, boolean firstCrossing) {
+    return readmission
+        ? new Decision.Eject(code, reason, firstCrossing)
+        : new Decision.Disconnect(code, reason, firstCrossing);
   }
 
   static String describe(CallOutcome outcome) {

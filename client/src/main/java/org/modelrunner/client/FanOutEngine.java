@@ -343,13 +343,13 @@ final class FanOutEngine {
       if (reportFailures) {
         membership.disconnect(member, disconnect.code().name(), disconnect.reason());
       } else if (disconnect.firstCrossing()) {
-        LOG.log(
-            System.Logger.Level.WARNING,
-            "{0} would be disconnected and reported {1} ({2}); failures are not reported, so it is"
-                + " kept",
-            member,
-            disconnect.code(),
-            disconnect.reason());
+        wouldBe("disconnected", member, disconnect.code(), disconnect.reason());
+      }
+    } else if (decision instanceof FailurePolicy.Decision.Eject eject) {
+      if (reportFailures) {
+        membership.eject(member, eject.code().name(), eject.reason());
+      } else if (eject.firstCrossing()) {
+        wouldBe("ejected", member, eject.code(), eject.reason());
       }
     } else if (decision instanceof FailurePolicy.Decision.CheckHealth check) {
       membership.checkHealth(member, check.why());
@@ -363,6 +363,16 @@ final class FanOutEngine {
           member,
           error.failure());
     }
+  }
+
+  private static void wouldBe(String what, FleetMember member, FailureCode code, String reason) {
+    LOG.log(
+        System.Logger.Level.WARNING,
+        "{0} would be {1} and reported {2} ({3}); failures are not reported, so it is kept",
+        member,
+        what,
+        code,
+        reason);
   }
 
   /**

@@ -54,6 +54,14 @@ final class FleetParts {
     }
     this.listeners.addAll(settings.listeners);
     Outcomes outcomes = new Outcomes(converter);
+    Ejection ejection =
+        new Ejection(
+            settings.readmission != null
+                ? settings.readmission
+                : !settings.directory.actsOnReports(),
+            settings.ejectionBase,
+            settings.ejectionMultiplier,
+            settings.ejectionMax);
     this.membership =
         new Membership(
             directory,
@@ -65,6 +73,7 @@ final class FleetParts {
             settings.setupBackoff,
             settings.reportFailures,
             settings.healthCheckTimeout,
+            ejection,
             transports,
             fleetThread,
             callbacks,
@@ -86,7 +95,8 @@ final class FleetParts {
                 settings.maxConsecutiveFailures,
                 settings.maxConsecutiveTimeouts,
                 settings.timeoutCooldown,
-                healthCheckEvery),
+                healthCheckEvery,
+                ejection.readmission()),
             settings.reportFailures,
             fleetThread,
             callbacks);

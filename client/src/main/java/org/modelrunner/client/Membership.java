@@ -39,6 +39,7 @@ final class Membership {
   private final Duration setupBackoff;
   private final boolean reportFailures;
   private final Duration healthCheckTimeout;
+  private final Ejection ejection;
   private final TransportRegistry transports;
   private final ScheduledThreadPoolExecutor fleetThread;
   private final SerialExecutor callbacks;
@@ -95,6 +96,7 @@ final class Membership {
       Duration setupBackoff,
       boolean reportFailures,
       Duration healthCheckTimeout,
+      Ejection ejection,
       TransportRegistry transports,
       ScheduledThreadPoolExecutor fleetThread,
       SerialExecutor callbacks,
@@ -110,6 +112,7 @@ final class Membership {
     this.setupBackoff = setupBackoff;
     this.reportFailures = reportFailures;
     this.healthCheckTimeout = healthCheckTimeout;
+    this.ejection = ejection;
     this.transports = transports;
     this.fleetThread = fleetThread;
     this.callbacks = callbacks;
@@ -210,6 +213,124 @@ final class Membership {
           reportToDirectory(member.endpoint, code, reason);
           emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason));
         });
+  }
+
+  /**
+   * Ejects a model the failure policy took out for its failures or timeouts: as {@link
+   * #disconnect}, at once and reported, but only for its ejection time; then its health is checked
+   * and it is set up again ({@link FleetEvent#READMITTED}).
+   */
+  void eject(FleetMember member, String code, String reason) {
+    // At once, so that no fan-out started after this outcome was seen targets the model.
+    Duration time = member.markEjected(code + ": " + reason, ejection);
+    if (time == null) {
+      return;
+    }
+    onFleetThread(
+        () -> {
+          member.closeConnection();
+          membershipChanged();
+          reportToDirectory(member.endpoint, code, reason);
+          ejected(member, code, reason, time);
+        });
+  }
+
+  /** Says that a member is ejected and schedules its re-admission. Fleet thread. */
+  private void ejected(FleetMember member, String code, String reason, Duration time) {
+    member.ejectionCode = code;
+    String until =
+        "ejected for "
+            + Concurrency.millis(Concurrency.nanos(time))
+            + " (ejection "
+            + member.ejections()
+            + "), then re-admitted if healthy";
+    LOG.log(
+        System.Logger.Level.WARNING, "Ejecting {0}: {1} ({2}); {3}", member, code, reason, until);
+    later(() -> readmit(member), Concurrency.nanos(time));
+    emit(
+        new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason + "; " + until));
+  }
+
+  /**
+   * An ejected model's time is over: a new member checks its health and sets it up; it is taken
+   * back ({@link FleetEvent.Kind#RESTARTED}, {@link FleetEvent#READMITTED}) or ejected again for
+   * longer. Nothing happens if the model was disconnected for good, left or was replaced meanwhile.
+   */
+  private void readmit(FleetMember ejected) {
+    String id = ejected.endpoint.modelId();
+    if (ejected.retired || known.get(id) != ejected || !ejected.isEjected()) {
+      return;
+    }
+    FleetMember again = new FleetMember(answers, ejected.endpoint, FleetEvent.Kind.RESTARTED);
+    again.readmitting = true;
+    again.ejectionCode = ejected.ejectionCode;
+    again.ejections(ejected.ejections());
+    again.readyReason =
+        "re-admitted after ejection " + ejected.ejections() + " (" + ejected.ejectionCode + ")";
+    replaceAtOnce(ejected, again);
+    LOG.log(System.Logger.Level.INFO, "{0}: the ejection is over; checking its health", again);
+    if (!open(again)) {
+      return;
+    }
+    CompletableFuture<HealthStatus> health;
+    try {
+      health = again.connection.checkHealth(healthCheckTimeout);
+    } catch (RuntimeException e) {
+      health = CompletableFuture.failedFuture(e);
+    }
+    health.whenComplete(
+        (status, error) ->
+            onFleetThread(
+                () -> {
+                  if (again.retired) {
+                    return;
+                  }
+                  if (error == null && status == HealthStatus.SERVING) {
+                    connect(again, 1);
+                  } else {
+                    readmissionFailed(
+                        again,
+                        "health check: "
+                            + (error != null
+                                ? Concurrency.cause(error).toString()
+                                : String.valueOf(status)));
+                  }
+                }));
+  }
+
+  /**
+   * A re-admission's check or setup failed: the model is ejected again, for longer, without a new
+   * report. Fleet thread.
+   */
+  private void readmissionFailed(FleetMember member, String why) {
+    member.closeConnection();
+    String reason = "re-admission check failed: " + why;
+    Duration time = member.markEjected(member.ejectionCode + ": " + reason, ejection);
+    if (time == null) {
+      return;
+    }
+    membershipChanged();
+    ejected(member, member.ejectionCode, reason, time);
+  }
+
+  /**
+   * A model that serves a maximum ejection time without being ejected again has one ejection fewer
+   * (the next is shorter), until none is left.
+   */
+  private void decayEjections(FleetMember member) {
+    if (member.ejections() > 0) {
+      later(
+          () -> {
+            String id = member.endpoint.modelId();
+            if (!member.retired
+                && known.get(id) == member
+                && member.state == ModelStatus.State.CONNECTED
+                && member.decayEjections() > 0) {
+              decayEjections(member);
+            }
+          },
+          Concurrency.nanos(ejection.max()));
+    }
   }
 
   void reportToDirectory(ModelEndpoint endpoint, String code, String reason) {
@@ -409,6 +530,7 @@ final class Membership {
     }
     LOG.log(System.Logger.Level.WARNING, "Reconnecting {0}: {1}", member, why);
     FleetMember again = new FleetMember(answers, member.endpoint, FleetEvent.Kind.RESTARTED);
+    again.ejections(member.ejections()); // the fleet's own restart: the deployment's ejections stay
     again.readyReason = "reconnected after " + why;
     again.lastError(why);
     replaceAtOnce(member, again);
@@ -504,22 +626,32 @@ final class Membership {
     member.closeConnection();
   }
 
+  /**
+   * Opens the member's connection if it has none.
+   *
+   * @return false if it cannot be opened (the member failed to connect)
+   */
+  private boolean open(FleetMember member) {
+    if (member.connection != null) {
+      return true;
+    }
+    try {
+      ModelTransport transport = transports.transportFor(member.endpoint.address());
+      ModelConnection connection = transport.connect(member.endpoint.address());
+      member.transport = transport;
+      member.connection = connection;
+      return true;
+    } catch (RuntimeException e) {
+      connectionFailed(member, e.getMessage());
+      return false;
+    }
+  }
+
   private void connect(FleetMember member, int attempt) {
-    if (member.retired) {
+    if (member.retired || !open(member)) {
       return;
     }
     ModelConnection connection = member.connection;
-    if (connection == null) {
-      try {
-        ModelTransport transport = transports.transportFor(member.endpoint.address());
-        connection = transport.connect(member.endpoint.address());
-        member.transport = transport;
-      } catch (RuntimeException e) {
-        connectionFailed(member, e.getMessage());
-        return;
-      }
-      member.connection = connection;
-    }
     CompletableFuture<Reply> setup;
     try {
       setup = connection.setup(baseClass, setupArguments, setupTimeout);
@@ -551,7 +683,10 @@ final class Membership {
         }
       }
       String reason = member.readyReason != null ? member.readyReason : reply.status().message();
-      emit(new FleetEvent(member.onReady, member.endpoint, "", reason));
+      String code = member.readmitting ? FleetEvent.READMITTED : "";
+      member.readmitting = false;
+      decayEjections(member);
+      emit(new FleetEvent(member.onReady, member.endpoint, code, reason));
       return;
     }
     String why = error != null ? Concurrency.cause(error).toString() : reply.status().toString();
@@ -619,6 +754,10 @@ final class Membership {
   }
 
   private void connectionFailed(FleetMember member, String why) {
+    if (member.readmitting) {
+      readmissionFailed(member, why);
+      return;
+    }
     LOG.log(System.Logger.Level.WARNING, "Cannot connect {0}: {1}", member, why);
     member.lastError(why);
     member.state = ModelStatus.State.DISCONNECTED;

@@ -232,6 +232,13 @@ public final class ModelFleet implements AutoCloseable {
     FanOutStrategy fanOutStrategy = FanOutStrategy.all();
     int healthCheckEvery = -1;
     Duration healthCheckTimeout = Duration.ofSeconds(2);
+    Duration ejectionBase = Ejection.DEFAULT_BASE;
+    double ejectionMultiplier = Ejection.DEFAULT_MULTIPLIER;
+    Duration ejectionMax = Ejection.DEFAULT_MAX;
+
+    /** Null: re-admission unless the directory acts on reports. */
+    Boolean readmission;
+
     TransportSettings transportSettings = TransportSettings.defaults();
     Executor executor;
     ValueConverter converter;
@@ -312,10 +319,10 @@ public final class ModelFleet implements AutoCloseable {
     }
 
     /**
-     * Sets what runs the fleet's delayed membership work: the backoff between setup attempts and
-     * the retirement of a replaced deployment (a call timeout after the swap), for tests that move
-     * time by hand. Fan-out deadlines and connections keep real time. Default: the fleet's own
-     * thread.
+     * Sets what runs the fleet's delayed membership work: the backoff between setup attempts, the
+     * retirement of a replaced deployment (a call timeout after the swap), and the end of an
+     * ejection (and the decay of the ejection count), for tests that move time by hand. Fan-out
+     * deadlines and connections keep real time. Default: the fleet's own thread.
      */
     public Builder scheduler(Scheduler scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -369,6 +376,57 @@ public final class ModelFleet implements AutoCloseable {
     public Builder healthChecks(int everyTimeouts, Duration timeout) {
       this.healthCheckEvery = Concurrency.requireNonNegative(everyTimeouts, "everyTimeouts");
       this.healthCheckTimeout = Concurrency.requirePositive(timeout, "timeout");
+      return this;
+    }
+
+    /**
+     * Sets how long a model ejected by the failure policy sits out, as Envoy's outlier detection:
+     * its {@code n}th ejection lasts {@code base × multiplier^(n-1)}, at most {@code max}. When the
+     * time is over, the fleet checks the runner's health (with the {@linkplain #healthChecks health
+     * check deadline}) and sets it up again: the model is back, with its counters reset (a {@link
+     * FleetEvent.Kind#RESTARTED} event with the code {@link FleetEvent#READMITTED}). If the check
+     * or the setup fails, it is ejected again, for the next, longer time. A model's ejection count
+     * goes down by one for every {@code max} it then serves without being ejected, and starts again
+     * at 0 for a new deployment or a restart the directory announces. Only models over a limit
+     * ({@code MULTIPLE_FAILED}, {@code MULTIPLE_TIMEOUT}) are ejected, and only with {@linkplain
+     * #readmission re-admission} on; {@code BAD_IMPLEMENTATION} and setups that fail are out for
+     * good. Default 30 s, doubled after each ejection, at most 10 min.
+     *
+     * @throws IllegalArgumentException if a duration is not positive, {@code max} is shorter than
+     *     {@code base}, or {@code multiplier} is below 1 or not finite
+     */
+    public Builder ejection(Duration base, double multiplier, Duration max) {
+      Concurrency.requirePositive(base, "base");
+      Concurrency.requirePositive(max, "max");
+      if (max.compareTo(base) < 0) {
+        throw new IllegalArgumentException(
+            "The maximum ejection time (" + max + ") must be at least the base (" + base + ")");
+      }
+      if (!(multiplier >= 1) || Double.isInfinite(multiplier)) {
+        throw new IllegalArgumentException(
+            "The ejection multiplier must be finite and at least 1, got " + multiplier);
+      }
+      this.ejectionBase = base;
+      this.ejectionMultiplier = multiplier;
+      this.ejectionMax = max;
+      return this;
+    }
+
+    /**
+     * Sets whether a model the failure policy disconnects for its failures or timeouts is only
+     * ejected, and taken back once its {@linkplain #ejection ejection time} is over and it is
+     * healthy, or disconnected for good (until the directory announces a new deployment or a
+     * restart of it). Either way it is reported to the directory and a {@link
+     * FleetEvent.Kind#DISCONNECTED} event is sent; an ejection's reason says how long it lasts, and
+     * {@link ModelStatus#ejectedUntil()} until when.
+     *
+     * <p>Default: on for a directory that ignores reports (a static list, the in-process registry),
+     * off for one that {@linkplain ModelDirectory#actsOnReports acts on them}: the Model
+     * Orchestrator stops a reported model, so the fleet leaves it to the orchestrator, as the
+     * Python client does.
+     */
+    public Builder readmission(boolean enabled) {
+      this.readmission = enabled;
       return this;
     }
 

@@ -34,6 +34,25 @@
  * CONNECTION_FAILED}. The coordinator can {@link ModelFleet#report} a model itself (say {@link
  * FailureCode#LOW_PERFORMANCE}) and {@link ModelFleet#disconnect} one without reporting it.
  *
+ * <h2>Ejection and re-admission</h2>
+ *
+ * A model over a limit ({@code MULTIPLE_FAILED}, {@code MULTIPLE_TIMEOUT}) is not lost for good
+ * while its directory lists it, as with Envoy's outlier detection: it is <em>ejected</em> (reported
+ * as above, a {@link FleetEvent.Kind#DISCONNECTED} event whose reason gives the ejection time, and
+ * {@link ModelStatus#ejectedUntil()}), and once its ejection time is over the fleet checks its
+ * runner's health and sets it up again: the model is back with its counters reset ({@link
+ * FleetEvent.Kind#RESTARTED}, code {@link FleetEvent#READMITTED}). A check or setup that fails
+ * ejects it again, without a new report. The {@code n}th ejection of a model lasts {@code base ×
+ * multiplier^(n-1)}, at most {@code max} (30 s, ×2, 10 min by default: {@link
+ * ModelFleet.Builder#ejection}); its count goes down by one for every {@code max} it then serves,
+ * and starts again for a new deployment or a restart the directory announces. {@code
+ * BAD_IMPLEMENTATION}, refused setups and failed connections stay out for good. Re-admission is on
+ * by default only for directories that do not {@linkplain
+ * org.modelrunner.spi.ModelDirectory#actsOnReports act on reports}: the Model Orchestrator stops a
+ * reported model, so with it the fleet reports and leaves the model to the orchestrator, as the
+ * Python client does ({@link ModelFleet.Builder#readmission} decides otherwise). The coordinator's
+ * {@link ModelFleet#disconnect} ends an ejection: the model stays out.
+ *
  * <h2>Membership</h2>
  *
  * Directory reports are applied on the fleet's own thread without waiting on any model: connecting
@@ -55,7 +74,8 @@
  *       FleetEvent.Kind#RESTARTED}: it lost its state).
  *   <li>Duplicates change nothing; new infos for the same deployment and address are taken without
  *       a new setup ({@link FleetEvent.Kind#INFOS_UPDATED}). A model disconnected here stays out
- *       until the directory announces a new deployment, address or restart of it.
+ *       until the directory announces a new deployment, address or restart of it (or, if it was
+ *       ejected, until its re-admission).
  * </ul>
  */
 package org.modelrunner.client;

@@ -6,6 +6,7 @@ import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.lang.syntax.ArchRuleDefinition;
 import java.net.URI;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ValueConverter;
@@ -61,7 +62,7 @@ class FailurePolicyTest {
 
   @Test
   void limitsAreCrossedOnTheOutcomeAfterTheLimitAndSaidOnce() {
-    FailurePolicy policy = new FailurePolicy(2, 2, false, 0);
+    FailurePolicy policy = new FailurePolicy(2, 2, false, 0, false);
     FleetMember member = member();
     assertThat(policy.apply(member, model("MODEL_FAILED"))).isEqualTo(FailurePolicy.Decision.NONE);
     assertThat(policy.apply(member, model("MODEL_FAILED"))).isEqualTo(FailurePolicy.Decision.NONE);
@@ -82,7 +83,7 @@ class FailurePolicyTest {
 
   @Test
   void busyAndUnreachableCountAsTimeoutsAndUnreachableIsCheckedAtOnce() {
-    FailurePolicy policy = new FailurePolicy(0, 3, true, 2);
+    FailurePolicy policy = new FailurePolicy(0, 3, true, 2, false);
     FleetMember member = member();
     assertThat(policy.apply(member, transport("UNAVAILABLE")))
         .isInstanceOf(FailurePolicy.Decision.CheckHealth.class);
@@ -101,7 +102,7 @@ class FailurePolicyTest {
 
   @Test
   void theCoordinatorsProblemsAreNotCounted() {
-    FailurePolicy policy = new FailurePolicy(1, 1, true, 1);
+    FailurePolicy policy = new FailurePolicy(1, 1, true, 1, false);
     FleetMember member = member();
     assertThat(policy.apply(member, model("INVALID_ARGUMENT")))
         .isInstanceOf(FailurePolicy.Decision.CoordinatorError.class);
@@ -120,6 +121,36 @@ class FailurePolicyTest {
   }
 
   @Test
+  void withReadmissionAModelOverALimitIsEjectedButABadImplementationIsOutForGood() {
+    FailurePolicy policy = new FailurePolicy(1, 1, false, 0, true);
+    FleetMember failing = member();
+    policy.apply(failing, model("MODEL_FAILED"));
+    FailurePolicy.Decision failed = policy.apply(failing, model("MODEL_FAILED"));
+    assertThat(failed).isInstanceOf(FailurePolicy.Decision.Eject.class);
+    assertThat(((FailurePolicy.Decision.Eject) failed).code())
+        .isEqualTo(FailureCode.MULTIPLE_FAILED);
+    FleetMember slow = member();
+    policy.apply(slow, outcome(CallStatus.TIMEOUT, null, null));
+    FailurePolicy.Decision timedOut = policy.apply(slow, outcome(CallStatus.TIMEOUT, null, null));
+    assertThat(((FailurePolicy.Decision.Eject) timedOut).code())
+        .isEqualTo(FailureCode.MULTIPLE_TIMEOUT);
+    assertThat(policy.apply(member(), model("BAD_IMPLEMENTATION")))
+        .isInstanceOf(FailurePolicy.Decision.Disconnect.class);
+  }
+
+  @Test
+  void ejectionTimesGrowByTheMultiplierUpToTheMaximum() {
+    Ejection ejection = new Ejection(true, Duration.ofSeconds(30), 2.0, Duration.ofMinutes(10));
+    assertThat(ejection.time(1)).isEqualTo(Duration.ofSeconds(30));
+    assertThat(ejection.time(2)).isEqualTo(Duration.ofSeconds(60));
+    assertThat(ejection.time(5)).isEqualTo(Duration.ofSeconds(480));
+    assertThat(ejection.time(6)).as("capped").isEqualTo(Duration.ofMinutes(10));
+    assertThat(ejection.time(10_000)).isEqualTo(Duration.ofMinutes(10));
+    assertThat(new Ejection(true, Duration.ofSeconds(5), 1.0, Duration.ofSeconds(5)).time(7))
+        .isEqualTo(Duration.ofSeconds(5));
+  }
+
+  @Test
   void thePolicyNeverCallsIntoTheFleet() {
     JavaClasses classes =
         new ClassFileImporter()
@@ -127,6 +158,7 @@ class FailurePolicyTest {
                 FailurePolicy.class,
                 FailurePolicy.Decision.class,
                 FailurePolicy.Decision.Disconnect.class,
+                FailurePolicy.Decision.Eject.class,
                 FailurePolicy.Decision.CheckHealth.class,
                 FailurePolicy.Decision.SetUpAgain.class,
                 FailurePolicy.Decision.CoordinatorError.class,
