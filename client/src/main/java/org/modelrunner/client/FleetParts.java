@@ -69,6 +69,7 @@ final class FleetParts {
             settings.setupArguments,
             settings.callTimeout,
             settings.setupTimeout,
+            settings.connectTimeout,
             settings.setupAttempts,
             settings.setupBackoff,
             settings.reportFailures,

@@ -9,8 +9,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.ModelConnection;
@@ -20,6 +22,7 @@ import org.modelrunner.spi.ModelState;
 import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.TransportException;
 
 /**
  * The fleet's membership: the directory's reports applied to members on the fleet's thread
@@ -35,6 +38,7 @@ final class Membership {
   private final Arguments setupArguments;
   private final Duration callTimeout;
   private final Duration setupTimeout;
+  private final Duration connectTimeout;
   private final int setupAttempts;
   private final Duration setupBackoff;
   private final boolean reportFailures;
@@ -92,6 +96,7 @@ final class Membership {
       Arguments setupArguments,
       Duration callTimeout,
       Duration setupTimeout,
+      Duration connectTimeout,
       int setupAttempts,
       Duration setupBackoff,
       boolean reportFailures,
@@ -108,6 +113,7 @@ final class Membership {
     this.setupArguments = setupArguments;
     this.callTimeout = callTimeout;
     this.setupTimeout = setupTimeout;
+    this.connectTimeout = connectTimeout;
     this.setupAttempts = setupAttempts;
     this.setupBackoff = setupBackoff;
     this.reportFailures = reportFailures;
@@ -269,33 +275,7 @@ final class Membership {
         "re-admitted after ejection " + ejected.ejections() + " (" + ejected.ejectionCode + ")";
     replaceAtOnce(ejected, again);
     LOG.log(System.Logger.Level.INFO, "{0}: the ejection is over; checking its health", again);
-    if (!open(again)) {
-      return;
-    }
-    CompletableFuture<HealthStatus> health;
-    try {
-      health = again.connection.checkHealth(healthCheckTimeout);
-    } catch (RuntimeException e) {
-      health = CompletableFuture.failedFuture(e);
-    }
-    health.whenComplete(
-        (status, error) ->
-            onFleetThread(
-                () -> {
-                  if (again.retired) {
-                    return;
-                  }
-                  if (error == null && status == HealthStatus.SERVING) {
-                    connect(again, 1);
-                  } else {
-                    readmissionFailed(
-                        again,
-                        "health check: "
-                            + (error != null
-                                ? Concurrency.cause(error).toString()
-                                : String.valueOf(status)));
-                  }
-                }));
+    connect(again, 1); // its health check must answer SERVING
   }
 
   /**
@@ -586,12 +566,13 @@ final class Membership {
   }
 
   private void scheduleRetirement(FleetMember member) {
-    if (!later(
-        () -> {
-          member.state = ModelStatus.State.DISCONNECTED;
-          member.closeWhenIdle();
-        },
-        callTimeout.toNanos())) {
+    if (later(
+            () -> {
+              member.state = ModelStatus.State.DISCONNECTED;
+              member.closeWhenIdle();
+            },
+            callTimeout.toNanos())
+        == null) {
       member.closeConnection(); // the fleet is closing
     }
   }
@@ -600,18 +581,16 @@ final class Membership {
    * Runs membership work on the fleet's thread after a delay, on the builder's scheduler if it was
    * given one.
    *
-   * @return false if the fleet is closing
+   * @return the future that cancels the work, or null if the fleet is closing
    */
-  private boolean later(Runnable task, long delayNanos) {
+  private Future<?> later(Runnable task, long delayNanos) {
     try {
       if (scheduler != null) {
-        scheduler.schedule(() -> onFleetThread(task), Duration.ofNanos(delayNanos));
-      } else {
-        fleetThread.schedule(() -> onFleetThread(task), delayNanos, TimeUnit.NANOSECONDS);
+        return scheduler.schedule(() -> onFleetThread(task), Duration.ofNanos(delayNanos));
       }
-      return true;
+      return fleetThread.schedule(() -> onFleetThread(task), delayNanos, TimeUnit.NANOSECONDS);
     } catch (java.util.concurrent.RejectedExecutionException closing) {
-      return false;
+      return null;
     }
   }
 
@@ -647,10 +626,79 @@ final class Membership {
     }
   }
 
+  /**
+   * One connection attempt, in two phases with their own deadlines: is the runner reachable (a
+   * health check, within the connect timeout: a refused connection fails at once), then the setup
+   * (within the setup timeout). A runner that is not reachable fails the attempt without a setup;
+   * the attempt is retried after the backoff, as a setup that fails.
+   */
   private void connect(FleetMember member, int attempt) {
     if (member.retired || !open(member)) {
       return;
     }
+    CompletableFuture<HealthStatus> health;
+    try {
+      health = member.connection.checkHealth(connectTimeout);
+    } catch (RuntimeException e) {
+      health = CompletableFuture.failedFuture(e);
+    }
+    // Bounded here too, whatever the transport does with the deadline.
+    AtomicBoolean answered = new AtomicBoolean();
+    Future<?> deadline =
+        later(
+            () -> {
+              if (answered.compareAndSet(false, true)) {
+                reached(member, attempt, null, null);
+              }
+            },
+            Concurrency.nanos(connectTimeout));
+    health.whenComplete(
+        (status, error) -> {
+          if (answered.compareAndSet(false, true)) {
+            if (deadline != null) {
+              deadline.cancel(false);
+            }
+            onFleetThread(() -> reached(member, attempt, status, error));
+          }
+        });
+  }
+
+  /**
+   * The first phase of a connection attempt ended: the health check answered ({@code status}),
+   * failed ({@code error}), or neither within the connect timeout (both null). Only a runner that
+   * cannot be reached (refused, unreachable, no answer in time) fails the attempt; any other answer
+   * goes on to the setup (a runner without the health service included). A model being re-admitted
+   * must answer {@code SERVING}. Fleet thread.
+   */
+  private void reached(FleetMember member, int attempt, HealthStatus status, Throwable error) {
+    if (member.retired) {
+      return;
+    }
+    Throwable cause = error == null ? null : Concurrency.cause(error);
+    boolean unreachable =
+        (status == null && error == null)
+            || (cause instanceof TransportException transport
+                && (transport.kind() == TransportException.Kind.UNAVAILABLE
+                    || transport.kind() == TransportException.Kind.DEADLINE_EXCEEDED
+                    || transport.kind() == TransportException.Kind.CANCELLED));
+    String answer =
+        cause != null
+            ? cause.toString()
+            : status != null
+                ? String.valueOf(status)
+                : "no answer within " + Concurrency.millis(Concurrency.nanos(connectTimeout));
+    if (member.readmitting && status != HealthStatus.SERVING) {
+      readmissionFailed(member, "health check: " + answer);
+      return;
+    }
+    if (unreachable) {
+      attemptFailed(member, attempt, "the runner is not reachable: health check: " + answer);
+      return;
+    }
+    setup(member, attempt);
+  }
+
+  private void setup(FleetMember member, int attempt) {
     ModelConnection connection = member.connection;
     CompletableFuture<Reply> setup;
     try {
@@ -690,12 +738,22 @@ final class Membership {
       return;
     }
     String why = error != null ? Concurrency.cause(error).toString() : reply.status().toString();
-    member.lastError("setup attempt " + attempt + ": " + why);
     if (error == null) {
+      member.lastError("setup attempt " + attempt + ": " + why);
       // The runner answered: not retried (as the Python client). Only errors and timeouts are.
       setupRefused(member, reply);
       return;
     }
+    attemptFailed(member, attempt, why);
+  }
+
+  /**
+   * A connection attempt failed (the runner was not reachable, or the setup failed or timed out):
+   * tried again after the backoff, doubled after each attempt, until the attempts are spent; then
+   * the model failed to connect. Fleet thread.
+   */
+  private void attemptFailed(FleetMember member, int attempt, String why) {
+    member.lastError("setup attempt " + attempt + ": " + why);
     if (attempt < setupAttempts) {
       long backoff = setupBackoff.toNanos() << Math.min(attempt - 1, 20);
       LOG.log(System.Logger.Level.INFO, "Setup of {0} failed ({1}); retrying", member, why);

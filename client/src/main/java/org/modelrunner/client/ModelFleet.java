@@ -222,6 +222,7 @@ public final class ModelFleet implements AutoCloseable {
     Arguments setupArguments = Arguments.none();
     Duration callTimeout = Duration.ofSeconds(30);
     Duration setupTimeout = Duration.ofSeconds(60);
+    Duration connectTimeout = Duration.ofSeconds(5);
     int setupAttempts = 5;
     Duration setupBackoff = Duration.ofSeconds(2);
     int maxConsecutiveFailures = 3;
@@ -276,15 +277,40 @@ public final class ModelFleet implements AutoCloseable {
       return this;
     }
 
-    /** Sets the deadline of each setup attempt. Default 60 s. */
+    /**
+     * Sets the deadline of each setup attempt, once the runner is known to be reachable (see {@link
+     * #connectTimeout}). Default 60 s.
+     */
     public Builder setupTimeout(Duration timeout) {
       this.setupTimeout = Concurrency.requirePositive(timeout, "setupTimeout");
       return this;
     }
 
     /**
-     * Sets how many times setup is tried and the backoff before the second attempt, doubled after
-     * each failure. Default 5 attempts, 2 s (then 4, 8, 16 s), as the Python client.
+     * Sets the deadline of the first phase of each connection attempt: before its setup, the fleet
+     * asks the runner's health service whether it is reachable, within this time. A runner that
+     * refuses the connection, cannot be reached, or does not answer in time fails the attempt at
+     * once, without waiting for the {@linkplain #setupTimeout setup timeout}; the attempt is
+     * retried after the {@linkplain #setupRetries backoff}, and after the last the model is
+     * reported {@code CONNECTION_FAILED} (a {@link FleetEvent.Kind#CONNECTION_FAILED} event). Any
+     * answer, even not {@code SERVING}, goes on to the setup, which has its own, longer deadline (a
+     * model being re-admitted after an ejection must answer {@code SERVING}).
+     *
+     * <p>With the defaults (5 s, 5 attempts, backoff 2 s doubled), a runner that refuses
+     * connections (its process is gone) is reported within about 30 s of its first attempt (2 + 4 +
+     * 8 + 16 s of backoff, each attempt failing at once), and one that does not answer at all
+     * within 55 s (5 s per attempt on top). The gRPC transport's own bound on establishing a
+     * connection is {@link TransportSettings#connectTimeout()}. Default 5 s.
+     */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = Concurrency.requirePositive(timeout, "connectTimeout");
+      return this;
+    }
+
+    /**
+     * Sets how many times a model's connection and setup are tried and the backoff before the
+     * second attempt, doubled after each failure. Default 5 attempts, 2 s (then 4, 8, 16 s), as the
+     * Python client.
      */
     public Builder setupRetries(int attempts, Duration initialBackoff) {
       if (attempts < 1) {
@@ -382,15 +408,16 @@ public final class ModelFleet implements AutoCloseable {
     /**
      * Sets how long a model ejected by the failure policy sits out, as Envoy's outlier detection:
      * its {@code n}th ejection lasts {@code base × multiplier^(n-1)}, at most {@code max}. When the
-     * time is over, the fleet checks the runner's health (with the {@linkplain #healthChecks health
-     * check deadline}) and sets it up again: the model is back, with its counters reset (a {@link
-     * FleetEvent.Kind#RESTARTED} event with the code {@link FleetEvent#READMITTED}). If the check
-     * or the setup fails, it is ejected again, for the next, longer time. A model's ejection count
-     * goes down by one for every {@code max} it then serves without being ejected, and starts again
-     * at 0 for a new deployment or a restart the directory announces. Only models over a limit
-     * ({@code MULTIPLE_FAILED}, {@code MULTIPLE_TIMEOUT}) are ejected, and only with {@linkplain
-     * #readmission re-admission} on; {@code BAD_IMPLEMENTATION} and setups that fail are out for
-     * good. Default 30 s, doubled after each ejection, at most 10 min.
+     * time is over, the fleet checks the runner's health (within the {@linkplain #connectTimeout
+     * connect timeout}: it must answer {@code SERVING}) and sets it up again: the model is back,
+     * with its counters reset (a {@link FleetEvent.Kind#RESTARTED} event with the code {@link
+     * FleetEvent#READMITTED}). If the check or the setup fails, it is ejected again, for the next,
+     * longer time. A model's ejection count goes down by one for every {@code max} it then serves
+     * without being ejected, and starts again at 0 for a new deployment or a restart the directory
+     * announces. Only models over a limit ({@code MULTIPLE_FAILED}, {@code MULTIPLE_TIMEOUT}) are
+     * ejected, and only with {@linkplain #readmission re-admission} on; {@code BAD_IMPLEMENTATION}
+     * and setups that fail are out for good. Default 30 s, doubled after each ejection, at most 10
+     * min.
      *
      * @throws IllegalArgumentException if a duration is not positive, {@code max} is shorter than
      *     {@code base}, or {@code multiplier} is below 1 or not finite

@@ -56,9 +56,13 @@
  * <h2>Membership</h2>
  *
  * Directory reports are applied on the fleet's own thread without waiting on any model: connecting
- * and setting up run in the background (setup is retried with exponential backoff, every attempt
- * bounded by the setup timeout), and a later report abandons them (a {@code STOPPED} for a model
- * still connecting).
+ * and setting up run in the background, and a later report abandons them (a {@code STOPPED} for a
+ * model still connecting). Each attempt has two phases with their own deadlines: a health check
+ * says whether the runner is reachable, within the {@linkplain ModelFleet.Builder#connectTimeout
+ * connect timeout} (5 s), then the setup runs, within the setup timeout (60 s). A runner that
+ * refuses connections fails its attempts at once, so with the default retries (5 attempts, backoff
+ * 2, 4, 8, 16 s) it is reported {@code CONNECTION_FAILED} about 30 s after its first attempt, and
+ * one that does not answer at all within 55 s.
  *
  * <ul>
  *   <li>A snapshot connects what it lists and drops what it does not (pending connections
