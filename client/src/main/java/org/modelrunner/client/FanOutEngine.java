@@ -37,6 +37,7 @@ final class FanOutEngine {
   private final boolean reportFailures;
   private final ScheduledThreadPoolExecutor fleetThread;
   private final SerialExecutor callbacks;
+  private final Ticker ticker;
   private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
 
   FanOutEngine(
@@ -48,7 +49,8 @@ final class FanOutEngine {
       FailurePolicy failurePolicy,
       boolean reportFailures,
       ScheduledThreadPoolExecutor fleetThread,
-      SerialExecutor callbacks) {
+      SerialExecutor callbacks,
+      Ticker ticker) {
     this.membership = membership;
     this.outcomes = outcomes;
     this.converter = converter;
@@ -58,6 +60,7 @@ final class FanOutEngine {
     this.reportFailures = reportFailures;
     this.fleetThread = fleetThread;
     this.callbacks = callbacks;
+    this.ticker = ticker;
   }
 
   /**
@@ -75,7 +78,7 @@ final class FanOutEngine {
     if (membership.isClosed()) {
       throw new IllegalStateException("The fleet is closed");
     }
-    long start = System.nanoTime();
+    long start = ticker.read();
     FleetMember[] targets;
     List<FleetMember> unconnected = List.of();
     if (request.subset().isPresent()) {
@@ -152,6 +155,8 @@ final class FanOutEngine {
     FanOutCall call =
         new FanOutCall(
             this,
+            request.method(),
+            ticker,
             all,
             prepared,
             start,
@@ -373,6 +378,48 @@ final class FanOutEngine {
         what,
         code,
         reason);
+  }
+
+  /**
+   * Judges a complete fan-out's timeouts together: counted by the failure policy, one by one,
+   * unless they are the fleet's own stall (most of the models at once, or a deadline timer that ran
+   * late; {@link FailurePolicy#stall}), in which case they stay TIMEOUT outcomes but count for
+   * nothing, and one warning says why. Called once per fan-out, before its result is seen.
+   *
+   * @param lateNanos how long after the fan-out's deadline it completed (negative if before)
+   */
+  void timeouts(String method, FleetMember[] members, CallOutcome[] outcomes, long lateNanos) {
+    int timeouts = 0;
+    int called = 0;
+    for (CallOutcome outcome : outcomes) {
+      if (outcome.status() == CallStatus.TIMEOUT) {
+        timeouts++;
+        called++;
+      } else if (outcome.failure().map(f -> f.source() != CallFailure.Source.CLIENT).orElse(true)) {
+        called++;
+      }
+    }
+    if (timeouts == 0) {
+      return; // the common case
+    }
+    String stall = failurePolicy.stall(timeouts, called, lateNanos);
+    if (stall != null) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "Not counting the {0} timeout(s) of the fan-out ''{1}'' against the models: {2}",
+          timeouts,
+          method,
+          stall);
+    }
+    for (int i = 0; i < outcomes.length; i++) {
+      if (outcomes[i].status() == CallStatus.TIMEOUT) {
+        if (stall == null) {
+          policy(members[i], outcomes[i]);
+        } else {
+          members[i].recordUncountedTimeout(outcomes[i], stall);
+        }
+      }
+    }
   }
 
   /**

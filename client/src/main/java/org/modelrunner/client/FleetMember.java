@@ -268,6 +268,15 @@ final class FleetMember {
   }
 
   /**
+   * Counts a timeout that the failure policy does not count, because the fleet itself stalled: in
+   * the model's calls and last error, not in its consecutive timeouts or cooldown.
+   */
+  synchronized void recordUncountedTimeout(CallOutcome outcome, String why) {
+    timeouts++;
+    lastError = "timeout after " + outcome.latencyMicros() / 1_000 + " ms, not counted: " + why;
+  }
+
+  /**
    * Moves a member that is not yet disconnected to DISCONNECTED; returns false if it already was,
    * or was retired (so that one decision is acted on once).
    */

@@ -97,10 +97,17 @@ final class FleetParts {
                 settings.maxConsecutiveTimeouts,
                 settings.timeoutCooldown,
                 healthCheckEvery,
-                ejection.readmission()),
+                ejection.readmission(),
+                settings.stallGuard
+                    ? new FailurePolicy.Stall(
+                        settings.stallFraction,
+                        settings.stallMinModels,
+                        Concurrency.nanos(settings.stallLateBy))
+                    : null),
             settings.reportFailures,
             fleetThread,
-            callbacks);
+            callbacks,
+            settings.ticker);
   }
 
   /**

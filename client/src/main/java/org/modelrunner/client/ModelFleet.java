@@ -240,6 +240,14 @@ public final class ModelFleet implements AutoCloseable {
     /** Null: re-admission unless the directory acts on reports. */
     Boolean readmission;
 
+    boolean stallGuard = true;
+    double stallFraction = FailurePolicy.Stall.DEFAULT.fraction();
+    int stallMinModels = FailurePolicy.Stall.DEFAULT.minModels();
+    Duration stallLateBy = Duration.ofNanos(FailurePolicy.Stall.DEFAULT.lateNanos());
+
+    /** What fan-outs measure their deadlines with; a test's own, to move time by hand. */
+    Ticker ticker = Ticker.system();
+
     TransportSettings transportSettings = TransportSettings.defaults();
     Executor executor;
     ValueConverter converter;
@@ -454,6 +462,51 @@ public final class ModelFleet implements AutoCloseable {
      */
     public Builder readmission(boolean enabled) {
       this.readmission = enabled;
+      return this;
+    }
+
+    /**
+     * Sets when the fleet blames a fan-out's timeouts on itself rather than on its models, so that
+     * a stall of the coordinator (a long garbage collection, starved threads, a saturated network
+     * link) never disconnects or ejects healthy models. A fan-out's timeouts are the fleet's own
+     * stall when more than {@code fraction} of the models it called (at least {@code minModels} of
+     * them) timed out together, or when it completed more than {@code lateBy} after its deadline
+     * (its deadline timer ran late). They stay {@link CallStatus#TIMEOUT} outcomes, and count in
+     * {@link ModelStatus#counts()}, but the failure policy does not count them: no consecutive
+     * timeout, cooldown or health check; one warning per such fan-out says why. A fan-out in which
+     * fewer of its models time out counts every timeout as usual. Default: more than half (0.5) of
+     * at least 5 models, or 500 ms late ({@code minModels} {@link Integer#MAX_VALUE} leaves only
+     * the second rule).
+     *
+     * @throws IllegalArgumentException if {@code fraction} is not in {@code (0, 1)}, {@code
+     *     minModels} is below 1, or {@code lateBy} is not positive
+     */
+    public Builder stallGuard(double fraction, int minModels, Duration lateBy) {
+      if (!(fraction > 0 && fraction < 1)) {
+        throw new IllegalArgumentException("fraction must be in (0, 1), got " + fraction);
+      }
+      if (minModels < 1) {
+        throw new IllegalArgumentException("minModels must be at least 1, got " + minModels);
+      }
+      this.stallLateBy = Concurrency.requirePositive(lateBy, "lateBy");
+      this.stallFraction = fraction;
+      this.stallMinModels = minModels;
+      this.stallGuard = true;
+      return this;
+    }
+
+    /**
+     * Sets whether the {@linkplain #stallGuard(double, int, Duration) stall guard} is on (the
+     * default); off, every timeout counts against its model, as with the Python client.
+     */
+    public Builder stallGuard(boolean enabled) {
+      this.stallGuard = enabled;
+      return this;
+    }
+
+    /** Sets the ticker fan-outs measure their deadlines with, for this package's tests. */
+    Builder ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
       return this;
     }
 

@@ -25,6 +25,14 @@
  * logs decisions instead of acting on them. The outcome's {@link CallFailure} keeps the kind apart
  * ({@code UNAVAILABLE}, {@code BUSY}, {@code DEADLINE_EXCEEDED}...).
  *
+ * <p>The models are never blamed for the fleet's own stall ({@link ModelFleet.Builder#stallGuard}):
+ * a fan-out's timeouts are judged together once it is complete, and none of them is counted (no
+ * consecutive timeout, cooldown or health check) when more than half of the models it called timed
+ * out together (if it called at least 5), or when it completed more than 500 ms after its deadline
+ * (its deadline timer ran late: the coordinator's threads were held up). They are still {@link
+ * CallStatus#TIMEOUT} outcomes and count in {@link ModelStatus#counts()}; one warning per such
+ * fan-out says why. A fan-out in which fewer models time out counts each timeout.
+ *
  * <p>After its {@code n}th consecutive timeout a model sits out the next {@code ceil(n / 2)} calls
  * (the Python client's cooldown; {@link ModelFleet.Builder#timeoutCooldown}): they end {@link
  * CallStatus#SKIPPED} without being sent, and count for nothing. Health checks run out of band with

@@ -62,7 +62,7 @@ class FailurePolicyTest {
 
   @Test
   void limitsAreCrossedOnTheOutcomeAfterTheLimitAndSaidOnce() {
-    FailurePolicy policy = new FailurePolicy(2, 2, false, 0, false);
+    FailurePolicy policy = new FailurePolicy(2, 2, false, 0, false, null);
     FleetMember member = member();
     assertThat(policy.apply(member, model("MODEL_FAILED"))).isEqualTo(FailurePolicy.Decision.NONE);
     assertThat(policy.apply(member, model("MODEL_FAILED"))).isEqualTo(FailurePolicy.Decision.NONE);
@@ -83,7 +83,7 @@ class FailurePolicyTest {
 
   @Test
   void busyAndUnreachableCountAsTimeoutsAndUnreachableIsCheckedAtOnce() {
-    FailurePolicy policy = new FailurePolicy(0, 3, true, 2, false);
+    FailurePolicy policy = new FailurePolicy(0, 3, true, 2, false, null);
     FleetMember member = member();
     assertThat(policy.apply(member, transport("UNAVAILABLE")))
         .isInstanceOf(FailurePolicy.Decision.CheckHealth.class);
@@ -102,7 +102,7 @@ class FailurePolicyTest {
 
   @Test
   void theCoordinatorsProblemsAreNotCounted() {
-    FailurePolicy policy = new FailurePolicy(1, 1, true, 1, false);
+    FailurePolicy policy = new FailurePolicy(1, 1, true, 1, false, null);
     FleetMember member = member();
     assertThat(policy.apply(member, model("INVALID_ARGUMENT")))
         .isInstanceOf(FailurePolicy.Decision.CoordinatorError.class);
@@ -122,7 +122,7 @@ class FailurePolicyTest {
 
   @Test
   void withReadmissionAModelOverALimitIsEjectedButABadImplementationIsOutForGood() {
-    FailurePolicy policy = new FailurePolicy(1, 1, false, 0, true);
+    FailurePolicy policy = new FailurePolicy(1, 1, false, 0, true, null);
     FleetMember failing = member();
     policy.apply(failing, model("MODEL_FAILED"));
     FailurePolicy.Decision failed = policy.apply(failing, model("MODEL_FAILED"));
@@ -151,6 +151,24 @@ class FailurePolicyTest {
   }
 
   @Test
+  void timeoutsOfMostOfAFanOutsModelsOrAfterALateTimerAreTheFleetsOwnStall() {
+    FailurePolicy policy = new FailurePolicy(3, 3, true, 1, false, FailurePolicy.Stall.DEFAULT);
+    long onTime = 1_000_000; // 1 ms after the deadline
+    assertThat(policy.stall(3, 5, onTime)).as("more than half of 5").contains("3 of the 5 models");
+    assertThat(policy.stall(2, 5, onTime)).as("not more than half").isNull();
+    assertThat(policy.stall(1, 100, onTime)).as("one model").isNull();
+    assertThat(policy.stall(4, 4, onTime)).as("too few models to tell").isNull();
+    assertThat(policy.stall(1, 2, 600_000_000L))
+        .as("a timer 600 ms late")
+        .contains("ran 600 ms late");
+    assertThat(policy.stall(1, 2, 400_000_000L)).as("400 ms late: within the bound").isNull();
+    assertThat(policy.stall(0, 10, 10_000_000_000L)).as("no timeouts").isNull();
+    assertThat(new FailurePolicy(3, 3, true, 1, false, null).stall(10, 10, 10_000_000_000L))
+        .as("the guard off")
+        .isNull();
+  }
+
+  @Test
   void thePolicyNeverCallsIntoTheFleet() {
     JavaClasses classes =
         new ClassFileImporter()
@@ -163,6 +181,7 @@ class FailurePolicyTest {
                 FailurePolicy.Decision.SetUpAgain.class,
                 FailurePolicy.Decision.CoordinatorError.class,
                 FailurePolicy.Counters.class,
+                FailurePolicy.Stall.class,
                 FailurePolicy.Kind.class);
     ArchRuleDefinition.noClasses()
         .should()
