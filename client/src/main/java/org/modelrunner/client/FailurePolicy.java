@@ -52,6 +52,12 @@ final class FailurePolicy {
      */
     record Disconnect(FailureCode code, String reason, boolean firstCrossing) implements Decision {}
 
+    /**
+     * Disconnect and report the model with {@code code} for its ejection time, then check it and
+     * take it back ({@code firstCrossing} as for {@link Disconnect}).
+     */
+    record Eject(FailureCode code, String reason, boolean firstCrossing) implements Decision {}
+
     /** Check the runner's health, out of band. */
     record CheckHealth(String why) implements Decision {}
 
@@ -66,6 +72,19 @@ final class FailurePolicy {
   private final int maxConsecutiveTimeouts;
   private final boolean cooldownAfterTimeouts;
   private final int healthCheckEvery;
+  private final boolean readmission;
+  private final Stall stall;
+
+  /**
+   * When a fan-out's timeouts are the fleet's own stall rather than the models': more than {@code
+   * fraction} of at least {@code minModels} called models timed out, or the fan-out completed more
+   * than {@code lateNanos} after its deadline (its timer ran late: the coordinator's threads were
+   * starved). Null turns the guard off.
+   */
+  record Stall(double fraction, int minModels, long lateNanos) {
+    /** The defaults: more than half of at least 5 models, or 500 ms late. */
+    static final Stall DEFAULT = new Stall(0.5, 5, 500_000_000L);
+  }
 
   /**
    * @param maxConsecutiveFailures over this many, the model is disconnected; 0 disables
@@ -73,16 +92,56 @@ final class FailurePolicy {
    * @param cooldownAfterTimeouts whether a model sits out calls after timeouts
    * @param healthCheckEvery check health after every this many consecutive timeouts; 0 only when
    *     unreachable
+   * @param readmission whether a model over a limit is ejected (to be re-admitted) rather than
+   *     disconnected for good; {@code BAD_IMPLEMENTATION} is always for good
+   * @param stall when a fan-out's timeouts are not counted, or null to count them all
    */
   FailurePolicy(
       int maxConsecutiveFailures,
       int maxConsecutiveTimeouts,
       boolean cooldownAfterTimeouts,
-      int healthCheckEvery) {
+      int healthCheckEvery,
+      boolean readmission,
+      Stall stall) {
     this.maxConsecutiveFailures = maxConsecutiveFailures;
     this.maxConsecutiveTimeouts = maxConsecutiveTimeouts;
     this.cooldownAfterTimeouts = cooldownAfterTimeouts;
     this.healthCheckEvery = healthCheckEvery;
+    this.readmission = readmission;
+    this.stall = stall;
+  }
+
+  /**
+   * Says whether a complete fan-out's timeouts are the fleet's own stall, not the models': then
+   * none of them is counted (no counter, cooldown or health check), and the returned reason is
+   * logged once for the fan-out.
+   *
+   * @param timeouts the fan-out's {@link CallStatus#TIMEOUT} outcomes
+   * @param called the models it called (its outcomes other than those the client decided: skipped,
+   *     cancelled, not connected), timeouts included
+   * @param lateNanos how long after its deadline the fan-out completed (negative if before)
+   * @return why the timeouts are not counted, or null if they are
+   */
+  String stall(int timeouts, int called, long lateNanos) {
+    if (stall == null || timeouts == 0) {
+      return null;
+    }
+    if (lateNanos > stall.lateNanos()) {
+      return "the fan-out's deadline timer ran "
+          + Concurrency.millis(lateNanos)
+          + " late (more than "
+          + Concurrency.millis(stall.lateNanos())
+          + "): the coordinator's own threads were held up";
+    }
+    if (called >= stall.minModels() && timeouts > stall.fraction() * called) {
+      return timeouts
+          + " of the "
+          + called
+          + " models called timed out together (more than "
+          + Math.round(stall.fraction() * 100)
+          + "%): the coordinator's own stall, not the models'";
+    }
+    return null;
   }
 
   /** Classifies an outcome. */
@@ -161,7 +220,7 @@ final class FailurePolicy {
           FailureCode.BAD_IMPLEMENTATION, outcome.failure().orElseThrow().message(), true);
     }
     if (maxConsecutiveFailures > 0 && counters.failures() > maxConsecutiveFailures) {
-      return new Decision.Disconnect(
+      return overLimit(
           FailureCode.MULTIPLE_FAILED,
           counters.failures()
               + " consecutive failures, the last: "
@@ -169,7 +228,7 @@ final class FailurePolicy {
           counters.failures() == maxConsecutiveFailures + 1);
     }
     if (maxConsecutiveTimeouts > 0 && counters.timeouts() > maxConsecutiveTimeouts) {
-      return new Decision.Disconnect(
+      return overLimit(
           FailureCode.MULTIPLE_TIMEOUT,
           counters.timeouts() + " consecutive timeouts, the last: " + describe(outcome),
           counters.timeouts() == maxConsecutiveTimeouts + 1);
@@ -182,6 +241,13 @@ final class FailurePolicy {
       return new Decision.CheckHealth(describe(outcome));
     }
     return Decision.NONE;
+  }
+
+  /** A model over a limit: ejected if models are re-admitted, disconnected for good otherwise. */
+  private Decision overLimit(FailureCode code, String reason, boolean firstCrossing) {
+    return readmission
+        ? new Decision.Eject(code, reason, firstCrossing)
+        : new Decision.Disconnect(code, reason, firstCrossing);
   }
 
   static String describe(CallOutcome outcome) {

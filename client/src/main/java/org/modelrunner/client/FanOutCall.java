@@ -14,6 +14,10 @@ import org.modelrunner.spi.PreparedCall;
  * One fan-out in flight: a pre-sized slot per targeted model, filled exactly once (by the model's
  * answer or by the deadline, whichever comes first), and one timer for the whole fan-out.
  *
+ * <p>The failure policy takes each outcome as its slot fills, except timeouts: those are judged
+ * together once the fan-out is complete, so that timeouts caused by the fleet's own stall (most of
+ * the models at once, or a deadline timer that ran late) are not counted against the models.
+ *
  * <p>A {@link FanOutStrategy.Plan} other than the default may give each slot its own deadline,
  * bound the calls in flight (slots are then sent in order as earlier ones fill; one never sent by
  * the deadline ends SKIPPED {@code NOT_SENT}), and complete the fan-out early (the slots left end
@@ -22,6 +26,8 @@ import org.modelrunner.spi.PreparedCall;
 final class FanOutCall {
   final long startNanos;
   final long deadlineNanos;
+  private final String method;
+  private final Ticker ticker;
   private final FleetMember[] members;
   private final PreparedCall[] prepared;
   private final AtomicReferenceArray<CallOutcome> slots;
@@ -71,6 +77,8 @@ final class FanOutCall {
    */
   FanOutCall(
       FanOutEngine fleet,
+      String method,
+      Ticker ticker,
       FleetMember[] members,
       PreparedCall[] prepared,
       long startNanos,
@@ -82,6 +90,8 @@ final class FanOutCall {
       int sendable,
       java.util.function.IntConsumer dispatch) {
     this.fleet = fleet;
+    this.method = method;
+    this.ticker = ticker;
     this.members = members;
     this.prepared = prepared;
     this.startNanos = startNanos;
@@ -143,7 +153,7 @@ final class FanOutCall {
 
   /** The time left for a slot's call, in nanoseconds. */
   long remainingNanos(int slot) {
-    return (slotDeadlines == null ? deadlineNanos : slotDeadlines[slot]) - System.nanoTime();
+    return (slotDeadlines == null ? deadlineNanos : slotDeadlines[slot]) - ticker.read();
   }
 
   /**
@@ -172,7 +182,8 @@ final class FanOutCall {
 
   /**
    * Fills a slot unless it is already filled, and applies the failure policy to the outcome that
-   * fills it (exactly once per slot). The caller that fills the last slot completes the fan-out.
+   * fills it (exactly once per slot; a timeout once the fan-out is complete). The caller that fills
+   * the last slot completes the fan-out.
    *
    * @return whether this outcome was recorded (false: another outcome came first)
    */
@@ -180,8 +191,11 @@ final class FanOutCall {
     if (!slots.compareAndSet(slot, null, outcome)) {
       return false;
     }
-    // The model's counters take the outcome before anyone can see the fan-out complete.
-    fleet.policy(members[slot], outcome);
+    // The model's counters take the outcome before anyone can see the fan-out complete; timeouts
+    // are judged together in finish().
+    if (outcome.status() != CallStatus.TIMEOUT) {
+      fleet.policy(members[slot], outcome);
+    }
     if (onOutcome != null) {
       callbacks.execute(() -> onOutcome.accept(outcome));
     }
@@ -224,7 +238,7 @@ final class FanOutCall {
    * whose call was never sent ends SKIPPED ({@code NOT_SENT}) instead.
    */
   void expire() {
-    long micros = (System.nanoTime() - startNanos) / 1_000;
+    long micros = (ticker.read() - startNanos) / 1_000;
     completing = completing || plan != null; // no more sends
     for (int i = 0; i < members.length; i++) {
       if (slots.get(i) == null) {
@@ -257,8 +271,10 @@ final class FanOutCall {
     for (int i = 0; i < outcomes.length; i++) {
       outcomes[i] = slots.get(i);
     }
+    long now = ticker.read();
+    fleet.timeouts(method, members, outcomes, now - deadlineNanos);
     FanOutResult result =
-        new FanOutResult(Arrays.asList(outcomes), Duration.ofNanos(System.nanoTime() - startNanos));
+        new FanOutResult(Arrays.asList(outcomes), Duration.ofNanos(now - startNanos));
     settled.complete(result);
     callbacks.execute(
         () -> {

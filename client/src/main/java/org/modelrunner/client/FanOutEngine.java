@@ -37,6 +37,7 @@ final class FanOutEngine {
   private final boolean reportFailures;
   private final ScheduledThreadPoolExecutor fleetThread;
   private final SerialExecutor callbacks;
+  private final Ticker ticker;
   private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
 
   private final List<FleetListener> listeners;
@@ -51,6 +52,7 @@ final class FanOutEngine {
       boolean reportFailures,
       ScheduledThreadPoolExecutor fleetThread,
       SerialExecutor callbacks,
+      Ticker ticker,
       List<FleetListener> listeners) {
     this.listeners = listeners;
     this.membership = membership;
@@ -62,6 +64,7 @@ final class FanOutEngine {
     this.reportFailures = reportFailures;
     this.fleetThread = fleetThread;
     this.callbacks = callbacks;
+    this.ticker = ticker;
   }
 
   /**
@@ -87,7 +90,7 @@ final class FanOutEngine {
     if (membership.isClosed()) {
       throw new IllegalStateException("The fleet is closed");
     }
-    long start = System.nanoTime();
+    long start = ticker.read();
     FleetMember[] targets;
     List<FleetMember> unconnected = List.of();
     if (request.subset().isPresent()) {
@@ -164,6 +167,8 @@ final class FanOutEngine {
     FanOutCall call =
         new FanOutCall(
             this,
+            request.method(),
+            ticker,
             all,
             prepared,
             start,
@@ -367,13 +372,13 @@ final class FanOutEngine {
       if (reportFailures) {
         membership.disconnect(member, disconnect.code().name(), disconnect.reason());
       } else if (disconnect.firstCrossing()) {
-        LOG.log(
-            System.Logger.Level.WARNING,
-            "{0} would be disconnected and reported {1} ({2}); failures are not reported, so it is"
-                + " kept",
-            member,
-            disconnect.code(),
-            disconnect.reason());
+        wouldBe("disconnected", member, disconnect.code(), disconnect.reason());
+      }
+    } else if (decision instanceof FailurePolicy.Decision.Eject eject) {
+      if (reportFailures) {
+        membership.eject(member, eject.code().name(), eject.reason());
+      } else if (eject.firstCrossing()) {
+        wouldBe("ejected", member, eject.code(), eject.reason());
       }
     } else if (decision instanceof FailurePolicy.Decision.CheckHealth check) {
       membership.checkHealth(member, check.why());
@@ -386,6 +391,58 @@ final class FanOutEngine {
           "{0} refused the call as the coordinator''s error, not counted: {1}",
           member,
           error.failure());
+    }
+  }
+
+  private static void wouldBe(String what, FleetMember member, FailureCode code, String reason) {
+    LOG.log(
+        System.Logger.Level.WARNING,
+        "{0} would be {1} and reported {2} ({3}); failures are not reported, so it is kept",
+        member,
+        what,
+        code,
+        reason);
+  }
+
+  /**
+   * Judges a complete fan-out's timeouts together: counted by the failure policy, one by one,
+   * unless they are the fleet's own stall (most of the models at once, or a deadline timer that ran
+   * late; {@link FailurePolicy#stall}), in which case they stay TIMEOUT outcomes but count for
+   * nothing, and one warning says why. Called once per fan-out, before its result is seen.
+   *
+   * @param lateNanos how long after the fan-out's deadline it completed (negative if before)
+   */
+  void timeouts(String method, FleetMember[] members, CallOutcome[] outcomes, long lateNanos) {
+    int timeouts = 0;
+    int called = 0;
+    for (CallOutcome outcome : outcomes) {
+      if (outcome.status() == CallStatus.TIMEOUT) {
+        timeouts++;
+        called++;
+      } else if (outcome.failure().map(f -> f.source() != CallFailure.Source.CLIENT).orElse(true)) {
+        called++;
+      }
+    }
+    if (timeouts == 0) {
+      return; // the common case
+    }
+    String stall = failurePolicy.stall(timeouts, called, lateNanos);
+    if (stall != null) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "Not counting the {0} timeout(s) of the fan-out ''{1}'' against the models: {2}",
+          timeouts,
+          method,
+          stall);
+    }
+    for (int i = 0; i < outcomes.length; i++) {
+      if (outcomes[i].status() == CallStatus.TIMEOUT) {
+        if (stall == null) {
+          policy(members[i], outcomes[i]);
+        } else {
+          members[i].recordUncountedTimeout(outcomes[i], stall);
+        }
+      }
     }
   }
 

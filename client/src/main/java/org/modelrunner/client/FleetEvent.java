@@ -7,11 +7,19 @@ import org.modelrunner.spi.ModelEndpoint;
  * Something that happened to a model of the fleet: it joined, its infos changed, a new deployment
  * or a restart took over, it is recovering, it left, it failed to connect, or it was disconnected.
  *
+ * <p>An ejection (a model the failure policy disconnected, to be re-admitted later: see {@link
+ * ModelFleet.Builder#ejection}) uses the kinds that already say what happens to the model's calls,
+ * so that a listener written for them keeps working: the ejection is a {@link Kind#DISCONNECTED}
+ * with the policy's failure code, whose reason tells how long the model is ejected; the
+ * re-admission is a {@link Kind#RESTARTED} with the code {@link #READMITTED}. While ejected, the
+ * model's {@link ModelStatus#ejectedUntil()} tells until when.
+ *
  * @param kind what happened
  * @param model the deployment it happened to (for {@link Kind#REPLACED}, the new one)
  * @param code for {@link Kind#DISCONNECTED} and {@link Kind#CONNECTION_FAILED}: the failure code,
  *     such as {@code MULTIPLE_TIMEOUT}, {@code MULTIPLE_FAILED}, {@code BAD_IMPLEMENTATION}, {@code
- *     CONNECTION_FAILED}, or {@link #LOCAL} for a model the coordinator disconnected itself; empty
+ *     CONNECTION_FAILED}, or {@link #LOCAL} for a model the coordinator disconnected itself; for
+ *     {@link Kind#RESTARTED}, {@link #READMITTED} when the model comes back from an ejection; empty
  *     otherwise
  * @param reason a human-readable explanation; empty when there is none
  */
@@ -20,6 +28,12 @@ public record FleetEvent(Kind kind, ModelEndpoint model, String code, String rea
    * The code of a {@link Kind#DISCONNECTED} event for a model the coordinator disconnected itself.
    */
   public static final String LOCAL = "LOCAL";
+
+  /**
+   * The code of a {@link Kind#RESTARTED} event for a model taken back after an ejection: its
+   * ejection time was over, its runner answered a health check and it was set up again.
+   */
+  public static final String READMITTED = "READMITTED";
 
   /** The kinds of event. */
   public enum Kind {
@@ -41,8 +55,9 @@ public record FleetEvent(Kind kind, ModelEndpoint model, String code, String rea
     /**
      * The model was set up again on the same deployment and receives calls again: its process
      * restarted (the directory reported it {@code RECOVERING}, then {@code RUNNING}, or it moved to
-     * a new address), or the fleet reconnected it after it became unreachable or unhealthy. It lost
-     * its in-memory state.
+     * a new address), the fleet reconnected it after it became unreachable or unhealthy, or the
+     * fleet took it back after an ejection (code {@link FleetEvent#READMITTED}). It may have lost
+     * its in-memory state: bring it up to date as a new model.
      */
     RESTARTED,
     /**
@@ -62,7 +77,11 @@ public record FleetEvent(Kind kind, ModelEndpoint model, String code, String rea
     /**
      * The model was disconnected, by the failure policy (reported to the directory) or by the
      * coordinator ({@link ModelFleet#disconnect}, code {@link FleetEvent#LOCAL}, not reported); it
-     * receives no more calls.
+     * receives no more calls. Unless it was ejected: a model the failure policy disconnected for
+     * its failures or timeouts while its directory does not act on reports sits out its ejection
+     * time (the reason says how long; {@link ModelStatus#ejectedUntil()}), then comes back with a
+     * {@link #RESTARTED} ({@link FleetEvent#READMITTED}) if it is healthy, or is ejected again for
+     * longer (another event of this kind, not reported again).
      */
     DISCONNECTED
   }

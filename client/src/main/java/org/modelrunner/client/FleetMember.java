@@ -1,6 +1,7 @@
 package org.modelrunner.client;
 
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -69,6 +70,15 @@ final class FleetMember {
   /** Set while a health check of this member is out. */
   final AtomicBoolean healthChecking = new AtomicBoolean();
 
+  /**
+   * Set on a member that takes an ejected model back (its health check and setup): it sits out no
+   * fan-out meanwhile, and is ejected again if it cannot be set up. Set before the member is known.
+   */
+  volatile boolean readmitting;
+
+  /** The failure code of the ejection this member comes from or is in; fleet thread only. */
+  String ejectionCode;
+
   // Guarded by this.
   private int consecutiveFailures;
   private int consecutiveTimeouts;
@@ -78,6 +88,14 @@ final class FleetMember {
   private long timeouts;
   private long skipped;
   private String lastError;
+
+  /**
+   * The model's ejections, carried from member to member of a deployment (see {@link Ejection}).
+   */
+  private int ejections;
+
+  /** While ejected: when the ejection time is over; null otherwise. */
+  private Instant ejectedUntil;
 
   /** Round trips of the calls that got an answer, in microseconds; allocated on the first. */
   private Histogram latencies;
@@ -113,7 +131,7 @@ final class FleetMember {
    */
   String sitsOutAs() {
     ModelStatus.State now = state;
-    if (retired && now != ModelStatus.State.RECOVERING) {
+    if ((retired && now != ModelStatus.State.RECOVERING) || readmitting) {
       return null;
     }
     return switch (now) {
@@ -250,16 +268,70 @@ final class FleetMember {
   }
 
   /**
+   * Counts a timeout that the failure policy does not count, because the fleet itself stalled: in
+   * the model's calls and last error, not in its consecutive timeouts or cooldown.
+   */
+  synchronized void recordUncountedTimeout(CallOutcome outcome, String why) {
+    timeouts++;
+    lastError = "timeout after " + outcome.latencyMicros() / 1_000 + " ms, not counted: " + why;
+  }
+
+  /**
    * Moves a member that is not yet disconnected to DISCONNECTED; returns false if it already was,
    * or was retired (so that one decision is acted on once).
    */
   synchronized boolean markDisconnected(String error) {
-    if (retired || state == ModelStatus.State.DISCONNECTED) {
+    if (retired || (state == ModelStatus.State.DISCONNECTED && ejectedUntil == null)) {
       return false;
     }
     state = ModelStatus.State.DISCONNECTED;
     lastError = error;
+    ejectedUntil = null; // a disconnection for good ends an ejection: no re-admission
     return true;
+  }
+
+  /**
+   * Ejects a member that is not yet disconnected: it is DISCONNECTED until the returned time is
+   * over, which grows with its ejections; null if it already was out or retired (so that one
+   * decision is acted on once).
+   */
+  synchronized Duration markEjected(String error, Ejection ejection) {
+    if (retired || state == ModelStatus.State.DISCONNECTED) {
+      return null;
+    }
+    state = ModelStatus.State.DISCONNECTED;
+    lastError = error;
+    ejections++;
+    Duration time = ejection.time(ejections);
+    ejectedUntil = Instant.now().plus(time);
+    return time;
+  }
+
+  /** Returns whether this member sits out an ejection (to be re-admitted). */
+  synchronized boolean isEjected() {
+    return ejectedUntil != null;
+  }
+
+  synchronized int ejections() {
+    return ejections;
+  }
+
+  /** Carries a model's ejections over to the member that takes it back. */
+  synchronized void ejections(int count) {
+    ejections = count;
+  }
+
+  /**
+   * Takes one off the ejections of a member that served a maximum ejection time since it was
+   * re-admitted.
+   *
+   * @return the ejections left
+   */
+  synchronized int decayEjections() {
+    if (ejections > 0) {
+      ejections--;
+    }
+    return ejections;
   }
 
   synchronized void lastError(String error) {
@@ -284,7 +356,9 @@ final class FleetMember {
         new ModelStatus.Counts(calls, successes, failures, timeouts, skipped),
         cooldown,
         latency,
-        Optional.ofNullable(lastError));
+        Optional.ofNullable(lastError),
+        ejections,
+        Optional.ofNullable(ejectedUntil));
   }
 
   /** Closes the connection once no call is in flight or waiting (now, if it is idle already). */

@@ -54,6 +54,14 @@ final class FleetParts {
     }
     this.listeners.addAll(settings.listeners);
     Outcomes outcomes = new Outcomes(converter);
+    Ejection ejection =
+        new Ejection(
+            settings.readmission != null
+                ? settings.readmission
+                : !settings.directory.actsOnReports(),
+            settings.ejectionBase,
+            settings.ejectionMultiplier,
+            settings.ejectionMax);
     this.membership =
         new Membership(
             directory,
@@ -61,10 +69,12 @@ final class FleetParts {
             settings.setupArguments,
             settings.callTimeout,
             settings.setupTimeout,
+            settings.connectTimeout,
             settings.setupAttempts,
             settings.setupBackoff,
             settings.reportFailures,
             settings.healthCheckTimeout,
+            ejection,
             transports,
             fleetThread,
             callbacks,
@@ -86,10 +96,18 @@ final class FleetParts {
                 settings.maxConsecutiveFailures,
                 settings.maxConsecutiveTimeouts,
                 settings.timeoutCooldown,
-                healthCheckEvery),
+                healthCheckEvery,
+                ejection.readmission(),
+                settings.stallGuard
+                    ? new FailurePolicy.Stall(
+                        settings.stallFraction,
+                        settings.stallMinModels,
+                        Concurrency.nanos(settings.stallLateBy))
+                    : null),
             settings.reportFailures,
             fleetThread,
             callbacks,
+            settings.ticker,
             listeners);
   }
 

@@ -9,8 +9,10 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Future;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.ModelConnection;
@@ -20,6 +22,7 @@ import org.modelrunner.spi.ModelState;
 import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
+import org.modelrunner.spi.TransportException;
 
 /**
  * The fleet's membership: the directory's reports applied to members on the fleet's thread
@@ -35,10 +38,12 @@ final class Membership {
   private final Arguments setupArguments;
   private final Duration callTimeout;
   private final Duration setupTimeout;
+  private final Duration connectTimeout;
   private final int setupAttempts;
   private final Duration setupBackoff;
   private final boolean reportFailures;
   private final Duration healthCheckTimeout;
+  private final Ejection ejection;
   private final TransportRegistry transports;
   private final ScheduledThreadPoolExecutor fleetThread;
   private final SerialExecutor callbacks;
@@ -91,10 +96,12 @@ final class Membership {
       Arguments setupArguments,
       Duration callTimeout,
       Duration setupTimeout,
+      Duration connectTimeout,
       int setupAttempts,
       Duration setupBackoff,
       boolean reportFailures,
       Duration healthCheckTimeout,
+      Ejection ejection,
       TransportRegistry transports,
       ScheduledThreadPoolExecutor fleetThread,
       SerialExecutor callbacks,
@@ -106,10 +113,12 @@ final class Membership {
     this.setupArguments = setupArguments;
     this.callTimeout = callTimeout;
     this.setupTimeout = setupTimeout;
+    this.connectTimeout = connectTimeout;
     this.setupAttempts = setupAttempts;
     this.setupBackoff = setupBackoff;
     this.reportFailures = reportFailures;
     this.healthCheckTimeout = healthCheckTimeout;
+    this.ejection = ejection;
     this.transports = transports;
     this.fleetThread = fleetThread;
     this.callbacks = callbacks;
@@ -210,6 +219,98 @@ final class Membership {
           reportToDirectory(member.endpoint, code, reason);
           emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason));
         });
+  }
+
+  /**
+   * Ejects a model the failure policy took out for its failures or timeouts: as {@link
+   * #disconnect}, at once and reported, but only for its ejection time; then its health is checked
+   * and it is set up again ({@link FleetEvent#READMITTED}).
+   */
+  void eject(FleetMember member, String code, String reason) {
+    // At once, so that no fan-out started after this outcome was seen targets the model.
+    Duration time = member.markEjected(code + ": " + reason, ejection);
+    if (time == null) {
+      return;
+    }
+    onFleetThread(
+        () -> {
+          member.closeConnection();
+          membershipChanged();
+          reportToDirectory(member.endpoint, code, reason);
+          ejected(member, code, reason, time);
+        });
+  }
+
+  /** Says that a member is ejected and schedules its re-admission. Fleet thread. */
+  private void ejected(FleetMember member, String code, String reason, Duration time) {
+    member.ejectionCode = code;
+    String until =
+        "ejected for "
+            + Concurrency.millis(Concurrency.nanos(time))
+            + " (ejection "
+            + member.ejections()
+            + "), then re-admitted if healthy";
+    LOG.log(
+        System.Logger.Level.WARNING, "Ejecting {0}: {1} ({2}); {3}", member, code, reason, until);
+    later(() -> readmit(member), Concurrency.nanos(time));
+    emit(
+        new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason + "; " + until));
+  }
+
+  /**
+   * An ejected model's time is over: a new member checks its health and sets it up; it is taken
+   * back ({@link FleetEvent.Kind#RESTARTED}, {@link FleetEvent#READMITTED}) or ejected again for
+   * longer. Nothing happens if the model was disconnected for good, left or was replaced meanwhile.
+   */
+  private void readmit(FleetMember ejected) {
+    String id = ejected.endpoint.modelId();
+    if (ejected.retired || known.get(id) != ejected || !ejected.isEjected()) {
+      return;
+    }
+    FleetMember again = new FleetMember(answers, ejected.endpoint, FleetEvent.Kind.RESTARTED);
+    again.readmitting = true;
+    again.ejectionCode = ejected.ejectionCode;
+    again.ejections(ejected.ejections());
+    again.readyReason =
+        "re-admitted after ejection " + ejected.ejections() + " (" + ejected.ejectionCode + ")";
+    replaceAtOnce(ejected, again);
+    LOG.log(System.Logger.Level.INFO, "{0}: the ejection is over; checking its health", again);
+    connect(again, 1); // its health check must answer SERVING
+  }
+
+  /**
+   * A re-admission's check or setup failed: the model is ejected again, for longer, without a new
+   * report. Fleet thread.
+   */
+  private void readmissionFailed(FleetMember member, String why) {
+    member.closeConnection();
+    String reason = "re-admission check failed: " + why;
+    Duration time = member.markEjected(member.ejectionCode + ": " + reason, ejection);
+    if (time == null) {
+      return;
+    }
+    membershipChanged();
+    ejected(member, member.ejectionCode, reason, time);
+  }
+
+  /**
+   * A model that serves a maximum ejection time without being ejected again has one ejection fewer
+   * (the next is shorter), until none is left.
+   */
+  private void decayEjections(FleetMember member) {
+    if (member.ejections() > 0) {
+      later(
+          () -> {
+            String id = member.endpoint.modelId();
+            if (!member.retired
+                && known.get(id) == member
+                && member.state == ModelStatus.State.CONNECTED
+                && member.decayEjections() > 0) {
+              decayEjections(member);
+            }
+          },
+          Concurrency.nanos(ejection.max()));
+    }
   }
 
   void reportToDirectory(ModelEndpoint endpoint, String code, String reason) {
@@ -409,6 +510,7 @@ final class Membership {
     }
     LOG.log(System.Logger.Level.WARNING, "Reconnecting {0}: {1}", member, why);
     FleetMember again = new FleetMember(answers, member.endpoint, FleetEvent.Kind.RESTARTED);
+    again.ejections(member.ejections()); // the fleet's own restart: the deployment's ejections stay
     again.readyReason = "reconnected after " + why;
     again.lastError(why);
     replaceAtOnce(member, again);
@@ -464,12 +566,13 @@ final class Membership {
   }
 
   private void scheduleRetirement(FleetMember member) {
-    if (!later(
-        () -> {
-          member.state = ModelStatus.State.DISCONNECTED;
-          member.closeWhenIdle();
-        },
-        callTimeout.toNanos())) {
+    if (later(
+            () -> {
+              member.state = ModelStatus.State.DISCONNECTED;
+              member.closeWhenIdle();
+            },
+            callTimeout.toNanos())
+        == null) {
       member.closeConnection(); // the fleet is closing
     }
   }
@@ -478,18 +581,16 @@ final class Membership {
    * Runs membership work on the fleet's thread after a delay, on the builder's scheduler if it was
    * given one.
    *
-   * @return false if the fleet is closing
+   * @return the future that cancels the work, or null if the fleet is closing
    */
-  private boolean later(Runnable task, long delayNanos) {
+  private Future<?> later(Runnable task, long delayNanos) {
     try {
       if (scheduler != null) {
-        scheduler.schedule(() -> onFleetThread(task), Duration.ofNanos(delayNanos));
-      } else {
-        fleetThread.schedule(() -> onFleetThread(task), delayNanos, TimeUnit.NANOSECONDS);
+        return scheduler.schedule(() -> onFleetThread(task), Duration.ofNanos(delayNanos));
       }
-      return true;
+      return fleetThread.schedule(() -> onFleetThread(task), delayNanos, TimeUnit.NANOSECONDS);
     } catch (java.util.concurrent.RejectedExecutionException closing) {
-      return false;
+      return null;
     }
   }
 
@@ -504,22 +605,101 @@ final class Membership {
     member.closeConnection();
   }
 
+  /**
+   * Opens the member's connection if it has none.
+   *
+   * @return false if it cannot be opened (the member failed to connect)
+   */
+  private boolean open(FleetMember member) {
+    if (member.connection != null) {
+      return true;
+    }
+    try {
+      ModelTransport transport = transports.transportFor(member.endpoint.address());
+      ModelConnection connection = transport.connect(member.endpoint.address());
+      member.transport = transport;
+      member.connection = connection;
+      return true;
+    } catch (RuntimeException e) {
+      connectionFailed(member, e.getMessage());
+      return false;
+    }
+  }
+
+  /**
+   * One connection attempt, in two phases with their own deadlines: is the runner reachable (a
+   * health check, within the connect timeout: a refused connection fails at once), then the setup
+   * (within the setup timeout). A runner that is not reachable fails the attempt without a setup;
+   * the attempt is retried after the backoff, as a setup that fails.
+   */
   private void connect(FleetMember member, int attempt) {
+    if (member.retired || !open(member)) {
+      return;
+    }
+    CompletableFuture<HealthStatus> health;
+    try {
+      health = member.connection.checkHealth(connectTimeout);
+    } catch (RuntimeException e) {
+      health = CompletableFuture.failedFuture(e);
+    }
+    // Bounded here too, whatever the transport does with the deadline.
+    AtomicBoolean answered = new AtomicBoolean();
+    Future<?> deadline =
+        later(
+            () -> {
+              if (answered.compareAndSet(false, true)) {
+                reached(member, attempt, null, null);
+              }
+            },
+            Concurrency.nanos(connectTimeout));
+    health.whenComplete(
+        (status, error) -> {
+          if (answered.compareAndSet(false, true)) {
+            if (deadline != null) {
+              deadline.cancel(false);
+            }
+            onFleetThread(() -> reached(member, attempt, status, error));
+          }
+        });
+  }
+
+  /**
+   * The first phase of a connection attempt ended: the health check answered ({@code status}),
+   * failed ({@code error}), or neither within the connect timeout (both null). Only a runner that
+   * cannot be reached (refused, unreachable, no answer in time) fails the attempt; any other answer
+   * goes on to the setup (a runner without the health service included). A model being re-admitted
+   * must answer {@code SERVING}. Fleet thread.
+   */
+  private void reached(FleetMember member, int attempt, HealthStatus status, Throwable error) {
     if (member.retired) {
       return;
     }
-    ModelConnection connection = member.connection;
-    if (connection == null) {
-      try {
-        ModelTransport transport = transports.transportFor(member.endpoint.address());
-        connection = transport.connect(member.endpoint.address());
-        member.transport = transport;
-      } catch (RuntimeException e) {
-        connectionFailed(member, e.getMessage());
-        return;
-      }
-      member.connection = connection;
+    Throwable cause = error == null ? null : Concurrency.cause(error);
+    boolean unreachable =
+        (status == null && error == null)
+            || (cause instanceof TransportException transport
+                && (transport.kind() == TransportException.Kind.UNAVAILABLE
+                    || transport.kind() == TransportException.Kind.DEADLINE_EXCEEDED
+                    || transport.kind() == TransportException.Kind.CANCELLED));
+    String answer =
+        cause != null
+            ? cause.toString()
+            : status != null
+                ? String.valueOf(status)
+                : "no answer within " + Concurrency.millis(Concurrency.nanos(connectTimeout));
+    if (member.readmitting && status != HealthStatus.SERVING) {
+      readmissionFailed(member, "health check: " + answer);
+      return;
     }
+    if (unreachable) {
+      attemptFailed(member, attempt, "the runner is not reachable: health check: " + answer);
+      return;
+    }
+    setup(member, attempt);
+  }
+
+  private void setup(FleetMember member, int attempt) {
+    ModelConnection connection = member.connection;
     CompletableFuture<Reply> setup;
     try {
       setup = connection.setup(baseClass, setupArguments, setupTimeout);
@@ -551,16 +731,29 @@ final class Membership {
         }
       }
       String reason = member.readyReason != null ? member.readyReason : reply.status().message();
-      emit(new FleetEvent(member.onReady, member.endpoint, "", reason));
+      String code = member.readmitting ? FleetEvent.READMITTED : "";
+      member.readmitting = false;
+      decayEjections(member);
+      emit(new FleetEvent(member.onReady, member.endpoint, code, reason));
       return;
     }
     String why = error != null ? Concurrency.cause(error).toString() : reply.status().toString();
-    member.lastError("setup attempt " + attempt + ": " + why);
     if (error == null) {
+      member.lastError("setup attempt " + attempt + ": " + why);
       // The runner answered: not retried (as the Python client). Only errors and timeouts are.
       setupRefused(member, reply);
       return;
     }
+    attemptFailed(member, attempt, why);
+  }
+
+  /**
+   * A connection attempt failed (the runner was not reachable, or the setup failed or timed out):
+   * tried again after the backoff, doubled after each attempt, until the attempts are spent; then
+   * the model failed to connect. Fleet thread.
+   */
+  private void attemptFailed(FleetMember member, int attempt, String why) {
+    member.lastError("setup attempt " + attempt + ": " + why);
     if (attempt < setupAttempts) {
       long backoff = setupBackoff.toNanos() << Math.min(attempt - 1, 20);
       LOG.log(System.Logger.Level.INFO, "Setup of {0} failed ({1}); retrying", member, why);
@@ -619,6 +812,10 @@ final class Membership {
   }
 
   private void connectionFailed(FleetMember member, String why) {
+    if (member.readmitting) {
+      readmissionFailed(member, why);
+      return;
+    }
     LOG.log(System.Logger.Level.WARNING, "Cannot connect {0}: {1}", member, why);
     member.lastError(why);
     member.state = ModelStatus.State.DISCONNECTED;

@@ -224,6 +224,7 @@ public final class ModelFleet implements AutoCloseable {
     Arguments setupArguments = Arguments.none();
     Duration callTimeout = Duration.ofSeconds(30);
     Duration setupTimeout = Duration.ofSeconds(60);
+    Duration connectTimeout = Duration.ofSeconds(5);
     int setupAttempts = 5;
     Duration setupBackoff = Duration.ofSeconds(2);
     int maxConsecutiveFailures = 3;
@@ -234,6 +235,21 @@ public final class ModelFleet implements AutoCloseable {
     FanOutStrategy fanOutStrategy = FanOutStrategy.all();
     int healthCheckEvery = -1;
     Duration healthCheckTimeout = Duration.ofSeconds(2);
+    Duration ejectionBase = Ejection.DEFAULT_BASE;
+    double ejectionMultiplier = Ejection.DEFAULT_MULTIPLIER;
+    Duration ejectionMax = Ejection.DEFAULT_MAX;
+
+    /** Null: re-admission unless the directory acts on reports. */
+    Boolean readmission;
+
+    boolean stallGuard = true;
+    double stallFraction = FailurePolicy.Stall.DEFAULT.fraction();
+    int stallMinModels = FailurePolicy.Stall.DEFAULT.minModels();
+    Duration stallLateBy = Duration.ofNanos(FailurePolicy.Stall.DEFAULT.lateNanos());
+
+    /** What fan-outs measure their deadlines with; a test's own, to move time by hand. */
+    Ticker ticker = Ticker.system();
+
     TransportSettings transportSettings = TransportSettings.defaults();
     Executor executor;
     ValueConverter converter;
@@ -271,15 +287,40 @@ public final class ModelFleet implements AutoCloseable {
       return this;
     }
 
-    /** Sets the deadline of each setup attempt. Default 60 s. */
+    /**
+     * Sets the deadline of each setup attempt, once the runner is known to be reachable (see {@link
+     * #connectTimeout}). Default 60 s.
+     */
     public Builder setupTimeout(Duration timeout) {
       this.setupTimeout = Concurrency.requirePositive(timeout, "setupTimeout");
       return this;
     }
 
     /**
-     * Sets how many times setup is tried and the backoff before the second attempt, doubled after
-     * each failure. Default 5 attempts, 2 s (then 4, 8, 16 s), as the Python client.
+     * Sets the deadline of the first phase of each connection attempt: before its setup, the fleet
+     * asks the runner's health service whether it is reachable, within this time. A runner that
+     * refuses the connection, cannot be reached, or does not answer in time fails the attempt at
+     * once, without waiting for the {@linkplain #setupTimeout setup timeout}; the attempt is
+     * retried after the {@linkplain #setupRetries backoff}, and after the last the model is
+     * reported {@code CONNECTION_FAILED} (a {@link FleetEvent.Kind#CONNECTION_FAILED} event). Any
+     * answer, even not {@code SERVING}, goes on to the setup, which has its own, longer deadline (a
+     * model being re-admitted after an ejection must answer {@code SERVING}).
+     *
+     * <p>With the defaults (5 s, 5 attempts, backoff 2 s doubled), a runner that refuses
+     * connections (its process is gone) is reported within about 30 s of its first attempt (2 + 4 +
+     * 8 + 16 s of backoff, each attempt failing at once), and one that does not answer at all
+     * within 55 s (5 s per attempt on top). The gRPC transport's own bound on establishing a
+     * connection is {@link TransportSettings#connectTimeout()}. Default 5 s.
+     */
+    public Builder connectTimeout(Duration timeout) {
+      this.connectTimeout = Concurrency.requirePositive(timeout, "connectTimeout");
+      return this;
+    }
+
+    /**
+     * Sets how many times a model's connection and setup are tried and the backoff before the
+     * second attempt, doubled after each failure. Default 5 attempts, 2 s (then 4, 8, 16 s), as the
+     * Python client.
      */
     public Builder setupRetries(int attempts, Duration initialBackoff) {
       if (attempts < 1) {
@@ -314,10 +355,10 @@ public final class ModelFleet implements AutoCloseable {
     }
 
     /**
-     * Sets what runs the fleet's delayed membership work: the backoff between setup attempts and
-     * the retirement of a replaced deployment (a call timeout after the swap), for tests that move
-     * time by hand. Fan-out deadlines and connections keep real time. Default: the fleet's own
-     * thread.
+     * Sets what runs the fleet's delayed membership work: the backoff between setup attempts, the
+     * retirement of a replaced deployment (a call timeout after the swap), and the end of an
+     * ejection (and the decay of the ejection count), for tests that move time by hand. Fan-out
+     * deadlines and connections keep real time. Default: the fleet's own thread.
      */
     public Builder scheduler(Scheduler scheduler) {
       this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
@@ -371,6 +412,103 @@ public final class ModelFleet implements AutoCloseable {
     public Builder healthChecks(int everyTimeouts, Duration timeout) {
       this.healthCheckEvery = Concurrency.requireNonNegative(everyTimeouts, "everyTimeouts");
       this.healthCheckTimeout = Concurrency.requirePositive(timeout, "timeout");
+      return this;
+    }
+
+    /**
+     * Sets how long a model ejected by the failure policy sits out, as Envoy's outlier detection:
+     * its {@code n}th ejection lasts {@code base × multiplier^(n-1)}, at most {@code max}. When the
+     * time is over, the fleet checks the runner's health (within the {@linkplain #connectTimeout
+     * connect timeout}: it must answer {@code SERVING}) and sets it up again: the model is back,
+     * with its counters reset (a {@link FleetEvent.Kind#RESTARTED} event with the code {@link
+     * FleetEvent#READMITTED}). If the check or the setup fails, it is ejected again, for the next,
+     * longer time. A model's ejection count goes down by one for every {@code max} it then serves
+     * without being ejected, and starts again at 0 for a new deployment or a restart the directory
+     * announces. Only models over a limit ({@code MULTIPLE_FAILED}, {@code MULTIPLE_TIMEOUT}) are
+     * ejected, and only with {@linkplain #readmission re-admission} on; {@code BAD_IMPLEMENTATION}
+     * and setups that fail are out for good. Default 30 s, doubled after each ejection, at most 10
+     * min.
+     *
+     * @throws IllegalArgumentException if a duration is not positive, {@code max} is shorter than
+     *     {@code base}, or {@code multiplier} is below 1 or not finite
+     */
+    public Builder ejection(Duration base, double multiplier, Duration max) {
+      Concurrency.requirePositive(base, "base");
+      Concurrency.requirePositive(max, "max");
+      if (max.compareTo(base) < 0) {
+        throw new IllegalArgumentException(
+            "The maximum ejection time (" + max + ") must be at least the base (" + base + ")");
+      }
+      if (!(multiplier >= 1) || Double.isInfinite(multiplier)) {
+        throw new IllegalArgumentException(
+            "The ejection multiplier must be finite and at least 1, got " + multiplier);
+      }
+      this.ejectionBase = base;
+      this.ejectionMultiplier = multiplier;
+      this.ejectionMax = max;
+      return this;
+    }
+
+    /**
+     * Sets whether a model the failure policy disconnects for its failures or timeouts is only
+     * ejected, and taken back once its {@linkplain #ejection ejection time} is over and it is
+     * healthy, or disconnected for good (until the directory announces a new deployment or a
+     * restart of it). Either way it is reported to the directory and a {@link
+     * FleetEvent.Kind#DISCONNECTED} event is sent; an ejection's reason says how long it lasts, and
+     * {@link ModelStatus#ejectedUntil()} until when.
+     *
+     * <p>Default: on for a directory that ignores reports (a static list, the in-process registry),
+     * off for one that {@linkplain ModelDirectory#actsOnReports acts on them}: the Model
+     * Orchestrator stops a reported model, so the fleet leaves it to the orchestrator, as the
+     * Python client does.
+     */
+    public Builder readmission(boolean enabled) {
+      this.readmission = enabled;
+      return this;
+    }
+
+    /**
+     * Sets when the fleet blames a fan-out's timeouts on itself rather than on its models, so that
+     * a stall of the coordinator (a long garbage collection, starved threads, a saturated network
+     * link) never disconnects or ejects healthy models. A fan-out's timeouts are the fleet's own
+     * stall when more than {@code fraction} of the models it called (at least {@code minModels} of
+     * them) timed out together, or when it completed more than {@code lateBy} after its deadline
+     * (its deadline timer ran late). They stay {@link CallStatus#TIMEOUT} outcomes, and count in
+     * {@link ModelStatus#counts()}, but the failure policy does not count them: no consecutive
+     * timeout, cooldown or health check; one warning per such fan-out says why. A fan-out in which
+     * fewer of its models time out counts every timeout as usual. Default: more than half (0.5) of
+     * at least 5 models, or 500 ms late ({@code minModels} {@link Integer#MAX_VALUE} leaves only
+     * the second rule).
+     *
+     * @throws IllegalArgumentException if {@code fraction} is not in {@code (0, 1)}, {@code
+     *     minModels} is below 1, or {@code lateBy} is not positive
+     */
+    public Builder stallGuard(double fraction, int minModels, Duration lateBy) {
+      if (!(fraction > 0 && fraction < 1)) {
+        throw new IllegalArgumentException("fraction must be in (0, 1), got " + fraction);
+      }
+      if (minModels < 1) {
+        throw new IllegalArgumentException("minModels must be at least 1, got " + minModels);
+      }
+      this.stallLateBy = Concurrency.requirePositive(lateBy, "lateBy");
+      this.stallFraction = fraction;
+      this.stallMinModels = minModels;
+      this.stallGuard = true;
+      return this;
+    }
+
+    /**
+     * Sets whether the {@linkplain #stallGuard(double, int, Duration) stall guard} is on (the
+     * default); off, every timeout counts against its model, as with the Python client.
+     */
+    public Builder stallGuard(boolean enabled) {
+      this.stallGuard = enabled;
+      return this;
+    }
+
+    /** Sets the ticker fan-outs measure their deadlines with, for this package's tests. */
+    Builder ticker(Ticker ticker) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
       return this;
     }
 

@@ -1,5 +1,6 @@
 package org.modelrunner.client;
 
+import java.time.Instant;
 import java.util.Map;
 import java.util.Optional;
 import org.modelrunner.spi.ModelEndpoint;
@@ -18,6 +19,13 @@ import org.modelrunner.spi.ModelEndpoint;
  * @param cooldown the calls the model still sits out after timeouts (0 when it takes calls)
  * @param latency how long its answered calls took
  * @param lastError the last failure or timeout, if any
+ * @param ejections how many times the failure policy ejected this deployment, less one for every
+ *     maximum ejection time it served since (see {@link ModelFleet.Builder#ejection}); it sets the
+ *     length of the next ejection, and starts again at 0 for a new deployment or a restart the
+ *     directory announces
+ * @param ejectedUntil while the model is ejected ({@link State#DISCONNECTED}, to be re-admitted):
+ *     when its ejection time is over and the fleet checks its health and sets it up again; empty
+ *     otherwise (including while that check runs, {@link State#CONNECTING})
  */
 public record ModelStatus(
     ModelEndpoint model,
@@ -27,7 +35,43 @@ public record ModelStatus(
     Counts counts,
     int cooldown,
     LatencyPercentiles latency,
-    Optional<String> lastError) {
+    Optional<String> lastError,
+    int ejections,
+    Optional<Instant> ejectedUntil) {
+  /**
+   * Creates the snapshot of a model that was never ejected.
+   *
+   * @param model the deployment (its id, address and infos)
+   * @param state the connection state
+   * @param consecutiveFailures failures since the last success
+   * @param consecutiveTimeouts timeouts since the last success
+   * @param counts the outcomes of the calls that targeted the model
+   * @param cooldown the calls the model still sits out after timeouts
+   * @param latency how long its answered calls took
+   * @param lastError the last failure or timeout, if any
+   */
+  public ModelStatus(
+      ModelEndpoint model,
+      State state,
+      int consecutiveFailures,
+      int consecutiveTimeouts,
+      Counts counts,
+      int cooldown,
+      LatencyPercentiles latency,
+      Optional<String> lastError) {
+    this(
+        model,
+        state,
+        consecutiveFailures,
+        consecutiveTimeouts,
+        counts,
+        cooldown,
+        latency,
+        lastError,
+        0,
+        Optional.empty());
+  }
+
   /** The connection states of a model. */
   public enum State {
     /** Connecting or setting up (or reconnecting); receives no calls yet. */
@@ -51,6 +95,8 @@ public record ModelStatus(
     /**
      * Could not be connected or set up, or was disconnected (by the failure policy or by the
      * coordinator); it stays out until the directory announces a new deployment or a restart.
+     * Unless it is {@linkplain ModelStatus#isEjected() ejected}: then the fleet takes it back
+     * itself once {@link ModelStatus#ejectedUntil()} has passed, if it is healthy.
      */
     DISCONNECTED
   }
@@ -65,6 +111,14 @@ public record ModelStatus(
    * @param skipped calls the model sat out after timeouts ({@link CallStatus#SKIPPED})
    */
   public record Counts(long calls, long successes, long failures, long timeouts, long skipped) {}
+
+  /**
+   * Returns whether the model sits out an ejection: disconnected by the failure policy, and to be
+   * checked and taken back at {@link #ejectedUntil()}.
+   */
+  public boolean isEjected() {
+    return ejectedUntil.isPresent();
+  }
 
   /** Returns the model's id. */
   public String modelId() {

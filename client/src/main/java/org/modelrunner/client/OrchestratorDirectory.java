@@ -210,6 +210,16 @@ public final class OrchestratorDirectory implements ModelDirectory {
   }
 
   /**
+   * Returns true: the Model Orchestrator stops a reported model (and quarantines most), so a fleet
+   * following it leaves a model its failure policy disconnected to the orchestrator, as the Python
+   * client does, and does not re-admit it by default.
+   */
+  @Override
+  public boolean actsOnReports() {
+    return true;
+  }
+
+  /**
    * Queues a failure report for the orchestrator: {@code
    * {"event":"report_failure","data":[{"model_id":..,
    * "failure_code":..,"failure_reason":..,"ip":..}]}}. Never blocks and never throws; a report that

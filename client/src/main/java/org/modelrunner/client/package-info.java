@@ -25,6 +25,14 @@
  * logs decisions instead of acting on them. The outcome's {@link CallFailure} keeps the kind apart
  * ({@code UNAVAILABLE}, {@code BUSY}, {@code DEADLINE_EXCEEDED}...).
  *
+ * <p>The models are never blamed for the fleet's own stall ({@link ModelFleet.Builder#stallGuard}):
+ * a fan-out's timeouts are judged together once it is complete, and none of them is counted (no
+ * consecutive timeout, cooldown or health check) when more than half of the models it called timed
+ * out together (if it called at least 5), or when it completed more than 500 ms after its deadline
+ * (its deadline timer ran late: the coordinator's threads were held up). They are still {@link
+ * CallStatus#TIMEOUT} outcomes and count in {@link ModelStatus#counts()}; one warning per such
+ * fan-out says why. A fan-out in which fewer models time out counts each timeout.
+ *
  * <p>After its {@code n}th consecutive timeout a model sits out the next {@code ceil(n / 2)} calls
  * (the Python client's cooldown; {@link ModelFleet.Builder#timeoutCooldown}): they end {@link
  * CallStatus#SKIPPED} without being sent, and count for nothing. Health checks run out of band with
@@ -34,12 +42,35 @@
  * CONNECTION_FAILED}. The coordinator can {@link ModelFleet#report} a model itself (say {@link
  * FailureCode#LOW_PERFORMANCE}) and {@link ModelFleet#disconnect} one without reporting it.
  *
+ * <h2>Ejection and re-admission</h2>
+ *
+ * A model over a limit ({@code MULTIPLE_FAILED}, {@code MULTIPLE_TIMEOUT}) is not lost for good
+ * while its directory lists it, as with Envoy's outlier detection: it is <em>ejected</em> (reported
+ * as above, a {@link FleetEvent.Kind#DISCONNECTED} event whose reason gives the ejection time, and
+ * {@link ModelStatus#ejectedUntil()}), and once its ejection time is over the fleet checks its
+ * runner's health and sets it up again: the model is back with its counters reset ({@link
+ * FleetEvent.Kind#RESTARTED}, code {@link FleetEvent#READMITTED}). A check or setup that fails
+ * ejects it again, without a new report. The {@code n}th ejection of a model lasts {@code base ×
+ * multiplier^(n-1)}, at most {@code max} (30 s, ×2, 10 min by default: {@link
+ * ModelFleet.Builder#ejection}); its count goes down by one for every {@code max} it then serves,
+ * and starts again for a new deployment or a restart the directory announces. {@code
+ * BAD_IMPLEMENTATION}, refused setups and failed connections stay out for good. Re-admission is on
+ * by default only for directories that do not {@linkplain
+ * org.modelrunner.spi.ModelDirectory#actsOnReports act on reports}: the Model Orchestrator stops a
+ * reported model, so with it the fleet reports and leaves the model to the orchestrator, as the
+ * Python client does ({@link ModelFleet.Builder#readmission} decides otherwise). The coordinator's
+ * {@link ModelFleet#disconnect} ends an ejection: the model stays out.
+ *
  * <h2>Membership</h2>
  *
  * Directory reports are applied on the fleet's own thread without waiting on any model: connecting
- * and setting up run in the background (setup is retried with exponential backoff, every attempt
- * bounded by the setup timeout), and a later report abandons them (a {@code STOPPED} for a model
- * still connecting).
+ * and setting up run in the background, and a later report abandons them (a {@code STOPPED} for a
+ * model still connecting). Each attempt has two phases with their own deadlines: a health check
+ * says whether the runner is reachable, within the {@linkplain ModelFleet.Builder#connectTimeout
+ * connect timeout} (5 s), then the setup runs, within the setup timeout (60 s). A runner that
+ * refuses connections fails its attempts at once, so with the default retries (5 attempts, backoff
+ * 2, 4, 8, 16 s) it is reported {@code CONNECTION_FAILED} about 30 s after its first attempt, and
+ * one that does not answer at all within 55 s.
  *
  * <ul>
  *   <li>A snapshot connects what it lists and drops what it does not (pending connections
@@ -55,7 +86,8 @@
  *       FleetEvent.Kind#RESTARTED}: it lost its state).
  *   <li>Duplicates change nothing; new infos for the same deployment and address are taken without
  *       a new setup ({@link FleetEvent.Kind#INFOS_UPDATED}). A model disconnected here stays out
- *       until the directory announces a new deployment, address or restart of it.
+ *       until the directory announces a new deployment, address or restart of it (or, if it was
+ *       ejected, until its re-admission).
  * </ul>
  */
 package org.modelrunner.client;

@@ -6,6 +6,7 @@ import com.tngtech.archunit.core.domain.JavaClasses;
 import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.lang.syntax.ArchRuleDefinition;
 import java.net.URI;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ValueConverter;
@@ -61,7 +62,7 @@ class FailurePolicyTest {
 
   @Test
   void limitsAreCrossedOnTheOutcomeAfterTheLimitAndSaidOnce() {
-    FailurePolicy policy = new FailurePolicy(2, 2, false, 0);
+    FailurePolicy policy = new FailurePolicy(2, 2, false, 0, false, null);
     FleetMember member = member();
     assertThat(policy.apply(member, model("MODEL_FAILED"))).isEqualTo(FailurePolicy.Decision.NONE);
     assertThat(policy.apply(member, model("MODEL_FAILED"))).isEqualTo(FailurePolicy.Decision.NONE);
@@ -82,7 +83,7 @@ class FailurePolicyTest {
 
   @Test
   void busyAndUnreachableCountAsTimeoutsAndUnreachableIsCheckedAtOnce() {
-    FailurePolicy policy = new FailurePolicy(0, 3, true, 2);
+    FailurePolicy policy = new FailurePolicy(0, 3, true, 2, false, null);
     FleetMember member = member();
     assertThat(policy.apply(member, transport("UNAVAILABLE")))
         .isInstanceOf(FailurePolicy.Decision.CheckHealth.class);
@@ -101,7 +102,7 @@ class FailurePolicyTest {
 
   @Test
   void theCoordinatorsProblemsAreNotCounted() {
-    FailurePolicy policy = new FailurePolicy(1, 1, true, 1);
+    FailurePolicy policy = new FailurePolicy(1, 1, true, 1, false, null);
     FleetMember member = member();
     assertThat(policy.apply(member, model("INVALID_ARGUMENT")))
         .isInstanceOf(FailurePolicy.Decision.CoordinatorError.class);
@@ -120,6 +121,54 @@ class FailurePolicyTest {
   }
 
   @Test
+  void withReadmissionAModelOverALimitIsEjectedButABadImplementationIsOutForGood() {
+    FailurePolicy policy = new FailurePolicy(1, 1, false, 0, true, null);
+    FleetMember failing = member();
+    policy.apply(failing, model("MODEL_FAILED"));
+    FailurePolicy.Decision failed = policy.apply(failing, model("MODEL_FAILED"));
+    assertThat(failed).isInstanceOf(FailurePolicy.Decision.Eject.class);
+    assertThat(((FailurePolicy.Decision.Eject) failed).code())
+        .isEqualTo(FailureCode.MULTIPLE_FAILED);
+    FleetMember slow = member();
+    policy.apply(slow, outcome(CallStatus.TIMEOUT, null, null));
+    FailurePolicy.Decision timedOut = policy.apply(slow, outcome(CallStatus.TIMEOUT, null, null));
+    assertThat(((FailurePolicy.Decision.Eject) timedOut).code())
+        .isEqualTo(FailureCode.MULTIPLE_TIMEOUT);
+    assertThat(policy.apply(member(), model("BAD_IMPLEMENTATION")))
+        .isInstanceOf(FailurePolicy.Decision.Disconnect.class);
+  }
+
+  @Test
+  void ejectionTimesGrowByTheMultiplierUpToTheMaximum() {
+    Ejection ejection = new Ejection(true, Duration.ofSeconds(30), 2.0, Duration.ofMinutes(10));
+    assertThat(ejection.time(1)).isEqualTo(Duration.ofSeconds(30));
+    assertThat(ejection.time(2)).isEqualTo(Duration.ofSeconds(60));
+    assertThat(ejection.time(5)).isEqualTo(Duration.ofSeconds(480));
+    assertThat(ejection.time(6)).as("capped").isEqualTo(Duration.ofMinutes(10));
+    assertThat(ejection.time(10_000)).isEqualTo(Duration.ofMinutes(10));
+    assertThat(new Ejection(true, Duration.ofSeconds(5), 1.0, Duration.ofSeconds(5)).time(7))
+        .isEqualTo(Duration.ofSeconds(5));
+  }
+
+  @Test
+  void timeoutsOfMostOfAFanOutsModelsOrAfterALateTimerAreTheFleetsOwnStall() {
+    FailurePolicy policy = new FailurePolicy(3, 3, true, 1, false, FailurePolicy.Stall.DEFAULT);
+    long onTime = 1_000_000; // 1 ms after the deadline
+    assertThat(policy.stall(3, 5, onTime)).as("more than half of 5").contains("3 of the 5 models");
+    assertThat(policy.stall(2, 5, onTime)).as("not more than half").isNull();
+    assertThat(policy.stall(1, 100, onTime)).as("one model").isNull();
+    assertThat(policy.stall(4, 4, onTime)).as("too few models to tell").isNull();
+    assertThat(policy.stall(1, 2, 600_000_000L))
+        .as("a timer 600 ms late")
+        .contains("ran 600 ms late");
+    assertThat(policy.stall(1, 2, 400_000_000L)).as("400 ms late: within the bound").isNull();
+    assertThat(policy.stall(0, 10, 10_000_000_000L)).as("no timeouts").isNull();
+    assertThat(new FailurePolicy(3, 3, true, 1, false, null).stall(10, 10, 10_000_000_000L))
+        .as("the guard off")
+        .isNull();
+  }
+
+  @Test
   void thePolicyNeverCallsIntoTheFleet() {
     JavaClasses classes =
         new ClassFileImporter()
@@ -127,10 +176,12 @@ class FailurePolicyTest {
                 FailurePolicy.class,
                 FailurePolicy.Decision.class,
                 FailurePolicy.Decision.Disconnect.class,
+                FailurePolicy.Decision.Eject.class,
                 FailurePolicy.Decision.CheckHealth.class,
                 FailurePolicy.Decision.SetUpAgain.class,
                 FailurePolicy.Decision.CoordinatorError.class,
                 FailurePolicy.Counters.class,
+                FailurePolicy.Stall.class,
                 FailurePolicy.Kind.class);
     ArchRuleDefinition.noClasses()
         .should()

@@ -689,6 +689,7 @@ class OrchestratedFleetTest {
                     .timeoutCooldown(false)
                     .healthChecks(0, WAIT));
     assertThat(describe(nextEvent())).isEqualTo("CONNECTED slow/slow_d1");
+    int connecting = alice.healthChecks.get(); // the connection's own check
 
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcome("slow").orElseThrow().status())
         .isEqualTo(CallStatus.TIMEOUT);
@@ -708,7 +709,7 @@ class OrchestratedFleetTest {
     assertThat(describe(nextEvent())).isEqualTo("LEFT slow/slow_d1");
     assertThat(fleet.models()).isEmpty();
     assertThat(fleet.callAndWait(FanOut.of("predict")).size()).isZero();
-    assertThat(alice.healthChecks.get()).isZero();
+    assertThat(alice.healthChecks.get()).as("no check after timeouts").isEqualTo(connecting);
     assertNoMoreReports(fleet);
   }
 

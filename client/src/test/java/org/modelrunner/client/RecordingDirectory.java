@@ -15,6 +15,9 @@ final class RecordingDirectory implements ModelDirectory {
   private volatile Listener listener;
   volatile boolean closed;
 
+  /** What {@link #actsOnReports()} answers: false (a static list) unless the test sets it. */
+  volatile boolean actsOnReports;
+
   static ModelEndpoint fake(String name) {
     return ModelEndpoint.of(name, URI.create("fake://" + name));
   }
@@ -44,6 +47,11 @@ final class RecordingDirectory implements ModelDirectory {
   @Override
   public void reportFailure(ModelEndpoint endpoint, String failureCode, String reason) {
     reports.add(new Report(endpoint.modelId(), failureCode, reason));
+  }
+
+  @Override
+  public boolean actsOnReports() {
+    return actsOnReports;
   }
 
   @Override

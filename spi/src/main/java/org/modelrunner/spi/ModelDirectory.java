@@ -53,6 +53,19 @@ public interface ModelDirectory extends AutoCloseable {
   default void reportFailure(ModelEndpoint endpoint, String failureCode, String reason) {}
 
   /**
+   * Returns whether the directory's source acts on {@linkplain #reportFailure failure reports}: the
+   * Model Orchestrator stops a reported model (and quarantines most), so the client leaves it to
+   * the orchestrator and does not take the model back itself. A directory that ignores reports (a
+   * static list, an in-process registry) answers false, the default: the client then re-admits a
+   * model it ejected for its failures once its ejection time is over and it is healthy again.
+   *
+   * @return true if reported models are stopped (or otherwise dealt with) by the directory's source
+   */
+  default boolean actsOnReports() {
+    return false;
+  }
+
+  /**
    * Returns the state of the directory's link to its source (the Model Orchestrator's connection),
    * or empty for a directory that has none (a static list, an in-process registry), which is always
    * up to date.
