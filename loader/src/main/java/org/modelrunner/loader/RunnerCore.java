@@ -89,6 +89,33 @@ public final class RunnerCore {
     }
   }
 
+  /** The requests that reach a model. */
+  public enum Request {
+    /** The protocol's Setup. */
+    SETUP,
+    /** The protocol's Call. */
+    CALL,
+    /** The protocol's Rest. */
+    REST
+  }
+
+  /**
+   * What a core sees, for metrics: called on the thread that ran, refused or timed out the request;
+   * it must be quick and must not throw.
+   */
+  public interface Observer {
+    /** A request reached the model and returned {@code reply} after {@code nanos}. */
+    default void ran(Request request, Reply reply, long nanos) {}
+
+    /** A request was refused before it reached the model. */
+    default void refused(Refusal refusal) {}
+
+    /** A request's time limit answered it while the model went on. */
+    default void timeLimitReached(TimeLimit limit) {}
+  }
+
+  private static final Observer NO_OBSERVER = new Observer() {};
+
   /** The description of a request refused because the runner is stopping. */
   public static final String SHUTTING_DOWN = "The runner is shutting down";
 
@@ -99,6 +126,7 @@ public final class RunnerCore {
   private final long callTimeLimitNanos;
   private final long setupTimeLimitNanos;
   private final ScheduledExecutorService timer;
+  private final Observer observer;
   private final Claim notServing = new Claim(this, Refusal.NOT_SERVING);
   private final Claim busy = new Claim(this, Refusal.BUSY);
 
@@ -113,6 +141,7 @@ public final class RunnerCore {
     this.callTimeLimitNanos = builder.callTimeLimitNanos;
     this.setupTimeLimitNanos = builder.setupTimeLimitNanos;
     this.timer = builder.timer;
+    this.observer = builder.observer;
   }
 
   /** Returns a core without time limits in front of {@code model}. */
@@ -150,6 +179,14 @@ public final class RunnerCore {
    * Claim#refusal()}). Refusals are shared objects: asking costs nothing when refused.
    */
   public Claim claim() {
+    Claim claim = claimOrRefuse();
+    if (claim.refusal != null) {
+      observer.refused(claim.refusal);
+    }
+    return claim;
+  }
+
+  private Claim claimOrRefuse() {
     if (state != State.SERVING) {
       return notServing;
     }
@@ -322,27 +359,51 @@ public final class RunnerCore {
 
     /** Runs a setup with arguments decoded once the protocol's checks passed. */
     public Reply setup(String className, HostedModel.PendingArguments arguments) {
-      return core.model.setupClaimed(className, null, Objects.requireNonNull(arguments));
+      long start = System.nanoTime();
+      return ran(
+          Request.SETUP,
+          core.model.setupClaimed(className, null, Objects.requireNonNull(arguments)),
+          start);
     }
 
     /** Runs a setup. */
     public Reply setup(String className, Arguments arguments) {
-      return core.model.setupClaimed(className, Objects.requireNonNull(arguments), null);
+      long start = System.nanoTime();
+      return ran(
+          Request.SETUP,
+          core.model.setupClaimed(className, Objects.requireNonNull(arguments), null),
+          start);
     }
 
     /** Runs a call with arguments decoded once the protocol's checks passed. */
     public Reply call(String methodName, HostedModel.PendingArguments arguments) {
-      return core.model.callClaimed(methodName, null, Objects.requireNonNull(arguments));
+      long start = System.nanoTime();
+      return ran(
+          Request.CALL,
+          core.model.callClaimed(methodName, null, Objects.requireNonNull(arguments)),
+          start);
     }
 
     /** Runs a call. */
     public Reply call(String methodName, Arguments arguments) {
-      return core.model.callClaimed(methodName, Objects.requireNonNull(arguments), null);
+      long start = System.nanoTime();
+      return ran(
+          Request.CALL,
+          core.model.callClaimed(methodName, Objects.requireNonNull(arguments), null),
+          start);
     }
 
     /** Runs a reset (the protocol's Rest). */
     public Reply reset() {
-      return core.model.resetClaimed();
+      long start = System.nanoTime();
+      return ran(Request.REST, core.model.resetClaimed(), start);
+    }
+
+    private Reply ran(Request request, Reply reply, long start) {
+      if (core.observer != NO_OBSERVER) {
+        core.observer.ran(request, reply, System.nanoTime() - start);
+      }
+      return reply;
     }
 
     /**
@@ -405,6 +466,7 @@ public final class RunnerCore {
             core.timer.schedule(
                 () -> {
                   if (answer()) {
+                    core.observer.timeLimitReached(kind);
                     onLimit.run();
                   }
                 },
@@ -428,6 +490,7 @@ public final class RunnerCore {
     private long callTimeLimitNanos;
     private long setupTimeLimitNanos;
     private ScheduledExecutorService timer;
+    private Observer observer = NO_OBSERVER;
 
     private Builder(HostedModel model) {
       this.model = Objects.requireNonNull(model, "model");
@@ -466,6 +529,12 @@ public final class RunnerCore {
         this.timer = Objects.requireNonNull(timer, "timer");
       }
       return nanos;
+    }
+
+    /** Sets what sees the requests (metrics); none by default. */
+    public Builder observer(Observer observer) {
+      this.observer = Objects.requireNonNull(observer, "observer");
+      return this;
     }
 
     /**

@@ -151,6 +151,7 @@ public final class GrpcRunner implements AutoCloseable {
   private final int maxSendBytes;
   private final Duration callTimeLimit;
   private final boolean reflection;
+  private final RunnerCore.Observer observer;
   private final Duration setupTimeLimit;
   private final Duration shutdownGrace;
   private final HostedModel model;
@@ -184,6 +185,7 @@ public final class GrpcRunner implements AutoCloseable {
     this.maxSendBytes = builder.maxSendBytes;
     this.callTimeLimit = builder.callTimeLimit;
     this.reflection = builder.reflection;
+    this.observer = builder.observer;
     this.setupTimeLimit = builder.setupTimeLimit;
     this.shutdownGrace = builder.shutdownGrace;
     this.model = model;
@@ -232,6 +234,9 @@ public final class GrpcRunner implements AutoCloseable {
         }
         if (setupNanos > 0) {
           core.setupTimeLimit(Duration.ofNanos(setupNanos), timer);
+        }
+        if (observer != null) {
+          core.observer(observer);
         }
         service = new RunnerService(core.build(), modelExecutor, maxSendBytes);
         health = new HealthStatusManager();
@@ -580,6 +585,7 @@ public final class GrpcRunner implements AutoCloseable {
     private int maxSendBytes = TransportSettings.DEFAULT_MAX_MESSAGE_BYTES;
     private Duration callTimeLimit;
     private boolean reflection = true;
+    private RunnerCore.Observer observer;
     private Duration setupTimeLimit = DEFAULT_SETUP_TIME_LIMIT;
     private Duration shutdownGrace = DEFAULT_SHUTDOWN_GRACE;
     private boolean applicationClassesVisible = true;
@@ -733,6 +739,15 @@ public final class GrpcRunner implements AutoCloseable {
      */
     public Builder maxSendMessageBytes(int bytes) {
       this.maxSendBytes = positive(bytes, "maxSendMessageBytes");
+      return this;
+    }
+
+    /**
+     * Sets what sees every request the runner runs or refuses, for metrics (see the metrics
+     * module's {@code RunnerMetrics}). None by default.
+     */
+    public Builder observer(RunnerCore.Observer observer) {
+      this.observer = Objects.requireNonNull(observer, "observer");
       return this;
     }
 
