@@ -33,6 +33,9 @@ class ModelWorkersTest {
           });
     }
     assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
+    // A time when every base worker has been in its request for longer than the hand-off time,
+    // and a worker that starts later has not.
+    long later = System.nanoTime() + ModelWorkers.HAND_OFF_NANOS + 1;
     CountDownLatch queued = new CountDownLatch(1);
     workers.execute(queued::countDown);
 
@@ -42,13 +45,13 @@ class ModelWorkersTest {
         .isZero();
     assertThat(queued.getCount()).as("the queued request still waits").isOne();
 
-    workers.handOffLongRunning(System.nanoTime() + ModelWorkers.HAND_OFF_NANOS + 1);
+    workers.handOffLongRunning(later);
     assertThat(workers.handedOffWorkers()).isEqualTo(ModelWorkers.BASE_WORKERS);
     assertThat(queued.await(10, TimeUnit.SECONDS))
         .as("a new worker took the queued request")
         .isTrue();
     assertThat(workers.getCorePoolSize()).isEqualTo(2 * ModelWorkers.BASE_WORKERS);
-    workers.handOffLongRunning(System.nanoTime() + ModelWorkers.HAND_OFF_NANOS + 1);
+    workers.handOffLongRunning(later);
     assertThat(workers.handedOffWorkers())
         .as("a worker is handed off once")
         .isEqualTo(ModelWorkers.BASE_WORKERS);
