@@ -42,6 +42,12 @@ final class FleetMember {
   /** The reason given with {@link #onReady}, if any; fleet thread only. */
   String readyReason;
 
+  /**
+   * Whether this member reconnects a model that was connected (it became unreachable or unhealthy):
+   * its attempts back off from a quarter of the setup backoff.
+   */
+  boolean reconnecting;
+
   private final Answers fleet;
   private final MpscArrayQueue<Job> mailbox = new MpscArrayQueue<>(MAILBOX_CAPACITY);
   private final AtomicBoolean inFlight = new AtomicBoolean();

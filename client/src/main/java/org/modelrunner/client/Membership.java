@@ -512,6 +512,7 @@ final class Membership {
     FleetMember again = new FleetMember(answers, member.endpoint, FleetEvent.Kind.RESTARTED);
     again.ejections(member.ejections()); // the fleet's own restart: the deployment's ejections stay
     again.readyReason = "reconnected after " + why;
+    again.reconnecting = true;
     again.lastError(why);
     replaceAtOnce(member, again);
     connect(again, 1);
@@ -750,12 +751,15 @@ final class Membership {
   /**
    * A connection attempt failed (the runner was not reachable, or the setup failed or timed out):
    * tried again after the backoff, doubled after each attempt, until the attempts are spent; then
-   * the model failed to connect. Fleet thread.
+   * the model failed to connect. A model that was connected backs off from a quarter of the setup
+   * backoff (0.5 s by default): a runner that died is reported sooner, and one restarted on its
+   * address is back sooner. Fleet thread.
    */
   private void attemptFailed(FleetMember member, int attempt, String why) {
     member.lastError("setup attempt " + attempt + ": " + why);
     if (attempt < setupAttempts) {
-      long backoff = setupBackoff.toNanos() << Math.min(attempt - 1, 20);
+      long initial = member.reconnecting ? setupBackoff.toNanos() / 4 : setupBackoff.toNanos();
+      long backoff = initial << Math.min(attempt - 1, 20);
       LOG.log(System.Logger.Level.INFO, "Setup of {0} failed ({1}); retrying", member, why);
       later(() -> connect(member, attempt + 1), backoff);
       return;

@@ -110,6 +110,41 @@ class FleetConnectionTest {
   }
 
   @Test
+  void aConnectedRunnerThatDiesIsRetriedFromAQuarterOfTheBackoffAndReportedSooner()
+      throws Exception {
+    FakeTransportProvider.FakeModel dying = define("dying", answering(1, Duration.ZERO));
+    ModelFleet fleet = fleet(builder -> builder);
+    directory.snapshot(fake("dying"));
+    assertThat(fleet.awaitConnected(1, FleetTesting.WAIT)).isTrue();
+    int checksWhileConnected = dying.healthChecks.get();
+
+    // The process is killed: calls and health checks are refused.
+    TransportException refused =
+        new TransportException(
+            TransportException.Kind.UNAVAILABLE, "fake://dying: UNAVAILABLE: Connection refused");
+    dying.health = timeout -> CompletableFuture.failedFuture(refused);
+    dying.call = (m, a, t) -> CompletableFuture.failedFuture(refused);
+    fleet.callAndWait(FanOut.of("predict"));
+
+    // The health check after the refused call, then the reconnection's first attempt.
+    long[] backoffMillis = {500, 1000, 2000, 4000}; // 7.5 s in all, not 30
+    for (int i = 0; i < backoffMillis.length; i++) {
+      int checks = checksWhileConnected + 2 + i;
+      eventually(() -> assertThat(dying.healthChecks.get()).isEqualTo(checks));
+      eventually(() -> assertThat(time.pending()).as("the next attempt").isEqualTo(1));
+      time.advance(Duration.ofMillis(backoffMillis[i] - 1));
+      FleetTesting.quiesce(fleet);
+      assertThat(dying.healthChecks.get()).as("not before its backoff").isEqualTo(checks);
+      time.advance(Duration.ofMillis(1));
+    }
+    FleetEvent failed = nextEvent(events, FleetEvent.Kind.CONNECTION_FAILED);
+    assertThat(failed.reason()).startsWith("setup failed 5 time(s)");
+    assertThat(directory.reports)
+        .extracting(RecordingDirectory.Report::code)
+        .containsExactly("CONNECTION_FAILED");
+  }
+
+  @Test
   void aRunnerThatDoesNotAnswerFailsEachAttemptAtTheConnectTimeout() throws Exception {
     FakeTransportProvider.FakeModel mute = define("mute", answering(1, Duration.ZERO));
     mute.health = timeout -> new CompletableFuture<>(); // never, whatever its deadline
