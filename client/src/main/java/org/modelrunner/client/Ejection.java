@@ -24,7 +24,20 @@ record Ejection(boolean readmission, Duration base, double multiplier, Duration 
 
   /** Returns how long the {@code ejection}th ejection (1 for the first) of a model lasts. */
   Duration time(int ejection) {
-    double nanos = base.toNanos() * Math.pow(multiplier, Math.max(0, ejection - 1));
+    return time(base, ejection);
+  }
+
+  /**
+   * Returns how long the {@code ejection}th ejection of a model whose runner became unreachable
+   * lasts: from a sixth of the base (5 s by default), so that a runner restarted on its address is
+   * found again soon; a model that misbehaves waits the full base.
+   */
+  Duration unreachableTime(int ejection) {
+    return time(base.dividedBy(6), ejection);
+  }
+
+  private Duration time(Duration first, int ejection) {
+    double nanos = first.toNanos() * Math.pow(multiplier, Math.max(0, ejection - 1));
     long maxNanos = Concurrency.nanos(max);
     return nanos >= maxNanos ? max : Duration.ofNanos((long) nanos);
   }

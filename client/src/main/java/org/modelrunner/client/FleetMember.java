@@ -302,13 +302,20 @@ final class FleetMember {
    * decision is acted on once).
    */
   synchronized Duration markEjected(String error, Ejection ejection) {
+    return markEjected(error, ejection, false);
+  }
+
+  /**
+   * As {@link #markEjected(String, Ejection)}; {@code unreachable}: its runner cannot be reached.
+   */
+  synchronized Duration markEjected(String error, Ejection ejection, boolean unreachable) {
     if (retired || state == ModelStatus.State.DISCONNECTED) {
       return null;
     }
     state = ModelStatus.State.DISCONNECTED;
     lastError = error;
     ejections++;
-    Duration time = ejection.time(ejections);
+    Duration time = unreachable ? ejection.unreachableTime(ejections) : ejection.time(ejections);
     ejectedUntil = Instant.now().plus(time);
     return time;
   }

@@ -44,6 +44,10 @@ final class Membership {
   private final boolean reportFailures;
   private final Duration healthCheckTimeout;
   private final Ejection ejection;
+
+  /** The code of a model that was connected and cannot be reached again. */
+  private static final String UNREACHABLE = FailureCode.CONNECTION_FAILED.name();
+
   private final TransportRegistry transports;
   private final ScheduledThreadPoolExecutor fleetThread;
   private final SerialExecutor callbacks;
@@ -243,6 +247,12 @@ final class Membership {
 
   /** Says that a member is ejected and schedules its re-admission. Fleet thread. */
   private void ejected(FleetMember member, String code, String reason, Duration time) {
+    ejected(member, code, reason, time, FleetEvent.Kind.DISCONNECTED);
+  }
+
+  /** As {@link #ejected(FleetMember, String, String, Duration)}, with the event's kind. */
+  private void ejected(
+      FleetMember member, String code, String reason, Duration time, FleetEvent.Kind kind) {
     member.ejectionCode = code;
     String until =
         "ejected for "
@@ -253,8 +263,7 @@ final class Membership {
     LOG.log(
         System.Logger.Level.WARNING, "Ejecting {0}: {1} ({2}); {3}", member, code, reason, until);
     later(() -> readmit(member), Concurrency.nanos(time));
-    emit(
-        new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason + "; " + until));
+    emit(new FleetEvent(kind, member.endpoint, code, reason + "; " + until));
   }
 
   /**
@@ -273,6 +282,7 @@ final class Membership {
     again.ejections(ejected.ejections());
     again.readyReason =
         "re-admitted after ejection " + ejected.ejections() + " (" + ejected.ejectionCode + ")";
+    again.reconnecting = UNREACHABLE.equals(ejected.ejectionCode);
     replaceAtOnce(ejected, again);
     LOG.log(System.Logger.Level.INFO, "{0}: the ejection is over; checking its health", again);
     connect(again, 1); // its health check must answer SERVING
@@ -285,7 +295,9 @@ final class Membership {
   private void readmissionFailed(FleetMember member, String why) {
     member.closeConnection();
     String reason = "re-admission check failed: " + why;
-    Duration time = member.markEjected(member.ejectionCode + ": " + reason, ejection);
+    Duration time =
+        member.markEjected(
+            member.ejectionCode + ": " + reason, ejection, UNREACHABLE.equals(member.ejectionCode));
     if (time == null) {
       return;
     }
@@ -820,6 +832,10 @@ final class Membership {
       readmissionFailed(member, why);
       return;
     }
+    if (member.reconnecting && ejection.readmission()) {
+      unreachable(member, why);
+      return;
+    }
     LOG.log(System.Logger.Level.WARNING, "Cannot connect {0}: {1}", member, why);
     member.lastError(why);
     member.state = ModelStatus.State.DISCONNECTED;
@@ -835,6 +851,25 @@ final class Membership {
             member.endpoint,
             FailureCode.CONNECTION_FAILED.name(),
             why));
+  }
+
+  /**
+   * A model that was connected cannot be reached again (its runner died, or is restarting): it is
+   * reported {@code CONNECTION_FAILED} (a {@link FleetEvent.Kind#CONNECTION_FAILED} event whose
+   * reason says when it is probed again) and ejected, for a sixth of the ejection time at first (5
+   * s by default), then probed again, as an ejected model is. Fleet thread.
+   */
+  private void unreachable(FleetMember member, String why) {
+    member.closeConnection();
+    Duration time = member.markEjected(UNREACHABLE + ": " + why, ejection, true);
+    if (time == null) {
+      return;
+    }
+    membershipChanged();
+    if (reportFailures) {
+      reportToDirectory(member.endpoint, UNREACHABLE, why);
+    }
+    ejected(member, UNREACHABLE, why, time, FleetEvent.Kind.CONNECTION_FAILED);
   }
 
   private void forgetIfPending(FleetMember member) {

@@ -138,10 +138,21 @@ class FleetConnectionTest {
       time.advance(Duration.ofMillis(1));
     }
     FleetEvent failed = nextEvent(events, FleetEvent.Kind.CONNECTION_FAILED);
-    assertThat(failed.reason()).startsWith("setup failed 5 time(s)");
+    assertThat(failed.reason())
+        .startsWith("setup failed 5 time(s)")
+        .endsWith("ejected for 5 s (ejection 1), then re-admitted if healthy");
     assertThat(directory.reports)
         .extracting(RecordingDirectory.Report::code)
         .containsExactly("CONNECTION_FAILED");
+
+    // Restarted on its address: probed after 5 s, and taken back.
+    dying.health = timeout -> CompletableFuture.completedFuture(HealthStatus.SERVING);
+    dying.call = answering(1, Duration.ZERO);
+    eventually(() -> assertThat(time.pending()).as("the probe").isEqualTo(1));
+    time.advance(Duration.ofSeconds(5));
+    FleetEvent back = nextEvent(events, FleetEvent.Kind.RESTARTED);
+    assertThat(back.code()).isEqualTo(FleetEvent.READMITTED);
+    assertThat(fleet.connectedModelIds()).containsExactly("dying");
   }
 
   @Test
