@@ -61,7 +61,8 @@ import org.modelrunner.spi.DirectoryStatus;
  *   <li>{@code GET /events}: the same document as server-sent events ({@code event: fleet}), at
  *       once, then every {@linkplain Builder#updateInterval update interval} when something
  *       changed, and soon after each fleet event; a comment line otherwise, to keep the connection
- *       alive.
+ *       alive. At most 16 clients follow it at once: another one's response ends at once, and a
+ *       browser tries again 2 s later.
  * </ul>
  *
  * <p>The fleet is read only while a client follows the stream, once per push whatever the number of

@@ -135,6 +135,26 @@ class FleetPageTest {
   }
 
   @Test
+  void aClientOverTheLimitGetsAnEmptyStream() throws Exception {
+    try (FleetPage page = page().start()) {
+      PageClient client = new PageClient(page.uri());
+      List<PageClient.EventStream> streams = new java.util.ArrayList<>();
+      try {
+        for (int i = 0; i < FleetPage.MAX_STREAM_CLIENTS; i++) {
+          streams.add(client.events());
+          assertThat(streams.get(i).nextDocument(Duration.ofSeconds(10))).isNotNull();
+        }
+        try (PageClient.EventStream over = client.events()) {
+          assertThat(over.next(Duration.ofSeconds(10))).as("no document, the end").isNull();
+        }
+        assertThat(page.streamClients()).isEqualTo(FleetPage.MAX_STREAM_CLIENTS);
+      } finally {
+        streams.forEach(PageClient.EventStream::close);
+      }
+    }
+  }
+
+  @Test
   void aTakenPortFailsToStart() throws IOException {
     try (FleetPage first = page().start()) {
       int port = first.uri().getPort();
