@@ -3,6 +3,7 @@ package org.modelrunner.examples.demo;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.concurrent.Callable;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -84,6 +85,15 @@ public final class Demo implements Callable<Integer> {
   private Path modelsDir;
 
   @Option(
+      names = "--page-port",
+      paramLabel = "PORT",
+      description =
+          "Serve a live page of the fleet (models, counts, latency, events) on http://127.0.0.1:PORT/"
+              + " while the demo runs, and print its address; 0 takes a free port. Loopback only."
+              + " Add rounds to have time to look: --rounds 300.")
+  private Integer pagePort;
+
+  @Option(
       names = "--plain",
       description =
           "Print each round below the last instead of redrawing the screen (the default when the"
@@ -113,6 +123,10 @@ public final class Demo implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--interval-ms cannot be negative");
     }
+    if (pagePort != null && (pagePort < 0 || pagePort > 65_535)) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--page-port must be within 0 to 65535");
+    }
     if (!verbose) {
       // The view reports every disconnection itself; the library's warnings would only break it up.
       LIBRARY_LOGGER.setLevel(Level.SEVERE);
@@ -131,8 +145,14 @@ public final class Demo implements Callable<Integer> {
             Duration.ofMillis(intervalMillis),
             Duration.ofSeconds(30),
             seed,
-            !plain && System.console() != null);
-    new FleetDemo(settings, submissions, System.out).run();
+            !plain && System.console() != null,
+            pagePort == null ? OptionalInt.empty() : OptionalInt.of(pagePort));
+    try {
+      new FleetDemo(settings, submissions, System.out).run();
+    } catch (FleetDemo.PageUnavailableException e) {
+      spec.commandLine().getErr().println(e.getMessage());
+      return 1;
+    }
     return 0;
   }
 }

@@ -2,6 +2,7 @@ package org.modelrunner.examples.demo;
 
 import java.time.Duration;
 import java.util.Objects;
+import java.util.OptionalInt;
 
 /**
  * What one run of the demo does.
@@ -16,6 +17,8 @@ import java.util.Objects;
  * @param seed the seed of the random walk the ticks follow
  * @param clearScreen whether to clear the terminal before each view (ANSI), instead of printing one
  *     below the other
+ * @param pagePort the port of the fleet's live page on 127.0.0.1 (0: a free one), served while the
+ *     demo runs; empty for no page
  */
 record DemoSettings(
     int rounds,
@@ -23,7 +26,19 @@ record DemoSettings(
     Duration interval,
     Duration setupTimeout,
     long seed,
-    boolean clearScreen) {
+    boolean clearScreen,
+    OptionalInt pagePort) {
+  /** Settings without the page. */
+  DemoSettings(
+      int rounds,
+      Duration callTimeout,
+      Duration interval,
+      Duration setupTimeout,
+      long seed,
+      boolean clearScreen) {
+    this(rounds, callTimeout, interval, setupTimeout, seed, clearScreen, OptionalInt.empty());
+  }
+
   DemoSettings {
     if (rounds < 1) {
       throw new IllegalArgumentException("rounds must be at least 1, got " + rounds);
@@ -36,6 +51,11 @@ record DemoSettings(
     }
     if (interval.isNegative()) {
       throw new IllegalArgumentException("the interval cannot be negative, got " + interval);
+    }
+    Objects.requireNonNull(pagePort, "pagePort");
+    if (pagePort.isPresent() && (pagePort.getAsInt() < 0 || pagePort.getAsInt() > 65_535)) {
+      throw new IllegalArgumentException(
+          "the page's port must be within 0 to 65535, got " + pagePort.getAsInt());
     }
   }
 }

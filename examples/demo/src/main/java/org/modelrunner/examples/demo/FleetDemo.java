@@ -1,5 +1,6 @@
 package org.modelrunner.examples.demo;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -17,15 +18,17 @@ import org.modelrunner.examples.tracker.LastValueTracker;
 import org.modelrunner.examples.tracker.Prediction;
 import org.modelrunner.examples.tracker.Tick;
 import org.modelrunner.examples.tracker.TrackerBase;
+import org.modelrunner.fleetpage.FleetPage;
 import org.modelrunner.spi.ValueConversionException;
 import org.modelrunner.transport.inprocess.InProcessModels;
 import org.modelrunner.transport.inprocess.InProcessRunner;
 
 /**
- * The demo's core: registers each submission with the in-process registry (each loaded in a class
- * loader of its own), builds a {@link ModelFleet} over that registry, waits until every model is
- * set up or refused, then runs the rounds (a {@code tick} fan-out, then a {@code predict} fan-out),
- * drawing the view after each. Closes the fleet and the runners before it returns.
+ * The demo's core: builds a {@link ModelFleet} over the in-process registry, registers each
+ * submission with it (each loaded in a class loader of its own), waits until every model is set up
+ * or refused, then runs the rounds (a {@code tick} fan-out, then a {@code predict} fan-out),
+ * drawing the view after each; serves the fleet's live page meanwhile if asked. Closes the page,
+ * the fleet and the runners before it returns.
  */
 final class FleetDemo {
   /**
@@ -55,15 +58,13 @@ final class FleetDemo {
    * @throws InterruptedException if the thread is interrupted; the fleet and runners are closed
    *     first
    * @throws IllegalStateException if a model is already registered under one of the names
+   * @throws PageUnavailableException if the settings ask for the fleet's page and its port cannot
+   *     be bound
    */
   DemoReport run() throws InterruptedException {
     List<InProcessRunner> runners = new ArrayList<>();
     try {
-      for (Map.Entry<String, Path> submission : submissions.entrySet()) {
-        runners.add(
-            InProcessModels.submission(submission.getKey(), submission.getValue()).register());
-      }
-      return runFleet();
+      return runFleet(runners);
     } finally {
       for (int i = runners.size() - 1; i >= 0; i--) {
         runners.get(i).close();
@@ -73,17 +74,28 @@ final class FleetDemo {
     }
   }
 
-  private DemoReport runFleet() throws InterruptedException {
+  /** Runs the fleet; the runners it registers go to {@code runners}, for the caller to close. */
+  private DemoReport runFleet(List<InProcessRunner> runners) throws InterruptedException {
     EventLog events = new EventLog();
     try (ModelFleet fleet =
-        ModelFleet.builder()
-            .directory(InProcessModels.directory())
-            .baseClass(BASE_CLASS)
-            .callTimeout(settings.callTimeout())
-            .maxConsecutiveFailures(MAX_CONSECUTIVE_FAILURES)
-            .maxConsecutiveTimeouts(MAX_CONSECUTIVE_TIMEOUTS)
-            .listener(events)
-            .build()) {
+            ModelFleet.builder()
+                .directory(InProcessModels.directory())
+                .baseClass(BASE_CLASS)
+                .callTimeout(settings.callTimeout())
+                .maxConsecutiveFailures(MAX_CONSECUTIVE_FAILURES)
+                .maxConsecutiveTimeouts(MAX_CONSECUTIVE_TIMEOUTS)
+                .listener(events)
+                .build();
+        FleetPage page = startPage(fleet)) {
+      if (page != null) {
+        view.page(page.uri());
+      }
+      // The submissions are registered once the fleet (and its page) follow the registry: each
+      // model joins through the registry's event, and the page sees every event from the first.
+      for (Map.Entry<String, Path> submission : submissions.entrySet()) {
+        runners.add(
+            InProcessModels.submission(submission.getKey(), submission.getValue()).register());
+      }
       boolean setUp = events.awaitSetUp(submissions.keySet(), settings.setupTimeout());
       List<ModelStatus> setupStatuses = fleet.models();
       out.print(view.setup(setUp, setupStatuses, events.entries()));
@@ -149,6 +161,34 @@ final class FleetDemo {
       out.print(view.summary(report, events.removals()));
       out.flush();
       return report;
+    }
+  }
+
+  /**
+   * Starts the fleet's live page if the settings ask for one (closed with the fleet, when the demo
+   * ends); returns null otherwise.
+   *
+   * @throws PageUnavailableException if the port cannot be bound
+   */
+  private FleetPage startPage(ModelFleet fleet) {
+    if (settings.pagePort().isEmpty()) {
+      return null;
+    }
+    int port = settings.pagePort().getAsInt();
+    try {
+      return FleetPage.builder(fleet).port(port).start();
+    } catch (IOException e) {
+      throw new PageUnavailableException(
+          "Cannot serve the fleet's page on 127.0.0.1 port " + port + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** The page asked for cannot be served (its port is taken, say). */
+  static final class PageUnavailableException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    PageUnavailableException(String message, Throwable cause) {
+      super(message, cause);
     }
   }
 

@@ -1,5 +1,6 @@
 package org.modelrunner.examples.demo;
 
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,10 +30,16 @@ final class FleetView {
   private final DemoSettings settings;
   private final Map<String, Path> submissions;
   private String setupText = "";
+  private URI page;
 
   FleetView(DemoSettings settings, Map<String, Path> submissions) {
     this.settings = settings;
     this.submissions = submissions;
+  }
+
+  /** Shows the address of the fleet's live page in the introduction. */
+  void page(URI uri) {
+    this.page = uri;
   }
 
   /** The introduction and how each model's setup ended. */
@@ -215,16 +222,19 @@ final class FleetView {
   }
 
   private String header() {
+    String pageLine =
+        page == null ? "" : "Live page of the fleet: " + page + " (served while the demo runs)\n";
     return String.format(
-        Locale.ROOT,
-        "Model Runner demo: %d example submissions hosted in-process, called as one fleet%n"
-            + "base class %s, call timeout %s,%n"
-            + "a model is disconnected after more than %d consecutive failures or %d consecutive timeouts%n",
-        submissions.size(),
-        FleetDemo.BASE_CLASS,
-        millis(settings.callTimeout()),
-        FleetDemo.MAX_CONSECUTIVE_FAILURES,
-        FleetDemo.MAX_CONSECUTIVE_TIMEOUTS);
+            Locale.ROOT,
+            "Model Runner demo: %d example submissions hosted in-process, called as one fleet%n"
+                + "base class %s, call timeout %s,%n"
+                + "a model is disconnected after more than %d consecutive failures or %d consecutive timeouts%n",
+            submissions.size(),
+            FleetDemo.BASE_CLASS,
+            millis(settings.callTimeout()),
+            FleetDemo.MAX_CONSECUTIVE_FAILURES,
+            FleetDemo.MAX_CONSECUTIVE_TIMEOUTS)
+        + pageLine;
   }
 
   private String problem(String id, String method, CallOutcome outcome) {

@@ -3,15 +3,24 @@ package org.modelrunner.examples.demo;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -32,9 +41,13 @@ class FleetDemoTest {
   private static DemoReport report;
   private static String output;
 
+  /** The fleet's page, read while the demo ran (after its second round). */
+  private static PageReader page;
+
   @BeforeAll
   @Timeout(60)
   static void runTheDemo() throws InterruptedException, IOException {
+    // With the fleet's live page on a free port: a thread reads it while the demo runs.
     // A short deadline for the test; the slow model's slow answers (700 ms) still miss it, and the
     // interval
     // leaves it time to finish one before the next round, as in the demo.
@@ -45,11 +58,15 @@ class FleetDemoTest {
             Duration.ofMillis(1000),
             Duration.ofSeconds(30),
             42,
-            false);
+            false,
+            OptionalInt.of(0));
     ByteArrayOutputStream buffer = new ByteArrayOutputStream();
+    page = new PageReader(buffer, "Round 2 of");
+    page.start();
     try (PrintStream out = new PrintStream(buffer, true, StandardCharsets.UTF_8)) {
       report = new FleetDemo(settings, Submissions.locate(), out).run();
     }
+    page.join(10_000);
     output = buffer.toString(StandardCharsets.UTF_8);
     // What the demo printed, for whoever looks into a failure here.
     Files.writeString(
@@ -196,6 +213,95 @@ class FleetDemoTest {
     assertThat(status.state()).isEqualTo(ModelStatus.State.CONNECTED);
     assertThat(status.consecutiveTimeouts()).isZero();
     assertThat(output).contains("slow      predict  TIMEOUT  no answer within 300 ms");
+  }
+
+  @Test
+  void theFleetsLivePageServedEveryModelWhileTheDemoRan() throws IOException {
+    assertThat(page.failure).isNull();
+    assertThat(page.uri.toString()).startsWith("http://127.0.0.1:");
+    assertThat(output).contains("Live page of the fleet: " + page.uri);
+    JsonNode document = new ObjectMapper().readTree(page.document);
+    assertThat(document.path("summary").path("models").asInt()).isEqualTo(5);
+    Map<String, JsonNode> models = new java.util.HashMap<>();
+    document.path("models").forEach(model -> models.put(model.path("modelId").asText(), model));
+    assertThat(models).containsOnlyKeys("good", "slow", "throwing", "nothing", "heavy");
+    assertThat(models.get("good").path("state").asText()).isEqualTo("CONNECTED");
+    assertThat(models.get("good").path("counts").path("successes").asLong())
+        .isGreaterThanOrEqualTo(4);
+    // The page started before the models joined: it saw every event, with the codes reported.
+    assertThat(models.get("nothing").path("state").asText()).isEqualTo("DISCONNECTED");
+    assertThat(models.get("nothing").path("removal").path("code").asText())
+        .isEqualTo("BAD_IMPLEMENTATION");
+    assertThat(models.get("throwing").path("state").asText()).isEqualTo("DISCONNECTED");
+    assertThat(models.get("throwing").path("removal").path("code").asText())
+        .isEqualTo("MULTIPLE_FAILED");
+    List<String> events = new java.util.ArrayList<>();
+    document
+        .path("events")
+        .path("recent")
+        .forEach(
+            event ->
+                events.add(event.path("kind").asText() + " " + event.path("modelId").asText()));
+    assertThat(events)
+        .containsExactlyInAnyOrder(
+            "CONNECTED good",
+            "CONNECTED slow",
+            "CONNECTED throwing",
+            "CONNECTED heavy",
+            "DISCONNECTED nothing",
+            "DISCONNECTED throwing");
+    // The page was closed with the fleet.
+    assertThatThrownBy(() -> page.get()).isInstanceOf(IOException.class);
+  }
+
+  /** Waits for the page's address and a line in the demo's output, then reads the page's JSON. */
+  private static final class PageReader extends Thread {
+    private static final Pattern ADDRESS =
+        Pattern.compile("Live page of the fleet: (http://\\S+/)");
+    private final ByteArrayOutputStream output;
+    private final String line;
+    private final HttpClient http = HttpClient.newHttpClient();
+    volatile URI uri;
+    volatile String document;
+    volatile Throwable failure;
+
+    PageReader(ByteArrayOutputStream output, String line) {
+      super("fleet-page-reader");
+      setDaemon(true);
+      this.output = output;
+      this.line = line;
+    }
+
+    @Override
+    public void run() {
+      try {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        while (System.nanoTime() < deadline) {
+          String text = output.toString(StandardCharsets.UTF_8);
+          Matcher address = ADDRESS.matcher(text);
+          if (address.find() && text.contains(line)) {
+            uri = URI.create(address.group(1));
+            document = get();
+            return;
+          }
+          Thread.sleep(50);
+        }
+        throw new AssertionError("The demo printed no page address and '" + line + "' in time");
+      } catch (Throwable e) {
+        failure = e;
+      }
+    }
+
+    String get() throws IOException, InterruptedException {
+      HttpResponse<String> response =
+          http.send(
+              HttpRequest.newBuilder(uri.resolve("/api/fleet"))
+                  .timeout(Duration.ofSeconds(10))
+                  .build(),
+              HttpResponse.BodyHandlers.ofString());
+      assertThat(response.statusCode()).isEqualTo(200);
+      return response.body();
+    }
   }
 
   @Test
