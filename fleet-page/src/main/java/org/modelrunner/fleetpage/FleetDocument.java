@@ -141,6 +141,12 @@ final class FleetDocument {
     json.writeNumberField("consecutiveFailures", status.consecutiveFailures());
     json.writeNumberField("consecutiveTimeouts", status.consecutiveTimeouts());
     json.writeNumberField("cooldown", status.cooldown());
+    json.writeNumberField("ejections", status.ejections());
+    if (status.ejectedUntil().isPresent()) {
+      json.writeStringField("ejectedUntil", status.ejectedUntil().get().toString());
+    } else {
+      json.writeNullField("ejectedUntil");
+    }
     ModelStatus.Counts counts = status.counts();
     json.writeObjectFieldStart("counts");
     json.writeNumberField("calls", counts.calls());

@@ -42,8 +42,8 @@ class FleetDocumentTest {
             new FleetDocument.Parts(NOW, models, Optional.empty(), events.view(models), 200));
     String text = new String(document, StandardCharsets.UTF_8);
     assertThat(text).doesNotContain("\n").doesNotContain("\r");
-    // About 470 bytes per model with two infos and a short error: what a push costs.
-    assertThat(document.length).isBetween(4_000_000, 5_000_000);
+    // About 500 bytes per model with two infos and a short error: what a push costs.
+    assertThat(document.length).isBetween(4_000_000, 5_500_000);
     JsonNode json = PageClient.JSON.readTree(document);
     assertThat(json.path("models").size()).isEqualTo(10_000);
     assertThat(json.path("summary").path("states").toString())

@@ -115,6 +115,9 @@ class FleetJsonTest {
     assertThat(removal.path("code").asText()).isEqualTo("MULTIPLE_FAILED");
     assertThat(removal.path("reason").asText()).contains("2 consecutive failures");
     assertThat(Instant.parse(removal.path("time").asText())).isAfterOrEqualTo(started);
+    assertThat(throwing.path("ejections").asInt()).as("ejected once, to be re-admitted").isOne();
+    assertThat(Instant.parse(throwing.path("ejectedUntil").asText())).isAfter(started);
+    assertThat(model("json-good").path("ejectedUntil").isNull()).isTrue();
   }
 
   @Test
