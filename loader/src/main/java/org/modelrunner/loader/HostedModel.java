@@ -224,12 +224,9 @@ public final class HostedModel implements AutoCloseable {
     if (instance != null) {
       return Reply.of(StatusCode.SUCCESS, StatusMessages.INSTANCE_EXISTS);
     }
-    Arguments arguments = decoded;
+    Arguments arguments;
     try {
-      if (arguments == null) {
-        arguments = Objects.requireNonNull(pending.decode(), "arguments");
-      }
-      ArgumentBinder.checkWellFormed(arguments);
+      arguments = wellFormed(decoded, pending);
     } catch (IllegalArgumentException malformed) {
       LOG.log(
           System.Logger.Level.WARNING, "Malformed Setup arguments: {0}", malformed.getMessage());
@@ -262,6 +259,18 @@ public final class HostedModel implements AutoCloseable {
       found = (Class<?>) discovered;
     }
     return construct(base, found, arguments);
+  }
+
+  /**
+   * Returns the arguments, decoded if still pending, once checked well formed.
+   *
+   * @throws IllegalArgumentException if they are malformed; the message says how
+   */
+  private static Arguments wellFormed(Arguments decoded, PendingArguments pending) {
+    Arguments arguments =
+        decoded != null ? decoded : Objects.requireNonNull(pending.decode(), "arguments");
+    ArgumentBinder.checkWellFormed(arguments);
+    return arguments;
   }
 
   private boolean isSameBase(Class<?> base) {
@@ -443,12 +452,9 @@ public final class HostedModel implements AutoCloseable {
     if (methodName == null || methodName.isEmpty()) {
       return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
     }
-    Arguments arguments = decoded;
+    Arguments arguments;
     try {
-      if (arguments == null) {
-        arguments = Objects.requireNonNull(pending.decode(), "arguments");
-      }
-      ArgumentBinder.checkWellFormed(arguments);
+      arguments = wellFormed(decoded, pending);
     } catch (IllegalArgumentException malformed) {
       LOG.log(System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
       return Reply.of(
