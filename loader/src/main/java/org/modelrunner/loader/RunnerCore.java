@@ -359,38 +359,32 @@ public final class RunnerCore {
 
     /** Runs a setup with arguments decoded once the protocol's checks passed. */
     public Reply setup(String className, HostedModel.PendingArguments arguments) {
-      long start = System.nanoTime();
-      return ran(
-          Request.SETUP,
-          core.model.setupClaimed(className, null, Objects.requireNonNull(arguments)),
-          start);
+      return setup(className, null, Objects.requireNonNull(arguments));
     }
 
     /** Runs a setup. */
     public Reply setup(String className, Arguments arguments) {
-      long start = System.nanoTime();
-      return ran(
-          Request.SETUP,
-          core.model.setupClaimed(className, Objects.requireNonNull(arguments), null),
-          start);
+      return setup(className, Objects.requireNonNull(arguments), null);
     }
 
     /** Runs a call with arguments decoded once the protocol's checks passed. */
     public Reply call(String methodName, HostedModel.PendingArguments arguments) {
-      long start = System.nanoTime();
-      return ran(
-          Request.CALL,
-          core.model.callClaimed(methodName, null, Objects.requireNonNull(arguments)),
-          start);
+      return call(methodName, null, Objects.requireNonNull(arguments));
     }
 
     /** Runs a call. */
     public Reply call(String methodName, Arguments arguments) {
+      return call(methodName, Objects.requireNonNull(arguments), null);
+    }
+
+    private Reply setup(String className, Arguments decoded, HostedModel.PendingArguments pending) {
       long start = System.nanoTime();
-      return ran(
-          Request.CALL,
-          core.model.callClaimed(methodName, Objects.requireNonNull(arguments), null),
-          start);
+      return ran(Request.SETUP, core.model.setupClaimed(className, decoded, pending), start);
+    }
+
+    private Reply call(String methodName, Arguments decoded, HostedModel.PendingArguments pending) {
+      long start = System.nanoTime();
+      return ran(Request.CALL, core.model.callClaimed(methodName, decoded, pending), start);
     }
 
     /** Runs a reset (the protocol's Rest). */
