@@ -31,7 +31,7 @@ final class FleetParts {
   private final ScheduledThreadPoolExecutor fleetThread;
   private final ExecutorService ownedCallbackThread;
 
-  FleetParts(ModelFleet.Builder settings) {
+  FleetParts(FleetOptions settings) {
     this.directory = settings.directory;
     this.converter = settings.converter != null ? settings.converter : ValueConverter.create();
     this.transports =
