@@ -232,7 +232,8 @@ class SecureModeTest {
         .hasMessageContaining("not both");
   }
 
-  private static CompletableFuture<ServerReflectionResponse> listServices(ManagedChannel channel) {
+  /** Asks for the list of services by server reflection. */
+  static CompletableFuture<ServerReflectionResponse> listServices(ManagedChannel channel) {
     CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
     StreamObserver<ServerReflectionRequest> requests =
         ServerReflectionGrpc.newStub(channel)
