@@ -137,6 +137,51 @@ class SecureModeTest {
   }
 
   @Test
+  void anErrorFromTheRunnerArrivesWithTheHeaders() throws Exception {
+    org.modelrunner.testsupport.Gate.arm();
+    java.util.concurrent.ExecutorService background =
+        java.util.concurrent.Executors.newSingleThreadExecutor();
+    try (GrpcRunner runner =
+        RunnerModels.runner().secureMode(SecureVectors.secureMode().build()).build().start()) {
+      ManagedChannel channel =
+          SecureVectors.tlsChannel(
+              runner.port(),
+              SecureVectors.file("coordinator"),
+              SecureVectors.file("coordinator/ca.crt"));
+      try {
+        DynamicSubclassServiceGrpc.DynamicSubclassServiceBlockingStub stub =
+            DynamicSubclassServiceGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(20, TimeUnit.SECONDS);
+        stub.setup(
+            org.modelrunner.transport.grpc.proto.SetupRequest.newBuilder()
+                .setClassName(RunnerModels.BASE)
+                .build());
+        java.util.concurrent.Future<CallResponse> held =
+            background.submit(
+                () -> stub.call(CallRequest.newBuilder().setMethodName("hold").build()));
+        assertThat(org.modelrunner.testsupport.Gate.awaitEntered()).isTrue();
+        AtomicReference<Metadata> headers = new AtomicReference<>();
+        Status busy =
+            RunnerClient.grpcError(
+                () ->
+                    stub.withInterceptors(
+                            MetadataUtils.newCaptureMetadataInterceptor(
+                                headers, new AtomicReference<>()))
+                        .call(CallRequest.newBuilder().setMethodName("answer").build()));
+        assertThat(busy.getCode()).isEqualTo(Status.Code.RESOURCE_EXHAUSTED);
+        assertThat(busy.getDescription()).isEqualTo("Server busy");
+        assertIdentityHeaders(headers.get());
+        org.modelrunner.testsupport.Gate.open();
+        assertThat(held.get(20, TimeUnit.SECONDS).getStatus().getCode()).isEqualTo("SUCCESS");
+      } finally {
+        org.modelrunner.testsupport.Gate.open();
+        background.shutdownNow();
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  @Test
   void reflectionIsHeldToTheCoordinatorKey() throws Exception {
     try (GrpcRunner runner =
         RunnerModels.runner().secureMode(SecureVectors.secureMode().build()).build().start()) {
