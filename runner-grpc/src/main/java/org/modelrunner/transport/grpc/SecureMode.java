@@ -57,9 +57,7 @@ public final class SecureMode {
       Metadata.Key.of("x-server-wallet-pubkey", Metadata.ASCII_STRING_MARSHALLER);
 
   private final Path directory;
-  private final PrivateKey key;
-  private final List<X509Certificate> chain;
-  private final List<X509Certificate> clientAuthorities;
+  private final SslContext sslContext;
   private final String messageB64;
   private final String signatureB64;
   private final String walletB58;
@@ -68,9 +66,7 @@ public final class SecureMode {
 
   private SecureMode(Builder builder, Loaded loaded) {
     this.directory = builder.directory;
-    this.key = loaded.key;
-    this.chain = loaded.chain;
-    this.clientAuthorities = loaded.authorities;
+    this.sslContext = loaded.sslContext;
     this.messageB64 = loaded.messageB64;
     this.signatureB64 = loaded.signatureB64;
     this.walletB58 = loaded.walletB58;
@@ -89,12 +85,41 @@ public final class SecureMode {
   }
 
   /** The TLS context: the runner's chain and key, client certificates required and verified. */
-  SslContext sslContext() throws SSLException {
+  SslContext sslContext() {
+    return sslContext;
+  }
+
+  private static SslContext sslContext(
+      PrivateKey key, List<X509Certificate> chain, List<X509Certificate> authorities)
+      throws SSLException {
     SslContextBuilder builder =
         SslContextBuilder.forServer(key, chain.toArray(new X509Certificate[0]))
-            .trustManager(clientAuthorities.toArray(new X509Certificate[0]))
+            .trustManager(authorities.toArray(new X509Certificate[0]))
             .clientAuth(ClientAuth.REQUIRE);
     return GrpcSslContexts.configure(builder).build();
+  }
+
+  /** Whether {@code key} is the private key of {@code certificate}: it signs what verifies. */
+  private static boolean isKeyOf(PrivateKey key, X509Certificate certificate) {
+    String algorithm =
+        switch (key.getAlgorithm()) {
+          case "RSA" -> "SHA256withRSA";
+          case "EC" -> "SHA256withECDSA";
+          default -> key.getAlgorithm();
+        };
+    try {
+      byte[] probe = "model-runner key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+      java.security.Signature signer = java.security.Signature.getInstance(algorithm);
+      signer.initSign(key);
+      signer.update(probe);
+      byte[] signature = signer.sign();
+      java.security.Signature verifier = java.security.Signature.getInstance(algorithm);
+      verifier.initVerify(certificate.getPublicKey());
+      verifier.update(probe);
+      return verifier.verify(signature);
+    } catch (java.security.GeneralSecurityException e) {
+      return false;
+    }
   }
 
   /** The three response headers, as a fresh {@link Metadata}. */
@@ -123,12 +148,7 @@ public final class SecureMode {
   }
 
   private record Loaded(
-      PrivateKey key,
-      List<X509Certificate> chain,
-      List<X509Certificate> authorities,
-      String messageB64,
-      String signatureB64,
-      String walletB58) {}
+      SslContext sslContext, String messageB64, String signatureB64, String walletB58) {}
 
   /**
    * Configures {@link SecureMode}; each setting is the Python runner's option (and environment
@@ -206,8 +226,9 @@ public final class SecureMode {
      * §A.3, the runner's wording).
      *
      * @throws IllegalArgumentException naming the file and the reason, if a file is missing or
-     *     unreadable, a certificate or key does not parse, or {@code cruncher_msg.json} fails
-     *     verification (for instance {@code "Wallet pubkey does not match expected crunch wallet"})
+     *     unreadable, a certificate or key does not parse, the key is not the certificate's, or
+     *     {@code cruncher_msg.json} fails verification (for instance {@code "Wallet pubkey does not
+     *     match expected crunch wallet"})
      */
     public SecureMode build() {
       Path certificate = directory.resolve("tls.crt");
@@ -227,6 +248,10 @@ public final class SecureMode {
         List<X509Certificate> chain = Pem.certificates(certificate);
         PrivateKey key = Pem.privateKey(keyFile);
         List<X509Certificate> authorities = Pem.certificates(authority);
+        if (!isKeyOf(key, chain.get(0))) {
+          throw new IllegalArgumentException(
+              "secure mode: " + keyFile + " is not the key of the certificate in " + certificate);
+        }
         JsonNode signed;
         try {
           signed = new ObjectMapper().readTree(Files.readAllBytes(message));
@@ -251,15 +276,14 @@ public final class SecureMode {
           throw new IllegalArgumentException(
               "secure mode: " + message + " fails verification: " + e.getMessage(), e);
         }
-        return new SecureMode(
-            this,
-            new Loaded(
-                key,
-                List.copyOf(chain),
-                List.copyOf(authorities),
-                messageB64,
-                signatureB64,
-                walletB58));
+        SslContext context;
+        try {
+          context = sslContext(key, chain, authorities);
+        } catch (SSLException | IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "secure mode: cannot make a TLS context of " + directory + ": " + e.getMessage(), e);
+        }
+        return new SecureMode(this, new Loaded(context, messageB64, signatureB64, walletB58));
       } catch (NoSuchFileException e) {
         throw new IllegalArgumentException("secure mode: " + e.getFile() + " is missing", e);
       } catch (IOException e) {
