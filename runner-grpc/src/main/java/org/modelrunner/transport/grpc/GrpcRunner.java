@@ -295,6 +295,14 @@ public final class GrpcRunner implements AutoCloseable {
         throw e;
       }
     }
+    if (secureMode != null && secureMode.hasNoCoordinator()) {
+      LOG.warning(
+          "Secure mode without a coordinator hash (COORDINATOR_CERT_HASH): every call but health"
+              + " Watch is refused");
+    }
+    if (gatewayAuth != null && gatewayAuth.requiredModelId() == null) {
+      LOG.info("Gateway authentication: tokens are not checked against a model id");
+    }
     LOG.info(
         "Serving "
             + submissionLabel

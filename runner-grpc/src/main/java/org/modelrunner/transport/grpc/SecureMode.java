@@ -131,6 +131,11 @@ public final class SecureMode {
     return headers;
   }
 
+  /** Whether no coordinator hash is registered: then every unary call is refused. */
+  boolean hasNoCoordinator() {
+    return coordinatorCertHash == null && coordinatorCertHashSecondary == null;
+  }
+
   /** Whether a client's SPKI SHA-256 (lowercase hex) is one of the registered hashes. */
   boolean isRegistered(String spkiSha256Hex) {
     return spkiSha256Hex.equals(coordinatorCertHash)
