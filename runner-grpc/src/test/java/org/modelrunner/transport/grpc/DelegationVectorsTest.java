@@ -75,9 +75,9 @@ class DelegationVectorsTest {
     JsonNode inputs = record.get("inputs");
     JsonNode expected = record.get("expected_outcome");
     boolean accepted = expected.get("result").asText().equals("accept");
-    if (!accepted && !expected.has("runner_startup_error")) {
-      return; // a header missing on the wire: no file to start from
-    }
+    org.junit.jupiter.api.Assumptions.assumeTrue(
+        accepted || expected.has("runner_startup_error"),
+        "a header missing on the wire: no runner start-up counterpart");
     ObjectNode message = SecureVectors.JSON.createObjectNode();
     for (JsonNode pair : inputs.get("response_headers")) {
       String member =
