@@ -68,6 +68,14 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  *       their messages; {@link Builder#reflection(boolean)} turns it off.
  * </ul>
  *
+ * <h2>Security</h2>
+ *
+ * By default the runner serves plaintext, and any peer that reaches its port can drive it. Two
+ * modes of the Python ecosystem restrict it to the coordinator: {@linkplain
+ * Builder#secureMode(SecureMode) secure mode} (mutual TLS, the coordinator's key pinned, a signed
+ * server identity) and {@linkplain Builder#gatewayAuth(GatewayAuth) gateway authentication} (a
+ * signed token on each call, behind a TLS gateway). Their refusals are {@code UNAUTHENTICATED}.
+ *
  * <h2>gRPC errors</h2>
  *
  * Only transport-level outcomes are gRPC errors:
@@ -159,6 +167,8 @@ public final class GrpcRunner implements AutoCloseable {
   private final URLClassLoader hostLoader;
   private final List<Path> hostClassPath;
   private final String submissionLabel;
+  private final SecureMode secureMode;
+  private final GatewayAuth gatewayAuth;
   private final CountDownLatch terminated = new CountDownLatch(1);
 
   private State state = State.NEW; // guarded by this
@@ -193,6 +203,8 @@ public final class GrpcRunner implements AutoCloseable {
     this.hostLoader = hostLoader;
     this.hostClassPath = List.copyOf(builder.hostClassPath);
     this.submissionLabel = model.submission().path().toString();
+    this.secureMode = builder.secureMode;
+    this.gatewayAuth = builder.gatewayAuth;
   }
 
   /**
@@ -265,6 +277,13 @@ public final class GrpcRunner implements AutoCloseable {
                 .permitKeepAliveWithoutCalls(true)
                 .addService(MalformedRequests.tolerant(service.bindService()))
                 .addService(health.getHealthService());
+        if (secureMode != null) {
+          serverBuilder.sslContext(secureMode.sslContext());
+          serverBuilder.intercept(new CoordinatorCertificateCheck(secureMode));
+        }
+        if (gatewayAuth != null) {
+          serverBuilder.intercept(new GatewayTokenCheck(gatewayAuth));
+        }
         if (reflection) {
           // grpcurl and other tools ask v1 first, older ones v1alpha.
           serverBuilder.addService(ProtoReflectionServiceV1.newInstance());
@@ -281,6 +300,14 @@ public final class GrpcRunner implements AutoCloseable {
         throw e;
       }
     }
+    if (secureMode != null && secureMode.hasNoCoordinator()) {
+      LOG.warning(
+          "Secure mode without a coordinator hash (COORDINATOR_CERT_HASH): every call but health"
+              + " Watch is refused");
+    }
+    if (gatewayAuth != null && gatewayAuth.requiredModelId() == null) {
+      LOG.info("Gateway authentication: tokens are not checked against a model id");
+    }
     LOG.info(
         "Serving "
             + submissionLabel
@@ -288,7 +315,11 @@ public final class GrpcRunner implements AutoCloseable {
             + listenAddress()
             + " ("
             + endpoint()
-            + "); messages up to "
+            + "); "
+            + (secureMode != null
+                ? "secure mode (mTLS, coordinator key pinned)"
+                : gatewayAuth != null ? "gateway authentication" : "plaintext, unauthenticated")
+            + "; messages up to "
             + Sizes.describe(maxReceiveBytes)
             + " received, "
             + Sizes.describe(maxSendBytes)
@@ -589,8 +620,31 @@ public final class GrpcRunner implements AutoCloseable {
     private Duration setupTimeLimit = DEFAULT_SETUP_TIME_LIMIT;
     private Duration shutdownGrace = DEFAULT_SHUTDOWN_GRACE;
     private boolean applicationClassesVisible = true;
+    private SecureMode secureMode;
+    private GatewayAuth gatewayAuth;
 
     private Builder() {}
+
+    /**
+     * Serves in the Python ecosystem's secure mode (PROTOCOL-SECURITY §A.4): TLS only, a client
+     * certificate from the coordinators' authority required, the coordinator's key pinned on every
+     * unary call, and the runner's signed identity sent with each answer. See {@link SecureMode}.
+     * Null (the default): plaintext.
+     */
+    public Builder secureMode(SecureMode mode) {
+      this.secureMode = mode;
+      return this;
+    }
+
+    /**
+     * Requires a gateway token on every call but health (PROTOCOL-SECURITY §B.3); the port stays
+     * plaintext, for a TLS-terminating gateway in front. See {@link GatewayAuth}. Null (the
+     * default): none.
+     */
+    public Builder gatewayAuth(GatewayAuth auth) {
+      this.gatewayAuth = auth;
+      return this;
+    }
 
     /**
      * Serves the submission at {@code path}: a folder (a class folder, plus every jar beneath it)
@@ -815,7 +869,8 @@ public final class GrpcRunner implements AutoCloseable {
      * Returns the runner, not started; opens the submission given as a path.
      *
      * @throws IllegalStateException if not exactly one of a path, a submission and a model was
-     *     given, or a host class path was given without a path
+     *     given, a host class path was given without a path, or both secure mode and gateway
+     *     authentication were given
      * @throws IllegalArgumentException if the submission path or a host class path entry does not
      *     exist, or the submission holds no jar and no class file
      * @throws java.io.UncheckedIOException if the submission cannot be read
@@ -827,6 +882,12 @@ public final class GrpcRunner implements AutoCloseable {
         throw new IllegalStateException(
             "Give exactly one of submission(Path), submission(Submission) and model(HostedModel); got "
                 + given);
+      }
+      if (secureMode != null && gatewayAuth != null) {
+        throw new IllegalStateException(
+            "Give secure mode or gateway authentication, not both: a coordinator uses one or the"
+                + " other (secure mode is TLS on the runner's port; gateway authentication expects"
+                + " plaintext behind a TLS gateway)");
       }
       if (!hostClassPath.isEmpty() && submissionPath == null) {
         throw new IllegalStateException(

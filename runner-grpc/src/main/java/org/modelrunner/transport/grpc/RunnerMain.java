@@ -36,7 +36,7 @@ import picocli.CommandLine.Option;
  *       if that folder exists; required otherwise</td></tr>
  *   <tr><td>{@code --resource-directory}</td><td>{@code RESOURCE_DIRECTORY}</td><td>{@code /workspace/resources}</td></tr>
  *   <tr><td>{@code --has-gpu}</td><td>{@code HAS_GPU}</td><td>false</td></tr>
- *   <tr><td>{@code --model-id}</td><td>{@code MODEL_ID}</td><td>none (for logging)</td></tr>
+ *   <tr><td>{@code --model-id}</td><td>{@code MODEL_ID}</td><td>none (logging; the id secure mode and gateway tokens must name)</td></tr>
  *   <tr><td>{@code --main-file}</td><td>{@code MAIN_FILE}</td><td>{@code main.py} (accepted, ignored: Python only)</td></tr>
  *   <tr><td>{@code --address}</td><td>{@code GRPC_ADDRESS}</td><td>{@code [::]:50051}</td></tr>
  *   <tr><td>{@code --log-level}</td><td>{@code LOG_LEVEL}</td><td>{@code INFO}</td></tr>
@@ -46,22 +46,35 @@ import picocli.CommandLine.Option;
  *   <tr><td>{@code --call-time-limit}</td><td>{@code CALL_TIME_LIMIT}</td><td>none</td></tr>
  *   <tr><td>{@code --setup-time-limit}</td><td>{@code SETUP_TIME_LIMIT}</td><td>5 min</td></tr>
  *   <tr><td>{@code --shutdown-grace}</td><td>{@code SHUTDOWN_GRACE}</td><td>10 s</td></tr>
+ *   <tr><td>{@code --secure}</td><td>{@code SECURE}</td><td>false</td></tr>
+ *   <tr><td>{@code --certificates-directory}</td><td>{@code CERTIFICATES_DIRECTORY}</td><td>{@code /workspace/certificates}</td></tr>
+ *   <tr><td>{@code --cruncher-wallet-pubkey}</td><td>{@code CRUNCHER_WALLET_PUBKEY}</td><td>none</td></tr>
+ *   <tr><td>{@code --cruncher-hotkey}</td><td>{@code CRUNCHER_HOTKEY}</td><td>none</td></tr>
+ *   <tr><td>{@code --coordinator-cert-hash}</td><td>{@code COORDINATOR_CERT_HASH}</td><td>none</td></tr>
+ *   <tr><td>{@code --coordinator-cert-hash-secondary}</td><td>{@code COORDINATOR_CERT_HASH_SECONDARY}</td><td>none</td></tr>
+ *   <tr><td>{@code --coordinator-wallet-pubkey}</td><td>{@code COORDINATOR_WALLET_PUBKEY}</td><td>none (accepted, unused)</td></tr>
+ *   <tr><td>{@code --crunch-onchain-address}</td><td>{@code CRUNCH_ONCHAIN_ADDRESS}</td><td>none (accepted, unused)</td></tr>
+ *   <tr><td>{@code --gateway-auth-cert-file}</td><td>{@code GATEWAY_AUTH_CERT_FILE}</td><td>none (gateway authentication off)</td></tr>
+ *   <tr><td>{@code --gateway-auth-check-model-id}</td><td>{@code GATEWAY_AUTH_CHECK_MODEL_ID}</td><td>true</td></tr>
  * </table>
  *
  * <p>The model sees the runner's settings as system properties, set before it is loaded: {@value
  * #RESOURCE_DIRECTORY_PROPERTY} (its resource folder, such as weights), {@value #HAS_GPU_PROPERTY}
  * ({@code true} or {@code false}) and, when given, {@value #MODEL_ID_PROPERTY}.
  *
- * <p>The Python runner's secure mode ({@code --secure}, {@code SECURE}) is not supported yet:
- * asking for it is a usage error, so that a runner meant to be secure never serves in plaintext.
+ * <p>Secure mode ({@code --secure}, {@link SecureMode}) and gateway authentication ({@code
+ * GATEWAY_AUTH_CERT_FILE}, {@link GatewayAuth}) are the Python ecosystem's. A runner asked for
+ * either never serves without it: a missing file, a {@code cruncher_msg.json} that fails
+ * verification or an empty cert file stops it before it listens, with exit code 2.
  *
  * <p>Exit codes: 0 after a stop, 1 when the address cannot be bound, 2 for a usage error (a missing
- * or empty code directory, a jar in it that cannot be read as one, an invalid option), each with
- * one line on standard error. {@code SIGTERM} (or {@code SIGINT}) stops gracefully: health turns
- * {@code NOT_SERVING}, new requests are refused, the request in flight has the grace period to
- * finish. So does a call of {@code System.exit} (by model code, say), whose caller is logged. A JVM
- * still shutting down 5 s after the grace period (a model's shutdown hook that never returns, say)
- * is halted with status 1. Logs go to standard error through {@code java.util.logging}.
+ * or empty code directory, a jar in it that cannot be read as one, an invalid option, security
+ * files that are missing or fail their checks), each with one line on standard error. {@code
+ * SIGTERM} (or {@code SIGINT}) stops gracefully: health turns {@code NOT_SERVING}, new requests are
+ * refused, the request in flight has the grace period to finish. So does a call of {@code
+ * System.exit} (by model code, say), whose caller is logged. A JVM still shutting down 5 s after
+ * the grace period (a model's shutdown hook that never returns, say) is halted with status 1. Logs
+ * go to standard error through {@code java.util.logging}.
  */
 @Command(
     name = RunnerMain.NAME,
@@ -119,7 +132,16 @@ public final class RunnerMain {
           Map.entry("--call-time-limit", "CALL_TIME_LIMIT"),
           Map.entry("--setup-time-limit", "SETUP_TIME_LIMIT"),
           Map.entry("--shutdown-grace", "SHUTDOWN_GRACE"),
-          Map.entry("--secure", "SECURE"));
+          Map.entry("--secure", "SECURE"),
+          Map.entry("--certificates-directory", "CERTIFICATES_DIRECTORY"),
+          Map.entry("--cruncher-wallet-pubkey", "CRUNCHER_WALLET_PUBKEY"),
+          Map.entry("--cruncher-hotkey", "CRUNCHER_HOTKEY"),
+          Map.entry("--coordinator-cert-hash", "COORDINATOR_CERT_HASH"),
+          Map.entry("--coordinator-cert-hash-secondary", "COORDINATOR_CERT_HASH_SECONDARY"),
+          Map.entry("--coordinator-wallet-pubkey", "COORDINATOR_WALLET_PUBKEY"),
+          Map.entry("--crunch-onchain-address", "CRUNCH_ONCHAIN_ADDRESS"),
+          Map.entry("--gateway-auth-cert-file", GatewayAuth.CERT_FILE_VARIABLE),
+          Map.entry("--gateway-auth-check-model-id", "GATEWAY_AUTH_CHECK_MODEL_ID"));
 
   @Option(
       names = "--code-directory",
@@ -155,9 +177,10 @@ public final class RunnerMain {
       names = "--model-id",
       paramLabel = "ID",
       description =
-          "The model's id, for logging (the model reads the system property "
+          "The model's id (the model reads the system property "
               + MODEL_ID_PROPERTY
-              + "). Env MODEL_ID.")
+              + "): the model_id cruncher_msg.json must name in secure mode, and gateway tokens"
+              + " in gateway mode. Env MODEL_ID.")
   String modelId;
 
   @Option(
@@ -176,9 +199,85 @@ public final class RunnerMain {
       fallbackValue = "true",
       defaultValue = "false",
       description =
-          "The Python runner's secure mode, not supported yet: true is refused (the runner does"
-              + " not start rather than serve in plaintext). Env SECURE.")
+          "The Python ecosystem's secure mode: TLS only, a client certificate from ca.crt required,"
+              + " the coordinator's key pinned (--coordinator-cert-hash), the signed identity of"
+              + " cruncher_msg.json sent with each answer. A flag, or true/false, 1/0, yes/no, on/off."
+              + " Env SECURE. Default false.")
   String secure;
+
+  @Option(
+      names = "--certificates-directory",
+      paramLabel = "PATH",
+      defaultValue = "/workspace/certificates",
+      description =
+          "Secure mode's files: tls.crt, tls.key, ca.crt (the coordinators' authority),"
+              + " cruncher_msg.json. Env CERTIFICATES_DIRECTORY. Default /workspace/certificates.")
+  String certificatesDirectory;
+
+  @Option(
+      names = "--cruncher-wallet-pubkey",
+      paramLabel = "BASE58",
+      description =
+          "Secure mode: the wallet that must have signed cruncher_msg.json. Env"
+              + " CRUNCHER_WALLET_PUBKEY.")
+  String cruncherWalletPubkey;
+
+  @Option(
+      names = "--cruncher-hotkey",
+      paramLabel = "HOTKEY",
+      description =
+          "Secure mode: the hotkey cruncher_msg.json must name (unset: none). Env CRUNCHER_HOTKEY.")
+  String cruncherHotkey;
+
+  @Option(
+      names = "--coordinator-cert-hash",
+      paramLabel = "HEX",
+      description =
+          "Secure mode: the registered coordinator key, lowercase hex SHA-256 of its"
+              + " SubjectPublicKeyInfo. Env COORDINATOR_CERT_HASH.")
+  String coordinatorCertHash;
+
+  @Option(
+      names = "--coordinator-cert-hash-secondary",
+      paramLabel = "HEX",
+      description =
+          "Secure mode: a second registered coordinator key (rotation). Env"
+              + " COORDINATOR_CERT_HASH_SECONDARY.")
+  String coordinatorCertHashSecondary;
+
+  @Option(
+      names = "--coordinator-wallet-pubkey",
+      paramLabel = "BASE58",
+      description = "Accepted and unused, as by the Python runner. Env COORDINATOR_WALLET_PUBKEY.")
+  String coordinatorWalletPubkey;
+
+  @Option(
+      names = "--crunch-onchain-address",
+      paramLabel = "ADDRESS",
+      description = "Accepted and unused, as by the Python runner. Env CRUNCH_ONCHAIN_ADDRESS.")
+  String crunchOnchainAddress;
+
+  @Option(
+      names = "--gateway-auth-cert-file",
+      paramLabel = "PATH",
+      description =
+          "Gateway authentication: every call but health needs a token signed by a key whose"
+              + " SPKI SHA-256 this JSON file lists (cert_hashes; read again every 30 s). Env "
+              + GatewayAuth.CERT_FILE_VARIABLE
+              + " (the Python runner's switch).")
+  String gatewayAuthCertFile;
+
+  @Option(
+      names = "--gateway-auth-check-model-id",
+      paramLabel = "BOOLEAN",
+      arity = "0..1",
+      fallbackValue = "true",
+      defaultValue = "true",
+      description =
+          "Gateway authentication: refuse a token whose model_id is not --model-id (when set),"
+              + " which the Python runner does not check. Env GATEWAY_AUTH_CHECK_MODEL_ID."
+              + " Default true.")
+  String gatewayAuthCheckModelId;
 
   @Option(
       names = "--address",
@@ -323,11 +422,15 @@ public final class RunnerMain {
       List<Path> classPath,
       Duration callTimeLimit,
       Duration setupTimeLimit,
-      Duration shutdownGrace) {
+      Duration shutdownGrace,
+      SecureMode secureMode,
+      GatewayAuth gatewayAuth) {
 
     /** Returns a builder of the runner these options describe, without its submission. */
     GrpcRunner.Builder runnerBuilder() {
       return GrpcRunner.builder()
+          .secureMode(secureMode)
+          .gatewayAuth(gatewayAuth)
           .submission(codeDirectory)
           .hostClassPath(classPath)
           .applicationClassesVisible(false)
@@ -387,11 +490,9 @@ public final class RunnerMain {
   }
 
   private Options check() throws UsageException {
-    if (require("--secure", secure, RunnerMain::bool)) {
-      throw new UsageException(
-          "secure mode (--secure, SECURE) is not supported by this runner yet: it refuses to start rather than"
-              + " serve in plaintext");
-    }
+    boolean secureMode = require("--secure", secure, RunnerMain::bool);
+    boolean checkModelId =
+        require("--gateway-auth-check-model-id", gatewayAuthCheckModelId, RunnerMain::bool);
     Path code = codeDirectory();
     boolean gpu = require("--has-gpu", hasGpu, RunnerMain::bool);
     Path resources = Path.of(resourceDirectory.strip()).toAbsolutePath().normalize();
@@ -427,7 +528,49 @@ public final class RunnerMain {
         hostPath,
         limit == null || limit.isZero() ? null : limit,
         setupLimit.isZero() ? null : setupLimit,
-        grace);
+        grace,
+        secureMode ? secureMode(id) : null,
+        gatewayAuth(id, checkModelId));
+  }
+
+  /** Reads and checks secure mode's files; any failure stops the runner before it listens. */
+  private SecureMode secureMode(String id) throws UsageException {
+    if (gatewayAuthCertFile != null) {
+      throw new UsageException(
+          "give secure mode (--secure, SECURE) or gateway authentication (--gateway-auth-cert-file, "
+              + GatewayAuth.CERT_FILE_VARIABLE
+              + "), not both");
+    }
+    Path directory = Path.of(certificatesDirectory.strip()).toAbsolutePath().normalize();
+    try {
+      return SecureMode.builder()
+          .certificatesDirectory(directory)
+          .modelId(id)
+          .cruncherWalletPubkey(cruncherWalletPubkey)
+          .cruncherHotkey(cruncherHotkey)
+          .coordinatorCertHash(coordinatorCertHash)
+          .coordinatorCertHashSecondary(coordinatorCertHashSecondary)
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(oneLine(e.getMessage()) + "; the runner does not start");
+    }
+  }
+
+  /** Reads the gateway cert file, when one is given; a failure stops the runner. */
+  private GatewayAuth gatewayAuth(String id, boolean checkModelId) throws UsageException {
+    if (gatewayAuthCertFile == null) {
+      return null;
+    }
+    try {
+      return GatewayAuth.builder()
+          .certFile(Path.of(gatewayAuthCertFile.strip()).toAbsolutePath().normalize())
+          .modelId(id)
+          .checkModelId(checkModelId)
+          .build();
+    } catch (IllegalArgumentException e) {
+      throw new UsageException(
+          "gateway authentication: " + oneLine(e.getMessage()) + "; the runner does not start");
+    }
   }
 
   private Path codeDirectory() throws UsageException {

@@ -16,7 +16,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -180,39 +179,149 @@ class RunnerMainTest {
     assertThat(options.codeDirectory()).isEqualTo(code);
   }
 
+  /** The runner environment of the vectors ({@code secure_mode.json}), over their folder. */
+  private static Map<String, String> secureEnvironment() {
+    Map<String, String> env = new HashMap<>();
+    SecureVectors.json("secure_mode.json")
+        .get("runner_env")
+        .fields()
+        .forEachRemaining(entry -> env.put(entry.getKey(), entry.getValue().asText()));
+    env.put("CERTIFICATES_DIRECTORY", SecureVectors.file("cruncher").toString());
+    env.put("CODE_DIRECTORY", code.toString());
+    return env;
+  }
+
   @Test
-  void secureModeIsRefusedRatherThanSilentlyIgnored() {
-    for (String[] args :
-        List.of(
-            new String[] {"--code-directory", code.toString(), "--secure"},
-            new String[] {"--code-directory", code.toString(), "--secure", "true"})) {
-      errBytes.reset();
-      assertThat(RunnerMain.execute(args, Map.of(), out, err, null)).isEqualTo(2);
-      assertThat(err())
-          .startsWith("model-runner-grpc: secure mode (--secure, SECURE) is not supported");
-    }
+  void secureModeReadsThePythonRunnersVariables() throws Exception {
+    Map<String, String> env = secureEnvironment();
+    assertThat(env)
+        .containsEntry("SECURE", "True")
+        .containsEntry("COORDINATOR_CERT_HASH_SECONDARY", "");
+    RunnerMain.Options options = parse(env);
+    assertThat(options.secureMode()).isNotNull();
+    assertThat(options.secureMode().certificatesDirectory())
+        .isEqualTo(SecureVectors.file("cruncher").toAbsolutePath().normalize());
+    assertThat(options.secureMode().isRegistered(env.get("COORDINATOR_CERT_HASH"))).isTrue();
+    assertThat(options.secureMode().isRegistered("")).as("empty: unset").isFalse();
+    assertThat(options.gatewayAuth()).isNull();
+    // The same from the command line.
+    RunnerMain.Options flags =
+        parse(
+            Map.of(),
+            "--code-directory",
+            code.toString(),
+            "--secure",
+            "--certificates-directory",
+            env.get("CERTIFICATES_DIRECTORY"),
+            "--model-id",
+            env.get("MODEL_ID"),
+            "--cruncher-wallet-pubkey",
+            env.get("CRUNCHER_WALLET_PUBKEY"),
+            "--cruncher-hotkey",
+            env.get("CRUNCHER_HOTKEY"),
+            "--coordinator-cert-hash",
+            "0".repeat(64),
+            "--coordinator-cert-hash-secondary",
+            env.get("COORDINATOR_CERT_HASH"),
+            "--coordinator-wallet-pubkey",
+            env.get("COORDINATOR_WALLET_PUBKEY"),
+            "--crunch-onchain-address",
+            "anything");
+    assertThat(flags.secureMode().isRegistered(env.get("COORDINATOR_CERT_HASH"))).isTrue();
+  }
+
+  @Test
+  void secureModeRefusesToStartWhenAFileIsMissingOrItsMessageFails() throws Exception {
+    Map<String, String> env = secureEnvironment();
+    env.put("CERTIFICATES_DIRECTORY", shared.resolve("no-certificates").toString());
+    assertThat(RunnerMain.execute(new String[0], env, out, err, null)).isEqualTo(2);
+    assertThat(err())
+        .startsWith("model-runner-grpc: secure mode: ")
+        .contains("tls.crt is missing")
+        .contains("the runner does not start");
+    assertThat(err().lines()).hasSize(1);
+
+    env = secureEnvironment();
+    env.put("CRUNCHER_HOTKEY", "");
     errBytes.reset();
-    assertThat(
-            RunnerMain.execute(
-                new String[] {"--code-directory", code.toString()},
-                Map.of("SECURE", "True"),
-                out,
-                err,
-                null))
-        .isEqualTo(2);
-    assertThat(err()).contains("secure mode").contains("refuses to start");
+    assertThat(RunnerMain.execute(new String[0], env, out, err, null)).isEqualTo(2);
+    assertThat(err())
+        .contains("cruncher_msg.json fails verification")
+        .contains("hotkey in payload does not match the expected hotkey");
+
+    env = secureEnvironment();
+    env.put("SECURE", "perhaps");
     errBytes.reset();
-    assertThat(
-            RunnerMain.execute(
-                new String[] {"--code-directory", code.toString()},
-                Map.of("SECURE", "perhaps"),
-                out,
-                err,
-                null))
-        .isEqualTo(2);
+    assertThat(RunnerMain.execute(new String[0], env, out, err, null)).isEqualTo(2);
     assertThat(err())
         .contains("invalid --secure (SECURE)")
         .contains("'perhaps' is not a valid boolean");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"1", "true", "T", "yes", "Y", "on", "True"})
+  void secureIsAClickBoolean(String value) throws Exception {
+    Map<String, String> env = secureEnvironment();
+    env.put("SECURE", value);
+    assertThat(parse(env).secureMode()).isNotNull();
+  }
+
+  @Test
+  void aSecureRunServesTlsOnly() throws Exception {
+    Recording process = new Recording();
+    Map<String, String> env = secureEnvironment();
+    env.put("GRPC_ADDRESS", "127.0.0.1:0");
+    env.put("LOG_LEVEL", "WARNING");
+    Future<Integer> exit =
+        background.submit(() -> RunnerMain.execute(new String[0], env, out, err, process));
+    GrpcRunner runner = process.runner.get(20, TimeUnit.SECONDS);
+    io.grpc.ManagedChannel channel =
+        SecureVectors.tlsChannel(
+            runner.port(),
+            SecureVectors.file("coordinator"),
+            SecureVectors.file("coordinator/ca.crt"));
+    try (RunnerClient plaintext = new RunnerClient(runner)) {
+      assertThat(
+              io.grpc.health.v1.HealthGrpc.newBlockingStub(channel)
+                  .withDeadlineAfter(20, TimeUnit.SECONDS)
+                  .check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance())
+                  .getStatus())
+          .isEqualTo(ServingStatus.SERVING);
+      assertThat(RunnerClient.grpcError(() -> plaintext.health("")).getCode())
+          .isEqualTo(io.grpc.Status.Code.UNAVAILABLE);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    runner.shutdown(Duration.ofSeconds(3));
+    assertThat(exit.get(20, TimeUnit.SECONDS)).isZero();
+  }
+
+  @Test
+  void gatewayAuthenticationIsOnWhenItsCertFileIsSet() throws Exception {
+    Map<String, String> env = new HashMap<>();
+    env.put("CODE_DIRECTORY", code.toString());
+    env.put("MODEL_ID", "model-42");
+    env.put("GATEWAY_AUTH_CERT_FILE", SecureVectors.file("gateway/certs.json").toString());
+    RunnerMain.Options options = parse(env);
+    assertThat(options.gatewayAuth()).isNotNull();
+    assertThat(options.gatewayAuth().requiredModelId()).isEqualTo("model-42");
+    assertThat(options.secureMode()).isNull();
+    env.put("GATEWAY_AUTH_CHECK_MODEL_ID", "false");
+    assertThat(parse(env).gatewayAuth().requiredModelId()).isNull();
+    env.put("GATEWAY_AUTH_CERT_FILE", "");
+    assertThat(parse(env).gatewayAuth()).as("empty: unset").isNull();
+
+    env.put("GATEWAY_AUTH_CERT_FILE", shared.resolve("no-certs.json").toString());
+    assertThat(RunnerMain.execute(new String[0], env, out, err, null)).isEqualTo(2);
+    assertThat(err())
+        .startsWith("model-runner-grpc: gateway authentication: Cert file not found: ")
+        .contains("the runner does not start");
+
+    Map<String, String> both = secureEnvironment();
+    both.put("GATEWAY_AUTH_CERT_FILE", SecureVectors.file("gateway/certs.json").toString());
+    errBytes.reset();
+    assertThat(RunnerMain.execute(new String[0], both, out, err, null)).isEqualTo(2);
+    assertThat(err()).contains("not both");
   }
 
   @Test

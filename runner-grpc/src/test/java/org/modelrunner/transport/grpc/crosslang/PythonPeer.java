@@ -36,7 +36,7 @@ final class PythonPeer {
   static final Path PROTOC = Path.of("/usr/bin/protoc");
   static final Path GRPC_PYTHON_PLUGIN = Path.of("/usr/bin/grpc_python_plugin");
   static final String PACKAGES =
-      "python3-grpcio python3-protobuf protobuf-compiler protobuf-compiler-grpc";
+      "python3-grpcio python3-protobuf python3-cryptography protobuf-compiler protobuf-compiler-grpc";
 
   /** The bound of every wait on a Python process: its start, its port, its run to the end. */
   static final Duration TIMEOUT = Duration.ofSeconds(90);
@@ -92,12 +92,15 @@ final class PythonPeer {
     Finished check =
         run(
             "python3-check",
-            List.of(PYTHON.toString(), "-c", "import grpc, google.protobuf"),
+            List.of(PYTHON.toString(), "-c", "import grpc, google.protobuf, cryptography"),
             Map.of(),
             TIMEOUT);
     return check.exitCode() == 0
         ? ""
-        : PYTHON + " with the modules grpc and google.protobuf (" + check.stderr().strip() + ")";
+        : PYTHON
+            + " with the modules grpc, google.protobuf and cryptography ("
+            + check.stderr().strip()
+            + ")";
   }
 
   /** The module's folder (Surefire sets {@code basedir}). */
