@@ -18,13 +18,15 @@ import java.util.concurrent.locks.LockSupport;
  *
  * A model that hangs or runs slow must never delay another model's call. While requests wait in the
  * queue, a watcher thread looks at the workers every {@link #WATCH_PERIOD_NANOS}; a worker that has
- * been inside one request for longer than {@link #HAND_OFF_NANOS} is <em>handed off</em>: it is no
- * longer counted as one of the pool's workers, and a new worker starts at once to take the queue.
- * The pool is therefore at most {@link #BASE_WORKERS} plus one thread per request that has been
- * running longer than the hand-off time right now (at most {@link #MAX_HANDED_OFF}). When a
- * handed-off request returns, its worker is counted again, and the pool shrinks back: the extra
- * threads end once idle for {@link #KEEP_ALIVE_NANOS}. The watcher sleeps while the queue is empty,
- * and the first request queued wakes it.
+ * been inside one request for longer than {@link #HAND_OFF_NANOS} while its model code waits,
+ * sleeps or is blocked (as a hung model usually does), or {@link #HAND_OFF_RUNNING_NANOS} while it
+ * runs or waits for a processor, is <em>handed off</em>: it is no longer counted as one of the
+ * pool's workers, and a new worker starts at once to take the queue. The pool is therefore at most
+ * {@link #BASE_WORKERS} plus one thread per request that has been running longer than the hand-off
+ * time right now (at most {@link #MAX_HANDED_OFF}). When a handed-off request returns, its worker
+ * is counted again, and the pool shrinks back: the extra threads end once idle for {@link
+ * #KEEP_ALIVE_NANOS}. The watcher sleeps while the queue is empty, and the first request queued
+ * wakes it.
  *
  * <p>With the busy rule (one request per model at a time), a model that never returns holds one
  * thread and no more; its later requests are refused {@code BUSY} without a worker.
@@ -33,8 +35,18 @@ final class ModelWorkers extends ThreadPoolExecutor {
   /** The number of workers when none is handed off. */
   static final int BASE_WORKERS = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
 
-  /** How long a worker may be in one request, while others wait, before it is handed off. */
+  /**
+   * How long a worker may be in one request, while others wait, before it is handed off, when its
+   * model code is not running (it waits, sleeps or is blocked: a model that hangs usually is).
+   */
   static final long HAND_OFF_NANOS = TimeUnit.MICROSECONDS.toNanos(100);
+
+  /**
+   * How long a worker whose model code is running (or ready to run: a worker the scheduler has not
+   * given a processor looks the same) may be in one request, while others wait, before it is handed
+   * off: longer, so that workers merely waiting for a processor are not replaced by more threads.
+   */
+  static final long HAND_OFF_RUNNING_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
 
   /** How often the watcher looks at the workers while requests wait. */
   static final long WATCH_PERIOD_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
@@ -183,7 +195,7 @@ final class ModelWorkers extends ThreadPoolExecutor {
       synchronized (worker) {
         if (worker.busySince != IDLE
             && !worker.handedOff
-            && now - worker.busySince > HAND_OFF_NANOS
+            && now - worker.busySince > handOffAfter(worker.getState())
             && handedOff.get() < MAX_HANDED_OFF) {
           worker.handedOff = true;
           handedOff.incrementAndGet();
@@ -194,6 +206,11 @@ final class ModelWorkers extends ThreadPoolExecutor {
     if (added > 0) {
       resize();
     }
+  }
+
+  /** Returns how long a worker in {@code state} may be in one request before it is handed off. */
+  static long handOffAfter(Thread.State state) {
+    return state == Thread.State.RUNNABLE ? HAND_OFF_RUNNING_NANOS : HAND_OFF_NANOS;
   }
 
   /**

@@ -33,9 +33,9 @@ class ModelWorkersTest {
           });
     }
     assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
-    // A time when every base worker has been in its request for longer than the hand-off time,
-    // and a worker that starts later has not.
-    long later = System.nanoTime() + ModelWorkers.HAND_OFF_NANOS + 1;
+    // A time when every base worker has been in its request for longer than either hand-off time
+    // (it may not be parked yet), and a worker that starts later has not.
+    long later = System.nanoTime() + ModelWorkers.HAND_OFF_RUNNING_NANOS + 1;
     CountDownLatch queued = new CountDownLatch(1);
     workers.execute(queued::countDown);
 
@@ -65,6 +65,21 @@ class ModelWorkersTest {
               assertThat(workers.getCorePoolSize()).isEqualTo(ModelWorkers.BASE_WORKERS);
               assertThat(workers.liveWorkers()).isLessThanOrEqualTo(ModelWorkers.BASE_WORKERS);
             });
+  }
+
+  @Test
+  void aWorkerWhoseModelCodeRunsOrWaitsForAProcessorIsHandedOffOnlyAfterTheLongerTime() {
+    assertThat(ModelWorkers.handOffAfter(Thread.State.RUNNABLE))
+        .isEqualTo(ModelWorkers.HAND_OFF_RUNNING_NANOS)
+        .isGreaterThan(ModelWorkers.HAND_OFF_NANOS);
+    for (Thread.State state :
+        new Thread.State[] {
+          Thread.State.WAITING, Thread.State.TIMED_WAITING, Thread.State.BLOCKED
+        }) {
+      assertThat(ModelWorkers.handOffAfter(state))
+          .as("%s", state)
+          .isEqualTo(ModelWorkers.HAND_OFF_NANOS);
+    }
   }
 
   private void awaitRelease() {

@@ -115,8 +115,10 @@ final class PythonPeer {
   /** Generates the Python stubs of our protos (and of the standard health service) into target/. */
   private static Path generateStubs() {
     Path target = moduleDir().resolve("target");
-    Path out = target.resolve("python-stubs");
-    Path include = target.resolve("python-stubs-include");
+    // One folder per test JVM: the module's tests run in two at once.
+    String fork = System.getProperty("modelrunner.fork", "1");
+    Path out = target.resolve("python-stubs-" + fork);
+    Path include = target.resolve("python-stubs-include-" + fork);
     try {
       Files.createDirectories(out);
       // google/protobuf/empty.proto, from protobuf-java: Debian ships it in libprotobuf-dev, which
