@@ -4,8 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.ref.WeakReference;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.modelrunner.spi.Arguments;
@@ -38,11 +40,14 @@ class ClassLoaderReleaseTest {
 
     WeakReference<ClassLoader> loader = useAndClose(dir.resolve("sub"));
 
-    for (int i = 0; i < 100 && loader.get() != null; i++) {
-      System.gc();
-      Thread.sleep(50);
-    }
-    assertThat(loader.get()).as("the submission's class loader after close").isNull();
+    Awaitility.await("the submission's class loader collected after close")
+        .atMost(Duration.ofSeconds(5))
+        .pollInterval(Duration.ofMillis(50))
+        .until(
+            () -> {
+              System.gc();
+              return loader.get() == null;
+            });
   }
 
   /**

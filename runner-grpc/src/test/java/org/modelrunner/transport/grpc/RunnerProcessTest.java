@@ -58,7 +58,7 @@ class RunnerProcessTest {
                   public void quit() {
                     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
                       while (true) {
-                        try { Thread.sleep(60_000); } catch (InterruptedException e) { }
+                        java.util.concurrent.locks.LockSupport.park(); // interrupts only wake it
                       }
                     }, "a-model-hook-that-never-returns"));
                     System.exit(3);
