@@ -82,7 +82,8 @@ class GrpcRunnerReflectionTest {
     return askAsync(channel, request).get(20, TimeUnit.SECONDS);
   }
 
-  private static CompletableFuture<ServerReflectionResponse> askAsync(
+  /** Sends one server reflection request and returns its first answer. */
+  static CompletableFuture<ServerReflectionResponse> askAsync(
       ManagedChannel channel, ServerReflectionRequest request) {
     CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
     StreamObserver<ServerReflectionRequest> requests =

@@ -12,11 +12,9 @@ import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
-import io.grpc.reflection.v1.ServerReflectionGrpc;
 import io.grpc.reflection.v1.ServerReflectionRequest;
 import io.grpc.reflection.v1.ServerReflectionResponse;
 import io.grpc.stub.MetadataUtils;
-import io.grpc.stub.StreamObserver;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -279,30 +277,8 @@ class SecureModeTest {
 
   /** Asks for the list of services by server reflection. */
   static CompletableFuture<ServerReflectionResponse> listServices(ManagedChannel channel) {
-    CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
-    StreamObserver<ServerReflectionRequest> requests =
-        ServerReflectionGrpc.newStub(channel)
-            .withDeadlineAfter(20, TimeUnit.SECONDS)
-            .serverReflectionInfo(
-                new StreamObserver<>() {
-                  @Override
-                  public void onNext(ServerReflectionResponse value) {
-                    answer.complete(value);
-                  }
-
-                  @Override
-                  public void onError(Throwable t) {
-                    answer.completeExceptionally(t);
-                  }
-
-                  @Override
-                  public void onCompleted() {
-                    answer.completeExceptionally(new AssertionError("no answer"));
-                  }
-                });
-    requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
-    requests.onCompleted();
-    return answer;
+    return GrpcRunnerReflectionTest.askAsync(
+        channel, ServerReflectionRequest.newBuilder().setListServices("").build());
   }
 
   private static void assertIdentityHeaders(Metadata headers) {
