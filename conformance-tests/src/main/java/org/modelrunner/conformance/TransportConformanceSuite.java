@@ -82,6 +82,12 @@ public abstract class TransportConformanceSuite implements TransportRules {
   private static final Duration SHORT = Duration.ofMillis(300);
 
   /**
+   * The timeout of requests to a runner that has stopped: a transport may fail them at once, or
+   * wait for the runner up to their deadline and fail them {@code UNAVAILABLE} then.
+   */
+  private static final Duration UNREACHABLE = Duration.ofSeconds(1);
+
+  /**
    * Pause between two polls of a condition (busy, idle, reachable), always within a generous bound.
    */
   private static final long POLL_MILLIS = 20;
@@ -767,13 +773,13 @@ public abstract class TransportConformanceSuite implements TransportRules {
     RunnerHandle runner = deploy(Kind.MAIN);
     Caller caller = setUp(connect(runner));
     runner.stop();
-    caller.call("tick", Arguments.none(), QUICK).failure(TransportException.Kind.UNAVAILABLE);
+    caller.call("tick", Arguments.none(), UNREACHABLE).failure(TransportException.Kind.UNAVAILABLE);
     long start = System.nanoTime();
     Caller fresh = connect(runner);
     assertThat(Duration.ofNanos(System.nanoTime() - start))
         .as("time connect() took to a stopped runner")
         .isLessThanOrEqualTo(tolerance());
-    fresh.setup(BASE, Arguments.none(), QUICK).failure(TransportException.Kind.UNAVAILABLE);
+    fresh.setup(BASE, Arguments.none(), UNREACHABLE).failure(TransportException.Kind.UNAVAILABLE);
     runner.stop();
   }
 
@@ -786,7 +792,7 @@ public abstract class TransportConformanceSuite implements TransportRules {
     Caller caller = setUp(connect(runner));
     assertThat(succeed(caller, "tick").value()).contains(Variant.ofLong(1));
     runner.stop();
-    caller.call("tick", Arguments.none(), QUICK).failure(TransportException.Kind.UNAVAILABLE);
+    caller.call("tick", Arguments.none(), UNREACHABLE).failure(TransportException.Kind.UNAVAILABLE);
     runner.restart();
     trackClassLoader(runner, "restarted " + endpoint);
     assertThat(runner.endpoint()).as("endpoint after restart").isEqualTo(endpoint);
