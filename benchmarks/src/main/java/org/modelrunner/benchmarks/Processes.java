@@ -19,8 +19,20 @@ import java.util.concurrent.TimeUnit;
 final class Processes {
   private Processes() {}
 
-  /** The JVM options of every server process. */
-  static final List<String> SERVER_JVM = List.of("-Xmx128m", "-XX:+UseSerialGC");
+  /**
+   * The JVM options of every server process; {@code -DserverOptions="..."} adds more (separated by
+   * spaces), such as a flight recording of the servers.
+   */
+  static final List<String> SERVER_JVM = serverJvm();
+
+  private static List<String> serverJvm() {
+    List<String> options = new ArrayList<>(List.of("-Xmx128m", "-XX:+UseSerialGC"));
+    String extra = System.getProperty("serverOptions", "").strip();
+    if (!extra.isEmpty()) {
+      options.addAll(List.of(extra.split("\\s+")));
+    }
+    return List.copyOf(options);
+  }
 
   /** A submission folder with the instant model, whose base class the runner's host provides. */
   static Path submission(Path work) throws IOException {
