@@ -326,12 +326,35 @@ final class Membership {
   }
 
   void reportToDirectory(ModelEndpoint endpoint, String code, String reason) {
+    reportToDirectory(endpoint, code, reason, false);
+  }
+
+  private void reportToDirectory(
+      ModelEndpoint endpoint, String code, String reason, boolean byCoordinator) {
     try {
       directory.reportFailure(endpoint, code, reason);
     } catch (RuntimeException e) {
       LOG.log(
           System.Logger.Level.WARNING, "The directory failed to take a failure report: " + e, e);
+      return;
     }
+    if (listeners.isEmpty()) {
+      return;
+    }
+    FleetReport report = new FleetReport(endpoint, code, reason, byCoordinator);
+    callbacks.execute(
+        () -> {
+          for (FleetListener listener : listeners) {
+            try {
+              listener.onReport(report);
+            } catch (RuntimeException e) {
+              LOG.log(
+                  System.Logger.Level.WARNING,
+                  "A fleet listener failed on " + report + ": " + e,
+                  e);
+            }
+          }
+        });
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1056,7 +1079,7 @@ final class Membership {
     }
     FleetMember member = member(modelId);
     LOG.log(System.Logger.Level.INFO, "Reporting {0}: {1} ({2})", member, failureCode, reason);
-    reportToDirectory(member.endpoint, failureCode, reason);
+    reportToDirectory(member.endpoint, failureCode, reason, true);
   }
 
   /**

@@ -584,6 +584,56 @@ class ModelFleetTest {
   }
 
   @Test
+  void listenersSeeEveryReportThePolicysBeforeItsEventAndTheCoordinators() throws Exception {
+    define("bad", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "x"));
+    define("good", answering(1, Duration.ZERO));
+    RecordingDirectory directory = new RecordingDirectory();
+    List<FleetReport> reports = new CopyOnWriteArrayList<>();
+    List<Integer> reportsSeenAtDisconnect = new CopyOnWriteArrayList<>();
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .callTimeout(Duration.ofSeconds(5))
+            .maxConsecutiveFailures(2)
+            .listener(
+                new FleetListener() {
+                  @Override
+                  public void onEvent(FleetEvent event) {
+                    if (event.kind() == FleetEvent.Kind.DISCONNECTED) {
+                      reportsSeenAtDisconnect.add(reports.size());
+                    }
+                    events.add(event);
+                  }
+
+                  @Override
+                  public void onReport(FleetReport report) {
+                    reports.add(report);
+                  }
+                })
+            .build();
+    fleets.add(fleet);
+    directory.snapshot(fake("bad"), fake("good"));
+    assertThat(fleet.awaitConnected(2, WAIT)).isTrue();
+    for (int i = 0; i < 3; i++) {
+      fleet.callAndWait(FanOut.of("predict"));
+    }
+    FleetEvent disconnected = FleetTesting.nextEvent(events, FleetEvent.Kind.DISCONNECTED);
+    assertThat(disconnected.modelId()).isEqualTo("bad");
+    assertThat(reportsSeenAtDisconnect).containsExactly(1);
+
+    fleet.report("good", "POOR_PREDICTIONS", "mean error 3.2");
+    FleetTesting.quiesce(fleet);
+    assertThat(reports)
+        .extracting(FleetReport::modelId, FleetReport::code, FleetReport::byCoordinator)
+        .containsExactly(
+            org.assertj.core.groups.Tuple.tuple("bad", "MULTIPLE_FAILED", false),
+            org.assertj.core.groups.Tuple.tuple("good", "POOR_PREDICTIONS", true));
+    assertThat(reports.get(1).reason()).isEqualTo("mean error 3.2");
+    assertThat(directory.reports).hasSize(2);
+  }
+
+  @Test
   void withReportFailuresOffAFailingModelIsLoggedNotReportedAndKept() throws Exception {
     define("bad", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "x"));
     RecordingDirectory directory = new RecordingDirectory();

@@ -14,6 +14,7 @@ import org.modelrunner.client.CallStatus;
 import org.modelrunner.client.FanOutResult;
 import org.modelrunner.client.FleetEvent;
 import org.modelrunner.client.FleetListener;
+import org.modelrunner.client.FleetReport;
 import org.modelrunner.client.ModelFleet;
 
 /**
@@ -35,10 +36,10 @@ import org.modelrunner.client.ModelFleet;
  *       <td>models connected now</td></tr>
  *   <tr><td>{@code modelrunner.fleet.events}</td><td>counter</td><td>{@code kind}</td>
  *       <td>{@link FleetEvent}s, by kind</td></tr>
- *   <tr><td>{@code modelrunner.fleet.reports}</td><td>counter</td><td>{@code code}</td>
- *       <td>models the fleet disconnected or could not connect, by failure code (reported to the
- *       directory unless failures are not reported; the coordinator's own {@link
- *       ModelFleet#report} calls are not counted)</td></tr>
+ *   <tr><td>{@code modelrunner.fleet.reports}</td><td>counter</td><td>{@code code}, {@code by}
+ *       ({@code policy} or {@code coordinator})</td>
+ *       <td>failure reports sent to the directory, by failure code: the failure policy's and the
+ *       coordinator's own {@link ModelFleet#report} calls</td></tr>
  *   <tr><td>{@code modelrunner.fleet.fanout.duration}</td><td>timer (histogram)</td><td></td>
  *       <td>how long fan-outs took, from start to their last outcome</td></tr>
  * </table>
@@ -86,17 +87,19 @@ public final class FleetMetrics implements FleetListener {
   @Override
   public void onEvent(FleetEvent event) {
     registry.counter("modelrunner.fleet.events", "kind", event.kind().name()).increment();
-    String reported = null;
-    if (event.kind() == FleetEvent.Kind.CONNECTION_FAILED) {
-      reported = "CONNECTION_FAILED";
-    } else if (event.kind() == FleetEvent.Kind.DISCONNECTED
-        && event.code() != null
-        && !FleetEvent.LOCAL.equals(event.code())) {
-      reported = event.code();
-    }
-    if (reported != null) {
-      registry.counter("modelrunner.fleet.reports", "code", reported).increment();
-    }
+  }
+
+  /** Counts a failure report sent to the directory; called by the fleet. */
+  @Override
+  public void onReport(FleetReport report) {
+    registry
+        .counter(
+            "modelrunner.fleet.reports",
+            "code",
+            report.code(),
+            "by",
+            report.byCoordinator() ? "coordinator" : "policy")
+        .increment();
   }
 
   /** Records a fan-out's outcomes and duration; called by the fleet. */

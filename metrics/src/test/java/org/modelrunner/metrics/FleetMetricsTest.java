@@ -11,6 +11,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.modelrunner.client.FanOut;
 import org.modelrunner.client.ModelFleet;
+import org.modelrunner.client.ModelStatus;
 import org.modelrunner.transport.inprocess.InProcessModels;
 import org.modelrunner.transport.inprocess.InProcessRunner;
 
@@ -66,12 +67,39 @@ class FleetMetricsTest {
             () -> {
               assertThat(
                       registry
-                          .counter("modelrunner.fleet.reports", "code", "MULTIPLE_FAILED")
+                          .counter(
+                              "modelrunner.fleet.reports",
+                              "code",
+                              "MULTIPLE_FAILED",
+                              "by",
+                              "policy")
                           .count())
                   .isEqualTo(1);
               assertThat(registry.get("modelrunner.fleet.models.connected").gauge().value())
                   .isEqualTo(1);
             });
+    // The coordinator's own report is counted apart.
+    String good =
+        fleet.models().stream()
+            .map(ModelStatus::modelId)
+            .filter(id -> id.endsWith("good"))
+            .findFirst()
+            .orElseThrow();
+    fleet.report(good, "POOR_PREDICTIONS", "mean error 3.2");
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .untilAsserted(
+            () ->
+                assertThat(
+                        registry
+                            .counter(
+                                "modelrunner.fleet.reports",
+                                "code",
+                                "POOR_PREDICTIONS",
+                                "by",
+                                "coordinator")
+                            .count())
+                    .isEqualTo(1));
     assertThat(registry.getMeters())
         .as("no per-model tags by default")
         .noneMatch(meter -> meter.getId().getTag("model") != null);
