@@ -59,8 +59,8 @@ class PlainTlsTest {
   static void startRunner() throws IOException {
     TestCertificates.Authority servers = TestCertificates.authority("servers");
     TestCertificates.Authority clients = TestCertificates.authority("clients");
-    serverAuthority = servers.write(temp);
-    Path clientAuthority = clients.write(Path.of(temp.toString(), "clients-ca"));
+    serverAuthority = servers.write(temp).getParent();
+    Path clientAuthority = clients.write(temp.resolve("clients-ca")).getParent();
     Path leaf = TestCertificates.leaf(servers, temp.resolve("runner"), true);
     client = TestCertificates.leaf(clients, temp.resolve("client"), false);
     ServerInterceptor recorder =
@@ -88,7 +88,9 @@ class PlainTlsTest {
 
   @AfterAll
   static void stopRunner() {
-    runner.close();
+    if (runner != null) {
+      runner.close();
+    }
   }
 
   @Test
@@ -159,7 +161,7 @@ class PlainTlsTest {
   void aClientThatTrustsAnotherAuthorityCannotConnect() throws Exception {
     assertUnavailable(
         GrpcTransportProvider.builder()
-            .trustedCertificates(Path.of(temp.toString(), "clients-ca", "ca.crt"))
+            .trustedCertificates(temp.resolve("clients-ca").resolve("ca.crt"))
             .clientCertificate(client.resolve("tls.crt"), client.resolve("tls.key"))
             .build());
   }

@@ -39,6 +39,11 @@ public final class TestCertificates {
   public record Authority(X509Certificate certificate, KeyPair keys) {
     /** Writes the authority's certificate as {@code ca.crt} in {@code directory}. */
     public Path write(Path directory) {
+      try {
+        Files.createDirectories(directory);
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
       return TestCertificates.write(directory.resolve("ca.crt"), certificate);
     }
   }

@@ -444,6 +444,11 @@ final class GrpcTransport implements ModelTransport {
     connections.remove(connection);
   }
 
+  /** Forgets a secure connection's channels, shut down with their connection. */
+  void forget(EndpointChannels closedChannels) {
+    opened.remove(closedChannels);
+  }
+
   boolean isClosed() {
     return closed;
   }

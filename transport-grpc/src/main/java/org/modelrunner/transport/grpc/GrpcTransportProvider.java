@@ -22,10 +22,11 @@ import org.modelrunner.spi.TransportSettings;
  * META-INF/services/org.modelrunner.spi.TransportProvider}, so a client finds it on the class path
  * with {@link java.util.ServiceLoader}.
  *
- * <p>grpc-java is an optional dependency of a coordinator: this class refers to none of its types,
- * so it loads (and {@link java.util.ServiceLoader} can list it) without grpc-java, protobuf or
- * Caffeine on the class path; {@link #isAvailable()} then answers {@code false} and {@link
- * #unavailableReason()} names what is missing.
+ * <p>grpc-java is an optional dependency of a coordinator: this class refers to none of its types
+ * (its {@link Builder}, loaded only when used, does), so it loads (and {@link
+ * java.util.ServiceLoader} can list it) without grpc-java, protobuf or Caffeine on the class path;
+ * {@link #isAvailable()} then answers {@code false} and {@link #unavailableReason()} names what is
+ * missing.
  *
  * <p>What a transport does:
  *
@@ -44,7 +45,10 @@ import org.modelrunner.spi.TransportSettings;
  *       as {@code Connection refused}) rather than a bare timeout;
  *   <li>futures complete on the transport's own threads, never block, and requests are never queued
  *       or retried by the transport; closing a connection fails its requests {@code CANCELLED};
- *       closing the transport shuts down its channels and ends every thread it started.
+ *       closing the transport shuts down its channels and ends every thread it started;
+ *   <li>channels are plaintext unless {@link #builder()} says otherwise: TLS, the Python
+ *       ecosystem's secure mode ({@link SecureCredentials}) or gateway authentication ({@link
+ *       GatewayCredentials}), and one's own interceptors and call credentials.
  * </ul>
  */
 public final class GrpcTransportProvider extends TransportProvider {

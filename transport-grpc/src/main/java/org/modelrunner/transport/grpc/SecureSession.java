@@ -85,7 +85,11 @@ final class SecureSession {
       opened = channels;
     }
     if (opened != null) {
-      opened.thenAccept(EndpointChannels::shutdown);
+      opened.thenAccept(
+          channels -> {
+            channels.shutdown();
+            transport.forget(channels);
+          });
     }
   }
 
