@@ -326,7 +326,7 @@ class RunnerMainTest {
 
   @Test
   void plainTlsComesFromItsOptionsOrVariablesAndRefusesHalfAConfiguration() throws Exception {
-    Path cruncher = SecureVectors.file("cruncher");
+    Path cruncher = SecureVectors.file("cruncher").toAbsolutePath().normalize();
     RunnerMain.Options options =
         parse(
             Map.of(
