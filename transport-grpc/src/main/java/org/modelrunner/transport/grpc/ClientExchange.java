@@ -140,6 +140,16 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
     cancel(reason);
   }
 
+  /** As {@link #expire}, unless the call started (its own deadline then applies). */
+  void expireUnlessStarted(TransportException reason) {
+    synchronized (this) {
+      if (started) {
+        return;
+      }
+    }
+    expire(reason);
+  }
+
   /** Fails the future with {@code reason} and cancels the gRPC call. */
   void cancel(TransportException reason) {
     future.completeExceptionally(reason);

@@ -209,7 +209,7 @@ final class GrpcConnection implements ModelConnection {
     long millis = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
     transport.schedule(
         () ->
-            exchange.expire(
+            exchange.expireUnlessStarted(
                 new TransportException(
                     TransportException.Kind.DEADLINE_EXCEEDED,
                     request
