@@ -111,9 +111,9 @@ public final class GatewayCredentials {
     return publicKeyHash;
   }
 
-  /** The token for a request to {@code modelId}, stamped with the clock's current second. */
-  Metadata token(String modelId) {
-    return token(modelId, Math.floorDiv(clock.millis(), 1000));
+  /** The clock's current Unix second ({@code floor(time.time())}). */
+  long currentSecond() {
+    return Math.floorDiv(clock.millis(), 1000);
   }
 
   /** The token for a request to {@code modelId} at {@code epochSeconds}. */

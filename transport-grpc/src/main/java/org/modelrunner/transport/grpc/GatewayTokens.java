@@ -19,8 +19,28 @@ final class GatewayTokens implements ClientInterceptor {
 
   private final GatewayCredentials credentials;
 
+  /**
+   * The last token made, for its model and second: RSASSA-PKCS1-v1_5 is deterministic, so a token
+   * made again within the same second would be the same bytes; signing costs about a millisecond of
+   * CPU. A channel serves one endpoint, usually one model.
+   */
+  private volatile Token last;
+
+  private record Token(String modelId, long second, Metadata headers) {}
+
   GatewayTokens(GatewayCredentials credentials) {
     this.credentials = credentials;
+  }
+
+  /** The token for a request to {@code modelId} now. */
+  Metadata token(String modelId) {
+    long second = credentials.currentSecond();
+    Token token = last;
+    if (token == null || token.second() != second || !token.modelId().equals(modelId)) {
+      token = new Token(modelId, second, credentials.token(modelId, second));
+      last = token;
+    }
+    return token.headers();
   }
 
   @Override
@@ -31,7 +51,7 @@ final class GatewayTokens implements ClientInterceptor {
       @Override
       public void start(Listener<R> listener, Metadata headers) {
         if (modelId != null) {
-          headers.merge(credentials.token(modelId));
+          headers.merge(token(modelId));
         }
         super.start(listener, headers);
       }

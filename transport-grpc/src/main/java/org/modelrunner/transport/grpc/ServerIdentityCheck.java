@@ -9,6 +9,7 @@ import io.grpc.ForwardingClientCallListener;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
+import java.util.List;
 
 /**
  * Secure mode's check of every answer on a model's call channel (PROTOCOL-SECURITY §A.5): the
@@ -35,6 +36,13 @@ final class ServerIdentityCheck implements ClientInterceptor {
   private final String expectedModelId;
   private final String expectedHotkey;
 
+  /**
+   * The last identity that verified ({@code message}, {@code signature}, {@code wallet}): the
+   * runner sends the same one on every answer, and the same input verifies the same way, so it is
+   * checked once (an Ed25519 verification costs about a millisecond of CPU).
+   */
+  private volatile List<String> verified;
+
   ServerIdentityCheck(
       String expectedWallet, byte[] tlsSpki, String expectedModelId, String expectedHotkey) {
     this.expectedWallet = expectedWallet;
@@ -45,9 +53,20 @@ final class ServerIdentityCheck implements ClientInterceptor {
 
   /** Verifies a set of response headers; returns the protocol's message, or null if they pass. */
   String refusal(Metadata headers) {
+    String message = headers.get(Delegation.AUTH_MESSAGE);
+    String signature = headers.get(Delegation.AUTH_SIGNATURE);
+    String wallet = headers.get(Delegation.WALLET_PUBKEY);
+    List<String> identity =
+        message == null || signature == null || wallet == null
+            ? null
+            : List.of(message, signature, wallet);
+    if (identity != null && identity.equals(verified)) {
+      return null;
+    }
     try {
       Delegation.verifyServerHeaders(
           headers, expectedWallet, tlsSpki, expectedModelId, expectedHotkey);
+      verified = identity;
       return null;
     } catch (Delegation.Failure e) {
       return e.getMessage();

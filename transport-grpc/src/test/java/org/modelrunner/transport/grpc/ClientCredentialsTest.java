@@ -12,9 +12,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPairGenerator;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.modelrunner.spi.ModelTransport;
@@ -64,6 +69,94 @@ class ClientCredentialsTest {
     assertThat(token.keys())
         .containsExactlyInAnyOrder(
             "x-gateway-auth-message", "x-gateway-auth-signature", "x-gateway-auth-pubkey");
+  }
+
+  @Test
+  void aChannelSignsOneTokenPerSecondAndModel() {
+    AtomicLong millis = new AtomicLong(1_767_225_600_000L);
+    Clock clock =
+        new Clock() {
+          @Override
+          public ZoneId getZone() {
+            return ZoneOffset.UTC;
+          }
+
+          @Override
+          public Clock withZone(ZoneId zone) {
+            return this;
+          }
+
+          @Override
+          public Instant instant() {
+            return Instant.ofEpochMilli(millis.get());
+          }
+        };
+    GatewayTokens tokens =
+        new GatewayTokens(
+            GatewayCredentials.fromKeyFile(vectors().resolve("gateway/coordinator_rsa.key"))
+                .withClock(clock));
+    Metadata first = tokens.token("model-42");
+    millis.addAndGet(999);
+    assertThat(tokens.token("model-42")).isSameAs(first);
+    assertThat(tokens.token("model-43")).isNotSameAs(first);
+    millis.addAndGet(1);
+    Metadata next = tokens.token("model-42");
+    assertThat(payload(next)).isEqualTo("{\"model_id\":\"model-42\",\"timestamp\":1767225601}");
+    assertThat(payload(first)).isEqualTo("{\"model_id\":\"model-42\",\"timestamp\":1767225600}");
+  }
+
+  private static String payload(Metadata token) {
+    return new String(
+        Base64.getDecoder().decode(token.get(GatewayCredentials.MESSAGE)),
+        StandardCharsets.US_ASCII);
+  }
+
+  @Test
+  void theRunnersIdentityIsCheckedAgainWhenItChanges() throws IOException {
+    JsonNode cases = JSON.readTree(vectors().resolve("cases.json").toFile());
+    ServerIdentityCheck check = null;
+    Metadata valid = null;
+    Metadata tampered = null;
+    for (JsonNode record : cases) {
+      JsonNode inputs = record.get("inputs");
+      String name = record.get("name").asText();
+      if (!name.equals("secure.server_identity.valid")
+          && !name.equals("secure.server_identity.bad_signature")) {
+        continue;
+      }
+      Metadata headers = new Metadata();
+      for (JsonNode pair : inputs.get("response_headers")) {
+        headers.put(
+            Metadata.Key.of(pair.get(0).asText(), Metadata.ASCII_STRING_MARSHALLER),
+            pair.get(1).asText());
+      }
+      if (check == null) {
+        byte[] spki =
+            Pem.certificates(inputs.get("probed_server_cert_pem").asText().getBytes(), name)
+                .get(0)
+                .getPublicKey()
+                .getEncoded();
+        check =
+            new ServerIdentityCheck(
+                inputs.get("expected_wallet_pubkey_b58").asText(),
+                spki,
+                inputs.get("expected_model_id").asText(),
+                inputs.get("expected_hotkey").asText());
+      }
+      if (name.endsWith(".valid")) {
+        valid = headers;
+      } else {
+        tampered = headers;
+      }
+    }
+    assertThat(check.refusal(valid)).isNull();
+    assertThat(check.refusal(valid)).isNull();
+    assertThat(check.refusal(tampered)).isEqualTo("Invalid wallet signature");
+    assertThat(check.refusal(new Metadata()))
+        .isEqualTo(
+            "Missing auth metadata"
+                + " (x-server-auth-message/x-server-auth-signature/x-server-wallet-pubkey)");
+    assertThat(check.refusal(valid)).isNull();
   }
 
   @Test
