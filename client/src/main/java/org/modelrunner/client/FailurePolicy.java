@@ -32,7 +32,13 @@ final class FailurePolicy {
      * {@code UNAVAILABLE}: the runner cannot be reached; counts as a timeout, health checked at
      * once.
      */
-    UNREACHABLE
+    UNREACHABLE,
+    /**
+     * Authentication failed ({@code UNAUTHENTICATED}, {@code AUTHENTICATION_FAILED}, {@code
+     * CREDENTIALS_REQUIRED}): the runner refused the coordinator, or is not the runner expected.
+     * Disconnected at once and reported {@code CONNECTION_FAILED} with the reason.
+     */
+    AUTHENTICATION
   }
 
   /** A model's consecutive failures and timeouts after an outcome. */
@@ -178,6 +184,11 @@ final class FailurePolicy {
     if (code.equals(TransportException.Kind.UNAVAILABLE.name())) {
       return Kind.UNREACHABLE;
     }
+    if (code.equals(TransportException.Kind.UNAUTHENTICATED.name())
+        || code.equals(TransportException.Kind.AUTHENTICATION_FAILED.name())
+        || code.equals(TransportException.Kind.CREDENTIALS_REQUIRED.name())) {
+      return Kind.AUTHENTICATION;
+    }
     return Kind.FAILURE;
   }
 
@@ -218,6 +229,10 @@ final class FailurePolicy {
     if (kind == Kind.BAD_IMPLEMENTATION) {
       return new Decision.Disconnect(
           FailureCode.BAD_IMPLEMENTATION, outcome.failure().orElseThrow().message(), true);
+    }
+    if (kind == Kind.AUTHENTICATION) {
+      return new Decision.Disconnect(
+          FailureCode.CONNECTION_FAILED, outcome.failure().orElseThrow().message(), true);
     }
     if (maxConsecutiveFailures > 0 && counters.failures() > maxConsecutiveFailures) {
       return overLimit(

@@ -8,6 +8,7 @@ import java.util.Objects;
 import java.util.concurrent.Executor;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.ModelDirectory;
+import org.modelrunner.spi.TransportProvider;
 import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.ValueConverter;
 
@@ -49,6 +50,7 @@ abstract class FleetOptions {
   Ticker ticker = Ticker.system();
 
   TransportSettings transportSettings = TransportSettings.defaults();
+  final List<TransportProvider> transportProviders = new ArrayList<>();
   Executor executor;
   ValueConverter converter;
   final List<FleetListener> listeners = new ArrayList<>();
@@ -312,6 +314,19 @@ abstract class FleetOptions {
   /** Sets the transports' settings (message size limit). */
   public ModelFleet.Builder transportSettings(TransportSettings settings) {
     this.transportSettings = Objects.requireNonNull(settings, "settings");
+    return self();
+  }
+
+  /**
+   * Adds a transport provider that serves its schemes before those found on the class path: a
+   * secured gRPC transport, for instance, {@code
+   * GrpcTransportProvider.builder().secureCredentials(SecureCredentials.fromDirectory(dir)).build()}
+   * for runners in the Python ecosystem's secure mode (module {@code model-runner-transport-grpc}).
+   * The fleet creates its transport with the {@linkplain #transportSettings transport settings} and
+   * closes it with the fleet. Providers added first win when two serve the same scheme.
+   */
+  public ModelFleet.Builder transport(TransportProvider provider) {
+    transportProviders.add(Objects.requireNonNull(provider, "provider"));
     return self();
   }
 

@@ -36,7 +36,9 @@ final class FleetParts {
     this.converter = settings.converter != null ? settings.converter : ValueConverter.create();
     this.transports =
         new TransportRegistry(
-            ProviderRegistry.load(TransportProvider.class), settings.transportSettings);
+            ProviderRegistry.load(TransportProvider.class),
+            settings.transportProviders,
+            settings.transportSettings);
     int id = FLEETS.incrementAndGet();
     this.fleetThread =
         new ScheduledThreadPoolExecutor(

@@ -652,7 +652,7 @@ final class Membership {
     }
     try {
       ModelTransport transport = transports.transportFor(member.endpoint.address());
-      ModelConnection connection = transport.connect(member.endpoint.address());
+      ModelConnection connection = transport.connect(member.endpoint);
       member.transport = transport;
       member.connection = connection;
       return true;
@@ -723,6 +723,10 @@ final class Membership {
             : status != null
                 ? String.valueOf(status)
                 : "no answer within " + Concurrency.millis(Concurrency.nanos(connectTimeout));
+    if (isAuthentication(cause)) {
+      authenticationFailed(member, (TransportException) cause);
+      return;
+    }
     if (member.readmitting && status != HealthStatus.SERVING) {
       readmissionFailed(member, "health check: " + answer);
       return;
@@ -771,6 +775,10 @@ final class Membership {
       member.readmitting = false;
       decayEjections(member);
       emit(new FleetEvent(member.onReady, member.endpoint, code, reason));
+      return;
+    }
+    if (error != null && isAuthentication(Concurrency.cause(error))) {
+      authenticationFailed(member, (TransportException) Concurrency.cause(error));
       return;
     }
     String why = error != null ? Concurrency.cause(error).toString() : reply.status().toString();
@@ -848,6 +856,56 @@ final class Membership {
       reportToDirectory(member.endpoint, code, reason);
     }
     emit(new FleetEvent(FleetEvent.Kind.DISCONNECTED, member.endpoint, code, reason));
+  }
+
+  /**
+   * Whether a failure is about authentication: the runner refused this coordinator's credentials,
+   * failed verification (TLS, its signed identity), or wants credentials the transport does not
+   * have. Retrying does not help.
+   */
+  static boolean isAuthentication(Throwable cause) {
+    return cause instanceof TransportException transport
+        && (transport.kind() == TransportException.Kind.UNAUTHENTICATED
+            || transport.kind() == TransportException.Kind.AUTHENTICATION_FAILED
+            || transport.kind() == TransportException.Kind.CREDENTIALS_REQUIRED);
+  }
+
+  /**
+   * A connection attempt failed authentication: not retried. The model is reported {@code
+   * CONNECTION_FAILED} with the reason, at once (a {@link FleetEvent.Kind#CONNECTION_FAILED}
+   * event), and stays out until the directory announces it again; a model being re-admitted ends
+   * its ejection this way too. A transport without the credentials the runner requires ({@code
+   * CREDENTIALS_REQUIRED}) is the coordinator's error: the event carries that code and nothing is
+   * reported. Fleet thread.
+   */
+  private void authenticationFailed(FleetMember member, TransportException cause) {
+    String why = cause.getMessage();
+    member.readmitting = false;
+    member.lastError(why);
+    member.state = ModelStatus.State.DISCONNECTED;
+    member.closeConnection();
+    forgetIfPending(member);
+    membershipChanged();
+    if (cause.kind() == TransportException.Kind.CREDENTIALS_REQUIRED) {
+      LOG.log(System.Logger.Level.ERROR, "Cannot connect {0}: {1}", member, why);
+      emit(
+          new FleetEvent(
+              FleetEvent.Kind.CONNECTION_FAILED,
+              member.endpoint,
+              TransportException.Kind.CREDENTIALS_REQUIRED.name(),
+              why));
+      return;
+    }
+    LOG.log(System.Logger.Level.WARNING, "Cannot authenticate {0}: {1}", member, why);
+    if (reportFailures) {
+      reportToDirectory(member.endpoint, FailureCode.CONNECTION_FAILED.name(), why);
+    }
+    emit(
+        new FleetEvent(
+            FleetEvent.Kind.CONNECTION_FAILED,
+            member.endpoint,
+            FailureCode.CONNECTION_FAILED.name(),
+            why));
   }
 
   private void connectionFailed(FleetMember member, String why) {

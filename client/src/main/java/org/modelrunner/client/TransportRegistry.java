@@ -2,6 +2,7 @@ package org.modelrunner.client;
 
 import java.net.URI;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.ProviderRegistry;
@@ -18,12 +19,21 @@ final class TransportRegistry implements AutoCloseable {
           "inproc", "org.modelrunner:model-runner-transport-inprocess");
 
   private final ProviderRegistry<TransportProvider> providers;
+  private final List<TransportProvider> given;
   private final TransportSettings settings;
   private final Map<TransportProvider, ModelTransport> transports = new LinkedHashMap<>();
   private boolean closed;
 
-  TransportRegistry(ProviderRegistry<TransportProvider> providers, TransportSettings settings) {
+  /**
+   * @param given providers the fleet's builder was given, which serve their schemes before any
+   *     found on the class path
+   */
+  TransportRegistry(
+      ProviderRegistry<TransportProvider> providers,
+      List<TransportProvider> given,
+      TransportSettings settings) {
     this.providers = providers;
+    this.given = List.copyOf(given);
     this.settings = settings;
   }
 
@@ -49,6 +59,11 @@ final class TransportRegistry implements AutoCloseable {
   private TransportProvider providerFor(URI endpoint) {
     String scheme = endpoint.getScheme();
     if (scheme != null) {
+      for (TransportProvider provider : given) {
+        if (provider.schemes().contains(scheme)) {
+          return provider;
+        }
+      }
       for (TransportProvider provider : providers.providers()) {
         if (provider.schemes().contains(scheme)) {
           return provider;

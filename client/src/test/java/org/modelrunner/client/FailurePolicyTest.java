@@ -61,6 +61,25 @@ class FailurePolicyTest {
   }
 
   @Test
+  void anAuthenticationFailureDisconnectsAtOnceAsConnectionFailedWithItsReason() {
+    for (String code :
+        new String[] {"AUTHENTICATION_FAILED", "UNAUTHENTICATED", "CREDENTIALS_REQUIRED"}) {
+      assertThat(FailurePolicy.classify(transport(code)))
+          .isEqualTo(FailurePolicy.Kind.AUTHENTICATION);
+      // Limits high and re-admission on: still out at once, for good, on the first one.
+      FailurePolicy policy = new FailurePolicy(5, 5, true, 1, true, null);
+      FailurePolicy.Decision decision = policy.apply(member(), transport(code));
+      assertThat(decision).isInstanceOf(FailurePolicy.Decision.Disconnect.class);
+      FailurePolicy.Decision.Disconnect disconnect = (FailurePolicy.Decision.Disconnect) decision;
+      assertThat(disconnect.code()).isEqualTo(FailureCode.CONNECTION_FAILED);
+      assertThat(disconnect.reason()).isEqualTo("why");
+    }
+    // A model's own answer with such a code is not an authentication failure.
+    assertThat(FailurePolicy.classify(model("UNAUTHENTICATED")))
+        .isEqualTo(FailurePolicy.Kind.FAILURE);
+  }
+
+  @Test
   void limitsAreCrossedOnTheOutcomeAfterTheLimitAndSaidOnce() {
     FailurePolicy policy = new FailurePolicy(2, 2, false, 0, false, null);
     FleetMember member = member();

@@ -26,6 +26,20 @@ public interface ModelTransport extends AutoCloseable {
    */
   ModelConnection connect(URI endpoint);
 
+  /**
+   * Returns a connection to a model's endpoint, as a {@link ModelDirectory} announced it. A
+   * transport whose authentication depends on the model (the gRPC transport's secure mode checks
+   * the runner's identity against the model id and the infos' wallet and hotkey; its gateway tokens
+   * name the model) uses them; by default this is {@link #connect(URI)
+   * connect(endpoint.address())}.
+   *
+   * @throws IllegalArgumentException if this transport does not serve the endpoint's scheme, or the
+   *     URI is malformed
+   */
+  default ModelConnection connect(ModelEndpoint endpoint) {
+    return connect(endpoint.address());
+  }
+
   /** Closes every connection this transport made and releases its resources. Idempotent. */
   @Override
   void close();

@@ -21,8 +21,22 @@ public class TransportException extends RuntimeException {
     DEADLINE_EXCEEDED,
     /** A request or response is larger than the configured limit. */
     MESSAGE_TOO_LARGE,
-    /** The runner refused the caller's credentials. */
+    /**
+     * The runner refused the caller's credentials (gRPC {@code UNAUTHENTICATED}: a coordinator key
+     * that is not registered, a gateway token refused).
+     */
     UNAUTHENTICATED,
+    /**
+     * The runner could not be authenticated: its TLS certificate (authority, name, the one pinned)
+     * or its signed identity failed verification, or it closed the connection after the handshake
+     * (it refused the client certificate). Not retried: the runner is not the one expected.
+     */
+    AUTHENTICATION_FAILED,
+    /**
+     * The runner requires TLS (secure mode, or a gateway) and the transport was given no
+     * credentials: the coordinator's configuration error, not the model's.
+     */
+    CREDENTIALS_REQUIRED,
     /** The request was cancelled, or the connection was closed while it ran. */
     CANCELLED,
     /** Any other failure: a malformed answer, a transport bug. */

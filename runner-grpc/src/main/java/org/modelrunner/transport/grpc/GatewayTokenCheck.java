@@ -29,12 +29,9 @@ import java.util.logging.Logger;
 final class GatewayTokenCheck implements ServerInterceptor {
   static final String FAILED = "Gateway authentication failed";
 
-  static final Metadata.Key<String> MESSAGE =
-      Metadata.Key.of("x-gateway-auth-message", Metadata.ASCII_STRING_MARSHALLER);
-  static final Metadata.Key<String> SIGNATURE =
-      Metadata.Key.of("x-gateway-auth-signature", Metadata.ASCII_STRING_MARSHALLER);
-  static final Metadata.Key<String> PUBKEY =
-      Metadata.Key.of("x-gateway-auth-pubkey", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> MESSAGE = GatewayCredentials.MESSAGE;
+  static final Metadata.Key<String> SIGNATURE = GatewayCredentials.SIGNATURE;
+  static final Metadata.Key<String> PUBKEY = GatewayCredentials.PUBKEY;
 
   private static final Logger LOG = Logger.getLogger(GatewayTokenCheck.class.getName());
   private static final ObjectMapper JSON = new ObjectMapper();

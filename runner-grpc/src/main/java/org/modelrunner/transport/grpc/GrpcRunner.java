@@ -1,12 +1,14 @@
 package org.modelrunner.transport.grpc;
 
 import io.grpc.Server;
+import io.grpc.ServerInterceptor;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
@@ -169,6 +171,9 @@ public final class GrpcRunner implements AutoCloseable {
   private final String submissionLabel;
   private final SecureMode secureMode;
   private final GatewayAuth gatewayAuth;
+  private final SslContext tlsContext;
+  private final boolean tlsClientCertificates;
+  private final List<ServerInterceptor> interceptors;
   private final CountDownLatch terminated = new CountDownLatch(1);
 
   private State state = State.NEW; // guarded by this
@@ -205,6 +210,9 @@ public final class GrpcRunner implements AutoCloseable {
     this.submissionLabel = model.submission().path().toString();
     this.secureMode = builder.secureMode;
     this.gatewayAuth = builder.gatewayAuth;
+    this.tlsContext = builder.tlsContext;
+    this.tlsClientCertificates = builder.tlsClientAuthority != null;
+    this.interceptors = List.copyOf(builder.interceptors);
   }
 
   /**
@@ -277,6 +285,12 @@ public final class GrpcRunner implements AutoCloseable {
                 .permitKeepAliveWithoutCalls(true)
                 .addService(MalformedRequests.tolerant(service.bindService()))
                 .addService(health.getHealthService());
+        for (ServerInterceptor interceptor : interceptors) {
+          serverBuilder.intercept(interceptor);
+        }
+        if (tlsContext != null) {
+          serverBuilder.sslContext(tlsContext);
+        }
         if (secureMode != null) {
           serverBuilder.sslContext(secureMode.sslContext());
           serverBuilder.intercept(new CoordinatorCertificateCheck(secureMode));
@@ -318,7 +332,10 @@ public final class GrpcRunner implements AutoCloseable {
             + "); "
             + (secureMode != null
                 ? "secure mode (mTLS, coordinator key pinned)"
-                : gatewayAuth != null ? "gateway authentication" : "plaintext, unauthenticated")
+                : (tlsContext != null
+                        ? tlsClientCertificates ? "TLS, client certificates required" : "TLS"
+                        : "plaintext")
+                    + (gatewayAuth != null ? ", gateway authentication" : ", unauthenticated"))
             + "; messages up to "
             + Sizes.describe(maxReceiveBytes)
             + " received, "
@@ -622,8 +639,50 @@ public final class GrpcRunner implements AutoCloseable {
     private boolean applicationClassesVisible = true;
     private SecureMode secureMode;
     private GatewayAuth gatewayAuth;
+    private Path tlsCertificate;
+    private Path tlsKey;
+    private Path tlsClientAuthority;
+    private final List<ServerInterceptor> interceptors = new ArrayList<>();
 
     private Builder() {}
+
+    /** The TLS context of {@link #tls}, made by {@link #build()}. */
+    private SslContext tlsContext;
+
+    /**
+     * Serves TLS with this certificate (PEM, leaf first) and its unencrypted PEM key (PKCS#8 or
+     * PKCS#1), for coordinators outside the Python ecosystem's secure mode: a client trusts the
+     * authority that issued it ({@code GrpcTransportProvider.builder().trustedCertificates(…)}).
+     * Combines with {@linkplain #gatewayAuth gateway authentication} (a runner that terminates TLS
+     * itself), not with {@linkplain #secureMode secure mode}, which has its own. Null (the
+     * default): plaintext.
+     */
+    public Builder tls(Path certificateChain, Path privateKey) {
+      this.tlsCertificate = certificateChain;
+      this.tlsKey = privateKey;
+      return this;
+    }
+
+    /**
+     * With {@link #tls}, requires every client to present a certificate issued by an authority of
+     * this PEM bundle; the connection of any other fails in the TLS handshake. Null (the default):
+     * no client certificate asked for.
+     */
+    public Builder tlsClientAuthority(Path caBundle) {
+      this.tlsClientAuthority = caBundle;
+      return this;
+    }
+
+    /**
+     * Adds a grpc-java server interceptor, for authentication, auditing or metadata of one's own.
+     * It sees every call, health and reflection included; interceptors added later run first (as
+     * with {@code ServerBuilder#intercept}), and secure mode's or gateway authentication's checks
+     * run before any of them.
+     */
+    public Builder interceptor(ServerInterceptor interceptor) {
+      interceptors.add(Objects.requireNonNull(interceptor, "interceptor"));
+      return this;
+    }
 
     /**
      * Serves in the Python ecosystem's secure mode (PROTOCOL-SECURITY §A.4): TLS only, a client
@@ -889,6 +948,22 @@ public final class GrpcRunner implements AutoCloseable {
                 + " other (secure mode is TLS on the runner's port; gateway authentication expects"
                 + " plaintext behind a TLS gateway)");
       }
+      if (secureMode != null && tlsCertificate != null) {
+        throw new IllegalStateException(
+            "Give secure mode or tls(certificate, key), not both: secure mode serves TLS with the"
+                + " certificates directory's tls.crt and tls.key");
+      }
+      if ((tlsCertificate == null) != (tlsKey == null)) {
+        throw new IllegalStateException("tls(certificate, key) needs both a certificate and a key");
+      }
+      if (tlsClientAuthority != null && tlsCertificate == null) {
+        throw new IllegalStateException(
+            "tlsClientAuthority applies to a runner that serves TLS: give tls(certificate, key)");
+      }
+      tlsContext =
+          tlsCertificate == null
+              ? null
+              : RunnerTls.context(this.tlsCertificate, tlsKey, tlsClientAuthority);
       if (!hostClassPath.isEmpty() && submissionPath == null) {
         throw new IllegalStateException(
             "hostClassPath applies to a submission opened from a path; a Submission or HostedModel has its own"

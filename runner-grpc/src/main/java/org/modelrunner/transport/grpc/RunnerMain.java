@@ -56,6 +56,9 @@ import picocli.CommandLine.Option;
  *   <tr><td>{@code --crunch-onchain-address}</td><td>{@code CRUNCH_ONCHAIN_ADDRESS}</td><td>none (accepted, unused)</td></tr>
  *   <tr><td>{@code --gateway-auth-cert-file}</td><td>{@code GATEWAY_AUTH_CERT_FILE}</td><td>none (gateway authentication off)</td></tr>
  *   <tr><td>{@code --gateway-auth-check-model-id}</td><td>{@code GATEWAY_AUTH_CHECK_MODEL_ID}</td><td>true</td></tr>
+ *   <tr><td>{@code --tls-certificate}</td><td>{@code TLS_CERTIFICATE}</td><td>none (plaintext)</td></tr>
+ *   <tr><td>{@code --tls-key}</td><td>{@code TLS_KEY}</td><td>none</td></tr>
+ *   <tr><td>{@code --tls-client-ca}</td><td>{@code TLS_CLIENT_CA}</td><td>none (no client certificate asked for)</td></tr>
  * </table>
  *
  * <p>The model sees the runner's settings as system properties, set before it is loaded: {@value
@@ -141,7 +144,10 @@ public final class RunnerMain {
           Map.entry("--coordinator-wallet-pubkey", "COORDINATOR_WALLET_PUBKEY"),
           Map.entry("--crunch-onchain-address", "CRUNCH_ONCHAIN_ADDRESS"),
           Map.entry("--gateway-auth-cert-file", GatewayAuth.CERT_FILE_VARIABLE),
-          Map.entry("--gateway-auth-check-model-id", "GATEWAY_AUTH_CHECK_MODEL_ID"));
+          Map.entry("--gateway-auth-check-model-id", "GATEWAY_AUTH_CHECK_MODEL_ID"),
+          Map.entry("--tls-certificate", "TLS_CERTIFICATE"),
+          Map.entry("--tls-key", "TLS_KEY"),
+          Map.entry("--tls-client-ca", "TLS_CLIENT_CA"));
 
   @Option(
       names = "--code-directory",
@@ -278,6 +284,28 @@ public final class RunnerMain {
               + " which the Python runner does not check. Env GATEWAY_AUTH_CHECK_MODEL_ID."
               + " Default true.")
   String gatewayAuthCheckModelId;
+
+  @Option(
+      names = "--tls-certificate",
+      paramLabel = "PATH",
+      description =
+          "Serve TLS with this PEM certificate chain (leaf first), with --tls-key; not with"
+              + " --secure, which has its own. Env TLS_CERTIFICATE.")
+  String tlsCertificate;
+
+  @Option(
+      names = "--tls-key",
+      paramLabel = "PATH",
+      description = "The unencrypted PEM key (PKCS#8 or PKCS#1) of --tls-certificate. Env TLS_KEY.")
+  String tlsKey;
+
+  @Option(
+      names = "--tls-client-ca",
+      paramLabel = "PATH",
+      description =
+          "With --tls-certificate: require client certificates issued by an authority of this"
+              + " PEM bundle. Env TLS_CLIENT_CA.")
+  String tlsClientCa;
 
   @Option(
       names = "--address",
@@ -424,13 +452,19 @@ public final class RunnerMain {
       Duration setupTimeLimit,
       Duration shutdownGrace,
       SecureMode secureMode,
-      GatewayAuth gatewayAuth) {
+      GatewayAuth gatewayAuth,
+      TlsFiles tls) {
+
+    /** The files of plain TLS; null paths when the runner serves plaintext. */
+    record TlsFiles(Path certificate, Path key, Path clientAuthority) {}
 
     /** Returns a builder of the runner these options describe, without its submission. */
     GrpcRunner.Builder runnerBuilder() {
       return GrpcRunner.builder()
           .secureMode(secureMode)
           .gatewayAuth(gatewayAuth)
+          .tls(tls.certificate(), tls.key())
+          .tlsClientAuthority(tls.clientAuthority())
           .submission(codeDirectory)
           .hostClassPath(classPath)
           .applicationClassesVisible(false)
@@ -530,7 +564,40 @@ public final class RunnerMain {
         setupLimit.isZero() ? null : setupLimit,
         grace,
         secureMode ? secureMode(id) : null,
-        gatewayAuth(id, checkModelId));
+        gatewayAuth(id, checkModelId),
+        tlsFiles(secureMode));
+  }
+
+  /** Checks the plain TLS options: both files or neither, not with secure mode. */
+  private Options.TlsFiles tlsFiles(boolean secureMode) throws UsageException {
+    Path certificate = path(tlsCertificate);
+    Path key = path(tlsKey);
+    Path clientCa = path(tlsClientCa);
+    if (certificate == null && key == null && clientCa == null) {
+      return new Options.TlsFiles(null, null, null);
+    }
+    if (secureMode) {
+      throw new UsageException(
+          "give secure mode (--secure, SECURE) or --tls-certificate, not both: secure mode serves"
+              + " TLS with its certificates directory");
+    }
+    if (certificate == null || key == null) {
+      throw new UsageException(
+          "--tls-certificate (TLS_CERTIFICATE) and --tls-key (TLS_KEY) go together"
+              + (clientCa != null ? ", and --tls-client-ca needs them" : ""));
+    }
+    try {
+      RunnerTls.context(certificate, key, clientCa);
+    } catch (IllegalArgumentException | UncheckedIOException e) {
+      throw new UsageException(oneLine(e.getMessage()) + "; the runner does not start");
+    }
+    return new Options.TlsFiles(certificate, key, clientCa);
+  }
+
+  private static Path path(String value) {
+    return value == null || value.isBlank()
+        ? null
+        : Path.of(value.strip()).toAbsolutePath().normalize();
   }
 
   /** Reads and checks secure mode's files; any failure stops the runner before it listens. */

@@ -49,12 +49,9 @@ public final class SecureMode {
   /** The folder the Python runner's container reads, by default. */
   public static final Path DEFAULT_CERTIFICATES_DIRECTORY = Path.of("/workspace/certificates");
 
-  static final Metadata.Key<String> AUTH_MESSAGE =
-      Metadata.Key.of("x-server-auth-message", Metadata.ASCII_STRING_MARSHALLER);
-  static final Metadata.Key<String> AUTH_SIGNATURE =
-      Metadata.Key.of("x-server-auth-signature", Metadata.ASCII_STRING_MARSHALLER);
-  static final Metadata.Key<String> WALLET_PUBKEY =
-      Metadata.Key.of("x-server-wallet-pubkey", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> AUTH_MESSAGE = Delegation.AUTH_MESSAGE;
+  static final Metadata.Key<String> AUTH_SIGNATURE = Delegation.AUTH_SIGNATURE;
+  static final Metadata.Key<String> WALLET_PUBKEY = Delegation.WALLET_PUBKEY;
 
   private final Path directory;
   private final SslContext sslContext;
@@ -97,29 +94,6 @@ public final class SecureMode {
             .trustManager(authorities.toArray(new X509Certificate[0]))
             .clientAuth(ClientAuth.REQUIRE);
     return GrpcSslContexts.configure(builder).build();
-  }
-
-  /** Whether {@code key} is the private key of {@code certificate}: it signs what verifies. */
-  private static boolean isKeyOf(PrivateKey key, X509Certificate certificate) {
-    String algorithm =
-        switch (key.getAlgorithm()) {
-          case "RSA" -> "SHA256withRSA";
-          case "EC" -> "SHA256withECDSA";
-          default -> key.getAlgorithm();
-        };
-    try {
-      byte[] probe = "model-runner key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-      java.security.Signature signer = java.security.Signature.getInstance(algorithm);
-      signer.initSign(key);
-      signer.update(probe);
-      byte[] signature = signer.sign();
-      java.security.Signature verifier = java.security.Signature.getInstance(algorithm);
-      verifier.initVerify(certificate.getPublicKey());
-      verifier.update(probe);
-      return verifier.verify(signature);
-    } catch (java.security.GeneralSecurityException e) {
-      return false;
-    }
   }
 
   /** The three response headers, as a fresh {@link Metadata}. */
@@ -253,7 +227,7 @@ public final class SecureMode {
         List<X509Certificate> chain = Pem.certificates(certificate);
         PrivateKey key = Pem.privateKey(keyFile);
         List<X509Certificate> authorities = Pem.certificates(authority);
-        if (!isKeyOf(key, chain.get(0))) {
+        if (!Pem.isKeyOf(key, chain.get(0))) {
           throw new IllegalArgumentException(
               "secure mode: " + keyFile + " is not the key of the certificate in " + certificate);
         }

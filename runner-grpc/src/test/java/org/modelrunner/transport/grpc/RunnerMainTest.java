@@ -325,6 +325,53 @@ class RunnerMainTest {
   }
 
   @Test
+  void plainTlsComesFromItsOptionsOrVariablesAndRefusesHalfAConfiguration() throws Exception {
+    Path cruncher = SecureVectors.file("cruncher").toAbsolutePath().normalize();
+    RunnerMain.Options options =
+        parse(
+            Map.of(
+                "TLS_CERTIFICATE", cruncher.resolve("tls.crt").toString(),
+                "TLS_KEY", cruncher.resolve("tls.key").toString()),
+            "--code-directory",
+            code.toString(),
+            "--tls-client-ca",
+            cruncher.resolve("ca.crt").toString());
+    assertThat(options.tls().certificate()).isEqualTo(cruncher.resolve("tls.crt"));
+    assertThat(options.tls().clientAuthority()).isEqualTo(cruncher.resolve("ca.crt"));
+    assertThat(options.secureMode()).isNull();
+
+    assertThatThrownBy(
+            () ->
+                parse(
+                    Map.of(),
+                    "--code-directory",
+                    code.toString(),
+                    "--tls-certificate",
+                    cruncher.resolve("tls.crt").toString()))
+        .isInstanceOf(RunnerMain.UsageException.class)
+        .hasMessageContaining(
+            "--tls-certificate (TLS_CERTIFICATE) and --tls-key (TLS_KEY) go together");
+    assertThatThrownBy(
+            () ->
+                parse(
+                    Map.of(),
+                    "--code-directory",
+                    code.toString(),
+                    "--tls-certificate",
+                    cruncher.resolve("tls.crt").toString(),
+                    "--tls-key",
+                    SecureVectors.file("coordinator/tls.key").toString()))
+        .isInstanceOf(RunnerMain.UsageException.class)
+        .hasMessageContaining("is not the key of the certificate");
+    Map<String, String> env = secureEnvironment();
+    env.put("TLS_CERTIFICATE", cruncher.resolve("tls.crt").toString());
+    env.put("TLS_KEY", cruncher.resolve("tls.key").toString());
+    assertThatThrownBy(() -> parse(env))
+        .isInstanceOf(RunnerMain.UsageException.class)
+        .hasMessageContaining("give secure mode (--secure, SECURE) or --tls-certificate, not both");
+  }
+
+  @Test
   void secureFalseIsPlainMode() throws Exception {
     assertThat(parse(Map.of("SECURE", "False"), "--code-directory", code.toString())).isNotNull();
     assertThat(parse(Map.of("SECURE", ""), "--code-directory", code.toString())).isNotNull();

@@ -59,6 +59,16 @@ final class SecureVectors {
     return cases.stream();
   }
 
+  /** The record of {@code cases.json} named {@code name}. */
+  static JsonNode caseRecord(String name) {
+    for (JsonNode record : json("cases.json")) {
+      if (record.get("name").asText().equals(name)) {
+        return record;
+      }
+    }
+    throw new IllegalStateException("No case " + name + " in cases.json");
+  }
+
   /** Metadata from {@code [[key, value], ...]}. */
   static Metadata metadata(JsonNode pairs) {
     Metadata metadata = new Metadata();

@@ -70,7 +70,7 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
   final ReplyFuture future = new ReplyFuture();
 
   private final GrpcConnection connection;
-  private final EndpointChannels channels;
+  private volatile EndpointChannels channels; // set before the call starts
   private final boolean onHealthChannel;
   private final String request;
   private final long timeoutNanos;
@@ -85,13 +85,11 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
 
   ClientExchange(
       GrpcConnection connection,
-      EndpointChannels channels,
       boolean onHealthChannel,
       String request,
       long timeoutNanos,
       Answer<R, T> answer) {
     this.connection = connection;
-    this.channels = channels;
     this.onHealthChannel = onHealthChannel;
     this.request = request;
     this.timeoutNanos = timeoutNanos;
@@ -122,6 +120,34 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
       }
       started = true;
     }
+  }
+
+  /** Sets the channels the call runs on, before it starts. */
+  void bind(EndpointChannels endpointChannels) {
+    this.channels = endpointChannels;
+  }
+
+  boolean onHealthChannel() {
+    return onHealthChannel;
+  }
+
+  /**
+   * Fails the request with {@code reason} unless it completed, forgets it and cancels its gRPC call
+   * if it started (a deadline that passed before it could start, a failed probe).
+   */
+  void expire(TransportException reason) {
+    connection.forget(this);
+    cancel(reason);
+  }
+
+  /** As {@link #expire}, unless the call started (its own deadline then applies). */
+  void expireUnlessStarted(TransportException reason) {
+    synchronized (this) {
+      if (started) {
+        return;
+      }
+    }
+    expire(reason);
   }
 
   /** Fails the future with {@code reason} and cancels the gRPC call. */
@@ -197,7 +223,34 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
       future.complete(value);
       return;
     }
-    future.completeExceptionally(failure(status));
+    TransportException failure = failure(status);
+    EndpointChannels endpoint = channels;
+    CompletableFuture<Boolean> speaksTls =
+        failure.kind() == TransportException.Kind.UNAVAILABLE && endpoint != null
+            ? endpoint.speaksTls()
+            : null;
+    if (speaksTls == null) {
+      future.completeExceptionally(failure);
+      return;
+    }
+    // A plaintext request that could not reach its runner: say so if the runner speaks TLS.
+    speaksTls.whenComplete(
+        (tls, error) ->
+            future.completeExceptionally(
+                Boolean.TRUE.equals(tls) ? credentialsRequired(failure) : failure));
+  }
+
+  private TransportException credentialsRequired(TransportException failure) {
+    return new TransportException(
+        TransportException.Kind.CREDENTIALS_REQUIRED,
+        request
+            + " on "
+            + connection.endpoint()
+            + ": CREDENTIALS_REQUIRED: the runner speaks TLS and this transport is plaintext: The"
+            + " Model Nodes are in secure mode and credentials were not provided for connection."
+            + " Give the gRPC transport SecureCredentials, GatewayCredentials or TLS"
+            + " (GrpcTransportProvider.builder())",
+        failure);
   }
 
   /**
@@ -212,6 +265,10 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
       return GrpcFailures.of(status, request, connection.endpoint());
     }
     long millis = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
+    EndpointChannels channels = this.channels;
+    if (channels == null) {
+      return GrpcFailures.of(status, request, connection.endpoint());
+    }
     ConnectivityState state = (onHealthChannel ? channels.health() : channels.main).getState(false);
     Status connectionError = channels.connectionError();
     if (connectionError != null && state != ConnectivityState.READY) {

@@ -10,6 +10,7 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
 import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -34,6 +35,11 @@ import java.util.function.Function;
  * starts again from the initial delay once the channel is ready.
  */
 final class EndpointChannels {
+  /** Makes an endpoint's call channel or its health channel. */
+  interface ChannelFactory {
+    ManagedChannel open(GrpcAddress address, boolean health);
+  }
+
   /**
    * The probe's deadline: a probe fails at once in TRANSIENT_FAILURE; the bound is for other
    * states.
@@ -42,7 +48,12 @@ final class EndpointChannels {
 
   final GrpcAddress address;
   final ManagedChannel main;
-  private final Function<GrpcAddress, ManagedChannel> factory;
+  private final ChannelFactory factory;
+  private final Function<GrpcAddress, CompletableFuture<Boolean>> tlsDetector;
+
+  /** Whether the endpoint speaks TLS, asked once per run of failed connections; null until then. */
+  private volatile CompletableFuture<Boolean> speaksTls;
+
   private volatile ManagedChannel health;
   private volatile Status connectionError;
   private boolean shutDown; // guarded by this
@@ -55,16 +66,18 @@ final class EndpointChannels {
 
   EndpointChannels(
       GrpcAddress address,
-      Function<GrpcAddress, ManagedChannel> factory,
+      ChannelFactory factory,
       ScheduledExecutorService scheduler,
       Duration initialBackoff,
-      Duration maxBackoff) {
+      Duration maxBackoff,
+      Function<GrpcAddress, CompletableFuture<Boolean>> tlsDetector) {
     this.address = address;
     this.factory = factory;
+    this.tlsDetector = tlsDetector;
     this.scheduler = scheduler;
     this.initialBackoffNanos = initialBackoff.toNanos();
     this.maxBackoffNanos = maxBackoff.toNanos();
-    this.main = factory.apply(address);
+    this.main = factory.open(address, false);
     watch(ConnectivityState.IDLE);
   }
 
@@ -75,7 +88,7 @@ final class EndpointChannels {
       synchronized (this) {
         channel = health;
         if (channel == null) {
-          channel = factory.apply(address);
+          channel = factory.open(address, true);
           if (shutDown) {
             channel.shutdownNow();
           }
@@ -105,6 +118,28 @@ final class EndpointChannels {
     return connectionError;
   }
 
+  /**
+   * For plaintext channels: whether the endpoint, which a request could not reach, speaks TLS (a
+   * runner in secure mode, or behind a TLS gateway). Asked once until a channel connects again;
+   * null when this endpoint's channels are not plaintext.
+   */
+  CompletableFuture<Boolean> speaksTls() {
+    if (tlsDetector == null) {
+      return null;
+    }
+    CompletableFuture<Boolean> known = speaksTls;
+    if (known == null) {
+      synchronized (this) {
+        known = speaksTls;
+        if (known == null) {
+          known = tlsDetector.apply(address);
+          speaksTls = known;
+        }
+      }
+    }
+    return known;
+  }
+
   private void watch(ConnectivityState seen) {
     main.notifyWhenStateChanged(seen, this::stateChanged);
   }
@@ -112,7 +147,10 @@ final class EndpointChannels {
   private void stateChanged() {
     ConnectivityState state = main.getState(false);
     switch (state) {
-      case READY -> connectionError = null;
+      case READY -> {
+        connectionError = null;
+        speaksTls = null;
+      }
       case TRANSIENT_FAILURE -> {
         probe();
         reconnectAfterBackoff();

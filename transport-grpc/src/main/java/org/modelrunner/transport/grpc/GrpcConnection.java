@@ -3,6 +3,7 @@ package org.modelrunner.transport.grpc;
 import com.google.protobuf.Empty;
 import io.grpc.CallOptions;
 import io.grpc.ClientCall;
+import io.grpc.Deadline;
 import io.grpc.ManagedChannel;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
@@ -16,6 +17,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import org.modelrunner.spi.Arguments;
@@ -46,13 +48,35 @@ final class GrpcConnection implements ModelConnection {
   private final GrpcTransport transport;
   private final URI endpoint;
   private final GrpcAddress address;
+  private final String modelId;
+  private final SecureSession secure;
   private final Set<ClientExchange<?, ?, ?>> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
-  GrpcConnection(GrpcTransport transport, URI endpoint, GrpcAddress address) {
+  /**
+   * @param modelId the model's id (named in gateway tokens), or null if unknown
+   * @param secure the connection's own channels in secure mode, or null to share the endpoint's
+   */
+  GrpcConnection(
+      GrpcTransport transport,
+      URI endpoint,
+      GrpcAddress address,
+      String modelId,
+      SecureSession secure) {
     this.transport = transport;
     this.endpoint = endpoint;
     this.address = address;
+    this.modelId = modelId;
+    this.secure = secure;
+  }
+
+  /** Starts connecting in the background (in secure mode: probing the runner). */
+  void requestConnection() {
+    if (secure != null) {
+      secure.channels();
+    } else {
+      transport.channelsFor(address).requestConnection();
+    }
   }
 
   @Override
@@ -157,10 +181,81 @@ final class GrpcConnection implements ModelConnection {
                   + timeout
                   + " is not positive; not sent"));
     }
-    EndpointChannels channels;
+    ClientExchange<Q, R, T> exchange =
+        new ClientExchange<>(this, health, request, timeoutNanos, answer);
+    inFlight.add(exchange);
+    if (closed) {
+      inFlight.remove(exchange);
+      return CompletableFuture.failedFuture(closedException());
+    }
+    Deadline deadline = Deadline.after(timeoutNanos, TimeUnit.NANOSECONDS);
+    if (secure == null) {
+      EndpointChannels channels;
+      try {
+        channels = transport.channelsFor(address);
+      } catch (IllegalStateException e) {
+        inFlight.remove(exchange);
+        return CompletableFuture.failedFuture(closedException());
+      }
+      start(exchange, channels, method, message, deadline);
+      return exchange.future;
+    }
+    CompletableFuture<EndpointChannels> ready = secure.channels();
+    if (ready.isDone() && !ready.isCompletedExceptionally()) {
+      start(exchange, ready.join(), method, message, deadline);
+      return exchange.future;
+    }
+    // The runner is being probed: the request waits for its channels, within its deadline.
+    long millis = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
+    transport.schedule(
+        () ->
+            exchange.expireUnlessStarted(
+                new TransportException(
+                    TransportException.Kind.DEADLINE_EXCEEDED,
+                    request
+                        + " on "
+                        + endpoint
+                        + ": DEADLINE_EXCEEDED: the TLS probe of the runner did not end within the"
+                        + " deadline of "
+                        + millis
+                        + " ms; the request was not sent")),
+        timeoutNanos);
+    ready.whenCompleteAsync(
+        (channels, error) -> {
+          if (error == null) {
+            start(exchange, channels, method, message, deadline);
+            return;
+          }
+          Throwable cause = error instanceof CompletionException ? error.getCause() : error;
+          if (isClosed()) {
+            exchange.expire(closedException());
+          } else if (cause instanceof TransportException probe) {
+            exchange.expire(
+                new TransportException(
+                    probe.kind(),
+                    request + " on " + endpoint + ": " + probe.kind() + ": " + probe.getMessage(),
+                    probe));
+          } else {
+            exchange.expire(
+                new TransportException(
+                    TransportException.Kind.INTERNAL,
+                    request + " on " + endpoint + ": the TLS probe failed: " + cause,
+                    cause));
+          }
+        },
+        transport.callbacks());
+    return exchange.future;
+  }
+
+  private <Q, R, T> void start(
+      ClientExchange<Q, R, T> exchange,
+      EndpointChannels channels,
+      MethodDescriptor<Q, R> method,
+      Q message,
+      Deadline deadline) {
+    boolean health = exchange.onHealthChannel();
     ManagedChannel channel;
     try {
-      channels = transport.channelsFor(address);
       if (health) {
         channel = channels.health();
       } else {
@@ -168,22 +263,19 @@ final class GrpcConnection implements ModelConnection {
         channel = channels.main;
       }
     } catch (IllegalStateException e) {
-      return CompletableFuture.failedFuture(closedException());
+      exchange.expire(closedException());
+      return;
     }
-    ClientExchange<Q, R, T> exchange =
-        new ClientExchange<>(this, channels, health, request, timeoutNanos, answer);
+    exchange.bind(channels);
     CallOptions options =
         (health ? transport.healthOptions : transport.requestOptions)
-            .withDeadlineAfter(timeoutNanos, TimeUnit.NANOSECONDS)
+            .withDeadline(deadline)
             .withOption(ClientExchange.KEY, exchange);
-    ClientCall<Q, R> call = channel.newCall(method, options);
-    inFlight.add(exchange);
-    if (closed) {
-      inFlight.remove(exchange);
-      return CompletableFuture.failedFuture(closedException());
+    if (modelId != null) {
+      options = options.withOption(GatewayTokens.MODEL_ID, modelId);
     }
+    ClientCall<Q, R> call = channel.newCall(method, options);
     exchange.start(call, message);
-    return exchange.future;
   }
 
   void forget(ClientExchange<?, ?, ?> exchange) {
@@ -216,6 +308,9 @@ final class GrpcConnection implements ModelConnection {
     }
     closed = true;
     transport.forget(this);
+    if (secure != null) {
+      secure.close();
+    }
     List<ClientExchange<?, ?, ?>> cancelled = new ArrayList<>(inFlight);
     inFlight.clear();
     TransportException reason = closedException();

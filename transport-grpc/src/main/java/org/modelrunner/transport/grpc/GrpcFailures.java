@@ -20,6 +20,8 @@ import org.modelrunner.spi.TransportException.Kind;
  *   <tr><td>{@code DEADLINE_EXCEEDED}</td><td>{@link Kind#DEADLINE_EXCEEDED}</td></tr>
  *   <tr><td>{@code UNAVAILABLE}</td><td>{@link Kind#UNAVAILABLE}</td></tr>
  *   <tr><td>{@code UNAUTHENTICATED}</td><td>{@link Kind#UNAUTHENTICATED}</td></tr>
+ *   <tr><td>a call whose answer failed secure mode's identity check</td>
+ *       <td>{@link Kind#AUTHENTICATION_FAILED}</td></tr>
  *   <tr><td>{@code CANCELLED}</td><td>{@link Kind#CANCELLED}</td></tr>
  *   <tr><td>any other</td><td>{@link Kind#INTERNAL}</td></tr>
  * </table>
@@ -58,6 +60,16 @@ final class GrpcFailures {
    * @param request what failed, such as {@code call predict}
    */
   static TransportException of(Status status, String request, Object endpoint) {
+    if (status.getCause() instanceof ServerIdentityCheck.AuthenticationFailure failure) {
+      return new TransportException(
+          Kind.AUTHENTICATION_FAILED,
+          request
+              + " on "
+              + endpoint
+              + ": AUTHENTICATION_FAILED: the runner's identity failed verification: "
+              + failure.getMessage(),
+          failure);
+    }
     return new TransportException(
         kindOf(status),
         request + " on " + endpoint + ": " + status.getCode() + ": " + describe(status),

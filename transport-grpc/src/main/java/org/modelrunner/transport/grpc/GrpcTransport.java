@@ -13,18 +13,24 @@ import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
+import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import java.net.URI;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.ModelConnection;
+import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.PreparedCall;
 import org.modelrunner.spi.TransportException;
@@ -67,10 +73,17 @@ final class GrpcTransport implements ModelTransport {
   /** How long {@link #close()} waits for channels and threads to end. */
   private static final long CLOSE_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(3);
 
+  /** The longest a TLS probe may take (the Python client's). */
+  private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(5);
+
   private static final System.Logger LOG = System.getLogger(GrpcTransport.class.getName());
 
   final int maxMessageBytes;
   private final TransportSettings settings;
+  final ClientSecurity security;
+
+  /** Made on first use: the context that tells whether a plaintext endpoint speaks TLS. */
+  private volatile SslContext insecureContext;
 
   /** The options of setups, calls and resets: wait-for-ready, the size limit, the "sent" marker. */
   final CallOptions requestOptions;
@@ -92,7 +105,11 @@ final class GrpcTransport implements ModelTransport {
   private volatile boolean closed;
 
   GrpcTransport(TransportSettings settings) {
-    this(settings, DEFAULT_CHANNEL_IDLE_TIME, Ticker.systemTicker());
+    this(settings, ClientSecurity.PLAINTEXT);
+  }
+
+  GrpcTransport(TransportSettings settings, ClientSecurity security) {
+    this(settings, DEFAULT_CHANNEL_IDLE_TIME, Ticker.systemTicker(), security);
   }
 
   /**
@@ -100,13 +117,22 @@ final class GrpcTransport implements ModelTransport {
    * {@code ticker}.
    */
   GrpcTransport(TransportSettings settings, Duration idleTime, Ticker ticker) {
+    this(settings, idleTime, ticker, ClientSecurity.PLAINTEXT);
+  }
+
+  GrpcTransport(
+      TransportSettings settings, Duration idleTime, Ticker ticker, ClientSecurity security) {
     this.maxMessageBytes = settings.maxMessageBytes();
     this.settings = settings;
+    this.security = security;
     CallOptions base =
         CallOptions.DEFAULT
             .withMaxOutboundMessageSize(maxMessageBytes)
             .withMaxInboundMessageSize(maxMessageBytes)
             .withStreamTracerFactory(ClientExchange.SENT_MARKER);
+    if (security.callCredentials != null) {
+      base = base.withCallCredentials(security.callCredentials);
+    }
     this.requestOptions = base.withWaitForReady();
     this.healthOptions = base;
     this.eventLoops =
@@ -220,17 +246,50 @@ final class GrpcTransport implements ModelTransport {
   @Override
   public ModelConnection connect(URI endpoint) {
     GrpcAddress address = GrpcAddress.parse(endpoint);
+    if (security.secure != null || security.gateway != null) {
+      throw new IllegalArgumentException(
+          "This gRPC transport authenticates per model ("
+              + security
+              + "): connect with the model's ModelEndpoint (its id and infos), not only "
+              + endpoint);
+    }
+    return register(new GrpcConnection(this, endpoint, address, null, null));
+  }
+
+  /**
+   * Returns a connection to the model's endpoint. In secure mode the connection has channels of its
+   * own, opened after a TLS probe of the runner (in the background) and checked against the model's
+   * id and its infos' {@code cruncher_wallet_pubkey} and {@code cruncher_hotkey}; with gateway
+   * credentials, its requests carry tokens for the model's id.
+   */
+  @Override
+  public ModelConnection connect(ModelEndpoint endpoint) {
+    Objects.requireNonNull(endpoint, "endpoint");
+    GrpcAddress address = GrpcAddress.parse(endpoint.address());
+    SecureSession session =
+        security.secure == null
+            ? null
+            : new SecureSession(
+                this,
+                address,
+                endpoint.modelId(),
+                endpoint.infos().get(SecureSession.WALLET_INFO),
+                endpoint.infos().get(SecureSession.HOTKEY_INFO));
+    return register(
+        new GrpcConnection(this, endpoint.address(), address, endpoint.modelId(), session));
+  }
+
+  private GrpcConnection register(GrpcConnection connection) {
     if (closed) {
       throw new IllegalStateException("This gRPC transport is closed");
     }
-    GrpcConnection connection = new GrpcConnection(this, endpoint, address);
     connections.add(connection);
     if (closed) {
       connection.close();
       return connection;
     }
     try {
-      channelsFor(address).requestConnection();
+      connection.requestConnection();
     } catch (IllegalStateException e) {
       connection.close(); // closed meanwhile
     }
@@ -260,7 +319,8 @@ final class GrpcTransport implements ModelTransport {
             this::newChannel,
             eventLoops,
             settings.initialReconnectBackoff(),
-            settings.maxReconnectBackoff());
+            settings.maxReconnectBackoff(),
+            security.plaintext() ? this::speaksTls : null);
     opened.add(created);
     if (closed) { // close() may not have seen it: shut it down here
       created.shutdownNow();
@@ -268,21 +328,104 @@ final class GrpcTransport implements ModelTransport {
     return created;
   }
 
-  private ManagedChannel newChannel(GrpcAddress address) {
+  private ManagedChannel newChannel(GrpcAddress address, boolean health) {
+    NettyChannelBuilder builder = channelBuilder(address);
+    if (security.tls) {
+      builder.sslContext(security.context());
+    } else {
+      builder.usePlaintext();
+    }
+    if (security.gateway != null && !health) {
+      builder.intercept(new GatewayTokens(security.gateway)); // innermost: after user metadata
+    }
+    builder.intercept(security.interceptors);
+    return builder.build();
+  }
+
+  /**
+   * The channels of one secure-mode connection: trusting only the runner's {@code leaf} under the
+   * name {@code target}, presenting the coordinator's certificate; the call channel checks the
+   * runner's identity on every answer.
+   */
+  EndpointChannels pinnedChannels(
+      GrpcAddress address, String target, X509Certificate leaf, ServerIdentityCheck identity) {
+    if (closed) {
+      throw new IllegalStateException("This gRPC transport is closed");
+    }
+    SslContext context = security.secure.pinnedContext(leaf);
+    EndpointChannels created =
+        new EndpointChannels(
+            address,
+            (a, health) -> {
+              NettyChannelBuilder builder =
+                  channelBuilder(a).sslContext(context).overrideAuthority(target);
+              if (!health) {
+                builder.intercept(identity); // innermost: checked before anything sees the answer
+              }
+              builder.intercept(security.interceptors);
+              return builder.build();
+            },
+            eventLoops,
+            settings.initialReconnectBackoff(),
+            settings.maxReconnectBackoff(),
+            null);
+    opened.add(created);
+    if (closed) {
+      created.shutdownNow();
+    }
+    return created;
+  }
+
+  /** Runs secure mode's TLS probe of a runner that must be named {@code target}. */
+  CompletableFuture<X509Certificate> probe(GrpcAddress address, String target) {
+    return TlsProbe.secure(
+        eventLoops, security.secure.probeContext(), address, target, probeTimeout());
+  }
+
+  /** Tells whether a plaintext endpoint speaks TLS. */
+  private CompletableFuture<Boolean> speaksTls(GrpcAddress address) {
+    SslContext context = insecureContext;
+    if (context == null) {
+      context = ClientSecurity.insecureContext();
+      insecureContext = context;
+    }
+    return TlsProbe.speaksTls(eventLoops, context, address, probeTimeout());
+  }
+
+  /** The TLS probe's bound: 5 s, as the Python client, or the connect timeout if shorter. */
+  private Duration probeTimeout() {
+    Duration connect = settings.connectTimeout();
+    return connect.compareTo(PROBE_TIMEOUT) < 0 ? connect : PROBE_TIMEOUT;
+  }
+
+  private NettyChannelBuilder channelBuilder(GrpcAddress address) {
     return NettyChannelBuilder.forAddress(address.host(), address.port())
         .eventLoopGroup(eventLoops)
         .channelType(NioSocketChannel.class)
         .executor(callbacks)
         .offloadExecutor(callbacks)
-        .usePlaintext()
         .maxInboundMessageSize(maxMessageBytes)
         .keepAliveTime(settings.keepAliveTime().toNanos(), TimeUnit.NANOSECONDS)
         .keepAliveTimeout(settings.keepAliveTimeout().toNanos(), TimeUnit.NANOSECONDS)
         .keepAliveWithoutCalls(settings.keepAliveWithoutCalls())
         .withOption(
             ChannelOption.CONNECT_TIMEOUT_MILLIS,
-            (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()))
-        .build();
+            (int) Math.min(Integer.MAX_VALUE, settings.connectTimeout().toMillis()));
+  }
+
+  /** The transport's callback threads. */
+  Executor callbacks() {
+    return callbacks;
+  }
+
+  /** Runs {@code task} after {@code delayNanos} on an event loop; false if the transport closed. */
+  boolean schedule(Runnable task, long delayNanos) {
+    try {
+      eventLoops.schedule(task, delayNanos, TimeUnit.NANOSECONDS);
+      return true;
+    } catch (RejectedExecutionException e) {
+      return false;
+    }
   }
 
   private void removed(GrpcAddress address, EndpointChannels endpoint, RemovalCause cause) {
@@ -299,6 +442,11 @@ final class GrpcTransport implements ModelTransport {
 
   void forget(GrpcConnection connection) {
     connections.remove(connection);
+  }
+
+  /** Forgets a secure connection's channels, shut down with their connection. */
+  void forget(EndpointChannels closedChannels) {
+    opened.remove(closedChannels);
   }
 
   boolean isClosed() {

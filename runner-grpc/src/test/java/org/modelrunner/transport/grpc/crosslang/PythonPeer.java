@@ -169,6 +169,13 @@ final class PythonPeer {
     return new PythonServer(command("serve_model.py", "0"), environment(), logs("serve_model.py"));
   }
 
+  /**
+   * Starts a server script of src/test/python that prints its port first, and waits for the port.
+   */
+  static PythonServer serve(String script, String... arguments) {
+    return new PythonServer(command(script, arguments), environment(), logs(script));
+  }
+
   private static List<String> command(String script, String... arguments) {
     List<String> command =
         new ArrayList<>(List.of(PYTHON.toString(), scripts().resolve(script).toString()));
@@ -311,6 +318,11 @@ final class PythonPeer {
 
     int port() {
       return port;
+    }
+
+    /** What the process printed so far. */
+    String output() {
+      return read(logs[0]);
     }
 
     /** Kills the process (forcibly) and waits, bounded, for it to end. */

@@ -51,6 +51,15 @@ final class Delegation {
     }
   }
 
+  /** The runner's identity headers (PROTOCOL-SECURITY §A.4), sent on every accepted unary call. */
+  static final Metadata.Key<String> AUTH_MESSAGE =
+      Metadata.Key.of("x-server-auth-message", Metadata.ASCII_STRING_MARSHALLER);
+
+  static final Metadata.Key<String> AUTH_SIGNATURE =
+      Metadata.Key.of("x-server-auth-signature", Metadata.ASCII_STRING_MARSHALLER);
+  static final Metadata.Key<String> WALLET_PUBKEY =
+      Metadata.Key.of("x-server-wallet-pubkey", Metadata.ASCII_STRING_MARSHALLER);
+
   /** The DER prefix of an Ed25519 SubjectPublicKeyInfo, before the 32 raw key bytes. */
   private static final byte[] ED25519_SPKI_PREFIX = {
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00
@@ -160,9 +169,9 @@ final class Delegation {
       String expectedModelId,
       String expectedHotkey)
       throws Failure {
-    String message = headers.get(SecureMode.AUTH_MESSAGE);
-    String signature = headers.get(SecureMode.AUTH_SIGNATURE);
-    String wallet = headers.get(SecureMode.WALLET_PUBKEY);
+    String message = headers.get(AUTH_MESSAGE);
+    String signature = headers.get(AUTH_SIGNATURE);
+    String wallet = headers.get(WALLET_PUBKEY);
     if (message == null
         || message.isEmpty()
         || signature == null

@@ -13,6 +13,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
+import java.security.Signature;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
@@ -89,30 +90,44 @@ final class Pem {
    * @throws IllegalArgumentException if it is encrypted or does not parse
    */
   static PrivateKey privateKey(Path file) throws IOException {
-    String text = Files.readString(file, StandardCharsets.US_ASCII);
+    return privateKey(Files.readString(file, StandardCharsets.US_ASCII), file.toString());
+  }
+
+  /**
+   * Reads an unencrypted private key from PEM text; {@code source} names it in errors.
+   *
+   * @throws IllegalArgumentException if it is encrypted or does not parse
+   */
+  static PrivateKey privateKey(String text, String source) {
     Matcher matcher = BLOCK.matcher(text);
     while (matcher.find()) {
       String type = matcher.group(1);
-      byte[] der = Base64.getMimeDecoder().decode(matcher.group(2));
+      byte[] der;
+      try {
+        der = Base64.getMimeDecoder().decode(matcher.group(2));
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(source + ": bad base64 in " + type + " block", e);
+      }
       switch (type) {
         case "PRIVATE KEY" -> {
-          return pkcs8(der, file);
+          return pkcs8(der, source);
         }
         case "RSA PRIVATE KEY" -> {
-          return pkcs8(wrapPkcs1(der), file);
+          return pkcs8(wrapPkcs1(der), source);
         }
         case "ENCRYPTED PRIVATE KEY" ->
-            throw new IllegalArgumentException(file + " holds an encrypted key: keys must not be");
+            throw new IllegalArgumentException(
+                source + " holds an encrypted key: keys must not be");
         default -> {
           // another block (a certificate, parameters): look further
         }
       }
     }
     throw new IllegalArgumentException(
-        file + " holds no PEM private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)");
+        source + " holds no PEM private key (BEGIN PRIVATE KEY or BEGIN RSA PRIVATE KEY)");
   }
 
-  private static PrivateKey pkcs8(byte[] der, Path file) {
+  private static PrivateKey pkcs8(byte[] der, String source) {
     for (String algorithm : new String[] {"RSA", "EC", "Ed25519"}) {
       try {
         return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
@@ -120,7 +135,7 @@ final class Pem {
         // try the next algorithm
       }
     }
-    throw new IllegalArgumentException(file + " does not hold an RSA, EC or Ed25519 private key");
+    throw new IllegalArgumentException(source + " does not hold an RSA, EC or Ed25519 private key");
   }
 
   /** PrivateKeyInfo { version 0, rsaEncryption, OCTET STRING { the PKCS#1 key } }. */
@@ -146,6 +161,32 @@ final class Pem {
     }
     out.writeBytes(value);
     return out.toByteArray();
+  }
+
+  /**
+   * Whether {@code key} is the private key of {@code certificate}: what it signs verifies with the
+   * certificate's public key.
+   */
+  static boolean isKeyOf(PrivateKey key, X509Certificate certificate) {
+    String algorithm =
+        switch (key.getAlgorithm()) {
+          case "RSA" -> "SHA256withRSA";
+          case "EC" -> "SHA256withECDSA";
+          default -> key.getAlgorithm();
+        };
+    try {
+      byte[] probe = "model-runner key check".getBytes(StandardCharsets.US_ASCII);
+      Signature signer = Signature.getInstance(algorithm);
+      signer.initSign(key);
+      signer.update(probe);
+      byte[] signature = signer.sign();
+      Signature verifier = Signature.getInstance(algorithm);
+      verifier.initVerify(certificate.getPublicKey());
+      verifier.update(probe);
+      return verifier.verify(signature);
+    } catch (GeneralSecurityException e) {
+      return false;
+    }
   }
 
   /** Returns {@code lower_hex(SHA-256(SPKI DER))} of a public key. */
