@@ -139,6 +139,36 @@ public class SecureClientTest {
   }
 
   @Test
+  void aRunnerCertificateNamedOnlyByItsCommonNameIsReported() throws Exception {
+    // The JDK's name check alone would take the common name when there is no DNS name at all.
+    TestCertificates.Authority authority = TestCertificates.authority("common names");
+    Path ca = authority.write(temp.resolve("common-name-authority"));
+    Path leaf =
+        TestCertificates.commonNameOnly(
+            authority,
+            temp.resolve("common-name-runner"),
+            "model-node-" + MODEL + ".crunchdao.internal");
+    Path vectors = SecureVectors.dir();
+    try (GrpcRunner named =
+        RunnerModels.runner()
+            .tls(leaf.resolve("tls.crt"), leaf.resolve("tls.key"))
+            .build()
+            .start()) {
+      assertRefusedAtSetup(
+          GrpcTransportProvider.builder()
+              .secureCredentials(
+                  SecureCredentials.fromFiles(
+                      ca,
+                      vectors.resolve("coordinator/tls.crt"),
+                      vectors.resolve("coordinator/tls.key")))
+              .build(),
+          ClientFleets.model(MODEL, named.endpoint(), WALLET, HOTKEY),
+          "AUTHENTICATION_FAILED",
+          "the certificate has no DNS subject alternative name");
+    }
+  }
+
+  @Test
   void aPlaintextRunnerIsReportedBySecureMode() throws Exception {
     try (GrpcRunner plaintext = RunnerModels.started()) {
       assertRefusedAtSetup(

@@ -116,6 +116,32 @@ public final class TestCertificates {
     }
   }
 
+  /**
+   * Writes {@code tls.crt} and {@code tls.key} in {@code directory}: a server leaf issued by {@code
+   * authority} whose only name is its subject's common name {@code commonName} (no subject
+   * alternative name).
+   */
+  public static Path commonNameOnly(Authority authority, Path directory, String commonName) {
+    KeyPair keys = rsa();
+    try {
+      Files.createDirectories(directory);
+      X509v3CertificateBuilder builder =
+          builder(
+              new X500Name(authority.certificate().getSubjectX500Principal().getName()),
+              new X500Name("CN=" + commonName),
+              keys);
+      builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
+      builder.addExtension(
+          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+      X509Certificate certificate = sign(builder, authority.keys());
+      write(directory.resolve("tls.crt"), certificate);
+      write(directory.resolve("tls.key"), keys.getPrivate());
+      return directory;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
   private static X509v3CertificateBuilder builder(X500Name issuer, X500Name subject, KeyPair keys) {
     Instant now = Instant.now();
     return new JcaX509v3CertificateBuilder(

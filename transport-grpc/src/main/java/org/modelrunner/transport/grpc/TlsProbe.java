@@ -15,9 +15,12 @@ import io.grpc.netty.shaded.io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.grpc.netty.shaded.io.netty.util.ReferenceCountUtil;
 import io.grpc.netty.shaded.io.netty.util.concurrent.ScheduledFuture;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
@@ -89,6 +92,18 @@ final class TlsProbe {
                         ctx.close();
                         return;
                       }
+                      if (!hasDnsName(leaf)) {
+                        // The JDK's check falls back to the subject's common name when a
+                        // certificate has no DNS name at all; the ecosystem never consults it.
+                        fail(
+                            result,
+                            failedHandshake
+                                + "the certificate has no DNS subject alternative name (its common"
+                                + " name is not consulted)",
+                            null);
+                        ctx.close();
+                        return;
+                      }
                       if (!(leaf.getPublicKey() instanceof RSAPublicKey)) {
                         fail(
                             result,
@@ -129,6 +144,24 @@ final class TlsProbe {
                   });
         });
     return result;
+  }
+
+  /** Whether the certificate carries at least one dNSName subject alternative name. */
+  static boolean hasDnsName(X509Certificate certificate) {
+    try {
+      Collection<List<?>> names = certificate.getSubjectAlternativeNames();
+      if (names == null) {
+        return false;
+      }
+      for (List<?> name : names) {
+        if (!name.isEmpty() && Integer.valueOf(2).equals(name.get(0))) {
+          return true;
+        }
+      }
+      return false;
+    } catch (CertificateParsingException e) {
+      return false;
+    }
   }
 
   /**
