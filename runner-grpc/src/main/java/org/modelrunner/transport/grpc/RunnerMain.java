@@ -56,7 +56,17 @@ import picocli.CommandLine.Option;
  *   <tr><td>{@code --crunch-onchain-address}</td><td>{@code CRUNCH_ONCHAIN_ADDRESS}</td><td>none (accepted, unused)</td></tr>
  *   <tr><td>{@code --gateway-auth-cert-file}</td><td>{@code GATEWAY_AUTH_CERT_FILE}</td><td>none (gateway authentication off)</td></tr>
  *   <tr><td>{@code --gateway-auth-check-model-id}</td><td>{@code GATEWAY_AUTH_CHECK_MODEL_ID}</td><td>true</td></tr>
+ *   <tr><td>{@code --metrics-port}</td><td>{@code METRICS_PORT}</td><td>none (no metrics served)</td></tr>
+ *   <tr><td>{@code --metrics-host}</td><td>{@code METRICS_HOST}</td><td>the host of {@code --address}</td></tr>
  * </table>
+ *
+ * <p>With a metrics port, the runner's meters ({@code modelrunner.runner.*}, see {@code
+ * RunnerMetrics}) and the JVM's are served as Prometheus text on {@code http://host:port/metrics},
+ * by the JDK's HTTP server. They listen on the runner's own host unless {@code --metrics-host} says
+ * otherwise: in a container the runner listens on every interface and so do its metrics, which a
+ * scraper outside the container must reach; a runner kept to loopback keeps its metrics there too.
+ * The endpoint is plain HTTP without authentication, also in secure mode, and shows counts and
+ * durations only (no arguments, results or errors).
  *
  * <p>The model sees the runner's settings as system properties, set before it is loaded: {@value
  * #RESOURCE_DIRECTORY_PROPERTY} (its resource folder, such as weights), {@value #HAS_GPU_PROPERTY}
@@ -67,14 +77,14 @@ import picocli.CommandLine.Option;
  * either never serves without it: a missing file, a {@code cruncher_msg.json} that fails
  * verification or an empty cert file stops it before it listens, with exit code 2.
  *
- * <p>Exit codes: 0 after a stop, 1 when the address cannot be bound, 2 for a usage error (a missing
- * or empty code directory, a jar in it that cannot be read as one, an invalid option, security
- * files that are missing or fail their checks), each with one line on standard error. {@code
- * SIGTERM} (or {@code SIGINT}) stops gracefully: health turns {@code NOT_SERVING}, new requests are
- * refused, the request in flight has the grace period to finish. So does a call of {@code
- * System.exit} (by model code, say), whose caller is logged. A JVM still shutting down 5 s after
- * the grace period (a model's shutdown hook that never returns, say) is halted with status 1. Logs
- * go to standard error through {@code java.util.logging}.
+ * <p>Exit codes: 0 after a stop, 1 when the address (or the metrics port) cannot be bound, 2 for a
+ * usage error (a missing or empty code directory, a jar in it that cannot be read as one, an
+ * invalid option, security files that are missing or fail their checks), each with one line on
+ * standard error. {@code SIGTERM} (or {@code SIGINT}) stops gracefully: health turns {@code
+ * NOT_SERVING}, new requests are refused, the request in flight has the grace period to finish. So
+ * does a call of {@code System.exit} (by model code, say), whose caller is logged. A JVM still
+ * shutting down 5 s after the grace period (a model's shutdown hook that never returns, say) is
+ * halted with status 1. Logs go to standard error through {@code java.util.logging}.
  */
 @Command(
     name = RunnerMain.NAME,
@@ -141,7 +151,9 @@ public final class RunnerMain {
           Map.entry("--coordinator-wallet-pubkey", "COORDINATOR_WALLET_PUBKEY"),
           Map.entry("--crunch-onchain-address", "CRUNCH_ONCHAIN_ADDRESS"),
           Map.entry("--gateway-auth-cert-file", GatewayAuth.CERT_FILE_VARIABLE),
-          Map.entry("--gateway-auth-check-model-id", "GATEWAY_AUTH_CHECK_MODEL_ID"));
+          Map.entry("--gateway-auth-check-model-id", "GATEWAY_AUTH_CHECK_MODEL_ID"),
+          Map.entry("--metrics-port", "METRICS_PORT"),
+          Map.entry("--metrics-host", "METRICS_HOST"));
 
   @Option(
       names = "--code-directory",
@@ -353,6 +365,22 @@ public final class RunnerMain {
   String shutdownGrace;
 
   @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      description =
+          "Serve the runner's and the JVM's metrics as Prometheus text on http://HOST:PORT/metrics"
+              + " (0: a free port). Env METRICS_PORT. Default none: no metrics served.")
+  String metricsPort;
+
+  @Option(
+      names = "--metrics-host",
+      paramLabel = "HOST",
+      description =
+          "Where the metrics listen: 127.0.0.1 keeps them local, :: or 0.0.0.0 on every interface."
+              + " Plain HTTP without authentication. Env METRICS_HOST. Default the host of --address.")
+  String metricsHost;
+
+  @Option(
       names = {"-h", "--help"},
       usageHelp = true,
       description = "Show this help and exit.")
@@ -388,6 +416,9 @@ public final class RunnerMain {
 
     /** Called once the runner serves, before the program waits for it to stop. */
     void started(GrpcRunner runner, Duration shutdownGrace);
+
+    /** Called once the metrics are served at {@code uri}, before the runner starts. */
+    default void metricsServed(java.net.URI uri) {}
   }
 
   /**
@@ -424,7 +455,14 @@ public final class RunnerMain {
       Duration setupTimeLimit,
       Duration shutdownGrace,
       SecureMode secureMode,
-      GatewayAuth gatewayAuth) {
+      GatewayAuth gatewayAuth,
+      String metricsHost,
+      int metricsPort) {
+
+    /** Whether metrics are served ({@code --metrics-port} given). */
+    boolean servesMetrics() {
+      return metricsPort >= 0;
+    }
 
     /** Returns a builder of the runner these options describe, without its submission. */
     GrpcRunner.Builder runnerBuilder() {
@@ -515,6 +553,12 @@ public final class RunnerMain {
             : require("--call-time-limit", callTimeLimit, Durations::parse);
     Duration setupLimit = require("--setup-time-limit", setupTimeLimit, Durations::parse);
     Duration grace = require("--shutdown-grace", shutdownGrace, Durations::parse);
+    int metrics =
+        metricsPort == null || metricsPort.isBlank()
+            ? -1
+            : require("--metrics-port", metricsPort, RunnerMain::port);
+    String metricsListen =
+        metricsHost == null || metricsHost.isBlank() ? host(checkedAddress) : metricsHost.strip();
     return new Options(
         code,
         resources,
@@ -530,7 +574,9 @@ public final class RunnerMain {
         setupLimit.isZero() ? null : setupLimit,
         grace,
         secureMode ? secureMode(id) : null,
-        gatewayAuth(id, checkModelId));
+        gatewayAuth(id, checkModelId),
+        metricsListen,
+        metrics);
   }
 
   /** Reads and checks secure mode's files; any failure stops the runner before it listens. */
@@ -643,6 +689,27 @@ public final class RunnerMain {
     T parse(String value);
   }
 
+  /** A port from 0 to 65535. */
+  static int port(String value) {
+    int port;
+    try {
+      port = Integer.parseInt(value.strip());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + value + "' is not a port", e);
+    }
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException(port + " is not a port from 0 to 65535");
+    }
+    return port;
+  }
+
+  /** The host of a checked {@code host:port} or {@code [ipv6]:port}. */
+  static String host(String address) {
+    return address.startsWith("[")
+        ? address.substring(1, address.indexOf(']'))
+        : address.substring(0, address.lastIndexOf(':'));
+  }
+
   /** A boolean as the Python runner's command line (click) reads it. */
   static boolean bool(String value) {
     switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
@@ -698,9 +765,44 @@ public final class RunnerMain {
     if (!"main.py".equals(options.mainFile())) {
       log.info("--main-file " + options.mainFile() + " is for Python runners: ignored");
     }
+    MetricsEndpoint metrics = null;
+    if (options.servesMetrics()) {
+      try {
+        metrics = MetricsEndpoint.start(options.metricsHost(), options.metricsPort());
+      } catch (IOException e) {
+        err.println(
+            NAME
+                + ": cannot serve the metrics on "
+                + options.metricsHost()
+                + " port "
+                + options.metricsPort()
+                + ": "
+                + oneLine(e.getMessage()));
+        err.flush();
+        return FAILED;
+      }
+      log.info("Metrics (Prometheus text) on " + metrics.uri());
+      process.metricsServed(metrics.uri());
+    }
+    try {
+      return serve(options, metrics, process, err);
+    } finally {
+      if (metrics != null) {
+        metrics.close();
+      }
+    }
+  }
+
+  /** Builds and starts the runner, and waits until it stops. */
+  private static int serve(
+      Options options, MetricsEndpoint metrics, RunnerProcess process, PrintStream err) {
     GrpcRunner runner;
     try {
-      runner = options.runnerBuilder().build();
+      GrpcRunner.Builder builder = options.runnerBuilder();
+      if (metrics != null) {
+        builder.observer(metrics.observer());
+      }
+      runner = builder.build();
     } catch (IllegalArgumentException | UncheckedIOException e) {
       err.println(
           NAME
