@@ -32,6 +32,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 import org.modelrunner.client.CallOutcome;
 import org.modelrunner.client.CallStatus;
@@ -52,6 +53,10 @@ import org.modelrunner.testsupport.JavaSources;
  * hybrid mode); without podman it is skipped, unless the environment variable {@code CI} is set,
  * when it fails. The container shares the host's network namespace and listens on 127.0.0.1 only.
  */
+@EnabledIfSystemProperty(
+    named = "modelrunner.image.e2e",
+    matches = "true",
+    disabledReason = "the image's end-to-end run is off: -Drunner.image.e2e=true turns it on")
 class ImageRunIT {
   private static final String PODMAN = "podman";
   private static final String NAME = "model-runner-image-it-" + UUID.randomUUID();
@@ -65,9 +70,6 @@ class ImageRunIT {
 
   @BeforeAll
   static void startTheImage() throws Exception {
-    assumeTrue(
-        Boolean.getBoolean("modelrunner.image.e2e"),
-        "the image's end-to-end run is off: -Drunner.image.e2e=true turns it on (.ci/run does)");
     if (!onPath(PODMAN)) {
       if (System.getenv("CI") != null) {
         fail("podman is not installed: apt-get install -y podman runc (.ci/run installs them)");
