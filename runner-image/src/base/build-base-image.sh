@@ -122,10 +122,12 @@ cat >"$work/config.json" <<EOF
  "rootfs":{"type":"layers","diff_ids":["$diff_id"]},
  "history":[{"created":"1970-01-01T00:00:00Z","created_by":"runner-image/src/base/build-base-image.sh"}]}
 EOF
-printf '[{"Config":"config.json","RepoTags":["model-runner-base:local"],"Layers":["layer.tar"]}]\n' \
+# The layer is compressed once here, so that Jib takes it as it is instead of compressing it on every build.
+gzip -n -6 "$work/layer.tar"
+printf '[{"Config":"config.json","RepoTags":["model-runner-base:local"],"Layers":["layer.tar.gz"]}]\n' \
   >"$work/manifest.json"
 tar --owner=0 --group=0 --numeric-owner --mtime='1970-01-01 00:00:00Z' -C "$work" \
-  -cf "$out/base-image.tar" manifest.json config.json layer.tar
+  -cf "$out/base-image.tar" manifest.json config.json layer.tar.gz
 rm -rf "$work"
 echo "$stamp" >"$out/stamp"
 # Into the cache (only the latest base is kept); a cache that cannot be written is no error.
