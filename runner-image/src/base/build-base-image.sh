@@ -41,7 +41,7 @@ if [ -f "$out/base-image.tar" ] && [ "$(cat "$out/stamp" 2>/dev/null)" = "$stamp
   exit 0
 fi
 # A base made before from the same inputs (another clone, a cleaned target) is taken from the cache.
-cache="${MODEL_RUNNER_BASE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/model-runner/base-image}"
+cache="${MODEL_RUNNER_BASE_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/model-runner/base-image}"
 key="$(echo "$stamp" | sha256sum | cut -c1-16)"
 if [ -f "$cache/$key/base-image.tar" ] && [ "$(cat "$cache/$key/stamp" 2>/dev/null)" = "$stamp" ]; then
   mkdir -p "$out"
@@ -131,8 +131,11 @@ tar --owner=0 --group=0 --numeric-owner --mtime='1970-01-01 00:00:00Z' -C "$work
 rm -rf "$work"
 echo "$stamp" >"$out/stamp"
 # Into the cache (only the latest base is kept); a cache that cannot be written is no error.
-if mkdir -p "$cache" 2>/dev/null && rm -rf "${cache:?}"/* && mkdir -p "$cache/$key" &&
-  cp "$out/base-image.tar" "$out/stamp" "$cache/$key/" 2>/dev/null; then
+# Only the folders this script made (named by a 16-digit key) are removed.
+if mkdir -p "$cache" 2>/dev/null &&
+  find "$cache" -mindepth 1 -maxdepth 1 -type d -regextype posix-extended -regex '.*/[0-9a-f]{16}' \
+    ! -name "$key" -exec rm -rf {} + &&
+  mkdir -p "$cache/$key" && cp "$out/base-image.tar" "$out/stamp" "$cache/$key/" 2>/dev/null; then
   :
 else
   echo "build-base-image: could not cache the base in $cache" >&2
