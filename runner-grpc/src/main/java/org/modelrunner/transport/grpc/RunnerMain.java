@@ -59,7 +59,17 @@ import picocli.CommandLine.Option;
  *   <tr><td>{@code --tls-certificate}</td><td>{@code TLS_CERTIFICATE}</td><td>none (plaintext)</td></tr>
  *   <tr><td>{@code --tls-key}</td><td>{@code TLS_KEY}</td><td>none</td></tr>
  *   <tr><td>{@code --tls-client-ca}</td><td>{@code TLS_CLIENT_CA}</td><td>none (no client certificate asked for)</td></tr>
+ *   <tr><td>{@code --metrics-port}</td><td>{@code METRICS_PORT}</td><td>none (no metrics served)</td></tr>
+ *   <tr><td>{@code --metrics-host}</td><td>{@code METRICS_HOST}</td><td>the host of {@code --address}</td></tr>
  * </table>
+ *
+ * <p>With a metrics port, the runner's meters ({@code modelrunner.runner.*}, see {@code
+ * RunnerMetrics}) and the JVM's are served as Prometheus text on {@code http://host:port/metrics},
+ * by the JDK's HTTP server. They listen on the runner's own host unless {@code --metrics-host} says
+ * otherwise: in a container the runner listens on every interface and so do its metrics, which a
+ * scraper outside the container must reach; a runner kept to loopback keeps its metrics there too.
+ * The endpoint is plain HTTP without authentication, also in secure mode, and shows counts and
+ * durations only (no arguments, results or errors).
  *
  * <p>The model sees the runner's settings as system properties, set before it is loaded: {@value
  * #RESOURCE_DIRECTORY_PROPERTY} (its resource folder, such as weights), {@value #HAS_GPU_PROPERTY}
@@ -70,14 +80,14 @@ import picocli.CommandLine.Option;
  * either never serves without it: a missing file, a {@code cruncher_msg.json} that fails
  * verification or an empty cert file stops it before it listens, with exit code 2.
  *
- * <p>Exit codes: 0 after a stop, 1 when the address cannot be bound, 2 for a usage error (a missing
- * or empty code directory, a jar in it that cannot be read as one, an invalid option, security
- * files that are missing or fail their checks), each with one line on standard error. {@code
- * SIGTERM} (or {@code SIGINT}) stops gracefully: health turns {@code NOT_SERVING}, new requests are
- * refused, the request in flight has the grace period to finish. So does a call of {@code
- * System.exit} (by model code, say), whose caller is logged. A JVM still shutting down 5 s after
- * the grace period (a model's shutdown hook that never returns, say) is halted with status 1. Logs
- * go to standard error through {@code java.util.logging}.
+ * <p>Exit codes: 0 after a stop, 1 when the address (or the metrics port) cannot be bound, 2 for a
+ * usage error (a missing or empty code directory, a jar in it that cannot be read as one, an
+ * invalid option, security files that are missing or fail their checks), each with one line on
+ * standard error. {@code SIGTERM} (or {@code SIGINT}) stops gracefully: health turns {@code
+ * NOT_SERVING}, new requests are refused, the request in flight has the grace period to finish. So
+ * does a call of {@code System.exit} (by model code, say), whose caller is logged. A JVM still
+ * shutting down 5 s after the grace period (a model's shutdown hook that never returns, say) is
+ * halted with status 1. Logs go to standard error through {@code java.util.logging}.
  */
 @Command(
     name = RunnerMain.NAME,
@@ -147,7 +157,9 @@ public final class RunnerMain {
           Map.entry("--gateway-auth-check-model-id", "GATEWAY_AUTH_CHECK_MODEL_ID"),
           Map.entry("--tls-certificate", "TLS_CERTIFICATE"),
           Map.entry("--tls-key", "TLS_KEY"),
-          Map.entry("--tls-client-ca", "TLS_CLIENT_CA"));
+          Map.entry("--tls-client-ca", "TLS_CLIENT_CA"),
+          Map.entry("--metrics-port", "METRICS_PORT"),
+          Map.entry("--metrics-host", "METRICS_HOST"));
 
   @Option(
       names = "--code-directory",
@@ -381,6 +393,22 @@ public final class RunnerMain {
   String shutdownGrace;
 
   @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      description =
+          "Serve the runner's and the JVM's metrics as Prometheus text on http://HOST:PORT/metrics"
+              + " (0: a free port). Env METRICS_PORT. Default none: no metrics served.")
+  String metricsPort;
+
+  @Option(
+      names = "--metrics-host",
+      paramLabel = "HOST",
+      description =
+          "Where the metrics listen: 127.0.0.1 keeps them local, :: or 0.0.0.0 on every interface."
+              + " Plain HTTP without authentication. Env METRICS_HOST. Default the host of --address.")
+  String metricsHost;
+
+  @Option(
       names = {"-h", "--help"},
       usageHelp = true,
       description = "Show this help and exit.")
@@ -416,6 +444,9 @@ public final class RunnerMain {
 
     /** Called once the runner serves, before the program waits for it to stop. */
     void started(GrpcRunner runner, Duration shutdownGrace);
+
+    /** Called once the metrics are served at {@code uri}, before the runner starts. */
+    default void metricsServed(java.net.URI uri) {}
   }
 
   /**
@@ -453,10 +484,17 @@ public final class RunnerMain {
       Duration shutdownGrace,
       SecureMode secureMode,
       GatewayAuth gatewayAuth,
-      TlsFiles tls) {
+      TlsFiles tls,
+      String metricsHost,
+      int metricsPort) {
 
     /** The files of plain TLS; null paths when the runner serves plaintext. */
     record TlsFiles(Path certificate, Path key, Path clientAuthority) {}
+
+    /** Whether metrics are served ({@code --metrics-port} given). */
+    boolean servesMetrics() {
+      return metricsPort >= 0;
+    }
 
     /** Returns a builder of the runner these options describe, without its submission. */
     GrpcRunner.Builder runnerBuilder() {
@@ -549,6 +587,12 @@ public final class RunnerMain {
             : require("--call-time-limit", callTimeLimit, Durations::parse);
     Duration setupLimit = require("--setup-time-limit", setupTimeLimit, Durations::parse);
     Duration grace = require("--shutdown-grace", shutdownGrace, Durations::parse);
+    int metrics =
+        metricsPort == null || metricsPort.isBlank()
+            ? -1
+            : require("--metrics-port", metricsPort, RunnerMain::port);
+    String metricsListen =
+        metricsHost == null || metricsHost.isBlank() ? host(checkedAddress) : metricsHost.strip();
     return new Options(
         code,
         resources,
@@ -565,7 +609,9 @@ public final class RunnerMain {
         grace,
         secureMode ? secureMode(id) : null,
         gatewayAuth(id, checkModelId),
-        tlsFiles(secureMode));
+        tlsFiles(secureMode),
+        metricsListen,
+        metrics);
   }
 
   /** Checks the plain TLS options: both files or neither, not with secure mode. */
@@ -710,6 +756,27 @@ public final class RunnerMain {
     T parse(String value);
   }
 
+  /** A port from 0 to 65535. */
+  static int port(String value) {
+    int port;
+    try {
+      port = Integer.parseInt(value.strip());
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("'" + value + "' is not a port", e);
+    }
+    if (port < 0 || port > 65535) {
+      throw new IllegalArgumentException(port + " is not a port from 0 to 65535");
+    }
+    return port;
+  }
+
+  /** The host of a checked {@code host:port} or {@code [ipv6]:port}. */
+  static String host(String address) {
+    return address.startsWith("[")
+        ? address.substring(1, address.indexOf(']'))
+        : address.substring(0, address.lastIndexOf(':'));
+  }
+
   /** A boolean as the Python runner's command line (click) reads it. */
   static boolean bool(String value) {
     switch (value.strip().toLowerCase(java.util.Locale.ROOT)) {
@@ -765,9 +832,44 @@ public final class RunnerMain {
     if (!"main.py".equals(options.mainFile())) {
       log.info("--main-file " + options.mainFile() + " is for Python runners: ignored");
     }
+    MetricsEndpoint metrics = null;
+    if (options.servesMetrics()) {
+      try {
+        metrics = MetricsEndpoint.start(options.metricsHost(), options.metricsPort());
+      } catch (IOException e) {
+        err.println(
+            NAME
+                + ": cannot serve the metrics on "
+                + options.metricsHost()
+                + " port "
+                + options.metricsPort()
+                + ": "
+                + oneLine(e.getMessage()));
+        err.flush();
+        return FAILED;
+      }
+      log.info("Metrics (Prometheus text) on " + metrics.uri());
+      process.metricsServed(metrics.uri());
+    }
+    try {
+      return serve(options, metrics, process, err);
+    } finally {
+      if (metrics != null) {
+        metrics.close();
+      }
+    }
+  }
+
+  /** Builds and starts the runner, and waits until it stops. */
+  private static int serve(
+      Options options, MetricsEndpoint metrics, RunnerProcess process, PrintStream err) {
     GrpcRunner runner;
     try {
-      runner = options.runnerBuilder().build();
+      GrpcRunner.Builder builder = options.runnerBuilder();
+      if (metrics != null) {
+        builder.observer(metrics.observer());
+      }
+      runner = builder.build();
     } catch (IllegalArgumentException | UncheckedIOException e) {
       err.println(
           NAME

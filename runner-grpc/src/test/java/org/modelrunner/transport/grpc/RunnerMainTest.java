@@ -473,6 +473,8 @@ class RunnerMainTest {
         "--setup-time-limit|forever|invalid --setup-time-limit (SETUP_TIME_LIMIT): 'forever' is not a duration",
         "--shutdown-grace|PT-1S|invalid --shutdown-grace (SHUTDOWN_GRACE): 'PT-1S' is negative",
         "--class-path|/no/such.jar|invalid --class-path (HOST_CLASS_PATH): /no/such.jar does not exist",
+        "--metrics-port|70000|invalid --metrics-port (METRICS_PORT): 70000 is not a port from 0 to 65535",
+        "--metrics-port|http|invalid --metrics-port (METRICS_PORT): 'http' is not a port",
       })
   void anInvalidOptionIsAOneLineUsageError(String option, String value, String message) {
     int code =
