@@ -47,16 +47,15 @@ import org.modelrunner.testsupport.JavaSources;
  * the mounted submission as the runner's user, sizes its heap by the memory limit, serves its
  * metrics, and drains on {@code SIGTERM}.
  *
- * <p>It runs when asked, {@code -Drunner.image.e2e=true} (as {@code .ci/run} does): loading and
- * starting the image takes about half a minute, which the README's test command does without. It
- * needs Debian's {@code podman} (and {@code runc}: crun refuses machines whose cgroups are in
- * hybrid mode); without podman it is skipped, unless the environment variable {@code CI} is set,
- * when it fails. The container shares the host's network namespace and listens on 127.0.0.1 only.
+ * <p>It runs unless {@code -Drunner.image.e2e=false} turns it off. It needs Debian's {@code podman}
+ * (and {@code runc}: crun refuses machines whose cgroups are in hybrid mode), which {@code .ci/run}
+ * installs; without podman it is skipped, unless the environment variable {@code CI} is set, when
+ * it fails. The container shares the host's network namespace and listens on 127.0.0.1 only.
  */
 @EnabledIfSystemProperty(
     named = "modelrunner.image.e2e",
     matches = "true",
-    disabledReason = "the image's end-to-end run is off: -Drunner.image.e2e=true turns it on")
+    disabledReason = "the image's end-to-end run is off (-Drunner.image.e2e=false)")
 class ImageRunIT {
   private static final String PODMAN = "podman";
   private static final String NAME = "model-runner-image-it-" + UUID.randomUUID();
