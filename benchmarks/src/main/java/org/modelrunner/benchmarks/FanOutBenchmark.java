@@ -1,5 +1,6 @@
 package org.modelrunner.benchmarks;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
 import java.time.Duration;
@@ -12,6 +13,7 @@ import org.modelrunner.client.CallStatus;
 import org.modelrunner.client.FanOut;
 import org.modelrunner.client.FanOutResult;
 import org.modelrunner.client.ModelFleet;
+import org.modelrunner.metrics.FleetMetrics;
 import org.modelrunner.transport.inprocess.InProcessModels;
 import org.modelrunner.transport.inprocess.InProcessRunner;
 
@@ -22,7 +24,8 @@ import org.modelrunner.transport.inprocess.InProcessRunner;
  *
  * <p>Run: {@code java -jar benchmarks/target/model-runner-benchmarks.jar [N ...]} (default 10 100
  * 1000 10000). Options as system properties: {@code -Dticks=} measured ticks per size (default
- * 2000, fewer for large N), {@code -Dwarmup=} warm-up ticks.
+ * 2000, fewer for large N), {@code -Dwarmup=} warm-up ticks, {@code -Dmetrics=true} binds the
+ * fleet's metrics ({@code FleetMetrics}, to a simple registry) to measure their cost.
  */
 public final class FanOutBenchmark {
   private FanOutBenchmark() {}
@@ -34,9 +37,10 @@ public final class FanOutBenchmark {
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.WARNING);
     System.out.printf(
         Locale.ROOT,
-        "Fan-out over in-process models that answer at once (%d cores, Java %s)%n",
+        "Fan-out over in-process models that answer at once (%d cores, Java %s)%s%n",
         Runtime.getRuntime().availableProcessors(),
-        System.getProperty("java.version"));
+        System.getProperty("java.version"),
+        Boolean.getBoolean("metrics") ? ", with the fleet's metrics bound" : "");
     System.out.printf(
         Locale.ROOT,
         "%8s %8s %10s %10s %10s %14s %14s%n",
@@ -75,6 +79,9 @@ public final class FanOutBenchmark {
             .baseClass(BenchBase.class.getName())
             .callTimeout(Duration.ofSeconds(10))
             .build()) {
+      if (Boolean.getBoolean("metrics")) {
+        FleetMetrics.bind(fleet, new SimpleMeterRegistry());
+      }
       if (!fleet.awaitConnected(size, Duration.ofMinutes(5))) {
         throw new IllegalStateException(
             "Only " + fleet.connectedModelIds().size() + " of " + size + " connected");
