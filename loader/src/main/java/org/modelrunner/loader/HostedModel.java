@@ -88,12 +88,13 @@ import org.modelrunner.spi.Variant;
  *
  * One setup, call or reset runs at a time: one that arrives while another runs throws {@link
  * ModelBusyException} at once. Model code runs on the caller's thread with the submission's class
- * loader as the thread's context class loader. When that thread is one of the submission's ({@link
- * Submission#newThread}), the threads the model starts are in the submission's thread group: those
- * still running after a reset or at close are reported with a warning that names them. {@link
- * #reset()} drops the instance (closing it if it is {@link AutoCloseable}); the next setup creates
- * a new one. {@link #close()} also closes the submission's class loader when this model owns the
- * submission.
+ * loader as the thread's context class loader. The threads the model starts are known as its own
+ * (in the submission's thread group when the caller's thread is one of the submission's, {@link
+ * Submission#newThread}; by that context class loader when the submission has a class loader of its
+ * own; see {@link Submission#strayThreads()}): those still running after a reset or at close are
+ * reported with a warning that names them. {@link #reset()} drops the instance (closing it if it is
+ * {@link AutoCloseable}); the next setup creates a new one. {@link #close()} also closes the
+ * submission's class loader when this model owns the submission.
  */
 public final class HostedModel implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
