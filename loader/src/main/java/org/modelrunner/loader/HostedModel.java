@@ -81,8 +81,9 @@ import org.modelrunner.spi.Variant;
  * (class and message; its class name and a note when its {@code toString()} throws), as is an
  * argument or result that cannot be converted. An argument whose bytes cannot be a value of its
  * type (a STRING that is not UTF-8, a NONE with bytes, a DOUBLE that is not 8 bytes) is refused
- * before the method is looked up, with {@code "Malformed argument: "} and where it is, as the
- * Python runner fails to decode it ({@code SETUP_FAILED} at setup).
+ * before the model is called, with {@code "Malformed argument: "} and where it is, as the Python
+ * runner fails to decode it ({@code SETUP_FAILED} at setup); as there, the method is looked up
+ * first, so a call of an unknown method is {@code BAD_IMPLEMENTATION} whatever its arguments.
  *
  * <h2>Concurrency and lifetime</h2>
  *
@@ -453,15 +454,8 @@ public final class HostedModel implements AutoCloseable {
     if (methodName == null || methodName.isEmpty()) {
       return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
     }
-    Arguments arguments;
-    try {
-      arguments = wellFormed(decoded, pending);
-    } catch (IllegalArgumentException malformed) {
-      LOG.log(System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
-      return Reply.of(
-          StatusCode.MODEL_FAILED,
-          StatusMessages.modelRaised("Malformed argument: " + malformed.getMessage()));
-    }
+    // The method first, then its arguments: the Python runner looks the method up before it
+    // decodes them, so an unknown method is BAD_IMPLEMENTATION whatever its arguments.
     List<Method> overloads = methods.get(methodName);
     if (overloads == null) {
       return Reply.of(
@@ -471,6 +465,15 @@ public final class HostedModel implements AutoCloseable {
               + "\" not found in class \""
               + implementation.getSimpleName()
               + "\"");
+    }
+    Arguments arguments;
+    try {
+      arguments = wellFormed(decoded, pending);
+    } catch (IllegalArgumentException malformed) {
+      LOG.log(System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
+      return Reply.of(
+          StatusCode.MODEL_FAILED,
+          StatusMessages.modelRaised("Malformed argument: " + malformed.getMessage()));
     }
     ClassLoader previous = Thread.currentThread().getContextClassLoader();
     Thread.currentThread().setContextClassLoader(submission.classLoader());
