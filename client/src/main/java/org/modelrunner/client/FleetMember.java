@@ -44,9 +44,12 @@ final class FleetMember {
 
   /**
    * Whether this member reconnects a model that was connected (it became unreachable or unhealthy):
-   * its attempts back off from a quarter of the setup backoff.
+   * its attempts are retried every half setup backoff or so ({@code Membership#retryDelayNanos}).
    */
   boolean reconnecting;
+
+  /** How many of its connection attempts ran into a deadline (connect or setup); fleet thread. */
+  int slowAttempts;
 
   private final Answers fleet;
   private final MpscArrayQueue<Job> mailbox = new MpscArrayQueue<>(MAILBOX_CAPACITY);

@@ -107,10 +107,11 @@ abstract class FleetOptions {
    * <p>With the defaults (5 s, 5 attempts, backoff 2 s doubled), a runner that refuses connections
    * (its process is gone) is reported within about 30 s of its first attempt (2 + 4 + 8 + 16 s of
    * backoff, each attempt failing at once), and one that does not answer at all within 55 s (5 s
-   * per attempt on top). A model that was connected backs off from a quarter of the setup backoff
-   * when it is reconnected: a runner killed for good is reported within about 8 s. The gRPC
-   * transport's own bound on establishing a connection is {@link
-   * TransportSettings#connectTimeout()}. Default 5 s.
+   * per attempt on top). A model that was connected is retried every second or so when it is
+   * reconnected (0.5, 1, 1, 1… s, for as long as 0.5, 1, 2, 4 s would last, and at most 5 attempts
+   * that run into a deadline): a runner killed for good is reported within about 8 s, and one
+   * restarted on its address is found about a second after it serves. The gRPC transport's own
+   * bound on establishing a connection is {@link TransportSettings#connectTimeout()}. Default 5 s.
    */
   public ModelFleet.Builder connectTimeout(Duration timeout) {
     this.connectTimeout = Concurrency.requirePositive(timeout, "connectTimeout");

@@ -732,7 +732,11 @@ final class Membership {
       return;
     }
     if (unreachable) {
-      attemptFailed(member, attempt, "the runner is not reachable: health check: " + answer);
+      boolean slow =
+          (status == null && error == null)
+              || (cause instanceof TransportException transport
+                  && transport.kind() == TransportException.Kind.DEADLINE_EXCEEDED);
+      attemptFailed(member, attempt, "the runner is not reachable: health check: " + answer, slow);
       return;
     }
     setup(member, attempt);
@@ -788,26 +792,69 @@ final class Membership {
       setupRefused(member, reply);
       return;
     }
-    attemptFailed(member, attempt, why);
+    attemptFailed(
+        member,
+        attempt,
+        why,
+        Concurrency.cause(error) instanceof TransportException transport
+            && transport.kind() == TransportException.Kind.DEADLINE_EXCEEDED);
   }
 
   /**
    * A connection attempt failed (the runner was not reachable, or the setup failed or timed out):
-   * tried again after the backoff, doubled after each attempt, until the attempts are spent; then
-   * the model failed to connect. A model that was connected backs off from a quarter of the setup
-   * backoff (0.5 s by default): a runner that died is reported sooner, and one restarted on its
-   * address is back sooner. Fleet thread.
+   * tried again after the backoff ({@link #retryDelayNanos}) until the attempts are spent; then the
+   * model failed to connect. Fleet thread.
    */
-  private void attemptFailed(FleetMember member, int attempt, String why) {
+  private void attemptFailed(FleetMember member, int attempt, String why, boolean slow) {
     member.lastError("setup attempt " + attempt + ": " + why);
-    if (attempt < setupAttempts) {
-      long initial = member.reconnecting ? setupBackoff.toNanos() / 4 : setupBackoff.toNanos();
-      long backoff = initial << Math.min(attempt - 1, 20);
+    if (slow) {
+      member.slowAttempts++;
+    }
+    long backoff = retryDelayNanos(member.reconnecting, attempt, member.slowAttempts);
+    if (backoff >= 0) {
       LOG.log(System.Logger.Level.INFO, "Setup of {0} failed ({1}); retrying", member, why);
       later(() -> connect(member, attempt + 1), backoff);
       return;
     }
     connectionFailed(member, "setup failed " + attempt + " time(s), the last: " + why);
+  }
+
+  /**
+   * Returns how long to wait after failed attempt {@code attempt} (from 1) before the next, or -1
+   * when the attempts are spent. A new model waits the setup backoff, doubled after each attempt,
+   * for {@code setupAttempts} attempts in all. A model that was connected (its runner died, or is
+   * restarting) starts from a quarter of it and doubles up to half of it (0.5, 1, 1, 1… s by
+   * default), for as long as the doubled schedule from a quarter would have lasted (7.5 s with 5
+   * attempts), and for no more than {@code setupAttempts} attempts that ran into a deadline ({@code
+   * slowAttempts}): it is reported no later than before, while a runner restarted on its address is
+   * found within half the setup backoff of serving again.
+   */
+  long retryDelayNanos(boolean reconnecting, int attempt, int slowAttempts) {
+    long backoff = setupBackoff.toNanos();
+    if (!reconnecting) {
+      return attempt < setupAttempts ? backoff << Math.min(attempt - 1, 20) : -1;
+    }
+    if (slowAttempts >= setupAttempts) {
+      return -1;
+    }
+    long initial = backoff / 4;
+    long cap = Math.max(initial, backoff / 2);
+    long budget = 0;
+    for (int i = 1; i < setupAttempts; i++) {
+      budget = saturatedAdd(budget, initial << Math.min(i - 1, 20));
+    }
+    long spent = 0;
+    long delay = 0;
+    for (int i = 1; i <= attempt; i++) {
+      delay = Math.min(initial << Math.min(i - 1, 20), cap);
+      spent = saturatedAdd(spent, delay);
+    }
+    return spent <= budget ? delay : -1;
+  }
+
+  private static long saturatedAdd(long a, long b) {
+    long sum = a + b;
+    return ((a ^ sum) & (b ^ sum)) < 0 ? Long.MAX_VALUE : sum;
   }
 
   /**

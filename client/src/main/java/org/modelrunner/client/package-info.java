@@ -71,9 +71,10 @@
  * refuses connections fails its attempts at once, so with the default retries (5 attempts, backoff
  * 2, 4, 8, 16 s) it is reported {@code CONNECTION_FAILED} about 30 s after its first attempt, and
  * one that does not answer at all within 55 s. A model that was connected and is reconnected (it
- * became unreachable or unhealthy) backs off from a quarter of that (0.5, 1, 2, 4 s), so that a
- * runner killed for good is reported within about 8 s and one restarted on its address is back
- * within seconds.
+ * became unreachable or unhealthy) is tried every second or so instead (0.5, 1, 1, 1… s: from a
+ * quarter of the backoff, doubled up to half of it) for as long as 0.5, 1, 2, 4 s would last, so
+ * that a runner killed for good is reported within about 8 s and one restarted on its address is
+ * back within about a second of serving again.
  *
  * <ul>
  *   <li>A snapshot connects what it lists and drops what it does not (pending connections

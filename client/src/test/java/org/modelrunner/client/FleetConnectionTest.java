@@ -110,8 +110,7 @@ class FleetConnectionTest {
   }
 
   @Test
-  void aConnectedRunnerThatDiesIsRetriedFromAQuarterOfTheBackoffAndReportedSooner()
-      throws Exception {
+  void aConnectedRunnerThatDiesIsRetriedEverySecondOrSoAndReportedSooner() throws Exception {
     FakeTransportProvider.FakeModel dying = define("dying", answering(1, Duration.ZERO));
     ModelFleet fleet = fleet(builder -> builder);
     directory.snapshot(fake("dying"));
@@ -127,7 +126,9 @@ class FleetConnectionTest {
     fleet.callAndWait(FanOut.of("predict"));
 
     // The health check after the refused call, then the reconnection's first attempt.
-    long[] backoffMillis = {500, 1000, 2000, 4000}; // 7.5 s in all, not 30
+    // From a quarter of the setup backoff, doubled up to half of it, for as long as 0.5, 1, 2 and
+    // 4 s would last: 7.5 s in all, not 30, and a restarted runner would be found within 1 s.
+    long[] backoffMillis = {500, 1000, 1000, 1000, 1000, 1000, 1000, 1000};
     for (int i = 0; i < backoffMillis.length; i++) {
       int checks = checksWhileConnected + 2 + i;
       eventually(() -> assertThat(dying.healthChecks.get()).isEqualTo(checks));
@@ -139,7 +140,7 @@ class FleetConnectionTest {
     }
     FleetEvent failed = nextEvent(events, FleetEvent.Kind.CONNECTION_FAILED);
     assertThat(failed.reason())
-        .startsWith("setup failed 5 time(s)")
+        .startsWith("setup failed 9 time(s)")
         .endsWith("ejected for 5 s (ejection 1), then re-admitted if healthy");
     assertThat(directory.reports)
         .extracting(RecordingDirectory.Report::code)

@@ -287,6 +287,23 @@ public abstract class TransportConformanceSuite implements TransportRules {
 
   @Test
   @Override
+  public void required_unknownMethodWithAMalformedArgumentIsBadImplementation() {
+    Caller caller = mainModel();
+    // "é" cut after its first byte: not UTF-8.
+    Variant cut = Variant.of(VariantType.STRING, new byte[] {'c', 'a', 'f', (byte) 0xc3});
+    expect(
+        caller.call("noSuchMethod", args(cut), QUICK),
+        StatusCode.BAD_IMPLEMENTATION,
+        "Method \"noSuchMethod\" not found in class \"" + Submissions.MAIN_CLASS + "\"");
+    Reply malformed = caller.call("length", args(cut), QUICK).value();
+    assertThat(malformed.status().code())
+        .as("the same argument to a method the model has: %s", malformed)
+        .isEqualTo(StatusCode.MODEL_FAILED.name());
+    assertThat(malformed.status().message()).startsWith(RAISED + "Malformed argument: ");
+  }
+
+  @Test
+  @Override
   public void required_modelExceptionIsModelFailed() {
     Caller caller = mainModel();
     assertThat(succeed(caller, "tick").value()).contains(Variant.ofLong(1));

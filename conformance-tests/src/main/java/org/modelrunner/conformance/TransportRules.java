@@ -111,6 +111,17 @@ public interface TransportRules {
   void required_unknownMethodIsBadImplementation() throws Exception;
 
   /**
+   * A call to a method the model does not have is {@code BAD_IMPLEMENTATION} even when an argument
+   * is malformed (a STRING that is not UTF-8): the Python runner looks the method up before it
+   * decodes the arguments. The same argument to a method the model has gives {@code MODEL_FAILED
+   * "The model raised an exception: Malformed argument: …"}.
+   *
+   * <p>If it fails: check that the argument's bytes are carried unchanged (not re-encoded) and that
+   * the runner looks the method up before it checks the arguments.
+   */
+  void required_unknownMethodWithAMalformedArgumentIsBadImplementation() throws Exception;
+
+  /**
    * A model method that throws gives {@code MODEL_FAILED "The model raised an exception:
    * java.lang.IllegalStateException: <message>"}, with a non-ASCII message carried intact, and the
    * runner keeps the instance and keeps serving.

@@ -81,19 +81,21 @@ import org.modelrunner.spi.Variant;
  * (class and message; its class name and a note when its {@code toString()} throws), as is an
  * argument or result that cannot be converted. An argument whose bytes cannot be a value of its
  * type (a STRING that is not UTF-8, a NONE with bytes, a DOUBLE that is not 8 bytes) is refused
- * before the method is looked up, with {@code "Malformed argument: "} and where it is, as the
- * Python runner fails to decode it ({@code SETUP_FAILED} at setup).
+ * before the model is called, with {@code "Malformed argument: "} and where it is, as the Python
+ * runner fails to decode it ({@code SETUP_FAILED} at setup); as there, the method is looked up
+ * first, so a call of an unknown method is {@code BAD_IMPLEMENTATION} whatever its arguments.
  *
  * <h2>Concurrency and lifetime</h2>
  *
  * One setup, call or reset runs at a time: one that arrives while another runs throws {@link
  * ModelBusyException} at once. Model code runs on the caller's thread with the submission's class
- * loader as the thread's context class loader. When that thread is one of the submission's ({@link
- * Submission#newThread}), the threads the model starts are in the submission's thread group: those
- * still running after a reset or at close are reported with a warning that names them. {@link
- * #reset()} drops the instance (closing it if it is {@link AutoCloseable}); the next setup creates
- * a new one. {@link #close()} also closes the submission's class loader when this model owns the
- * submission.
+ * loader as the thread's context class loader. The threads the model starts are known as its own
+ * (in the submission's thread group when the caller's thread is one of the submission's, {@link
+ * Submission#newThread}; by that context class loader when the submission has a class loader of its
+ * own; see {@link Submission#strayThreads()}): those still running after a reset or at close are
+ * reported with a warning that names them. {@link #reset()} drops the instance (closing it if it is
+ * {@link AutoCloseable}); the next setup creates a new one. {@link #close()} also closes the
+ * submission's class loader when this model owns the submission.
  */
 public final class HostedModel implements AutoCloseable {
   private static final System.Logger LOG = System.getLogger(HostedModel.class.getName());
@@ -452,15 +454,8 @@ public final class HostedModel implements AutoCloseable {
     if (methodName == null || methodName.isEmpty()) {
       return Reply.of(StatusCode.INVALID_ARGUMENT, StatusMessages.METHOD_NAME_EMPTY);
     }
-    Arguments arguments;
-    try {
-      arguments = wellFormed(decoded, pending);
-    } catch (IllegalArgumentException malformed) {
-      LOG.log(System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
-      return Reply.of(
-          StatusCode.MODEL_FAILED,
-          StatusMessages.modelRaised("Malformed argument: " + malformed.getMessage()));
-    }
+    // The method first, then its arguments: the Python runner looks the method up before it
+    // decodes them, so an unknown method is BAD_IMPLEMENTATION whatever its arguments.
     List<Method> overloads = methods.get(methodName);
     if (overloads == null) {
       return Reply.of(
@@ -470,6 +465,15 @@ public final class HostedModel implements AutoCloseable {
               + "\" not found in class \""
               + implementation.getSimpleName()
               + "\"");
+    }
+    Arguments arguments;
+    try {
+      arguments = wellFormed(decoded, pending);
+    } catch (IllegalArgumentException malformed) {
+      LOG.log(System.Logger.Level.WARNING, "Malformed Call arguments: {0}", malformed.getMessage());
+      return Reply.of(
+          StatusCode.MODEL_FAILED,
+          StatusMessages.modelRaised("Malformed argument: " + malformed.getMessage()));
     }
     ClassLoader previous = Thread.currentThread().getContextClassLoader();
     Thread.currentThread().setContextClassLoader(submission.classLoader());

@@ -9,7 +9,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.CodeSource;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -41,8 +43,13 @@ import org.modelrunner.spi.SubmittedCode;
  *
  * <p>Threads: a submission has a {@linkplain #threadGroup() thread group}. A runner that runs model
  * code on threads it makes with {@link #newThread} (the gRPC runner does) runs it in that group, so
- * the threads model code starts belong to it too; {@link #strayThreads()} lists those still alive,
- * which {@link HostedModel} reports at reset and close.
+ * the threads model code starts belong to it too. A runner that runs model code on threads shared
+ * with other submissions (the in-process transport does) cannot: there, the threads model code
+ * starts are known by their context class loader, which a new thread takes from the thread that
+ * starts it, and model code runs with the submission's. {@link #strayThreads()} lists both kinds
+ * still alive, which {@link HostedModel} reports at reset and close. The second kind needs a class
+ * loader of the submission's own: a submission {@linkplain #ofClassLoader of a class loader it does
+ * not own} (the class path, say) shares it with the host, and only its group counts.
  *
  * <p>Closing the submission closes its class loader; once nothing else refers to its classes, the
  * loader and everything it loaded can be collected.
@@ -200,18 +207,31 @@ public final class Submission implements SubmittedCode, AutoCloseable {
   }
 
   /**
-   * Returns the threads of the submission's thread group that are alive and not the runner's:
-   * threads model code started (from a thread made by {@link #newThread}) and left running. The
-   * JDK's common fork-join pool, which model code may have started, is not the model's.
+   * Returns the threads model code started and left alive, and that are not the runner's: those of
+   * the submission's thread group (started from a thread made by {@link #newThread}) and, when the
+   * submission has a class loader of its own, those anywhere whose context class loader is the
+   * submission's (started from a thread that ran model code, which runs with it). The JDK's common
+   * fork-join pool, which model code may have started, is not the model's; neither is the calling
+   * thread.
    */
   public List<Thread> strayThreads() {
-    Thread[] threads = new Thread[threadGroup.activeCount() + 8];
-    int count = threadGroup.enumerate(threads, true);
+    Set<Thread> candidates = new LinkedHashSet<>(threadsOf(threadGroup));
+    if (ownsClassLoader) {
+      ThreadGroup root = Thread.currentThread().getThreadGroup();
+      while (root.getParent() != null) {
+        root = root.getParent();
+      }
+      for (Thread thread : threadsOf(root)) {
+        if (thread.getContextClassLoader() == classLoader) {
+          candidates.add(thread);
+        }
+      }
+    }
     List<Thread> strays = new ArrayList<>();
     synchronized (runnerThreads) {
-      for (int i = 0; i < count; i++) {
-        Thread thread = threads[i];
+      for (Thread thread : candidates) {
         if (thread.isAlive()
+            && thread != Thread.currentThread()
             && !runnerThreads.contains(thread)
             && !(thread instanceof ForkJoinWorkerThread worker
                 && worker.getPool() == ForkJoinPool.commonPool())) {
@@ -220,6 +240,12 @@ public final class Submission implements SubmittedCode, AutoCloseable {
       }
     }
     return strays;
+  }
+
+  private static List<Thread> threadsOf(ThreadGroup group) {
+    Thread[] threads = new Thread[group.activeCount() + 8];
+    int count = group.enumerate(threads, true);
+    return Arrays.asList(threads).subList(0, count);
   }
 
   /**

@@ -588,9 +588,12 @@ class HostedModelStatusTest {
       assertThat(keyword.status().code()).isEqualTo("MODEL_FAILED");
       assertThat(keyword.status().message())
           .startsWith(PREFIX + "Malformed argument: the keyword argument 'text': a STRING value");
-      // Checked before the method is looked up, as an undecodable argument.
-      assertThat(model.call("nope", Arguments.builder().add(cut).build()).status().code())
-          .isEqualTo("MODEL_FAILED");
+      // The method is looked up first, as in the Python runner: an unknown one whatever the
+      // arguments.
+      Reply unknown = model.call("nope", Arguments.builder().add(cut).build());
+      assertThat(unknown.status().code()).isEqualTo("BAD_IMPLEMENTATION");
+      assertThat(unknown.status().message())
+          .isEqualTo("Method \"nope\" not found in class \"Model\"");
       assertThat(
               model
                   .call("text", Arguments.builder().add(Variant.ofString("caf\u00e9")).build())

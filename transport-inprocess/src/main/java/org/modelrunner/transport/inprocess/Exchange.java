@@ -172,6 +172,7 @@ final class Exchange implements Runnable {
     }
     stage = RUNNING;
     modelThread = Thread.currentThread();
+    ModelWorkers.inModel(true);
     return true;
   }
 
@@ -217,6 +218,7 @@ final class Exchange implements Runnable {
 
   /** Records that model code has returned, and clears an interrupt meant for it. */
   void leaveModel() {
+    ModelWorkers.inModel(false);
     synchronized (this) {
       modelThread = null;
     }

@@ -1,5 +1,7 @@
 package org.modelrunner.transport.inprocess;
 
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -8,6 +10,7 @@ import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.ToLongFunction;
 
 /**
  * The shared pool of threads that run model code for every in-process runner: a few workers (as
@@ -17,23 +20,36 @@ import java.util.concurrent.locks.LockSupport;
  * <h2>Hand-off</h2>
  *
  * A model that hangs or runs slow must never delay another model's call. While requests wait in the
- * queue, a watcher thread looks at the workers every {@link #WATCH_PERIOD_NANOS}; a worker that has
- * been inside one request for longer than {@link #HAND_OFF_NANOS} while its model code waits,
- * sleeps or is blocked (as a hung model usually does), or {@link #HAND_OFF_RUNNING_NANOS} while it
- * runs or waits for a processor, is <em>handed off</em>: it is no longer counted as one of the
- * pool's workers, and a new worker starts at once to take the queue. The pool is therefore at most
- * {@link #BASE_WORKERS} plus one thread per request that has been running longer than the hand-off
- * time right now (at most {@link #MAX_HANDED_OFF}). When a handed-off request returns, its worker
- * is counted again, and the pool shrinks back: the extra threads end once idle for {@link
- * #KEEP_ALIVE_NANOS}. The watcher sleeps while the queue is empty, and the first request queued
- * wakes it.
+ * queue, a watcher thread looks at the workers; a worker is <em>handed off</em> when it has been
+ * inside one request for longer than {@link #HAND_OFF_NANOS} and was seen waiting, sleeping or
+ * blocked inside model code (as a hung model usually is) at two looks in a row, or for longer than
+ * {@link #HAND_OFF_RUNNING_NANOS} otherwise: waiting outside model code (for the coordinator's own
+ * locks, which are held briefly), or running, if it uses a processor meanwhile (a worker that only
+ * waits for one on a busy machine is left alone: another thread would wait too). A handed-off
+ * worker is no longer counted as one of the pool's workers, and a new worker starts at once to take
+ * the queue. The pool is therefore at most {@link #BASE_WORKERS} plus one thread per request that
+ * has been running longer than the hand-off time right now (at most {@link #MAX_HANDED_OFF}). When
+ * a handed-off request returns, its worker is counted again, and the pool shrinks back: the extra
+ * threads end once idle for {@link #KEEP_ALIVE_NANOS}.
+ *
+ * <h2>What the watcher costs</h2>
+ *
+ * The watcher sleeps while the queue is empty (the first request queued wakes it). While requests
+ * wait it looks every {@link #WATCH_PERIOD_NANOS}, and every {@link #SUSPECT_PERIOD_NANOS} while
+ * some worker is suspect (waiting inside model code, or handed off at the last look), so that a
+ * fan-out of models that answer at once wakes it a few times, not once every few microseconds,
+ * while a run of hung models is handed off within about {@link #HAND_OFF_NANOS} each. The two looks
+ * keep model code that merely waits for a lock for an instant from being replaced by a new thread.
  *
  * <p>With the busy rule (one request per model at a time), a model that never returns holds one
  * thread and no more; its later requests are refused {@code BUSY} without a worker.
  */
 final class ModelWorkers extends ThreadPoolExecutor {
-  /** The number of workers when none is handed off. */
-  static final int BASE_WORKERS = Math.max(4, 2 * Runtime.getRuntime().availableProcessors());
+  /**
+   * The number of workers when none is handed off: one per processor (more only make the workers of
+   * a fan-out of models that answer at once take turns on the processors).
+   */
+  static final int BASE_WORKERS = Math.max(2, Runtime.getRuntime().availableProcessors());
 
   /**
    * How long a worker may be in one request, while others wait, before it is handed off, when its
@@ -44,12 +60,22 @@ final class ModelWorkers extends ThreadPoolExecutor {
   /**
    * How long a worker whose model code is running (or ready to run: a worker the scheduler has not
    * given a processor looks the same) may be in one request, while others wait, before it is handed
-   * off: longer, so that workers merely waiting for a processor are not replaced by more threads.
+   * off: longer, so that workers merely waiting for a processor on a busy machine are not replaced
+   * by more threads that would wait for it too.
    */
-  static final long HAND_OFF_RUNNING_NANOS = TimeUnit.MILLISECONDS.toNanos(2);
+  static final long HAND_OFF_RUNNING_NANOS = TimeUnit.MILLISECONDS.toNanos(5);
 
-  /** How often the watcher looks at the workers while requests wait. */
-  static final long WATCH_PERIOD_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+  /**
+   * How much processor time a worker long in one request must use between two looks to count as
+   * running (not merely waiting for a processor).
+   */
+  static final long RUNNING_PROOF_NANOS = TimeUnit.MICROSECONDS.toNanos(200);
+
+  /** How often the watcher looks at the workers while requests wait and no worker is suspect. */
+  static final long WATCH_PERIOD_NANOS = TimeUnit.MILLISECONDS.toNanos(1);
+
+  /** How often the watcher looks at the workers while requests wait and some worker is suspect. */
+  static final long SUSPECT_PERIOD_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
 
   /** At most this many workers are handed off at once (threads that model code keeps). */
   static final int MAX_HANDED_OFF = 4096;
@@ -68,6 +94,18 @@ final class ModelWorkers extends ThreadPoolExecutor {
     private long busySince = IDLE;
     private boolean handedOff;
 
+    /** The {@link #busySince} of the request in which the watcher last saw it not running. */
+    private long seenWaitingIn = IDLE;
+
+    /** The {@link #busySince} of the request in which its processor time was sampled. */
+    private long cpuSampledIn = IDLE;
+
+    /** Its processor time at that sample. */
+    private long cpuSample;
+
+    /** Whether it runs model code now (written by the worker, read by the watcher). */
+    private volatile boolean inModel;
+
     Worker(Runnable body, String name) {
       super(body, name);
     }
@@ -77,22 +115,25 @@ final class ModelWorkers extends ThreadPoolExecutor {
   private final AtomicInteger handedOff = new AtomicInteger();
   private final Thread watcher;
   private volatile boolean watcherParked;
+  private final ToLongFunction<Thread> cpuTime;
 
   ModelWorkers() {
-    this(true);
+    this(true, ModelWorkers::processorTime);
   }
 
   /**
    * @param watched whether a watcher thread hands off long-running workers; without it, {@link
    *     #handOffLongRunning} is called by hand (tests)
+   * @param cpuTime a thread's processor time in nanoseconds, negative if unknown
    */
-  ModelWorkers(boolean watched) {
+  ModelWorkers(boolean watched, ToLongFunction<Thread> cpuTime) {
     super(
         BASE_WORKERS,
         BASE_WORKERS + MAX_HANDED_OFF,
         KEEP_ALIVE_NANOS,
         TimeUnit.NANOSECONDS,
         new LinkedBlockingQueue<>());
+    this.cpuTime = cpuTime;
     setThreadFactory(
         body -> {
           Worker[] self = new Worker[1];
@@ -162,9 +203,41 @@ final class ModelWorkers extends ThreadPoolExecutor {
     }
   }
 
+  /**
+   * Records that the current thread enters model code (or leaves it): a worker that waits there is
+   * handed off sooner than one that waits elsewhere. Does nothing on a thread that is no worker.
+   */
+  static void inModel(boolean entering) {
+    if (Thread.currentThread() instanceof Worker worker) {
+      worker.inModel = entering;
+    }
+  }
+
+  /** Returns a thread's processor time in nanoseconds, or -1 where the JVM cannot tell. */
+  static long processorTime(Thread thread) {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+    return threads.isThreadCpuTimeSupported() ? threads.getThreadCpuTime(thread.getId()) : -1;
+  }
+
   /** Returns the number of workers handed off now (inside a request that runs long). */
   int handedOffWorkers() {
     return handedOff.get();
+  }
+
+  /** Returns the states of the worker threads alive, for tests. */
+  List<Thread.State> workerStates() {
+    return workers.stream().map(Thread::getState).toList();
+  }
+
+  /** Returns when the worker that started its request last started it, for tests. */
+  long latestBusySince() {
+    long latest = IDLE;
+    for (Worker worker : workers) {
+      synchronized (worker) {
+        latest = Math.max(latest, worker.busySince);
+      }
+    }
+    return latest;
   }
 
   /** Returns the number of worker threads alive. */
@@ -183,20 +256,43 @@ final class ModelWorkers extends ThreadPoolExecutor {
         watcherParked = false;
         continue;
       }
-      handOffLongRunning(System.nanoTime());
-      LockSupport.parkNanos(this, WATCH_PERIOD_NANOS);
+      boolean suspect = handOffLongRunning(System.nanoTime());
+      LockSupport.parkNanos(this, suspect ? SUSPECT_PERIOD_NANOS : WATCH_PERIOD_NANOS);
     }
   }
 
-  /** Hands off every worker inside one request for longer than the hand-off time. */
-  void handOffLongRunning(long now) {
+  /**
+   * Looks at every worker and hands off those stuck in one request: waiting, sleeping or blocked
+   * past the hand-off time at two looks in a row, or running (or ready to run) past {@link
+   * #HAND_OFF_RUNNING_NANOS} while using a processor: its processor time must grow by {@link
+   * #RUNNING_PROOF_NANOS} between two looks, so that a worker that merely waits for a processor on
+   * a busy machine is not replaced by another thread that would wait for one too.
+   *
+   * @return whether some worker is suspect: waiting inside model code, running long, or handed off
+   *     now (the watcher then looks again soon)
+   */
+  boolean handOffLongRunning(long now) {
     int added = 0;
+    boolean suspect = false;
     for (Worker worker : workers) {
+      Thread.State state = worker.getState();
       synchronized (worker) {
-        if (worker.busySince != IDLE
-            && !worker.handedOff
-            && now - worker.busySince > handOffAfter(worker.getState())
-            && handedOff.get() < MAX_HANDED_OFF) {
+        long since = worker.busySince;
+        if (since == IDLE || worker.handedOff) {
+          continue;
+        }
+        boolean stuck;
+        if (state == Thread.State.RUNNABLE) {
+          stuck = now - since > HAND_OFF_RUNNING_NANOS && runsLong(worker, since);
+          suspect |= now - since > HAND_OFF_RUNNING_NANOS;
+        } else {
+          boolean inModel = worker.inModel;
+          boolean seenWaiting = worker.seenWaitingIn == since;
+          worker.seenWaitingIn = since;
+          stuck = seenWaiting && now - since > (inModel ? HAND_OFF_NANOS : HAND_OFF_RUNNING_NANOS);
+          suspect |= inModel;
+        }
+        if (stuck && handedOff.get() < MAX_HANDED_OFF) {
           worker.handedOff = true;
           handedOff.incrementAndGet();
           added++;
@@ -205,12 +301,27 @@ final class ModelWorkers extends ThreadPoolExecutor {
     }
     if (added > 0) {
       resize();
+      suspect = true;
     }
+    return suspect;
   }
 
-  /** Returns how long a worker in {@code state} may be in one request before it is handed off. */
-  static long handOffAfter(Thread.State state) {
-    return state == Thread.State.RUNNABLE ? HAND_OFF_RUNNING_NANOS : HAND_OFF_NANOS;
+  /**
+   * Returns whether a worker long in its request uses a processor: its processor time grew by
+   * {@link #RUNNING_PROOF_NANOS} since the first look that found it long in this request. Guarded
+   * by the worker.
+   */
+  private boolean runsLong(Worker worker, long since) {
+    long cpu = cpuTime.applyAsLong(worker);
+    if (cpu < 0) {
+      return true; // processor time not measurable here: the wall time alone decides
+    }
+    if (worker.cpuSampledIn != since) {
+      worker.cpuSampledIn = since;
+      worker.cpuSample = cpu;
+      return false;
+    }
+    return cpu - worker.cpuSample >= RUNNING_PROOF_NANOS;
   }
 
   /**

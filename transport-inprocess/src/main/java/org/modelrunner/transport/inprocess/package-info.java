@@ -32,10 +32,12 @@
  *
  * Model code never runs on the caller's thread. All runners share a small pool of daemon workers
  * ({@code modelrunner-inproc-N}, as many as processors, at least two) instead of a thread per
- * model. While requests wait, a watcher ({@code modelrunner-inproc-workers-watch}) hands off every
- * worker that has been inside one request for more than half a millisecond: a new worker takes the
- * queue at once, and the handed-off one rejoins the pool when its model returns. A model that hangs
- * or runs slow therefore costs its own thread, never another model's call. A request whose caller
+ * model. While requests wait, a watcher ({@code modelrunner-inproc-workers-watch}) hands off a
+ * worker stuck in one request: one waiting in model code for more than 100 µs (seen at two looks),
+ * or running (and using a processor) for more than 5 ms; a new worker takes the queue at once, and
+ * the handed-off one rejoins the pool when its model returns. A model that hangs or runs slow
+ * therefore costs its own thread, never another model's call; a worker that only waits for a
+ * processor on a busy machine is not replaced (see {@code ModelWorkers}). A request whose caller
  * gave up (its deadline passed, or its connection closed) before a worker took it never reaches the
  * model, and frees the model at once: a queued request does not leave its model busy. Deadlines and
  * injected latency share one timer thread ({@code modelrunner-inproc-timer}); a request's deadline

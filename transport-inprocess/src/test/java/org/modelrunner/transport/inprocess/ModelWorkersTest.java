@@ -5,13 +5,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /** The worker pool's hand-off, driven by hand (no watcher thread, time given explicitly). */
 class ModelWorkersTest {
-  private final ModelWorkers workers = new ModelWorkers(false);
+  private final ModelWorkers workers = new ModelWorkers(false, ModelWorkers::processorTime);
   private final CountDownLatch release = new CountDownLatch(1);
 
   @AfterEach
@@ -22,27 +24,15 @@ class ModelWorkersTest {
   }
 
   @Test
-  void aWorkerInOneRequestPastTheHandOffTimeIsReplacedAndComesBackWhenItReturns() throws Exception {
-    long before = System.nanoTime();
-    CountDownLatch running = new CountDownLatch(ModelWorkers.BASE_WORKERS);
-    for (int i = 0; i < ModelWorkers.BASE_WORKERS; i++) {
-      workers.execute(
-          () -> {
-            running.countDown();
-            awaitRelease();
-          });
-    }
-    assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
-    // A time when every base worker has been in its request for longer than either hand-off time
-    // (it may not be parked yet), and a worker that starts later has not.
-    long later = System.nanoTime() + ModelWorkers.HAND_OFF_RUNNING_NANOS + 1;
+  void aWorkerWaitingInModelCodeIsHandedOffAtTheSecondLookAndComesBackWhenItReturns()
+      throws Exception {
+    occupyWorkers(ModelWorkers.BASE_WORKERS, true);
+    long later = System.nanoTime() + ModelWorkers.HAND_OFF_NANOS + 1;
     CountDownLatch queued = new CountDownLatch(1);
     workers.execute(queued::countDown);
 
-    workers.handOffLongRunning(before + ModelWorkers.HAND_OFF_NANOS);
-    assertThat(workers.handedOffWorkers())
-        .as("no worker has been in its request for the hand-off time yet")
-        .isZero();
+    assertThat(workers.handOffLongRunning(later)).as("waiting in model code: suspect").isTrue();
+    assertThat(workers.handedOffWorkers()).as("seen waiting once only").isZero();
     assertThat(queued.getCount()).as("the queued request still waits").isOne();
 
     workers.handOffLongRunning(later);
@@ -68,18 +58,89 @@ class ModelWorkersTest {
   }
 
   @Test
-  void aWorkerWhoseModelCodeRunsOrWaitsForAProcessorIsHandedOffOnlyAfterTheLongerTime() {
-    assertThat(ModelWorkers.handOffAfter(Thread.State.RUNNABLE))
-        .isEqualTo(ModelWorkers.HAND_OFF_RUNNING_NANOS)
-        .isGreaterThan(ModelWorkers.HAND_OFF_NANOS);
-    for (Thread.State state :
-        new Thread.State[] {
-          Thread.State.WAITING, Thread.State.TIMED_WAITING, Thread.State.BLOCKED
-        }) {
-      assertThat(ModelWorkers.handOffAfter(state))
-          .as("%s", state)
-          .isEqualTo(ModelWorkers.HAND_OFF_NANOS);
+  void aWorkerIsHandedOffOnlyPastItsHandOffTime() throws Exception {
+    long since = occupyWorkers(1, true);
+    workers.handOffLongRunning(since + ModelWorkers.HAND_OFF_NANOS);
+    workers.handOffLongRunning(since + ModelWorkers.HAND_OFF_NANOS);
+    assertThat(workers.handedOffWorkers()).as("not past the hand-off time").isZero();
+    workers.handOffLongRunning(since + ModelWorkers.HAND_OFF_NANOS + 1);
+    assertThat(workers.handedOffWorkers()).isOne();
+  }
+
+  @Test
+  void aWorkerWaitingOutsideModelCodeIsHandedOffOnlyAfterTheLongerTime() throws Exception {
+    long since = occupyWorkers(1, false);
+    long pastShort = since + ModelWorkers.HAND_OFF_NANOS + 1;
+    assertThat(workers.handOffLongRunning(pastShort))
+        .as("waiting outside model code: not suspect")
+        .isFalse();
+    workers.handOffLongRunning(pastShort);
+    assertThat(workers.handedOffWorkers()).isZero();
+
+    workers.handOffLongRunning(since + ModelWorkers.HAND_OFF_RUNNING_NANOS + 1);
+    assertThat(workers.handedOffWorkers()).isOne();
+  }
+
+  @Test
+  void aRunningWorkerIsHandedOffOnlyWhenItUsesAProcessor() throws Exception {
+    AtomicLong cpu = new AtomicLong();
+    ModelWorkers running = new ModelWorkers(false, thread -> cpu.get());
+    AtomicBoolean spin = new AtomicBoolean(true);
+    try {
+      CountDownLatch started = new CountDownLatch(1);
+      running.execute(
+          () -> {
+            started.countDown();
+            while (spin.get()) {
+              Thread.onSpinWait();
+            }
+          });
+      assertThat(started.await(10, TimeUnit.SECONDS)).isTrue();
+      long past = System.nanoTime() + ModelWorkers.HAND_OFF_RUNNING_NANOS + 1;
+
+      assertThat(running.handOffLongRunning(past)).as("running long: suspect").isTrue();
+      assertThat(running.handedOffWorkers()).as("first look: its processor time sampled").isZero();
+      cpu.addAndGet(ModelWorkers.RUNNING_PROOF_NANOS - 1);
+      running.handOffLongRunning(past);
+      assertThat(running.handedOffWorkers())
+          .as("it waited for a processor more than it ran: another thread would not help")
+          .isZero();
+
+      cpu.addAndGet(1);
+      running.handOffLongRunning(past);
+      assertThat(running.handedOffWorkers()).isOne();
+    } finally {
+      spin.set(false);
+      running.shutdownNow();
+      assertThat(running.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
     }
+  }
+
+  /**
+   * Starts {@code count} requests that wait for {@link #release}, in model code or not, and waits
+   * until that many workers wait; returns when the last of them started its request (at the
+   * latest).
+   */
+  private long occupyWorkers(int count, boolean inModel) throws InterruptedException {
+    CountDownLatch running = new CountDownLatch(count);
+    for (int i = 0; i < count; i++) {
+      workers.execute(
+          () -> {
+            ModelWorkers.inModel(inModel);
+            running.countDown();
+            awaitRelease();
+            ModelWorkers.inModel(false);
+          });
+    }
+    assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
+    // The looks must see them waiting, not on their way to the latch.
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                workers.workerStates().stream().filter(s -> s == Thread.State.WAITING).count()
+                    >= count);
+    return workers.latestBusySince();
   }
 
   private void awaitRelease() {
