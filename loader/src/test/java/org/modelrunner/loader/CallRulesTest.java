@@ -277,7 +277,10 @@ class CallRulesTest {
       assertThat(model.setup(BASE, malformed).status().message())
           .isEqualTo("Instance already exists");
       assertThat(model.call("", malformed).status().code()).isEqualTo("INVALID_ARGUMENT");
-      Reply call = model.call("no_such_method", malformed);
+      // The method is looked up before the arguments are decoded, as the Python runner does.
+      assertThat(model.call("no_such_method", malformed).status().code())
+          .isEqualTo("BAD_IMPLEMENTATION");
+      Reply call = model.call("ticks", malformed);
       assertThat(call.status().code()).isEqualTo("MODEL_FAILED");
       assertThat(call.status().message())
           .isEqualTo(PREFIX + "Malformed argument: unknown VariantType 99");
