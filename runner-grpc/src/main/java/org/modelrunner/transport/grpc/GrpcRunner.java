@@ -145,7 +145,7 @@ public final class GrpcRunner implements AutoCloseable {
 
   private static final Logger LOG = Logger.getLogger(GrpcRunner.class.getName());
 
-  /** How many dummy values the warm-up sends through the path of a call (see warmUp()). */
+  /** How many dummy values the warm-up sends through the path of a call (see runWarmUp()). */
   private static final int WARM_UP_ROUNDS = 2_000;
 
   private static final String SERVICE_NAME = DynamicSubclassServiceGrpc.SERVICE_NAME;
@@ -168,6 +168,7 @@ public final class GrpcRunner implements AutoCloseable {
   private final int maxSendBytes;
   private final Duration callTimeLimit;
   private final boolean reflection;
+  private final boolean warmUp;
   private final RunnerCore.Observer observer;
   private final Duration setupTimeLimit;
   private final Duration shutdownGrace;
@@ -204,6 +205,7 @@ public final class GrpcRunner implements AutoCloseable {
     this.maxSendBytes = builder.maxSendBytes;
     this.callTimeLimit = builder.callTimeLimit;
     this.reflection = builder.reflection;
+    this.warmUp = builder.warmUp;
     this.observer = builder.observer;
     this.setupTimeLimit = builder.setupTimeLimit;
     this.shutdownGrace = builder.shutdownGrace;
@@ -346,9 +348,11 @@ public final class GrpcRunner implements AutoCloseable {
                 : hostClassPath.stream()
                     .map(Path::toString)
                     .collect(Collectors.joining(java.io.File.pathSeparator))));
-    Thread warmUp = threads("modelrunner-grpc-warmup").newThread(this::warmUp);
-    warmUp.setPriority(Thread.MIN_PRIORITY);
-    warmUp.start();
+    if (warmUp) {
+      Thread warming = threads("modelrunner-grpc-warmup").newThread(this::runWarmUp);
+      warming.setPriority(Thread.MIN_PRIORITY);
+      warming.start();
+    }
     return this;
   }
 
@@ -359,7 +363,7 @@ public final class GrpcRunner implements AutoCloseable {
    * classes loaded and much of their code compiled: without it, the first call after Setup took
    * tens of milliseconds. It never calls the submission.
    */
-  private void warmUp() {
+  private void runWarmUp() {
     try {
       CallRequest request =
           CallRequest.newBuilder()
@@ -674,6 +678,7 @@ public final class GrpcRunner implements AutoCloseable {
     private int maxSendBytes = TransportSettings.DEFAULT_MAX_MESSAGE_BYTES;
     private Duration callTimeLimit;
     private boolean reflection = true;
+    private boolean warmUp = true;
     private RunnerCore.Observer observer;
     private Duration setupTimeLimit = DEFAULT_SETUP_TIME_LIMIT;
     private Duration shutdownGrace = DEFAULT_SHUTDOWN_GRACE;
@@ -870,6 +875,17 @@ public final class GrpcRunner implements AutoCloseable {
      */
     public Builder reflection(boolean enabled) {
       this.reflection = enabled;
+      return this;
+    }
+
+    /**
+     * Sets whether the runner, once it serves, sends dummy values through the model-free path of a
+     * call on a background thread (request parsing, the model's value conversions, response
+     * encoding), so that the first calls after Setup find their code loaded; on by default. Turn it
+     * off where many runners share one JVM and the first calls' latency does not matter.
+     */
+    public Builder warmUp(boolean enabled) {
+      this.warmUp = enabled;
       return this;
     }
 
