@@ -37,8 +37,9 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * figure beside the baseline's, with the ratio: the client's CPU per call (this process, measured
  * phase only), the server's CPU per call (its process), the lone round trip p50/p99, and fan-out
  * ticks over N server processes (N = 10 and 50 by default); then the runner's cold start: the time
- * from process start to serving, the first call after setup, its CPU per call over its first 10,000
- * calls against steady state, and the client's ticks after 500 against steady state.
+ * from process start to serving (and the runner's CPU time until then), the first call after setup,
+ * its CPU per call over its first 10,000 calls against steady state, and the client's ticks after
+ * 500 against steady state.
  *
  * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
@@ -99,6 +100,7 @@ public final class GrpcBaselineBenchmark {
       processes.add(runner);
       ManagedChannel toRunner = channel(loops, runnerPort);
       long serving = awaitServing(toRunner, started);
+      long cpuToServing = Processes.cpuNanos(runner);
       Process trivial = Processes.trivial(trivialPort, work.resolve("trivial.log"));
       processes.add(trivial);
       ManagedChannel toTrivial = channel(loops, trivialPort);
@@ -154,10 +156,11 @@ public final class GrpcBaselineBenchmark {
             p(rawToOurs.latency, 50));
         System.out.printf(
             Locale.ROOT,
-            "%nCold start: the runner served %.0f ms after its process started; the first call after"
-                + " setup took %.2f ms; the runner's CPU per call over its first 10,000 calls %.1f µs"
+            "%nCold start: the runner served %.0f ms after its process started (%.0f ms of CPU);"
+                + " the first call after setup took %.2f ms; the runner's CPU per call over its first 10,000 calls %.1f µs"
                 + " = %.2f× steady (%.1f µs)%n",
             (serving - started) / 1e6,
+            cpuToServing / 1e6,
             first / 1e6,
             firstTenThousand,
             firstTenThousand / ours.serverMicros,

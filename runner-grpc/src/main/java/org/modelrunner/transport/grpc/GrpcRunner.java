@@ -1,5 +1,6 @@
 package org.modelrunner.transport.grpc;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.Server;
 import io.grpc.ServerInterceptor;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
@@ -35,8 +36,12 @@ import java.util.stream.Collectors;
 import org.modelrunner.loader.HostedModel;
 import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.loader.Submission;
+import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.TransportSettings;
+import org.modelrunner.spi.Variant;
+import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
+import org.modelrunner.transport.grpc.proto.KwArgument;
 
 /**
  * A gRPC model runner: serves one submitted model with the Python ecosystem's protocol, so that
@@ -141,6 +146,10 @@ public final class GrpcRunner implements AutoCloseable {
   public static final Duration DEFAULT_SETUP_TIME_LIMIT = Duration.ofMinutes(5);
 
   private static final Logger LOG = Logger.getLogger(GrpcRunner.class.getName());
+
+  /** How many dummy values the warm-up sends through the path of a call (see runWarmUp()). */
+  private static final int WARM_UP_ROUNDS = 2_000;
+
   private static final String SERVICE_NAME = DynamicSubclassServiceGrpc.SERVICE_NAME;
 
   /** How long, after the request in flight finished, the server may take to send what is left. */
@@ -161,6 +170,7 @@ public final class GrpcRunner implements AutoCloseable {
   private final int maxSendBytes;
   private final Duration callTimeLimit;
   private final boolean reflection;
+  private final boolean warmUp;
   private final RunnerCore.Observer observer;
   private final Duration setupTimeLimit;
   private final Duration shutdownGrace;
@@ -200,6 +210,7 @@ public final class GrpcRunner implements AutoCloseable {
     this.maxSendBytes = builder.maxSendBytes;
     this.callTimeLimit = builder.callTimeLimit;
     this.reflection = builder.reflection;
+    this.warmUp = builder.warmUp;
     this.observer = builder.observer;
     this.setupTimeLimit = builder.setupTimeLimit;
     this.shutdownGrace = builder.shutdownGrace;
@@ -354,7 +365,58 @@ public final class GrpcRunner implements AutoCloseable {
                 : hostClassPath.stream()
                     .map(Path::toString)
                     .collect(Collectors.joining(java.io.File.pathSeparator))));
+    if (warmUp) {
+      Thread warming = threads("modelrunner-grpc-warmup").newThread(this::runWarmUp);
+      warming.setPriority(Thread.MIN_PRIORITY);
+      warming.start();
+    }
     return this;
+  }
+
+  /**
+   * Runs the path of a call that does not involve the model, on dummy values, while the runner
+   * waits for its Setup: the request's parsing and checks, the arguments' and result's conversions
+   * (with the model's own converter), the response's encoding. The first calls then find their
+   * classes loaded and much of their code compiled: without it, the first call after Setup took
+   * tens of milliseconds. It never calls the submission.
+   */
+  private void runWarmUp() {
+    try {
+      CallRequest request =
+          CallRequest.newBuilder()
+              .setMethodName("warm-up")
+              .addMethodArguments(
+                  org.modelrunner.transport.grpc.proto.Argument.newBuilder()
+                      .setPosition(0)
+                      .setData(Protos.toProto(Variant.ofDouble(1.5))))
+              .addMethodKwArguments(
+                  KwArgument.newBuilder()
+                      .setKeyword("warm-up")
+                      .setData(Protos.toProto(Variant.ofString("warm-up"))))
+              .build();
+      byte[] bytes = request.toByteArray();
+      long sink = 0;
+      for (int i = 0; i < WARM_UP_ROUNDS && serving(); i++) {
+        CallRequest parsed = CallRequest.parseFrom(bytes);
+        if (MalformedRequests.problem(parsed) == null) {
+          sink +=
+              Protos.arguments(parsed.getMethodArgumentsList(), parsed.getMethodKwArgumentsList())
+                  .positional()
+                  .size();
+        }
+        sink += Protos.callResponse(Reply.success(Variant.ofDouble(i))).toByteString().size();
+      }
+      if (serving()) {
+        model.warmUp(WARM_UP_ROUNDS);
+      }
+      LOG.log(Level.FINEST, "Warmed up ({0})", sink);
+    } catch (InvalidProtocolBufferException | RuntimeException | LinkageError e) {
+      LOG.log(Level.FINE, "Warm-up failed: " + e, e);
+    }
+  }
+
+  private synchronized boolean serving() {
+    return state == State.SERVING;
   }
 
   private InetSocketAddress bindAddress() throws IOException {
@@ -633,6 +695,7 @@ public final class GrpcRunner implements AutoCloseable {
     private int maxSendBytes = TransportSettings.DEFAULT_MAX_MESSAGE_BYTES;
     private Duration callTimeLimit;
     private boolean reflection = true;
+    private boolean warmUp = true;
     private RunnerCore.Observer observer;
     private Duration setupTimeLimit = DEFAULT_SETUP_TIME_LIMIT;
     private Duration shutdownGrace = DEFAULT_SHUTDOWN_GRACE;
@@ -871,6 +934,17 @@ public final class GrpcRunner implements AutoCloseable {
      */
     public Builder reflection(boolean enabled) {
       this.reflection = enabled;
+      return this;
+    }
+
+    /**
+     * Sets whether the runner, once it serves, sends dummy values through the model-free path of a
+     * call on a background thread (request parsing, the model's value conversions, response
+     * encoding), so that the first calls after Setup find their code loaded; on by default. Turn it
+     * off where many runners share one JVM and the first calls' latency does not matter.
+     */
+    public Builder warmUp(boolean enabled) {
+      this.warmUp = enabled;
       return this;
     }
 

@@ -39,25 +39,45 @@ import org.modelrunner.spi.VariantType;
  * released with it.
  */
 public final class JsonCodec extends ValueCodec {
-  private final JsonMapper mapper =
-      JsonMapper.builder()
-          .typeFactory(TypeFactory.createDefaultInstance())
-          .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
-          .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
-          // Not USE_LONG_FOR_INTS: it fails on integers beyond 64 bits (Python writes them); the
-          // natural
-          // form (Long, or BigInteger beyond 64 bits) comes from NaturalDeserializer instead.
-          .addModule(
-              new SimpleModule("natural-json")
-                  .addDeserializer(Object.class, new NaturalDeserializer()))
-          .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
-          // One value, as Python's json.loads: text after it ("{...} xyz") is malformed.
-          .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
-          .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
-          .build();
+  /**
+   * Built on first use: Jackson's mapper loads some 400 classes, which a process that never sees a
+   * JSON value (a runner whose model takes and returns numbers) should not pay for at start.
+   */
+  private volatile JsonMapper mapper;
 
-  /** Creates the codec, with its own Jackson mapper. */
+  /** Creates the codec; its own Jackson mapper is built when it first encodes or decodes. */
   public JsonCodec() {}
+
+  private JsonMapper mapper() {
+    JsonMapper built = mapper;
+    if (built == null) {
+      synchronized (this) {
+        built = mapper;
+        if (built == null) {
+          built = newMapper();
+          mapper = built;
+        }
+      }
+    }
+    return built;
+  }
+
+  private static JsonMapper newMapper() {
+    return JsonMapper.builder()
+        .typeFactory(TypeFactory.createDefaultInstance())
+        .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+        .disable(JsonWriteFeature.WRITE_NAN_AS_STRINGS)
+        // Not USE_LONG_FOR_INTS: it fails on integers beyond 64 bits (Python writes them); the
+        // natural form (Long, or BigInteger beyond 64 bits) comes from NaturalDeserializer instead.
+        .addModule(
+            new SimpleModule("natural-json")
+                .addDeserializer(Object.class, new NaturalDeserializer()))
+        .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
+        // One value, as Python's json.loads: text after it ("{...} xyz") is malformed.
+        .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+        .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+        .build();
+  }
 
   @Override
   public VariantType type() {
@@ -77,7 +97,7 @@ public final class JsonCodec extends ValueCodec {
   @Override
   public Variant encode(Object value) {
     try {
-      return Variant.wrap(VariantType.JSON, mapper.writeValueAsBytes(value));
+      return Variant.wrap(VariantType.JSON, mapper().writeValueAsBytes(value));
     } catch (JacksonException e) {
       throw new ValueConversionException(
           "a "
@@ -91,7 +111,8 @@ public final class JsonCodec extends ValueCodec {
   @Override
   public Object decode(Variant variant, Type target) {
     try {
-      return mapper.readValue(variant.toByteArray(), mapper.constructType(target));
+      JsonMapper json = mapper();
+      return json.readValue(variant.toByteArray(), json.constructType(target));
     } catch (JacksonException e) {
       throw new ValueConversionException(
           "the JSON value cannot be read as "
