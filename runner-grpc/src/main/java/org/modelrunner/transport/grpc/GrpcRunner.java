@@ -695,7 +695,7 @@ public final class GrpcRunner implements AutoCloseable {
     private int maxSendBytes = TransportSettings.DEFAULT_MAX_MESSAGE_BYTES;
     private Duration callTimeLimit;
     private boolean reflection = true;
-    private boolean warmUp = true;
+    private boolean warmUp;
     private RunnerCore.Observer observer;
     private Duration setupTimeLimit = DEFAULT_SETUP_TIME_LIMIT;
     private Duration shutdownGrace = DEFAULT_SHUTDOWN_GRACE;
@@ -940,8 +940,10 @@ public final class GrpcRunner implements AutoCloseable {
     /**
      * Sets whether the runner, once it serves, sends dummy values through the model-free path of a
      * call on a background thread (request parsing, the model's value conversions, response
-     * encoding), so that the first calls after Setup find their code loaded; on by default. Turn it
-     * off where many runners share one JVM and the first calls' latency does not matter.
+     * encoding), so that the first calls after Setup find their code loaded. Off by default: where
+     * many runners share one JVM (tests, a fleet of embedded runners) it costs each start a few
+     * hundred milliseconds of processor time; the runner executable, one runner per process, turns
+     * it on.
      */
     public Builder warmUp(boolean enabled) {
       this.warmUp = enabled;

@@ -499,6 +499,7 @@ public final class RunnerMain {
     /** Returns a builder of the runner these options describe, without its submission. */
     GrpcRunner.Builder runnerBuilder() {
       return GrpcRunner.builder()
+          .warmUp(true)
           .secureMode(secureMode)
           .gatewayAuth(gatewayAuth)
           .tls(tls.certificate(), tls.key())
