@@ -118,7 +118,8 @@ public class SecureClientTest {
             .build(),
         ClientFleets.model(MODEL, runner.endpoint(), WALLET, HOTKEY),
         "UNAUTHENTICATED",
-        "TLS certificate hash does not match registered certificate");
+        "The credentials you are refused by the Model Node => TLS certificate hash does not match"
+            + " registered certificate");
   }
 
   @Test

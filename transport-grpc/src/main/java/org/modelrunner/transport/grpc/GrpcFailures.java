@@ -33,6 +33,9 @@ final class GrpcFailures {
   /** The runner's description of a request rejected because another one runs (PROTOCOL §1.4). */
   static final String SERVER_BUSY = StatusMessages.SERVER_BUSY;
 
+  /** What precedes the runner's description when it refused the coordinator's credentials. */
+  static final String REFUSED = "The credentials you are refused by the Model Node => ";
+
   private GrpcFailures() {}
 
   /** Returns the kind of failure a non-OK gRPC status means. */
@@ -69,6 +72,14 @@ final class GrpcFailures {
               + ": AUTHENTICATION_FAILED: the runner's identity failed verification: "
               + failure.getMessage(),
           failure);
+    }
+    if (status.getCode() == Status.Code.UNAUTHENTICATED) {
+      // The Python client's words for a runner that refused the coordinator (PROTOCOL-SECURITY
+      // §A.5), so that both read the same in logs and in reports.
+      return new TransportException(
+          Kind.UNAUTHENTICATED,
+          request + " on " + endpoint + ": UNAUTHENTICATED: " + REFUSED + describe(status),
+          status.getCause());
     }
     return new TransportException(
         kindOf(status),
