@@ -944,6 +944,14 @@ final class Membership {
       return;
     }
     LOG.log(System.Logger.Level.WARNING, "Cannot authenticate {0}: {1}", member, why);
+    reportConnectionFailed(member, why);
+  }
+
+  /**
+   * Reports a model that could not be connected {@code CONNECTION_FAILED} (unless failures are not
+   * reported) and sends the {@link FleetEvent.Kind#CONNECTION_FAILED} event.
+   */
+  private void reportConnectionFailed(FleetMember member, String why) {
     if (reportFailures) {
       reportToDirectory(member.endpoint, FailureCode.CONNECTION_FAILED.name(), why);
     }
@@ -970,15 +978,7 @@ final class Membership {
     member.closeConnection();
     forgetIfPending(member);
     membershipChanged();
-    if (reportFailures) {
-      reportToDirectory(member.endpoint, FailureCode.CONNECTION_FAILED.name(), why);
-    }
-    emit(
-        new FleetEvent(
-            FleetEvent.Kind.CONNECTION_FAILED,
-            member.endpoint,
-            FailureCode.CONNECTION_FAILED.name(),
-            why));
+    reportConnectionFailed(member, why);
   }
 
   /**

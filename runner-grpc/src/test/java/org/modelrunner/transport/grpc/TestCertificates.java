@@ -83,37 +83,15 @@ public final class TestCertificates {
    * clients.
    */
   public static Path leaf(Authority authority, Path directory, boolean server) {
-    KeyPair keys = rsa();
-    try {
-      Files.createDirectories(directory);
-      X509v3CertificateBuilder builder =
-          builder(
-              new X500Name(authority.certificate().getSubjectX500Principal().getName()),
-              new X500Name(server ? "CN=runner" : "CN=coordinator"),
-              keys);
-      builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-      builder.addExtension(
-          Extension.extendedKeyUsage,
-          false,
-          new ExtendedKeyUsage(
-              server ? KeyPurposeId.id_kp_serverAuth : KeyPurposeId.id_kp_clientAuth));
-      if (server) {
-        builder.addExtension(
-            Extension.subjectAlternativeName,
-            false,
-            new GeneralNames(
+    GeneralNames names =
+        server
+            ? new GeneralNames(
                 new GeneralName[] {
                   new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
                   new GeneralName(GeneralName.dNSName, "localhost")
-                }));
-      }
-      X509Certificate certificate = sign(builder, authority.keys());
-      write(directory.resolve("tls.crt"), certificate);
-      write(directory.resolve("tls.key"), keys.getPrivate());
-      return directory;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
+                })
+            : null;
+    return issue(authority, directory, server ? "CN=runner" : "CN=coordinator", server, names);
   }
 
   /**
@@ -122,17 +100,29 @@ public final class TestCertificates {
    * alternative name).
    */
   public static Path commonNameOnly(Authority authority, Path directory, String commonName) {
+    return issue(authority, directory, "CN=" + commonName, true, null);
+  }
+
+  /** Issues a leaf for {@code subject}, with {@code names} as subject alternative names if any. */
+  private static Path issue(
+      Authority authority, Path directory, String subject, boolean server, GeneralNames names) {
     KeyPair keys = rsa();
     try {
       Files.createDirectories(directory);
       X509v3CertificateBuilder builder =
           builder(
               new X500Name(authority.certificate().getSubjectX500Principal().getName()),
-              new X500Name("CN=" + commonName),
+              new X500Name(subject),
               keys);
       builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
       builder.addExtension(
-          Extension.extendedKeyUsage, false, new ExtendedKeyUsage(KeyPurposeId.id_kp_serverAuth));
+          Extension.extendedKeyUsage,
+          false,
+          new ExtendedKeyUsage(
+              server ? KeyPurposeId.id_kp_serverAuth : KeyPurposeId.id_kp_clientAuth));
+      if (names != null) {
+        builder.addExtension(Extension.subjectAlternativeName, false, names);
+      }
       X509Certificate certificate = sign(builder, authority.keys());
       write(directory.resolve("tls.crt"), certificate);
       write(directory.resolve("tls.key"), keys.getPrivate());
