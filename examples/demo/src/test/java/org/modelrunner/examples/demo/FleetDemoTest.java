@@ -21,6 +21,7 @@ import java.util.Map;
 import java.util.OptionalInt;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -276,18 +277,22 @@ class FleetDemoTest {
     @Override
     public void run() {
       try {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-          String text = output.toString(StandardCharsets.UTF_8);
-          Matcher address = ADDRESS.matcher(text);
-          if (address.find() && text.contains(line)) {
-            uri = URI.create(address.group(1));
-            document = get();
-            return;
-          }
-          Thread.sleep(50);
-        }
-        throw new AssertionError("The demo printed no page address and '" + line + "' in time");
+        String[] address = new String[1];
+        Awaitility.await("the demo printing its page's address and '" + line + "'")
+            .atMost(Duration.ofSeconds(60))
+            .pollInterval(Duration.ofMillis(50))
+            .until(
+                () -> {
+                  String text = output.toString(StandardCharsets.UTF_8);
+                  Matcher found = ADDRESS.matcher(text);
+                  if (found.find() && text.contains(line)) {
+                    address[0] = found.group(1);
+                    return true;
+                  }
+                  return false;
+                });
+        uri = URI.create(address[0]);
+        document = get();
       } catch (Throwable e) {
         failure = e;
       }
