@@ -6,14 +6,9 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
-import java.util.logging.SimpleFormatter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -21,6 +16,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.Reply;
+import org.modelrunner.testsupport.LogCapture;
 
 /**
  * Model code run on the submission's threads starts its threads in the submission's thread group;
@@ -32,23 +28,8 @@ class StrayThreadsTest {
   @TempDir static Path shared;
   static Path submission;
 
-  private final List<String> warnings = new CopyOnWriteArrayList<>();
-  private final Logger logger = Logger.getLogger(HostedModel.class.getName());
-  private final Handler capture =
-      new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-          if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
-            warnings.add(new SimpleFormatter().formatMessage(record));
-          }
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-      };
+  private LogCapture capture;
+  private List<String> warnings;
 
   private HostedModel model;
 
@@ -89,13 +70,14 @@ class StrayThreadsTest {
 
   @BeforeEach
   void open() {
-    logger.addHandler(capture);
+    capture = LogCapture.start(HostedModel.class.getName(), Level.WARNING);
+    warnings = capture.messages();
     model = HostedModel.open(submission);
   }
 
   @AfterEach
   void close() {
-    logger.removeHandler(capture);
+    capture.close();
     for (Thread stray : model.submission().strayThreads()) {
       stray.interrupt();
     }

@@ -50,15 +50,7 @@ class RunnerMainMetricsTest {
 
   @BeforeAll
   static void compile() {
-    apiJar =
-        RunnerSources.create()
-            .add(
-                "com.example.metricsapi.Base",
-                """
-                package com.example.metricsapi;
-                public abstract class Base { public abstract long value(); }
-                """)
-            .jarTo(shared.resolve("api.jar"));
+    apiJar = RunnerSources.baseApiJar("com.example.metricsapi", shared.resolve("api.jar"));
     code =
         RunnerSources.create()
             .classPath(apiJar)

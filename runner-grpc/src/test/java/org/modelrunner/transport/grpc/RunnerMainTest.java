@@ -51,15 +51,7 @@ class RunnerMainTest {
 
   @BeforeAll
   static void compile() {
-    apiJar =
-        RunnerSources.create()
-            .add(
-                "com.example.mainapi.Base",
-                """
-                package com.example.mainapi;
-                public abstract class Base { public abstract long value(); }
-                """)
-            .jarTo(shared.resolve("api.jar"));
+    apiJar = RunnerSources.baseApiJar("com.example.mainapi", shared.resolve("api.jar"));
     code =
         RunnerSources.create()
             .classPath(apiJar)
@@ -275,11 +267,7 @@ class RunnerMainTest {
     Future<Integer> exit =
         background.submit(() -> RunnerMain.execute(new String[0], env, out, err, process));
     GrpcRunner runner = process.runner.get(20, TimeUnit.SECONDS);
-    io.grpc.ManagedChannel channel =
-        SecureVectors.tlsChannel(
-            runner.port(),
-            SecureVectors.file("coordinator"),
-            SecureVectors.file("coordinator/ca.crt"));
+    io.grpc.ManagedChannel channel = SecureVectors.coordinatorChannel(runner.port(), "coordinator");
     try (RunnerClient plaintext = new RunnerClient(runner)) {
       assertThat(
               io.grpc.health.v1.HealthGrpc.newBlockingStub(channel)

@@ -37,15 +37,7 @@ class RunnerProcessTest {
 
   @BeforeAll
   static void compile() {
-    apiJar =
-        RunnerSources.create()
-            .add(
-                "com.example.quitapi.Base",
-                """
-                package com.example.quitapi;
-                public abstract class Base { public abstract long value(); }
-                """)
-            .jarTo(shared.resolve("api.jar"));
+    apiJar = RunnerSources.baseApiJar("com.example.quitapi", shared.resolve("api.jar"));
     code =
         RunnerSources.create()
             .classPath(apiJar)

@@ -16,6 +16,20 @@ final class RunnerSources {
     return JavaSources.create(TrackerBase.class);
   }
 
+  /**
+   * Writes a jar with {@code <apiPackage>.Base}, an abstract class with one method {@code long
+   * value()}: the base class of a runner executable's test submission.
+   */
+  static Path baseApiJar(String apiPackage, Path jar) {
+    return create()
+        .add(
+            apiPackage + ".Base",
+            "package "
+                + apiPackage
+                + ";\npublic abstract class Base { public abstract long value(); }\n")
+        .jarTo(jar);
+  }
+
   static Path locationOf(Class<?> type) {
     return JavaSources.locationOf(type);
   }

@@ -97,16 +97,9 @@ class SecureModeTest {
   void healthCheckIsCheckedAndAnsweredWithTheHeaders() throws Exception {
     try (GrpcRunner runner =
         RunnerModels.runner().secureMode(SecureVectors.secureMode().build()).build().start()) {
-      ManagedChannel good =
-          SecureVectors.tlsChannel(
-              runner.port(),
-              SecureVectors.file("coordinator"),
-              SecureVectors.file("coordinator/ca.crt"));
+      ManagedChannel good = SecureVectors.coordinatorChannel(runner.port(), "coordinator");
       ManagedChannel unregistered =
-          SecureVectors.tlsChannel(
-              runner.port(),
-              SecureVectors.file("coordinator_unregistered"),
-              SecureVectors.file("coordinator/ca.crt"));
+          SecureVectors.coordinatorChannel(runner.port(), "coordinator_unregistered");
       try {
         AtomicReference<Metadata> headers = new AtomicReference<>();
         ServingStatus status =
@@ -141,11 +134,7 @@ class SecureModeTest {
         java.util.concurrent.Executors.newSingleThreadExecutor();
     try (GrpcRunner runner =
         RunnerModels.runner().secureMode(SecureVectors.secureMode().build()).build().start()) {
-      ManagedChannel channel =
-          SecureVectors.tlsChannel(
-              runner.port(),
-              SecureVectors.file("coordinator"),
-              SecureVectors.file("coordinator/ca.crt"));
+      ManagedChannel channel = SecureVectors.coordinatorChannel(runner.port(), "coordinator");
       try {
         DynamicSubclassServiceGrpc.DynamicSubclassServiceBlockingStub stub =
             DynamicSubclassServiceGrpc.newBlockingStub(channel)
@@ -183,16 +172,9 @@ class SecureModeTest {
   void reflectionIsHeldToTheCoordinatorKey() throws Exception {
     try (GrpcRunner runner =
         RunnerModels.runner().secureMode(SecureVectors.secureMode().build()).build().start()) {
-      ManagedChannel good =
-          SecureVectors.tlsChannel(
-              runner.port(),
-              SecureVectors.file("coordinator"),
-              SecureVectors.file("coordinator/ca.crt"));
+      ManagedChannel good = SecureVectors.coordinatorChannel(runner.port(), "coordinator");
       ManagedChannel unregistered =
-          SecureVectors.tlsChannel(
-              runner.port(),
-              SecureVectors.file("coordinator_unregistered"),
-              SecureVectors.file("coordinator/ca.crt"));
+          SecureVectors.coordinatorChannel(runner.port(), "coordinator_unregistered");
       try {
         assertThat(listServices(good).get(20, TimeUnit.SECONDS).hasListServicesResponse()).isTrue();
         assertThatThrownBy(() -> listServices(unregistered).get(20, TimeUnit.SECONDS))

@@ -99,6 +99,15 @@ final class SecureVectors {
   }
 
   /**
+   * A TLS channel to a secure-mode runner on {@code port} that trusts the vectors' authority and
+   * presents the certificate of the vectors' folder {@code coordinator} ("coordinator",
+   * "coordinator_unregistered"…).
+   */
+  static ManagedChannel coordinatorChannel(int port, String coordinator) throws SSLException {
+    return tlsChannel(port, file(coordinator), file("coordinator/ca.crt"));
+  }
+
+  /**
    * A TLS channel to a runner on 127.0.0.1 that trusts {@code trust}, names the runner {@link
    * #TARGET} and presents {@code credentials}' {@code tls.crt}/{@code tls.key} (none if null).
    */

@@ -7,12 +7,7 @@ import static org.modelrunner.transport.inprocess.TestModels.call;
 
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.logging.Handler;
 import java.util.logging.Level;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
-import java.util.logging.SimpleFormatter;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,6 +18,7 @@ import org.modelrunner.loader.HostedModel;
 import org.modelrunner.spi.ModelConnection;
 import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.Reply;
+import org.modelrunner.testsupport.LogCapture;
 
 /**
  * Threads a model starts on the shared workers and leaves running are reported at Rest and close,
@@ -34,23 +30,8 @@ class StrayThreadsTest {
   @TempDir static Path scratch;
   static Path submission;
 
-  private final List<String> warnings = new CopyOnWriteArrayList<>();
-  private final Logger logger = Logger.getLogger(HostedModel.class.getName());
-  private final Handler capture =
-      new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-          if (record.getLevel().intValue() >= Level.WARNING.intValue()) {
-            warnings.add(new SimpleFormatter().formatMessage(record));
-          }
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-      };
+  private LogCapture capture;
+  private List<String> warnings;
 
   @BeforeAll
   static void compile() {
@@ -78,12 +59,13 @@ class StrayThreadsTest {
 
   @BeforeEach
   void capture() {
-    logger.addHandler(capture);
+    capture = LogCapture.start(HostedModel.class.getName(), Level.WARNING);
+    warnings = capture.messages();
   }
 
   @AfterEach
   void stopLeakedThreads() {
-    logger.removeHandler(capture);
+    capture.close();
     Thread.getAllStackTraces().keySet().stream()
         .filter(thread -> thread.getName().startsWith("leaked-by-model"))
         .forEach(Thread::interrupt);
