@@ -39,6 +39,9 @@ import org.modelrunner.transport.inprocess.InProcessModels;
 class FleetDemoTest {
   private static final int ROUNDS = 4;
 
+  /** The slow model's system property for its slow answers' length (SlowTracker's). */
+  private static final String SLOW_PREDICT_PROPERTY = "modelrunner.examples.slowPredictMillis";
+
   private static DemoReport report;
   private static String output;
 
@@ -49,15 +52,17 @@ class FleetDemoTest {
   @Timeout(60)
   static void runTheDemo() throws InterruptedException, IOException {
     // With the fleet's live page on a free port: a thread reads it while the demo runs.
-    // A deadline halfway between the other models' first calls (class loading, a cold JIT: tens
-    // of milliseconds, more on a busy machine) and the slow model's slow answers (700 ms), so that
-    // a pause of the whole JVM (a collection on a busy machine) changes neither; the interval
-    // leaves the slow model time to finish before the next round, as in the demo.
+    // The demo's timing, spread out: a deadline of 900 ms, far above the other models' first
+    // calls (class loading, a cold JIT: tens of milliseconds, hundreds on a busy machine), and far
+    // below the slow model's slow answers (1.8 s here, set through its system property), so that
+    // neither a busy machine nor a pause of the whole JVM changes an outcome; the interval between
+    // rounds leaves the slow model time to finish before the next round, as in the demo.
+    System.setProperty(SLOW_PREDICT_PROPERTY, "1800");
     DemoSettings settings =
         new DemoSettings(
             ROUNDS,
-            Duration.ofMillis(450),
-            Duration.ofMillis(1000),
+            Duration.ofMillis(900),
+            Duration.ofMillis(2200),
             Duration.ofSeconds(30),
             42,
             false,
@@ -214,7 +219,7 @@ class FleetDemoTest {
     ModelStatus status = report.finalStatus("slow").orElseThrow();
     assertThat(status.state()).isEqualTo(ModelStatus.State.CONNECTED);
     assertThat(status.consecutiveTimeouts()).isZero();
-    assertThat(output).contains("slow      predict  TIMEOUT  no answer within 450 ms");
+    assertThat(output).contains("slow      predict  TIMEOUT  no answer within 900 ms");
   }
 
   @Test

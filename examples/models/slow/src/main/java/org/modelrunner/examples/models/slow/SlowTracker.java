@@ -13,8 +13,17 @@ import org.modelrunner.examples.tracker.TrackerBase;
  * model answers in time again on the next tick, so it stays connected.
  */
 public class SlowTracker extends TrackerBase {
-  /** How long a slow predict takes. */
+  /**
+   * How long a slow predict takes, unless the system property {@value #SLOW_PREDICT_PROPERTY} says
+   * otherwise.
+   */
   public static final long SLOW_PREDICT_MILLIS = 700;
+
+  /**
+   * The system property that sets how long a slow predict takes, in milliseconds: a test on a busy
+   * machine spreads the demo's timing with it.
+   */
+  public static final String SLOW_PREDICT_PROPERTY = "modelrunner.examples.slowPredictMillis";
 
   private static final int WINDOW = 5;
 
@@ -33,7 +42,7 @@ public class SlowTracker extends TrackerBase {
   public Prediction predict() {
     if (++predictions % 3 == 0) {
       try {
-        Thread.sleep(SLOW_PREDICT_MILLIS);
+        Thread.sleep(Long.getLong(SLOW_PREDICT_PROPERTY, SLOW_PREDICT_MILLIS));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new IllegalStateException("interrupted while recomputing", e);
