@@ -263,7 +263,7 @@ class FanOutStrategyTest {
     define("failing", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "x"));
     define("broken", FakeTransportProvider.transportError(TransportException.Kind.INTERNAL));
     String[] names = {"ok", "late", "hung", "failing", "broken"};
-    Duration timeout = Duration.ofMillis(250);
+    Duration timeout = Duration.ofMillis(200);
     ModelFleet fleet =
         fleet(
             b ->
@@ -282,7 +282,7 @@ class FanOutStrategyTest {
             FanOutStrategy.perModelDeadlines(s -> Duration.ofMillis(100)),
             FanOutStrategy.latencyBudget(2, Duration.ofMillis(50), timeout));
     for (FanOutStrategy strategy : strategies) {
-      for (int round = 0; round < 3; round++) {
+      for (int round = 0; round < 2; round++) {
         FanOutResult result =
             fleet.callAndWait(FanOut.builder("predict").strategy(strategy).build());
         assertThat(result.outcomes()).as("%s", strategy).hasSize(names.length);
