@@ -414,17 +414,20 @@ final class FanOutEngine {
    */
   void timeouts(String method, FleetMember[] members, CallOutcome[] outcomes, long lateNanos) {
     int timeouts = 0;
-    int called = 0;
     for (CallOutcome outcome : outcomes) {
       if (outcome.status() == CallStatus.TIMEOUT) {
         timeouts++;
-        called++;
-      } else if (outcome.failure().map(f -> f.source() != CallFailure.Source.CLIENT).orElse(true)) {
-        called++;
       }
     }
     if (timeouts == 0) {
-      return; // the common case
+      return; // the common case, which costs one look at each outcome
+    }
+    int called = 0;
+    for (CallOutcome outcome : outcomes) {
+      if (outcome.status() == CallStatus.TIMEOUT
+          || outcome.failure().map(f -> f.source() != CallFailure.Source.CLIENT).orElse(true)) {
+        called++;
+      }
     }
     String stall = failurePolicy.stall(timeouts, called, lateNanos);
     if (stall != null) {

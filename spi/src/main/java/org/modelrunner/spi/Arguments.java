@@ -20,6 +20,9 @@ public final class Arguments {
   private final List<Argument> positional;
   private final List<KeywordArgument> keyword;
 
+  /** The values in call order, computed on first use. */
+  private List<Variant> callOrder;
+
   private Arguments(List<Argument> positional, List<KeywordArgument> keyword) {
     this.positional = positional;
     this.keyword = keyword;
@@ -57,15 +60,37 @@ public final class Arguments {
     return keyword;
   }
 
-  /** Returns the positional values sorted by position (unsigned, stable for ties). */
+  /**
+   * Returns the positional values sorted by position (unsigned, stable for ties), as an immutable
+   * list.
+   */
   public List<Variant> inCallOrder() {
-    List<Argument> sorted = new ArrayList<>(positional);
-    sorted.sort(BY_POSITION);
-    List<Variant> values = new ArrayList<>(sorted.size());
-    for (Argument argument : sorted) {
-      values.add(argument.value());
+    List<Variant> values = callOrder;
+    if (values == null) {
+      values = sortedValues();
+      callOrder = values; // immutable and equal whichever thread computes it: a racy write is safe
     }
     return values;
+  }
+
+  private List<Variant> sortedValues() {
+    int size = positional.size();
+    if (size == 0) {
+      return List.of();
+    }
+    List<Argument> sorted = positional;
+    for (int i = 1; i < size; i++) {
+      if (BY_POSITION.compare(positional.get(i - 1), positional.get(i)) > 0) {
+        sorted = new ArrayList<>(positional);
+        sorted.sort(BY_POSITION);
+        break;
+      }
+    }
+    Variant[] values = new Variant[size];
+    for (int i = 0; i < size; i++) {
+      values[i] = sorted.get(i).value();
+    }
+    return List.of(values);
   }
 
   /** Returns whether there are no arguments at all. */

@@ -29,8 +29,10 @@ import java.util.function.ToLongFunction;
  * worker is no longer counted as one of the pool's workers, and a new worker starts at once to take
  * the queue. The pool is therefore at most {@link #BASE_WORKERS} plus one thread per request that
  * has been running longer than the hand-off time right now (at most {@link #MAX_HANDED_OFF}). When
- * a handed-off request returns, its worker is counted again, and the pool shrinks back: the extra
- * threads end once idle for {@link #KEEP_ALIVE_NANOS}.
+ * a handed-off request returns, its worker is counted again, and the pool shrinks back at once: a
+ * thread above the pool's size ends as soon as it looks for its next request. (Kept as spares, such
+ * threads took requests from the queue in turn with the others for as long as requests kept coming,
+ * so that a busy fleet ran on more threads than processors for good.)
  *
  * <h2>What the watcher costs</h2>
  *
@@ -80,11 +82,8 @@ final class ModelWorkers extends ThreadPoolExecutor {
   /** At most this many workers are handed off at once (threads that model code keeps). */
   static final int MAX_HANDED_OFF = 4096;
 
-  /**
-   * How long a thread above the pool's size stays when idle: a spare for the next hand-off, which
-   * then costs no thread creation (about a millisecond each on a small machine).
-   */
-  static final long KEEP_ALIVE_NANOS = TimeUnit.SECONDS.toNanos(2);
+  /** How long an idle thread above the pool's size stays (the pool lowers its maximum as well). */
+  static final long KEEP_ALIVE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private static final long IDLE = Long.MIN_VALUE;
 
@@ -129,7 +128,7 @@ final class ModelWorkers extends ThreadPoolExecutor {
   ModelWorkers(boolean watched, ToLongFunction<Thread> cpuTime) {
     super(
         BASE_WORKERS,
-        BASE_WORKERS + MAX_HANDED_OFF,
+        BASE_WORKERS,
         KEEP_ALIVE_NANOS,
         TimeUnit.NANOSECONDS,
         new LinkedBlockingQueue<>());
@@ -325,13 +324,20 @@ final class ModelWorkers extends ThreadPoolExecutor {
   }
 
   /**
-   * Sizes the pool to the base workers plus the handed-off ones. Threads above that size (handed
-   * off ones that came back) stay as spares while idle for {@link #KEEP_ALIVE_NANOS}: the queue is
-   * unbounded, so the pool never starts threads beyond its size on its own.
+   * Sizes the pool to the base workers plus the handed-off ones, its maximum with it: the queue is
+   * unbounded, so the pool never starts threads beyond its size on its own, and a thread above a
+   * lowered maximum ends when it looks for its next request.
    */
   private synchronized void resize() {
     if (!isShutdown()) {
-      setCorePoolSize(BASE_WORKERS + handedOff.get());
+      int size = BASE_WORKERS + handedOff.get();
+      if (size >= getMaximumPoolSize()) {
+        setMaximumPoolSize(size);
+        setCorePoolSize(size);
+      } else {
+        setCorePoolSize(size);
+        setMaximumPoolSize(size);
+      }
     }
   }
 }

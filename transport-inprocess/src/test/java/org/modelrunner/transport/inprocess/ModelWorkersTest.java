@@ -58,6 +58,41 @@ class ModelWorkersTest {
   }
 
   @Test
+  void thePoolIsBackToItsBaseSizeOnceHandedOffWorkersReturnEvenWhileRequestsKeepComing()
+      throws Exception {
+    long later = occupyWorkers(ModelWorkers.BASE_WORKERS, true) + ModelWorkers.HAND_OFF_NANOS + 1;
+    workers.execute(() -> {});
+    workers.handOffLongRunning(later);
+    workers.handOffLongRunning(later);
+    assertThat(workers.handedOffWorkers()).isEqualTo(ModelWorkers.BASE_WORKERS);
+    // One request at a time, for as long as the test runs: every idle worker keeps getting its
+    // turn, so a thread that ended only once idle for a while would never end.
+    AtomicBoolean feeding = new AtomicBoolean(true);
+    Runnable request =
+        new Runnable() {
+          @Override
+          public void run() {
+            if (feeding.get()) {
+              workers.execute(this);
+            }
+          }
+        };
+    workers.execute(request);
+    try {
+      release.countDown();
+      Awaitility.await()
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(
+              () -> {
+                assertThat(workers.handedOffWorkers()).isZero();
+                assertThat(workers.liveWorkers()).isEqualTo(ModelWorkers.BASE_WORKERS);
+              });
+    } finally {
+      feeding.set(false);
+    }
+  }
+
+  @Test
   void aWorkerIsHandedOffOnlyPastItsHandOffTime() throws Exception {
     long since = occupyWorkers(1, true);
     workers.handOffLongRunning(since + ModelWorkers.HAND_OFF_NANOS);
