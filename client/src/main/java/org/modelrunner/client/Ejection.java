@@ -29,11 +29,12 @@ record Ejection(boolean readmission, Duration base, double multiplier, Duration 
 
   /**
    * Returns how long the {@code ejection}th ejection of a model whose runner became unreachable
-   * lasts: from a sixth of the base (5 s by default), so that a runner restarted on its address is
-   * found again soon; a model that misbehaves waits the full base.
+   * lasts: from a thirtieth of the base (1 s by default, then 2, 4, 8 s…), so that a runner
+   * restarted on its address is found again within a second or two of serving, while one gone for
+   * good is soon probed rarely; a model that misbehaves waits the full base.
    */
   Duration unreachableTime(int ejection) {
-    return time(base.dividedBy(6), ejection);
+    return time(base.dividedBy(30), ejection);
   }
 
   private Duration time(Duration first, int ejection) {

@@ -984,8 +984,9 @@ final class Membership {
   /**
    * A model that was connected cannot be reached again (its runner died, or is restarting): it is
    * reported {@code CONNECTION_FAILED} (a {@link FleetEvent.Kind#CONNECTION_FAILED} event whose
-   * reason says when it is probed again) and ejected, for a sixth of the ejection time at first (5
-   * s by default), then probed again, as an ejected model is. Fleet thread.
+   * reason says when it is probed again) and ejected, for a thirtieth of the ejection time at first
+   * (1 s by default, doubled after each failed probe), then probed again, as an ejected model is.
+   * Fleet thread.
    */
   private void unreachable(FleetMember member, String why) {
     member.closeConnection();

@@ -141,19 +141,32 @@ class FleetConnectionTest {
     FleetEvent failed = nextEvent(events, FleetEvent.Kind.CONNECTION_FAILED);
     assertThat(failed.reason())
         .startsWith("setup failed 9 time(s)")
-        .endsWith("ejected for 5 s (ejection 1), then re-admitted if healthy");
+        .endsWith("ejected for 1 s (ejection 1), then re-admitted if healthy");
     assertThat(directory.reports)
         .extracting(RecordingDirectory.Report::code)
         .containsExactly("CONNECTION_FAILED");
 
-    // Restarted on its address: probed after 5 s, and taken back.
+    // Still down at the first probe, 1 s later: the next comes 2 s after that.
+    eventually(() -> assertThat(time.pending()).as("the probe").isEqualTo(1));
+    int checksBeforeProbes = dying.healthChecks.get();
+    time.advance(Duration.ofMillis(999));
+    FleetTesting.quiesce(fleet);
+    assertThat(dying.healthChecks.get()).as("not before 1 s").isEqualTo(checksBeforeProbes);
+    time.advance(Duration.ofMillis(1));
+    eventually(() -> assertThat(dying.healthChecks.get()).isEqualTo(checksBeforeProbes + 1));
+
+    // Restarted on its address: probed 2 s later, and taken back.
     dying.health = timeout -> CompletableFuture.completedFuture(HealthStatus.SERVING);
     dying.call = answering(1, Duration.ZERO);
-    eventually(() -> assertThat(time.pending()).as("the probe").isEqualTo(1));
-    time.advance(Duration.ofSeconds(5));
+    eventually(() -> assertThat(time.pending()).as("the second probe").isEqualTo(1));
+    time.advance(Duration.ofMillis(1999));
+    FleetTesting.quiesce(fleet);
+    assertThat(fleet.connectedModelIds()).as("not before 2 s").isEmpty();
+    time.advance(Duration.ofMillis(1));
     FleetEvent back = nextEvent(events, FleetEvent.Kind.RESTARTED);
     assertThat(back.code()).isEqualTo(FleetEvent.READMITTED);
     assertThat(fleet.connectedModelIds()).containsExactly("dying");
+    assertThat(directory.reports).as("reported once, not at each probe").hasSize(1);
   }
 
   @Test
