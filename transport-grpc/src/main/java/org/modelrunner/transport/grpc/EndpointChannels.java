@@ -81,28 +81,18 @@ final class EndpointChannels {
     watch(ConnectivityState.IDLE);
   }
 
-  /**
-   * Returns the health channel, making it on first use, and anew when its last connection attempt
-   * failed: gRPC then waits out its reconnect backoff (1 s, growing to two minutes) and fails every
-   * check meanwhile, whereas a health check must look at the runner as it is now. On a new channel
-   * a check waits for one connection attempt: a runner back on its address since the last check is
-   * seen at once, one still down fails after that attempt (a refused connection: at once).
-   */
+  /** Returns the health channel, making it on first use. */
   ManagedChannel health() {
     ManagedChannel channel = health;
-    if (channel == null || channel.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+    if (channel == null) {
       synchronized (this) {
         channel = health;
-        if (channel == null || channel.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
-          ManagedChannel failed = channel;
+        if (channel == null) {
           channel = factory.open(address, true);
           if (shutDown) {
             channel.shutdownNow();
           }
           health = channel;
-          if (failed != null) {
-            failed.shutdown(); // its checks in flight, if any, end on their own
-          }
         }
       }
     }

@@ -143,9 +143,8 @@ final class GrpcConnection implements ModelConnection {
 
   /**
    * Sends {@code grpc.health.v1.Health/Check} for the service {@code ""} on the endpoint's health
-   * channel, without waiting for a connection: a runner that cannot be reached fails {@code
-   * UNAVAILABLE} after one connection attempt (a refused connection: at once), made now even if an
-   * earlier one failed. A gRPC {@code NOT_FOUND} (the runner does not know the service) is {@code
+   * channel, without waiting for a connection: a runner that cannot be reached fails at once {@code
+   * UNAVAILABLE}. A gRPC {@code NOT_FOUND} (the runner does not know the service) is {@code
    * SERVICE_UNKNOWN}.
    */
   @Override

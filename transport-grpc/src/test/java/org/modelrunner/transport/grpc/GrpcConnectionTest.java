@@ -349,24 +349,6 @@ class GrpcConnectionTest {
   }
 
   @Test
-  void aHealthCheckSeesARunnerBackOnItsAddressAtOnceWhateverGrpcsBackoff() {
-    int port = StubRunner.freePort();
-    ModelConnection connection = connect(StubRunner.endpoint(port));
-    // Health checks fail at once while nothing listens, and gRPC's own reconnect backoff (1 s,
-    // growing) grows with them on the health channel.
-    for (int i = 0; i < 4; i++) {
-      long start = System.nanoTime();
-      failure(connection.checkHealth(QUICK), Kind.UNAVAILABLE);
-      assertThat(since(start)).as("a refused connection fails at once").isLessThan(BOUND);
-    }
-    open(StubRunner.start(new StubService(), port));
-    // The next check tries to connect now (a fleet probing a runner it gave up relies on it).
-    assertThat(value(connection.checkHealth(QUICK))).isEqualTo(HealthStatus.SERVING);
-    assertThat(value(connect(StubRunner.endpoint(port)).checkHealth(QUICK)))
-        .isEqualTo(HealthStatus.SERVING);
-  }
-
-  @Test
   void aStoppedRunnerIsUnavailableOnOldAndNewConnections() {
     StubRunner runner = StubRunner.start(new StubService());
     URI endpoint = runner.endpoint();
