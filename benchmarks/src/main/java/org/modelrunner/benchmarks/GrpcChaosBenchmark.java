@@ -129,6 +129,7 @@ public final class GrpcChaosBenchmark {
       long contAt = 0;
       long restartAt = 0;
       Map<String, Long> backAt = new HashMap<>();
+      long[] listeningAfter = {-1}; // when the restarted runner accepted connections
       FanOut predict = FanOut.of("predict");
       origin[0] = System.nanoTime();
       long ticks = seconds * 1000 / intervalMs;
@@ -156,6 +157,7 @@ public final class GrpcChaosBenchmark {
               runner.process =
                   Processes.runner(
                       code, runner.port, work.resolve("runner-" + runner.index + ".log"));
+              watchListening(runner.port, restartAt, listeningAfter);
             }
           }
         }
@@ -262,9 +264,15 @@ public final class GrpcChaosBenchmark {
                     ? "never back"
                     : String.format(
                         Locale.ROOT,
-                        "back %.1f s after %s",
+                        "back %.1f s after %s%s",
                         back / 1e9,
-                        runner.kind.equals("stopped") ? "SIGCONT" : "its restart"));
+                        runner.kind.equals("stopped") ? "SIGCONT" : "its restart",
+                        runner.kind.equals("restarted") && listeningAfter[0] >= 0
+                            ? String.format(
+                                Locale.ROOT,
+                                " (its JVM accepted connections after %.1f s)",
+                                listeningAfter[0] / 1e9)
+                            : ""));
       }
       System.out.printf(
           Locale.ROOT,
@@ -292,5 +300,32 @@ public final class GrpcChaosBenchmark {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /**
+   * Records in {@code after[0]} how long after {@code since} the port first accepts a connection
+   * (the restarted runner's JVM serving), looking every 20 ms from a thread of its own.
+   */
+  private static void watchListening(int port, long since, long[] after) {
+    Thread watcher =
+        new Thread(
+            () -> {
+              while (true) {
+                try (java.net.Socket socket =
+                    new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+                  after[0] = System.nanoTime() - since;
+                  return;
+                } catch (IOException notYet) {
+                  try {
+                    TimeUnit.MILLISECONDS.sleep(20);
+                  } catch (InterruptedException e) {
+                    return;
+                  }
+                }
+              }
+            },
+            "listening-watch");
+    watcher.setDaemon(true);
+    watcher.start();
   }
 }
