@@ -84,6 +84,11 @@ public final class GrpcChaosBenchmark {
       runner.process =
           Processes.runner(code, runner.port, work.resolve("runner-" + runner.index + ".log"));
     }
+    // The chaos starts once every runner serves: twenty JVMs starting at once on a small machine
+    // can outlast the fleet's connection attempts, which is not what this benchmark measures.
+    for (Runner runner : runners) {
+      awaitListening(runner.port, TimeUnit.MINUTES.toNanos(2));
+    }
     Map<String, Runner> byId = new HashMap<>();
     runners.forEach(runner -> byId.put(runner.id(), runner));
     Map<String, Integer> disconnects = new TreeMap<>();
@@ -300,6 +305,20 @@ public final class GrpcChaosBenchmark {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Waits until the port accepts a connection, looking every 20 ms, for at most {@code nanos}. */
+  private static void awaitListening(int port, long nanos) throws InterruptedException {
+    long until = System.nanoTime() + nanos;
+    while (System.nanoTime() < until) {
+      try (java.net.Socket socket =
+          new java.net.Socket(java.net.InetAddress.getLoopbackAddress(), port)) {
+        return;
+      } catch (IOException notYet) {
+        TimeUnit.MILLISECONDS.sleep(20);
+      }
+    }
+    throw new IllegalStateException("No runner listening on port " + port + " after 2 minutes");
   }
 
   /**
