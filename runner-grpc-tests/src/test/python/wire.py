@@ -2,12 +2,12 @@
 
 The stubs are not committed: they are generated at test time from transport-grpc/src/main/protobuf (and
 health.proto beside this file) into a folder named by the environment variable MODELRUNNER_PYTHON_STUBS,
-by default transport-grpc/target/python-stubs, which the cross-language tests fill. To generate them by
-hand, from transport-grpc:
+by default runner-grpc-tests/target/python-stubs-1, which the cross-language tests fill (one folder per
+test JVM: python-stubs-1, python-stubs-2). To generate them by hand, from runner-grpc-tests:
 
-    mkdir -p target/python-stubs && /usr/bin/protoc -I src/main/protobuf -I src/test/python \\
-        --python_out=target/python-stubs \\
-        --grpc_python_out=target/python-stubs --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \\
+    mkdir -p target/python-stubs-1 && /usr/bin/protoc -I ../transport-grpc/src/main/protobuf \\
+        -I src/test/python --python_out=target/python-stubs-1 \\
+        --grpc_python_out=target/python-stubs-1 --plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin \\
         commons.proto dynamic_subclass.proto health.proto
 
 (google/protobuf/empty.proto comes from Debian's libprotobuf-dev; the tests take it from protobuf-java.)
@@ -23,7 +23,7 @@ import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_STUBS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "target", "python-stubs"))
+DEFAULT_STUBS = os.path.normpath(os.path.join(HERE, "..", "..", "..", "target", "python-stubs-1"))
 STUBS = os.environ.get("MODELRUNNER_PYTHON_STUBS") or DEFAULT_STUBS
 
 if not os.path.isfile(os.path.join(STUBS, "dynamic_subclass_pb2_grpc.py")):
