@@ -14,12 +14,9 @@ import java.time.Instant;
 import java.time.InstantSource;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.logging.Handler;
-import java.util.logging.LogRecord;
-import java.util.logging.Logger;
+import java.util.logging.Level;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -28,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.modelrunner.testsupport.LogCapture;
 import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
 
@@ -37,36 +35,26 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * its exact status and logged reason; the model id check this runner adds; the cert file's refresh.
  */
 class GatewayAuthTest {
-  private static final Logger CHECK_LOG = Logger.getLogger(GatewayTokenCheck.class.getName());
-  private static final Logger AUTH_LOG = Logger.getLogger(GatewayAuth.class.getName());
-
   @TempDir Path temp;
 
-  private final List<String> logged = new CopyOnWriteArrayList<>();
-  private final Handler capture =
-      new Handler() {
-        @Override
-        public void publish(LogRecord record) {
-          logged.add(record.getMessage());
-        }
-
-        @Override
-        public void flush() {}
-
-        @Override
-        public void close() {}
-      };
+  private LogCapture checkLog;
+  private LogCapture authLog;
 
   @BeforeEach
   void captureLogs() {
-    CHECK_LOG.addHandler(capture);
-    AUTH_LOG.addHandler(capture);
+    checkLog = LogCapture.start(GatewayTokenCheck.class.getName(), Level.WARNING);
+    authLog = LogCapture.start(GatewayAuth.class.getName(), Level.WARNING);
   }
 
   @AfterEach
   void releaseLogs() {
-    CHECK_LOG.removeHandler(capture);
-    AUTH_LOG.removeHandler(capture);
+    checkLog.close();
+    authLog.close();
+  }
+
+  /** What the token check and the cert file's refresh logged, at WARNING, during the test. */
+  private List<String> logged() {
+    return Stream.concat(checkLog.messages().stream(), authLog.messages().stream()).toList();
   }
 
   static Stream<Arguments> tokenCases() {
@@ -89,12 +77,12 @@ class GatewayAuthTest {
     Status status = call(auth, inputs.get("method").asText(), inputs.get("request_headers"));
     if (expected.get("result").asText().equals("accept")) {
       assertThat(status.getCode()).as("%s", status).isEqualTo(Status.Code.OK);
-      assertThat(logged).noneMatch(line -> line.startsWith("Gateway auth failed"));
+      assertThat(logged()).noneMatch(line -> line.startsWith("Gateway auth failed"));
     } else {
       assertThat(status.getCode().name()).isEqualTo(expected.get("grpc_status").asText());
       assertThat(status.getCode().value()).isEqualTo(expected.get("grpc_status_code").asInt());
       assertThat(status.getDescription()).isEqualTo(expected.get("grpc_details").asText());
-      assertThat(logged)
+      assertThat(logged())
           .contains(
               "Gateway auth failed on "
                   + inputs.get("method").asText()
@@ -119,7 +107,7 @@ class GatewayAuthTest {
     if (name.equals("gateway.wrong_model_id")) {
       assertThat(status.getCode()).isEqualTo(Status.Code.UNAUTHENTICATED);
       assertThat(status.getDescription()).isEqualTo(GatewayTokenCheck.FAILED);
-      assertThat(logged)
+      assertThat(logged())
           .contains(
               "Gateway auth failed on "
                   + SecureVectors.CALL
@@ -171,7 +159,7 @@ class GatewayAuthTest {
     Files.writeString(file, "{not json");
     millis.addAndGet(30_000);
     assertThat(auth.allowedHashes()).isEqualTo(Set.of("bb"));
-    assertThat(logged).anyMatch(line -> line.contains("keeping the previous 1 cert hash(es)"));
+    assertThat(logged()).anyMatch(line -> line.contains("keeping the previous 1 cert hash(es)"));
 
     // The failed attempt counts: the next re-read waits another 30 s.
     Files.writeString(file, "{\"cert_hashes\": [\"cc\"]}");

@@ -73,34 +73,31 @@ class RunnerMainMetricsTest {
     System.clearProperty(RunnerMain.HAS_GPU_PROPERTY);
   }
 
-  private static RunnerMain.Options parse(Map<String, String> env, String... args)
-      throws RunnerMain.UsageException {
-    return RunnerMain.parse(
-        args, env, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
-  }
-
   @Test
   void noMetricsUnlessAPortIsGivenAndTheyListenOnTheRunnersHostByDefault() throws Exception {
     String dir = code.toString();
-    assertThat(parse(Map.of(), "--code-directory", dir).servesMetrics()).isFalse();
-    RunnerMain.Options inContainer = parse(Map.of("METRICS_PORT", "9100"), "--code-directory", dir);
+    assertThat(RunnerMainTest.parse(Map.of(), "--code-directory", dir).servesMetrics()).isFalse();
+    RunnerMain.Options inContainer =
+        RunnerMainTest.parse(Map.of("METRICS_PORT", "9100"), "--code-directory", dir);
     assertThat(inContainer.servesMetrics()).isTrue();
     assertThat(inContainer.metricsPort()).isEqualTo(9100);
     assertThat(inContainer.metricsHost()).as("the runner's [::]:50051").isEqualTo("::");
     RunnerMain.Options local =
-        parse(
+        RunnerMainTest.parse(
             Map.of("GRPC_ADDRESS", "127.0.0.1:50051"), "--code-directory", dir, "--metrics-port=0");
     assertThat(local.metricsHost()).isEqualTo("127.0.0.1");
     assertThat(local.metricsPort()).isZero();
     RunnerMain.Options chosen =
-        parse(
+        RunnerMainTest.parse(
             Map.of("METRICS_PORT", "9100", "METRICS_HOST", "127.0.0.1"),
             "--code-directory",
             dir,
             "--address",
             "[::1]:50051");
     assertThat(chosen.metricsHost()).isEqualTo("127.0.0.1");
-    assertThat(parse(Map.of(), "--code-directory", dir, "--address", "[::1]:5").metricsHost())
+    assertThat(
+            RunnerMainTest.parse(Map.of(), "--code-directory", dir, "--address", "[::1]:5")
+                .metricsHost())
         .isEqualTo("::1");
   }
 

@@ -78,7 +78,8 @@ class RunnerMainTest {
     System.clearProperty(RunnerMain.MODEL_ID_PROPERTY);
   }
 
-  private static RunnerMain.Options parse(Map<String, String> env, String... args)
+  /** Parses a command line and environment as the executable does, its usage output dropped. */
+  static RunnerMain.Options parse(Map<String, String> env, String... args)
       throws RunnerMain.UsageException {
     return RunnerMain.parse(
         args, env, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));

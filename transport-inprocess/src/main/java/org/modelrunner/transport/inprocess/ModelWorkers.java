@@ -82,9 +82,6 @@ final class ModelWorkers extends ThreadPoolExecutor {
   /** At most this many workers are handed off at once (threads that model code keeps). */
   static final int MAX_HANDED_OFF = 4096;
 
-  /** How long an idle thread above the pool's size stays (the pool lowers its maximum as well). */
-  static final long KEEP_ALIVE_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
-
   private static final long IDLE = Long.MIN_VALUE;
 
   /** A worker thread, with the time it started its current request. */
@@ -129,7 +126,7 @@ final class ModelWorkers extends ThreadPoolExecutor {
     super(
         BASE_WORKERS,
         BASE_WORKERS,
-        KEEP_ALIVE_NANOS,
+        0, // no thread is ever above the core size but below the maximum: they are equal
         TimeUnit.NANOSECONDS,
         new LinkedBlockingQueue<>());
     this.cpuTime = cpuTime;
