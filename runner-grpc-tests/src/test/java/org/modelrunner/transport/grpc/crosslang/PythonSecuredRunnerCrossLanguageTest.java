@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -72,14 +74,22 @@ class PythonSecuredRunnerCrossLanguageTest {
     assertThat(fleets.reports).isEmpty();
   }
 
+  /**
+   * Serves the Python model in secure mode with the vectors' cruncher material, accepting the
+   * coordinator whose certificate hash is {@code coordinatorHash}; {@code extra}: the script's
+   * further arguments (a case of cases.json whose identity it should present).
+   */
+  private static PythonPeer.PythonServer serveSecure(String coordinatorHash, String... extra) {
+    List<String> args =
+        new ArrayList<>(List.of("secure", vectors().resolve("cruncher").toString()));
+    args.add(coordinatorHash);
+    args.addAll(List.of(extra));
+    return PythonPeer.serve("serve_secured_model.py", args.toArray(String[]::new));
+  }
+
   @Test
   void our_secure_client_calls_a_python_runner_in_secure_mode() throws Exception {
-    try (PythonPeer.PythonServer server =
-            PythonPeer.serve(
-                "serve_secured_model.py",
-                "secure",
-                vectors().resolve("cruncher").toString(),
-                COORDINATOR_HASH);
+    try (PythonPeer.PythonServer server = serveSecure(COORDINATOR_HASH);
         ClientFleets fleets = new ClientFleets(secure(), model(server.port()), BASE)) {
       assertTicksAndPredicts(fleets);
     }
@@ -88,10 +98,7 @@ class PythonSecuredRunnerCrossLanguageTest {
   @Test
   void a_python_runner_whose_identity_names_another_model_is_reported() throws Exception {
     try (PythonPeer.PythonServer server =
-        PythonPeer.serve(
-            "serve_secured_model.py",
-            "secure",
-            vectors().resolve("cruncher").toString(),
+        serveSecure(
             COORDINATOR_HASH,
             vectors().resolve("cases.json").toString(),
             "secure.server_identity.wrong_model_id")) {
@@ -107,11 +114,7 @@ class PythonSecuredRunnerCrossLanguageTest {
   @Test
   void a_python_runner_that_does_not_know_our_key_refuses_us() throws Exception {
     try (PythonPeer.PythonServer server =
-        PythonPeer.serve(
-            "serve_secured_model.py",
-            "secure",
-            vectors().resolve("cruncher").toString(),
-            "87145f07b66f1d4d0ad18470dfe03160c0ea6798c8567af5d8ed58f7931818e5")) {
+        serveSecure("87145f07b66f1d4d0ad18470dfe03160c0ea6798c8567af5d8ed58f7931818e5")) {
       SecureClientTest.assertRefusedAtSetup(
           secure(),
           model(server.port()),
