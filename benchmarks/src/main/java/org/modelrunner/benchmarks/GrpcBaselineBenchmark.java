@@ -44,7 +44,8 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
  * Options as system properties: {@code -Dcalls=20000} (measured lone calls), {@code
- * -Dwarmup=20000}, {@code -Dticks=2000} (measured fan-out ticks), {@code -Dsizes=10,50}.
+ * -Dwarmup=20000}, {@code -Dticks=2000} (measured fan-out ticks), {@code -Dsizes=10,50}, {@code
+ * -Dstarts=3} (cold starts with and without a class-data archive; 0 for none).
  */
 public final class GrpcBaselineBenchmark {
   private GrpcBaselineBenchmark() {}
@@ -76,6 +77,7 @@ public final class GrpcBaselineBenchmark {
         System.getProperty("java.version"),
         Processes.SERVER_JVM);
     try {
+      coldStarts(work, code, loops, Integer.getInteger("starts", 3));
       lone(work, code, loops, calls, warmup);
       for (String size : sizes) {
         if (size.isBlank()) {
@@ -85,6 +87,80 @@ public final class GrpcBaselineBenchmark {
       }
     } finally {
       loops.shutdownGracefully(0, 0, TimeUnit.SECONDS);
+    }
+  }
+
+  /**
+   * Starts the runner {@code starts} times as it is and as many times with a class-data sharing
+   * archive of its classes, made first by a training run (a start, a Setup and 200 calls, a {@code
+   * SIGTERM}), as runner-grpc's README tells an image to do; prints each time from process start to
+   * serving, and the CPU the process used until then.
+   */
+  private static void coldStarts(Path work, Path code, EventLoopGroup loops, int starts)
+      throws Exception {
+    if (starts <= 0) {
+      return;
+    }
+    Path archive = work.resolve("runner.jsa");
+    int trainingPort = Processes.freePort();
+    Process training =
+        Processes.runner(
+            code,
+            trainingPort,
+            work.resolve("training.log"),
+            List.of("-XX:ArchiveClassesAtExit=" + archive));
+    ManagedChannel probe = channel(loops, trainingPort);
+    try {
+      awaitServing(probe, System.nanoTime());
+    } finally {
+      probe.shutdownNow();
+    }
+    try (ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + trainingPort))
+            .baseClass(BenchBase.class.getName())
+            .build()) {
+      if (!fleet.awaitConnected(1, Duration.ofMinutes(1))) {
+        throw new IllegalStateException("The training runner did not connect");
+      }
+      FanOut predict = FanOut.of("predict");
+      for (int i = 0; i < 200; i++) {
+        fleet.callAndWait(predict);
+      }
+    }
+    training.destroy(); // SIGTERM: the JVM writes the archive as it exits
+    if (!training.waitFor(60, TimeUnit.SECONDS) || !Files.isRegularFile(archive)) {
+      training.destroyForcibly();
+      System.out.println("\nCold start: no class-data archive was written; see " + work);
+      return;
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "%nCold start, %d starts each: from process start to serving (CPU until then)%n",
+        starts);
+    for (List<String> options :
+        List.of(List.<String>of(), List.of("-XX:SharedArchiveFile=" + archive))) {
+      StringBuilder line = new StringBuilder();
+      for (int i = 0; i < starts; i++) {
+        int port = Processes.freePort();
+        long started = System.nanoTime();
+        Process runner = Processes.runner(code, port, work.resolve("cold-" + i + ".log"), options);
+        ManagedChannel channel = channel(loops, port);
+        try {
+          long serving = awaitServing(channel, started);
+          line.append(
+              String.format(
+                  Locale.ROOT,
+                  " %.0f ms (%.0f ms)",
+                  (serving - started) / 1e6,
+                  Processes.cpuNanos(runner) / 1e6));
+        } finally {
+          channel.shutdownNow();
+          Processes.stop(List.of(runner));
+        }
+      }
+      System.out.printf(
+          Locale.ROOT, "%-28s%s%n", options.isEmpty() ? "as it is" : "class-data archive", line);
     }
   }
 
@@ -108,7 +184,12 @@ public final class GrpcBaselineBenchmark {
 
       // Raw client, trivial server.
       var rawStub = DynamicSubclassServiceGrpc.newBlockingStub(toTrivial);
-      for (int i = 0; i < warmup; i++) {
+      long trivialCpuBefore = Processes.cpuNanos(trivial);
+      for (int i = 0; i < 10_000; i++) {
+        rawStub.call(PREDICT);
+      }
+      double trivialFirst = (Processes.cpuNanos(trivial) - trivialCpuBefore) / 1e3 / 10_000;
+      for (int i = 10_000; i < warmup; i++) {
         rawStub.call(PREDICT);
       }
       Figures raw = measure(calls, trivial, () -> time(() -> rawStub.call(PREDICT)));
@@ -165,6 +246,13 @@ public final class GrpcBaselineBenchmark {
             firstTenThousand,
             firstTenThousand / ours.serverMicros,
             ours.serverMicros);
+        System.out.printf(
+            Locale.ROOT,
+            "The trivial server's CPU per call over its first 10,000 calls (from the raw client) %.1f µs"
+                + " = %.2f× its steady (%.1f µs)%n",
+            trivialFirst,
+            trivialFirst / raw.serverMicros,
+            raw.serverMicros);
       } finally {
         toRunner.shutdownNow();
         toTrivial.shutdownNow();
@@ -349,6 +437,9 @@ public final class GrpcBaselineBenchmark {
         }
       }
       TimeUnit.MILLISECONDS.sleep(2);
+      // The probe's own channel must not wait out gRPC's reconnect backoff (1 s, then more) after
+      // a refused connection: that would be measured as the server's start.
+      channel.resetConnectBackoff();
     }
     throw new IllegalStateException("A server did not start serving within 180 s");
   }

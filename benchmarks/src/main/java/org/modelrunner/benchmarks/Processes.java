@@ -59,7 +59,12 @@ final class Processes {
 
   /** Starts our runner on {@code port}, its output in {@code log}. */
   static Process runner(Path code, int port, Path log) throws IOException {
-    List<String> command = new ArrayList<>(java());
+    return runner(code, port, log, List.of());
+  }
+
+  /** Starts our runner on {@code port} with more JVM options, its output in {@code log}. */
+  static Process runner(Path code, int port, Path log, List<String> jvmOptions) throws IOException {
+    List<String> command = new ArrayList<>(java(jvmOptions));
     command.addAll(
         List.of(
             "org.modelrunner.transport.grpc.RunnerMain",
@@ -79,7 +84,7 @@ final class Processes {
 
   /** Starts the trivial server on {@code port}, its output in {@code log}. */
   static Process trivial(int port, Path log) throws IOException {
-    List<String> command = new ArrayList<>(java());
+    List<String> command = new ArrayList<>(java(List.of()));
     command.addAll(List.of(TrivialServer.class.getName(), Integer.toString(port)));
     return new ProcessBuilder(command)
         .redirectErrorStream(true)
@@ -87,10 +92,11 @@ final class Processes {
         .start();
   }
 
-  private static List<String> java() {
+  private static List<String> java(List<String> jvmOptions) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(SERVER_JVM);
+    command.addAll(jvmOptions);
     command.add("-cp");
     command.add(classPath());
     return command;

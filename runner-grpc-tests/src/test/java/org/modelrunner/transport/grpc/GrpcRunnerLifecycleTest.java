@@ -2,9 +2,11 @@ package org.modelrunner.transport.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 import static org.modelrunner.transport.grpc.RunnerClient.assertStatus;
 import static org.modelrunner.transport.grpc.RunnerModels.BASE;
 
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -12,6 +14,8 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -21,6 +25,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 import org.modelrunner.loader.HostedModel;
 import org.modelrunner.loader.Submission;
 import org.modelrunner.spi.Variant;
+import org.modelrunner.testsupport.LogCapture;
 import org.modelrunner.transport.grpc.proto.CallResponse;
 
 /**
@@ -46,9 +51,10 @@ class GrpcRunnerLifecycleTest {
         RunnerSources.create()
             .add(
                 API_BASE,
-                """
+"""
                 package com.example.api;
                 import org.modelrunner.spi.Variant;
+import org.modelrunner.testsupport.LogCapture;
                 public abstract class Base {
                   public abstract String kind();
                   public Variant wrapped() { return Variant.ofString("wrapped " + kind()); }
@@ -328,6 +334,37 @@ class GrpcRunnerLifecycleTest {
     assertThat(HostClassPath.expand(java.util.List.of(dir)))
         .containsExactly(
             dir.toAbsolutePath().normalize(), dir.resolve("a.jar"), dir.resolve("b/z.jar"));
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"health", "setup"})
+  void theWarmUpWaitsForTheFirstHealthAnswerOrSetup(String first) throws IOException {
+    Logger log = Logger.getLogger(GrpcRunner.class.getName());
+    Level level = log.getLevel();
+    log.setLevel(Level.FINEST);
+    try (LogCapture warmed = LogCapture.start(GrpcRunner.class.getName(), Level.FINEST);
+        GrpcRunner runner = RunnerModels.runner().warmUp(true).build().start();
+        RunnerClient client = new RunnerClient(runner)) {
+      // Nothing asked yet: no warm-up running, none done (it would compete with the first answer).
+      assertThat(warmUpThreads()).isZero();
+      assertThat(warmed.messages()).noneMatch(message -> message.startsWith("Warmed up"));
+      if (first.equals("health")) {
+        assertThat(client.health("")).isEqualTo(ServingStatus.SERVING);
+      } else {
+        assertThat(client.setup(BASE).getStatus().getCode()).isEqualTo("SUCCESS");
+      }
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> warmed.messages().stream().anyMatch(m -> m.startsWith("Warmed up")));
+    } finally {
+      log.setLevel(level);
+    }
+  }
+
+  private static long warmUpThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(thread -> thread.getName().startsWith("modelrunner-grpc-warmup"))
+        .count();
   }
 
   private static boolean sees(RunnerClient client, String className) {

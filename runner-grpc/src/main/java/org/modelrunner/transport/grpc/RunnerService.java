@@ -71,15 +71,23 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   private final RunnerCore core;
   private final Executor modelExecutor;
   private final int maxSendBytes;
+  private final Runnable onSetup;
 
   RunnerService(RunnerCore core, Executor modelExecutor, int maxSendBytes) {
+    this(core, modelExecutor, maxSendBytes, () -> {});
+  }
+
+  /** As above, and runs {@code onSetup} (quickly, on the transport's thread) at each Setup. */
+  RunnerService(RunnerCore core, Executor modelExecutor, int maxSendBytes, Runnable onSetup) {
     this.core = Objects.requireNonNull(core, "core");
     this.modelExecutor = Objects.requireNonNull(modelExecutor, "modelExecutor");
     this.maxSendBytes = maxSendBytes;
+    this.onSetup = Objects.requireNonNull(onSetup, "onSetup");
   }
 
   @Override
   public void setup(SetupRequest request, StreamObserver<SetupResponse> responses) {
+    onSetup.run();
     serve(
         "Setup " + shown(request.getClassName()),
         request,
