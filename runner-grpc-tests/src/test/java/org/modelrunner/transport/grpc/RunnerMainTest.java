@@ -8,6 +8,7 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintStream;
 import java.net.InetAddress;
 import java.net.ServerSocket;
@@ -17,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -91,6 +93,29 @@ class RunnerMainTest {
 
   private String out() {
     return outBytes.toString(StandardCharsets.UTF_8);
+  }
+
+  @Test
+  void theExecutableSetsItsPropertiesUnlessTheyAreSet() throws IOException {
+    Properties empty = new Properties();
+    RunnerMain.defaultProperties(empty);
+    assertThat(empty)
+        .containsEntry("java.util.logging.manager", RunnerLogManager.class.getName())
+        .containsEntry(RunnerMain.NETTY_JFR_PROPERTY, "false");
+    Properties chosen = new Properties();
+    chosen.setProperty(RunnerMain.NETTY_JFR_PROPERTY, "true");
+    chosen.setProperty("java.util.logging.manager", "com.example.Manager");
+    RunnerMain.defaultProperties(chosen);
+    assertThat(chosen)
+        .containsEntry(RunnerMain.NETTY_JFR_PROPERTY, "true")
+        .containsEntry("java.util.logging.manager", "com.example.Manager");
+    // It is the name the shaded Netty reads (grpc-netty-shaded relocates Netty's own).
+    try (InputStream in =
+        io.grpc.netty.shaded.io.netty.util.internal.PlatformDependent.class.getResourceAsStream(
+            "PlatformDependent.class")) {
+      assertThat(new String(in.readAllBytes(), StandardCharsets.ISO_8859_1))
+          .contains(RunnerMain.NETTY_JFR_PROPERTY);
+    }
   }
 
   @Test

@@ -106,6 +106,12 @@ import picocli.CommandLine.Option;
 public final class RunnerMain {
   static final String NAME = "model-runner-grpc";
 
+  /**
+   * grpc-netty-shaded's name of Netty's {@code io.netty.jfr.enabled}: whether its buffer pool emits
+   * Flight Recorder events. The executable turns it off unless it is set.
+   */
+  static final String NETTY_JFR_PROPERTY = "io.grpc.netty.shaded.io.netty.jfr.enabled";
+
   /** Exit code of a usage error. */
   static final int USAGE = 2;
 
@@ -426,15 +432,23 @@ public final class RunnerMain {
    * @param args the command line; {@code --help} lists the options
    */
   public static void main(String[] args) {
-    // Before anything touches java.util.logging: lets the runner log while it stops (see
-    // RunnerLogManager).
-    if (System.getProperty("java.util.logging.manager") == null) {
-      System.setProperty("java.util.logging.manager", RunnerLogManager.class.getName());
-    }
+    defaultProperties(System.getProperties());
     int code = execute(args, System.getenv(), System.out, System.err, new JvmProcess());
     if (code != 0) {
       System.exit(code);
     }
+  }
+
+  /**
+   * Sets the system properties the executable needs, unless they are set: before anything touches
+   * {@code java.util.logging}, its {@link RunnerLogManager} (which lets the runner log while it
+   * stops); and Netty's buffer pool without Flight Recorder events ({@link #NETTY_JFR_PROPERTY}):
+   * with them, the pool's first buffer loads Flight Recorder's classes, recording or not (about 130
+   * ms on two cores, on the way to the runner's first answer).
+   */
+  static void defaultProperties(java.util.Properties properties) {
+    properties.putIfAbsent("java.util.logging.manager", RunnerLogManager.class.getName());
+    properties.putIfAbsent(NETTY_JFR_PROPERTY, "false");
   }
 
   /** What running the runner does to the process it runs in; tests replace it. */
