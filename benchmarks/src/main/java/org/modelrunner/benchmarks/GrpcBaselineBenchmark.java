@@ -111,7 +111,7 @@ public final class GrpcBaselineBenchmark {
             List.of("-XX:ArchiveClassesAtExit=" + archive));
     ManagedChannel probe = channel(loops, trainingPort);
     try {
-      awaitServing(probe, System.nanoTime());
+      awaitServing(probe, System.nanoTime(), training);
     } finally {
       probe.shutdownNow();
     }
@@ -147,7 +147,7 @@ public final class GrpcBaselineBenchmark {
         Process runner = Processes.runner(code, port, work.resolve("cold-" + i + ".log"), options);
         ManagedChannel channel = channel(loops, port);
         try {
-          long serving = awaitServing(channel, started);
+          long serving = awaitServing(channel, started, runner);
           line.append(
               String.format(
                   Locale.ROOT,
@@ -175,12 +175,12 @@ public final class GrpcBaselineBenchmark {
       Process runner = Processes.runner(code, runnerPort, work.resolve("runner.log"));
       processes.add(runner);
       ManagedChannel toRunner = channel(loops, runnerPort);
-      long serving = awaitServing(toRunner, started);
+      long serving = awaitServing(toRunner, started, runner);
       long cpuToServing = Processes.cpuNanos(runner);
       Process trivial = Processes.trivial(trivialPort, work.resolve("trivial.log"));
       processes.add(trivial);
       ManagedChannel toTrivial = channel(loops, trivialPort);
-      awaitServing(toTrivial, System.nanoTime());
+      awaitServing(toTrivial, System.nanoTime(), trivial);
 
       // Raw client, trivial server.
       var rawStub = DynamicSubclassServiceGrpc.newBlockingStub(toTrivial);
@@ -421,8 +421,21 @@ public final class GrpcBaselineBenchmark {
 
   /** Waits until the server answers a health check (or a call), and returns when. */
   private static long awaitServing(ManagedChannel channel, long since) throws InterruptedException {
+    return awaitServing(channel, since, null);
+  }
+
+  /** As above, failing at once if {@code process} (when given) has ended. */
+  private static long awaitServing(ManagedChannel channel, long since, Process process)
+      throws InterruptedException {
     long deadline = since + TimeUnit.SECONDS.toNanos(180);
     while (System.nanoTime() < deadline) {
+      if (process != null && !process.isAlive()) {
+        throw new IllegalStateException(
+            "A server process ended with "
+                + process.exitValue()
+                + " before it served: see its log in the modelrunner-grpc-baseline folder of "
+                + System.getProperty("java.io.tmpdir"));
+      }
       try {
         HealthCheckResponse response =
             HealthGrpc.newBlockingStub(channel)

@@ -293,7 +293,7 @@ import org.modelrunner.testsupport.LogCapture;
       assertThat(sees(client, "io.grpc.Server")).isFalse();
       assertThat(sees(client, "com.google.protobuf.Message")).isFalse();
       assertThat(sees(client, "com.fasterxml.jackson.databind.ObjectMapper")).isFalse();
-      assertThat(sees(client, "picocli.CommandLine")).isFalse();
+      assertThat(sees(client, "org.apache.commons.cli.CommandLine")).isFalse();
       assertThat(sees(client, "org.modelrunner.transport.grpc.GrpcRunner")).isFalse();
       assertThat(sees(client, "org.modelrunner.loader.HostedModel")).isFalse();
       assertThat(sees(client, "org.modelrunner.testsupport.Gate")).isFalse();

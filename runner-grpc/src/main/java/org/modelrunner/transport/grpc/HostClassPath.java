@@ -19,7 +19,7 @@ import org.modelrunner.loader.Submission;
  * submission sees through its fallback class loader. Over it, either the application's class loader
  * (an embedded runner, by default) or only the JDK and the shared API packages ({@link
  * Submission#DEFAULT_SHARED_PACKAGES}): then nothing else of the runner (gRPC, Netty, protobuf,
- * Jackson's data binding, picocli, this package) is visible to submitted code.
+ * Jackson's data binding, commons-cli, this package) is visible to submitted code.
  *
  * <p>An entry is a jar, or a folder: the folder is a class folder and every {@code .jar} beneath it
  * (in sorted path order) is added too, as for a submission.

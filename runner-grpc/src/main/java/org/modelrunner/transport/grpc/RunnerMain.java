@@ -13,13 +13,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.BiConsumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 import java.util.stream.Stream;
-import picocli.CommandLine;
-import picocli.CommandLine.Command;
-import picocli.CommandLine.Model.OptionSpec;
-import picocli.CommandLine.Option;
+import org.apache.commons.cli.CommandLine;
+import org.apache.commons.cli.DefaultParser;
+import org.apache.commons.cli.HelpFormatter;
+import org.apache.commons.cli.MissingArgumentException;
+import org.apache.commons.cli.Option;
+import org.apache.commons.cli.ParseException;
+import org.apache.commons.cli.UnrecognizedOptionException;
 
 /**
  * The runner as a program: {@code java -jar model-runner-grpc-runner.jar --code-directory
@@ -89,20 +93,6 @@ import picocli.CommandLine.Option;
  * shutting down 5 s after the grace period (a model's shutdown hook that never returns, say) is
  * halted with status 1. Logs go to standard error through {@code java.util.logging}.
  */
-@Command(
-    name = RunnerMain.NAME,
-    sortOptions = false,
-    usageHelpAutoWidth = true,
-    description = {
-      "Serves one submitted model over gRPC with the Python model runner's protocol",
-      "(dynamic_subclass.DynamicSubclassService and grpc.health.v1.Health).",
-      "Each option can also be set by the environment variable named in its description; the command line"
-          + " wins."
-    },
-    footer = {
-      "",
-      "Exit codes: 0 stopped, 1 cannot listen, 2 usage error. SIGTERM stops gracefully."
-    })
 public final class RunnerMain {
   static final String NAME = "model-runner-grpc";
 
@@ -167,258 +157,329 @@ public final class RunnerMain {
           Map.entry("--metrics-port", "METRICS_PORT"),
           Map.entry("--metrics-host", "METRICS_HOST"));
 
-  @Option(
-      names = "--code-directory",
-      paramLabel = "PATH",
-      description =
-          "The submission: a folder of classes and jars, or a jar. Env CODE_DIRECTORY. Default"
-              + " /workspace/submission/code if it exists (the Python runner's container); required otherwise.")
+  // The options' values as given (command line, then variable, then default), checked by check().
   String codeDirectory;
 
-  @Option(
-      names = "--resource-directory",
-      paramLabel = "PATH",
-      defaultValue = "/workspace/resources",
-      description =
-          "The model's resources (weights...): the model reads it from the system property "
-              + RESOURCE_DIRECTORY_PROPERTY
-              + ". Env RESOURCE_DIRECTORY. Default /workspace/resources.")
   String resourceDirectory;
 
-  @Option(
-      names = "--has-gpu",
-      paramLabel = "BOOLEAN",
-      arity = "0..1",
-      fallbackValue = "true",
-      defaultValue = "false",
-      description =
-          "Whether the runner has a GPU (the model reads the system property "
-              + HAS_GPU_PROPERTY
-              + "): a flag, or true/false, 1/0, yes/no, on/off. Env HAS_GPU. Default false.")
   String hasGpu;
 
-  @Option(
-      names = "--model-id",
-      paramLabel = "ID",
-      description =
-          "The model's id (the model reads the system property "
-              + MODEL_ID_PROPERTY
-              + "): the model_id cruncher_msg.json must name in secure mode, and gateway tokens"
-              + " in gateway mode. Env MODEL_ID.")
   String modelId;
 
-  @Option(
-      names = "--main-file",
-      paramLabel = "FILE",
-      defaultValue = "main.py",
-      description =
-          "Accepted for the Python runner's entrypoint and ignored: a Java submission has no main"
-              + " file. Env MAIN_FILE.")
   String mainFile;
 
-  @Option(
-      names = "--secure",
-      paramLabel = "BOOLEAN",
-      arity = "0..1",
-      fallbackValue = "true",
-      defaultValue = "false",
-      description =
-          "The Python ecosystem's secure mode: TLS only, a client certificate from ca.crt required,"
-              + " the coordinator's key pinned (--coordinator-cert-hash), the signed identity of"
-              + " cruncher_msg.json sent with each answer. A flag, or true/false, 1/0, yes/no, on/off."
-              + " Env SECURE. Default false.")
   String secure;
 
-  @Option(
-      names = "--certificates-directory",
-      paramLabel = "PATH",
-      defaultValue = "/workspace/certificates",
-      description =
-          "Secure mode's files: tls.crt, tls.key, ca.crt (the coordinators' authority),"
-              + " cruncher_msg.json. Env CERTIFICATES_DIRECTORY. Default /workspace/certificates.")
   String certificatesDirectory;
 
-  @Option(
-      names = "--cruncher-wallet-pubkey",
-      paramLabel = "BASE58",
-      description =
-          "Secure mode: the wallet that must have signed cruncher_msg.json. Env"
-              + " CRUNCHER_WALLET_PUBKEY.")
   String cruncherWalletPubkey;
 
-  @Option(
-      names = "--cruncher-hotkey",
-      paramLabel = "HOTKEY",
-      description =
-          "Secure mode: the hotkey cruncher_msg.json must name (unset: none). Env CRUNCHER_HOTKEY.")
   String cruncherHotkey;
 
-  @Option(
-      names = "--coordinator-cert-hash",
-      paramLabel = "HEX",
-      description =
-          "Secure mode: the registered coordinator key, lowercase hex SHA-256 of its"
-              + " SubjectPublicKeyInfo. Env COORDINATOR_CERT_HASH.")
   String coordinatorCertHash;
 
-  @Option(
-      names = "--coordinator-cert-hash-secondary",
-      paramLabel = "HEX",
-      description =
-          "Secure mode: a second registered coordinator key (rotation). Env"
-              + " COORDINATOR_CERT_HASH_SECONDARY.")
   String coordinatorCertHashSecondary;
 
-  @Option(
-      names = "--coordinator-wallet-pubkey",
-      paramLabel = "BASE58",
-      description = "Accepted and unused, as by the Python runner. Env COORDINATOR_WALLET_PUBKEY.")
   String coordinatorWalletPubkey;
 
-  @Option(
-      names = "--crunch-onchain-address",
-      paramLabel = "ADDRESS",
-      description = "Accepted and unused, as by the Python runner. Env CRUNCH_ONCHAIN_ADDRESS.")
   String crunchOnchainAddress;
 
-  @Option(
-      names = "--gateway-auth-cert-file",
-      paramLabel = "PATH",
-      description =
-          "Gateway authentication: every call but health needs a token signed by a key whose"
-              + " SPKI SHA-256 this JSON file lists (cert_hashes; read again every 30 s). Env "
-              + GatewayAuth.CERT_FILE_VARIABLE
-              + " (the Python runner's switch).")
   String gatewayAuthCertFile;
 
-  @Option(
-      names = "--gateway-auth-check-model-id",
-      paramLabel = "BOOLEAN",
-      arity = "0..1",
-      fallbackValue = "true",
-      defaultValue = "true",
-      description =
-          "Gateway authentication: refuse a token whose model_id is not --model-id (when set),"
-              + " which the Python runner does not check. Env GATEWAY_AUTH_CHECK_MODEL_ID."
-              + " Default true.")
   String gatewayAuthCheckModelId;
 
-  @Option(
-      names = "--tls-certificate",
-      paramLabel = "PATH",
-      description =
-          "Serve TLS with this PEM certificate chain (leaf first), with --tls-key; not with"
-              + " --secure, which has its own. Env TLS_CERTIFICATE.")
   String tlsCertificate;
 
-  @Option(
-      names = "--tls-key",
-      paramLabel = "PATH",
-      description = "The unencrypted PEM key (PKCS#8 or PKCS#1) of --tls-certificate. Env TLS_KEY.")
   String tlsKey;
 
-  @Option(
-      names = "--tls-client-ca",
-      paramLabel = "PATH",
-      description =
-          "With --tls-certificate: require client certificates issued by an authority of this"
-              + " PEM bundle. Env TLS_CLIENT_CA.")
   String tlsClientCa;
 
-  @Option(
-      names = "--address",
-      paramLabel = "HOST:PORT",
-      defaultValue = GrpcRunner.DEFAULT_ADDRESS,
-      description =
-          "Where to listen, as [::]:50051, 0.0.0.0:50051, 127.0.0.1:0. Env GRPC_ADDRESS."
-              + " Default [::]:50051.")
   String address;
 
-  @Option(
-      names = "--log-level",
-      paramLabel = "LEVEL",
-      defaultValue = "INFO",
-      description =
-          "CRITICAL, ERROR, WARNING, INFO, DEBUG or TRACE (or a java.util.logging level)."
-              + " Env LOG_LEVEL. Default INFO.")
   String logLevel;
 
-  @Option(
-      names = "--max-send-message-length",
-      paramLabel = "BYTES",
-      defaultValue = "67108864",
-      description =
-          "The largest response, in bytes; -1 for no limit. Env GRPC_MAX_SEND_MESSAGE_LENGTH."
-              + " Default 67108864 (64 MiB).")
   String maxSend;
 
-  @Option(
-      names = "--max-receive-message-length",
-      paramLabel = "BYTES",
-      defaultValue = "67108864",
-      description =
-          "The largest request, in bytes; -1 for no limit. Env GRPC_MAX_RECEIVE_MESSAGE_LENGTH."
-              + " Default 67108864 (64 MiB).")
   String maxReceive;
 
-  @Option(
-      names = "--class-path",
-      paramLabel = "PATHS",
-      description =
-          "Jars or class folders (a folder also brings the jars beneath it), separated by '${sys:path.separator}', that the submission sees besides the JDK and the model runner's API:"
-              + " where the coordinator's base class lives. Repeatable. Env HOST_CLASS_PATH.")
-  List<String> classPath;
+  final List<String> classPath = new ArrayList<>();
 
-  @Option(
-      names = "--call-time-limit",
-      paramLabel = "DURATION",
-      description =
-          "Answer a Call still running after this long with DEADLINE_EXCEEDED (the model keeps"
-              + " running; the runner is busy until it returns): seconds such as 2.5, or 250ms, 2s, 5m, PT2S;"
-              + " 0 for none. Env CALL_TIME_LIMIT. Default none.")
   String callTimeLimit;
 
-  @Option(
-      names = "--setup-time-limit",
-      paramLabel = "DURATION",
-      defaultValue = "5m",
-      description =
-          "Answer a Setup still running after this long (a constructor that loads for ever) with"
-              + " DEADLINE_EXCEEDED (the constructor keeps running; the runner is busy until it returns):"
-              + " seconds such as 90, or 250ms, 2s, 5m, PT5M; 0 for none. Env SETUP_TIME_LIMIT."
-              + " Default 5m.")
   String setupTimeLimit;
 
-  @Option(
-      names = "--shutdown-grace",
-      paramLabel = "DURATION",
-      defaultValue = "10s",
-      description =
-          "On SIGTERM, how long the request in flight may take to finish. Env SHUTDOWN_GRACE."
-              + " Default 10s.")
   String shutdownGrace;
 
-  @Option(
-      names = "--metrics-port",
-      paramLabel = "PORT",
-      description =
-          "Serve the runner's and the JVM's metrics as Prometheus text on http://HOST:PORT/metrics"
-              + " (0: a free port). Env METRICS_PORT. Default none: no metrics served.")
   String metricsPort;
 
-  @Option(
-      names = "--metrics-host",
-      paramLabel = "HOST",
-      description =
-          "Where the metrics listen: 127.0.0.1 keeps them local, :: or 0.0.0.0 on every interface."
-              + " Plain HTTP without authentication. Env METRICS_HOST. Default the host of --address.")
   String metricsHost;
 
-  @Option(
-      names = {"-h", "--help"},
-      usageHelp = true,
-      description = "Show this help and exit.")
-  boolean help;
+  /** What {@code --help} says before the options. */
+  private static final String HEADER =
+      "Serves one submitted model over gRPC with the Python model runner's protocol"
+          + " (dynamic_subclass.DynamicSubclassService and grpc.health.v1.Health). Each option can"
+          + " also be set by the environment variable named in its description; the command line"
+          + " wins.";
+
+  /** What {@code --help} says after the options. */
+  private static final String FOOTER =
+      "Exit codes: 0 stopped, 1 cannot listen, 2 usage error. SIGTERM stops gracefully.";
+
+  /**
+   * One option: its name, the label of its value, its default (null: none), whether it may be given
+   * without a value (a flag: {@code true}), the field it sets and its help.
+   */
+  private record Spec(
+      String name,
+      String label,
+      String defaultValue,
+      boolean flag,
+      BiConsumer<RunnerMain, String> field,
+      String help) {
+
+    /** The name without its dashes, as commons-cli knows it. */
+    String key() {
+      return name.substring(2);
+    }
+  }
+
+  /** Every option but {@code --help}, in the order {@code --help} lists them. */
+  private static final List<Spec> SPECS =
+      List.of(
+          new Spec(
+              "--code-directory",
+              "PATH",
+              null,
+              false,
+              (command, value) -> command.codeDirectory = value,
+              "The submission: a folder of classes and jars, or a jar. Env CODE_DIRECTORY. Default"
+                  + " /workspace/submission/code if it exists (the Python runner's container); required otherwise."),
+          new Spec(
+              "--resource-directory",
+              "PATH",
+              "/workspace/resources",
+              false,
+              (command, value) -> command.resourceDirectory = value,
+              "The model's resources (weights...): the model reads it from the system property "
+                  + RESOURCE_DIRECTORY_PROPERTY
+                  + ". Env RESOURCE_DIRECTORY. Default /workspace/resources."),
+          new Spec(
+              "--has-gpu",
+              "BOOLEAN",
+              "false",
+              true,
+              (command, value) -> command.hasGpu = value,
+              "Whether the runner has a GPU (the model reads the system property "
+                  + HAS_GPU_PROPERTY
+                  + "): a flag, or true/false, 1/0, yes/no, on/off. Env HAS_GPU. Default false."),
+          new Spec(
+              "--model-id",
+              "ID",
+              null,
+              false,
+              (command, value) -> command.modelId = value,
+              "The model's id (the model reads the system property "
+                  + MODEL_ID_PROPERTY
+                  + "): the model_id cruncher_msg.json must name in secure mode, and gateway tokens"
+                  + " in gateway mode. Env MODEL_ID."),
+          new Spec(
+              "--main-file",
+              "FILE",
+              "main.py",
+              false,
+              (command, value) -> command.mainFile = value,
+              "Accepted for the Python runner's entrypoint and ignored: a Java submission has no main"
+                  + " file. Env MAIN_FILE."),
+          new Spec(
+              "--secure",
+              "BOOLEAN",
+              "false",
+              true,
+              (command, value) -> command.secure = value,
+              "The Python ecosystem's secure mode: TLS only, a client certificate from ca.crt required,"
+                  + " the coordinator's key pinned (--coordinator-cert-hash), the signed identity of"
+                  + " cruncher_msg.json sent with each answer. A flag, or true/false, 1/0, yes/no, on/off."
+                  + " Env SECURE. Default false."),
+          new Spec(
+              "--certificates-directory",
+              "PATH",
+              "/workspace/certificates",
+              false,
+              (command, value) -> command.certificatesDirectory = value,
+              "Secure mode's files: tls.crt, tls.key, ca.crt (the coordinators' authority),"
+                  + " cruncher_msg.json. Env CERTIFICATES_DIRECTORY. Default /workspace/certificates."),
+          new Spec(
+              "--cruncher-wallet-pubkey",
+              "BASE58",
+              null,
+              false,
+              (command, value) -> command.cruncherWalletPubkey = value,
+              "Secure mode: the wallet that must have signed cruncher_msg.json. Env"
+                  + " CRUNCHER_WALLET_PUBKEY."),
+          new Spec(
+              "--cruncher-hotkey",
+              "HOTKEY",
+              null,
+              false,
+              (command, value) -> command.cruncherHotkey = value,
+              "Secure mode: the hotkey cruncher_msg.json must name (unset: none). Env CRUNCHER_HOTKEY."),
+          new Spec(
+              "--coordinator-cert-hash",
+              "HEX",
+              null,
+              false,
+              (command, value) -> command.coordinatorCertHash = value,
+              "Secure mode: the registered coordinator key, lowercase hex SHA-256 of its"
+                  + " SubjectPublicKeyInfo. Env COORDINATOR_CERT_HASH."),
+          new Spec(
+              "--coordinator-cert-hash-secondary",
+              "HEX",
+              null,
+              false,
+              (command, value) -> command.coordinatorCertHashSecondary = value,
+              "Secure mode: a second registered coordinator key (rotation). Env"
+                  + " COORDINATOR_CERT_HASH_SECONDARY."),
+          new Spec(
+              "--coordinator-wallet-pubkey",
+              "BASE58",
+              null,
+              false,
+              (command, value) -> command.coordinatorWalletPubkey = value,
+              "Accepted and unused, as by the Python runner. Env COORDINATOR_WALLET_PUBKEY."),
+          new Spec(
+              "--crunch-onchain-address",
+              "ADDRESS",
+              null,
+              false,
+              (command, value) -> command.crunchOnchainAddress = value,
+              "Accepted and unused, as by the Python runner. Env CRUNCH_ONCHAIN_ADDRESS."),
+          new Spec(
+              "--gateway-auth-cert-file",
+              "PATH",
+              null,
+              false,
+              (command, value) -> command.gatewayAuthCertFile = value,
+              "Gateway authentication: every call but health needs a token signed by a key whose"
+                  + " SPKI SHA-256 this JSON file lists (cert_hashes; read again every 30 s). Env "
+                  + GatewayAuth.CERT_FILE_VARIABLE
+                  + " (the Python runner's switch)."),
+          new Spec(
+              "--gateway-auth-check-model-id",
+              "BOOLEAN",
+              "true",
+              true,
+              (command, value) -> command.gatewayAuthCheckModelId = value,
+              "Gateway authentication: refuse a token whose model_id is not --model-id (when set),"
+                  + " which the Python runner does not check. Env GATEWAY_AUTH_CHECK_MODEL_ID."
+                  + " Default true."),
+          new Spec(
+              "--tls-certificate",
+              "PATH",
+              null,
+              false,
+              (command, value) -> command.tlsCertificate = value,
+              "Serve TLS with this PEM certificate chain (leaf first), with --tls-key; not with"
+                  + " --secure, which has its own. Env TLS_CERTIFICATE."),
+          new Spec(
+              "--tls-key",
+              "PATH",
+              null,
+              false,
+              (command, value) -> command.tlsKey = value,
+              "The unencrypted PEM key (PKCS#8 or PKCS#1) of --tls-certificate. Env TLS_KEY."),
+          new Spec(
+              "--tls-client-ca",
+              "PATH",
+              null,
+              false,
+              (command, value) -> command.tlsClientCa = value,
+              "With --tls-certificate: require client certificates issued by an authority of this"
+                  + " PEM bundle. Env TLS_CLIENT_CA."),
+          new Spec(
+              "--address",
+              "HOST:PORT",
+              GrpcRunner.DEFAULT_ADDRESS,
+              false,
+              (command, value) -> command.address = value,
+              "Where to listen, as [::]:50051, 0.0.0.0:50051, 127.0.0.1:0. Env GRPC_ADDRESS."
+                  + " Default [::]:50051."),
+          new Spec(
+              "--log-level",
+              "LEVEL",
+              "INFO",
+              false,
+              (command, value) -> command.logLevel = value,
+              "CRITICAL, ERROR, WARNING, INFO, DEBUG or TRACE (or a java.util.logging level)."
+                  + " Env LOG_LEVEL. Default INFO."),
+          new Spec(
+              "--max-send-message-length",
+              "BYTES",
+              "67108864",
+              false,
+              (command, value) -> command.maxSend = value,
+              "The largest response, in bytes; -1 for no limit. Env GRPC_MAX_SEND_MESSAGE_LENGTH."
+                  + " Default 67108864 (64 MiB)."),
+          new Spec(
+              "--max-receive-message-length",
+              "BYTES",
+              "67108864",
+              false,
+              (command, value) -> command.maxReceive = value,
+              "The largest request, in bytes; -1 for no limit. Env GRPC_MAX_RECEIVE_MESSAGE_LENGTH."
+                  + " Default 67108864 (64 MiB)."),
+          new Spec(
+              "--class-path",
+              "PATHS",
+              null,
+              false,
+              (command, value) -> command.classPath.add(value),
+              "Jars or class folders (a folder also brings the jars beneath it), separated by '"
+                  + File.pathSeparator
+                  + "', that the submission sees besides the JDK and the model runner's API:"
+                  + " where the coordinator's base class lives. Repeatable. Env HOST_CLASS_PATH."),
+          new Spec(
+              "--call-time-limit",
+              "DURATION",
+              null,
+              false,
+              (command, value) -> command.callTimeLimit = value,
+              "Answer a Call still running after this long with DEADLINE_EXCEEDED (the model keeps"
+                  + " running; the runner is busy until it returns): seconds such as 2.5, or 250ms, 2s, 5m, PT2S;"
+                  + " 0 for none. Env CALL_TIME_LIMIT. Default none."),
+          new Spec(
+              "--setup-time-limit",
+              "DURATION",
+              "5m",
+              false,
+              (command, value) -> command.setupTimeLimit = value,
+              "Answer a Setup still running after this long (a constructor that loads for ever) with"
+                  + " DEADLINE_EXCEEDED (the constructor keeps running; the runner is busy until it returns):"
+                  + " seconds such as 90, or 250ms, 2s, 5m, PT5M; 0 for none. Env SETUP_TIME_LIMIT."
+                  + " Default 5m."),
+          new Spec(
+              "--shutdown-grace",
+              "DURATION",
+              "10s",
+              false,
+              (command, value) -> command.shutdownGrace = value,
+              "On SIGTERM, how long the request in flight may take to finish. Env SHUTDOWN_GRACE."
+                  + " Default 10s."),
+          new Spec(
+              "--metrics-port",
+              "PORT",
+              null,
+              false,
+              (command, value) -> command.metricsPort = value,
+              "Serve the runner's and the JVM's metrics as Prometheus text on http://HOST:PORT/metrics"
+                  + " (0: a free port). Env METRICS_PORT. Default none: no metrics served."),
+          new Spec(
+              "--metrics-host",
+              "HOST",
+              null,
+              false,
+              (command, value) -> command.metricsHost = value,
+              "Where the metrics listen: 127.0.0.1 keeps them local, :: or 0.0.0.0 on every interface."
+                  + " Plain HTTP without authentication. Env METRICS_HOST. Default the host of --address."));
 
   /** The code directory used when none is given, if it exists. */
   private Path defaultCodeDirectory = DEFAULT_CODE_DIRECTORY;
@@ -552,28 +613,80 @@ public final class RunnerMain {
   static Options parse(
       String[] args, Map<String, String> env, PrintStream out, Path defaultCodeDirectory)
       throws UsageException {
-    RunnerMain command = new RunnerMain();
-    command.defaultCodeDirectory = defaultCodeDirectory;
-    CommandLine commandLine = new CommandLine(command);
-    commandLine.setDefaultValueProvider(
-        arg -> {
-          String variable =
-              arg instanceof OptionSpec option ? ENVIRONMENT.get(option.longestName()) : null;
-          String value = variable == null ? null : env.get(variable);
-          return value == null || value.isBlank() ? null : value;
-        });
+    org.apache.commons.cli.Options options = commandLineOptions();
+    CommandLine line;
     try {
-      commandLine.parseArgs(args);
-    } catch (CommandLine.ParameterException e) {
+      line = DefaultParser.builder().setAllowPartialMatching(false).get().parse(options, args);
+    } catch (UnrecognizedOptionException e) {
+      throw new UsageException("Unknown option: '" + e.getOption() + "' (see --help)");
+    } catch (MissingArgumentException e) {
+      throw new UsageException(
+          "Missing value for option '--"
+              + e.getOption().getLongOpt()
+              + "' ("
+              + e.getOption().getArgName()
+              + ") (see --help)");
+    } catch (ParseException e) {
       throw new UsageException(oneLine(e.getMessage()) + " (see --help)");
     }
-    if (commandLine.isUsageHelpRequested()) {
+    if (!line.getArgList().isEmpty()) {
+      throw new UsageException(
+          "Unexpected argument '"
+              + line.getArgList().get(0)
+              + "': every value follows its option"
+              + " (see --help)");
+    }
+    if (line.hasOption("help")) {
       PrintWriter writer = new PrintWriter(out, true, Charset.defaultCharset());
-      commandLine.usage(writer);
+      HelpFormatter help = new HelpFormatter();
+      help.setOptionComparator(null); // in the order of SPECS
+      help.printHelp(writer, HELP_WIDTH, NAME + " [OPTIONS]", HEADER, options, 2, 2, FOOTER);
       writer.flush();
       return null;
     }
+    RunnerMain command = new RunnerMain();
+    command.defaultCodeDirectory = defaultCodeDirectory;
+    for (Spec spec : SPECS) {
+      String[] given = line.getOptionValues(spec.key());
+      if (line.hasOption(spec.key())) {
+        if (given == null) { // a flag without its value
+          spec.field().accept(command, "true");
+        } else if (given.length > 1 && !spec.name().equals("--class-path")) {
+          throw new UsageException(
+              "option '" + spec.name() + "' should be specified only once (see --help)");
+        } else {
+          for (String value : given) {
+            spec.field().accept(command, value);
+          }
+        }
+        continue;
+      }
+      String variable = env.get(ENVIRONMENT.get(spec.name()));
+      if (variable != null && !variable.isBlank()) {
+        spec.field().accept(command, variable);
+      } else if (spec.defaultValue() != null) {
+        spec.field().accept(command, spec.defaultValue());
+      }
+    }
     return command.check();
+  }
+
+  /** How wide {@code --help} is. */
+  private static final int HELP_WIDTH = 100;
+
+  /** The command line's options, for commons-cli. */
+  private static org.apache.commons.cli.Options commandLineOptions() {
+    org.apache.commons.cli.Options options = new org.apache.commons.cli.Options();
+    for (Spec spec : SPECS) {
+      Option.Builder option =
+          Option.builder().longOpt(spec.key()).argName(spec.label()).desc(spec.help()).hasArg();
+      if (spec.flag()) {
+        option.optionalArg(true);
+      }
+      options.addOption(option.get());
+    }
+    options.addOption(Option.builder("h").longOpt("help").desc("Show this help and exit.").get());
+    return options;
   }
 
   private Options check() throws UsageException {
@@ -738,9 +851,6 @@ public final class RunnerMain {
 
   private List<Path> hostClassPath() throws UsageException {
     List<Path> entries = new ArrayList<>();
-    if (classPath == null) {
-      return entries;
-    }
     for (String value : classPath) {
       for (String entry : value.split(File.pathSeparator)) {
         if (entry.isBlank()) {

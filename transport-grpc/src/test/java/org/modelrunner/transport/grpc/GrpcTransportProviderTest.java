@@ -114,7 +114,7 @@ class GrpcTransportProviderTest {
             "org.modelrunner.transport.grpc.GrpcRunner",
             "org.modelrunner.transport.grpc.RunnerMain",
             "org.modelrunner.loader.HostedModel",
-            "picocli.CommandLine")) {
+            "org.apache.commons.cli.CommandLine")) {
       assertThatThrownBy(() -> Class.forName(absent))
           .as(absent)
           .isInstanceOf(ClassNotFoundException.class);
