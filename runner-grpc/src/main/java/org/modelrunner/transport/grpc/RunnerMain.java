@@ -159,59 +159,32 @@ public final class RunnerMain {
 
   // The options' values as given (command line, then variable, then default), checked by check().
   String codeDirectory;
-
   String resourceDirectory;
-
   String hasGpu;
-
   String modelId;
-
   String mainFile;
-
   String secure;
-
   String certificatesDirectory;
-
   String cruncherWalletPubkey;
-
   String cruncherHotkey;
-
   String coordinatorCertHash;
-
   String coordinatorCertHashSecondary;
-
   String coordinatorWalletPubkey;
-
   String crunchOnchainAddress;
-
   String gatewayAuthCertFile;
-
   String gatewayAuthCheckModelId;
-
   String tlsCertificate;
-
   String tlsKey;
-
   String tlsClientCa;
-
   String address;
-
   String logLevel;
-
   String maxSend;
-
   String maxReceive;
-
   final List<String> classPath = new ArrayList<>();
-
   String callTimeLimit;
-
   String setupTimeLimit;
-
   String shutdownGrace;
-
   String metricsPort;
-
   String metricsHost;
 
   /** What {@code --help} says before the options. */
