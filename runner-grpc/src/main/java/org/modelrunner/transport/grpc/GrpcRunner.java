@@ -1,5 +1,6 @@
 package org.modelrunner.transport.grpc;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.ForwardingServerCall;
 import io.grpc.Metadata;
 import io.grpc.Server;
@@ -154,9 +155,6 @@ public final class GrpcRunner implements AutoCloseable {
 
   /** How many dummy values the warm-up sends through the path of a call (see runWarmUp()). */
   private static final int WARM_UP_ROUNDS = 2_000;
-
-  /** How many calls the warm-up sends over loopback to a private server (see NetworkWarmUp). */
-  private static final int NETWORK_WARM_UP_CALLS = 500;
 
   private static final String SERVICE_NAME = DynamicSubclassServiceGrpc.SERVICE_NAME;
 
@@ -421,10 +419,9 @@ public final class GrpcRunner implements AutoCloseable {
   /**
    * Runs the path of a call that does not involve the model, on dummy values, while the runner
    * waits for its Setup: the request's parsing and checks, the arguments' and result's conversions
-   * (with the model's own converter), the response's encoding; then real calls over loopback to a
-   * private server on the runner's event loops ({@link NetworkWarmUp}). The first calls then find
-   * their classes loaded and much of their code compiled: without it, the first call after Setup
-   * took tens of milliseconds. It never calls the submission.
+   * (with the model's own converter), the response's encoding. The first calls then find their
+   * classes loaded and much of their code compiled: without it, the first call after Setup took
+   * tens of milliseconds. It never calls the submission.
    */
   private void runWarmUp() {
     try {
@@ -455,13 +452,8 @@ public final class GrpcRunner implements AutoCloseable {
       if (serving()) {
         model.warmUp(WARM_UP_ROUNDS);
       }
-      if (serving()) {
-        sink +=
-            NetworkWarmUp.run(
-                acceptor, eventLoops, maxSendBytes, NETWORK_WARM_UP_CALLS, this::serving);
-      }
       LOG.log(Level.FINEST, "Warmed up ({0})", sink);
-    } catch (IOException | RuntimeException | LinkageError e) {
+    } catch (InvalidProtocolBufferException | RuntimeException | LinkageError e) {
       LOG.log(Level.FINE, "Warm-up failed: " + e, e);
     }
   }
@@ -719,8 +711,7 @@ public final class GrpcRunner implements AutoCloseable {
     };
   }
 
-  /** Daemon threads named {@code prefix} (numbered when it ends with {@code -}). */
-  static ThreadFactory threads(String prefix) {
+  private static ThreadFactory threads(String prefix) {
     AtomicInteger count = new AtomicInteger();
     boolean numbered = prefix.endsWith("-");
     return body -> {
@@ -992,12 +983,10 @@ public final class GrpcRunner implements AutoCloseable {
     /**
      * Sets whether the runner, once it has answered its first health check or got its first Setup,
      * sends dummy values through the model-free path of a call on a background thread (request
-     * parsing, the model's value conversions, response encoding), then 500 calls over loopback to a
-     * private server of its own code on its event loops, whose model is never set up (the
-     * submission is never called), so that the first calls after Setup find their code loaded and
-     * compiled. Off by default: where many runners share one JVM (tests, a fleet of embedded
-     * runners) it costs each start a few hundred milliseconds of processor time; the runner
-     * executable, one runner per process, turns it on.
+     * parsing, the model's value conversions, response encoding), so that the first calls after
+     * Setup find their code loaded. Off by default: where many runners share one JVM (tests, a
+     * fleet of embedded runners) it costs each start a few hundred milliseconds of processor time;
+     * the runner executable, one runner per process, turns it on.
      */
     public Builder warmUp(boolean enabled) {
       this.warmUp = enabled;
