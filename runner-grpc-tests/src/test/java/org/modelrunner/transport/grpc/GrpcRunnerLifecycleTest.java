@@ -343,7 +343,8 @@ import org.modelrunner.testsupport.LogCapture;
     Level level = log.getLevel();
     log.setLevel(Level.FINEST);
     try (LogCapture warmed = LogCapture.start(GrpcRunner.class.getName(), Level.FINEST);
-        GrpcRunner runner = RunnerModels.runner().warmUp(true).build().start();
+        GrpcRunner runner =
+            RunnerModels.runner().warmUp(true).warmUpDelay(Duration.ofMinutes(10)).build().start();
         RunnerClient client = new RunnerClient(runner)) {
       // Nothing asked yet: no warm-up running, none done (it would compete with the first answer).
       assertThat(warmUpThreads()).isZero();
@@ -356,6 +357,23 @@ import org.modelrunner.testsupport.LogCapture;
       await()
           .atMost(Duration.ofSeconds(30))
           .until(() -> warmed.messages().stream().anyMatch(m -> m.startsWith("Warmed up")));
+    } finally {
+      log.setLevel(level);
+    }
+  }
+
+  @Test
+  void aRunnerNobodyAsksWarmsUpAfterTheDelay() throws IOException {
+    Logger log = Logger.getLogger(GrpcRunner.class.getName());
+    Level level = log.getLevel();
+    log.setLevel(Level.FINEST);
+    try (LogCapture warmed = LogCapture.start(GrpcRunner.class.getName(), Level.FINEST);
+        GrpcRunner runner =
+            RunnerModels.runner().warmUp(true).warmUpDelay(Duration.ofMillis(1)).build().start()) {
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> warmed.messages().stream().anyMatch(m -> m.startsWith("Warmed up")));
+      assertThat(runner.port()).isPositive();
     } finally {
       log.setLevel(level);
     }
