@@ -17,17 +17,37 @@ public final class LogCapture extends Handler implements AutoCloseable {
   private final Level level;
   private final List<String> messages = new CopyOnWriteArrayList<>();
   private final SimpleFormatter formatter = new SimpleFormatter();
+  private final Level loggerLevel;
+  private final boolean lowered;
 
   private LogCapture(Logger logger, Level level) {
     this.logger = logger;
     this.level = level;
+    this.loggerLevel = logger.getLevel();
+    this.lowered = level.intValue() < effectiveLevel(logger).intValue();
   }
 
-  /** Starts recording what the logger named {@code loggerName} logs at {@code level} or above. */
+  /**
+   * Starts recording what the logger named {@code loggerName} logs at {@code level} or above; if
+   * the logger would drop such records (a finer level than it logs), it logs them until {@link
+   * #close}.
+   */
   public static LogCapture start(String loggerName, Level level) {
     LogCapture capture = new LogCapture(Logger.getLogger(loggerName), level);
+    if (capture.lowered) {
+      capture.logger.setLevel(level);
+    }
     capture.logger.addHandler(capture);
     return capture;
+  }
+
+  private static Level effectiveLevel(Logger logger) {
+    for (Logger at = logger; at != null; at = at.getParent()) {
+      if (at.getLevel() != null) {
+        return at.getLevel();
+      }
+    }
+    return Level.INFO;
   }
 
   /** Returns the messages recorded so far, formatted, oldest first. */
@@ -45,9 +65,12 @@ public final class LogCapture extends Handler implements AutoCloseable {
   @Override
   public void flush() {}
 
-  /** Stops recording. */
+  /** Stops recording, and gives the logger back its level. */
   @Override
   public void close() {
     logger.removeHandler(this);
+    if (lowered) {
+      logger.setLevel(loggerLevel);
+    }
   }
 }

@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.logging.Level;
-import java.util.logging.Logger;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -339,10 +338,7 @@ import org.modelrunner.testsupport.LogCapture;
   @ParameterizedTest
   @ValueSource(strings = {"health", "setup"})
   void theWarmUpWaitsForTheFirstHealthAnswerOrSetup(String first) throws IOException {
-    Logger log = Logger.getLogger(GrpcRunner.class.getName());
-    Level level = log.getLevel();
-    log.setLevel(Level.FINEST);
-    try (LogCapture warmed = LogCapture.start(GrpcRunner.class.getName(), Level.FINEST);
+    try (LogCapture warmed = warmUpLog();
         GrpcRunner runner =
             RunnerModels.runner().warmUp(true).warmUpDelay(Duration.ofMinutes(10)).build().start();
         RunnerClient client = new RunnerClient(runner)) {
@@ -354,29 +350,28 @@ import org.modelrunner.testsupport.LogCapture;
       } else {
         assertThat(client.setup(BASE).getStatus().getCode()).isEqualTo("SUCCESS");
       }
-      await()
-          .atMost(Duration.ofSeconds(30))
-          .until(() -> warmed.messages().stream().anyMatch(m -> m.startsWith("Warmed up")));
-    } finally {
-      log.setLevel(level);
+      awaitWarmedUp(warmed);
     }
   }
 
   @Test
   void aRunnerNobodyAsksWarmsUpAfterTheDelay() throws IOException {
-    Logger log = Logger.getLogger(GrpcRunner.class.getName());
-    Level level = log.getLevel();
-    log.setLevel(Level.FINEST);
-    try (LogCapture warmed = LogCapture.start(GrpcRunner.class.getName(), Level.FINEST);
-        GrpcRunner runner =
+    try (LogCapture warmed = warmUpLog();
+        GrpcRunner unasked =
             RunnerModels.runner().warmUp(true).warmUpDelay(Duration.ofMillis(1)).build().start()) {
-      await()
-          .atMost(Duration.ofSeconds(30))
-          .until(() -> warmed.messages().stream().anyMatch(m -> m.startsWith("Warmed up")));
-      assertThat(runner.port()).isPositive();
-    } finally {
-      log.setLevel(level);
+      awaitWarmedUp(warmed);
     }
+  }
+
+  /** Records the runner's log down to FINEST, where the warm-up says it is done. */
+  private static LogCapture warmUpLog() {
+    return LogCapture.start(GrpcRunner.class.getName(), Level.FINEST);
+  }
+
+  private static void awaitWarmedUp(LogCapture warmed) {
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> warmed.messages().stream().anyMatch(m -> m.startsWith("Warmed up")));
   }
 
   private static long warmUpThreads() {

@@ -16,6 +16,7 @@ import java.util.Objects;
 import java.util.function.BiConsumer;
 import java.util.logging.Level;
 import java.util.logging.Logger;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.commons.cli.CommandLine;
 import org.apache.commons.cli.DefaultParser;
@@ -125,38 +126,6 @@ public final class RunnerMain {
    */
   static final Path DEFAULT_CODE_DIRECTORY = Path.of("/workspace/submission/code");
 
-  /** The environment variable of each option. */
-  static final Map<String, String> ENVIRONMENT =
-      Map.ofEntries(
-          Map.entry("--code-directory", "CODE_DIRECTORY"),
-          Map.entry("--resource-directory", "RESOURCE_DIRECTORY"),
-          Map.entry("--address", "GRPC_ADDRESS"),
-          Map.entry("--has-gpu", "HAS_GPU"),
-          Map.entry("--model-id", "MODEL_ID"),
-          Map.entry("--main-file", "MAIN_FILE"),
-          Map.entry("--log-level", "LOG_LEVEL"),
-          Map.entry("--max-send-message-length", "GRPC_MAX_SEND_MESSAGE_LENGTH"),
-          Map.entry("--max-receive-message-length", "GRPC_MAX_RECEIVE_MESSAGE_LENGTH"),
-          Map.entry("--class-path", "HOST_CLASS_PATH"),
-          Map.entry("--call-time-limit", "CALL_TIME_LIMIT"),
-          Map.entry("--setup-time-limit", "SETUP_TIME_LIMIT"),
-          Map.entry("--shutdown-grace", "SHUTDOWN_GRACE"),
-          Map.entry("--secure", "SECURE"),
-          Map.entry("--certificates-directory", "CERTIFICATES_DIRECTORY"),
-          Map.entry("--cruncher-wallet-pubkey", "CRUNCHER_WALLET_PUBKEY"),
-          Map.entry("--cruncher-hotkey", "CRUNCHER_HOTKEY"),
-          Map.entry("--coordinator-cert-hash", "COORDINATOR_CERT_HASH"),
-          Map.entry("--coordinator-cert-hash-secondary", "COORDINATOR_CERT_HASH_SECONDARY"),
-          Map.entry("--coordinator-wallet-pubkey", "COORDINATOR_WALLET_PUBKEY"),
-          Map.entry("--crunch-onchain-address", "CRUNCH_ONCHAIN_ADDRESS"),
-          Map.entry("--gateway-auth-cert-file", GatewayAuth.CERT_FILE_VARIABLE),
-          Map.entry("--gateway-auth-check-model-id", "GATEWAY_AUTH_CHECK_MODEL_ID"),
-          Map.entry("--tls-certificate", "TLS_CERTIFICATE"),
-          Map.entry("--tls-key", "TLS_KEY"),
-          Map.entry("--tls-client-ca", "TLS_CLIENT_CA"),
-          Map.entry("--metrics-port", "METRICS_PORT"),
-          Map.entry("--metrics-host", "METRICS_HOST"));
-
   // The options' values as given (command line, then variable, then default), checked by check().
   String codeDirectory;
   String resourceDirectory;
@@ -199,11 +168,13 @@ public final class RunnerMain {
       "Exit codes: 0 stopped, 1 cannot listen, 2 usage error. SIGTERM stops gracefully.";
 
   /**
-   * One option: its name, the label of its value, its default (null: none), whether it may be given
-   * without a value (a flag: {@code true}), the field it sets and its help.
+   * One option: its name, its environment variable, the label of its value, its default (null:
+   * none), whether it may be given without a value (a flag: {@code true}), the field it sets and
+   * its help.
    */
   private record Spec(
       String name,
+      String variable,
       String label,
       String defaultValue,
       boolean flag,
@@ -221,6 +192,7 @@ public final class RunnerMain {
       List.of(
           new Spec(
               "--code-directory",
+              "CODE_DIRECTORY",
               "PATH",
               null,
               false,
@@ -229,6 +201,7 @@ public final class RunnerMain {
                   + " /workspace/submission/code if it exists (the Python runner's container); required otherwise."),
           new Spec(
               "--resource-directory",
+              "RESOURCE_DIRECTORY",
               "PATH",
               "/workspace/resources",
               false,
@@ -238,6 +211,7 @@ public final class RunnerMain {
                   + ". Env RESOURCE_DIRECTORY. Default /workspace/resources."),
           new Spec(
               "--has-gpu",
+              "HAS_GPU",
               "BOOLEAN",
               "false",
               true,
@@ -247,6 +221,7 @@ public final class RunnerMain {
                   + "): a flag, or true/false, 1/0, yes/no, on/off. Env HAS_GPU. Default false."),
           new Spec(
               "--model-id",
+              "MODEL_ID",
               "ID",
               null,
               false,
@@ -257,6 +232,7 @@ public final class RunnerMain {
                   + " in gateway mode. Env MODEL_ID."),
           new Spec(
               "--main-file",
+              "MAIN_FILE",
               "FILE",
               "main.py",
               false,
@@ -265,6 +241,7 @@ public final class RunnerMain {
                   + " file. Env MAIN_FILE."),
           new Spec(
               "--secure",
+              "SECURE",
               "BOOLEAN",
               "false",
               true,
@@ -275,6 +252,7 @@ public final class RunnerMain {
                   + " Env SECURE. Default false."),
           new Spec(
               "--certificates-directory",
+              "CERTIFICATES_DIRECTORY",
               "PATH",
               "/workspace/certificates",
               false,
@@ -283,6 +261,7 @@ public final class RunnerMain {
                   + " cruncher_msg.json. Env CERTIFICATES_DIRECTORY. Default /workspace/certificates."),
           new Spec(
               "--cruncher-wallet-pubkey",
+              "CRUNCHER_WALLET_PUBKEY",
               "BASE58",
               null,
               false,
@@ -291,6 +270,7 @@ public final class RunnerMain {
                   + " CRUNCHER_WALLET_PUBKEY."),
           new Spec(
               "--cruncher-hotkey",
+              "CRUNCHER_HOTKEY",
               "HOTKEY",
               null,
               false,
@@ -298,6 +278,7 @@ public final class RunnerMain {
               "Secure mode: the hotkey cruncher_msg.json must name (unset: none). Env CRUNCHER_HOTKEY."),
           new Spec(
               "--coordinator-cert-hash",
+              "COORDINATOR_CERT_HASH",
               "HEX",
               null,
               false,
@@ -306,6 +287,7 @@ public final class RunnerMain {
                   + " SubjectPublicKeyInfo. Env COORDINATOR_CERT_HASH."),
           new Spec(
               "--coordinator-cert-hash-secondary",
+              "COORDINATOR_CERT_HASH_SECONDARY",
               "HEX",
               null,
               false,
@@ -314,6 +296,7 @@ public final class RunnerMain {
                   + " COORDINATOR_CERT_HASH_SECONDARY."),
           new Spec(
               "--coordinator-wallet-pubkey",
+              "COORDINATOR_WALLET_PUBKEY",
               "BASE58",
               null,
               false,
@@ -321,6 +304,7 @@ public final class RunnerMain {
               "Accepted and unused, as by the Python runner. Env COORDINATOR_WALLET_PUBKEY."),
           new Spec(
               "--crunch-onchain-address",
+              "CRUNCH_ONCHAIN_ADDRESS",
               "ADDRESS",
               null,
               false,
@@ -328,6 +312,7 @@ public final class RunnerMain {
               "Accepted and unused, as by the Python runner. Env CRUNCH_ONCHAIN_ADDRESS."),
           new Spec(
               "--gateway-auth-cert-file",
+              GatewayAuth.CERT_FILE_VARIABLE,
               "PATH",
               null,
               false,
@@ -338,6 +323,7 @@ public final class RunnerMain {
                   + " (the Python runner's switch)."),
           new Spec(
               "--gateway-auth-check-model-id",
+              "GATEWAY_AUTH_CHECK_MODEL_ID",
               "BOOLEAN",
               "true",
               true,
@@ -347,6 +333,7 @@ public final class RunnerMain {
                   + " Default true."),
           new Spec(
               "--tls-certificate",
+              "TLS_CERTIFICATE",
               "PATH",
               null,
               false,
@@ -355,6 +342,7 @@ public final class RunnerMain {
                   + " --secure, which has its own. Env TLS_CERTIFICATE."),
           new Spec(
               "--tls-key",
+              "TLS_KEY",
               "PATH",
               null,
               false,
@@ -362,6 +350,7 @@ public final class RunnerMain {
               "The unencrypted PEM key (PKCS#8 or PKCS#1) of --tls-certificate. Env TLS_KEY."),
           new Spec(
               "--tls-client-ca",
+              "TLS_CLIENT_CA",
               "PATH",
               null,
               false,
@@ -370,6 +359,7 @@ public final class RunnerMain {
                   + " PEM bundle. Env TLS_CLIENT_CA."),
           new Spec(
               "--address",
+              "GRPC_ADDRESS",
               "HOST:PORT",
               GrpcRunner.DEFAULT_ADDRESS,
               false,
@@ -378,6 +368,7 @@ public final class RunnerMain {
                   + " Default [::]:50051."),
           new Spec(
               "--log-level",
+              "LOG_LEVEL",
               "LEVEL",
               "INFO",
               false,
@@ -386,6 +377,7 @@ public final class RunnerMain {
                   + " Env LOG_LEVEL. Default INFO."),
           new Spec(
               "--max-send-message-length",
+              "GRPC_MAX_SEND_MESSAGE_LENGTH",
               "BYTES",
               "67108864",
               false,
@@ -394,6 +386,7 @@ public final class RunnerMain {
                   + " Default 67108864 (64 MiB)."),
           new Spec(
               "--max-receive-message-length",
+              "GRPC_MAX_RECEIVE_MESSAGE_LENGTH",
               "BYTES",
               "67108864",
               false,
@@ -402,6 +395,7 @@ public final class RunnerMain {
                   + " Default 67108864 (64 MiB)."),
           new Spec(
               "--class-path",
+              "HOST_CLASS_PATH",
               "PATHS",
               null,
               false,
@@ -412,6 +406,7 @@ public final class RunnerMain {
                   + " where the coordinator's base class lives. Repeatable. Env HOST_CLASS_PATH."),
           new Spec(
               "--call-time-limit",
+              "CALL_TIME_LIMIT",
               "DURATION",
               null,
               false,
@@ -421,6 +416,7 @@ public final class RunnerMain {
                   + " 0 for none. Env CALL_TIME_LIMIT. Default none."),
           new Spec(
               "--setup-time-limit",
+              "SETUP_TIME_LIMIT",
               "DURATION",
               "5m",
               false,
@@ -431,6 +427,7 @@ public final class RunnerMain {
                   + " Default 5m."),
           new Spec(
               "--shutdown-grace",
+              "SHUTDOWN_GRACE",
               "DURATION",
               "10s",
               false,
@@ -439,6 +436,7 @@ public final class RunnerMain {
                   + " Default 10s."),
           new Spec(
               "--metrics-port",
+              "METRICS_PORT",
               "PORT",
               null,
               false,
@@ -447,12 +445,17 @@ public final class RunnerMain {
                   + " (0: a free port). Env METRICS_PORT. Default none: no metrics served."),
           new Spec(
               "--metrics-host",
+              "METRICS_HOST",
               "HOST",
               null,
               false,
               (command, value) -> command.metricsHost = value,
               "Where the metrics listen: 127.0.0.1 keeps them local, :: or 0.0.0.0 on every interface."
                   + " Plain HTTP without authentication. Env METRICS_HOST. Default the host of --address."));
+
+  /** The environment variable of each option. */
+  static final Map<String, String> ENVIRONMENT =
+      SPECS.stream().collect(Collectors.toUnmodifiableMap(Spec::name, Spec::variable));
 
   /** The code directory used when none is given, if it exists. */
   private Path defaultCodeDirectory = DEFAULT_CODE_DIRECTORY;
@@ -634,7 +637,7 @@ public final class RunnerMain {
         }
         continue;
       }
-      String variable = env.get(ENVIRONMENT.get(spec.name()));
+      String variable = env.get(spec.variable());
       if (variable != null && !variable.isBlank()) {
         spec.field().accept(command, variable);
       } else if (spec.defaultValue() != null) {
