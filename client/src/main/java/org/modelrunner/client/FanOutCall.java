@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
@@ -22,8 +21,10 @@ import org.modelrunner.spi.PreparedCall;
  * bound the calls in flight (slots are then sent in order as earlier ones fill; one never sent by
  * the deadline ends SKIPPED {@code NOT_SENT}), and complete the fan-out early (the slots left end
  * CANCELLED).
+ *
+ * <p>Its deadline is kept by the fleet's {@link FanOutTimer}, which calls {@link #expire}.
  */
-final class FanOutCall {
+final class FanOutCall implements FanOutTimer.Deadline {
   final long startNanos;
   final long deadlineNanos;
   private final String method;
@@ -44,7 +45,13 @@ final class FanOutCall {
   private final Executor callbacks;
   private final Consumer<CallOutcome> onOutcome;
   private final FanOutEngine fleet;
-  private volatile ScheduledFuture<?> timer;
+
+  /**
+   * Whether {@link #future()} is anyone's (an asynchronous call): when it is not, no per-outcome
+   * callback waits and no listener is registered, a complete fan-out wakes no thread but its
+   * caller.
+   */
+  private final boolean futureWanted;
 
   // Set only for a plan other than the default (null otherwise: the fast path).
   private final FanOutStrategy.Plan plan;
@@ -73,10 +80,12 @@ final class FanOutCall {
   /**
    * A fan-out. With a plan (null for the default, whose slots the fleet sends at start): {@code
    * slotTimeouts} (from the start) for the first {@code sendable} slots, at most the plan's {@code
-   * maxInFlight} of them sent at once through {@code dispatch}.
+   * maxInFlight} of them sent at once through {@code dispatch}. {@code futureWanted}: whether the
+   * caller takes {@link #future()} (false when it only waits for {@link #awaited()}).
    */
   FanOutCall(
       FanOutEngine fleet,
+      boolean futureWanted,
       String method,
       Ticker ticker,
       FleetMember[] members,
@@ -90,6 +99,7 @@ final class FanOutCall {
       int sendable,
       java.util.function.IntConsumer dispatch) {
     this.fleet = fleet;
+    this.futureWanted = futureWanted;
     this.method = method;
     this.ticker = ticker;
     this.members = members;
@@ -164,16 +174,17 @@ final class FanOutCall {
     return onOutcome == null ? settled : future;
   }
 
+  @Override
+  public long deadlineNanos() {
+    return deadlineNanos;
+  }
+
   CompletableFuture<FanOutResult> future() {
     return future;
   }
 
   PreparedCall prepared(int slot) {
     return prepared[slot];
-  }
-
-  void timer(ScheduledFuture<?> timer) {
-    this.timer = timer;
   }
 
   boolean isFilled(int slot) {
@@ -237,7 +248,8 @@ final class FanOutCall {
    * At the deadline: every model that has not answered times out; with a bounded plan, a model
    * whose call was never sent ends SKIPPED ({@code NOT_SENT}) instead.
    */
-  void expire() {
+  @Override
+  public void expire() {
     long micros = (ticker.read() - startNanos) / 1_000;
     completing = completing || plan != null; // no more sends
     for (int i = 0; i < members.length; i++) {
@@ -262,10 +274,6 @@ final class FanOutCall {
   }
 
   private void finish() {
-    ScheduledFuture<?> pending = timer;
-    if (pending != null) {
-      pending.cancel(false);
-    }
     fleet.finished(this);
     CallOutcome[] outcomes = new CallOutcome[members.length];
     for (int i = 0; i < outcomes.length; i++) {
@@ -276,6 +284,9 @@ final class FanOutCall {
     FanOutResult result =
         new FanOutResult(Arrays.asList(outcomes), Duration.ofNanos(now - startNanos));
     settled.complete(result);
+    if (!futureWanted && onOutcome == null && !fleet.hasListeners()) {
+      return; // nobody to tell on the fleet's executor: its thread is not woken
+    }
     callbacks.execute(
         () -> {
           fleet.completed(result);

@@ -35,10 +35,10 @@ final class FanOutEngine {
   private final FanOutStrategy fanOutStrategy;
   private final FailurePolicy failurePolicy;
   private final boolean reportFailures;
-  private final ScheduledThreadPoolExecutor fleetThread;
   private final SerialExecutor callbacks;
   private final Ticker ticker;
   private final Set<FanOutCall> inFlight = ConcurrentHashMap.newKeySet();
+  private final FanOutTimer timer;
 
   private final List<FleetListener> listeners;
 
@@ -62,9 +62,13 @@ final class FanOutEngine {
     this.fanOutStrategy = fanOutStrategy;
     this.failurePolicy = failurePolicy;
     this.reportFailures = reportFailures;
-    this.fleetThread = fleetThread;
     this.callbacks = callbacks;
     this.ticker = ticker;
+    this.timer =
+        new FanOutTimer(
+            (task, delay) -> fleetThread.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS),
+            ticker,
+            inFlight);
   }
 
   /**
@@ -78,14 +82,17 @@ final class FanOutEngine {
    * @throws IllegalStateException if the fleet is closed
    */
   CompletableFuture<FanOutResult> call(FanOut request) {
-    return start(request).future();
+    return start(request, true).future();
   }
 
   /**
    * Starts a fan-out and returns it; {@link FanOutCall#future()} is what {@link #call} returns,
    * {@link FanOutCall#awaited()} what a blocked caller waits for.
+   *
+   * @param futureWanted whether the caller takes {@link FanOutCall#future()}: when false, and no
+   *     per-outcome callback or listener waits, the result is not handed to the fleet's executor
    */
-  FanOutCall start(FanOut request) {
+  FanOutCall start(FanOut request, boolean futureWanted) {
     Objects.requireNonNull(request, "request");
     if (membership.isClosed()) {
       throw new IllegalStateException("The fleet is closed");
@@ -167,6 +174,7 @@ final class FanOutEngine {
     FanOutCall call =
         new FanOutCall(
             this,
+            futureWanted,
             request.method(),
             ticker,
             all,
@@ -187,9 +195,7 @@ final class FanOutEngine {
       return call;
     }
     inFlight.add(call);
-    call.timer(
-        fleetThread.schedule(
-            call::expire, Math.max(0, call.deadlineNanos - start), TimeUnit.NANOSECONDS));
+    timer.started(call);
     for (int i = targets.length; i < all.length; i++) {
       call.fill(i, unconnectedOutcome(all[i]));
     }
@@ -348,6 +354,11 @@ final class FanOutEngine {
 
   void finished(FanOutCall call) {
     inFlight.remove(call);
+  }
+
+  /** Returns whether a {@link FleetListener} is registered. */
+  boolean hasListeners() {
+    return !listeners.isEmpty();
   }
 
   /** Gives a fan-out's result to the listeners; runs on the callbacks executor. */

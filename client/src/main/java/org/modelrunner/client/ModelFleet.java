@@ -97,7 +97,7 @@ public final class ModelFleet implements AutoCloseable {
    */
   public FanOutResult callAndWait(FanOut request) throws InterruptedException {
     try {
-      return parts.engine.start(request).awaited().get();
+      return parts.engine.start(request, false).awaited().get();
     } catch (ExecutionException e) {
       Throwable cause = e.getCause();
       if (cause instanceof RuntimeException runtime) {

@@ -164,6 +164,57 @@ class ModelFleetTest {
   }
 
   @Test
+  void callAndWaitHandsTheFleetsExecutorWorkOnlyForSomeoneWaitingThere() throws Exception {
+    define("a", answering("ok", Duration.ZERO));
+    java.util.concurrent.atomic.AtomicInteger handed =
+        new java.util.concurrent.atomic.AtomicInteger();
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .callTimeout(Duration.ofSeconds(5))
+            .executor(
+                task -> {
+                  handed.incrementAndGet();
+                  task.run();
+                })
+            .build();
+    fleets.add(fleet);
+    directory.snapshot(fake("a"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    FleetTesting.quiesce(fleet);
+
+    int before = handed.get();
+    for (int i = 0; i < 100; i++) {
+      fleet.callAndWait(FanOut.of("predict"));
+    }
+    assertThat(handed.get())
+        .as("no listener, no per-outcome callback: the executor (its thread) is left alone")
+        .isEqualTo(before);
+
+    List<Integer> seen = new CopyOnWriteArrayList<>();
+    fleet.addListener(
+        new FleetListener() {
+          @Override
+          public void onEvent(FleetEvent event) {}
+
+          @Override
+          public void onFanOut(FanOutResult result) {
+            seen.add(result.size());
+          }
+        });
+    List<String> outcomes = new CopyOnWriteArrayList<>();
+    fleet.callAndWait(FanOut.of("predict"));
+    fleet.callAndWait(
+        FanOut.builder("predict").onOutcome(outcome -> outcomes.add(outcome.modelId())).build());
+    FleetTesting.quiesce(fleet);
+    assertThat(seen).as("a listener sees every fan-out").containsExactly(1, 1);
+    assertThat(outcomes).containsExactly("a");
+    assertThat(fleet.call(FanOut.of("predict")).get(10, TimeUnit.SECONDS).size()).isEqualTo(1);
+  }
+
+  @Test
   void aModelNeverHasTwoCallsInFlight() throws Exception {
     FakeTransportProvider.FakeModel slow =
         define("slow", answering("late", Duration.ofMillis(100)));

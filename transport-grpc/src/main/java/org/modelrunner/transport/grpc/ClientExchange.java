@@ -12,9 +12,10 @@ import org.modelrunner.spi.TransportException;
 
 /**
  * One request in flight on a {@link GrpcConnection}: a unary gRPC call, the listener of its answer,
- * and the future its caller holds. The future completes once, on the transport's callback threads:
- * with the converted answer, with the {@link TransportException} its gRPC status maps to, or with
- * {@code CANCELLED} when the connection is closed.
+ * and the future its caller holds. The future completes once (a call's on the event loop that
+ * received its answer, other requests' on the transport's callback threads): with the converted
+ * answer, with the {@link TransportException} its gRPC status maps to, or with {@code CANCELLED}
+ * when the connection is closed.
  *
  * <p>It knows whether the request reached the runner: {@link #SENT_MARKER}, a stream tracer factory
  * on every call, marks it when gRPC creates its stream on a connected transport. A request whose

@@ -268,7 +268,11 @@ final class GrpcConnection implements ModelConnection {
     }
     exchange.bind(channels);
     CallOptions options =
-        (health ? transport.healthOptions : transport.requestOptions)
+        (health
+                ? transport.healthOptions
+                : method == DynamicSubclassServiceGrpc.getCallMethod()
+                    ? transport.callOptions
+                    : transport.requestOptions)
             .withDeadline(deadline)
             .withOption(ClientExchange.KEY, exchange);
     if (modelId != null) {

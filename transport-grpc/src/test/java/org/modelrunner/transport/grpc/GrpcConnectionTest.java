@@ -517,6 +517,21 @@ class GrpcConnectionTest {
             .setup("b.B", NONE, QUICK)
             .thenRun(() -> thread.set(Thread.currentThread().getName())));
     assertThat(thread.get()).startsWith(transport.threadNamePrefix() + "callbacks-");
+    value(connection.reset(QUICK).thenRun(() -> thread.set(Thread.currentThread().getName())));
+    assertThat(thread.get()).startsWith(transport.threadNamePrefix() + "callbacks-");
+  }
+
+  @Test
+  void aCallsAnswerCompletesOnTheEventLoopThatReceivedIt() {
+    ModelConnection connection = connect(runner(new StubService()).endpoint());
+    AtomicReference<String> thread = new AtomicReference<>();
+    value(
+        connection
+            .call(transport.prepare("predict", NONE), QUICK)
+            .thenRun(() -> thread.set(Thread.currentThread().getName())));
+    assertThat(thread.get())
+        .as("no hand-off to a callback thread on the hot path")
+        .startsWith(transport.threadNamePrefix() + "io-");
   }
 
   @Test
