@@ -43,9 +43,10 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  *
  * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
- * Options as system properties: {@code -Dcalls=20000} (measured lone calls), {@code
- * -Dwarmup=20000}, {@code -Dticks=2000} (measured fan-out ticks), {@code -Dsizes=10,50}, {@code
- * -Dstarts=3} (cold starts with and without a class-data archive; 0 for none).
+ * Options as system properties: {@code -Dcalls=20000} (measured lone calls, in {@code -Drounds=10}
+ * turns of each client), {@code -Dwarmup=20000}, {@code -Dticks=2000} (measured fan-out ticks),
+ * {@code -Dsizes=10,50}, {@code -Dstarts=3} (cold starts with and without a class-data archive; 0
+ * for none).
  */
 public final class GrpcBaselineBenchmark {
   private GrpcBaselineBenchmark() {}
@@ -56,7 +57,29 @@ public final class GrpcBaselineBenchmark {
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
   /** The figures of one side of a comparison. */
-  private record Figures(double clientMicros, double serverMicros, Histogram latency) {}
+  /** The figures of one side of a comparison, over one or more measured stretches. */
+  private static final class Figures {
+    final Histogram latency = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    private long clientNanos;
+    private long serverNanos;
+    private long count;
+
+    /** Adds another stretch's figures. */
+    void add(Figures other) {
+      latency.add(other.latency);
+      clientNanos += other.clientNanos;
+      serverNanos += other.serverNanos;
+      count += other.count;
+    }
+
+    double clientMicros() {
+      return clientNanos / 1e3 / count;
+    }
+
+    double serverMicros() {
+      return serverNanos / 1e3 / count;
+    }
+  }
 
   /** Runs the comparison once. */
   public static void main(String[] args) throws Exception {
@@ -192,7 +215,6 @@ public final class GrpcBaselineBenchmark {
       for (int i = 10_000; i < warmup; i++) {
         rawStub.call(PREDICT);
       }
-      Figures raw = measure(calls, trivial, () -> time(() -> rawStub.call(PREDICT)));
 
       try (ModelFleet fleet =
           ModelFleet.builder()
@@ -213,27 +235,37 @@ public final class GrpcBaselineBenchmark {
         for (int i = 10_000; i < warmup; i++) {
           fleet.callAndWait(predict);
         }
-        Figures ours = measure(calls, runner, () -> time(() -> fleet.callAndWait(predict)));
         // Raw client, our runner (already set up by the fleet; the fleet is idle meanwhile).
         var toOurs = DynamicSubclassServiceGrpc.newBlockingStub(toRunner);
         for (int i = 0; i < warmup / 4; i++) {
           toOurs.call(PREDICT);
         }
-        Figures rawToOurs = measure(calls, runner, () -> time(() -> toOurs.call(PREDICT)));
+        // The three take turns, a tenth of the calls at a time: a host whose speed drifts during
+        // the run (a shared machine) slows them alike.
+        Figures raw = new Figures();
+        Figures ours = new Figures();
+        Figures rawToOurs = new Figures();
+        int rounds = Integer.getInteger("rounds", 10);
+        for (int round = 0; round < rounds; round++) {
+          int count = calls / rounds;
+          raw.add(measure(count, trivial, () -> time(() -> rawStub.call(PREDICT))));
+          ours.add(measure(count, runner, () -> time(() -> fleet.callAndWait(predict))));
+          rawToOurs.add(measure(count, runner, () -> time(() -> toOurs.call(PREDICT))));
+        }
 
         System.out.printf(Locale.ROOT, "%nOne call at a time, %,d measured calls%n", calls);
         header("raw → trivial", "our fleet → runner");
-        row("client CPU per call, µs", raw.clientMicros, ours.clientMicros);
-        row("server CPU per call, µs", raw.serverMicros, ours.serverMicros);
+        row("client CPU per call, µs", raw.clientMicros(), ours.clientMicros());
+        row("server CPU per call, µs", raw.serverMicros(), ours.serverMicros());
         row("round trip p50, µs", p(raw.latency, 50), p(ours.latency, 50));
         row("round trip p99, µs", p(raw.latency, 99), p(ours.latency, 99));
         System.out.printf(
             Locale.ROOT,
             "raw client → our runner: client %.1f µs, runner %.1f µs (%.2f× the trivial server's),"
                 + " p50 %.0f µs%n",
-            rawToOurs.clientMicros,
-            rawToOurs.serverMicros,
-            rawToOurs.serverMicros / raw.serverMicros,
+            rawToOurs.clientMicros(),
+            rawToOurs.serverMicros(),
+            rawToOurs.serverMicros() / raw.serverMicros(),
             p(rawToOurs.latency, 50));
         System.out.printf(
             Locale.ROOT,
@@ -244,15 +276,15 @@ public final class GrpcBaselineBenchmark {
             cpuToServing / 1e6,
             first / 1e6,
             firstTenThousand,
-            firstTenThousand / ours.serverMicros,
-            ours.serverMicros);
+            firstTenThousand / ours.serverMicros(),
+            ours.serverMicros());
         System.out.printf(
             Locale.ROOT,
             "The trivial server's CPU per call over its first 10,000 calls (from the raw client) %.1f µs"
                 + " = %.2f× its steady (%.1f µs)%n",
             trivialFirst,
-            trivialFirst / raw.serverMicros,
-            raw.serverMicros);
+            trivialFirst / raw.serverMicros(),
+            raw.serverMicros());
       } finally {
         toRunner.shutdownNow();
         toTrivial.shutdownNow();
@@ -341,7 +373,7 @@ public final class GrpcBaselineBenchmark {
         ticks,
         warmupTicks);
     header("raw → trivial", "our fleet → runners");
-    row("client CPU per call, µs", raw.clientMicros / size, ours.clientMicros / size);
+    row("client CPU per call, µs", raw.clientMicros() / size, ours.clientMicros() / size);
     row("tick p50, ms", p(raw.latency, 50) / 1e3, p(ours.latency, 50) / 1e3);
     row("tick p99, ms", p(raw.latency, 99) / 1e3, p(ours.latency, 99) / 1e3);
     System.out.printf(
@@ -381,16 +413,16 @@ public final class GrpcBaselineBenchmark {
 
   /** Runs {@code count} timed operations; the client's and the server's CPU over them. */
   private static Figures measure(int count, Process server, LongSupplier operation) {
-    Histogram latency = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+    Figures figures = new Figures();
     long serverBefore = server == null ? 0 : Processes.cpuNanos(server);
     long clientBefore = OS.getProcessCpuTime();
     for (int i = 0; i < count; i++) {
-      latency.recordValue(operation.getAsLong() / 1_000); // µs
+      figures.latency.recordValue(operation.getAsLong() / 1_000); // µs
     }
-    double client = (OS.getProcessCpuTime() - clientBefore) / 1e3 / count;
-    double serverCpu =
-        server == null ? 0 : (Processes.cpuNanos(server) - serverBefore) / 1e3 / count;
-    return new Figures(client, serverCpu, latency);
+    figures.clientNanos = OS.getProcessCpuTime() - clientBefore;
+    figures.serverNanos = server == null ? 0 : Processes.cpuNanos(server) - serverBefore;
+    figures.count = count;
+    return figures;
   }
 
   /** An operation that may throw, timed. */
