@@ -36,10 +36,11 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * fleet to our runner process hosting {@link InstantModel}, both over NIO on loopback. Prints each
  * figure beside the baseline's, with the ratio: the client's CPU per call (this process, measured
  * phase only), the server's CPU per call (its process), the lone round trip p50/p99, and fan-out
- * ticks over N server processes (N = 10 and 50 by default); then the runner's cold start: the time
- * from process start to serving (and the runner's CPU time until then), the first call after setup,
- * its CPU per call over its first 10,000 calls against steady state, and the client's ticks after
- * 500 against steady state.
+ * ticks over N server processes (N = 10 and 50 by default: N trivial servers and N runners, all
+ * running, the two clients taking turns in the measured phase); then the runner's cold start: the
+ * time from process start to serving (and the runner's CPU time until then), the first call after
+ * setup, its CPU per call over its first 10,000 calls against steady state, and the client's ticks
+ * after 500 against steady state.
  *
  * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
@@ -297,14 +298,15 @@ public final class GrpcBaselineBenchmark {
   private static void fanOut(Path work, Path code, EventLoopGroup loops, int size, int ticks)
       throws Exception {
     int warmupTicks = Math.max(600, ticks / 2);
-    // Baseline: raw future stubs to N trivial servers, each tick waits for every answer.
-    List<Process> trivials = new ArrayList<>();
+    // Baseline: raw future stubs to N trivial servers, each tick waits for every answer. Ours: the
+    // fleet over N runner processes. Both sets of processes run until the end, so that the two
+    // take turns in the measured phase (the idle set waits).
+    List<Process> processes = new ArrayList<>();
     List<ManagedChannel> channels = new ArrayList<>();
-    Figures raw;
     try {
       for (int i = 0; i < size; i++) {
         int port = Processes.freePort();
-        trivials.add(Processes.trivial(port, work.resolve("trivial-" + i + ".log")));
+        processes.add(Processes.trivial(port, work.resolve("trivial-" + i + ".log")));
         ManagedChannel channel = channel(loops, port);
         channels.add(channel);
       }
@@ -313,24 +315,14 @@ public final class GrpcBaselineBenchmark {
       }
       List<DynamicSubclassServiceGrpc.DynamicSubclassServiceFutureStub> stubs = new ArrayList<>();
       channels.forEach(channel -> stubs.add(DynamicSubclassServiceGrpc.newFutureStub(channel)));
-      LongSupplier tick = () -> time(() -> rawTick(stubs));
       for (int i = 0; i < warmupTicks; i++) {
         rawTick(stubs);
       }
-      raw = measure(ticks, null, tick);
-    } finally {
-      channels.forEach(ManagedChannel::shutdownNow);
-      Processes.stop(trivials);
-    }
-    // Ours: the fleet over N runner processes.
-    List<Process> runners = new ArrayList<>();
-    Figures ours;
-    Histogram afterFiveHundred = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
-    try {
+
       String[] uris = new String[size];
       for (int i = 0; i < size; i++) {
         int port = Processes.freePort();
-        runners.add(Processes.runner(code, port, work.resolve("runner-" + i + ".log")));
+        processes.add(Processes.runner(code, port, work.resolve("runner-" + i + ".log")));
         uris[i] = "grpc://127.0.0.1:" + port;
       }
       // Many JVMs starting at once on a small machine take a while: the fleet starts once they
@@ -344,6 +336,9 @@ public final class GrpcBaselineBenchmark {
           probe.shutdownNow();
         }
       }
+      Histogram afterFiveHundred = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+      Figures raw = new Figures();
+      Figures ours = new Figures();
       try (ModelFleet fleet =
           ModelFleet.builder()
               .directory(StaticModelDirectory.of(uris))
@@ -361,26 +356,31 @@ public final class GrpcBaselineBenchmark {
             afterFiveHundred.recordValue(took / 1_000); // µs, as every histogram here
           }
         }
-        ours = measure(ticks, null, () -> time(() -> fleet.callAndWait(predict)));
+        int rounds = Integer.getInteger("rounds", 10);
+        for (int round = 0; round < rounds; round++) {
+          raw.add(measure(ticks / rounds, null, () -> time(() -> rawTick(stubs))));
+          ours.add(measure(ticks / rounds, null, () -> time(() -> fleet.callAndWait(predict))));
+        }
       }
+      System.out.printf(
+          Locale.ROOT,
+          "%nFan-out over %d server processes, %,d measured ticks (after %,d)%n",
+          size,
+          ticks,
+          warmupTicks);
+      header("raw → trivial", "our fleet → runners");
+      row("client CPU per call, µs", raw.clientMicros() / size, ours.clientMicros() / size);
+      row("tick p50, ms", p(raw.latency, 50) / 1e3, p(ours.latency, 50) / 1e3);
+      row("tick p99, ms", p(raw.latency, 99) / 1e3, p(ours.latency, 99) / 1e3);
+      System.out.printf(
+          Locale.ROOT,
+          "our ticks 500-600: p50 %.2f ms = %.2f× steady%n",
+          p(afterFiveHundred, 50) / 1e3,
+          p(afterFiveHundred, 50) / p(ours.latency, 50));
     } finally {
-      Processes.stop(runners);
+      channels.forEach(ManagedChannel::shutdownNow);
+      Processes.stop(processes);
     }
-    System.out.printf(
-        Locale.ROOT,
-        "%nFan-out over %d server processes, %,d measured ticks (after %,d)%n",
-        size,
-        ticks,
-        warmupTicks);
-    header("raw → trivial", "our fleet → runners");
-    row("client CPU per call, µs", raw.clientMicros() / size, ours.clientMicros() / size);
-    row("tick p50, ms", p(raw.latency, 50) / 1e3, p(ours.latency, 50) / 1e3);
-    row("tick p99, ms", p(raw.latency, 99) / 1e3, p(ours.latency, 99) / 1e3);
-    System.out.printf(
-        Locale.ROOT,
-        "our ticks 500-600: p50 %.2f ms = %.2f× steady%n",
-        p(afterFiveHundred, 50) / 1e3,
-        p(afterFiveHundred, 50) / p(ours.latency, 50));
   }
 
   /** One baseline tick: a call to every server at once, then every answer. */
