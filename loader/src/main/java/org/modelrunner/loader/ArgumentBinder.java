@@ -43,6 +43,12 @@ final class ArgumentBinder {
   /** {@link Executable#getParameters()} copies its array on every call: keep one per executable. */
   private final Map<Executable, Parameter[]> parameters = new ConcurrentHashMap<>();
 
+  /** An executable and its parameters. */
+  private record Known(Executable executable, Parameter[] parameters) {}
+
+  /** The executable bound last: a model's calls mostly call one method (no map look-up then). */
+  private volatile Known last = new Known(null, new Parameter[0]);
+
   ArgumentBinder(ValueConverter converter) {
     this.converter = converter;
   }
@@ -235,7 +241,13 @@ final class ArgumentBinder {
   }
 
   private Parameter[] parametersOf(Executable executable) {
-    return parameters.computeIfAbsent(executable, Executable::getParameters);
+    Known known = last;
+    if (known.executable() == executable) {
+      return known.parameters();
+    }
+    Parameter[] found = parameters.computeIfAbsent(executable, Executable::getParameters);
+    last = new Known(executable, found);
+    return found;
   }
 
   private Object value(Parameter parameter, Variant variant, int index) throws BindingException {

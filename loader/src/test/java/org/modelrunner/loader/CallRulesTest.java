@@ -383,6 +383,24 @@ class CallRulesTest {
   }
 
   @Test
+  void keywordArgumentsBindToTheParametersOfTheMethodCalledEachTime() {
+    try (HostedModel model = open(rules)) {
+      for (int i = 0; i < 3; i++) {
+        assertThat(
+                successString(
+                    model, "pair", Arguments.builder().add("b", s("B")).add("a", s("A")).build()))
+            .isEqualTo("A|B");
+        assertThat(
+                successString(
+                    model,
+                    "join",
+                    Arguments.builder().add("z", s("3")).add("y", s("2")).add("x", s("1")).build()))
+            .isEqualTo("123");
+      }
+    }
+  }
+
+  @Test
   void keywordForAParameterFilledByPositionIsDropped() {
     try (HostedModel model = open(rules)) {
       Arguments arguments =

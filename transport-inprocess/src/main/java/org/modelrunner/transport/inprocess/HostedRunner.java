@@ -65,6 +65,13 @@ final class HostedRunner {
   /** The request that holds the model, to fail and interrupt when the runner goes away. */
   private volatile Exchange holder;
 
+  /**
+   * Whether the runner is the one registered under its name: connections keep the runner they found
+   * and look it up again only once it is not (a look-up in a map of ten thousand names costs more
+   * than the rest of a call's dispatch). Written under the registry's lock.
+   */
+  volatile boolean registered;
+
   private final Object lock = new Object();
   private volatile State state = State.SERVING; // written under lock
   private volatile FaultPlan faults; // written under lock

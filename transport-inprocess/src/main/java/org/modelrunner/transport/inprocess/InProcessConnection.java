@@ -38,6 +38,9 @@ final class InProcessConnection implements ModelConnection {
   private final URI endpoint;
   private final String name;
 
+  /** The runner last found under the name, while it stays registered. */
+  private volatile HostedRunner runner;
+
   // Requests in flight: a doubly linked list through the exchanges; guarded by this.
   private Exchange inFlight;
   private boolean closed;
@@ -115,7 +118,7 @@ final class InProcessConnection implements ModelConnection {
         return CompletableFuture.failedFuture(cancelled());
       }
     }
-    HostedRunner runner = InProcessModels.lookup(name);
+    HostedRunner runner = runner();
     if (runner == null) {
       return CompletableFuture.failedFuture(notRegistered());
     }
@@ -136,13 +139,23 @@ final class InProcessConnection implements ModelConnection {
       return exchange.future;
     }
     exchange.scheduleDeadline(transport.resources.timer);
-    HostedRunner runner = InProcessModels.lookup(name);
+    HostedRunner runner = runner();
     if (runner == null) {
       exchange.fail(notRegistered());
     } else {
       runner.accept(exchange);
     }
     return exchange.future;
+  }
+
+  /** Returns the runner registered under the name now, or null. */
+  private HostedRunner runner() {
+    HostedRunner known = runner;
+    if (known == null || !known.registered) {
+      known = InProcessModels.lookup(name);
+      runner = known;
+    }
+    return known;
   }
 
   private TransportException notRegistered() {

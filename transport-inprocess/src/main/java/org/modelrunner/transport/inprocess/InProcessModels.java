@@ -233,6 +233,7 @@ public final class InProcessModels {
       if (RUNNERS.putIfAbsent(runner.name, runner) != null) {
         throw nameInUse(runner.name);
       }
+      runner.registered = true;
       notified = List.copyOf(DIRECTORIES);
       for (RegistryDirectory directory : notified) {
         directory.enqueueUpdate(runner.directoryEntry, ModelState.RUNNING);
@@ -248,6 +249,7 @@ public final class InProcessModels {
       if (!RUNNERS.remove(runner.name, runner)) {
         return;
       }
+      runner.registered = false;
       notified = List.copyOf(DIRECTORIES);
       for (RegistryDirectory directory : notified) {
         directory.enqueueUpdate(runner.directoryEntry, ModelState.STOPPED);

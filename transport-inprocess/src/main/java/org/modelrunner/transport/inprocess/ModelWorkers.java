@@ -5,9 +5,10 @@ import java.lang.management.ThreadMXBean;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.LinkedTransferQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.ToLongFunction;
@@ -110,7 +111,10 @@ final class ModelWorkers extends ThreadPoolExecutor {
   private final Set<Worker> workers = ConcurrentHashMap.newKeySet();
   private final AtomicInteger handedOff = new AtomicInteger();
   private final Thread watcher;
-  private volatile boolean watcherParked;
+
+  /** Set while the watcher sleeps for want of requests; the first request queued clears it. */
+  private final AtomicBoolean watcherParked = new AtomicBoolean();
+
   private final ToLongFunction<Thread> cpuTime;
 
   ModelWorkers() {
@@ -128,7 +132,7 @@ final class ModelWorkers extends ThreadPoolExecutor {
         BASE_WORKERS,
         0, // no thread is ever above the core size but below the maximum: they are equal
         TimeUnit.NANOSECONDS,
-        new LinkedBlockingQueue<>());
+        new LinkedTransferQueue<>());
     this.cpuTime = cpuTime;
     setThreadFactory(
         body -> {
@@ -154,7 +158,9 @@ final class ModelWorkers extends ThreadPoolExecutor {
   @Override
   public void execute(Runnable task) {
     super.execute(task);
-    if (watcherParked && watcher != null) {
+    // Only the request that finds it asleep wakes it: a fan-out queues thousands of requests
+    // before the watcher runs again, and each unpark of a thread costs a system call.
+    if (watcher != null && watcherParked.get() && watcherParked.compareAndSet(true, false)) {
       LockSupport.unpark(watcher);
     }
   }
@@ -245,11 +251,11 @@ final class ModelWorkers extends ThreadPoolExecutor {
   private void watch() {
     while (!isShutdown()) {
       if (getQueue().isEmpty()) {
-        watcherParked = true;
+        watcherParked.set(true);
         if (getQueue().isEmpty() && !isShutdown()) {
           LockSupport.park(this);
         }
-        watcherParked = false;
+        watcherParked.set(false);
         continue;
       }
       boolean suspect = handOffLongRunning(System.nanoTime());

@@ -28,6 +28,7 @@ import org.modelrunner.spi.ModelState;
 import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.ProviderRegistry;
 import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.StatusCode;
 import org.modelrunner.spi.TransportException;
 import org.modelrunner.spi.TransportProvider;
 import org.modelrunner.spi.TransportSettings;
@@ -119,6 +120,35 @@ class LifecycleTest {
       }
       assertThat(failure(connection.checkHealth(TIMEOUT)).kind())
           .isEqualTo(TransportException.Kind.UNAVAILABLE);
+    }
+  }
+
+  @Test
+  void aConnectionReachesTheRunnerRegisteredUnderItsNameNow() {
+    try (ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(URI.create("inproc://again"))) {
+      try (InProcessRunner first = InProcessModels.register("again", TestModels.submission())) {
+        TestModels.setUp(connection);
+        assertThat(
+                await(call(transport, connection, "echo", Variant.ofString("x")))
+                    .status()
+                    .isSuccess())
+            .isTrue();
+      }
+      assertThat(failure(call(transport, connection, "echo", Variant.ofString("x"))))
+          .hasMessageContaining("No model is registered at inproc://again");
+      try (InProcessRunner second = InProcessModels.register("again", TestModels.submission())) {
+        assertThat(
+                await(call(transport, connection, "echo", Variant.ofString("x"))).status().code())
+            .as("the new runner has no instance: the call did reach it")
+            .isEqualTo(StatusCode.FAILED_PRECONDITION.name());
+        TestModels.setUp(connection);
+        assertThat(
+                await(call(transport, connection, "echo", Variant.ofString("x")))
+                    .status()
+                    .isSuccess())
+            .isTrue();
+      }
     }
   }
 
