@@ -18,7 +18,8 @@ import java.util.concurrent.RejectedExecutionException;
  * as with a task of its own.
  *
  * <p>Deadlines are {@link Ticker} readings; the delay of a task is its deadline less the ticker's
- * reading when it is armed.
+ * reading when it is armed. With a ticker that stands still (a test's), fan-outs that share a
+ * deadline reading expire together, even one started while the task runs.
  */
 final class FanOutTimer {
   /** What the timer expires: a fan-out in flight. */

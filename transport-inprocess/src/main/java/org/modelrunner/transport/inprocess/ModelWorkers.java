@@ -132,6 +132,8 @@ final class ModelWorkers extends ThreadPoolExecutor {
         BASE_WORKERS,
         0, // no thread is ever above the core size but below the maximum: they are equal
         TimeUnit.NANOSECONDS,
+        // Lock-free: the thread that dispatches a fan-out and the workers that take its requests
+        // never wait for each other's lock (a LinkedBlockingQueue's two locks were contended).
         new LinkedTransferQueue<>());
     this.cpuTime = cpuTime;
     setThreadFactory(
