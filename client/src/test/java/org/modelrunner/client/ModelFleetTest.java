@@ -127,6 +127,22 @@ class ModelFleetTest {
     assertThat(early.get(0).modelId()).isEqualTo("quick");
   }
 
+  /** A fleet of the model "a" (defined), connected, whose callbacks run on {@code executor}. */
+  private ModelFleet fleetOfA(java.util.concurrent.Executor executor) throws InterruptedException {
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .callTimeout(Duration.ofSeconds(5))
+            .executor(executor)
+            .build();
+    fleets.add(fleet);
+    directory.snapshot(fake("a"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+    return fleet;
+  }
+
   @Test
   @org.junit.jupiter.api.Timeout(30)
   void callAndWaitReturnsWithoutWaitingForTheFleetsExecutor() throws Exception {
@@ -135,18 +151,9 @@ class ModelFleetTest {
         new java.util.concurrent.LinkedBlockingQueue<>();
     java.util.concurrent.atomic.AtomicBoolean holding =
         new java.util.concurrent.atomic.AtomicBoolean();
-    RecordingDirectory directory = new RecordingDirectory();
+    // Runs callbacks on the calling thread, or holds them while the test says so.
     ModelFleet fleet =
-        ModelFleet.builder()
-            .directory(directory)
-            .baseClass(BASE)
-            .callTimeout(Duration.ofSeconds(5))
-            // Runs callbacks on the calling thread, or holds them while the test says so.
-            .executor(task -> (holding.get() ? (Runnable) () -> held.add(task) : task).run())
-            .build();
-    fleets.add(fleet);
-    directory.snapshot(fake("a"));
-    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+        fleetOfA(task -> (holding.get() ? (Runnable) () -> held.add(task) : task).run());
 
     holding.set(true);
     CompletableFuture<FanOutResult> viaExecutor = fleet.call(FanOut.of("predict"));
@@ -168,21 +175,12 @@ class ModelFleetTest {
     define("a", answering("ok", Duration.ZERO));
     java.util.concurrent.atomic.AtomicInteger handed =
         new java.util.concurrent.atomic.AtomicInteger();
-    RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet =
-        ModelFleet.builder()
-            .directory(directory)
-            .baseClass(BASE)
-            .callTimeout(Duration.ofSeconds(5))
-            .executor(
-                task -> {
-                  handed.incrementAndGet();
-                  task.run();
-                })
-            .build();
-    fleets.add(fleet);
-    directory.snapshot(fake("a"));
-    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+        fleetOfA(
+            task -> {
+              handed.incrementAndGet();
+              task.run();
+            });
     FleetTesting.quiesce(fleet);
 
     int before = handed.get();

@@ -129,27 +129,23 @@ class LifecycleTest {
         ModelConnection connection = transport.connect(URI.create("inproc://again"))) {
       try (InProcessRunner first = InProcessModels.register("again", TestModels.submission())) {
         TestModels.setUp(connection);
-        assertThat(
-                await(call(transport, connection, "echo", Variant.ofString("x")))
-                    .status()
-                    .isSuccess())
-            .isTrue();
+        assertThat(echo(transport, connection).isSuccess()).isTrue();
       }
       assertThat(failure(call(transport, connection, "echo", Variant.ofString("x"))))
           .hasMessageContaining("No model is registered at inproc://again");
       try (InProcessRunner second = InProcessModels.register("again", TestModels.submission())) {
-        assertThat(
-                await(call(transport, connection, "echo", Variant.ofString("x"))).status().code())
+        assertThat(echo(transport, connection).code())
             .as("the new runner has no instance: the call did reach it")
             .isEqualTo(StatusCode.FAILED_PRECONDITION.name());
         TestModels.setUp(connection);
-        assertThat(
-                await(call(transport, connection, "echo", Variant.ofString("x")))
-                    .status()
-                    .isSuccess())
-            .isTrue();
+        assertThat(echo(transport, connection).isSuccess()).isTrue();
       }
     }
+  }
+
+  private static org.modelrunner.spi.Status echo(
+      ModelTransport transport, ModelConnection connection) {
+    return await(call(transport, connection, "echo", Variant.ofString("x"))).status();
   }
 
   @Test
