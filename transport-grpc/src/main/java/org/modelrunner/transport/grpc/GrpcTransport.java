@@ -93,7 +93,8 @@ final class GrpcTransport implements ModelTransport {
 
   /**
    * The options of calls: as {@link #requestOptions}, with the answer read, converted and its
-   * future completed on the event loop that received it (gRPC's direct executor), not handed to a
+   * future completed on the event loop that received it (gRPC's direct executor; not when the
+   * transport has call credentials, which may block on the call's executor), not handed to a
    * callback thread first: a call's answer reaches its caller with one thread hand-off less.
    */
   final CallOptions callOptions;
@@ -144,7 +145,12 @@ final class GrpcTransport implements ModelTransport {
       base = base.withCallCredentials(security.callCredentials);
     }
     this.requestOptions = base.withWaitForReady();
-    this.callOptions = requestOptions.withExecutor(MoreExecutors.directExecutor());
+    // Call credentials may do blocking work on the call's executor (gRPC hands it to them for
+    // that): with them, calls keep the callback threads.
+    this.callOptions =
+        security.callCredentials == null
+            ? requestOptions.withExecutor(MoreExecutors.directExecutor())
+            : requestOptions;
     this.healthOptions = base;
     this.eventLoops =
         new MultiThreadIoEventLoopGroup(

@@ -535,6 +535,35 @@ class GrpcConnectionTest {
   }
 
   @Test
+  void withCallCredentialsACallsAnswerStaysOnTheCallbackThreads() {
+    // gRPC gives call credentials the call's executor for their blocking work (a token fetched
+    // over the network): it must not be an event loop.
+    io.grpc.CallCredentials credentials =
+        new io.grpc.CallCredentials() {
+          @Override
+          public void applyRequestMetadata(
+              RequestInfo info,
+              java.util.concurrent.Executor appExecutor,
+              MetadataApplier applier) {
+            appExecutor.execute(() -> applier.apply(new io.grpc.Metadata()));
+          }
+        };
+    GrpcTransport withCredentials =
+        open(
+            new GrpcTransport(
+                TransportSettings.defaults(),
+                new ClientSecurity(null, null, false, null, null, null, List.of(), credentials)));
+    ModelConnection connection =
+        open(withCredentials.connect(runner(new StubService()).endpoint()));
+    AtomicReference<String> thread = new AtomicReference<>();
+    value(
+        connection
+            .call(withCredentials.prepare("predict", NONE), QUICK)
+            .thenRun(() -> thread.set(Thread.currentThread().getName())));
+    assertThat(thread.get()).startsWith(withCredentials.threadNamePrefix() + "callbacks-");
+  }
+
+  @Test
   void connectionsToOneEndpointShareItsChannels() {
     StubRunner first = runner(new StubService());
     StubRunner second = runner(new StubService());
