@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.KeywordArgument;
 import org.modelrunner.spi.ModelEndpoint;
@@ -64,6 +65,7 @@ final class FanOutEngine {
     this.reportFailures = reportFailures;
     this.callbacks = callbacks;
     this.ticker = ticker;
+    fleetThread.execute(() -> warmUp(converter));
     this.timer =
         new FanOutTimer(
             (task, delay) -> fleetThread.schedule(task, delay.toNanos(), TimeUnit.NANOSECONDS),
@@ -354,6 +356,26 @@ final class FanOutEngine {
 
   void finished(FanOutCall call) {
     inFlight.remove(call);
+  }
+
+  /**
+   * Records and reads a latency and classifies an outcome once, as the first fan-out's answers are,
+   * so that a coordinator's first call does not load and link them (HdrHistogram's classes, the
+   * outcome's): run on the fleet's thread when the fleet is made.
+   */
+  static void warmUp(ValueConverter converter) {
+    Histogram latencies = new Histogram(1);
+    latencies.setAutoResize(true);
+    latencies.recordValue(100);
+    latencies.getValueAtPercentile(50);
+    FailurePolicy.classify(
+        new CallOutcome(
+            ModelEndpoint.of("warm-up", java.net.URI.create("inproc://warm-up")),
+            CallStatus.SUCCESS,
+            org.modelrunner.spi.Variant.ofString("x"),
+            null,
+            1,
+            converter));
   }
 
   /** Returns whether a {@link FleetListener} is registered. */

@@ -127,6 +127,14 @@ class ModelFleetTest {
     assertThat(early.get(0).modelId()).isEqualTo("quick");
   }
 
+  @Test
+  void theWarmUpRecordsAndClassifiesWithoutAModel() {
+    // Run on the fleet's thread by every new fleet, where a failure would go unseen.
+    org.assertj.core.api.Assertions.assertThatCode(
+            () -> FanOutEngine.warmUp(org.modelrunner.spi.ValueConverter.create()))
+        .doesNotThrowAnyException();
+  }
+
   /** A fleet of the model "a" (defined), connected, whose callbacks run on {@code executor}. */
   private ModelFleet fleetOfA(java.util.concurrent.Executor executor) throws InterruptedException {
     RecordingDirectory directory = new RecordingDirectory();

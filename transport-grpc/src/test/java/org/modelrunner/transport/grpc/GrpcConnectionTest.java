@@ -1,6 +1,7 @@
 package org.modelrunner.transport.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.modelrunner.transport.grpc.Futures.BOUND;
 import static org.modelrunner.transport.grpc.Futures.failure;
@@ -532,6 +533,12 @@ class GrpcConnectionTest {
     assertThat(thread.get())
         .as("no hand-off to a callback thread on the hot path")
         .startsWith(transport.threadNamePrefix() + "io-");
+  }
+
+  @Test
+  void theWarmUpEncodesACallAndDecodesAnAnswerWithoutARunner() {
+    // Run on a callback thread by every new transport, where a failure would only be logged.
+    assertThatCode(GrpcTransport::warmUp).doesNotThrowAnyException();
   }
 
   @Test
