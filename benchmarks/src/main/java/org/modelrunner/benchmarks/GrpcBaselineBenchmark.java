@@ -57,7 +57,9 @@ public final class GrpcBaselineBenchmark {
   private static final com.sun.management.OperatingSystemMXBean OS =
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
 
-  /** The figures of one side of a comparison. */
+  /** In how many turns the sides of a comparison share their measured calls or ticks. */
+  private static final int ROUNDS = Integer.getInteger("rounds", 10);
+
   /** The figures of one side of a comparison, over one or more measured stretches. */
   private static final class Figures {
     final Histogram latency = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
@@ -241,20 +243,16 @@ public final class GrpcBaselineBenchmark {
         for (int i = 0; i < warmup / 4; i++) {
           toOurs.call(PREDICT);
         }
-        // The three take turns, a tenth of the calls at a time: a host whose speed drifts during
-        // the run (a shared machine) slows them alike.
         Figures raw = new Figures();
         Figures ours = new Figures();
         Figures rawToOurs = new Figures();
-        int rounds = Integer.getInteger("rounds", 10);
-        for (int round = 0; round < rounds; round++) {
-          int count = calls / rounds;
-          raw.add(measure(count, trivial, () -> time(() -> rawStub.call(PREDICT))));
-          ours.add(measure(count, runner, () -> time(() -> fleet.callAndWait(predict))));
-          rawToOurs.add(measure(count, runner, () -> time(() -> toOurs.call(PREDICT))));
-        }
+        takeTurns(
+            calls,
+            new Side(raw, trivial, () -> time(() -> rawStub.call(PREDICT))),
+            new Side(ours, runner, () -> time(() -> fleet.callAndWait(predict))),
+            new Side(rawToOurs, runner, () -> time(() -> toOurs.call(PREDICT))));
 
-        System.out.printf(Locale.ROOT, "%nOne call at a time, %,d measured calls%n", calls);
+        System.out.printf(Locale.ROOT, "%nOne call at a time, %,d measured calls%n", ours.count);
         header("raw → trivial", "our fleet → runner");
         row("client CPU per call, µs", raw.clientMicros(), ours.clientMicros());
         row("server CPU per call, µs", raw.serverMicros(), ours.serverMicros());
@@ -356,17 +354,16 @@ public final class GrpcBaselineBenchmark {
             afterFiveHundred.recordValue(took / 1_000); // µs, as every histogram here
           }
         }
-        int rounds = Integer.getInteger("rounds", 10);
-        for (int round = 0; round < rounds; round++) {
-          raw.add(measure(ticks / rounds, null, () -> time(() -> rawTick(stubs))));
-          ours.add(measure(ticks / rounds, null, () -> time(() -> fleet.callAndWait(predict))));
-        }
+        takeTurns(
+            ticks,
+            new Side(raw, null, () -> time(() -> rawTick(stubs))),
+            new Side(ours, null, () -> time(() -> fleet.callAndWait(predict))));
       }
       System.out.printf(
           Locale.ROOT,
           "%nFan-out over %d server processes, %,d measured ticks (after %,d)%n",
           size,
-          ticks,
+          ours.count,
           warmupTicks);
       header("raw → trivial", "our fleet → runners");
       row("client CPU per call, µs", raw.clientMicros() / size, ours.clientMicros() / size);
@@ -408,6 +405,21 @@ public final class GrpcBaselineBenchmark {
     }
     if (failed.get() > 0) {
       throw new IllegalStateException(failed.get() + " baseline calls failed");
+    }
+  }
+
+  /** One side of a comparison: its figures, its server process (or null), its timed operation. */
+  private record Side(Figures figures, Process server, LongSupplier operation) {}
+
+  /**
+   * Measures the sides in {@link #ROUNDS} turns of a share of {@code total} operations each: a host
+   * whose speed drifts during the run (a shared machine) slows them alike.
+   */
+  private static void takeTurns(int total, Side... sides) {
+    for (int round = 0; round < ROUNDS; round++) {
+      for (Side side : sides) {
+        side.figures().add(measure(total / ROUNDS, side.server(), side.operation()));
+      }
     }
   }
 
