@@ -35,12 +35,12 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * through a raw generated stub to a {@link TrivialServer} process (the baseline), and through our
  * fleet to our runner process hosting {@link InstantModel}, both over NIO on loopback. Prints each
  * figure beside the baseline's, with the ratio: the client's CPU per call (this process, measured
- * phase only), the server's CPU per call (its process), the lone round trip p50/p99, and fan-out
- * ticks over N server processes (N = 10 and 50 by default: N trivial servers and N runners, all
- * running, the two clients taking turns in the measured phase); then the runner's cold start: the
- * time from process start to serving (and the runner's CPU time until then), the first call after
- * setup, its CPU per call over its first 10,000 calls against steady state, and the client's ticks
- * after 500 against steady state.
+ * phase only) and the bytes its threads allocated per call, the server's CPU per call (its
+ * process), the lone round trip p50/p99, and fan-out ticks over N server processes (N = 10 and 50
+ * by default: N trivial servers and N runners, all running, the two clients taking turns in the
+ * measured phase); then the runner's cold start: the time from process start to serving (and the
+ * runner's CPU time until then), the first call after setup, its CPU per call over its first 10,000
+ * calls against steady state, and the client's ticks after 500 against steady state.
  *
  * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
@@ -56,6 +56,8 @@ public final class GrpcBaselineBenchmark {
       CallRequest.newBuilder().setMethodName("predict").build();
   private static final com.sun.management.OperatingSystemMXBean OS =
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+  private static final com.sun.management.ThreadMXBean THREADS =
+      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
   /** In how many turns the sides of a comparison share their measured calls or ticks. */
   private static final int ROUNDS = Integer.getInteger("rounds", 10);
@@ -64,6 +66,7 @@ public final class GrpcBaselineBenchmark {
   private static final class Figures {
     final Histogram latency = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
     private long clientNanos;
+    private long clientBytes;
     private long serverNanos;
     private long count;
 
@@ -71,6 +74,7 @@ public final class GrpcBaselineBenchmark {
     void add(Figures other) {
       latency.add(other.latency);
       clientNanos += other.clientNanos;
+      clientBytes += other.clientBytes;
       serverNanos += other.serverNanos;
       count += other.count;
     }
@@ -81,6 +85,11 @@ public final class GrpcBaselineBenchmark {
 
     double serverMicros() {
       return serverNanos / 1e3 / count;
+    }
+
+    /** The bytes the client's threads allocated per operation, all threads together. */
+    double clientBytes() {
+      return (double) clientBytes / count;
     }
   }
 
@@ -255,6 +264,7 @@ public final class GrpcBaselineBenchmark {
         System.out.printf(Locale.ROOT, "%nOne call at a time, %,d measured calls%n", ours.count);
         header("raw → trivial", "our fleet → runner");
         row("client CPU per call, µs", raw.clientMicros(), ours.clientMicros());
+        row("client bytes per call", raw.clientBytes(), ours.clientBytes());
         row("server CPU per call, µs", raw.serverMicros(), ours.serverMicros());
         row("round trip p50, µs", p(raw.latency, 50), p(ours.latency, 50));
         row("round trip p99, µs", p(raw.latency, 99), p(ours.latency, 99));
@@ -367,6 +377,7 @@ public final class GrpcBaselineBenchmark {
           warmupTicks);
       header("raw → trivial", "our fleet → runners");
       row("client CPU per call, µs", raw.clientMicros() / size, ours.clientMicros() / size);
+      row("client bytes per call", raw.clientBytes() / size, ours.clientBytes() / size);
       row("tick p50, ms", p(raw.latency, 50) / 1e3, p(ours.latency, 50) / 1e3);
       row("tick p99, ms", p(raw.latency, 99) / 1e3, p(ours.latency, 99) / 1e3);
       System.out.printf(
@@ -428,9 +439,11 @@ public final class GrpcBaselineBenchmark {
     Figures figures = new Figures();
     long serverBefore = server == null ? 0 : Processes.cpuNanos(server);
     long clientBefore = OS.getProcessCpuTime();
+    long bytesBefore = THREADS.getTotalThreadAllocatedBytes();
     for (int i = 0; i < count; i++) {
       figures.latency.recordValue(operation.getAsLong() / 1_000); // µs
     }
+    figures.clientBytes = THREADS.getTotalThreadAllocatedBytes() - bytesBefore;
     figures.clientNanos = OS.getProcessCpuTime() - clientBefore;
     figures.serverNanos = server == null ? 0 : Processes.cpuNanos(server) - serverBefore;
     figures.count = count;
