@@ -19,8 +19,8 @@ import org.modelrunner.transport.inprocess.InProcessRunner;
 
 /**
  * The fleet's fan-out cost: N in-process models that answer at once, one fan-out ("predict") per
- * tick; prints per-tick latency percentiles, the overhead per model, and the heap each connected
- * model costs.
+ * tick; prints the time from building the fleet to all models connected, per-tick latency
+ * percentiles, the overhead per model, and the heap each connected model costs.
  *
  * <p>Run: {@code java -jar benchmarks/target/model-runner-benchmarks.jar [N ...]} (default 10 100
  * 1000 10000). Options as system properties: {@code -Dticks=} measured ticks per size (default
@@ -43,8 +43,9 @@ public final class FanOutBenchmark {
         Boolean.getBoolean("metrics") ? ", with the fleet's metrics bound" : "");
     System.out.printf(
         Locale.ROOT,
-        "%8s %8s %10s %10s %10s %14s %14s%n",
+        "%8s %10s %8s %10s %10s %10s %14s %14s%n",
         "models",
+        "connect ms",
         "ticks",
         "p50 ms",
         "p99 ms",
@@ -73,6 +74,7 @@ public final class FanOutBenchmark {
     for (int i = 0; i < size; i++) {
       runners.add(InProcessModels.register("bench-" + size + "-" + i, InstantModel.class));
     }
+    long building = System.nanoTime();
     try (ModelFleet fleet =
         ModelFleet.builder()
             .directory(InProcessModels.directory())
@@ -86,6 +88,7 @@ public final class FanOutBenchmark {
         throw new IllegalStateException(
             "Only " + fleet.connectedModelIds().size() + " of " + size + " connected");
       }
+      long connected = System.nanoTime() - building;
       long heapConnected = usedHeap(memory);
       FanOut predict = FanOut.of("predict");
       for (int i = 0; i < warmup; i++) {
@@ -101,8 +104,9 @@ public final class FanOutBenchmark {
       double p50 = histogram.getValueAtPercentile(50) / 1e6;
       System.out.printf(
           Locale.ROOT,
-          "%8d %8d %10.3f %10.3f %10.3f %14.2f %14.1f%n",
+          "%8d %10.0f %8d %10.3f %10.3f %10.3f %14.2f %14.1f%n",
           size,
+          connected / 1e6,
           ticks,
           p50,
           histogram.getValueAtPercentile(99) / 1e6,

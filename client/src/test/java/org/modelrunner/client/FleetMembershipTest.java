@@ -9,8 +9,11 @@ import static org.modelrunner.client.FakeTransportProvider.silent;
 import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -365,6 +368,32 @@ class FleetMembershipTest {
     ready.complete(FakeTransportProvider.CREATED);
     assertThat(fleet.awaitSettled(WAIT)).isTrue();
     assertThat(fleet.connectedModelIds()).containsExactly("later", "ok");
+  }
+
+  @Test
+  void theFleetSettlesWhenTheLastOfItsFirstModelsConnectsWhateverTheOrder() throws Exception {
+    List<String> names = new ArrayList<>();
+    Map<String, CompletableFuture<Reply>> held = new HashMap<>();
+    ModelEndpoint[] endpoints = new ModelEndpoint[12];
+    for (int i = 0; i < endpoints.length; i++) {
+      String name = "m" + i;
+      names.add(name);
+      held.put(name, define(name, answering(1, Duration.ZERO)).holdSetup());
+      endpoints[i] = endpoint(name, name, name);
+    }
+    ModelFleet fleet = fleet();
+    directory.snapshot(endpoints);
+    FleetTesting.quiesce(fleet);
+    Collections.shuffle(names, new Random(7));
+    for (int i = 0; i < names.size(); i++) {
+      assertThat(fleet.awaitSettled(Duration.ZERO))
+          .as("%d of %d connected", i, names.size())
+          .isFalse();
+      held.get(names.get(i)).complete(FakeTransportProvider.CREATED);
+      FleetTesting.quiesce(fleet);
+    }
+    assertThat(fleet.awaitSettled(WAIT)).isTrue();
+    assertThat(fleet.connectedModelIds()).hasSize(names.size());
   }
 
   // ---------------------------------------------------------------------------------------------
