@@ -283,8 +283,11 @@ final class FanOutCall implements FanOutTimer.Deadline {
     fleet.timeouts(method, members, outcomes, now - deadlineNanos);
     FanOutResult result =
         new FanOutResult(Arrays.asList(outcomes), Duration.ofNanos(now - startNanos));
+    // Decided before the caller is released: a listener it adds once it has the result is not
+    // told of this fan-out.
+    boolean tell = futureWanted || onOutcome != null || fleet.hasListeners();
     settled.complete(result);
-    if (!futureWanted && onOutcome == null && !fleet.hasListeners()) {
+    if (!tell) {
       return; // nobody to tell on the fleet's executor: its thread is not woken
     }
     callbacks.execute(

@@ -1,5 +1,6 @@
 package org.modelrunner.client;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -19,6 +20,7 @@ import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.PreparedCall;
 import org.modelrunner.spi.TransportException;
 import org.modelrunner.spi.ValueConverter;
+import org.modelrunner.spi.Variant;
 
 /**
  * The fleet's fan-out engine: spreads one call over the targeted models with its {@link
@@ -370,9 +372,9 @@ final class FanOutEngine {
     latencies.getValueAtPercentile(50);
     FailurePolicy.classify(
         new CallOutcome(
-            ModelEndpoint.of("warm-up", java.net.URI.create("inproc://warm-up")),
+            ModelEndpoint.of("warm-up", URI.create("inproc://warm-up")),
             CallStatus.SUCCESS,
-            org.modelrunner.spi.Variant.ofString("x"),
+            Variant.ofString("x"),
             null,
             1,
             converter));

@@ -1,6 +1,7 @@
 package org.modelrunner.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.modelrunner.client.FakeTransportProvider.answering;
 import static org.modelrunner.client.FakeTransportProvider.define;
@@ -15,15 +16,20 @@ import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.Executor;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.ModelState;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
 import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.ValueConverter;
 import org.modelrunner.spi.Variant;
 
 /** The fleet's guarantees, over a scripted transport. */
@@ -130,13 +136,11 @@ class ModelFleetTest {
   @Test
   void theWarmUpRecordsAndClassifiesWithoutAModel() {
     // Run on the fleet's thread by every new fleet, where a failure would go unseen.
-    org.assertj.core.api.Assertions.assertThatCode(
-            () -> FanOutEngine.warmUp(org.modelrunner.spi.ValueConverter.create()))
-        .doesNotThrowAnyException();
+    assertThatCode(() -> FanOutEngine.warmUp(ValueConverter.create())).doesNotThrowAnyException();
   }
 
   /** A fleet of the model "a" (defined), connected, whose callbacks run on {@code executor}. */
-  private ModelFleet fleetOfA(java.util.concurrent.Executor executor) throws InterruptedException {
+  private ModelFleet fleetOfA(Executor executor) throws InterruptedException {
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet =
         ModelFleet.builder()
@@ -152,13 +156,11 @@ class ModelFleetTest {
   }
 
   @Test
-  @org.junit.jupiter.api.Timeout(30)
+  @Timeout(30)
   void callAndWaitReturnsWithoutWaitingForTheFleetsExecutor() throws Exception {
     define("a", answering("ok", Duration.ZERO));
-    java.util.concurrent.BlockingQueue<Runnable> held =
-        new java.util.concurrent.LinkedBlockingQueue<>();
-    java.util.concurrent.atomic.AtomicBoolean holding =
-        new java.util.concurrent.atomic.AtomicBoolean();
+    BlockingQueue<Runnable> held = new LinkedBlockingQueue<>();
+    AtomicBoolean holding = new AtomicBoolean();
     // Runs callbacks on the calling thread, or holds them while the test says so.
     ModelFleet fleet =
         fleetOfA(task -> (holding.get() ? (Runnable) () -> held.add(task) : task).run());
@@ -181,8 +183,7 @@ class ModelFleetTest {
   @Test
   void callAndWaitHandsTheFleetsExecutorWorkOnlyForSomeoneWaitingThere() throws Exception {
     define("a", answering("ok", Duration.ZERO));
-    java.util.concurrent.atomic.AtomicInteger handed =
-        new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger handed = new AtomicInteger();
     ModelFleet fleet =
         fleetOfA(
             task -> {
@@ -367,7 +368,7 @@ class ModelFleetTest {
 
   @Test
   void aSuccessResetsTheCounters() throws Exception {
-    java.util.concurrent.atomic.AtomicInteger n = new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger n = new AtomicInteger();
     define(
         "flaky",
         (m, a, t) ->
@@ -471,8 +472,7 @@ class ModelFleetTest {
 
   @Test
   void setupIsRetriedOnTransportErrorsAndThenGivenUp() throws Exception {
-    java.util.concurrent.atomic.AtomicInteger attempts =
-        new java.util.concurrent.atomic.AtomicInteger();
+    AtomicInteger attempts = new AtomicInteger();
     FakeTransportProvider.FakeModel flaky = define("flaky", answering(1, Duration.ZERO));
     flaky.setup =
         (m, a, t) ->
@@ -604,8 +604,7 @@ class ModelFleetTest {
 
   @Test
   void aRunnerThatLostItsInstanceIsSetUpAgainAndTheNextCallGoesThrough() throws Exception {
-    java.util.concurrent.atomic.AtomicBoolean hasInstance =
-        new java.util.concurrent.atomic.AtomicBoolean();
+    AtomicBoolean hasInstance = new AtomicBoolean();
     FakeTransportProvider.FakeModel model = define("m", answering(1, Duration.ZERO));
     model.setup =
         (m, a, t) -> {
@@ -758,7 +757,7 @@ class ModelFleetTest {
                         .keyword("performance_metrics", metrics.get(model.modelId())))
             .build());
 
-    org.modelrunner.spi.ValueConverter converter = org.modelrunner.spi.ValueConverter.create();
+    ValueConverter converter = ValueConverter.create();
     for (var entry : Map.of("a", a, "b", b).entrySet()) {
       org.modelrunner.spi.Arguments seen = entry.getValue().lastArguments;
       assertThat(converter.decode(seen.positional().get(0).value()))

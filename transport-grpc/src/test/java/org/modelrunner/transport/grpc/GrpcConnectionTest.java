@@ -512,25 +512,23 @@ class GrpcConnectionTest {
   @Test
   void futuresCompleteOnTheTransportsThreads() {
     ModelConnection connection = connect(runner(new StubService()).endpoint());
+    assertThat(completingThread(connection.setup("b.B", NONE, QUICK)))
+        .startsWith(transport.threadNamePrefix() + "callbacks-");
+    assertThat(completingThread(connection.reset(QUICK)))
+        .startsWith(transport.threadNamePrefix() + "callbacks-");
+  }
+
+  /** Waits for a future and returns the name of the thread that completed it. */
+  private static String completingThread(CompletableFuture<?> future) {
     AtomicReference<String> thread = new AtomicReference<>();
-    value(
-        connection
-            .setup("b.B", NONE, QUICK)
-            .thenRun(() -> thread.set(Thread.currentThread().getName())));
-    assertThat(thread.get()).startsWith(transport.threadNamePrefix() + "callbacks-");
-    value(connection.reset(QUICK).thenRun(() -> thread.set(Thread.currentThread().getName())));
-    assertThat(thread.get()).startsWith(transport.threadNamePrefix() + "callbacks-");
+    value(future.thenRun(() -> thread.set(Thread.currentThread().getName())));
+    return thread.get();
   }
 
   @Test
   void aCallsAnswerCompletesOnTheEventLoopThatReceivedIt() {
     ModelConnection connection = connect(runner(new StubService()).endpoint());
-    AtomicReference<String> thread = new AtomicReference<>();
-    value(
-        connection
-            .call(transport.prepare("predict", NONE), QUICK)
-            .thenRun(() -> thread.set(Thread.currentThread().getName())));
-    assertThat(thread.get())
+    assertThat(completingThread(connection.call(transport.prepare("predict", NONE), QUICK)))
         .as("no hand-off to a callback thread on the hot path")
         .startsWith(transport.threadNamePrefix() + "io-");
   }
@@ -562,12 +560,8 @@ class GrpcConnectionTest {
                 new ClientSecurity(null, null, false, null, null, null, List.of(), credentials)));
     ModelConnection connection =
         open(withCredentials.connect(runner(new StubService()).endpoint()));
-    AtomicReference<String> thread = new AtomicReference<>();
-    value(
-        connection
-            .call(withCredentials.prepare("predict", NONE), QUICK)
-            .thenRun(() -> thread.set(Thread.currentThread().getName())));
-    assertThat(thread.get()).startsWith(withCredentials.threadNamePrefix() + "callbacks-");
+    assertThat(completingThread(connection.call(withCredentials.prepare("predict", NONE), QUICK)))
+        .startsWith(withCredentials.threadNamePrefix() + "callbacks-");
   }
 
   @Test
