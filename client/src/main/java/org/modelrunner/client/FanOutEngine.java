@@ -419,7 +419,7 @@ final class FanOutEngine {
       membership.checkHealth(member, check.why());
     } else if (decision instanceof FailurePolicy.Decision.SetUpAgain again) {
       LOG.log(System.Logger.Level.WARNING, "{0}: {1}; setting it up again", member, again.why());
-      membership.onFleetThread(() -> membership.reconnect(member, again.why()));
+      membership.onFleetThread(() -> membership.reconnect(member, again.why(), true));
     } else if (decision instanceof FailurePolicy.Decision.CoordinatorError error) {
       LOG.log(
           System.Logger.Level.WARNING,

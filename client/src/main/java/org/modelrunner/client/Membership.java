@@ -87,6 +87,13 @@ final class Membership {
   private final List<FleetEvent> eventsAwaitingRebuild = new ArrayList<>();
 
   private final List<FleetMember> replacedAwaitingRebuild = new ArrayList<>();
+
+  /**
+   * Replaced members whose connections close once their calls are done; closed with the fleet if it
+   * closes first. Fleet thread, then the closing thread once the fleet thread stopped.
+   */
+  private final Set<FleetMember> retiring = new HashSet<>();
+
   private volatile boolean closed;
 
   /**
@@ -209,7 +216,8 @@ final class Membership {
           }
           String answer =
               error != null ? Concurrency.cause(error).toString() : String.valueOf(status);
-          onFleetThread(() -> reconnect(member, "health check after " + why + ": " + answer));
+          onFleetThread(
+              () -> reconnect(member, "health check after " + why + ": " + answer, false));
         });
   }
 
@@ -542,7 +550,15 @@ final class Membership {
             "the directory reports it RECOVERING"));
   }
 
-  void reconnect(FleetMember member, String why) {
+  /**
+   * Sets a connected member up again on a new connection; it sits out until then.
+   *
+   * @param runnerAnswers the runner still answers (it lost its instance): calls already sent or
+   *     queued on the old connection get its answers, rather than a {@code CANCELLED} of the
+   *     fleet's making, and the old connection closes once idle, a call timeout after fan-outs stop
+   *     picking it. Otherwise (its health check failed) the old connection closes at once.
+   */
+  void reconnect(FleetMember member, String why, boolean runnerAnswers) {
     String id = member.endpoint.modelId();
     if (member.retired || known.get(id) != member || member.state != ModelStatus.State.CONNECTED) {
       return;
@@ -553,7 +569,13 @@ final class Membership {
     again.readyReason = "reconnected after " + why;
     again.reconnecting = true;
     again.lastError(why);
-    replaceAtOnce(member, again);
+    if (runnerAnswers) {
+      known.put(id, again);
+      retireAfterItsCalls(member);
+      membershipChanged(); // sitting out while it is set up again
+    } else {
+      replaceAtOnce(member, again);
+    }
     connect(again, 1);
   }
 
@@ -606,8 +628,10 @@ final class Membership {
   }
 
   private void scheduleRetirement(FleetMember member) {
+    retiring.add(member);
     if (later(
             () -> {
+              retiring.remove(member);
               member.state = ModelStatus.State.DISCONNECTED;
               member.closeWhenIdle();
             },
@@ -1252,6 +1276,12 @@ final class Membership {
       retire(member);
     }
     for (FleetMember member : replacing.values()) {
+      retire(member);
+    }
+    for (FleetMember member : retiring) {
+      retire(member);
+    }
+    for (FleetMember member : replacedAwaitingRebuild) {
       retire(member);
     }
     synchronized (readiness) {

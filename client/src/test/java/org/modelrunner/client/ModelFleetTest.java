@@ -640,6 +640,53 @@ class ModelFleetTest {
   }
 
   @Test
+  void callsAlreadySentToAModelTheFleetSetsUpAgainGetTheRunnersAnswers() throws Exception {
+    AtomicBoolean hasInstance = new AtomicBoolean();
+    CompletableFuture<Reply> first = new CompletableFuture<>();
+    CompletableFuture<Reply> second = new CompletableFuture<>();
+    FakeTransportProvider.FakeModel model = define("m", answering(1, Duration.ZERO));
+    model.setup =
+        (m, a, t) -> {
+          hasInstance.set(true);
+          return CompletableFuture.completedFuture(FakeTransportProvider.CREATED);
+        };
+    model.call =
+        (method, a, t) ->
+            switch (method) {
+              case "first" -> first;
+              case "second" -> second;
+              default -> CompletableFuture.completedFuture(Reply.of(StatusCode.SUCCESS, ""));
+            };
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet = fleet(directory, Duration.ofSeconds(30));
+    directory.snapshot(fake("m"));
+    assertThat(nextEvent(FleetEvent.Kind.CONNECTED).modelId()).isEqualTo("m");
+
+    // The second call waits in the model's mailbox behind the first, whose answer says the runner
+    // lost its instance: the fleet sets the model up again while the second is still to answer.
+    CompletableFuture<FanOutResult> lost = fleet.call(FanOut.of("first"));
+    CompletableFuture<FanOutResult> queued = fleet.call(FanOut.of("second"));
+    hasInstance.set(false); // a Rest from someone else
+    first.complete(Reply.of(StatusCode.FAILED_PRECONDITION, "Setup has not been called yet"));
+    CallOutcome failed = lost.get(10, TimeUnit.SECONDS).outcomes().get(0);
+    assertThat(failed.failure().orElseThrow().code()).isEqualTo("FAILED_PRECONDITION");
+    assertThat(nextEvent(FleetEvent.Kind.RESTARTED).reason()).contains("no instance");
+    assertThat(hasInstance).isTrue();
+    assertThat(model.closes.get())
+        .as("the old connection stays open for the call it carries")
+        .isZero();
+
+    second.complete(Reply.of(StatusCode.SUCCESS, ""));
+    CallOutcome answered = queued.get(10, TimeUnit.SECONDS).outcomes().get(0);
+    assertThat(answered.status()).as("%s", answered).isEqualTo(CallStatus.SUCCESS);
+    assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status())
+        .isEqualTo(CallStatus.SUCCESS);
+
+    fleet.close(); // before the old connection's call timeout is over
+    assertThat(model.closes.get()).as("both connections are closed with the fleet").isEqualTo(2);
+  }
+
+  @Test
   void listenersSeeEveryReportThePolicysBeforeItsEventAndTheCoordinators() throws Exception {
     define("bad", FakeTransportProvider.status(StatusCode.MODEL_FAILED, "x"));
     define("good", answering(1, Duration.ZERO));
