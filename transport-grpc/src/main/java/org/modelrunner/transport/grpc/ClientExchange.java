@@ -45,14 +45,24 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
 
   private static final ClientStreamTracer NO_TRACER = new ClientStreamTracer() {};
 
-  /** Marks an exchange sent when its stream is created on a connected transport. */
+  /**
+   * Marks an exchange sent when its stream is created on a connected transport. gRPC makes a tracer
+   * for each attempt, before the attempt finds a transport: a new attempt starts unsent. A request
+   * whose stream the runner's closing transport refused is retried transparently, and if that
+   * attempt then waits for a connection until the deadline, the runner could not be reached: it did
+   * not fail to answer.
+   */
   static final ClientStreamTracer.Factory SENT_MARKER =
       new ClientStreamTracer.Factory() {
         @Override
         public ClientStreamTracer newClientStreamTracer(
             ClientStreamTracer.StreamInfo info, Metadata headers) {
           ClientExchange<?, ?, ?> exchange = info.getCallOptions().getOption(KEY);
-          return exchange == null ? NO_TRACER : exchange.new SentMarker();
+          if (exchange == null) {
+            return NO_TRACER;
+          }
+          exchange.sent = false;
+          return exchange.new SentMarker();
         }
       };
 
@@ -299,6 +309,11 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
             + " ms (the channel is "
             + state
             + "); the request was not sent");
+  }
+
+  /** Returns whether the request's latest attempt reached a transport. */
+  boolean sent() {
+    return sent;
   }
 
   /** Marks the exchange sent. */
