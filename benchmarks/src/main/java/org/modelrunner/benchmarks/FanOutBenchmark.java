@@ -20,7 +20,8 @@ import org.modelrunner.transport.inprocess.InProcessRunner;
 /**
  * The fleet's fan-out cost: N in-process models that answer at once, one fan-out ("predict") per
  * tick; prints the time from building the fleet to all models connected, per-tick latency
- * percentiles, the overhead per model, and the heap each connected model costs.
+ * percentiles, the overhead per model, the process's CPU time and the bytes its threads allocated
+ * per model call over the measured ticks, and the heap each connected model costs.
  *
  * <p>Run: {@code java -jar benchmarks/target/model-runner-benchmarks.jar [N ...]} (default 10 100
  * 1000 10000). Options as system properties: {@code -Dticks=} measured ticks per size (default
@@ -29,6 +30,11 @@ import org.modelrunner.transport.inprocess.InProcessRunner;
  */
 public final class FanOutBenchmark {
   private FanOutBenchmark() {}
+
+  private static final com.sun.management.OperatingSystemMXBean OS =
+      (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+  private static final com.sun.management.ThreadMXBean THREADS =
+      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
 
   /** Runs the benchmark for each fleet size given (or the default sizes). */
   public static void main(String[] args) throws Exception {
@@ -43,7 +49,7 @@ public final class FanOutBenchmark {
         Boolean.getBoolean("metrics") ? ", with the fleet's metrics bound" : "");
     System.out.printf(
         Locale.ROOT,
-        "%8s %10s %8s %10s %10s %10s %14s %14s%n",
+        "%8s %10s %8s %10s %10s %10s %14s %12s %10s %14s%n",
         "models",
         "connect ms",
         "ticks",
@@ -51,6 +57,8 @@ public final class FanOutBenchmark {
         "p99 ms",
         "max ms",
         "µs/model p50",
+        "CPU µs/call",
+        "B/call",
         "heap/model KiB");
     for (int size : sizes) {
       run(size);
@@ -95,16 +103,21 @@ public final class FanOutBenchmark {
         check(fleet.callAndWait(predict), size);
       }
       Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
+      long cpuBefore = OS.getProcessCpuTime();
+      long bytesBefore = THREADS.getTotalThreadAllocatedBytes();
       for (int i = 0; i < ticks; i++) {
         long start = System.nanoTime();
         FanOutResult result = fleet.callAndWait(predict);
         histogram.recordValue(System.nanoTime() - start);
         check(result, size);
       }
+      double calls = (double) ticks * size;
+      double cpuMicros = (OS.getProcessCpuTime() - cpuBefore) / 1e3 / calls;
+      double bytes = (THREADS.getTotalThreadAllocatedBytes() - bytesBefore) / calls;
       double p50 = histogram.getValueAtPercentile(50) / 1e6;
       System.out.printf(
           Locale.ROOT,
-          "%8d %10.0f %8d %10.3f %10.3f %10.3f %14.2f %14.1f%n",
+          "%8d %10.0f %8d %10.3f %10.3f %10.3f %14.2f %12.2f %10.0f %14.1f%n",
           size,
           connected / 1e6,
           ticks,
@@ -112,6 +125,8 @@ public final class FanOutBenchmark {
           histogram.getValueAtPercentile(99) / 1e6,
           histogram.getMaxValue() / 1e6,
           p50 * 1_000 / size,
+          cpuMicros,
+          bytes,
           (heapConnected - heapBefore) / 1024.0 / size);
     } finally {
       runners.forEach(InProcessRunner::close);

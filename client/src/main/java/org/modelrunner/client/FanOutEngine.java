@@ -220,7 +220,7 @@ final class FanOutEngine {
   private void send(FanOutCall call, FleetMember member, int slot) {
     int cooldown = member.takeCooldown();
     if (cooldown < 0) {
-      member.submit(new FleetMember.Job(call, slot));
+      member.submit(new FleetMember.Job(member, call, slot));
     } else {
       call.fill(slot, outcomes.skippedOutcome(member, cooldown));
     }

@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BiConsumer;
 import org.HdrHistogram.Histogram;
 import org.jctools.queues.MpscArrayQueue;
 import org.modelrunner.spi.ModelConnection;
@@ -17,8 +18,35 @@ import org.modelrunner.spi.Reply;
  * is in flight; when it completes, the next job is sent.
  */
 final class FleetMember {
-  /** A model's part of one fan-out, waiting in the mailbox. */
-  record Job(FanOutCall call, int slot) {}
+  /**
+   * A model's part of one fan-out, waiting in the mailbox; once sent, it takes the answer (it is
+   * the callback itself: nothing more is allocated per call).
+   */
+  static final class Job implements BiConsumer<Reply, Throwable> {
+    private final FleetMember member;
+    private final FanOutCall call;
+    private final int slot;
+    private long sentNanos; // written before the request is sent, read when its answer comes
+
+    Job(FleetMember member, FanOutCall call, int slot) {
+      this.member = member;
+      this.call = call;
+      this.slot = slot;
+    }
+
+    FanOutCall call() {
+      return call;
+    }
+
+    int slot() {
+      return slot;
+    }
+
+    @Override
+    public void accept(Reply answer, Throwable error) {
+      member.answered(this, answer, error, (System.nanoTime() - sentNanos) / 1_000);
+    }
+  }
 
   static final int MAILBOX_CAPACITY = 16;
 
@@ -199,25 +227,27 @@ final class FleetMember {
     synchronized (this) {
       calls++;
     }
-    long sent = System.nanoTime();
+    job.sentNanos = System.nanoTime();
     CompletableFuture<Reply> reply;
     try {
       reply = connection.call(job.call().prepared(job.slot()), Duration.ofNanos(remainingNanos));
     } catch (RuntimeException e) {
       reply = CompletableFuture.failedFuture(e);
     }
-    reply.whenComplete(
-        (answer, error) -> {
-          try {
-            fleet.answered(this, job, answer, error, (System.nanoTime() - sent) / 1_000);
-          } finally {
-            inFlight.set(false);
-            drain();
-            if (closeWhenIdle) {
-              closeIfIdle();
-            }
-          }
-        });
+    reply.whenComplete(job);
+  }
+
+  /** The answer to the job in flight came: hands it on, then sends the next job. */
+  private void answered(Job job, Reply answer, Throwable error, long micros) {
+    try {
+      fleet.answered(this, job, answer, error, micros);
+    } finally {
+      inFlight.set(false);
+      drain();
+      if (closeWhenIdle) {
+        closeIfIdle();
+      }
+    }
   }
 
   /** Counts a success: it resets both consecutive counters and the cooldown. */

@@ -188,6 +188,8 @@ final class ArgumentBinder {
     return consumed;
   }
 
+  private static final Object[] NO_ARGUMENTS = {};
+
   private Object[] convert(
       Executable executable,
       List<Variant> positional,
@@ -195,6 +197,9 @@ final class ArgumentBinder {
       boolean strict)
       throws BindingException {
     Parameter[] parameters = parametersOf(executable);
+    if (parameters.length == 0 && positional.isEmpty() && keywords.isEmpty()) {
+      return NO_ARGUMENTS; // the usual call of a method without parameters: nothing to allocate
+    }
     Variant[] values = new Variant[parameters.length];
     for (int i = 0; i < positional.size(); i++) {
       values[i] = positional.get(i);

@@ -1,5 +1,7 @@
 package org.modelrunner.loader;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.math.BigDecimal;
 import java.time.Duration;
 import java.util.Objects;
@@ -7,7 +9,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.HealthStatus;
@@ -334,17 +335,33 @@ public final class RunnerCore {
    * {@linkplain #answer() answered} once.
    */
   public static final class Claim {
+    private static final VarHandle RELEASED;
+    private static final VarHandle ANSWERED;
+
+    static {
+      try {
+        MethodHandles.Lookup lookup = MethodHandles.lookup();
+        RELEASED = lookup.findVarHandle(Claim.class, "released", boolean.class);
+        ANSWERED = lookup.findVarHandle(Claim.class, "answered", boolean.class);
+      } catch (ReflectiveOperationException e) {
+        throw new ExceptionInInitializerError(e);
+      }
+    }
+
     private final RunnerCore core;
     private final Refusal refusal;
-    private final AtomicBoolean released;
-    private final AtomicBoolean answered;
+
+    // Fields set once with compare-and-set, not atomic objects: a claim is made for every call.
+    @SuppressWarnings("UnusedVariable") // through RELEASED
+    private volatile boolean released;
+
+    private volatile boolean answered;
+
     private volatile ScheduledFuture<?> limit;
 
     private Claim(RunnerCore core, Refusal refusal) {
       this.core = core;
       this.refusal = refusal;
-      this.released = refusal == null ? new AtomicBoolean() : null;
-      this.answered = refusal == null ? new AtomicBoolean() : null;
     }
 
     /** Returns whether the request was given the model. */
@@ -404,7 +421,7 @@ public final class RunnerCore {
      * Releases the model: the model returned, or never ran. Call it before answering. Idempotent.
      */
     public void release() {
-      if (refusal == null && released.compareAndSet(false, true)) {
+      if (refusal == null && RELEASED.compareAndSet(this, false, true)) {
         core.model.releaseClaim();
         if (core.state != State.SERVING) {
           core.signalIdle();
@@ -417,7 +434,7 @@ public final class RunnerCore {
      * reply, a failure, the time limit). Cancels the time limit.
      */
     public boolean answer() {
-      if (refusal != null || !answered.compareAndSet(false, true)) {
+      if (refusal != null || !ANSWERED.compareAndSet(this, false, true)) {
         return false;
       }
       ScheduledFuture<?> scheduled = limit;
@@ -433,7 +450,7 @@ public final class RunnerCore {
 
     /** Returns whether the request has been answered. */
     public boolean isAnswered() {
-      return refusal != null || answered.get();
+      return refusal != null || answered;
     }
 
     /**
@@ -469,7 +486,7 @@ public final class RunnerCore {
       } catch (RejectedExecutionException stopping) {
         // the runner is stopping: the request runs without a limit
       }
-      if (answered.get()) {
+      if (answered) {
         ScheduledFuture<?> scheduled = limit;
         if (scheduled != null) {
           scheduled.cancel(false);

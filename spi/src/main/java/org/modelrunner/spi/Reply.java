@@ -9,12 +9,16 @@ import java.util.Optional;
  * {@code RestResponse}).
  */
 public final class Reply {
+  private static final Status SUCCESS = Status.of(StatusCode.SUCCESS, "");
+
   private final Status status;
-  private final Variant value;
+
+  /** Made once: transports and the fleet ask for it a few times per call. */
+  private final Optional<Variant> value;
 
   private Reply(Status status, Variant value) {
     this.status = Objects.requireNonNull(status, "status");
-    this.value = value;
+    this.value = Optional.ofNullable(value);
   }
 
   /** Returns a reply without a value. */
@@ -40,7 +44,7 @@ public final class Reply {
    * the wire the response value is then unset.
    */
   public static Reply success(Variant value) {
-    return new Reply(Status.of(StatusCode.SUCCESS, ""), value);
+    return new Reply(SUCCESS, value);
   }
 
   /** Returns the status. */
@@ -52,14 +56,12 @@ public final class Reply {
    * Returns the returned value, or empty when the method returned nothing (or for setup and reset).
    */
   public Optional<Variant> value() {
-    return Optional.ofNullable(value);
+    return value;
   }
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Reply other
-        && status.equals(other.status)
-        && Objects.equals(value, other.value);
+    return o instanceof Reply other && status.equals(other.status) && value.equals(other.value);
   }
 
   @Override
@@ -69,6 +71,8 @@ public final class Reply {
 
   @Override
   public String toString() {
-    return value == null ? "Reply{" + status + "}" : "Reply{" + status + ", " + value + "}";
+    return value.isEmpty()
+        ? "Reply{" + status + "}"
+        : "Reply{" + status + ", " + value.orElseThrow() + "}";
   }
 }

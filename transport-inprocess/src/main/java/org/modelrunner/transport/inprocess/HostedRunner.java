@@ -77,8 +77,8 @@ final class HostedRunner {
   private volatile FaultPlan faults; // written under lock
   private Exchange parked; // a hanging call; guarded by lock
 
-  /** Used by the request holding the claim only (the claim orders its uses). */
-  private final WireFormat.NameCache names = new WireFormat.NameCache();
+  /** The method names of requests, decoded once for every runner of the process. */
+  private final WireFormat.NameCache names = WireFormat.NameCache.SHARED;
 
   HostedRunner(
       String name,

@@ -6,6 +6,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import org.modelrunner.spi.Argument;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.KeywordArgument;
@@ -113,26 +114,44 @@ final class WireFormat {
   }
 
   /**
-   * Remembers the last name a runner decoded, so that the same method called tick after tick is
-   * decoded once (and keeps its cached hash code for the model's method lookup). Used by one thread
-   * at a time.
+   * Remembers the names decoded lately, for every runner of the process: the method a fan-out calls
+   * on thousands of models is decoded once (and keeps its cached hash code for each model's method
+   * look-up), and its bytes are compared with one entry that stays in the processor's cache, not
+   * with one per runner. A name maps to one of a few slots by its bytes; a slot holds an immutable
+   * entry, so any thread may use the cache.
    */
   static final class NameCache {
-    private byte[] encoded = new byte[0];
-    private String decoded = "";
+    /** The cache every runner uses. */
+    static final NameCache SHARED = new NameCache();
+
+    private static final int SLOTS = 64; // a power of two
+
+    /** Longer names are decoded each time: the cache holds no large arrays. */
+    private static final int MAX_CACHED_BYTES = 256;
+
+    private record Entry(byte[] encoded, String decoded) {}
+
+    private final AtomicReferenceArray<Entry> slots = new AtomicReferenceArray<>(SLOTS);
 
     String decode(ByteBuffer in, int length) {
       int start = in.arrayOffset() + in.position();
       byte[] array = in.array();
-      String name;
-      if (Arrays.equals(array, start, start + length, encoded, 0, encoded.length)) {
-        name = decoded;
-      } else {
-        name = new String(array, start, length, StandardCharsets.UTF_8);
-        encoded = Arrays.copyOfRange(array, start, start + length);
-        decoded = name;
-      }
       in.position(in.position() + length);
+      if (length > MAX_CACHED_BYTES) {
+        return new String(array, start, length, StandardCharsets.UTF_8);
+      }
+      int hash = length;
+      for (int i = start; i < start + length; i++) {
+        hash = 31 * hash + array[i];
+      }
+      int slot = (hash ^ (hash >>> 16)) & (SLOTS - 1);
+      Entry entry = slots.get(slot);
+      if (entry != null
+          && Arrays.equals(array, start, start + length, entry.encoded, 0, entry.encoded.length)) {
+        return entry.decoded;
+      }
+      String name = new String(array, start, length, StandardCharsets.UTF_8);
+      slots.lazySet(slot, new Entry(Arrays.copyOfRange(array, start, start + length), name));
       return name;
     }
   }
@@ -143,11 +162,11 @@ final class WireFormat {
    * @throws MalformedMessageException if the bytes are not a well-formed request
    */
   static Request decodeRequest(byte[] message) {
-    return decodeRequest(message, new NameCache());
+    return decodeRequest(message, NameCache.SHARED);
   }
 
   /**
-   * Decodes a request, taking its name from {@code names} when it is the last one decoded.
+   * Decodes a request, taking its name from {@code names} when it was decoded lately.
    *
    * @throws MalformedMessageException if the bytes are not a well-formed request
    */
