@@ -239,10 +239,15 @@ final class FleetMember {
 
   /** The answer to the job in flight came: hands it on, then sends the next job. */
   private void answered(Job job, Reply answer, Throwable error, long micros) {
+    // No longer in flight before the answer is handed on: the fan-out it completes may start the
+    // next at once, and that fan-out's thread then sends to this model itself. Cleared after, the
+    // next fan-out found the model still busy and left its job to this thread, so that the
+    // transport's threads queued requests at the same time as the fan-out's thread, contending
+    // for the queue's lock.
+    inFlight.set(false);
     try {
       fleet.answered(this, job, answer, error, micros);
     } finally {
-      inFlight.set(false);
       drain();
       if (closeWhenIdle) {
         closeIfIdle();
