@@ -276,6 +276,14 @@ public final class GrpcBaselineBenchmark {
             rawToOurs.serverMicros(),
             rawToOurs.serverMicros() / raw.serverMicros(),
             p(rawToOurs.latency, 50));
+        // The same runner on both sides: what our client adds, apart from what the runner adds.
+        System.out.printf(
+            Locale.ROOT,
+            "our fleet against the raw client, both → our runner: round trip p50 %.2f×, p99 %.2f×,"
+                + " client CPU %.2f×%n",
+            p(ours.latency, 50) / p(rawToOurs.latency, 50),
+            p(ours.latency, 99) / p(rawToOurs.latency, 99),
+            ours.clientMicros() / rawToOurs.clientMicros());
         System.out.printf(
             Locale.ROOT,
             "%nCold start: the runner served %.0f ms after its process started (%.0f ms of CPU);"
