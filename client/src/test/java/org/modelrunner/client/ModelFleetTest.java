@@ -602,15 +602,21 @@ class ModelFleetTest {
     assertThat(directory.reports).isEmpty();
   }
 
-  @Test
-  void aRunnerThatLostItsInstanceIsSetUpAgainAndTheNextCallGoesThrough() throws Exception {
-    AtomicBoolean hasInstance = new AtomicBoolean();
+  /** Defines model "m", whose setup sets {@code hasInstance}. */
+  private static FakeTransportProvider.FakeModel modelWhoseSetupCreates(AtomicBoolean hasInstance) {
     FakeTransportProvider.FakeModel model = define("m", answering(1, Duration.ZERO));
     model.setup =
         (m, a, t) -> {
           hasInstance.set(true);
           return CompletableFuture.completedFuture(FakeTransportProvider.CREATED);
         };
+    return model;
+  }
+
+  @Test
+  void aRunnerThatLostItsInstanceIsSetUpAgainAndTheNextCallGoesThrough() throws Exception {
+    AtomicBoolean hasInstance = new AtomicBoolean();
+    FakeTransportProvider.FakeModel model = modelWhoseSetupCreates(hasInstance);
     model.call =
         (method, a, t) ->
             CompletableFuture.completedFuture(
@@ -644,12 +650,7 @@ class ModelFleetTest {
     AtomicBoolean hasInstance = new AtomicBoolean();
     CompletableFuture<Reply> first = new CompletableFuture<>();
     CompletableFuture<Reply> second = new CompletableFuture<>();
-    FakeTransportProvider.FakeModel model = define("m", answering(1, Duration.ZERO));
-    model.setup =
-        (m, a, t) -> {
-          hasInstance.set(true);
-          return CompletableFuture.completedFuture(FakeTransportProvider.CREATED);
-        };
+    FakeTransportProvider.FakeModel model = modelWhoseSetupCreates(hasInstance);
     model.call =
         (method, a, t) ->
             switch (method) {
