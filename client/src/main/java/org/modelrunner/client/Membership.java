@@ -89,8 +89,9 @@ final class Membership {
   private final List<FleetMember> replacedAwaitingRebuild = new ArrayList<>();
 
   /**
-   * Replaced members whose connections close once their calls are done; closed with the fleet if it
-   * closes first. Fleet thread, then the closing thread once the fleet thread stopped.
+   * Replaced members whose connections close once their calls are done (awaiting the rebuild, or
+   * their call timeout after it); closed with the fleet if it closes first. Fleet thread, then the
+   * closing thread once the fleet thread stopped.
    */
   private final Set<FleetMember> retiring = new HashSet<>();
 
@@ -625,10 +626,10 @@ final class Membership {
   private void retireAfterItsCalls(FleetMember member) {
     member.retired = true; // no more policy decisions or health checks for it
     replacedAwaitingRebuild.add(member); // its call timeout starts once fan-outs no longer pick it
+    retiring.add(member);
   }
 
   private void scheduleRetirement(FleetMember member) {
-    retiring.add(member);
     if (later(
             () -> {
               retiring.remove(member);
@@ -1279,9 +1280,6 @@ final class Membership {
       retire(member);
     }
     for (FleetMember member : retiring) {
-      retire(member);
-    }
-    for (FleetMember member : replacedAwaitingRebuild) {
       retire(member);
     }
     synchronized (readiness) {

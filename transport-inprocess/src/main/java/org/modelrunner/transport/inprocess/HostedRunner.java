@@ -77,9 +77,6 @@ final class HostedRunner {
   private volatile FaultPlan faults; // written under lock
   private Exchange parked; // a hanging call; guarded by lock
 
-  /** The method names of requests, decoded once for every runner of the process. */
-  private final WireFormat.NameCache names = WireFormat.NameCache.SHARED;
-
   HostedRunner(
       String name,
       ModelEndpoint directoryEntry,
@@ -231,7 +228,7 @@ final class HostedRunner {
         requestName = exchange.name;
         arguments = exchange.arguments;
       } else {
-        WireFormat.Request request = WireFormat.decodeRequest(exchange.request, names);
+        WireFormat.Request request = WireFormat.decodeRequest(exchange.request);
         kind = request.kind();
         requestName = request.name();
         arguments = request.arguments();

@@ -120,10 +120,7 @@ final class WireFormat {
    * with one per runner. A name maps to one of a few slots by its bytes; a slot holds an immutable
    * entry, so any thread may use the cache.
    */
-  static final class NameCache {
-    /** The cache every runner uses. */
-    static final NameCache SHARED = new NameCache();
-
+  private static final class NameCache {
     private static final int SLOTS = 64; // a power of two
 
     /** Longer names are decoded each time: the cache holds no large arrays. */
@@ -156,21 +153,16 @@ final class WireFormat {
     }
   }
 
+  /** The method names of requests, decoded once for every runner of the process. */
+  private static final NameCache NAMES = new NameCache();
+
   /**
-   * Decodes a request. The variants own fresh copies of their bytes.
+   * Decodes a request. The variants own fresh copies of their bytes; the name is shared with the
+   * requests that carried the same one lately.
    *
    * @throws MalformedMessageException if the bytes are not a well-formed request
    */
   static Request decodeRequest(byte[] message) {
-    return decodeRequest(message, NameCache.SHARED);
-  }
-
-  /**
-   * Decodes a request, taking its name from {@code names} when it was decoded lately.
-   *
-   * @throws MalformedMessageException if the bytes are not a well-formed request
-   */
-  static Request decodeRequest(byte[] message, NameCache names) {
     try {
       ByteBuffer in = ByteBuffer.wrap(message);
       expectHeader(in, REQUEST_MAGIC, "request");
@@ -178,7 +170,7 @@ final class WireFormat {
       if (kind != SETUP && kind != CALL && kind != RESET) {
         throw new MalformedMessageException("unknown request kind " + kind);
       }
-      String name = names.decode(in, getLength(in));
+      String name = NAMES.decode(in, getLength(in));
       int positionalCount = getCount(in, 4 + VARIANT_OVERHEAD, "positional arguments");
       List<Argument> positional = new ArrayList<>(positionalCount);
       for (int i = 0; i < positionalCount; i++) {

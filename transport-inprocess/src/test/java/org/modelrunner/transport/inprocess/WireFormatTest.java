@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
@@ -61,6 +62,26 @@ class WireFormatTest {
         WireFormat.decodeRequest(request(WireFormat.RESET, "", Arguments.none()));
     assertThat(reset.kind()).isEqualTo(WireFormat.RESET);
     assertThat(reset.arguments().isEmpty()).isTrue();
+  }
+
+  @Test
+  void everyNameDecodesToItselfWhateverTheNamesDecodedBefore() {
+    // More names than the name cache has slots, so that some share a slot; with multi-byte
+    // characters and one longer than the cache keeps.
+    List<String> names = new ArrayList<>();
+    for (int i = 0; i < 200; i++) {
+      names.add("method_" + i + (i % 3 == 0 ? "_é✓" : ""));
+    }
+    names.add("x".repeat(300));
+    names.add("");
+    for (int round = 0; round < 3; round++) {
+      for (int i = 0; i < names.size(); i++) {
+        String name = names.get(round == 1 ? names.size() - 1 - i : i);
+        assertThat(
+                WireFormat.decodeRequest(request(WireFormat.CALL, name, Arguments.none())).name())
+            .isEqualTo(name);
+      }
+    }
   }
 
   @Test
