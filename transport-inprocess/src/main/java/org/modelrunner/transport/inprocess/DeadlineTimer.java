@@ -10,9 +10,9 @@ import java.util.concurrent.locks.LockSupport;
  * One thread that fires {@link Timed} tasks at their due time, shared by every transport and
  * runner: the deadlines of requests and injected latencies.
  *
- * <p>It is built for many tasks with close due times (a fan-out schedules one deadline per model,
- * all about equal): due times are rounded up to the next {@link #TICK_NANOS tick} and tasks of one
- * tick are pushed onto a lock-free stack (one compare-and-set; the task is its own list node, so
+ * <p>It is built for many tasks with close due times (a fan-out can arm one deadline per model, all
+ * about equal): due times are rounded up to the next {@link #TICK_NANOS tick} and tasks of one tick
+ * are pushed onto a lock-free stack (one compare-and-set; the task is its own list node, so
  * scheduling allocates nothing). Tasks are never cancelled: a request that completes early is
  * simply skipped when its tick fires. A task fires at or after its due time, at most about one tick
  * plus the wake-up latency late.
@@ -122,6 +122,19 @@ final class DeadlineTimer {
     if (tick < sleepingUntil) {
       LockSupport.unpark(thread);
     }
+  }
+
+  /** Returns how many scheduled tasks, not yet fired, {@code which} accepts; for tests. */
+  long countPending(java.util.function.Predicate<Timed> which) {
+    long count = 0;
+    for (Tick tick : ticks.values()) {
+      for (Timed task = tick.get(); task != null && task != FIRED; task = task.nextInTick) {
+        if (which.test(task)) {
+          count++;
+        }
+      }
+    }
+    return count;
   }
 
   /** Stops the timer thread; tasks not yet fired never fire. */

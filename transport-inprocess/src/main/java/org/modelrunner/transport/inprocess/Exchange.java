@@ -11,11 +11,9 @@ import org.modelrunner.spi.TransportException;
  * One request from a connection to a runner and its answer: the in-process counterpart of an RPC.
  *
  * <p>It is its own worker task (a {@link Runnable} that serves it on the runner) and links itself
- * into its connection's list of requests in flight. Its deadline is a {@link Deadline}, a tiny
- * timer entry that lets go of the request as soon as it completes: the timer never cancels entries,
- * so an entry stays queued until its due time, and it must not keep a completed request (its
- * future, its reply) reachable that long. Whatever completes the request first wins; later
- * completions are ignored.
+ * into its connection's list of requests in flight. Its deadline is kept by that connection, which
+ * expires the requests that are due (see {@link InProcessConnection}); nothing else holds a request
+ * once it completes. Whatever completes the request first wins; later completions are ignored.
  */
 final class Exchange implements Runnable {
   final InProcessConnection connection;
@@ -33,8 +31,10 @@ final class Exchange implements Runnable {
   final CompletableFuture<Reply> future = new CompletableFuture<>();
   private final long timeoutNanos;
 
-  /** The timer entry of its deadline, if scheduled. */
-  private Deadline deadline;
+  /**
+   * When it expires, a {@link System#nanoTime()} value; set by its connection when it is linked in.
+   */
+  long dueNanos;
 
   /** The runner that accepted it; published to other threads by the executor or the timer. */
   HostedRunner runner;
@@ -46,6 +46,9 @@ final class Exchange implements Runnable {
   Exchange previousInFlight;
   Exchange nextInFlight;
   boolean inFlight;
+
+  /** The next request of a chain its connection found due; guarded by the timer thread. */
+  Exchange nextDue;
 
   private Thread modelThread; // guarded by this
 
@@ -81,33 +84,6 @@ final class Exchange implements Runnable {
     return future.isDone();
   }
 
-  /** The timer entry of a request's deadline; forgets the request once it completes. */
-  static final class Deadline extends DeadlineTimer.Timed {
-    /** The request, until it completes (a racy read only ever sees a request that is done). */
-    private Exchange exchange;
-
-    Deadline(Exchange exchange) {
-      this.exchange = exchange;
-    }
-
-    @Override
-    void fire() {
-      Exchange pending = exchange;
-      if (pending != null) {
-        pending.expire();
-      }
-    }
-  }
-
-  /**
-   * Schedules the deadline on {@code timer}; called once, before the request is handed to a runner.
-   */
-  void scheduleDeadline(DeadlineTimer timer) {
-    Deadline entry = new Deadline(this);
-    deadline = entry;
-    timer.schedule(entry, timeoutNanos);
-  }
-
   /** The deadline passed. */
   void expire() {
     if (!future.isDone()) {
@@ -135,15 +111,11 @@ final class Exchange implements Runnable {
   }
 
   /**
-   * Lets go of the request in its connection's list and in the timer; a request that waited for a
-   * worker is abandoned, and frees its model at once.
+   * Lets go of the request in its connection's list; a request that waited for a worker is
+   * abandoned, and frees its model at once.
    */
   private void finished() {
     connection.unlink(this);
-    Deadline entry = deadline;
-    if (entry != null) {
-      entry.exchange = null;
-    }
     boolean abandoned;
     synchronized (this) {
       abandoned = stage == QUEUED;

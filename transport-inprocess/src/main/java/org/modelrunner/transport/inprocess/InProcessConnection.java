@@ -20,10 +20,18 @@ import org.modelrunner.spi.TransportException;
  * after it crashed and was registered again) works as soon as the name is there.
  *
  * <p>A request is encoded on the caller's thread (a call's bytes come from {@link
- * org.modelrunner.spi.ModelTransport#prepare}), given a deadline on the shared timer, and handed to
- * the runner, which checks and claims the model on the same thread and runs it on a worker.
- * Failures found before the model is reached (unknown name, busy, too large, closed) complete the
- * future before the method returns.
+ * org.modelrunner.spi.ModelTransport#prepare}), linked into the connection's list of requests in
+ * flight with its due time, and handed to the runner, which checks and claims the model on the same
+ * thread and runs it on a worker. Failures found before the model is reached (unknown name, busy,
+ * too large, closed) complete the future before the method returns.
+ *
+ * <p>Deadlines: the connection keeps one entry on the shared timer, due no later than its earliest
+ * request in flight (the armed {@link Expiry}). When it fires, the connection fails the requests
+ * that are due and arms a new entry for the earliest of the rest. A request only arms an entry when
+ * it is due before the armed one, so a fleet calling its models over and over with one timeout arms
+ * about one entry per model per timeout, not one per call: nothing per call stays on the timer (nor
+ * reachable from it) after the call completes, and the calling thread does no atomic operation for
+ * the deadline.
  */
 final class InProcessConnection implements ModelConnection {
   private static final byte[] EMPTY_NAME = new byte[0];
@@ -44,6 +52,12 @@ final class InProcessConnection implements ModelConnection {
   // Requests in flight: a doubly linked list through the exchanges; guarded by this.
   private Exchange inFlight;
   private boolean closed;
+
+  /**
+   * The timer entry that is due no later than every request in flight, or null when none is in
+   * flight (or the connection is closed); guarded by this. Entries it replaced fire and do nothing.
+   */
+  private Expiry armed;
 
   InProcessConnection(InProcessTransport transport, URI endpoint, String name) {
     this.transport = transport;
@@ -130,15 +144,16 @@ final class InProcessConnection implements ModelConnection {
   }
 
   private CompletableFuture<Reply> send(Exchange exchange) {
+    long timeoutNanos = exchange.timeoutNanos();
+    exchange.dueNanos =
+        System.nanoTime() + Math.min(Math.max(0, timeoutNanos), DeadlineTimer.MAX_DELAY_NANOS);
     if (!link(exchange)) {
       return CompletableFuture.failedFuture(cancelled());
     }
-    long timeoutNanos = exchange.timeoutNanos();
     if (timeoutNanos <= 0) {
       exchange.expire();
       return exchange.future;
     }
-    exchange.scheduleDeadline(transport.resources.timer);
     HostedRunner runner = runner();
     if (runner == null) {
       exchange.fail(notRegistered());
@@ -168,6 +183,7 @@ final class InProcessConnection implements ModelConnection {
         TransportException.Kind.CANCELLED, "The connection to " + endpoint + " is closed");
   }
 
+  /** Adds a request to the list of requests in flight, and arms the timer if it is due first. */
   private synchronized boolean link(Exchange exchange) {
     if (closed) {
       return false;
@@ -178,7 +194,72 @@ final class InProcessConnection implements ModelConnection {
     }
     inFlight = exchange;
     exchange.inFlight = true;
+    if (armed == null || exchange.dueNanos - armed.dueNanos < 0) {
+      arm(exchange.dueNanos);
+    }
     return true;
+  }
+
+  /** Schedules a new timer entry at {@code dueNanos}, replacing the armed one; holds the lock. */
+  private void arm(long dueNanos) {
+    Expiry entry = new Expiry(this, dueNanos);
+    armed = entry;
+    transport.resources.timer.scheduleAt(entry, dueNanos);
+  }
+
+  /**
+   * Runs on the timer thread when {@code entry} fires: fails the requests in flight that are due,
+   * and arms the timer for the earliest of the rest.
+   */
+  private void expireDue(Expiry entry) {
+    Exchange due = null;
+    synchronized (this) {
+      if (entry != armed) {
+        return; // replaced by an earlier entry, or the connection closed
+      }
+      armed = null;
+      long now = System.nanoTime();
+      Exchange earliest = null;
+      for (Exchange exchange = inFlight; exchange != null; exchange = exchange.nextInFlight) {
+        if (exchange.dueNanos - now <= 0) {
+          exchange.nextDue = due;
+          due = exchange;
+        } else if (earliest == null || exchange.dueNanos - earliest.dueNanos < 0) {
+          earliest = exchange;
+        }
+      }
+      if (earliest != null) {
+        arm(earliest.dueNanos);
+      }
+    }
+    while (due != null) {
+      Exchange next = due.nextDue;
+      due.nextDue = null;
+      due.expire();
+      due = next;
+    }
+  }
+
+  /** Returns how many of the connection's entries wait on the timer; for tests. */
+  long timerEntries() {
+    return transport.resources.timer.countPending(
+        task -> task instanceof Expiry && ((Expiry) task).connection == this);
+  }
+
+  /** A timer entry of the connection's deadlines. */
+  private static final class Expiry extends DeadlineTimer.Timed {
+    private final InProcessConnection connection;
+    final long dueNanos;
+
+    Expiry(InProcessConnection connection, long dueNanos) {
+      this.connection = connection;
+      this.dueNanos = dueNanos;
+    }
+
+    @Override
+    void fire() {
+      connection.expireDue(this);
+    }
   }
 
   /** Removes a completed request from the list of requests in flight. Idempotent. */
@@ -210,6 +291,7 @@ final class InProcessConnection implements ModelConnection {
         return;
       }
       closed = true;
+      armed = null;
       for (Exchange exchange = inFlight; exchange != null; ) {
         Exchange next = exchange.nextInFlight;
         exchange.inFlight = false;

@@ -137,6 +137,65 @@ class ConcurrencyTest {
   }
 
   @Test
+  void aRequestDueBeforeTheRequestsBeforeItExpiresAtItsOwnDeadline() throws Exception {
+    String gate = "earlier-" + System.nanoTime();
+    try (InProcessRunner runner = InProcessModels.register("earlier", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection); // due in 10 s: the connection's timer entry is due then
+
+      long start = System.nanoTime();
+      CompletableFuture<Reply> held =
+          call(transport, connection, "hold", SHORT, Variant.ofString(gate));
+      TransportException timedOut = failure(held);
+      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+      assertThat(timedOut.kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      assertThat(elapsedMillis).isBetween(SHORT.toMillis(), 5_000L);
+    } finally {
+      Gates.open(gate);
+    }
+  }
+
+  @Test
+  void aRequestDueAfterAnEarlierOneThatAnsweredExpiresAtItsDeadlineAndNotBefore() throws Exception {
+    String gate = "later-" + System.nanoTime();
+    Duration later = Duration.ofMillis(700);
+    try (InProcessRunner runner = InProcessModels.register("later", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+      // Answered at once, but its deadline (the connection's earliest) fires while the next waits.
+      assertThat(await(call(transport, connection, "echo", SHORT, Variant.ofString("x"))))
+          .isEqualTo(Reply.success(Variant.ofString("x")));
+
+      long start = System.nanoTime();
+      CompletableFuture<Reply> held =
+          call(transport, connection, "hold", later, Variant.ofString(gate));
+      TransportException timedOut = failure(held);
+      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+      assertThat(timedOut.kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      assertThat(elapsedMillis).isBetween(later.toMillis(), 5_000L);
+    } finally {
+      Gates.open(gate);
+    }
+  }
+
+  @Test
+  void requestsThatAnsweredLeaveNothingOnTheTimerUntilTheirDeadlines() {
+    try (InProcessRunner runner = InProcessModels.register("answered", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+      for (int i = 0; i < 1_000; i++) {
+        assertThat(await(call(transport, connection, "echo", Variant.ofString("x"))))
+            .isEqualTo(Reply.success(Variant.ofString("x")));
+      }
+      // One entry, due no later than the next deadline, however many calls answered before it.
+      assertThat(((InProcessConnection) connection).timerEntries()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void aZeroOrNegativeTimeoutExpiresAtOnce() {
     try (InProcessRunner runner = InProcessModels.register("no-time", TestModels.submission());
         ModelTransport transport = TestModels.transport();
