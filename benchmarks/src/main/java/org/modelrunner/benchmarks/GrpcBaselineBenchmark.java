@@ -9,6 +9,9 @@ import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollSocketChannel;
 import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import java.lang.management.ManagementFactory;
@@ -33,14 +36,15 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
 /**
  * Our gRPC stack against grpc-java itself, in one run on one machine: the same unary {@code Call}
  * through a raw generated stub to a {@link TrivialServer} process (the baseline), and through our
- * fleet to our runner process hosting {@link InstantModel}, both over NIO on loopback. Prints each
- * figure beside the baseline's, with the ratio: the client's CPU per call (this process, measured
- * phase only) and the bytes its threads allocated per call, the server's CPU per call (its
- * process), the lone round trip p50/p99, and fan-out ticks over N server processes (N = 10 and 50
- * by default: N trivial servers and N runners, all running, the two clients taking turns in the
- * measured phase); then the runner's cold start: the time from process start to serving (and the
- * runner's CPU time until then), the first call after setup, its CPU per call over its first 10,000
- * calls against steady state, and the client's ticks after 500 against steady state.
+ * fleet to our runner process hosting {@link InstantModel}, all over the same Netty I/O (native
+ * epoll where it loads) on loopback. Prints each figure beside the baseline's, with the ratio: the
+ * client's CPU per call (this process, measured phase only) and the bytes its threads allocated per
+ * call, the server's CPU per call (its process), the lone round trip p50/p99, and fan-out ticks
+ * over N server processes (N = 10 and 50 by default: N trivial servers and N runners, all running,
+ * the two clients taking turns in the measured phase); then the runner's cold start: the time from
+ * process start to serving (and the runner's CPU time until then), the first call after setup, its
+ * CPU per call over its first 10,000 calls against steady state, and the client's ticks after 500
+ * against steady state.
  *
  * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
@@ -93,6 +97,14 @@ public final class GrpcBaselineBenchmark {
     }
   }
 
+  /**
+   * Whether the raw client uses native epoll: as our transport and runner do, and grpc-java by
+   * default (the trivial server's builder picks it). Netty's switch {@code
+   * -Dio.grpc.netty.shaded.io.netty.transport.noNative=true} makes all of them use NIO (pass it to
+   * the servers too, with {@code -DserverOptions=}).
+   */
+  private static final boolean EPOLL = Epoll.isAvailable();
+
   /** Runs the comparison once. */
   public static void main(String[] args) throws Exception {
     int calls = Integer.getInteger("calls", 20_000);
@@ -104,10 +116,12 @@ public final class GrpcBaselineBenchmark {
     Path code = Processes.submission(work);
     EventLoopGroup loops =
         new MultiThreadIoEventLoopGroup(
-            Math.min(4, Runtime.getRuntime().availableProcessors()), NioIoHandler.newFactory());
+            Math.min(4, Runtime.getRuntime().availableProcessors()),
+            EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
     System.out.printf(
         Locale.ROOT,
-        "Our stack against raw grpc-java, NIO on loopback (%d cores, Java %s); servers: %s%n",
+        "Our stack against raw grpc-java, %s on loopback (%d cores, Java %s); servers: %s%n",
+        EPOLL ? "native epoll" : "NIO",
         Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.version"),
         Processes.SERVER_JVM);
@@ -479,7 +493,7 @@ public final class GrpcBaselineBenchmark {
   private static ManagedChannel channel(EventLoopGroup loops, int port) {
     return NettyChannelBuilder.forAddress("127.0.0.1", port)
         .eventLoopGroup(loops)
-        .channelType(NioSocketChannel.class)
+        .channelType(EPOLL ? EpollSocketChannel.class : NioSocketChannel.class)
         .usePlaintext()
         .build();
   }

@@ -12,8 +12,6 @@ import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionService;
@@ -287,17 +285,17 @@ public final class GrpcRunner implements AutoCloseable {
         health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
         acceptor =
             new MultiThreadIoEventLoopGroup(
-                1, threads("modelrunner-grpc-accept"), NioIoHandler.newFactory());
+                1, threads("modelrunner-grpc-accept"), NettyIo.handlers());
         eventLoops =
             new MultiThreadIoEventLoopGroup(
                 Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())),
                 threads("modelrunner-grpc-io"),
-                NioIoHandler.newFactory());
+                NettyIo.handlers());
         NettyServerBuilder serverBuilder =
             NettyServerBuilder.forAddress(bind)
                 .bossEventLoopGroup(acceptor)
                 .workerEventLoopGroup(eventLoops)
-                .channelType(NioServerSocketChannel.class)
+                .channelType(NettyIo.serverSocketChannel())
                 // Handlers never block (model code runs on the model thread): running them on the
                 // transport's threads claims the model in the order requests arrive, and answers
                 // health

@@ -12,8 +12,6 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.netty.channel.ChannelOption;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
 import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.socket.nio.NioSocketChannel;
 import io.grpc.netty.shaded.io.netty.handler.ssl.SslContext;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -159,8 +157,7 @@ final class GrpcTransport implements ModelTransport {
             : requestOptions;
     this.healthOptions = base;
     this.eventLoops =
-        new MultiThreadIoEventLoopGroup(
-            ioThreads(), threads.eventLoops(), NioIoHandler.newFactory());
+        new MultiThreadIoEventLoopGroup(ioThreads(), threads.eventLoops(), NettyIo.handlers());
     int callbackThreads = callbackThreads();
     this.callbacks =
         new ThreadPoolExecutor(
@@ -452,7 +449,7 @@ final class GrpcTransport implements ModelTransport {
   private NettyChannelBuilder channelBuilder(GrpcAddress address) {
     return NettyChannelBuilder.forAddress(address.host(), address.port())
         .eventLoopGroup(eventLoops)
-        .channelType(NioSocketChannel.class)
+        .channelType(NettyIo.socketChannel())
         .executor(callbacks)
         .offloadExecutor(callbacks)
         .maxInboundMessageSize(maxMessageBytes)
