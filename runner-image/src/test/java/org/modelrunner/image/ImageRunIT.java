@@ -188,6 +188,19 @@ class ImageRunIT {
       assertThat(outcomes.get(0).as(Long.class)).isEqualTo(7L);
     }
 
+    // Netty's native epoll is loaded from the image's library folder (nothing is unpacked into the
+    // read-only container's /tmp); the JVM's memory map shows it, where the host may read it.
+    String pid =
+        podman(Duration.ofSeconds(30), "inspect", "--format", "{{.State.Pid}}", NAME)
+            .output()
+            .strip();
+    java.nio.file.Path maps = java.nio.file.Path.of("/proc", pid, "maps");
+    if (java.nio.file.Files.isReadable(maps)) {
+      assertThat(java.nio.file.Files.readString(maps))
+          .contains(
+              "/opt/model-runner/native/libio_grpc_netty_shaded_netty_transport_native_epoll_");
+    }
+
     String metrics = metrics();
     assertThat(metrics)
         .contains("modelrunner_runner_requests_total{request=\"setup\",status=\"SUCCESS\"} 1.0")

@@ -98,6 +98,7 @@ class ImageTarballIT {
             "-XX:+ExitOnOutOfMemoryError",
             "-XX:-UsePerfData",
             "-Djava.awt.headless=true",
+            "-Djava.library.path=/opt/model-runner/native:/usr/java/packages/lib:/usr/lib64:/lib64:/lib:/usr/lib",
             "-cp",
             "@/app/jib-classpath-file",
             "org.modelrunner.transport.grpc.RunnerMain");
@@ -144,6 +145,11 @@ class ImageTarballIT {
     assertThat(files.keySet()).anyMatch(path -> path.matches("usr/lib.*/libz\\.so\\.1"));
     assertThat(files.keySet())
         .anyMatch(path -> path.startsWith("app/libs/model-runner-grpc-runner-"));
+    // Netty loads its native epoll from java.library.path: no copy into /tmp at start.
+    assertThat(files.keySet())
+        .contains(
+            "opt/model-runner/native/libio_grpc_netty_shaded_netty_transport_native_epoll_x86_64.so",
+            "opt/model-runner/native/libio_grpc_netty_shaded_netty_transport_native_epoll_aarch_64.so");
     for (String folder :
         List.of("workspace/submission/code", "workspace/resources", "workspace/certificates")) {
       assertThat(files.get(folder + "/")).as(folder).isNotNull();
