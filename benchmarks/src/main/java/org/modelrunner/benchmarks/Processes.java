@@ -10,6 +10,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -112,10 +114,21 @@ final class Processes {
         .orElseThrow(() -> new IllegalStateException("No CPU time for process " + process.pid()));
   }
 
-  /** Returns a port free now on loopback. */
+  /** The ports {@link #freePort()} handed out in this run. */
+  private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
+
+  /**
+   * Returns a port free now on loopback, and never one it returned before in this run: the system
+   * may give a port just closed again, and a benchmark that starts 100 servers then had two take
+   * the same one (about one run in six, for 100 picks among the ephemeral ports).
+   */
   static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return socket.getLocalPort();
+    for (; ; ) {
+      try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+        if (HANDED_OUT.add(socket.getLocalPort())) {
+          return socket.getLocalPort();
+        }
+      }
     }
   }
 

@@ -54,8 +54,10 @@ final class InProcessConnection implements ModelConnection {
   private boolean closed;
 
   /**
-   * The timer entry that is due no later than every request in flight, or null when none is in
-   * flight (or the connection is closed); guarded by this. Entries it replaced fire and do nothing.
+   * The timer entry that is due no later than every request in flight, or null; guarded by this. It
+   * stays armed after the requests complete, until it fires: then only requests still in flight arm
+   * the next. Only the armed entry refers to the connection (those it replaced, and the one a close
+   * disarms, let go of it), so a closed connection is not kept reachable until a due time.
    */
   private Expiry armed;
 
@@ -202,9 +204,18 @@ final class InProcessConnection implements ModelConnection {
 
   /** Schedules a new timer entry at {@code dueNanos}, replacing the armed one; holds the lock. */
   private void arm(long dueNanos) {
+    disarm();
     Expiry entry = new Expiry(this, dueNanos);
     armed = entry;
     transport.resources.timer.scheduleAt(entry, dueNanos);
+  }
+
+  /** Lets go of the armed entry, which then fires and does nothing; holds the lock. */
+  private void disarm() {
+    if (armed != null) {
+      armed.connection = null;
+      armed = null;
+    }
   }
 
   /**
@@ -217,7 +228,7 @@ final class InProcessConnection implements ModelConnection {
       if (entry != armed) {
         return; // replaced by an earlier entry, or the connection closed
       }
-      armed = null;
+      disarm();
       long now = System.nanoTime();
       Exchange earliest = null;
       for (Exchange exchange = inFlight; exchange != null; exchange = exchange.nextInFlight) {
@@ -240,15 +251,19 @@ final class InProcessConnection implements ModelConnection {
     }
   }
 
-  /** Returns how many of the connection's entries wait on the timer; for tests. */
-  long timerEntries() {
-    return transport.resources.timer.countPending(
-        task -> task instanceof Expiry && ((Expiry) task).connection == this);
+  /**
+   * Returns how many deadline entries of connections wait on the shared timer, armed or not (an
+   * entry stays there until its due time); for tests.
+   */
+  long pendingDeadlineEntries() {
+    return transport.resources.timer.countPending(task -> task instanceof Expiry);
   }
 
   /** A timer entry of the connection's deadlines. */
   private static final class Expiry extends DeadlineTimer.Timed {
-    private final InProcessConnection connection;
+    /** The connection, until it disarms this entry (read racily: expireDue checks). */
+    private InProcessConnection connection;
+
     final long dueNanos;
 
     Expiry(InProcessConnection connection, long dueNanos) {
@@ -258,7 +273,10 @@ final class InProcessConnection implements ModelConnection {
 
     @Override
     void fire() {
-      connection.expireDue(this);
+      InProcessConnection owner = connection;
+      if (owner != null) {
+        owner.expireDue(this);
+      }
     }
   }
 
@@ -291,7 +309,7 @@ final class InProcessConnection implements ModelConnection {
         return;
       }
       closed = true;
-      armed = null;
+      disarm();
       for (Exchange exchange = inFlight; exchange != null; ) {
         Exchange next = exchange.nextInFlight;
         exchange.inFlight = false;

@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -265,6 +266,30 @@ class LifecycleTest {
     } finally {
       Gates.open(name);
     }
+  }
+
+  @Test
+  void aClosedConnectionIsNotKeptReachableByItsDeadlineOnTheTimer() {
+    try (InProcessRunner runner = InProcessModels.register("let-go", TestModels.submission());
+        ModelTransport transport = TestModels.transport()) {
+      WeakReference<ModelConnection> closed = setUpAndClose(transport, runner);
+      Awaitility.await("the closed connection is collected")
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () -> {
+                System.gc();
+                return closed.get() == null;
+              });
+    }
+  }
+
+  /** Sets a model up (its deadline, 10 s away, waits on the timer) and closes the connection. */
+  private static WeakReference<ModelConnection> setUpAndClose(
+      ModelTransport transport, InProcessRunner runner) {
+    ModelConnection connection = transport.connect(runner.endpoint());
+    TestModels.setUp(connection);
+    connection.close();
+    return new WeakReference<>(connection);
   }
 
   @Test
