@@ -144,13 +144,7 @@ class ConcurrencyTest {
         ModelConnection connection = transport.connect(runner.endpoint())) {
       TestModels.setUp(connection); // due in 10 s: the connection's timer entry is due then
 
-      long start = System.nanoTime();
-      CompletableFuture<Reply> held =
-          call(transport, connection, "hold", SHORT, Variant.ofString(gate));
-      TransportException timedOut = failure(held);
-      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
-      assertThat(timedOut.kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
-      assertThat(elapsedMillis).isBetween(SHORT.toMillis(), 5_000L);
+      assertAHeldCallExpiresAtItsDeadline(transport, connection, gate, SHORT);
     } finally {
       Gates.open(gate);
     }
@@ -168,16 +162,24 @@ class ConcurrencyTest {
       assertThat(await(call(transport, connection, "echo", SHORT, Variant.ofString("x"))))
           .isEqualTo(Reply.success(Variant.ofString("x")));
 
-      long start = System.nanoTime();
-      CompletableFuture<Reply> held =
-          call(transport, connection, "hold", later, Variant.ofString(gate));
-      TransportException timedOut = failure(held);
-      long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
-      assertThat(timedOut.kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
-      assertThat(elapsedMillis).isBetween(later.toMillis(), 5_000L);
+      assertAHeldCallExpiresAtItsDeadline(transport, connection, gate, later);
     } finally {
       Gates.open(gate);
     }
+  }
+
+  /**
+   * Calls a model that holds the call open until {@code gate} opens, with {@code timeout}, and
+   * checks that the call fails {@code DEADLINE_EXCEEDED} once the timeout has passed, within 5 s.
+   */
+  private static void assertAHeldCallExpiresAtItsDeadline(
+      ModelTransport transport, ModelConnection connection, String gate, Duration timeout) {
+    long start = System.nanoTime();
+    TransportException timedOut =
+        failure(call(transport, connection, "hold", timeout, Variant.ofString(gate)));
+    long elapsedMillis = (System.nanoTime() - start) / 1_000_000;
+    assertThat(timedOut.kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+    assertThat(elapsedMillis).isBetween(timeout.toMillis(), 5_000L);
   }
 
   @Test
