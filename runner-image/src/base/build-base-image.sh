@@ -75,10 +75,10 @@ libraries="$(
     grep -v "^$root" | sort -u
 )"
 [ -n "$libraries" ] || { echo "build-base-image: ldd found no library (is ldd installed?)" >&2; exit 1; }
-# The C library's other parts that native code shipped in jars links besides the runtime's (Netty's epoll,
-# which the runner uses, needs libdl and librt), from the C library's own folder.
+# The parts of the C library that Netty's native epoll (which the runner uses) links besides those the
+# runtime needs, from the C library's own folder.
 libc_dir="$(dirname "$(echo "$libraries" | grep '/libc\.so\.6$' | head -n1)")"
-for extra in libdl.so.2 librt.so.1 libpthread.so.0 libm.so.6; do
+for extra in libdl.so.2 librt.so.1; do
   if [ -e "$libc_dir/$extra" ]; then
     libraries="$(printf '%s\n%s/%s' "$libraries" "$libc_dir" "$extra" | sort -u)"
   fi

@@ -194,9 +194,9 @@ class ImageRunIT {
         podman(Duration.ofSeconds(30), "inspect", "--format", "{{.State.Pid}}", NAME)
             .output()
             .strip();
-    java.nio.file.Path maps = java.nio.file.Path.of("/proc", pid, "maps");
-    if (java.nio.file.Files.isReadable(maps)) {
-      assertThat(java.nio.file.Files.readString(maps))
+    Path maps = Path.of("/proc", pid, "maps");
+    if (Files.isReadable(maps)) {
+      assertThat(Files.readString(maps))
           .contains(
               "/opt/model-runner/native/libio_grpc_netty_shaded_netty_transport_native_epoll_");
     }

@@ -5,6 +5,7 @@ import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.Predicate;
 
 /**
  * One thread that fires {@link Timed} tasks at their due time, shared by every transport and
@@ -96,7 +97,15 @@ final class DeadlineTimer {
 
   /** Schedules {@code task} to fire {@code delayNanos} from now (at once if not positive). */
   void schedule(Timed task, long delayNanos) {
-    scheduleAt(task, System.nanoTime() + Math.min(Math.max(0, delayNanos), MAX_DELAY_NANOS));
+    scheduleAt(task, dueIn(delayNanos));
+  }
+
+  /**
+   * Returns the {@link System#nanoTime()} value {@code delayNanos} from now: now if not positive,
+   * {@link #MAX_DELAY_NANOS} from now at most.
+   */
+  static long dueIn(long delayNanos) {
+    return System.nanoTime() + Math.min(Math.max(0, delayNanos), MAX_DELAY_NANOS);
   }
 
   /** Schedules {@code task} to fire at {@code dueNanos}, a {@link System#nanoTime()} value. */
@@ -124,8 +133,11 @@ final class DeadlineTimer {
     }
   }
 
-  /** Returns how many scheduled tasks, not yet fired, {@code which} accepts; for tests. */
-  long countPending(java.util.function.Predicate<Timed> which) {
+  /**
+   * Returns how many scheduled tasks, not yet fired, {@code which} accepts; for tests (it reads the
+   * ticks without stopping the timer thread, so call it while no task is due).
+   */
+  long countPending(Predicate<Timed> which) {
     long count = 0;
     for (Tick tick : ticks.values()) {
       for (Timed task = tick.get(); task != null && task != FIRED; task = task.nextInTick) {

@@ -146,13 +146,11 @@ final class InProcessConnection implements ModelConnection {
   }
 
   private CompletableFuture<Reply> send(Exchange exchange) {
-    long timeoutNanos = exchange.timeoutNanos();
-    exchange.dueNanos =
-        System.nanoTime() + Math.min(Math.max(0, timeoutNanos), DeadlineTimer.MAX_DELAY_NANOS);
+    exchange.dueNanos = DeadlineTimer.dueIn(exchange.timeoutNanos());
     if (!link(exchange)) {
       return CompletableFuture.failedFuture(cancelled());
     }
-    if (timeoutNanos <= 0) {
+    if (exchange.timeoutNanos() <= 0) {
       exchange.expire();
       return exchange.future;
     }
@@ -185,7 +183,10 @@ final class InProcessConnection implements ModelConnection {
         TransportException.Kind.CANCELLED, "The connection to " + endpoint + " is closed");
   }
 
-  /** Adds a request to the list of requests in flight, and arms the timer if it is due first. */
+  /**
+   * Adds a request to the list of requests in flight, and arms the timer if it is due first (not
+   * for a request without time, which its sender expires at once).
+   */
   private synchronized boolean link(Exchange exchange) {
     if (closed) {
       return false;
@@ -196,7 +197,7 @@ final class InProcessConnection implements ModelConnection {
     }
     inFlight = exchange;
     exchange.inFlight = true;
-    if (armed == null || exchange.dueNanos - armed.dueNanos < 0) {
+    if (exchange.timeoutNanos() > 0 && (armed == null || exchange.dueNanos - armed.dueNanos < 0)) {
       arm(exchange.dueNanos);
     }
     return true;

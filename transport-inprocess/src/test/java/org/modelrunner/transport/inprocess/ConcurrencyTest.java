@@ -207,6 +207,9 @@ class ConcurrencyTest {
           .isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
       assertThat(failure(connection.reset(Duration.ofSeconds(-1))).kind())
           .isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      assertThat(((InProcessConnection) connection).pendingDeadlineEntries())
+          .as("requests expired at once leave nothing on the timer")
+          .isZero();
       TestModels.setUp(connection); // the model saw none of them
     }
   }
