@@ -17,6 +17,9 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -237,6 +240,85 @@ class ModelFleetTest {
     }
     assertThat(slow.calls.get()).isEqualTo(5);
     assertThat(slow.maxInFlight.get()).isEqualTo(1);
+  }
+
+  @Test
+  void callsWaitingForABusyModelAreSentInOrderAndTheOneOverTheMailboxIsRefused() throws Exception {
+    CompletableFuture<Reply> firstAnswer = new CompletableFuture<>();
+    FakeTransportProvider.Behaviour quick = answering("quick", Duration.ZERO);
+    FakeTransportProvider.FakeModel model = define("m", quick);
+    List<Long> sent = new CopyOnWriteArrayList<>();
+    model.call =
+        (m, a, t) -> {
+          sent.add(a.positional().get(0).value().asLong());
+          return sent.size() == 1 ? firstAnswer : quick.answer(m, a, t);
+        };
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), "m");
+
+    List<CompletableFuture<FanOutResult>> results = new ArrayList<>();
+    for (long i = 0; i <= FleetMember.MAILBOX_CAPACITY + 1; i++) {
+      results.add(fleet.call(FanOut.of("predict", i))); // the first is held in flight
+    }
+    CallOutcome refused =
+        results.get(FleetMember.MAILBOX_CAPACITY + 1).get(10, TimeUnit.SECONDS).outcomes().get(0);
+    assertThat(refused.failure().map(CallFailure::code)).contains(CallFailure.QUEUE_FULL);
+    firstAnswer.complete(Reply.success(Variant.ofString("first")));
+    for (int i = 0; i <= FleetMember.MAILBOX_CAPACITY; i++) {
+      assertThat(results.get(i).get(10, TimeUnit.SECONDS).outcomes().get(0).status())
+          .as("fan-out %s", i)
+          .isEqualTo(CallStatus.SUCCESS);
+    }
+    List<Long> expected = new ArrayList<>();
+    for (long i = 0; i <= FleetMember.MAILBOX_CAPACITY; i++) {
+      expected.add(i);
+    }
+    assertThat(sent).as("calls in the order sent").isEqualTo(expected);
+    // Idle again: the next fan-out goes out at once, and is answered.
+    assertThat(fleet.callAndWait(FanOut.of("predict", 99L)).outcomes().get(0).status())
+        .isEqualTo(CallStatus.SUCCESS);
+    assertThat(sent).hasSize(FleetMember.MAILBOX_CAPACITY + 2).endsWith(99L);
+  }
+
+  @Test
+  void threadsFanningOutAtOnceNeitherLoseNorOverlapCalls() throws Exception {
+    String[] names = {"a", "b", "c"};
+    List<FakeTransportProvider.FakeModel> models = new ArrayList<>();
+    for (String name : names) {
+      // Answered on another thread, so answers race with the fan-outs that queue behind them.
+      models.add(define(name, answering(1.0, Duration.ZERO)));
+    }
+    ModelFleet fleet = connectedFleet(Duration.ofSeconds(5), names);
+    int threads = 4;
+    int fanOuts = 300;
+    ExecutorService callers = Executors.newFixedThreadPool(threads);
+    try {
+      List<Future<List<CallStatus>>> statuses = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        statuses.add(
+            callers.submit(
+                () -> {
+                  List<CallStatus> seen = new ArrayList<>();
+                  for (int i = 0; i < fanOuts; i++) {
+                    for (CallOutcome outcome : fleet.callAndWait(FanOut.of("predict")).outcomes()) {
+                      seen.add(outcome.status());
+                    }
+                  }
+                  return seen;
+                }));
+      }
+      for (Future<List<CallStatus>> each : statuses) {
+        assertThat(each.get(60, TimeUnit.SECONDS))
+            .as("every outcome of a caller's fan-outs (a lost call times out)")
+            .hasSize(fanOuts * names.length)
+            .containsOnly(CallStatus.SUCCESS);
+      }
+    } finally {
+      callers.shutdownNow();
+    }
+    for (FakeTransportProvider.FakeModel model : models) {
+      assertThat(model.calls.get()).isEqualTo(threads * fanOuts);
+      assertThat(model.maxInFlight.get()).isEqualTo(1);
+    }
   }
 
   @Test

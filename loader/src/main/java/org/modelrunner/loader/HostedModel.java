@@ -1,5 +1,7 @@
 package org.modelrunner.loader;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -12,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.DiscoveryResult;
@@ -104,6 +105,17 @@ public final class HostedModel implements AutoCloseable {
   /** How long reset and close give threads the model told to stop before reporting them. */
   private static final long STRAY_THREAD_WAIT_NANOS = 200_000_000L;
 
+  /** Compare-and-set on {@link #busy}: a field, not an object of its own (one cache line less). */
+  private static final VarHandle BUSY;
+
+  static {
+    try {
+      BUSY = MethodHandles.lookup().findVarHandle(HostedModel.class, "busy", boolean.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   /** Every method {@code java.lang.Object} declares, public or protected. */
   private static final List<Method> OBJECT_METHODS = List.of(Object.class.getDeclaredMethods());
 
@@ -113,7 +125,7 @@ public final class HostedModel implements AutoCloseable {
   private final ProviderRegistry<ModelDiscovery> discovery;
   private final ArgumentBinder binder;
   private final Class<?> fixedImplementation;
-  private final AtomicBoolean busy = new AtomicBoolean();
+  private volatile boolean busy;
   private volatile boolean closed;
 
   // Written only by the thread that holds the busy flag; volatile for the read-only accessors.
@@ -376,7 +388,24 @@ public final class HostedModel implements AutoCloseable {
     }
   }
 
+  /**
+   * The callable methods of each implementation class, by name, made once per class and shared by
+   * its instances: a fleet of one class looks its calls up in one table that stays in the cache,
+   * not in one table per model.
+   */
+  private static final ClassValue<Map<String, List<Method>>> CALLABLE_METHODS =
+      new ClassValue<>() {
+        @Override
+        protected Map<String, List<Method>> computeValue(Class<?> type) {
+          return callableMethodsOf(type);
+        }
+      };
+
   private static Map<String, List<Method>> callableMethods(Class<?> type) {
+    return CALLABLE_METHODS.get(type);
+  }
+
+  private static Map<String, List<Method>> callableMethodsOf(Class<?> type) {
     Map<String, List<Method>> table = new HashMap<>();
     for (Method method : type.getMethods()) {
       if (Modifier.isStatic(method.getModifiers())
@@ -389,7 +418,8 @@ public final class HostedModel implements AutoCloseable {
       method.trySetAccessible();
       table.computeIfAbsent(method.getName(), k -> new ArrayList<>()).add(method);
     }
-    return table;
+    table.replaceAll((name, overloads) -> List.copyOf(overloads));
+    return Map.copyOf(table);
   }
 
   /**
@@ -609,7 +639,7 @@ public final class HostedModel implements AutoCloseable {
       return;
     }
     closed = true;
-    if (busy.compareAndSet(false, true)) {
+    if (BUSY.compareAndSet(this, false, true)) {
       releaseAll();
     }
     // Otherwise the request in flight releases everything when it returns (see release()).
@@ -631,12 +661,12 @@ public final class HostedModel implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("This model is closed");
     }
-    return busy.compareAndSet(false, true);
+    return BUSY.compareAndSet(this, false, true);
   }
 
   /** Returns whether a request holds the model. */
   boolean isClaimed() {
-    return busy.get() && !closed;
+    return busy && !closed;
   }
 
   /** Releases the claim taken with {@link #tryAcquire()}. */
@@ -649,7 +679,7 @@ public final class HostedModel implements AutoCloseable {
       releaseAll();
       return; // stays "busy" forever: nothing may run on a closed model
     }
-    busy.set(false);
+    busy = false;
   }
 
   /**

@@ -9,7 +9,6 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.Reply;
@@ -131,8 +130,21 @@ public final class RunnerCore {
   private final Claim notServing = new Claim(this, Refusal.NOT_SERVING);
   private final Claim busy = new Claim(this, Refusal.BUSY);
 
-  /** Requests that were given the model and are not answered yet. */
-  private final AtomicInteger unanswered = new AtomicInteger();
+  /**
+   * Requests that were given the model and are not answered yet; updated through {@link
+   * #UNANSWERED} (a field rather than an object of its own: one cache line less per request).
+   */
+  private volatile int unanswered;
+
+  private static final VarHandle UNANSWERED;
+
+  static {
+    try {
+      UNANSWERED = MethodHandles.lookup().findVarHandle(RunnerCore.class, "unanswered", int.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   private final Object idle = new Object();
   private volatile State state = State.SERVING;
@@ -207,7 +219,7 @@ public final class RunnerCore {
       signalIdle();
       return notServing;
     }
-    unanswered.incrementAndGet();
+    UNANSWERED.getAndAdd(this, 1);
     return new Claim(this, null);
   }
 
@@ -239,7 +251,7 @@ public final class RunnerCore {
   public boolean awaitIdle(Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + saturatedNanos(timeout);
     synchronized (idle) {
-      while (model.isClaimed() || unanswered.get() > 0) {
+      while (model.isClaimed() || unanswered > 0) {
         long left = deadline - System.nanoTime();
         if (left <= 0) {
           return false;
@@ -441,7 +453,7 @@ public final class RunnerCore {
       if (scheduled != null) {
         scheduled.cancel(false);
       }
-      core.unanswered.decrementAndGet();
+      UNANSWERED.getAndAdd(core, -1);
       if (core.state != State.SERVING) {
         core.signalIdle();
       }

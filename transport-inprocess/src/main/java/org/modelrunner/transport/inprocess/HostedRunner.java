@@ -91,7 +91,7 @@ final class HostedRunner {
     this.core = RunnerCore.of(model);
     this.maxMessageBytes = maxMessageBytes;
     this.zeroCopy = zeroCopy;
-    this.faults = new FaultPlan(faults);
+    this.faults = FaultPlan.of(faults);
     this.resources = SharedResources.acquire();
     this.shared = resources.get();
   }
@@ -307,7 +307,7 @@ final class HostedRunner {
   void setFaults(Faults newFaults) {
     Exchange resumed = null;
     synchronized (lock) {
-      faults = new FaultPlan(newFaults);
+      faults = FaultPlan.of(newFaults);
       if (!newFaults.hang() && parked != null) {
         resumed = parked;
         parked = null;
@@ -419,7 +419,18 @@ final class HostedRunner {
     private final Random random;
     private long calls;
 
-    FaultPlan(Faults faults) {
+    /**
+     * The plan of runners without faults, shared: reading it on every call then touches one object
+     * for all of them, not one per runner.
+     */
+    private static final FaultPlan NONE = new FaultPlan(Faults.none());
+
+    /** Returns the plan of {@code faults}: the shared one when they inject nothing. */
+    static FaultPlan of(Faults faults) {
+      return faults.equals(Faults.none()) ? NONE : new FaultPlan(faults);
+    }
+
+    private FaultPlan(Faults faults) {
       this.faults = faults;
       this.none = faults.isNone();
       this.latencyNanos = saturatedNanos(faults.latency());
