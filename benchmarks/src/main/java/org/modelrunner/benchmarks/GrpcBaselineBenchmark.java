@@ -39,12 +39,14 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * fleet to our runner process hosting {@link InstantModel}, all over the same Netty I/O (native
  * epoll where it loads) on loopback. Prints each figure beside the baseline's, with the ratio: the
  * client's CPU per call (this process, measured phase only) and the bytes its threads allocated per
- * call, the server's CPU per call (its process), the lone round trip p50/p99, and fan-out ticks
- * over N server processes (N = 10 and 50 by default: N trivial servers and N runners, all running,
- * the two clients taking turns in the measured phase); then the runner's cold start: the time from
- * process start to serving (and the runner's CPU time until then), the first call after setup, its
- * CPU per call over its first 10,000 calls against steady state, and the client's ticks after 500
- * against steady state.
+ * call, the server's CPU per call (its process), the lone round trip p50/p99 (and, for one call at
+ * a time, the server's CPU and the round trip against a second trivial server that runs its handler
+ * on grpc-java's default executor: one thread hand-off per call, as our runner has), and fan-out
+ * ticks over N server processes (N = 10 and 50 by default: N trivial servers and N runners, all
+ * running, the two clients taking turns in the measured phase); then the runner's cold start: the
+ * time from process start to serving (and the runner's CPU time until then), the first call after
+ * setup, its CPU per call over its first 10,000 calls against steady state, and the client's ticks
+ * after 500 against steady state.
  *
  * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
@@ -216,6 +218,7 @@ public final class GrpcBaselineBenchmark {
   private static void lone(Path work, Path code, EventLoopGroup loops, int calls, int warmup)
       throws Exception {
     int trivialPort = Processes.freePort();
+    int pooledPort = Processes.freePort();
     int runnerPort = Processes.freePort();
     List<Process> processes = new ArrayList<>();
     try {
@@ -230,6 +233,10 @@ public final class GrpcBaselineBenchmark {
       processes.add(trivial);
       ManagedChannel toTrivial = channel(loops, trivialPort);
       awaitServing(toTrivial, System.nanoTime(), trivial);
+      Process pooled = Processes.trivial(pooledPort, true, work.resolve("trivial-pooled.log"));
+      processes.add(pooled);
+      ManagedChannel toPooled = channel(loops, pooledPort);
+      awaitServing(toPooled, System.nanoTime(), pooled);
 
       // Raw client, trivial server.
       var rawStub = DynamicSubclassServiceGrpc.newBlockingStub(toTrivial);
@@ -240,6 +247,10 @@ public final class GrpcBaselineBenchmark {
       double trivialFirst = (Processes.cpuNanos(trivial) - trivialCpuBefore) / 1e3 / 10_000;
       for (int i = 10_000; i < warmup; i++) {
         rawStub.call(PREDICT);
+      }
+      var pooledStub = DynamicSubclassServiceGrpc.newBlockingStub(toPooled);
+      for (int i = 0; i < warmup; i++) {
+        pooledStub.call(PREDICT);
       }
 
       try (ModelFleet fleet =
@@ -269,9 +280,11 @@ public final class GrpcBaselineBenchmark {
         Figures raw = new Figures();
         Figures ours = new Figures();
         Figures rawToOurs = new Figures();
+        Figures rawToPooled = new Figures();
         takeTurns(
             calls,
             new Side(raw, trivial, () -> time(() -> rawStub.call(PREDICT))),
+            new Side(rawToPooled, pooled, () -> time(() -> pooledStub.call(PREDICT))),
             new Side(ours, runner, () -> time(() -> fleet.callAndWait(predict))),
             new Side(rawToOurs, runner, () -> time(() -> toOurs.call(PREDICT))));
 
@@ -290,6 +303,17 @@ public final class GrpcBaselineBenchmark {
             rawToOurs.serverMicros(),
             rawToOurs.serverMicros() / raw.serverMicros(),
             p(rawToOurs.latency, 50));
+        // A handler that may block cannot run on the event loop: against grpc-java's default
+        // executor, the trivial server hands each call to a thread as our runner does.
+        System.out.printf(
+            Locale.ROOT,
+            "raw client → trivial server on grpc-java's default executor (one thread hand-off per"
+                + " call, as our runner's model thread): server CPU %.1f µs (our runner %.2f× it),"
+                + " round trip p50 %.0f µs (our fleet → runner %.2f× it)%n",
+            rawToPooled.serverMicros(),
+            ours.serverMicros() / rawToPooled.serverMicros(),
+            p(rawToPooled.latency, 50),
+            p(ours.latency, 50) / p(rawToPooled.latency, 50));
         // The same runner on both sides: what our client adds, apart from what the runner adds.
         System.out.printf(
             Locale.ROOT,
@@ -319,6 +343,7 @@ public final class GrpcBaselineBenchmark {
       } finally {
         toRunner.shutdownNow();
         toTrivial.shutdownNow();
+        toPooled.shutdownNow();
       }
     } finally {
       Processes.stop(processes);

@@ -86,8 +86,19 @@ final class Processes {
 
   /** Starts the trivial server on {@code port}, its output in {@code log}. */
   static Process trivial(int port, Path log) throws IOException {
+    return trivial(port, false, log);
+  }
+
+  /**
+   * Starts a {@link TrivialServer}; {@code pooled} for one that runs its handler on grpc-java's
+   * default executor rather than on the event loop.
+   */
+  static Process trivial(int port, boolean pooled, Path log) throws IOException {
     List<String> command = new ArrayList<>(java(List.of()));
     command.addAll(List.of(TrivialServer.class.getName(), Integer.toString(port)));
+    if (pooled) {
+      command.add("pooled");
+    }
     return new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
