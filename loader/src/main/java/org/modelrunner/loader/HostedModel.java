@@ -122,7 +122,10 @@ public final class HostedModel implements AutoCloseable {
   private final Submission submission;
   private final boolean ownsSubmission;
   private final ValueConverter converter;
-  private final ProviderRegistry<ModelDiscovery> discovery;
+
+  /** The discovery providers; for a fixed implementation, loaded only if discovery is asked. */
+  private volatile ProviderRegistry<ModelDiscovery> discovery;
+
   private final ArgumentBinder binder;
   private final Class<?> fixedImplementation;
   private volatile boolean busy;
@@ -138,11 +141,26 @@ public final class HostedModel implements AutoCloseable {
     this.submission = builder.submission;
     this.ownsSubmission = builder.ownsSubmission;
     this.converter = builder.converter != null ? builder.converter : ValueConverter.create();
-    this.discovery =
-        builder.discovery != null ? builder.discovery : ProviderRegistry.load(ModelDiscovery.class);
-    this.binder = new ArgumentBinder(converter);
     this.fixedImplementation = builder.implementation;
+    this.discovery =
+        builder.discovery != null || fixedImplementation != null
+            ? builder.discovery
+            : ProviderRegistry.load(ModelDiscovery.class);
+    this.binder = new ArgumentBinder(converter);
   }
+
+  /**
+   * One converter per implementation class for the models {@link #forImplementation} hosts: the
+   * classes of one class loader may share one (see {@link ValueConverter}), and thousands of models
+   * of one class then neither load their codecs each nor touch codecs of their own on every call.
+   */
+  private static final ClassValue<ValueConverter> SHARED_CONVERTERS =
+      new ClassValue<>() {
+        @Override
+        protected ValueConverter computeValue(Class<?> type) {
+          return ValueConverter.create();
+        }
+      };
 
   /**
    * Opens the submission at {@code path} (a jar or a directory, see {@link Submission}) and hosts
@@ -163,6 +181,7 @@ public final class HostedModel implements AutoCloseable {
   public static HostedModel forImplementation(Class<?> implementation) {
     return builder(Submission.ofClassLoader(implementation.getClassLoader()))
         .implementation(implementation)
+        .valueConverter(SHARED_CONVERTERS.get(implementation))
         .build();
   }
 
@@ -304,7 +323,12 @@ public final class HostedModel implements AutoCloseable {
               + " does not extend or implement it.");
     }
     List<String> notes = new ArrayList<>();
-    for (ModelDiscovery provider : discovery.providers()) {
+    ProviderRegistry<ModelDiscovery> providers = discovery;
+    if (providers == null) {
+      providers = ProviderRegistry.load(ModelDiscovery.class);
+      discovery = providers;
+    }
+    for (ModelDiscovery provider : providers.providers()) {
       DiscoveryResult result = withContextLoader(() -> provider.discover(submission, base));
       if (!result.isApplicable()) {
         continue;
@@ -335,7 +359,7 @@ public final class HostedModel implements AutoCloseable {
         StatusCode.BAD_IMPLEMENTATION,
         noImplementation(base.getName())
             + " No discovery provider decided; "
-            + discovery.describe());
+            + providers.describe());
   }
 
   private static String noImplementation(String baseName) {
