@@ -9,25 +9,18 @@ import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.io.File;
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -39,7 +32,7 @@ import org.modelrunner.client.CallStatus;
 import org.modelrunner.client.FanOut;
 import org.modelrunner.client.ModelFleet;
 import org.modelrunner.client.StaticModelDirectory;
-import org.modelrunner.testsupport.JavaSources;
+import org.modelrunner.image.Podman.Result;
 
 /**
  * The built image, run by podman with the recommended isolation (read-only root filesystem, a
@@ -57,9 +50,7 @@ import org.modelrunner.testsupport.JavaSources;
     matches = "true",
     disabledReason = "the image's end-to-end run is off (-Drunner.image.e2e=false)")
 class ImageRunIT {
-  private static final String PODMAN = "podman";
   private static final String NAME = "model-runner-image-it-" + UUID.randomUUID();
-  private static final long MEMORY_LIMIT = 512L * 1024 * 1024;
 
   @TempDir static Path workspace;
   static String image;
@@ -69,7 +60,7 @@ class ImageRunIT {
 
   @BeforeAll
   static void startTheImage() throws Exception {
-    if (!onPath(PODMAN)) {
+    if (!Podman.available()) {
       if (System.getenv("CI") != null) {
         fail("podman is not installed: apt-get install -y podman runc (.ci/run installs them)");
       }
@@ -79,56 +70,14 @@ class ImageRunIT {
     Path tarball = Path.of(System.getProperty("modelrunner.image.tar"));
     Result load = podman(Duration.ofMinutes(3), "load", "--quiet", "--input", tarball.toString());
     assertThat(load.exit()).as("podman load: %s", load.output()).isZero();
+    Podman.writeSubmission(workspace);
 
-    Path api =
-        JavaSources.create()
-            .add(
-                "com.example.imageapi.Base",
-                """
-                package com.example.imageapi;
-                public abstract class Base { public abstract long value(); }
-                """)
-            .jarTo(workspace.resolve("resources/api.jar"));
-    JavaSources.create()
-        .classPath(api)
-        .add(
-            "com.example.image.Model",
-            """
-            package com.example.image;
-            public class Model extends com.example.imageapi.Base {
-              public long value() { return 7; }
-            }
-            """)
-        .jarTo(workspace.resolve("code/model.jar"));
-    readableByAll(workspace);
-
-    grpcPort = freePort();
-    metricsPort = freePort();
+    grpcPort = Podman.freePort();
+    metricsPort = Podman.freePort();
     List<String> run = new ArrayList<>(List.of("run", "--detach", "--name", NAME));
+    run.addAll(Podman.lockedDown(workspace));
     run.addAll(
         List.of(
-            "--read-only",
-            "--tmpfs",
-            "/tmp",
-            "--cap-drop=all",
-            "--security-opt",
-            "no-new-privileges",
-            "--memory",
-            Long.toString(MEMORY_LIMIT),
-            // Podman raises these limits for root, which a machine without CAP_SYS_RESOURCE
-            // refuses.
-            "--ulimit",
-            "nofile=4096:4096",
-            "--ulimit",
-            "nproc=4096:4096",
-            "--network",
-            "host",
-            "--volume",
-            workspace.resolve("code") + ":/workspace/submission/code:ro",
-            "--volume",
-            workspace.resolve("resources") + ":/workspace/resources:ro",
-            "--env",
-            "HOST_CLASS_PATH=/workspace/resources/api.jar",
             "--env",
             "GRPC_ADDRESS=127.0.0.1:" + grpcPort,
             "--env",
@@ -178,7 +127,7 @@ class ImageRunIT {
     try (ModelFleet fleet =
         ModelFleet.builder()
             .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + grpcPort))
-            .baseClass("com.example.imageapi.Base")
+            .baseClass(Podman.BASE_CLASS)
             .callTimeout(Duration.ofSeconds(10))
             .build()) {
       assertThat(fleet.awaitConnected(1, Duration.ofSeconds(30))).isTrue();
@@ -196,9 +145,15 @@ class ImageRunIT {
             .strip();
     Path maps = Path.of("/proc", pid, "maps");
     if (Files.isReadable(maps)) {
-      assertThat(Files.readString(maps))
+      String mapped = Files.readString(maps);
+      assertThat(mapped)
           .contains(
               "/opt/model-runner/native/libio_grpc_netty_shaded_netty_transport_native_epoll_");
+      if (!Boolean.getBoolean("modelrunner.image.cds.skip")) {
+        assertThat(mapped)
+            .as("the JVM mapped the class-data archive made with the image")
+            .contains("/opt/model-runner/cds/runner.jsa");
+      }
     }
 
     String metrics = metrics();
@@ -214,7 +169,7 @@ class ImageRunIT {
             .sum();
     assertThat(heap)
         .as("the heap is sized by the container's memory limit (MaxRAMPercentage=75)")
-        .isBetween(0.5 * MEMORY_LIMIT, 0.76 * MEMORY_LIMIT);
+        .isBetween(0.5 * Podman.MEMORY_LIMIT, 0.76 * Podman.MEMORY_LIMIT);
 
     Result stop = podman(Duration.ofMinutes(1), "stop", "--time", "20", NAME);
     assertThat(stop.exit()).as("podman stop: %s", stop.output()).isZero();
@@ -240,46 +195,8 @@ class ImageRunIT {
     return response.body();
   }
 
-  /** What a command printed (standard output and error) and its exit code. */
-  record Result(int exit, String output) {}
-
   private static Result podman(Duration timeout, String... args)
       throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>();
-    command.add(PODMAN);
-    if (onPath("runc")) {
-      command.addAll(List.of("--runtime", "runc"));
-    }
-    command.addAll(Arrays.asList(args));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-    process.getOutputStream().close();
-    byte[] output = process.getInputStream().readAllBytes();
-    if (!process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
-      process.destroyForcibly();
-      throw new AssertionError(command + " did not end within " + timeout);
-    }
-    return new Result(process.exitValue(), new String(output, StandardCharsets.UTF_8));
-  }
-
-  private static boolean onPath(String program) {
-    return Stream.of(System.getenv().getOrDefault("PATH", "").split(File.pathSeparator))
-        .anyMatch(dir -> Files.isExecutable(Path.of(dir, program)));
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return socket.getLocalPort();
-    }
-  }
-
-  /** The runner's user (65532) reads the mounted folders. */
-  private static void readableByAll(Path root) throws IOException {
-    try (Stream<Path> paths = Files.walk(root)) {
-      for (Path path : (Iterable<Path>) paths::iterator) {
-        Files.setPosixFilePermissions(
-            path,
-            PosixFilePermissions.fromString(Files.isDirectory(path) ? "rwxr-xr-x" : "rw-r--r--"));
-      }
-    }
+    return Podman.run(timeout, args);
   }
 }

@@ -72,7 +72,9 @@ class ImageTarballIT {
         gzip ? new GZIPInputStream(in, 65536) : in,
         (entry, bytes) -> {
           entries.put(entry.path(), entry);
-          if (entry.path().equals("etc/passwd") || entry.path().equals("app/jib-classpath-file")) {
+          if (entry.path().equals("etc/passwd")
+              || entry.path().equals("app/jib-classpath-file")
+              || entry.path().equals("opt/model-runner/cds/jvm-options")) {
             texts.put(entry.path(), new String(bytes.readAllBytes(), StandardCharsets.UTF_8));
           }
         });
@@ -99,10 +101,15 @@ class ImageTarballIT {
             "-XX:-UsePerfData",
             "-Djava.awt.headless=true",
             "-Djava.library.path=/opt/model-runner/native:/usr/java/packages/lib:/usr/lib64:/lib64:/lib:/usr/lib",
+            "@/opt/model-runner/cds/jvm-options",
             "-cp",
             "@/app/jib-classpath-file",
             "org.modelrunner.transport.grpc.RunnerMain");
     assertThat(strings(config.get("config").get("Cmd"))).isEmpty();
+    // A class path of jars only: the JVM archives no class from a class path with a folder in it.
+    assertThat(files.keySet())
+        .noneMatch(path -> path.startsWith("app/classes/") && !path.endsWith("/"))
+        .noneMatch(path -> path.startsWith("app/resources/") && !path.endsWith("/"));
     assertThat(texts.get("app/jib-classpath-file"))
         .contains("/app/libs/model-runner-grpc-runner-")
         .contains("/app/libs/model-runner-metrics-")
@@ -150,6 +157,15 @@ class ImageTarballIT {
         .contains(
             "opt/model-runner/native/libio_grpc_netty_shaded_netty_transport_native_epoll_x86_64.so",
             "opt/model-runner/native/libio_grpc_netty_shaded_netty_transport_native_epoll_aarch_64.so");
+    // The class-data archive made when the image was built (by running it: not without podman, nor
+    // when turned off), and the argument file that points the JVM at it.
+    if (Boolean.getBoolean("modelrunner.image.cds.skip") || !Podman.available()) {
+      assertThat(texts.get("opt/model-runner/cds/jvm-options")).doesNotContain("-XX:");
+    } else {
+      assertThat(texts.get("opt/model-runner/cds/jvm-options"))
+          .contains("-XX:SharedArchiveFile=/opt/model-runner/cds/runner.jsa");
+      assertThat(files.get("opt/model-runner/cds/runner.jsa").size()).isGreaterThan(1_000_000);
+    }
     for (String folder :
         List.of("workspace/submission/code", "workspace/resources", "workspace/certificates")) {
       assertThat(files.get(folder + "/")).as(folder).isNotNull();
