@@ -16,8 +16,9 @@ import org.modelrunner.spi.Reply;
 
 /**
  * One deployment in the fleet: its connection, its state and counters, and its mailbox. Calls to it
- * are serialised: fan-outs drop jobs into the mailbox (a bounded MPSC queue), and at most one call
- * is in flight; when it completes, the next job is sent.
+ * are serialised: a fan-out sends its job at once when the model is idle, and otherwise drops it
+ * into the mailbox (a bounded MPSC queue); at most one call is in flight; when it completes, the
+ * next job is sent, in the order they were queued.
  */
 final class FleetMember {
   /**

@@ -53,6 +53,11 @@ final class ArgumentBinder {
     this.converter = converter;
   }
 
+  /** Returns the converter that makes the arguments' values. */
+  ValueConverter converter() {
+    return converter;
+  }
+
   /**
    * Checks that every argument's bytes can be a value of its type ({@link
    * Variant#checkWellFormed()}), before any is bound.

@@ -146,19 +146,24 @@ public final class HostedModel implements AutoCloseable {
         builder.discovery != null || fixedImplementation != null
             ? builder.discovery
             : ProviderRegistry.load(ModelDiscovery.class);
-    this.binder = new ArgumentBinder(converter);
+    this.binder =
+        builder.binder != null && builder.binder.converter() == converter
+            ? builder.binder
+            : new ArgumentBinder(converter);
   }
 
   /**
-   * One converter per implementation class for the models {@link #forImplementation} hosts: the
-   * classes of one class loader may share one (see {@link ValueConverter}), and thousands of models
-   * of one class then neither load their codecs each nor touch codecs of their own on every call.
+   * One converter and one argument binder per implementation class for the models {@link
+   * #forImplementation} hosts: the classes of one class loader may share a converter (see {@link
+   * ValueConverter}), and thousands of models of one class then neither load their codecs each nor
+   * touch codecs and binders of their own on every call (a dropped keyword is logged once for them
+   * all).
    */
-  private static final ClassValue<ValueConverter> SHARED_CONVERTERS =
+  private static final ClassValue<ArgumentBinder> SHARED_BINDERS =
       new ClassValue<>() {
         @Override
-        protected ValueConverter computeValue(Class<?> type) {
-          return ValueConverter.create();
+        protected ArgumentBinder computeValue(Class<?> type) {
+          return new ArgumentBinder(ValueConverter.create());
         }
       };
 
@@ -179,10 +184,13 @@ public final class HostedModel implements AutoCloseable {
    * class extends or implements the base class it names.
    */
   public static HostedModel forImplementation(Class<?> implementation) {
-    return builder(Submission.ofClassLoader(implementation.getClassLoader()))
-        .implementation(implementation)
-        .valueConverter(SHARED_CONVERTERS.get(implementation))
-        .build();
+    ArgumentBinder shared = SHARED_BINDERS.get(implementation);
+    Builder builder =
+        builder(Submission.ofClassLoader(implementation.getClassLoader()))
+            .implementation(implementation)
+            .valueConverter(shared.converter());
+    builder.binder = shared;
+    return builder.build();
   }
 
   /** Returns a builder that hosts the given submission. */
@@ -829,6 +837,7 @@ public final class HostedModel implements AutoCloseable {
     private final Submission submission;
     private boolean ownsSubmission;
     private ValueConverter converter;
+    private ArgumentBinder binder;
     private ProviderRegistry<ModelDiscovery> discovery;
     private Class<?> implementation;
 
