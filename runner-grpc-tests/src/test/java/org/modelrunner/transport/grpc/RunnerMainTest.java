@@ -713,6 +713,39 @@ class RunnerMainTest {
             "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} [A-Z]+ +GrpcRunner: Serving x\\R");
   }
 
+  @Test
+  void aTransportRecordWithAThrowableIsOneLineUnlessTheRunnerLogsAtDebug() {
+    // What grpc-java logs when a peer connects without speaking HTTP/2 (the client's TLS probe).
+    String connections = "io.grpc.netty.shaded.io.grpc.netty.NettyServerTransport.connections";
+    IllegalStateException preface =
+        new IllegalStateException(
+            "HTTP/2 client preface string missing or corrupt. Hex dump for received bytes: "
+                + "16030105a4010005a00303");
+    java.util.logging.LogRecord failed =
+        new java.util.logging.LogRecord(Level.INFO, "Transport failed");
+    failed.setLoggerName(connections);
+    failed.setThrown(preface);
+
+    String brief = new RunnerLogging.OneLineFormatter(true).format(failed);
+    assertThat(brief.lines()).hasSize(1);
+    assertThat(brief)
+        .contains(
+            connections + ": Transport failed (java.lang.IllegalStateException: HTTP/2 client")
+        .endsWith("16030105a4010005a00303)" + System.lineSeparator());
+
+    // At DEBUG the runner shows the stack trace; so it does for warnings, and for its own records.
+    assertThat(new RunnerLogging.OneLineFormatter(false).format(failed).lines().count())
+        .isGreaterThan(1);
+    failed.setLevel(Level.WARNING);
+    assertThat(new RunnerLogging.OneLineFormatter(true).format(failed).lines().count())
+        .isGreaterThan(1);
+    java.util.logging.LogRecord own = new java.util.logging.LogRecord(Level.INFO, "Setup failed");
+    own.setLoggerName(GrpcRunner.class.getName());
+    own.setThrown(preface);
+    assertThat(new RunnerLogging.OneLineFormatter(true).format(own).lines().count())
+        .isGreaterThan(1);
+  }
+
   /** Records what {@link RunnerMain#execute} does to its process. */
   static final class Recording implements RunnerMain.RunnerProcess {
     final CompletableFuture<GrpcRunner> runner = new CompletableFuture<>();

@@ -79,7 +79,7 @@ final class RunnerLogging {
     }
     StreamHandler handler = new StreamHandler(err);
     handler.setLevel(Level.ALL);
-    handler.setFormatter(new OneLineFormatter());
+    handler.setFormatter(new OneLineFormatter(level.intValue() > Level.FINE.intValue()));
     root.addHandler(handler);
     root.setLevel(level);
     grpc = Logger.getLogger(GRPC);
@@ -134,11 +134,32 @@ final class RunnerLogging {
   }
 
   /**
-   * {@code 2025-09-15 14:30:34.791 INFO GrpcRunner: message}, then the stack trace of a throwable.
+   * {@code 2025-09-15 14:30:34.791 INFO GrpcRunner: message}, then the stack trace of a throwable;
+   * a throwable of gRPC's and Netty's own records at INFO or below stays on the line, briefly,
+   * unless the runner logs at DEBUG or TRACE.
    */
   static final class OneLineFormatter extends Formatter {
     private static final DateTimeFormatter TIME =
         DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSS");
+
+    /** How much of a throwable a brief record shows. */
+    static final int MAX_BRIEF_THROWABLE = 300;
+
+    private final boolean briefTransportTraces;
+
+    /** A formatter that keeps gRPC's informational throwables brief. */
+    OneLineFormatter() {
+      this(true);
+    }
+
+    /**
+     * @param briefTransportTraces whether gRPC's and Netty's records at INFO or below show their
+     *     throwable on the line instead of its stack trace: a peer that connects without speaking
+     *     HTTP/2 (a TLS probe, a port scanner) makes one line, not a stack trace, per connection
+     */
+    OneLineFormatter(boolean briefTransportTraces) {
+      this.briefTransportTraces = briefTransportTraces;
+    }
 
     @Override
     public String format(LogRecord record) {
@@ -149,14 +170,34 @@ final class RunnerLogging {
           .append(' ')
           .append(shortName(record.getLoggerName()))
           .append(": ")
-          .append(formatMessage(record))
-          .append(System.lineSeparator());
-      if (record.getThrown() != null) {
+          .append(formatMessage(record));
+      Throwable thrown = record.getThrown();
+      if (thrown != null && brief(record)) {
+        String shown = String.valueOf(thrown).replaceAll("\\R", " ");
+        if (shown.length() > MAX_BRIEF_THROWABLE) {
+          shown = shown.substring(0, MAX_BRIEF_THROWABLE) + "…";
+        }
+        return line.append(" (")
+            .append(shown)
+            .append(')')
+            .append(System.lineSeparator())
+            .toString();
+      }
+      line.append(System.lineSeparator());
+      if (thrown != null) {
         StringWriter trace = new StringWriter();
-        record.getThrown().printStackTrace(new PrintWriter(trace));
+        thrown.printStackTrace(new PrintWriter(trace));
         line.append(trace);
       }
       return line.toString();
+    }
+
+    private boolean brief(LogRecord record) {
+      String logger = record.getLoggerName();
+      return briefTransportTraces
+          && logger != null
+          && logger.startsWith(GRPC + ".")
+          && record.getLevel().intValue() <= Level.INFO.intValue();
     }
 
     private static String levelName(Level level) {
