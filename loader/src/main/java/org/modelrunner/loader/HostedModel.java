@@ -140,16 +140,18 @@ public final class HostedModel implements AutoCloseable {
   private HostedModel(Builder builder) {
     this.submission = builder.submission;
     this.ownsSubmission = builder.ownsSubmission;
-    this.converter = builder.converter != null ? builder.converter : ValueConverter.create();
+    if (builder.binder != null) {
+      this.binder = builder.binder;
+      this.converter = builder.binder.converter();
+    } else {
+      this.converter = builder.converter != null ? builder.converter : ValueConverter.create();
+      this.binder = new ArgumentBinder(converter);
+    }
     this.fixedImplementation = builder.implementation;
     this.discovery =
         builder.discovery != null || fixedImplementation != null
             ? builder.discovery
             : ProviderRegistry.load(ModelDiscovery.class);
-    this.binder =
-        builder.binder != null && builder.binder.converter() == converter
-            ? builder.binder
-            : new ArgumentBinder(converter);
   }
 
   /**
@@ -184,12 +186,10 @@ public final class HostedModel implements AutoCloseable {
    * class extends or implements the base class it names.
    */
   public static HostedModel forImplementation(Class<?> implementation) {
-    ArgumentBinder shared = SHARED_BINDERS.get(implementation);
     Builder builder =
         builder(Submission.ofClassLoader(implementation.getClassLoader()))
-            .implementation(implementation)
-            .valueConverter(shared.converter());
-    builder.binder = shared;
+            .implementation(implementation);
+    builder.binder = SHARED_BINDERS.get(implementation); // and with it, its converter
     return builder.build();
   }
 
@@ -398,7 +398,7 @@ public final class HostedModel implements AutoCloseable {
       implementation = type;
       implementationBase = base;
       instance = created;
-      methods = callableMethods(type);
+      methods = CALLABLE_METHODS.get(type);
       LOG.log(
           System.Logger.Level.INFO,
           "Created {0} as the implementation of {1}",
@@ -429,15 +429,11 @@ public final class HostedModel implements AutoCloseable {
       new ClassValue<>() {
         @Override
         protected Map<String, List<Method>> computeValue(Class<?> type) {
-          return callableMethodsOf(type);
+          return callableMethods(type);
         }
       };
 
   private static Map<String, List<Method>> callableMethods(Class<?> type) {
-    return CALLABLE_METHODS.get(type);
-  }
-
-  private static Map<String, List<Method>> callableMethodsOf(Class<?> type) {
     Map<String, List<Method>> table = new HashMap<>();
     for (Method method : type.getMethods()) {
       if (Modifier.isStatic(method.getModifiers())
@@ -837,7 +833,10 @@ public final class HostedModel implements AutoCloseable {
     private final Submission submission;
     private boolean ownsSubmission;
     private ValueConverter converter;
+
+    /** A binder shared with other models, with its converter; set by forImplementation only. */
     private ArgumentBinder binder;
+
     private ProviderRegistry<ModelDiscovery> discovery;
     private Class<?> implementation;
 

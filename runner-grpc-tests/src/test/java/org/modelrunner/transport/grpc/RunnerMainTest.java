@@ -707,7 +707,7 @@ class RunnerMainTest {
         new java.util.logging.LogRecord(Level.parse(levelName), "Serving {0}");
     record.setParameters(new Object[] {"x"});
     record.setLoggerName(GrpcRunner.class.getName());
-    String line = new RunnerLogging.OneLineFormatter().format(record);
+    String line = new RunnerLogging.OneLineFormatter(true).format(record);
     assertThat(line)
         .matches(
             "\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} [A-Z]+ +GrpcRunner: Serving x\\R");

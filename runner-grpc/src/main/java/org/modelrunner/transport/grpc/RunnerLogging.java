@@ -147,11 +147,6 @@ final class RunnerLogging {
 
     private final boolean briefTransportTraces;
 
-    /** A formatter that keeps gRPC's informational throwables brief. */
-    OneLineFormatter() {
-      this(true);
-    }
-
     /**
      * @param briefTransportTraces whether gRPC's and Netty's records at INFO or below show their
      *     throwable on the line instead of its stack trace: a peer that connects without speaking

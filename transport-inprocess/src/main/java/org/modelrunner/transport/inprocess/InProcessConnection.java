@@ -62,8 +62,8 @@ final class InProcessConnection implements ModelConnection {
   private Expiry armed;
 
   /**
-   * The due time of {@link #armed}, kept here so that a request compares against it without reading
-   * the entry (one cache line less per call); guarded by this.
+   * The due time of {@link #armed} (the entry itself does not keep it): a request compares against
+   * it without reading the entry, one cache line less per call; guarded by this.
    */
   private long armedDueNanos;
 
@@ -212,7 +212,7 @@ final class InProcessConnection implements ModelConnection {
   /** Schedules a new timer entry at {@code dueNanos}, replacing the armed one; holds the lock. */
   private void arm(long dueNanos) {
     disarm();
-    Expiry entry = new Expiry(this, dueNanos);
+    Expiry entry = new Expiry(this);
     armed = entry;
     armedDueNanos = dueNanos;
     transport.resources.timer.scheduleAt(entry, dueNanos);
@@ -272,11 +272,8 @@ final class InProcessConnection implements ModelConnection {
     /** The connection, until it disarms this entry (read racily: expireDue checks). */
     private InProcessConnection connection;
 
-    final long dueNanos;
-
-    Expiry(InProcessConnection connection, long dueNanos) {
+    Expiry(InProcessConnection connection) {
       this.connection = connection;
-      this.dueNanos = dueNanos;
     }
 
     @Override
