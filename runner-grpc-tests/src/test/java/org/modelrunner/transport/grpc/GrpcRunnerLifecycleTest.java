@@ -14,6 +14,8 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -22,7 +24,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.modelrunner.loader.HostedModel;
+import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.loader.Submission;
+import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.Variant;
 import org.modelrunner.testsupport.LogCapture;
 import org.modelrunner.transport.grpc.proto.CallResponse;
@@ -360,6 +364,57 @@ import org.modelrunner.testsupport.LogCapture;
         GrpcRunner unasked =
             RunnerModels.runner().warmUp(true).warmUpDelay(Duration.ofMillis(1)).build().start()) {
       awaitWarmedUp(warmed);
+    }
+  }
+
+  @Test
+  void theWarmUpRehearsesCallsWithoutTheSubmissionItsMetricsOrItsLog() throws IOException {
+    List<RunnerCore.Request> ran = new CopyOnWriteArrayList<>();
+    List<RunnerCore.Refusal> refused = new CopyOnWriteArrayList<>();
+    RunnerCore.Observer observer =
+        new RunnerCore.Observer() {
+          @Override
+          public void ran(RunnerCore.Request request, Reply reply, long nanos) {
+            ran.add(request);
+          }
+
+          @Override
+          public void refused(RunnerCore.Refusal refusal) {
+            refused.add(refusal);
+          }
+        };
+    try (LogCapture warmed = warmUpLog();
+        LogCapture requests = LogCapture.start(RunnerService.class.getName(), Level.FINEST);
+        GrpcRunner runner =
+            RunnerModels.runner()
+                .observer(observer)
+                .warmUp(true)
+                .warmUpDelay(Duration.ofMillis(1))
+                .build()
+                .start();
+        RunnerClient client = new RunnerClient(runner)) {
+      awaitWarmedUp(warmed);
+      assertThat(warmed.messages()).noneMatch(message -> message.startsWith("Warm-up failed"));
+      assertThat(ran).isEmpty();
+      assertThat(refused).isEmpty();
+      assertThat(requests.messages()).isEmpty();
+      // The submission's model was neither set up nor claimed by the rehearsal, and a coordinator
+      // cannot set up the rehearsal's: only the submission's classes are found.
+      assertStatus(
+          client.call("predict").getStatus(),
+          "FAILED_PRECONDITION",
+          "Setup has not been called yet");
+      assertThat(client.setup(Rehearsal.Role.class.getName()).getStatus().getCode())
+          .isEqualTo("BAD_IMPLEMENTATION");
+      assertThat(client.setup(BASE).getStatus().getCode()).isEqualTo("SUCCESS");
+      assertStatus(client.call("echo", Variant.ofString("real")).getStatus(), "SUCCESS", "");
+      assertThat(ran)
+          .containsExactly(
+              RunnerCore.Request.CALL,
+              RunnerCore.Request.SETUP,
+              RunnerCore.Request.SETUP,
+              RunnerCore.Request.CALL);
+      assertThat(requests.messages()).anyMatch(message -> message.contains("Call echo"));
     }
   }
 

@@ -1,6 +1,5 @@
 package org.modelrunner.transport.grpc;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import io.grpc.ForwardingServerCall;
 import io.grpc.Metadata;
 import io.grpc.Server;
@@ -40,12 +39,8 @@ import java.util.stream.Collectors;
 import org.modelrunner.loader.HostedModel;
 import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.loader.Submission;
-import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.TransportSettings;
-import org.modelrunner.spi.Variant;
-import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
-import org.modelrunner.transport.grpc.proto.KwArgument;
 
 /**
  * A gRPC model runner: serves one submitted model with the Python ecosystem's protocol, so that
@@ -154,8 +149,14 @@ public final class GrpcRunner implements AutoCloseable {
   /** How long after it starts serving a runner warms up if no request came first. */
   static final Duration DEFAULT_WARM_UP_DELAY = Duration.ofMillis(200);
 
-  /** How many dummy values the warm-up sends through the path of a call (see runWarmUp()). */
+  /** How many times the warm-up converts each dummy value (see {@link HostedModel#warmUp}). */
   private static final int WARM_UP_ROUNDS = 2_000;
+
+  /** How many calls the warm-up rehearses on a built-in model first (see {@link Rehearsal}). */
+  private static final int FIRST_REHEARSED_CALLS = 20;
+
+  /** How many calls the warm-up rehearses after the value path's conversions. */
+  private static final int REHEARSED_CALLS = 3_000;
 
   private static final String SERVICE_NAME = DynamicSubclassServiceGrpc.SERVICE_NAME;
 
@@ -426,43 +427,27 @@ public final class GrpcRunner implements AutoCloseable {
   }
 
   /**
-   * Runs the path of a call that does not involve the model, on dummy values, while the runner
-   * waits for its Setup: the request's parsing and checks, the arguments' and result's conversions
-   * (with the model's own converter), the response's encoding. The first calls then find their
-   * classes loaded and much of their code compiled: without it, the first call after Setup took
+   * Runs the path of a call, on dummy values, while the runner waits for its Setup: a {@link
+   * Rehearsal} of calls through the service on a built-in model (the request's parsing and checks,
+   * the claim, the arguments' and result's conversions, the response's encoding), and the value
+   * path's conversions with the submission's own converter. The first calls then find their classes
+   * loaded, their code linked and much of it compiled: without it, the first call after Setup took
    * tens of milliseconds. It never calls the submission.
    */
   private void runWarmUp() {
-    try {
-      CallRequest request =
-          CallRequest.newBuilder()
-              .setMethodName("warm-up")
-              .addMethodArguments(
-                  org.modelrunner.transport.grpc.proto.Argument.newBuilder()
-                      .setPosition(0)
-                      .setData(Protos.toProto(Variant.ofDouble(1.5))))
-              .addMethodKwArguments(
-                  KwArgument.newBuilder()
-                      .setKeyword("warm-up")
-                      .setData(Protos.toProto(Variant.ofString("warm-up"))))
-              .build();
-      byte[] bytes = request.toByteArray();
-      long sink = 0;
-      for (int i = 0; i < WARM_UP_ROUNDS && serving(); i++) {
-        CallRequest parsed = CallRequest.parseFrom(bytes);
-        if (MalformedRequests.problem(parsed) == null) {
-          sink +=
-              Protos.arguments(parsed.getMethodArgumentsList(), parsed.getMethodKwArgumentsList())
-                  .positional()
-                  .size();
-        }
-        sink += Protos.callResponse(Reply.success(Variant.ofDouble(i))).toByteString().size();
-      }
+    long started = System.nanoTime();
+    try (Rehearsal rehearsal = Rehearsal.open(maxSendBytes)) {
+      // A few calls first: they link and load the path, most of what a cold first call costs.
+      long sink = rehearsal.run(FIRST_REHEARSED_CALLS, this::serving);
       if (serving()) {
         model.warmUp(WARM_UP_ROUNDS);
       }
-      LOG.log(Level.FINEST, "Warmed up ({0})", sink);
-    } catch (InvalidProtocolBufferException | RuntimeException | LinkageError e) {
+      sink += rehearsal.run(REHEARSED_CALLS, this::serving);
+      LOG.log(
+          Level.FINEST,
+          "Warmed up in {0} ms ({1})",
+          new Object[] {(System.nanoTime() - started) / 1_000_000, sink});
+    } catch (IOException | RuntimeException | LinkageError e) {
       LOG.log(Level.FINE, "Warm-up failed: " + e, e);
     }
   }

@@ -72,6 +72,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   private final Executor modelExecutor;
   private final int maxSendBytes;
   private final Runnable onSetup;
+  private final boolean quiet;
 
   RunnerService(RunnerCore core, Executor modelExecutor, int maxSendBytes) {
     this(core, modelExecutor, maxSendBytes, () -> {});
@@ -79,10 +80,21 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
 
   /** As above, and runs {@code onSetup} (quickly, on the transport's thread) at each Setup. */
   RunnerService(RunnerCore core, Executor modelExecutor, int maxSendBytes, Runnable onSetup) {
+    this(core, modelExecutor, maxSendBytes, onSetup, false);
+  }
+
+  /** A service whose answered calls are not logged: a {@link Rehearsal}'s. */
+  RunnerService(RunnerCore core, Executor modelExecutor, int maxSendBytes, boolean quiet) {
+    this(core, modelExecutor, maxSendBytes, () -> {}, quiet);
+  }
+
+  private RunnerService(
+      RunnerCore core, Executor modelExecutor, int maxSendBytes, Runnable onSetup, boolean quiet) {
     this.core = Objects.requireNonNull(core, "core");
     this.modelExecutor = Objects.requireNonNull(modelExecutor, "modelExecutor");
     this.maxSendBytes = maxSendBytes;
     this.onSetup = Objects.requireNonNull(onSetup, "onSetup");
+    this.quiet = quiet;
   }
 
   @Override
@@ -228,7 +240,9 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     }
     T response = null;
     if (reply != null) {
-      log(exchange.what, reply, System.nanoTime() - started);
+      if (!quiet) {
+        log(exchange.what, reply, System.nanoTime() - started);
+      }
       response = toResponse.apply(reply);
       int size = response.getSerializedSize();
       if (size > maxSendBytes) {
