@@ -45,7 +45,8 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * ticks over N server processes (N = 10 and 50 by default: N trivial servers and N runners, all
  * running, the two clients taking turns in the measured phase); then the runner's cold start: the
  * time from process start to serving (and the runner's CPU time until then), the first call after
- * setup, its CPU per call over its first 10,000 calls against steady state, and the client's ticks
+ * setup (beside a fresh trivial server's second call; and a fresh runner's, from the client once
+ * warm), its CPU per call over its first 10,000 calls against steady state, and the client's ticks
  * after 500 against steady state (beside the raw client's ticks after 500 over fresh trivial
  * servers: how far from steady grpc-java itself is then).
  *
@@ -254,6 +255,13 @@ public final class GrpcBaselineBenchmark {
         pooledStub.call(PREDICT);
       }
 
+      // The baseline of our first call after setup: fresh trivial servers, each answering its
+      // second
+      // call (our runner's first call follows its Setup), from this client, warm by now as the
+      // fleet's gRPC path is when it makes its first call.
+      double[] trivialOnLoop = firstCalls(work, loops, false);
+      double[] trivialPooled = firstCalls(work, loops, true);
+
       try (ModelFleet fleet =
           ModelFleet.builder()
               .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + runnerPort))
@@ -341,6 +349,24 @@ public final class GrpcBaselineBenchmark {
             trivialFirst,
             trivialFirst / raw.serverMicros(),
             raw.serverMicros());
+        System.out.printf(
+            Locale.ROOT,
+            "A fresh trivial server's first and second call, from the raw client: %.2f and %.2f ms"
+                + " on the event loop, %.2f and %.2f ms on grpc-java's default executor (our first"
+                + " call after Setup %.2f× and %.2f× their second)%n",
+            trivialOnLoop[0],
+            trivialOnLoop[1],
+            trivialPooled[0],
+            trivialPooled[1],
+            first / 1e6 / trivialOnLoop[1],
+            first / 1e6 / trivialPooled[1]);
+        double freshFirst = freshRunnerFirstCall(work, code, loops);
+        System.out.printf(
+            Locale.ROOT,
+            "A fresh runner's first call after Setup, from this client (warm by now): %.2f ms (%.2f×"
+                + " a fresh trivial server's second call on the event loop)%n",
+            freshFirst,
+            freshFirst / trivialOnLoop[1]);
       } finally {
         toRunner.shutdownNow();
         toTrivial.shutdownNow();
@@ -348,6 +374,58 @@ public final class GrpcBaselineBenchmark {
       }
     } finally {
       Processes.stop(processes);
+    }
+  }
+
+  /**
+   * Starts a runner, sets it up through a new fleet once it answers health checks, and returns its
+   * first call's round trip in milliseconds; stops the runner.
+   */
+  private static double freshRunnerFirstCall(Path work, Path code, EventLoopGroup loops)
+      throws Exception {
+    int port = Processes.freePort();
+    Process runner = Processes.runner(code, port, work.resolve("runner-fresh.log"));
+    ManagedChannel channel = channel(loops, port);
+    try {
+      awaitServing(channel, System.nanoTime(), runner);
+      try (ModelFleet fleet =
+          ModelFleet.builder()
+              .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + port))
+              .baseClass(BenchBase.class.getName())
+              .callTimeout(Duration.ofSeconds(10))
+              .build()) {
+        if (!fleet.awaitConnected(1, Duration.ofMinutes(1))) {
+          throw new IllegalStateException("The fresh runner did not connect: " + fleet.models());
+        }
+        FanOut predict = FanOut.of("predict");
+        return time(() -> fleet.callAndWait(predict)) / 1e6;
+      }
+    } finally {
+      channel.shutdownNow();
+      Processes.stop(List.of(runner));
+    }
+  }
+
+  /**
+   * Starts a trivial server, waits until it answers health checks, calls it twice through the raw
+   * stub and returns the two calls' round trips in milliseconds; stops the server.
+   */
+  private static double[] firstCalls(Path work, EventLoopGroup loops, boolean pooled)
+      throws Exception {
+    int port = Processes.freePort();
+    Process server =
+        Processes.trivial(
+            port, pooled, work.resolve(pooled ? "trivial-pooled-fresh.log" : "trivial-fresh.log"));
+    ManagedChannel channel = channel(loops, port);
+    try {
+      awaitServing(channel, System.nanoTime(), server);
+      var stub = DynamicSubclassServiceGrpc.newBlockingStub(channel);
+      return new double[] {
+        time(() -> stub.call(PREDICT)) / 1e6, time(() -> stub.call(PREDICT)) / 1e6
+      };
+    } finally {
+      channel.shutdownNow();
+      Processes.stop(List.of(server));
     }
   }
 
