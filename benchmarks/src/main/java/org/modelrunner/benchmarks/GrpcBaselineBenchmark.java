@@ -168,14 +168,7 @@ public final class GrpcBaselineBenchmark {
     } finally {
       probe.shutdownNow();
     }
-    try (ModelFleet fleet =
-        ModelFleet.builder()
-            .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + trainingPort))
-            .baseClass(BenchBase.class.getName())
-            .build()) {
-      if (!fleet.awaitConnected(1, Duration.ofMinutes(1))) {
-        throw new IllegalStateException("The training runner did not connect");
-      }
+    try (ModelFleet fleet = connectedFleet(trainingPort)) {
       FanOut predict = FanOut.of("predict");
       for (int i = 0; i < 200; i++) {
         fleet.callAndWait(predict);
@@ -255,22 +248,13 @@ public final class GrpcBaselineBenchmark {
         pooledStub.call(PREDICT);
       }
 
-      // The baseline of our first call after setup: fresh trivial servers, each answering its
-      // second
-      // call (our runner's first call follows its Setup), from this client, warm by now as the
-      // fleet's gRPC path is when it makes its first call.
+      // The baselines of our first call after Setup: fresh trivial servers' first and second calls
+      // (our runner's first call follows its Setup), from this client, warm by now as the fleet's
+      // gRPC path is when it makes its first call.
       double[] trivialOnLoop = firstCalls(work, loops, false);
       double[] trivialPooled = firstCalls(work, loops, true);
 
-      try (ModelFleet fleet =
-          ModelFleet.builder()
-              .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + runnerPort))
-              .baseClass(BenchBase.class.getName())
-              .callTimeout(Duration.ofSeconds(10))
-              .build()) {
-        if (!fleet.awaitConnected(1, Duration.ofMinutes(1))) {
-          throw new IllegalStateException("The runner did not connect: " + fleet.models());
-        }
+      try (ModelFleet fleet = connectedFleet(runnerPort)) {
         FanOut predict = FanOut.of("predict");
         long runnerCpuBefore = Processes.cpuNanos(runner);
         long first = time(() -> fleet.callAndWait(predict));
@@ -377,6 +361,22 @@ public final class GrpcBaselineBenchmark {
     }
   }
 
+  /** Returns a fleet of the runner on {@code port}, once it has set the runner up. */
+  private static ModelFleet connectedFleet(int port) throws InterruptedException {
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + port))
+            .baseClass(BenchBase.class.getName())
+            .callTimeout(Duration.ofSeconds(10))
+            .build();
+    if (!fleet.awaitConnected(1, Duration.ofMinutes(1))) {
+      String models = String.valueOf(fleet.models());
+      fleet.close();
+      throw new IllegalStateException("The runner did not connect: " + models);
+    }
+    return fleet;
+  }
+
   /**
    * Starts a runner, sets it up through a new fleet once it answers health checks, and returns its
    * first call's round trip in milliseconds; stops the runner.
@@ -388,15 +388,7 @@ public final class GrpcBaselineBenchmark {
     ManagedChannel channel = channel(loops, port);
     try {
       awaitServing(channel, System.nanoTime(), runner);
-      try (ModelFleet fleet =
-          ModelFleet.builder()
-              .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + port))
-              .baseClass(BenchBase.class.getName())
-              .callTimeout(Duration.ofSeconds(10))
-              .build()) {
-        if (!fleet.awaitConnected(1, Duration.ofMinutes(1))) {
-          throw new IllegalStateException("The fresh runner did not connect: " + fleet.models());
-        }
+      try (ModelFleet fleet = connectedFleet(port)) {
         FanOut predict = FanOut.of("predict");
         return time(() -> fleet.callAndWait(predict)) / 1e6;
       }
