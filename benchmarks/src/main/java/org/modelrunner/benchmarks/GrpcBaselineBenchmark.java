@@ -45,10 +45,10 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * ticks over N server processes (N = 10 and 50 by default: N trivial servers and N runners, all
  * running, the two clients taking turns in the measured phase); then the runner's cold start: the
  * time from process start to serving (and the runner's CPU time until then), the first call after
- * setup (beside a fresh trivial server's second call; and a fresh runner's, from the client once
- * warm), its CPU per call over its first 10,000 calls against steady state, and the client's ticks
- * after 500 against steady state (beside the raw client's ticks after 500 over fresh trivial
- * servers: how far from steady grpc-java itself is then).
+ * setup (beside a fresh trivial server's first and second calls, and a fresh runner's first call
+ * once the client is warm), its CPU per call over its first 10,000 calls against steady state, and
+ * the client's ticks after 500 against steady state (beside the raw client's ticks after 500 over
+ * fresh trivial servers: how far from steady grpc-java itself is then).
  *
  * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.

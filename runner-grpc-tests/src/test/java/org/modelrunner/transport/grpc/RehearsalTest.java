@@ -11,11 +11,8 @@ class RehearsalTest {
   void aRehearsalAnswersEachCallAndStopsWhenAsked() throws IOException {
     AtomicInteger asked = new AtomicInteger();
     try (Rehearsal rehearsal = Rehearsal.open(1 << 20)) {
-      long all = rehearsal.run(50, () -> true);
-      long some = rehearsal.run(50, () -> asked.incrementAndGet() <= 10);
-      // Every answer is the same response (a double), so the sums count the calls answered.
-      assertThat(all).isPositive();
-      assertThat(some * 5).isEqualTo(all);
+      assertThat(rehearsal.run(50, () -> true)).isEqualTo(50);
+      assertThat(rehearsal.run(50, () -> asked.incrementAndGet() <= 10)).isEqualTo(10);
       assertThat(asked).hasValue(11);
     }
   }

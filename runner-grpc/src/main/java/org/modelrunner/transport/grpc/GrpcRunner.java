@@ -158,6 +158,11 @@ public final class GrpcRunner implements AutoCloseable {
    */
   private static final AtomicBoolean REHEARSED = new AtomicBoolean();
 
+  /** Lets the next runner's warm-up rehearse again, as in a new JVM; for tests. */
+  static void forgetRehearsal() {
+    REHEARSED.set(false);
+  }
+
   /** How many calls the warm-up rehearses on a built-in model first (see {@link Rehearsal}). */
   private static final int FIRST_REHEARSED_CALLS = 20;
 
@@ -445,17 +450,19 @@ public final class GrpcRunner implements AutoCloseable {
     boolean first = REHEARSED.compareAndSet(false, true);
     try (Rehearsal rehearsal = first ? Rehearsal.open(maxSendBytes) : null) {
       // A few calls first: they load and link the path, what a first call would pay once.
-      long sink = rehearsal == null ? 0 : rehearsal.run(FIRST_REHEARSED_CALLS, this::serving);
+      int rehearsed = rehearsal == null ? 0 : rehearsal.run(FIRST_REHEARSED_CALLS, this::serving);
       if (serving()) {
         model.warmUp(WARM_UP_ROUNDS);
       }
       if (rehearsal != null) {
-        sink += rehearsal.run(REHEARSED_CALLS, this::serving);
+        rehearsed += rehearsal.run(REHEARSED_CALLS, this::serving);
       }
       LOG.log(
           Level.FINEST,
-          "Warmed up in {0} ms ({1})",
-          new Object[] {(System.nanoTime() - started) / 1_000_000, sink});
+          "Warmed up in {0} ms ({1} calls rehearsed)",
+          new Object[] {
+            String.valueOf((System.nanoTime() - started) / 1_000_000), String.valueOf(rehearsed)
+          });
     } catch (IOException | RuntimeException | LinkageError e) {
       LOG.log(Level.FINE, "Warm-up failed: " + e, e);
     }

@@ -169,11 +169,8 @@ final class RunnerLogging {
       Throwable thrown = record.getThrown();
       if (thrown != null && brief(record)) {
         String shown = String.valueOf(thrown).replaceAll("\\R", " ");
-        if (shown.length() > MAX_BRIEF_THROWABLE) {
-          shown = shown.substring(0, MAX_BRIEF_THROWABLE) + "…";
-        }
         return line.append(" (")
-            .append(shown)
+            .append(RunnerService.cut(shown, MAX_BRIEF_THROWABLE))
             .append(')')
             .append(System.lineSeparator())
             .toString();

@@ -273,7 +273,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   }
 
   /** Returns {@code text}, or its first {@code max} characters and its length when longer. */
-  private static String cut(String text, int max) {
+  static String cut(String text, int max) {
     if (text.length() <= max) {
       return text;
     }
