@@ -48,14 +48,17 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * setup (beside a fresh trivial server's first and second calls, and a fresh runner's first call
  * once the client is warm), its CPU per call over its first 10,000 calls against steady state, and
  * the client's ticks after 500 against steady state (beside the raw client's ticks after 500 over
- * fresh trivial servers: how far from steady grpc-java itself is then).
+ * fresh trivial servers: how far from steady grpc-java itself is then), and, since this process's
+ * client is warm by its fan-out phase, a coordinator just started in a new process ({@link
+ * FreshCoordinator}) over the lone runner and over each fan-out's runners once they are warm,
+ * beside the raw client likewise over the trivial servers: the client's own warm-up.
  *
  * <p>Run (after {@code ./mvnw -B -ntp -DskipTests install}): {@code java -cp
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
  * Options as system properties: {@code -Dcalls=20000} (measured lone calls, in {@code -Drounds=10}
  * turns of each client), {@code -Dwarmup=20000}, {@code -Dticks=2000} (measured fan-out ticks),
  * {@code -Dsizes=10,50}, {@code -Dstarts=3} (cold starts with and without a class-data archive; 0
- * for none).
+ * for none), {@code -DfreshTicks=1000} (each fresh coordinator's ticks, at least 600; 0 for none).
  */
 public final class GrpcBaselineBenchmark {
   private GrpcBaselineBenchmark() {}
@@ -66,6 +69,12 @@ public final class GrpcBaselineBenchmark {
       (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
   private static final com.sun.management.ThreadMXBean THREADS =
       (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+  /**
+   * How many ticks each fresh coordinator (see {@link FreshCoordinator}) times; 0 for none, at
+   * least 600 otherwise.
+   */
+  private static final int FRESH_TICKS = Integer.getInteger("freshTicks", 1_000);
 
   /** In how many turns the sides of a comparison share their measured calls or ticks. */
   private static final int ROUNDS = Integer.getInteger("rounds", 10);
@@ -351,6 +360,16 @@ public final class GrpcBaselineBenchmark {
                 + " a fresh trivial server's second call on the event loop)%n",
             freshFirst,
             freshFirst / trivialOnLoop[1]);
+        if (FRESH_TICKS > 0) {
+          // The other way round: a coordinator that has just started, the runner warm by now.
+          FreshCoordinator.Ticks fresh =
+              FreshCoordinator.run(
+                  false, List.of(runnerPort), FRESH_TICKS, work.resolve("fresh-lone.log"));
+          FreshCoordinator.Ticks freshRaw =
+              FreshCoordinator.run(
+                  true, List.of(trivialPort), FRESH_TICKS, work.resolve("fresh-lone-raw.log"));
+          printFresh(fresh, p(ours.latency, 50), freshRaw, p(raw.latency, 50));
+        }
       } finally {
         toRunner.shutdownNow();
         toTrivial.shutdownNow();
@@ -429,9 +448,12 @@ public final class GrpcBaselineBenchmark {
     // take turns in the measured phase (the idle set waits).
     List<Process> processes = new ArrayList<>();
     List<ManagedChannel> channels = new ArrayList<>();
+    List<Integer> trivialPorts = new ArrayList<>();
+    List<Integer> runnerPorts = new ArrayList<>();
     try {
       for (int i = 0; i < size; i++) {
         int port = Processes.freePort();
+        trivialPorts.add(port);
         processes.add(Processes.trivial(port, work.resolve("trivial-" + i + ".log")));
         ManagedChannel channel = channel(loops, port);
         channels.add(channel);
@@ -454,6 +476,7 @@ public final class GrpcBaselineBenchmark {
       String[] uris = new String[size];
       for (int i = 0; i < size; i++) {
         int port = Processes.freePort();
+        runnerPorts.add(port);
         processes.add(Processes.runner(code, port, work.resolve("runner-" + i + ".log")));
         uris[i] = "grpc://127.0.0.1:" + port;
       }
@@ -471,6 +494,10 @@ public final class GrpcBaselineBenchmark {
       Histogram afterFiveHundred = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
       Figures raw = new Figures();
       Figures ours = new Figures();
+      FreshCoordinator.Ticks fresh = null;
+      FreshCoordinator.Ticks freshRaw = null;
+      Figures rawNow = new Figures();
+      Figures oursNow = new Figures();
       try (ModelFleet fleet =
           ModelFleet.builder()
               .directory(StaticModelDirectory.of(uris))
@@ -492,6 +519,22 @@ public final class GrpcBaselineBenchmark {
             ticks,
             new Side(raw, null, () -> time(() -> rawTick(stubs))),
             new Side(ours, null, () -> time(() -> fleet.callAndWait(predict))));
+        if (FRESH_TICKS > 0) {
+          // This process's client is warm by now: a coordinator in a new process shows the
+          // client's own warm-up, over the same servers (this fleet idle meanwhile). The servers
+          // still warm up during the measured phase: this process's clients, measured again once
+          // the fresh ones are done, give the steady figures to compare them with.
+          fresh =
+              FreshCoordinator.run(
+                  false, runnerPorts, FRESH_TICKS, work.resolve("fresh-" + size + ".log"));
+          freshRaw =
+              FreshCoordinator.run(
+                  true, trivialPorts, FRESH_TICKS, work.resolve("fresh-raw-" + size + ".log"));
+          takeTurns(
+              Math.min(ticks, 500),
+              new Side(rawNow, null, () -> time(() -> rawTick(stubs))),
+              new Side(oursNow, null, () -> time(() -> fleet.callAndWait(predict))));
+        }
       }
       System.out.printf(
           Locale.ROOT,
@@ -512,15 +555,51 @@ public final class GrpcBaselineBenchmark {
           p(afterFiveHundred, 50) / p(ours.latency, 50),
           p(rawAfterFiveHundred, 50) / 1e3,
           p(rawAfterFiveHundred, 50) / p(raw.latency, 50));
+      if (fresh != null) {
+        System.out.printf(
+            Locale.ROOT,
+            "steady, measured again after the fresh coordinators (%,d ticks): p50 raw %.2f ms, ours"
+                + " %.2f ms%n",
+            oursNow.count,
+            p(rawNow.latency, 50) / 1e3,
+            p(oursNow.latency, 50) / 1e3);
+        printFresh(fresh, p(oursNow.latency, 50), freshRaw, p(rawNow.latency, 50));
+      }
     } finally {
       channels.forEach(ManagedChannel::shutdownNow);
       Processes.stop(processes);
     }
   }
 
+  /**
+   * Prints fresh coordinators' figures, in milliseconds and against the steady p50 (in µs) of this
+   * process's clients over the same servers.
+   */
+  private static void printFresh(
+      FreshCoordinator.Ticks ours,
+      double oursSteady,
+      FreshCoordinator.Ticks raw,
+      double rawSteady) {
+    System.out.printf(
+        Locale.ROOT,
+        "a coordinator just started (a new process), the servers warm: our fleet's first tick"
+            + " %.2f ms, p50 of ticks 2-100 %.2f ms, of ticks 500-600 %.3f ms = %.2f× steady (of"
+            + " the last 100 %.2f×); the raw client's first %.2f ms, 2-100 %.2f ms,"
+            + " 500-600 %.3f ms = %.2f× (last 100 %.2f×)%n",
+        ours.first() / 1e3,
+        ours.early() / 1e3,
+        ours.afterFiveHundred() / 1e3,
+        ours.afterFiveHundred() / oursSteady,
+        ours.last() / oursSteady,
+        raw.first() / 1e3,
+        raw.early() / 1e3,
+        raw.afterFiveHundred() / 1e3,
+        raw.afterFiveHundred() / rawSteady,
+        raw.last() / rawSteady);
+  }
+
   /** One baseline tick: a call to every server at once, then every answer. */
-  private static void rawTick(
-      List<DynamicSubclassServiceGrpc.DynamicSubclassServiceFutureStub> stubs) {
+  static void rawTick(List<DynamicSubclassServiceGrpc.DynamicSubclassServiceFutureStub> stubs) {
     CountDownLatch answered = new CountDownLatch(stubs.size());
     AtomicInteger failed = new AtomicInteger();
     for (var stub : stubs) {
@@ -579,11 +658,11 @@ public final class GrpcBaselineBenchmark {
 
   /** An operation that may throw, timed. */
   @FunctionalInterface
-  private interface Operation {
+  interface Operation {
     void run() throws Exception;
   }
 
-  private static long time(Operation operation) {
+  static long time(Operation operation) {
     long start = System.nanoTime();
     try {
       operation.run();
@@ -595,7 +674,7 @@ public final class GrpcBaselineBenchmark {
     return System.nanoTime() - start;
   }
 
-  private static ManagedChannel channel(EventLoopGroup loops, int port) {
+  static ManagedChannel channel(EventLoopGroup loops, int port) {
     return NettyChannelBuilder.forAddress("127.0.0.1", port)
         .eventLoopGroup(loops)
         .channelType(EPOLL ? EpollSocketChannel.class : NioSocketChannel.class)
@@ -604,7 +683,7 @@ public final class GrpcBaselineBenchmark {
   }
 
   /** Waits until the server answers a health check (or a call), and returns when. */
-  private static long awaitServing(ManagedChannel channel, long since) throws InterruptedException {
+  static long awaitServing(ManagedChannel channel, long since) throws InterruptedException {
     return awaitServing(channel, since, null);
   }
 
