@@ -580,22 +580,22 @@ public final class GrpcBaselineBenchmark {
       double oursSteady,
       FreshCoordinator.Ticks raw,
       double rawSteady) {
-    System.out.printf(
-        Locale.ROOT,
-        "a coordinator just started (a new process), the servers warm: our fleet's first tick"
-            + " %.2f ms, p50 of ticks 2-100 %.2f ms, of ticks 500-600 %.3f ms = %.2f× steady (of"
-            + " the last 100 %.2f×); the raw client's first %.2f ms, 2-100 %.2f ms,"
-            + " 500-600 %.3f ms = %.2f× (last 100 %.2f×)%n",
-        ours.first() / 1e3,
-        ours.early() / 1e3,
-        ours.afterFiveHundred() / 1e3,
-        ours.afterFiveHundred() / oursSteady,
-        ours.last() / oursSteady,
-        raw.first() / 1e3,
-        raw.early() / 1e3,
-        raw.afterFiveHundred() / 1e3,
-        raw.afterFiveHundred() / rawSteady,
-        raw.last() / rawSteady);
+    System.out.println("a coordinator just started (a new process), the servers warm:");
+    for (int side = 0; side < 2; side++) {
+      FreshCoordinator.Ticks ticks = side == 0 ? ours : raw;
+      double steady = side == 0 ? oursSteady : rawSteady;
+      System.out.printf(
+          Locale.ROOT,
+          "  %-11s first tick %.2f ms; p50 of ticks 2-100 %.2f ms, 500-600 %.3f ms, the last 100"
+              + " %.3f ms; ticks 500-600 = %.2f× steady, %.2f× its own last 100%n",
+          side == 0 ? "our fleet:" : "raw client:",
+          ticks.first() / 1e3,
+          ticks.early() / 1e3,
+          ticks.afterFiveHundred() / 1e3,
+          ticks.last() / 1e3,
+          ticks.afterFiveHundred() / steady,
+          ticks.afterFiveHundred() / ticks.last());
+    }
   }
 
   /** One baseline tick: a call to every server at once, then every answer. */
