@@ -10,7 +10,6 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -20,7 +19,6 @@ import java.util.function.LongSupplier;
 import org.HdrHistogram.Histogram;
 import org.modelrunner.client.FanOut;
 import org.modelrunner.client.ModelFleet;
-import org.modelrunner.client.StaticModelDirectory;
 import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
 
 /**
@@ -105,17 +103,7 @@ final class FreshCoordinator {
         loops.shutdownGracefully(0, 0, TimeUnit.SECONDS);
       }
     } else {
-      String[] uris = ports.stream().map(port -> "grpc://127.0.0.1:" + port).toArray(String[]::new);
-      try (ModelFleet fleet =
-          ModelFleet.builder()
-              .directory(StaticModelDirectory.of(uris))
-              .baseClass(BenchBase.class.getName())
-              .callTimeout(Duration.ofSeconds(10))
-              .build()) {
-        if (!fleet.awaitConnected(ports.size(), Duration.ofMinutes(2))) {
-          throw new IllegalStateException(
-              "Only " + fleet.connectedModelIds().size() + " of " + ports.size() + " connected");
-        }
+      try (ModelFleet fleet = GrpcBaselineBenchmark.connectedFleet(ports)) {
         FanOut predict = FanOut.of("predict");
         print(ticks, () -> GrpcBaselineBenchmark.time(() -> fleet.callAndWait(predict)));
       }
@@ -123,8 +111,9 @@ final class FreshCoordinator {
   }
 
   private static void print(int ticks, LongSupplier tick) {
-    if (ticks < 600) {
-      throw new IllegalArgumentException("At least 600 ticks, got " + ticks);
+    if (ticks < 700) {
+      throw new IllegalArgumentException(
+          "At least 700 ticks (the last 100 after ticks 500-600), got " + ticks);
     }
     long first = tick.getAsLong() / 1_000;
     Histogram early = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);

@@ -58,7 +58,7 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * Options as system properties: {@code -Dcalls=20000} (measured lone calls, in {@code -Drounds=10}
  * turns of each client), {@code -Dwarmup=20000}, {@code -Dticks=2000} (measured fan-out ticks),
  * {@code -Dsizes=10,50}, {@code -Dstarts=3} (cold starts with and without a class-data archive; 0
- * for none), {@code -DfreshTicks=1000} (each fresh coordinator's ticks, at least 600; 0 for none).
+ * for none), {@code -DfreshTicks=1000} (each fresh coordinator's ticks, at least 700; 0 for none).
  */
 public final class GrpcBaselineBenchmark {
   private GrpcBaselineBenchmark() {}
@@ -72,7 +72,7 @@ public final class GrpcBaselineBenchmark {
 
   /**
    * How many ticks each fresh coordinator (see {@link FreshCoordinator}) times; 0 for none, at
-   * least 600 otherwise.
+   * least 700 otherwise.
    */
   private static final int FRESH_TICKS = Integer.getInteger("freshTicks", 1_000);
 
@@ -124,6 +124,10 @@ public final class GrpcBaselineBenchmark {
     int warmup = Integer.getInteger("warmup", 20_000);
     int ticks = Integer.getInteger("ticks", 2_000);
     String[] sizes = System.getProperty("sizes", "10,50").split(",");
+    if (FRESH_TICKS != 0 && FRESH_TICKS < 700) {
+      throw new IllegalArgumentException(
+          "-DfreshTicks must be 0 or at least 700, got " + FRESH_TICKS);
+    }
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.SEVERE);
     Path work = Files.createTempDirectory("modelrunner-grpc-baseline");
     Path code = Processes.submission(work);
@@ -382,16 +386,24 @@ public final class GrpcBaselineBenchmark {
 
   /** Returns a fleet of the runner on {@code port}, once it has set the runner up. */
   private static ModelFleet connectedFleet(int port) throws InterruptedException {
+    return connectedFleet(List.of(port));
+  }
+
+  /** Returns a fleet of the runners on {@code ports}, once it has set every one up. */
+  static ModelFleet connectedFleet(List<Integer> ports) throws InterruptedException {
     ModelFleet fleet =
         ModelFleet.builder()
-            .directory(StaticModelDirectory.of("grpc://127.0.0.1:" + port))
+            .directory(
+                StaticModelDirectory.of(
+                    ports.stream().map(port -> "grpc://127.0.0.1:" + port).toArray(String[]::new)))
             .baseClass(BenchBase.class.getName())
             .callTimeout(Duration.ofSeconds(10))
             .build();
-    if (!fleet.awaitConnected(1, Duration.ofMinutes(1))) {
+    if (!fleet.awaitConnected(ports.size(), Duration.ofMinutes(2))) {
       String models = String.valueOf(fleet.models());
       fleet.close();
-      throw new IllegalStateException("The runner did not connect: " + models);
+      throw new IllegalStateException(
+          "Not every runner connected (" + ports.size() + "): " + models);
     }
     return fleet;
   }
@@ -473,18 +485,15 @@ public final class GrpcBaselineBenchmark {
         }
       }
 
-      String[] uris = new String[size];
       for (int i = 0; i < size; i++) {
         int port = Processes.freePort();
         runnerPorts.add(port);
         processes.add(Processes.runner(code, port, work.resolve("runner-" + i + ".log")));
-        uris[i] = "grpc://127.0.0.1:" + port;
       }
       // Many JVMs starting at once on a small machine take a while: the fleet starts once they
       // serve, as the baseline's servers do.
-      for (String uri : uris) {
-        ManagedChannel probe =
-            channel(loops, Integer.parseInt(uri.substring(uri.lastIndexOf(':') + 1)));
+      for (int port : runnerPorts) {
+        ManagedChannel probe = channel(loops, port);
         try {
           awaitServing(probe, System.nanoTime());
         } finally {
@@ -498,16 +507,7 @@ public final class GrpcBaselineBenchmark {
       FreshCoordinator.Ticks freshRaw = null;
       Figures rawNow = new Figures();
       Figures oursNow = new Figures();
-      try (ModelFleet fleet =
-          ModelFleet.builder()
-              .directory(StaticModelDirectory.of(uris))
-              .baseClass(BenchBase.class.getName())
-              .callTimeout(Duration.ofSeconds(10))
-              .build()) {
-        if (!fleet.awaitConnected(size, Duration.ofMinutes(2))) {
-          throw new IllegalStateException(
-              "Only " + fleet.connectedModelIds().size() + " connected");
-        }
+      try (ModelFleet fleet = connectedFleet(runnerPorts)) {
         FanOut predict = FanOut.of("predict");
         for (int i = 0; i < warmupTicks; i++) {
           long took = time(() -> fleet.callAndWait(predict));
