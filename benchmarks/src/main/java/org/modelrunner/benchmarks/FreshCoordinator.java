@@ -41,6 +41,7 @@ final class FreshCoordinator {
    *
    * @param raw the raw client over trivial servers rather than our fleet over runners
    * @param ports the servers' ports
+   * @param ticks how many ticks it times (at least 700)
    * @param log the file that takes the process's output
    */
   static Ticks run(boolean raw, List<Integer> ports, int ticks, Path log)
@@ -110,6 +111,7 @@ final class FreshCoordinator {
     }
   }
 
+  /** Times {@code ticks} ticks and prints the line the benchmark reads. */
   private static void print(int ticks, LongSupplier tick) {
     if (ticks < 700) {
       throw new IllegalArgumentException(
