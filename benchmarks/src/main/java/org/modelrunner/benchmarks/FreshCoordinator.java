@@ -2,10 +2,6 @@ package org.modelrunner.benchmarks;
 
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.netty.channel.EventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.grpc.netty.shaded.io.netty.channel.epoll.Epoll;
-import io.grpc.netty.shaded.io.netty.channel.epoll.EpollIoHandler;
-import io.grpc.netty.shaded.io.netty.channel.nio.NioIoHandler;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -85,10 +81,7 @@ final class FreshCoordinator {
     }
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.SEVERE);
     if (raw) {
-      EventLoopGroup loops =
-          new MultiThreadIoEventLoopGroup(
-              Math.min(4, Runtime.getRuntime().availableProcessors()),
-              Epoll.isAvailable() ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+      EventLoopGroup loops = GrpcBaselineBenchmark.eventLoops();
       List<ManagedChannel> channels = new ArrayList<>();
       try {
         List<DynamicSubclassServiceGrpc.DynamicSubclassServiceFutureStub> stubs = new ArrayList<>();

@@ -131,10 +131,7 @@ public final class GrpcBaselineBenchmark {
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.SEVERE);
     Path work = Files.createTempDirectory("modelrunner-grpc-baseline");
     Path code = Processes.submission(work);
-    EventLoopGroup loops =
-        new MultiThreadIoEventLoopGroup(
-            Math.min(4, Runtime.getRuntime().availableProcessors()),
-            EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
+    EventLoopGroup loops = eventLoops();
     System.out.printf(
         Locale.ROOT,
         "Our stack against raw grpc-java, %s on loopback (%d cores, Java %s); servers: %s%n",
@@ -181,7 +178,7 @@ public final class GrpcBaselineBenchmark {
     } finally {
       probe.shutdownNow();
     }
-    try (ModelFleet fleet = connectedFleet(trainingPort)) {
+    try (ModelFleet fleet = connectedFleet(List.of(trainingPort))) {
       FanOut predict = FanOut.of("predict");
       for (int i = 0; i < 200; i++) {
         fleet.callAndWait(predict);
@@ -267,7 +264,7 @@ public final class GrpcBaselineBenchmark {
       double[] trivialOnLoop = firstCalls(work, loops, false);
       double[] trivialPooled = firstCalls(work, loops, true);
 
-      try (ModelFleet fleet = connectedFleet(runnerPort)) {
+      try (ModelFleet fleet = connectedFleet(List.of(runnerPort))) {
         FanOut predict = FanOut.of("predict");
         long runnerCpuBefore = Processes.cpuNanos(runner);
         long first = time(() -> fleet.callAndWait(predict));
@@ -384,11 +381,6 @@ public final class GrpcBaselineBenchmark {
     }
   }
 
-  /** Returns a fleet of the runner on {@code port}, once it has set the runner up. */
-  private static ModelFleet connectedFleet(int port) throws InterruptedException {
-    return connectedFleet(List.of(port));
-  }
-
   /** Returns a fleet of the runners on {@code ports}, once it has set every one up. */
   static ModelFleet connectedFleet(List<Integer> ports) throws InterruptedException {
     ModelFleet fleet =
@@ -419,7 +411,7 @@ public final class GrpcBaselineBenchmark {
     ManagedChannel channel = channel(loops, port);
     try {
       awaitServing(channel, System.nanoTime(), runner);
-      try (ModelFleet fleet = connectedFleet(port)) {
+      try (ModelFleet fleet = connectedFleet(List.of(port))) {
         FanOut predict = FanOut.of("predict");
         return time(() -> fleet.callAndWait(predict)) / 1e6;
       }
@@ -672,6 +664,13 @@ public final class GrpcBaselineBenchmark {
       throw new IllegalStateException(e);
     }
     return System.nanoTime() - start;
+  }
+
+  /** The raw client's event loops: as many as the transport's (at most four), on the same I/O. */
+  static EventLoopGroup eventLoops() {
+    return new MultiThreadIoEventLoopGroup(
+        Math.min(4, Runtime.getRuntime().availableProcessors()),
+        EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory());
   }
 
   static ManagedChannel channel(EventLoopGroup loops, int port) {

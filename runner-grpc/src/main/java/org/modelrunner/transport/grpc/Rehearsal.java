@@ -11,6 +11,7 @@ import java.util.concurrent.Executor;
 import java.util.function.BooleanSupplier;
 import org.modelrunner.loader.HostedModel;
 import org.modelrunner.loader.RunnerCore;
+import org.modelrunner.spi.StatusCode;
 import org.modelrunner.spi.Variant;
 import org.modelrunner.transport.grpc.proto.Argument;
 import org.modelrunner.transport.grpc.proto.CallRequest;
@@ -19,6 +20,7 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
 import org.modelrunner.transport.grpc.proto.KwArgument;
 import org.modelrunner.transport.grpc.proto.SetupRequest;
 import org.modelrunner.transport.grpc.proto.SetupResponse;
+import org.modelrunner.transport.grpc.proto.Status;
 
 /**
  * A runner's rehearsal of its Call path before the first real Call: a built-in model ({@link
@@ -57,10 +59,12 @@ final class Rehearsal implements AutoCloseable {
   private final byte[] request;
   private final Answer<CallResponse> answer = new Answer<>();
 
-  private Rehearsal(HostedModel stand, int maxSendBytes) {
+  private Rehearsal(HostedModel stand, int maxSendBytes, RunnerCore.Observer observer) {
     this.stand = stand;
     Executor inline = Runnable::run;
-    this.service = new RunnerService(RunnerCore.of(stand), inline, maxSendBytes, true);
+    this.service =
+        new RunnerService(
+            RunnerCore.builder(stand).observer(observer).build(), inline, maxSendBytes, true);
     String name = DynamicSubclassServiceGrpc.getCallMethod().getFullMethodName();
     ServerMethodDefinition<?, ?> definition =
         MalformedRequests.tolerant(service.bindService()).getMethod(name);
@@ -87,13 +91,18 @@ final class Rehearsal implements AutoCloseable {
    * @param maxSendBytes the send limit of the runner's service (the rehearsal checks it as it does)
    */
   static Rehearsal open(int maxSendBytes) {
+    return open(maxSendBytes, new RunnerCore.Observer() {});
+  }
+
+  /** As above, its model's requests reported to {@code observer}; for tests. */
+  static Rehearsal open(int maxSendBytes, RunnerCore.Observer observer) {
     HostedModel stand = HostedModel.forImplementation(Stand.class);
     try {
-      Rehearsal rehearsal = new Rehearsal(stand, maxSendBytes);
+      Rehearsal rehearsal = new Rehearsal(stand, maxSendBytes, observer);
       Answer<SetupResponse> setUp = new Answer<>();
       rehearsal.service.setup(
           SetupRequest.newBuilder().setClassName(Role.class.getName()).build(), setUp);
-      if (setUp.response == null || !setUp.response.getStatus().getCode().equals("SUCCESS")) {
+      if (setUp.response == null || !isSuccess(setUp.response.getStatus())) {
         throw new IllegalStateException(
             "The rehearsal's model was not set up: "
                 + (setUp.response == null ? setUp.error : setUp.response.getStatus()));
@@ -117,7 +126,7 @@ final class Rehearsal implements AutoCloseable {
       service.call(method.parseRequest(new ByteArrayInputStream(request)), answer);
       CallResponse response = answer.response;
       answer.response = null;
-      if (response == null || !Protos.reply(response).status().isSuccess()) {
+      if (response == null || !isSuccess(response.getStatus())) {
         throw new IllegalStateException(
             "The rehearsal's call failed: " + (response == null ? answer.error : response));
       }
@@ -131,6 +140,10 @@ final class Rehearsal implements AutoCloseable {
   @Override
   public void close() {
     stand.close();
+  }
+
+  private static boolean isSuccess(Status status) {
+    return status.getCode().equals(StatusCode.SUCCESS.name());
   }
 
   /** Takes the rehearsal's answers, as gRPC's server call does a real call's. */
