@@ -1,5 +1,7 @@
 package org.modelrunner.transport.inprocess;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.net.URI;
 import java.util.Random;
 import java.util.concurrent.RejectedExecutionException;
@@ -62,8 +64,36 @@ final class HostedRunner {
   private final SharedResources.Reference resources;
   private final SharedResources shared;
 
-  /** The request that holds the model, to fail and interrupt when the runner goes away. */
-  private volatile Exchange holder;
+  /**
+   * The connection of the request that last claimed the model: when the runner goes away, the
+   * request that holds the model is found in its list of requests in flight, to fail and interrupt.
+   * Written only when a claim comes through another connection than the last one (a fleet calls a
+   * model through one connection), not per request: a runner lives long, and the garbage collector
+   * makes a program pay for every new object it stores into an old one (a card of the heap marked,
+   * and scanned again by a collector thread: with G1, one store per request cost about a quarter of
+   * the processor time of a fan-out over ten thousand in-process models).
+   */
+  private volatile InProcessConnection claimedThrough;
+
+  /**
+   * The request that holds the model although its connection closed (its model code still runs), to
+   * interrupt if the runner goes away; null otherwise.
+   */
+  private volatile Exchange orphan;
+
+  private static final VarHandle CLAIMED_THROUGH;
+  private static final VarHandle ORPHAN;
+
+  static {
+    try {
+      MethodHandles.Lookup lookup = MethodHandles.lookup();
+      CLAIMED_THROUGH =
+          lookup.findVarHandle(HostedRunner.class, "claimedThrough", InProcessConnection.class);
+      ORPHAN = lookup.findVarHandle(HostedRunner.class, "orphan", Exchange.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
 
   /**
    * Whether the runner is the one registered under its name: connections keep the runner they found
@@ -139,7 +169,9 @@ final class HostedRunner {
     }
     exchange.claim = claim;
     exchange.runner = this;
-    holder = exchange;
+    if (claimedThrough != exchange.connection) {
+      claimedThrough = exchange.connection;
+    }
     if (!core.isServing()) { // closed or crashed meanwhile, maybe without seeing this request
       release(exchange);
       exchange.fail(unavailable());
@@ -173,6 +205,7 @@ final class HostedRunner {
   private void proceed(Exchange exchange, Action action) {
     if (exchange.isDone() || !core.isServing()) {
       release(exchange); // its caller gave up during the latency, or the runner went away
+      failIfNotServing(exchange);
       return;
     }
     switch (action) {
@@ -215,6 +248,7 @@ final class HostedRunner {
     if (exchange.isDone() || !core.isServing()) {
       exchange.leaveModel();
       release(exchange); // the runner went away before a worker got to it: never reaches the model
+      failIfNotServing(exchange);
       return;
     }
     Reply reply = null;
@@ -293,14 +327,39 @@ final class HostedRunner {
     release(exchange);
   }
 
+  /**
+   * Fails a request that holds the model of a runner gone away; closing fails it already (see
+   * {@link #failInFlight}), unless it raced with the close: then whoever finds the runner gone
+   * fails it.
+   */
+  private void failIfNotServing(Exchange exchange) {
+    if (!core.isServing()) {
+      exchange.fail(unavailable());
+    }
+  }
+
   /** The model returned (or never ran): frees it for the next request. */
   private void release(Exchange exchange) {
-    if (holder == exchange) {
-      holder = null;
-    }
     RunnerCore.Claim claim = exchange.claim;
     claim.release();
     claim.answer(); // the exchange answers itself, once (its future)
+    if (orphan == exchange) {
+      ORPHAN.compareAndSet(this, exchange, null);
+    }
+  }
+
+  /**
+   * A connection closes: the runner lets go of it, so that nothing keeps it reachable; {@code
+   * holder}, its request that holds the model (cancelled, its model code still running), or null.
+   */
+  void forget(InProcessConnection connection, Exchange holder) {
+    if (holder != null) {
+      orphan = holder;
+      if (holder.claim.isAnswered()) { // it returned meanwhile: release() may have missed it
+        ORPHAN.compareAndSet(this, holder, null);
+      }
+    }
+    CLAIMED_THROUGH.compareAndSet(this, connection, null);
   }
 
   /** Replaces the faults; a hanging call resumes when the new faults do not hang. */
@@ -374,12 +433,25 @@ final class HostedRunner {
     }
   }
 
+  /**
+   * Fails the request that holds the model, and interrupts its model code: it is in flight on the
+   * connection that claimed the model last, waiting for a worker, the latency of a fault or the end
+   * of a hang, or running.
+   */
   private void failInFlight() {
-    Exchange inFlight = holder;
-    if (inFlight != null) {
-      inFlight.fail(unavailable());
-      inFlight.interruptModel();
+    Exchange cancelled = orphan;
+    if (cancelled != null) {
+      cancelled.interruptModel();
     }
+    InProcessConnection connection = claimedThrough;
+    if (connection == null) {
+      return;
+    }
+    for (Exchange holder : connection.claimsOn(this)) {
+      holder.fail(unavailable());
+      holder.interruptModel();
+    }
+    forget(connection, null); // no claim comes after: the runner no longer serves
   }
 
   private void closeModelAndRelease() {

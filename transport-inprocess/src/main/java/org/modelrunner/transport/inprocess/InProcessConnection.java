@@ -305,6 +305,27 @@ final class InProcessConnection implements ModelConnection {
     exchange.nextInFlight = null;
   }
 
+  /**
+   * Returns the requests in flight that hold the model of {@code runner}: claimed, and not released
+   * (at most one).
+   */
+  synchronized List<Exchange> claimsOn(HostedRunner runner) {
+    List<Exchange> claims = new ArrayList<>(1);
+    for (Exchange exchange = inFlight; exchange != null; exchange = exchange.nextInFlight) {
+      if (holds(exchange, runner)) {
+        claims.add(exchange);
+      }
+    }
+    return claims;
+  }
+
+  private static boolean holds(Exchange exchange, HostedRunner runner) {
+    return runner != null
+        && exchange.runner == runner
+        && exchange.claim != null
+        && !exchange.claim.isAnswered();
+  }
+
   /** Closes the connection: requests in flight fail {@code CANCELLED}; their model calls go on. */
   @Override
   public void close() {
@@ -326,8 +347,16 @@ final class InProcessConnection implements ModelConnection {
       inFlight = null;
     }
     transport.forget(this);
+    HostedRunner known = runner;
+    Exchange holder = null;
     for (Exchange exchange : cancelled) {
+      if (holds(exchange, known)) {
+        holder = exchange;
+      }
       exchange.fail(cancelled());
+    }
+    if (known != null) {
+      known.forget(this, holder != null && holds(holder, known) ? holder : null);
     }
   }
 

@@ -239,6 +239,29 @@ class LifecycleTest {
   }
 
   @Test
+  void closingARunnerInterruptsModelCodeStillRunningForAConnectionClosedBefore() throws Exception {
+    String gate = "orphan-close-" + System.nanoTime();
+    try (ModelTransport transport = TestModels.transport()) {
+      InProcessRunner runner = InProcessModels.register("orphan-close", TestModels.submission());
+      ModelConnection connection = transport.connect(runner.endpoint());
+      TestModels.setUp(connection);
+      CompletableFuture<Reply> inFlight =
+          call(transport, connection, "hold", Variant.ofString(gate));
+      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+      connection.close(); // the call fails CANCELLED; its model code goes on
+      assertThat(failure(inFlight).kind()).isEqualTo(TransportException.Kind.CANCELLED);
+      assertThat(Gates.interrupted(gate)).isZero();
+
+      runner.close(); // the gate stays shut: the model code is interrupted all the same
+      Awaitility.await("the model code is interrupted")
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> Gates.interrupted(gate) == 1);
+    } finally {
+      Gates.open(gate);
+    }
+  }
+
+  @Test
   void healthSaysNotServingWhileTheRunnerCloses() throws Exception {
     String name = "gated-close-" + System.nanoTime();
     try (ModelTransport transport = TestModels.transport()) {
