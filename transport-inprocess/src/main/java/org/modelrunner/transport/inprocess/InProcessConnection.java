@@ -49,8 +49,15 @@ final class InProcessConnection implements ModelConnection {
   /** The runner last found under the name, while it stays registered. */
   private volatile HostedRunner runner;
 
-  // Requests in flight: a doubly linked list through the exchanges; guarded by this.
-  private Exchange inFlight;
+  /**
+   * Requests in flight: a doubly linked list through the exchanges, whose first is kept in the
+   * transport's {@link InFlightHeads} (in {@code heads[head]}); guarded by this, and given back
+   * when the connection closes.
+   */
+  private final InFlightHeads.Slot slot;
+
+  private final Exchange[] heads;
+  private final int head;
   private boolean closed;
 
   /**
@@ -71,6 +78,9 @@ final class InProcessConnection implements ModelConnection {
     this.transport = transport;
     this.endpoint = endpoint;
     this.name = name;
+    this.slot = transport.inFlightHeads.take();
+    this.heads = slot.chunk();
+    this.head = slot.index();
   }
 
   @Override
@@ -197,11 +207,12 @@ final class InProcessConnection implements ModelConnection {
     if (closed) {
       return false;
     }
-    exchange.nextInFlight = inFlight;
-    if (inFlight != null) {
-      inFlight.previousInFlight = exchange;
+    Exchange first = heads[head];
+    exchange.nextInFlight = first;
+    if (first != null) {
+      first.previousInFlight = exchange;
     }
-    inFlight = exchange;
+    heads[head] = exchange;
     exchange.inFlight = true;
     if (exchange.timeoutNanos() > 0 && (armed == null || exchange.dueNanos - armedDueNanos < 0)) {
       arm(exchange.dueNanos);
@@ -239,7 +250,7 @@ final class InProcessConnection implements ModelConnection {
       disarm();
       long now = System.nanoTime();
       Exchange earliest = null;
-      for (Exchange exchange = inFlight; exchange != null; exchange = exchange.nextInFlight) {
+      for (Exchange exchange = heads[head]; exchange != null; exchange = exchange.nextInFlight) {
         if (exchange.dueNanos - now <= 0) {
           exchange.nextDue = due;
           due = exchange;
@@ -294,7 +305,7 @@ final class InProcessConnection implements ModelConnection {
     Exchange previous = exchange.previousInFlight;
     Exchange next = exchange.nextInFlight;
     if (previous == null) {
-      inFlight = next;
+      heads[head] = next;
     } else {
       previous.nextInFlight = next;
     }
@@ -311,7 +322,10 @@ final class InProcessConnection implements ModelConnection {
    */
   synchronized List<Exchange> claimsOn(HostedRunner runner) {
     List<Exchange> claims = new ArrayList<>(1);
-    for (Exchange exchange = inFlight; exchange != null; exchange = exchange.nextInFlight) {
+    if (closed) {
+      return claims; // its requests were cancelled, and its slot given back
+    }
+    for (Exchange exchange = heads[head]; exchange != null; exchange = exchange.nextInFlight) {
       if (holds(exchange, runner)) {
         claims.add(exchange);
       }
@@ -336,7 +350,7 @@ final class InProcessConnection implements ModelConnection {
       }
       closed = true;
       disarm();
-      for (Exchange exchange = inFlight; exchange != null; ) {
+      for (Exchange exchange = heads[head]; exchange != null; ) {
         Exchange next = exchange.nextInFlight;
         exchange.inFlight = false;
         exchange.previousInFlight = null;
@@ -344,7 +358,8 @@ final class InProcessConnection implements ModelConnection {
         cancelled.add(exchange);
         exchange = next;
       }
-      inFlight = null;
+      heads[head] = null;
+      transport.inFlightHeads.give(slot);
     }
     transport.forget(this);
     HostedRunner known = runner;

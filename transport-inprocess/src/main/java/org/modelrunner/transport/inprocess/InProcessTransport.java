@@ -21,6 +21,9 @@ final class InProcessTransport implements ModelTransport {
   final int maxMessageBytes;
   final SharedResources resources;
 
+  /** Where its connections keep their requests in flight. */
+  final InFlightHeads inFlightHeads = new InFlightHeads();
+
   private final SharedResources.Reference reference;
   private final Set<InProcessConnection> connections = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;

@@ -306,6 +306,52 @@ class LifecycleTest {
     }
   }
 
+  @Test
+  void aConnectionThatTakesTheSlotOfAClosedOneDoesNotKeepItsCancelledRequests() throws Exception {
+    String gate = "slot-reuse-" + System.nanoTime();
+    try (InProcessRunner runner = InProcessModels.register("slot-reuse", TestModels.submission());
+        ModelTransport transport = TestModels.transport()) {
+      InFlightHeads heads = ((InProcessTransport) transport).inFlightHeads;
+      WeakReference<CompletableFuture<Reply>> cancelled =
+          cancelInFlight(transport, runner, gate, heads);
+      Gates.open(gate); // the model returns: nothing on the runner's side holds the request
+      assertThat(heads.inUse()).isZero();
+
+      ModelConnection next = transport.connect(runner.endpoint()); // on the slot given back
+      assertThat(heads.inUse()).isOne();
+      Awaitility.await("the model is free") // BUSY until the cancelled call's model code returns
+          .atMost(Duration.ofSeconds(10))
+          .untilAsserted(() -> TestModels.setUp(next));
+      assertThat(await(call(transport, next, "echo", Variant.ofString("x"))).value())
+          .contains(Variant.ofString("x"));
+      Awaitility.await("the cancelled request is collected")
+          .atMost(Duration.ofSeconds(10))
+          .until(
+              () -> {
+                System.gc();
+                return cancelled.get() == null;
+              });
+      next.close();
+      assertThat(heads.inUse()).isZero();
+    } finally {
+      Gates.open(gate);
+    }
+  }
+
+  /** Closes a connection with a request in flight (in the gate); returns the request's future. */
+  private static WeakReference<CompletableFuture<Reply>> cancelInFlight(
+      ModelTransport transport, InProcessRunner runner, String gate, InFlightHeads heads)
+      throws InterruptedException {
+    ModelConnection connection = transport.connect(runner.endpoint());
+    assertThat(heads.inUse()).isOne();
+    TestModels.setUp(connection);
+    CompletableFuture<Reply> inFlight = call(transport, connection, "hold", Variant.ofString(gate));
+    assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+    connection.close();
+    assertThat(failure(inFlight).kind()).isEqualTo(TransportException.Kind.CANCELLED);
+    return new WeakReference<>(inFlight);
+  }
+
   /** Sets a model up (its deadline, 10 s away, waits on the timer) and closes the connection. */
   private static WeakReference<ModelConnection> setUpAndClose(
       ModelTransport transport, InProcessRunner runner) {
