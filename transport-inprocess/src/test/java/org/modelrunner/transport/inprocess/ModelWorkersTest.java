@@ -19,6 +19,7 @@ class ModelWorkersTest {
   @AfterEach
   void tearDown() throws InterruptedException {
     release.countDown();
+    freeOne.countDown();
     workers.shutdownNow();
     assertThat(workers.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
   }
@@ -149,6 +150,94 @@ class ModelWorkersTest {
       running.shutdownNow();
       assertThat(running.awaitTermination(10, TimeUnit.SECONDS)).isTrue();
     }
+  }
+
+  @Test
+  void aWorkerTakesSomeOfTheRequestsWaitingAndTheWatcherGivesBackThoseBehindAHungOne()
+      throws Exception {
+    int others = occupyAllButOne();
+    CountDownLatch hangs = new CountDownLatch(1);
+    CountDownLatch quick = new CountDownLatch(6);
+    workers.execute(
+        () -> {
+          ModelWorkers.inModel(true);
+          hangs.countDown();
+          awaitRelease();
+          ModelWorkers.inModel(false);
+        });
+    for (int i = 0; i < 6; i++) {
+      workers.execute(quick::countDown);
+    }
+    freeOne.countDown();
+    assertThat(hangs.await(10, TimeUnit.SECONDS)).isTrue();
+    // The free worker took the hung request and half of the six behind it: three left queued.
+    assertThat(workers.getQueue()).hasSize(3);
+    assertThat(quick.getCount()).isEqualTo(6);
+
+    awaitWaiting(others + 1);
+    long later = workers.latestBusySince() + ModelWorkers.HAND_OFF_NANOS + 1;
+    workers.handOffLongRunning(later);
+    assertThat(workers.getQueue()).as("the three not started, queued again").hasSize(6);
+    workers.handOffLongRunning(later);
+    assertThat(quick.await(10, TimeUnit.SECONDS))
+        .as("every quick request ran, on the workers that replaced the hung ones")
+        .isTrue();
+  }
+
+  @Test
+  void theRequestsBehindOneThatFailsInABatchAreGivenBack() throws Exception {
+    occupyAllButOne();
+    CountDownLatch quick = new CountDownLatch(6);
+    workers.execute(
+        () -> {
+          throw new IllegalStateException("a failing request");
+        });
+    for (int i = 0; i < 6; i++) {
+      workers.execute(quick::countDown);
+    }
+    freeOne.countDown();
+    assertThat(quick.await(10, TimeUnit.SECONDS)).isTrue();
+  }
+
+  private final CountDownLatch freeOne = new CountDownLatch(1);
+
+  /**
+   * Occupies every worker: one until {@link #freeOne} opens, the others (returned: how many) until
+   * {@link #release} opens.
+   */
+  private int occupyAllButOne() throws InterruptedException {
+    int others = ModelWorkers.BASE_WORKERS - 1;
+    CountDownLatch running = new CountDownLatch(ModelWorkers.BASE_WORKERS);
+    workers.execute(
+        () -> {
+          running.countDown();
+          try {
+            freeOne.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        });
+    for (int i = 0; i < others; i++) {
+      workers.execute(
+          () -> {
+            ModelWorkers.inModel(true);
+            running.countDown();
+            awaitRelease();
+            ModelWorkers.inModel(false);
+          });
+    }
+    assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
+    return others;
+  }
+
+  /** Waits until {@code count} workers wait. */
+  private void awaitWaiting(int count) {
+    Awaitility.await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                workers.workerStates().stream().filter(s -> s == Thread.State.WAITING).count()
+                    >= count);
   }
 
   /**
