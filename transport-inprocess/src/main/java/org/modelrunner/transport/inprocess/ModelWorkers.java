@@ -8,8 +8,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
@@ -216,10 +216,25 @@ final class ModelWorkers extends ThreadPoolExecutor {
 
   /**
    * The queue of requests: a worker that takes one while others wait takes a {@link Batch} of a few
-   * (see the class comment).
+   * (see the class comment). Requests given back from a batch go first, ahead of the queue: they
+   * were next.
    */
   private static final class WorkQueue extends LinkedBlockingQueue<Runnable> {
     private static final long serialVersionUID = 1L;
+
+    /**
+     * Queued for each request given back, to wake a worker that waits for the queue; a worker that
+     * takes it takes the requests given back instead.
+     */
+    private static final Runnable WAKE = () -> {};
+
+    /** The {@link #WAKE}s in the queue. */
+    @SuppressWarnings("serial")
+    private final AtomicInteger wakes = new AtomicInteger();
+
+    /** Requests given back from batches, taken before the queue. */
+    @SuppressWarnings("serial")
+    private final ConcurrentLinkedQueue<Runnable> givenBack = new ConcurrentLinkedQueue<>();
 
     /** The pool, set once it is built (before any request). */
     @SuppressWarnings("serial")
@@ -227,14 +242,79 @@ final class ModelWorkers extends ThreadPoolExecutor {
 
     @Override
     public Runnable take() throws InterruptedException {
-      Runnable first = super.take();
-      int more = Math.min(BATCH - 1, size() / 2);
+      while (true) {
+        Runnable again = givenBack.poll();
+        if (again != null) {
+          return again;
+        }
+        Runnable first = super.take();
+        if (first != WAKE) {
+          return batchFrom(first);
+        }
+        wakes.decrementAndGet();
+      }
+    }
+
+    @Override
+    public Runnable poll(long timeout, TimeUnit unit) throws InterruptedException {
+      Runnable again = givenBack.poll();
+      if (again != null) {
+        return again;
+      }
+      return woken(super.poll(timeout, unit));
+    }
+
+    @Override
+    public Runnable poll() {
+      Runnable again = givenBack.poll();
+      if (again != null) {
+        return again;
+      }
+      return woken(super.poll());
+    }
+
+    /** Returns {@code first}, or for a {@link #WAKE} a request given back (or null). */
+    private Runnable woken(Runnable first) {
+      if (first != WAKE) {
+        return first;
+      }
+      wakes.decrementAndGet();
+      return givenBack.poll();
+    }
+
+    /** Returns the number of requests that wait: queued or given back. */
+    @Override
+    public int size() {
+      return Math.max(0, super.size() - wakes.get()) + givenBack.size();
+    }
+
+    @Override
+    public boolean isEmpty() {
+      return size() == 0;
+    }
+
+    /** Queues requests given back from a batch, ahead of the others, and wakes workers for them. */
+    void giveBack(List<Runnable> requests) {
+      givenBack.addAll(requests);
+      for (int i = 0; i < requests.size(); i++) {
+        wakes.incrementAndGet();
+        offer(WAKE);
+      }
+    }
+
+    /** Returns {@code first}, or a batch of it and a few more if many wait. */
+    private Runnable batchFrom(Runnable first) {
+      int more = Math.min(BATCH - 1, super.size() / 2);
       if (more <= 0) {
         return first;
       }
       List<Runnable> items = new ArrayList<>(more + 1);
       items.add(first);
       drainTo(items, more);
+      int drained = items.size();
+      if (items.removeIf(item -> item == WAKE)) { // the requests given back wait for the next take
+        wakes.addAndGet(items.size() - drained);
+      }
       if (items.size() == 1) {
         return first;
       }
@@ -248,11 +328,11 @@ final class ModelWorkers extends ThreadPoolExecutor {
 
   /**
    * Requests a worker took from the queue together and runs in turn; those it has not started can
-   * be taken back ({@link #takeBack}), to be queued again.
+   * be given back ({@link #giveBack}), to be taken by any worker.
    */
   static final class Batch implements Runnable {
     private final Runnable[] requests;
-    private final BlockingQueue<Runnable> queue;
+    private final WorkQueue queue;
 
     /** The index of the first request not started or taken back; through {@link #NEXT}. */
     @SuppressWarnings("UnusedVariable") // through NEXT
@@ -268,7 +348,7 @@ final class ModelWorkers extends ThreadPoolExecutor {
       }
     }
 
-    Batch(Runnable[] requests, BlockingQueue<Runnable> queue) {
+    Batch(Runnable[] requests, WorkQueue queue) {
       this.requests = requests;
       this.queue = queue;
     }
@@ -314,7 +394,7 @@ final class ModelWorkers extends ThreadPoolExecutor {
       if (from >= requests.length) {
         return 0;
       }
-      queue.addAll(Arrays.asList(requests).subList(from, requests.length));
+      queue.giveBack(Arrays.asList(requests).subList(from, requests.length));
       return requests.length - from;
     }
   }

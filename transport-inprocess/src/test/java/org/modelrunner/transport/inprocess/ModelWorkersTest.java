@@ -3,6 +3,8 @@ package org.modelrunner.transport.inprocess;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -182,6 +184,38 @@ class ModelWorkersTest {
     assertThat(quick.await(10, TimeUnit.SECONDS))
         .as("every quick request ran, on the workers that replaced the hung ones")
         .isTrue();
+  }
+
+  @Test
+  void requestsGivenBackFromABatchGoAheadOfThoseQueued() throws Exception {
+    int others = occupyAllButOne();
+    CountDownLatch hangs = new CountDownLatch(1);
+    workers.execute(
+        () -> {
+          ModelWorkers.inModel(true);
+          hangs.countDown();
+          awaitRelease();
+          ModelWorkers.inModel(false);
+        });
+    List<Runnable> quick = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      String name = "request " + i; // a request of its own (a lambda capturing nothing is shared)
+      Runnable request = name::length;
+      quick.add(request);
+      workers.execute(request);
+    }
+    freeOne.countDown();
+    assertThat(hangs.await(10, TimeUnit.SECONDS)).isTrue();
+    awaitWaiting(others + 1);
+    workers.handOffLongRunning(workers.latestBusySince() + ModelWorkers.HAND_OFF_NANOS + 1);
+
+    List<Runnable> order = new ArrayList<>();
+    for (Runnable request = workers.getQueue().poll();
+        request != null;
+        request = workers.getQueue().poll()) {
+      order.add(request);
+    }
+    assertThat(order).as("the three of the batch first, then the three queued").isEqualTo(quick);
   }
 
   @Test
