@@ -70,8 +70,9 @@ final class HostedRunner {
    * Written only when a claim comes through another connection than the last one (a fleet calls a
    * model through one connection), not per request: a runner lives long, and the garbage collector
    * makes a program pay for every new object it stores into an old one (a card of the heap marked,
-   * and scanned again by a collector thread: with G1, one store per request cost about a quarter of
-   * the processor time of a fan-out over ten thousand in-process models).
+   * and scanned again by a collector thread). With G1, a fan-out over ten thousand in-process
+   * models that stored its request here marked about 1.2 cards per call, and took about 12% more
+   * processor time per call than without.
    */
   private volatile InProcessConnection claimedThrough;
 
