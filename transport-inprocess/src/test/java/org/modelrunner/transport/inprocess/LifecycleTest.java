@@ -158,10 +158,7 @@ class LifecycleTest {
         ModelConnection observer = other.connect(runner.endpoint())) {
       ModelTransport transport = TestModels.transport();
       ModelConnection connection = transport.connect(runner.endpoint());
-      TestModels.setUp(connection);
-      CompletableFuture<Reply> inFlight =
-          call(transport, connection, "hold", Variant.ofString(gate));
-      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+      CompletableFuture<Reply> inFlight = heldInGate(transport, connection, gate);
 
       transport.close();
       assertThat(failure(inFlight).kind()).isEqualTo(TransportException.Kind.CANCELLED);
@@ -218,10 +215,7 @@ class LifecycleTest {
     try (ModelTransport transport = TestModels.transport()) {
       InProcessRunner runner = InProcessModels.register("runner-close", TestModels.submission());
       ModelConnection connection = transport.connect(runner.endpoint());
-      TestModels.setUp(connection);
-      CompletableFuture<Reply> inFlight =
-          call(transport, connection, "hold", Variant.ofString(gate));
-      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+      CompletableFuture<Reply> inFlight = heldInGate(transport, connection, gate);
 
       runner.close(); // the gate stays shut: the model code is interrupted
       TransportException lost = failure(inFlight);
@@ -244,10 +238,7 @@ class LifecycleTest {
     try (ModelTransport transport = TestModels.transport()) {
       InProcessRunner runner = InProcessModels.register("orphan-close", TestModels.submission());
       ModelConnection connection = transport.connect(runner.endpoint());
-      TestModels.setUp(connection);
-      CompletableFuture<Reply> inFlight =
-          call(transport, connection, "hold", Variant.ofString(gate));
-      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+      CompletableFuture<Reply> inFlight = heldInGate(transport, connection, gate);
       connection.close(); // the call fails CANCELLED; its model code goes on
       assertThat(failure(inFlight).kind()).isEqualTo(TransportException.Kind.CANCELLED);
       assertThat(Gates.interrupted(gate)).isZero();
@@ -338,15 +329,26 @@ class LifecycleTest {
     }
   }
 
+  /**
+   * Sets the model up and calls it into {@code gate}; returns the call once its model code waits in
+   * the gate.
+   */
+  private static CompletableFuture<Reply> heldInGate(
+      ModelTransport transport, ModelConnection connection, String gate)
+      throws InterruptedException {
+    TestModels.setUp(connection);
+    CompletableFuture<Reply> inFlight = call(transport, connection, "hold", Variant.ofString(gate));
+    assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+    return inFlight;
+  }
+
   /** Closes a connection with a request in flight (in the gate); returns the request's future. */
   private static WeakReference<CompletableFuture<Reply>> cancelInFlight(
       ModelTransport transport, InProcessRunner runner, String gate, InFlightHeads heads)
       throws InterruptedException {
     ModelConnection connection = transport.connect(runner.endpoint());
     assertThat(heads.inUse()).isOne();
-    TestModels.setUp(connection);
-    CompletableFuture<Reply> inFlight = call(transport, connection, "hold", Variant.ofString(gate));
-    assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+    CompletableFuture<Reply> inFlight = heldInGate(transport, connection, gate);
     connection.close();
     assertThat(failure(inFlight).kind()).isEqualTo(TransportException.Kind.CANCELLED);
     return new WeakReference<>(inFlight);

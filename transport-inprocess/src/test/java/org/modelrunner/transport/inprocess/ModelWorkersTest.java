@@ -160,13 +160,7 @@ class ModelWorkersTest {
     int others = occupyAllButOne();
     CountDownLatch hangs = new CountDownLatch(1);
     CountDownLatch quick = new CountDownLatch(6);
-    workers.execute(
-        () -> {
-          ModelWorkers.inModel(true);
-          hangs.countDown();
-          awaitRelease();
-          ModelWorkers.inModel(false);
-        });
+    workers.execute(waitingForRelease(hangs, true));
     for (int i = 0; i < 6; i++) {
       workers.execute(quick::countDown);
     }
@@ -190,13 +184,7 @@ class ModelWorkersTest {
   void requestsGivenBackFromABatchGoAheadOfThoseQueued() throws Exception {
     int others = occupyAllButOne();
     CountDownLatch hangs = new CountDownLatch(1);
-    workers.execute(
-        () -> {
-          ModelWorkers.inModel(true);
-          hangs.countDown();
-          awaitRelease();
-          ModelWorkers.inModel(false);
-        });
+    workers.execute(waitingForRelease(hangs, true));
     List<Runnable> quick = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
       String name = "request " + i; // a request of its own (a lambda capturing nothing is shared)
@@ -252,13 +240,7 @@ class ModelWorkersTest {
           }
         });
     for (int i = 0; i < others; i++) {
-      workers.execute(
-          () -> {
-            ModelWorkers.inModel(true);
-            running.countDown();
-            awaitRelease();
-            ModelWorkers.inModel(false);
-          });
+      workers.execute(waitingForRelease(running, true));
     }
     assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
     return others;
@@ -282,23 +264,24 @@ class ModelWorkersTest {
   private long occupyWorkers(int count, boolean inModel) throws InterruptedException {
     CountDownLatch running = new CountDownLatch(count);
     for (int i = 0; i < count; i++) {
-      workers.execute(
-          () -> {
-            ModelWorkers.inModel(inModel);
-            running.countDown();
-            awaitRelease();
-            ModelWorkers.inModel(false);
-          });
+      workers.execute(waitingForRelease(running, inModel));
     }
     assertThat(running.await(10, TimeUnit.SECONDS)).isTrue();
-    // The looks must see them waiting, not on their way to the latch.
-    Awaitility.await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () ->
-                workers.workerStates().stream().filter(s -> s == Thread.State.WAITING).count()
-                    >= count);
+    awaitWaiting(count); // the looks must see them waiting, not on their way to the latch
     return workers.latestBusySince();
+  }
+
+  /**
+   * Returns a request that counts {@code started} down and waits for {@link #release}, in model
+   * code or not.
+   */
+  private Runnable waitingForRelease(CountDownLatch started, boolean inModel) {
+    return () -> {
+      ModelWorkers.inModel(inModel);
+      started.countDown();
+      awaitRelease();
+      ModelWorkers.inModel(false);
+    };
   }
 
   private void awaitRelease() {
