@@ -117,15 +117,28 @@ final class Exchange implements Runnable {
   private void finished() {
     connection.unlink(this);
     boolean abandoned;
+    boolean running;
     synchronized (this) {
       abandoned = stage == QUEUED;
       if (abandoned) {
         stage = ABANDONED;
       }
+      running = stage == RUNNING;
     }
     if (abandoned) {
       runner.abandoned(this);
+    } else if (running && !claim.isAnswered()) {
+      runner.orphaned(this); // its model code runs on, holding the model
     }
+  }
+
+  /**
+   * Returns whether this request holds the model of {@code runner}: claimed, and not released. Read
+   * under its lock, which the sender takes after it claims (queued) and the worker before the model
+   * runs (started).
+   */
+  synchronized boolean holds(HostedRunner runner) {
+    return this.runner == runner && claim != null && !claim.isAnswered();
   }
 
   /** Records that the request waits for a worker. */

@@ -77,8 +77,9 @@ final class HostedRunner {
   private volatile InProcessConnection claimedThrough;
 
   /**
-   * The request that holds the model although its connection closed (its model code still runs), to
-   * interrupt if the runner goes away; null otherwise.
+   * The request that holds the model although its caller has its answer (its deadline passed, or
+   * its connection closed) while its model code still runs: no connection has it in flight any
+   * more; to interrupt if the runner goes away. Null otherwise.
    */
   private volatile Exchange orphan;
 
@@ -172,6 +173,9 @@ final class HostedRunner {
     exchange.runner = this;
     if (claimedThrough != exchange.connection) {
       claimedThrough = exchange.connection;
+      if (exchange.isDone()) { // its connection may have closed meanwhile: not to be kept reachable
+        CLAIMED_THROUGH.compareAndSet(this, exchange.connection, null);
+      }
     }
     if (!core.isServing()) { // closed or crashed meanwhile, maybe without seeing this request
       release(exchange);
@@ -349,18 +353,23 @@ final class HostedRunner {
     }
   }
 
-  /**
-   * A connection closes: the runner lets go of it, so that nothing keeps it reachable; {@code
-   * holder}, its request that holds the model (cancelled, its model code still running), or null.
-   */
-  void forget(InProcessConnection connection, Exchange holder) {
-    if (holder != null) {
-      orphan = holder;
-      if (holder.claim.isAnswered()) { // it returned meanwhile: release() may have missed it
-        ORPHAN.compareAndSet(this, holder, null);
-      }
-    }
+  /** A connection closes: the runner lets go of it, so that nothing keeps it reachable. */
+  void forget(InProcessConnection connection) {
     CLAIMED_THROUGH.compareAndSet(this, connection, null);
+  }
+
+  /**
+   * A request whose model code runs was answered otherwise (its deadline passed, or its connection
+   * closed): it still holds the model, and is kept as the {@link #orphan} until the model returns.
+   */
+  void orphaned(Exchange holder) {
+    orphan = holder;
+    if (holder.claim.isAnswered()) { // it returned meanwhile: release() may have missed it
+      ORPHAN.compareAndSet(this, holder, null);
+    } else if (!core
+        .isServing()) { // the runner went away meanwhile: failInFlight may have missed it
+      holder.interruptModel();
+    }
   }
 
   /** Replaces the faults; a hanging call resumes when the new faults do not hang. */
@@ -452,7 +461,7 @@ final class HostedRunner {
       holder.fail(unavailable());
       holder.interruptModel();
     }
-    forget(connection, null); // no claim comes after: the runner no longer serves
+    forget(connection); // no claim comes after: the runner no longer serves
   }
 
   private void closeModelAndRelease() {

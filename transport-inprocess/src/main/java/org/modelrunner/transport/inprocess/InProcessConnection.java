@@ -326,18 +326,11 @@ final class InProcessConnection implements ModelConnection {
       return claims; // its requests were cancelled, and its slot given back
     }
     for (Exchange exchange = heads[head]; exchange != null; exchange = exchange.nextInFlight) {
-      if (holds(exchange, runner)) {
+      if (exchange.holds(runner)) {
         claims.add(exchange);
       }
     }
     return claims;
-  }
-
-  private static boolean holds(Exchange exchange, HostedRunner runner) {
-    return runner != null
-        && exchange.runner == runner
-        && exchange.claim != null
-        && !exchange.claim.isAnswered();
   }
 
   /** Closes the connection: requests in flight fail {@code CANCELLED}; their model calls go on. */
@@ -362,16 +355,12 @@ final class InProcessConnection implements ModelConnection {
       transport.inFlightHeads.give(slot);
     }
     transport.forget(this);
-    HostedRunner known = runner;
-    Exchange holder = null;
     for (Exchange exchange : cancelled) {
-      if (holds(exchange, known)) {
-        holder = exchange;
-      }
-      exchange.fail(cancelled());
+      exchange.fail(cancelled()); // one whose model code runs becomes its runner's orphan
     }
+    HostedRunner known = runner;
     if (known != null) {
-      known.forget(this, holder != null && holds(holder, known) ? holder : null);
+      known.forget(this);
     }
   }
 

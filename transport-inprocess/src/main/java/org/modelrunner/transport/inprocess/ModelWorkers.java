@@ -6,6 +6,7 @@ import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -295,6 +296,32 @@ final class ModelWorkers extends ThreadPoolExecutor {
       return size() == 0;
     }
 
+    /** Moves every request waiting to {@code sink} (the pool stops): those given back first. */
+    @Override
+    public int drainTo(Collection<? super Runnable> sink) {
+      return drainTo(sink, Integer.MAX_VALUE);
+    }
+
+    @Override
+    public int drainTo(Collection<? super Runnable> sink, int most) {
+      int moved = 0;
+      for (Runnable again; moved < most && (again = givenBack.poll()) != null; ) {
+        sink.add(again);
+        moved++;
+      }
+      List<Runnable> queued = new ArrayList<>();
+      super.drainTo(queued, most - moved);
+      for (Runnable request : queued) {
+        if (request == WAKE) {
+          wakes.decrementAndGet();
+        } else {
+          sink.add(request);
+          moved++;
+        }
+      }
+      return moved;
+    }
+
     /** Queues requests given back from a batch, ahead of the others, and wakes workers for them. */
     void giveBack(List<Runnable> requests) {
       givenBack.addAll(requests);
@@ -312,10 +339,17 @@ final class ModelWorkers extends ThreadPoolExecutor {
       }
       List<Runnable> items = new ArrayList<>(more + 1);
       items.add(first);
-      drainTo(items, more);
-      int drained = items.size();
-      if (items.removeIf(item -> item == WAKE)) { // the requests given back wait for the next take
-        wakes.addAndGet(items.size() - drained);
+      super.drainTo(items, more);
+      for (int i = 1; i < items.size(); i++) {
+        if (items.get(i) == WAKE) { // meant for a request given back: this worker takes it instead
+          wakes.decrementAndGet();
+          Runnable again = givenBack.poll();
+          if (again == null) {
+            items.remove(i--);
+          } else {
+            items.set(i, again);
+          }
+        }
       }
       if (items.size() == 1) {
         return first;
@@ -366,6 +400,13 @@ final class ModelWorkers extends ThreadPoolExecutor {
         boolean first = true;
         for (Runnable request = claim(); request != null; request = claim()) {
           if (!first) {
+            // As the pool does between tasks: an interrupt left by one request is not the next's,
+            // unless the pool stops, when the rest is not started.
+            if (Thread.interrupted() && queue.pool.isShutdown()) {
+              giveBackFrom(request);
+              Thread.currentThread().interrupt();
+              return;
+            }
             started(worker);
           }
           first = false;
@@ -377,6 +418,12 @@ final class ModelWorkers extends ThreadPoolExecutor {
       } finally {
         worker.batch = null;
       }
+    }
+
+    /** Gives back {@code claimed}, claimed and not started, with the rest. */
+    private void giveBackFrom(Runnable claimed) {
+      queue.giveBack(List.of(claimed));
+      giveBack();
     }
 
     private Runnable claim() {

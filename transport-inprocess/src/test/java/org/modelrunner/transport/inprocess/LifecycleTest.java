@@ -253,6 +253,28 @@ class LifecycleTest {
   }
 
   @Test
+  void closingARunnerInterruptsModelCodeStillRunningForACallThatTimedOut() throws Exception {
+    String gate = "expired-close-" + System.nanoTime();
+    try (ModelTransport transport = TestModels.transport()) {
+      InProcessRunner runner = InProcessModels.register("expired-close", TestModels.submission());
+      ModelConnection connection = transport.connect(runner.endpoint());
+      TestModels.setUp(connection);
+      CompletableFuture<Reply> inFlight =
+          call(transport, connection, "hold", Duration.ofMillis(100), Variant.ofString(gate));
+      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+      assertThat(failure(inFlight).kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      assertThat(Gates.interrupted(gate)).isZero(); // its model code goes on, holding the model
+
+      runner.close(); // the gate stays shut: the model code is interrupted all the same
+      Awaitility.await("the model code is interrupted")
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> Gates.interrupted(gate) == 1);
+    } finally {
+      Gates.open(gate);
+    }
+  }
+
+  @Test
   void healthSaysNotServingWhileTheRunnerCloses() throws Exception {
     String name = "gated-close-" + System.nanoTime();
     try (ModelTransport transport = TestModels.transport()) {
