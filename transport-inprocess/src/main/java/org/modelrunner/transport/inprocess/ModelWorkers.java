@@ -296,12 +296,10 @@ final class ModelWorkers extends ThreadPoolExecutor {
       return size() == 0;
     }
 
-    /** Moves every request waiting to {@code sink} (the pool stops): those given back first. */
-    @Override
-    public int drainTo(Collection<? super Runnable> sink) {
-      return drainTo(sink, Integer.MAX_VALUE);
-    }
-
+    /**
+     * Moves requests waiting to {@code sink} (the pool stops), those given back first; no wake-up
+     * mark. ({@code drainTo(sink)} comes here too.)
+     */
     @Override
     public int drainTo(Collection<? super Runnable> sink, int most) {
       int moved = 0;

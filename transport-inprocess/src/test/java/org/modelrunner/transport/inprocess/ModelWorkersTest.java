@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -204,6 +205,44 @@ class ModelWorkersTest {
       order.add(request);
     }
     assertThat(order).as("the three of the batch first, then the three queued").isEqualTo(quick);
+  }
+
+  @Test
+  void aPoolThatStopsReturnsTheRequestsGivenBackAndThoseQueuedInTheirOrder() throws Exception {
+    occupyAllButOne();
+    CountDownLatch hangs = new CountDownLatch(1);
+    workers.execute(waitingForRelease(hangs, true));
+    List<Runnable> quick = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      String name = "request " + i;
+      Runnable request = name::length;
+      quick.add(request);
+      workers.execute(request);
+    }
+    freeOne.countDown();
+    assertThat(hangs.await(10, TimeUnit.SECONDS)).isTrue();
+    awaitWaiting(ModelWorkers.BASE_WORKERS);
+    workers.handOffLongRunning(workers.latestBusySince() + ModelWorkers.HAND_OFF_NANOS + 1);
+
+    assertThat(workers.shutdownNow()).isEqualTo(quick);
+  }
+
+  @Test
+  void anInterruptLeftByOneRequestOfABatchIsClearedBeforeTheNext() throws Exception {
+    occupyAllButOne();
+    List<Boolean> interrupted = Collections.synchronizedList(new ArrayList<>());
+    CountDownLatch ran = new CountDownLatch(6);
+    workers.execute(() -> Thread.currentThread().interrupt());
+    for (int i = 0; i < 6; i++) {
+      workers.execute(
+          () -> {
+            interrupted.add(Thread.currentThread().isInterrupted());
+            ran.countDown();
+          });
+    }
+    freeOne.countDown(); // the free worker takes the first request and three more, then the rest
+    assertThat(ran.await(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(interrupted).containsOnly(false);
   }
 
   @Test
