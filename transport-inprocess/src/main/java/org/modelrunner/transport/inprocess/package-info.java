@@ -41,14 +41,15 @@
  * (a fan-out), a worker takes a few at once (at most 8, at most half of those waiting) and runs
  * them in turn, which costs about a third less processor time than taking each alone; those it has
  * not started when its current request has run for more than 100 µs are given back, ahead of the
- * queue, to any worker. A request whose caller gave up (its deadline passed, or its connection
- * closed) before a worker took it never reaches the model, and frees the model at once: a queued
- * request does not leave its model busy. Deadlines and injected latency share one timer thread
- * ({@code modelrunner-inproc-timer}); a request's deadline costs no object of its own. Directory
- * events are delivered on one events thread ({@code modelrunner-inproc-events}). These threads
- * exist while a runner, transport or directory is open, and stop when the last one is closed,
- * except a worker still inside model code that ignores interruption: it ends when that code
- * returns.
+ * queue, to any worker (the watcher looks every millisecond while requests wait: a slow model
+ * delays the requests taken with it by about that much at most). A request whose caller gave up
+ * (its deadline passed, or its connection closed) before a worker took it never reaches the model,
+ * and frees the model at once: a queued request does not leave its model busy. Deadlines and
+ * injected latency share one timer thread ({@code modelrunner-inproc-timer}); a request's deadline
+ * costs no object of its own. Directory events are delivered on one events thread ({@code
+ * modelrunner-inproc-events}). These threads exist while a runner, transport or directory is open,
+ * and stop when the last one is closed, except a worker still inside model code that ignores
+ * interruption: it ends when that code returns.
  *
  * <h2>Outcomes</h2>
  *
