@@ -117,18 +117,18 @@ final class Exchange implements Runnable {
   private void finished() {
     connection.unlink(this);
     boolean abandoned;
-    boolean running;
     synchronized (this) {
       abandoned = stage == QUEUED;
       if (abandoned) {
         stage = ABANDONED;
+      } else if (modelThread != null) {
+        // Its model code runs on, holding the model: recorded before leaveModel() (this lock), so
+        // before the model is released and another request claims it.
+        runner.orphaned(this);
       }
-      running = stage == RUNNING;
     }
     if (abandoned) {
       runner.abandoned(this);
-    } else if (running && !claim.isAnswered()) {
-      runner.orphaned(this); // its model code runs on, holding the model
     }
   }
 

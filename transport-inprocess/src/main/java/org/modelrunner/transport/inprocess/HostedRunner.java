@@ -3,6 +3,7 @@ package org.modelrunner.transport.inprocess;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.net.URI;
+import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.RejectedExecutionException;
 import org.modelrunner.loader.HostedModel;
@@ -394,16 +395,19 @@ final class HostedRunner {
    * code). Does nothing unless serving.
    */
   void crash() {
+    Exchange hung;
     synchronized (lock) {
       if (state != State.SERVING) {
         return;
       }
       state = State.CRASHED;
       core.stopServing();
+      hung = parked;
       parked = null;
     }
     LOG.log(System.Logger.Level.INFO, "The runner at {0} crashed (injected)", endpoint);
     failInFlight();
+    releaseHung(hung);
     InProcessModels.unregister(this);
     try {
       shared.workers.execute(this::closeModelAndRelease);
@@ -419,6 +423,7 @@ final class HostedRunner {
    */
   void close() {
     boolean wasServing;
+    Exchange hung;
     synchronized (lock) {
       if (state == State.CLOSING || state == State.CLOSED) {
         return;
@@ -426,10 +431,12 @@ final class HostedRunner {
       wasServing = state == State.SERVING;
       state = State.CLOSING;
       core.stopServing();
+      hung = parked;
       parked = null;
     }
     if (wasServing) {
       failInFlight();
+      releaseHung(hung);
       try {
         closeModel();
       } finally {
@@ -462,6 +469,20 @@ final class HostedRunner {
       holder.interruptModel();
     }
     forget(connection); // no claim comes after: the runner no longer serves
+  }
+
+  /**
+   * Frees the model of a call that a hang fault held (failed already): it never reaches a worker.
+   */
+  private void releaseHung(Exchange hung) {
+    if (hung != null) {
+      release(hung);
+    }
+  }
+
+  /** Waits until no request holds the model and every request it was given is answered; tests. */
+  boolean awaitIdle(Duration timeout) throws InterruptedException {
+    return core.awaitIdle(timeout);
   }
 
   private void closeModelAndRelease() {
@@ -540,7 +561,7 @@ final class HostedRunner {
     }
   }
 
-  static long saturatedNanos(java.time.Duration duration) {
+  static long saturatedNanos(Duration duration) {
     try {
       return duration.toNanos();
     } catch (ArithmeticException e) {

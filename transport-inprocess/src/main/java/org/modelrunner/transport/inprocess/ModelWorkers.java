@@ -398,12 +398,10 @@ final class ModelWorkers extends ThreadPoolExecutor {
         boolean first = true;
         for (Runnable request = claim(); request != null; request = claim()) {
           if (!first) {
-            // As the pool does between tasks: an interrupt left by one request is not the next's,
-            // unless the pool stops, when the rest is not started.
-            if (Thread.interrupted() && queue.pool.isShutdown()) {
-              giveBackFrom(request);
-              Thread.currentThread().interrupt();
-              return;
+            // As the pool does between tasks: an interrupt left by one request is not the next's
+            // (unless the pool stops).
+            if (!queue.pool.isShutdown()) {
+              Thread.interrupted();
             }
             started(worker);
           }
@@ -416,12 +414,6 @@ final class ModelWorkers extends ThreadPoolExecutor {
       } finally {
         worker.batch = null;
       }
-    }
-
-    /** Gives back {@code claimed}, claimed and not started, with the rest. */
-    private void giveBackFrom(Runnable claimed) {
-      queue.giveBack(List.of(claimed));
-      giveBack();
     }
 
     private Runnable claim() {

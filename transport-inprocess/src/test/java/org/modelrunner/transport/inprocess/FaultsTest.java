@@ -197,7 +197,7 @@ class FaultsTest {
   }
 
   @Test
-  void closingARunnerFailsItsHangingCallUnavailable() {
+  void closingARunnerFailsItsHangingCallUnavailable() throws Exception {
     ModelTransport transport = TestModels.transport();
     try (transport) {
       InProcessRunner runner =
@@ -208,10 +208,14 @@ class FaultsTest {
       TestModels.setUp(connection);
       CompletableFuture<Reply> hanging = call(transport, connection, "tick", Variant.NONE);
       assertThat(hanging).isNotDone();
+      HostedRunner hosted = InProcessModels.lookup("hang-close");
       runner.close();
       TransportException failure = failure(hanging);
       assertThat(failure.kind()).isEqualTo(TransportException.Kind.UNAVAILABLE);
       assertThat(failure).hasMessageContaining("inproc://hang-close");
+      assertThat(hosted.awaitIdle(Duration.ofSeconds(10)))
+          .as("the hanging call no longer holds the model")
+          .isTrue();
     }
   }
 
