@@ -19,6 +19,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.HealthStatus;
@@ -232,37 +233,40 @@ class LifecycleTest {
     }
   }
 
-  @Test
-  void closingARunnerInterruptsModelCodeStillRunningForAConnectionClosedBefore() throws Exception {
-    String gate = "orphan-close-" + System.nanoTime();
-    try (ModelTransport transport = TestModels.transport()) {
-      InProcessRunner runner = InProcessModels.register("orphan-close", TestModels.submission());
-      ModelConnection connection = transport.connect(runner.endpoint());
-      CompletableFuture<Reply> inFlight = heldInGate(transport, connection, gate);
-      connection.close(); // the call fails CANCELLED; its model code goes on
-      assertThat(failure(inFlight).kind()).isEqualTo(TransportException.Kind.CANCELLED);
-      assertThat(Gates.interrupted(gate)).isZero();
-
-      runner.close(); // the gate stays shut: the model code is interrupted all the same
-      Awaitility.await("the model code is interrupted")
-          .atMost(Duration.ofSeconds(10))
-          .until(() -> Gates.interrupted(gate) == 1);
-    } finally {
-      Gates.open(gate);
-    }
+  /** How a call was answered while its model code still runs. */
+  enum AnsweredBy {
+    CONNECTION_CLOSED,
+    DEADLINE
   }
 
-  @Test
-  void closingARunnerInterruptsModelCodeStillRunningForACallThatTimedOut() throws Exception {
-    String gate = "expired-close-" + System.nanoTime();
+  @ParameterizedTest
+  @EnumSource(AnsweredBy.class)
+  void closingARunnerInterruptsModelCodeStillRunningForACallAlreadyAnswered(AnsweredBy how)
+      throws Exception {
+    boolean closes = how == AnsweredBy.CONNECTION_CLOSED;
+    String gate = "orphan-" + how + "-" + System.nanoTime();
     try (ModelTransport transport = TestModels.transport()) {
-      InProcessRunner runner = InProcessModels.register("expired-close", TestModels.submission());
+      InProcessRunner runner =
+          InProcessModels.register(
+              closes ? "orphan-closed" : "orphan-expired", TestModels.submission());
       ModelConnection connection = transport.connect(runner.endpoint());
       TestModels.setUp(connection);
       CompletableFuture<Reply> inFlight =
-          call(transport, connection, "hold", Duration.ofMillis(100), Variant.ofString(gate));
+          call(
+              transport,
+              connection,
+              "hold",
+              closes ? TIMEOUT : Duration.ofMillis(100),
+              Variant.ofString(gate));
       assertThat(Gates.awaitEntered(gate, 1)).isTrue();
-      assertThat(failure(inFlight).kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      if (closes) {
+        connection.close();
+      }
+      assertThat(failure(inFlight).kind())
+          .isEqualTo(
+              closes
+                  ? TransportException.Kind.CANCELLED
+                  : TransportException.Kind.DEADLINE_EXCEEDED);
       assertThat(Gates.interrupted(gate)).isZero(); // its model code goes on, holding the model
 
       runner.close(); // the gate stays shut: the model code is interrupted all the same
