@@ -365,10 +365,11 @@ final class HostedRunner {
    */
   void orphaned(Exchange holder) {
     orphan = holder;
-    if (holder.claim.isAnswered()) { // it returned meanwhile: release() may have missed it
+    if (holder.claim.isAnswered()) {
+      // It returned meanwhile: release() may have missed it.
       ORPHAN.compareAndSet(this, holder, null);
-    } else if (!core
-        .isServing()) { // the runner went away meanwhile: failInFlight may have missed it
+    } else if (!core.isServing()) {
+      // The runner went away meanwhile: failInFlight() may have missed it.
       holder.interruptModel();
     }
   }
