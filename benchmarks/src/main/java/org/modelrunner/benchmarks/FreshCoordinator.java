@@ -29,6 +29,9 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
 final class FreshCoordinator {
   private FreshCoordinator() {}
 
+  /** The fewest ticks a fresh coordinator times: its last 100 come after ticks 500-600. */
+  static final int MIN_TICKS = 700;
+
   /** What a fresh coordinator measured, in microseconds. */
   record Ticks(double first, double early, double afterFiveHundred, double last) {}
 
@@ -37,23 +40,14 @@ final class FreshCoordinator {
    *
    * @param raw the raw client over trivial servers rather than our fleet over runners
    * @param ports the servers' ports
-   * @param ticks how many ticks it times (at least 700)
+   * @param ticks how many ticks it times (at least {@link #MIN_TICKS})
    * @param log the file that takes the process's output
    */
   static Ticks run(boolean raw, List<Integer> ports, int ticks, Path log)
       throws IOException, InterruptedException {
-    List<String> command =
-        new ArrayList<>(
-            List.of(
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp",
-                Processes.classPath(),
-                FreshCoordinator.class.getName(),
-                raw ? "raw" : "fleet",
-                Integer.toString(ticks)));
-    ports.forEach(port -> command.add(port.toString()));
-    Process process =
-        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    List<String> args = new ArrayList<>(List.of(raw ? "raw" : "fleet", Integer.toString(ticks)));
+    ports.forEach(port -> args.add(port.toString()));
+    Process process = Processes.client(FreshCoordinator.class, args, log);
     if (!process.waitFor(10, TimeUnit.MINUTES)) {
       process.destroyForcibly();
       throw new IllegalStateException("A fresh coordinator did not finish: see " + log);
@@ -106,9 +100,9 @@ final class FreshCoordinator {
 
   /** Times {@code ticks} ticks and prints the line the benchmark reads. */
   private static void print(int ticks, LongSupplier tick) {
-    if (ticks < 700) {
+    if (ticks < MIN_TICKS) {
       throw new IllegalArgumentException(
-          "At least 700 ticks (the last 100 after ticks 500-600), got " + ticks);
+          "At least " + MIN_TICKS + " ticks (the last 100 after ticks 500-600), got " + ticks);
     }
     long first = tick.getAsLong() / 1_000;
     Histogram early = new Histogram(TimeUnit.SECONDS.toMicros(60), 3);

@@ -124,9 +124,12 @@ public final class GrpcBaselineBenchmark {
     int warmup = Integer.getInteger("warmup", 20_000);
     int ticks = Integer.getInteger("ticks", 2_000);
     String[] sizes = System.getProperty("sizes", "10,50").split(",");
-    if (FRESH_TICKS != 0 && FRESH_TICKS < 700) {
+    if (FRESH_TICKS != 0 && FRESH_TICKS < FreshCoordinator.MIN_TICKS) {
       throw new IllegalArgumentException(
-          "-DfreshTicks must be 0 or at least 700, got " + FRESH_TICKS);
+          "-DfreshTicks must be 0 or at least "
+              + FreshCoordinator.MIN_TICKS
+              + ", got "
+              + FRESH_TICKS);
     }
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.SEVERE);
     Path work = Files.createTempDirectory("modelrunner-grpc-baseline");

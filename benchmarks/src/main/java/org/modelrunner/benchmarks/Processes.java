@@ -78,10 +78,7 @@ final class Processes {
             "127.0.0.1:" + port,
             "--log-level",
             "WARNING"));
-    return new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
+    return start(command, log);
   }
 
   /** Starts the trivial server on {@code port}, its output in {@code log}. */
@@ -99,20 +96,40 @@ final class Processes {
     if (pooled) {
       command.add("pooled");
     }
+    return start(command, log);
+  }
+
+  /**
+   * Starts a client process, {@code main} of this jar with {@code args}, on the JVM's defaults (not
+   * the servers' options: a coordinator runs as this process does), its output in {@code log}.
+   */
+  static Process client(Class<?> main, List<String> args, Path log) throws IOException {
+    List<String> command = new ArrayList<>(java(null));
+    command.add(main.getName());
+    command.addAll(args);
+    return start(command, log);
+  }
+
+  /**
+   * The command that starts a JVM on this jar: with the servers' options and more, or none if null.
+   */
+  private static List<String> java(List<String> jvmOptions) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    if (jvmOptions != null) {
+      command.addAll(SERVER_JVM);
+      command.addAll(jvmOptions);
+    }
+    command.add("-cp");
+    command.add(classPath());
+    return command;
+  }
+
+  private static Process start(List<String> command, Path log) throws IOException {
     return new ProcessBuilder(command)
         .redirectErrorStream(true)
         .redirectOutput(log.toFile())
         .start();
-  }
-
-  private static List<String> java(List<String> jvmOptions) {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(SERVER_JVM);
-    command.addAll(jvmOptions);
-    command.add("-cp");
-    command.add(classPath());
-    return command;
   }
 
   /** Returns the CPU time the process has used so far, in nanoseconds. */

@@ -44,12 +44,12 @@ final class InFlightHeads {
     return new Slot(chunks.get(id / CHUNK), id % CHUNK, id);
   }
 
-  /** Takes back an empty slot that its connection no longer uses. */
-  synchronized void give(Slot slot) {
+  /** Takes back an empty slot (by its id) that its connection no longer uses. */
+  synchronized void give(int id) {
     if (freeCount == free.length) {
       free = Arrays.copyOf(free, free.length * 2);
     }
-    free[freeCount++] = slot.id();
+    free[freeCount++] = id;
   }
 
   /** Returns the number of slots in use; for tests. */

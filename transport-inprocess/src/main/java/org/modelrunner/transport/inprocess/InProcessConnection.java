@@ -54,10 +54,10 @@ final class InProcessConnection implements ModelConnection {
    * transport's {@link InFlightHeads} (in {@code heads[head]}); guarded by this, and given back
    * when the connection closes.
    */
-  private final InFlightHeads.Slot slot;
-
   private final Exchange[] heads;
+
   private final int head;
+  private final int slot; // its id in the transport's InFlightHeads
   private boolean closed;
 
   /**
@@ -78,9 +78,10 @@ final class InProcessConnection implements ModelConnection {
     this.transport = transport;
     this.endpoint = endpoint;
     this.name = name;
-    this.slot = transport.inFlightHeads.take();
-    this.heads = slot.chunk();
-    this.head = slot.index();
+    InFlightHeads.Slot taken = transport.inFlightHeads.take();
+    this.heads = taken.chunk();
+    this.head = taken.index();
+    this.slot = taken.id();
   }
 
   @Override

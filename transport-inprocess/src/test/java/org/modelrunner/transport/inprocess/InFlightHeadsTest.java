@@ -32,7 +32,7 @@ class InFlightHeadsTest {
     InFlightHeads heads = new InFlightHeads();
     InFlightHeads.Slot first = heads.take();
     InFlightHeads.Slot second = heads.take();
-    heads.give(first);
+    heads.give(first.id());
     assertThat(heads.inUse()).isOne();
     InFlightHeads.Slot again = heads.take();
     assertThat(again.id()).isEqualTo(first.id());

@@ -313,13 +313,7 @@ class LifecycleTest {
     try (InProcessRunner runner = InProcessModels.register("let-go", TestModels.submission());
         ModelTransport transport = TestModels.transport()) {
       WeakReference<ModelConnection> closed = setUpAndClose(transport, runner);
-      Awaitility.await("the closed connection is collected")
-          .atMost(Duration.ofSeconds(10))
-          .until(
-              () -> {
-                System.gc();
-                return closed.get() == null;
-              });
+      awaitCollected("the closed connection", closed);
     }
   }
 
@@ -341,13 +335,7 @@ class LifecycleTest {
           .untilAsserted(() -> TestModels.setUp(next));
       assertThat(await(call(transport, next, "echo", Variant.ofString("x"))).value())
           .contains(Variant.ofString("x"));
-      Awaitility.await("the cancelled request is collected")
-          .atMost(Duration.ofSeconds(10))
-          .until(
-              () -> {
-                System.gc();
-                return cancelled.get() == null;
-              });
+      awaitCollected("the cancelled request", cancelled);
       next.close();
       assertThat(heads.inUse()).isZero();
     } finally {
@@ -391,12 +379,18 @@ class LifecycleTest {
 
   @Test
   void closingARunnerReleasesItsClassLoader() throws Exception {
-    WeakReference<ClassLoader> loader = useAndClose();
-    for (int i = 0; i < 100 && loader.get() != null; i++) {
-      System.gc();
-      Thread.sleep(50);
-    }
-    assertThat(loader.get()).as("the submission's class loader after close").isNull();
+    awaitCollected("the submission's class loader after close", useAndClose());
+  }
+
+  /** Waits until the garbage collector has taken what {@code reference} refers to. */
+  private static void awaitCollected(String what, WeakReference<?> reference) {
+    Awaitility.await(what + " is collected")
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> {
+              System.gc();
+              return reference.get() == null;
+            });
   }
 
   private static WeakReference<ClassLoader> useAndClose() {

@@ -158,23 +158,13 @@ class ModelWorkersTest {
   @Test
   void aWorkerTakesSomeOfTheRequestsWaitingAndTheWatcherGivesBackThoseBehindAHungOne()
       throws Exception {
-    int others = occupyAllButOne();
-    CountDownLatch hangs = new CountDownLatch(1);
     CountDownLatch quick = new CountDownLatch(6);
-    workers.execute(waitingForRelease(hangs, true));
+    List<Runnable> requests = new ArrayList<>();
     for (int i = 0; i < 6; i++) {
-      workers.execute(quick::countDown);
+      requests.add(quick::countDown);
     }
-    freeOne.countDown();
-    assertThat(hangs.await(10, TimeUnit.SECONDS)).isTrue();
-    // The free worker took the hung request and half of the six behind it: three left queued.
-    assertThat(workers.getQueue()).hasSize(3);
-    assertThat(quick.getCount()).isEqualTo(6);
-
-    awaitWaiting(others + 1);
-    long later = workers.latestBusySince() + ModelWorkers.HAND_OFF_NANOS + 1;
-    workers.handOffLongRunning(later);
-    assertThat(workers.getQueue()).as("the three not started, queued again").hasSize(6);
+    long later = giveBackBehindAHungRequest(requests);
+    assertThat(quick.getCount()).as("none ran: every worker is held").isEqualTo(6);
     workers.handOffLongRunning(later);
     assertThat(quick.await(10, TimeUnit.SECONDS))
         .as("every quick request ran, on the workers that replaced the hung ones")
@@ -183,20 +173,8 @@ class ModelWorkersTest {
 
   @Test
   void requestsGivenBackFromABatchGoAheadOfThoseQueued() throws Exception {
-    int others = occupyAllButOne();
-    CountDownLatch hangs = new CountDownLatch(1);
-    workers.execute(waitingForRelease(hangs, true));
-    List<Runnable> quick = new ArrayList<>();
-    for (int i = 0; i < 6; i++) {
-      String name = "request " + i; // a request of its own (a lambda capturing nothing is shared)
-      Runnable request = name::length;
-      quick.add(request);
-      workers.execute(request);
-    }
-    freeOne.countDown();
-    assertThat(hangs.await(10, TimeUnit.SECONDS)).isTrue();
-    awaitWaiting(others + 1);
-    workers.handOffLongRunning(workers.latestBusySince() + ModelWorkers.HAND_OFF_NANOS + 1);
+    List<Runnable> requests = distinctRequests(6);
+    giveBackBehindAHungRequest(requests);
 
     List<Runnable> order = new ArrayList<>();
     for (Runnable request = workers.getQueue().poll();
@@ -204,27 +182,50 @@ class ModelWorkersTest {
         request = workers.getQueue().poll()) {
       order.add(request);
     }
-    assertThat(order).as("the three of the batch first, then the three queued").isEqualTo(quick);
+    assertThat(order).as("the three of the batch first, then the three queued").isEqualTo(requests);
   }
 
   @Test
   void aPoolThatStopsReturnsTheRequestsGivenBackAndThoseQueuedInTheirOrder() throws Exception {
-    occupyAllButOne();
+    List<Runnable> requests = distinctRequests(6);
+    giveBackBehindAHungRequest(requests);
+
+    assertThat(workers.shutdownNow()).isEqualTo(requests);
+  }
+
+  /**
+   * Has the one free worker take a request that hangs (in model code) and half of {@code requests}
+   * queued behind it, then looks once past the hand-off time: the requests of its batch not started
+   * are given back. Returns that time, for the look that hands the workers off.
+   */
+  private long giveBackBehindAHungRequest(List<Runnable> requests) throws InterruptedException {
+    int others = occupyAllButOne();
     CountDownLatch hangs = new CountDownLatch(1);
     workers.execute(waitingForRelease(hangs, true));
-    List<Runnable> quick = new ArrayList<>();
-    for (int i = 0; i < 6; i++) {
-      String name = "request " + i;
-      Runnable request = name::length;
-      quick.add(request);
-      workers.execute(request);
-    }
+    requests.forEach(workers::execute);
     freeOne.countDown();
     assertThat(hangs.await(10, TimeUnit.SECONDS)).isTrue();
-    awaitWaiting(ModelWorkers.BASE_WORKERS);
-    workers.handOffLongRunning(workers.latestBusySince() + ModelWorkers.HAND_OFF_NANOS + 1);
+    assertThat(workers.getQueue())
+        .as("the free worker took the hung request and half of those behind it")
+        .hasSize(requests.size() - requests.size() / 2);
 
-    assertThat(workers.shutdownNow()).isEqualTo(quick);
+    awaitWaiting(others + 1);
+    long later = workers.latestBusySince() + ModelWorkers.HAND_OFF_NANOS + 1;
+    workers.handOffLongRunning(later);
+    assertThat(workers.getQueue())
+        .as("those of its batch not started, queued again")
+        .hasSize(requests.size());
+    return later;
+  }
+
+  /** Returns {@code count} requests that do nothing, each an object of its own. */
+  private static List<Runnable> distinctRequests(int count) {
+    List<Runnable> requests = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      String name = "request " + i; // a lambda capturing nothing would be one shared object
+      requests.add(name::length);
+    }
+    return requests;
   }
 
   @Test
