@@ -19,6 +19,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CountDownLatch;
@@ -78,6 +79,9 @@ public final class GrpcBaselineBenchmark {
 
   /** In how many turns the sides of a comparison share their measured calls or ticks. */
   private static final int ROUNDS = Integer.getInteger("rounds", 10);
+
+  /** The performance goals this run measures, printed at its end. */
+  private static final Goals GOALS = new Goals();
 
   /** The figures of one side of a comparison, over one or more measured stretches. */
   private static final class Figures {
@@ -151,6 +155,7 @@ public final class GrpcBaselineBenchmark {
         }
         fanOut(work, code, loops, Integer.parseInt(size.strip()), ticks);
       }
+      GOALS.print();
     } finally {
       loops.shutdownGracefully(0, 0, TimeUnit.SECONDS);
     }
@@ -197,9 +202,11 @@ public final class GrpcBaselineBenchmark {
         Locale.ROOT,
         "%nCold start, %d starts each: from process start to serving (CPU until then)%n",
         starts);
+    double[] medians = new double[2];
     for (List<String> options :
         List.of(List.<String>of(), List.of("-XX:SharedArchiveFile=" + archive))) {
       StringBuilder line = new StringBuilder();
+      double[] times = new double[starts];
       for (int i = 0; i < starts; i++) {
         int port = Processes.freePort();
         long started = System.nanoTime();
@@ -207,6 +214,7 @@ public final class GrpcBaselineBenchmark {
         ManagedChannel channel = channel(loops, port);
         try {
           long serving = awaitServing(channel, started, runner);
+          times[i] = (serving - started) / 1e6;
           line.append(
               String.format(
                   Locale.ROOT,
@@ -220,7 +228,14 @@ public final class GrpcBaselineBenchmark {
       }
       System.out.printf(
           Locale.ROOT, "%-28s%s%n", options.isEmpty() ? "as it is" : "class-data archive", line);
+      Arrays.sort(times);
+      medians[options.isEmpty() ? 0 : 1] = times[starts / 2];
     }
+    GOALS.millis(
+        "a runner serves after its process starts (class-data archive, median)",
+        medians[1],
+        500,
+        String.format(Locale.ROOT, "(as it is: %.0f ms)", medians[0]));
   }
 
   private static void lone(Path work, Path code, EventLoopGroup loops, int calls, int warmup)
@@ -364,6 +379,72 @@ public final class GrpcBaselineBenchmark {
                 + " a fresh trivial server's second call on the event loop)%n",
             freshFirst,
             freshFirst / trivialOnLoop[1]);
+        GOALS.ratio(
+            "client CPU per call, one call at a time (against the raw client)",
+            ours.clientMicros(),
+            raw.clientMicros(),
+            1.3,
+            String.format(
+                Locale.ROOT, "(%.1f against %.1f µs)", ours.clientMicros(), raw.clientMicros()));
+        GOALS.ratio(
+            "runner CPU per call, steady (against the trivial server, event loop)",
+            ours.serverMicros(),
+            raw.serverMicros(),
+            1.1,
+            String.format(
+                Locale.ROOT, "(%.1f against %.1f µs)", ours.serverMicros(), raw.serverMicros()));
+        GOALS.ratio(
+            "runner CPU per call, steady (against the trivial server, default executor)",
+            ours.serverMicros(),
+            rawToPooled.serverMicros(),
+            1.1,
+            String.format(
+                Locale.ROOT,
+                "(%.1f against %.1f µs)",
+                ours.serverMicros(),
+                rawToPooled.serverMicros()));
+        GOALS.ratio(
+            "runner CPU per call over its first 10,000 calls (against its steady)",
+            firstTenThousand,
+            ours.serverMicros(),
+            2,
+            String.format(
+                Locale.ROOT,
+                "(the trivial server's: %.2f× its steady)",
+                trivialFirst / raw.serverMicros()));
+        GOALS.ratio(
+            "round trip p50, one call at a time (against the raw client, event loop)",
+            p(ours.latency, 50),
+            p(raw.latency, 50),
+            1.2,
+            String.format(
+                Locale.ROOT, "(%.0f against %.0f µs)", p(ours.latency, 50), p(raw.latency, 50)));
+        GOALS.ratio(
+            "round trip p50, one call at a time (against the raw client, default executor)",
+            p(ours.latency, 50),
+            p(rawToPooled.latency, 50),
+            1.2,
+            String.format(
+                Locale.ROOT,
+                "(%.0f against %.0f µs)",
+                p(ours.latency, 50),
+                p(rawToPooled.latency, 50)));
+        GOALS.millis(
+            "the first call after Setup",
+            first / 1e6,
+            10,
+            String.format(
+                Locale.ROOT,
+                "(a fresh trivial server's first call: %.2f ms on the event loop)",
+                trivialOnLoop[0]));
+        GOALS.millis(
+            "a fresh runner's first call after Setup, the client warm",
+            freshFirst,
+            10,
+            String.format(
+                Locale.ROOT,
+                "(a fresh trivial server's second call: %.2f ms on the event loop)",
+                trivialOnLoop[1]));
         if (FRESH_TICKS > 0) {
           // The other way round: a coordinator that has just started, the runner warm by now.
           FreshCoordinator.Ticks fresh =
@@ -373,6 +454,7 @@ public final class GrpcBaselineBenchmark {
               FreshCoordinator.run(
                   true, List.of(trivialPort), FRESH_TICKS, work.resolve("fresh-lone-raw.log"));
           printFresh(fresh, p(ours.latency, 50), freshRaw, p(raw.latency, 50));
+          freshGoal("one runner", fresh, p(ours.latency, 50), freshRaw, p(raw.latency, 50));
         }
       } finally {
         toRunner.shutdownNow();
@@ -559,6 +641,34 @@ public final class GrpcBaselineBenchmark {
             p(rawNow.latency, 50) / 1e3,
             p(oursNow.latency, 50) / 1e3);
         printFresh(fresh, p(oursNow.latency, 50), freshRaw, p(rawNow.latency, 50));
+        freshGoal(
+            size + " runner processes",
+            fresh,
+            p(oursNow.latency, 50),
+            freshRaw,
+            p(rawNow.latency, 50));
+      }
+      GOALS.ratio(
+          "client CPU per call, fan-out over " + size + " processes (against the raw client)",
+          ours.clientMicros(),
+          raw.clientMicros(),
+          1.3,
+          String.format(
+              Locale.ROOT,
+              "(%.1f against %.1f µs)",
+              ours.clientMicros() / size,
+              raw.clientMicros() / size));
+      if (size == 50) {
+        GOALS.millis(
+            "tick p50 over 50 runner processes",
+            p(ours.latency, 50) / 1e3,
+            8,
+            String.format(Locale.ROOT, "(raw grpc-java: %.2f ms)", p(raw.latency, 50) / 1e3));
+        GOALS.millis(
+            "tick p99 over 50 runner processes",
+            p(ours.latency, 99) / 1e3,
+            20,
+            String.format(Locale.ROOT, "(raw grpc-java: %.2f ms)", p(raw.latency, 99) / 1e3));
       }
     } finally {
       channels.forEach(ManagedChannel::shutdownNow);
@@ -591,6 +701,27 @@ public final class GrpcBaselineBenchmark {
           ticks.afterFiveHundred() / steady,
           ticks.afterFiveHundred() / ticks.last());
     }
+  }
+
+  /**
+   * Adds the goal of a coordinator just started: its ticks 500-600 within 20% of steady (the p50 of
+   * this process's warm client over the same servers, in µs).
+   */
+  private static void freshGoal(
+      String over,
+      FreshCoordinator.Ticks ours,
+      double oursSteady,
+      FreshCoordinator.Ticks raw,
+      double rawSteady) {
+    GOALS.ratio(
+        "a coordinator just started, " + over + ": ticks 500-600 (against steady)",
+        ours.afterFiveHundred(),
+        oursSteady,
+        1.2,
+        String.format(
+            Locale.ROOT,
+            "(the raw client's: %.2f× its steady)",
+            raw.afterFiveHundred() / rawSteady));
   }
 
   /** One baseline tick: a call to every server at once, then every answer. */
