@@ -22,6 +22,19 @@ final class Goals {
     add(goal, ours / baseline, limit, "×", beside);
   }
 
+  /**
+   * A ratio of ours to a baseline measured in the same run, at most {@code limit}, with both
+   * figures (in {@code unit}) beside it.
+   */
+  void compare(String goal, double ours, double baseline, double limit, String unit) {
+    ratio(
+        goal,
+        ours,
+        baseline,
+        limit,
+        "(" + format(ours) + " against " + format(baseline) + " " + unit + ")");
+  }
+
   /** A time in milliseconds, at most {@code limit}. */
   void millis(String goal, double millis, double limit, String beside) {
     add(goal, millis, limit, " ms", beside);

@@ -379,30 +379,24 @@ public final class GrpcBaselineBenchmark {
                 + " a fresh trivial server's second call on the event loop)%n",
             freshFirst,
             freshFirst / trivialOnLoop[1]);
-        GOALS.ratio(
+        GOALS.compare(
             "client CPU per call, one call at a time (against the raw client)",
             ours.clientMicros(),
             raw.clientMicros(),
             1.3,
-            String.format(
-                Locale.ROOT, "(%.1f against %.1f µs)", ours.clientMicros(), raw.clientMicros()));
-        GOALS.ratio(
+            "µs");
+        GOALS.compare(
             "runner CPU per call, steady (against the trivial server, event loop)",
             ours.serverMicros(),
             raw.serverMicros(),
             1.1,
-            String.format(
-                Locale.ROOT, "(%.1f against %.1f µs)", ours.serverMicros(), raw.serverMicros()));
-        GOALS.ratio(
+            "µs");
+        GOALS.compare(
             "runner CPU per call, steady (against the trivial server, default executor)",
             ours.serverMicros(),
             rawToPooled.serverMicros(),
             1.1,
-            String.format(
-                Locale.ROOT,
-                "(%.1f against %.1f µs)",
-                ours.serverMicros(),
-                rawToPooled.serverMicros()));
+            "µs");
         GOALS.ratio(
             "runner CPU per call over its first 10,000 calls (against its steady)",
             firstTenThousand,
@@ -412,23 +406,18 @@ public final class GrpcBaselineBenchmark {
                 Locale.ROOT,
                 "(the trivial server's: %.2f× its steady)",
                 trivialFirst / raw.serverMicros()));
-        GOALS.ratio(
+        GOALS.compare(
             "round trip p50, one call at a time (against the raw client, event loop)",
             p(ours.latency, 50),
             p(raw.latency, 50),
             1.2,
-            String.format(
-                Locale.ROOT, "(%.0f against %.0f µs)", p(ours.latency, 50), p(raw.latency, 50)));
-        GOALS.ratio(
+            "µs");
+        GOALS.compare(
             "round trip p50, one call at a time (against the raw client, default executor)",
             p(ours.latency, 50),
             p(rawToPooled.latency, 50),
             1.2,
-            String.format(
-                Locale.ROOT,
-                "(%.0f against %.0f µs)",
-                p(ours.latency, 50),
-                p(rawToPooled.latency, 50)));
+            "µs");
         GOALS.millis(
             "the first call after Setup",
             first / 1e6,
@@ -648,16 +637,12 @@ public final class GrpcBaselineBenchmark {
             freshRaw,
             p(rawNow.latency, 50));
       }
-      GOALS.ratio(
+      GOALS.compare(
           "client CPU per call, fan-out over " + size + " processes (against the raw client)",
-          ours.clientMicros(),
-          raw.clientMicros(),
+          ours.clientMicros() / size,
+          raw.clientMicros() / size,
           1.3,
-          String.format(
-              Locale.ROOT,
-              "(%.1f against %.1f µs)",
-              ours.clientMicros() / size,
-              raw.clientMicros() / size));
+          "µs");
       if (size == 50) {
         GOALS.millis(
             "tick p50 over 50 runner processes",
