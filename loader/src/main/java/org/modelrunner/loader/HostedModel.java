@@ -135,7 +135,7 @@ public final class HostedModel implements AutoCloseable {
   private volatile Class<?> implementation;
   private volatile Object instance;
   private Class<?> implementationBase;
-  private Map<String, List<Method>> methods = Map.of();
+  private Map<String, Overloads> methods = Map.of();
 
   private HostedModel(Builder builder) {
     this.submission = builder.submission;
@@ -421,19 +421,20 @@ public final class HostedModel implements AutoCloseable {
   }
 
   /**
-   * The callable methods of each implementation class, by name, made once per class and shared by
-   * its instances: a fleet of one class looks its calls up in one table that stays in the cache,
-   * not in one table per model.
+   * The callable methods of each implementation class, by name, with what calls them ({@link
+   * Overloads}: a method handle first, then reflection), made once per class and shared by its
+   * instances: a fleet of one class looks its calls up in one table that stays in the cache, not in
+   * one table per model.
    */
-  private static final ClassValue<Map<String, List<Method>>> CALLABLE_METHODS =
+  private static final ClassValue<Map<String, Overloads>> CALLABLE_METHODS =
       new ClassValue<>() {
         @Override
-        protected Map<String, List<Method>> computeValue(Class<?> type) {
+        protected Map<String, Overloads> computeValue(Class<?> type) {
           return callableMethods(type);
         }
       };
 
-  private static Map<String, List<Method>> callableMethods(Class<?> type) {
+  private static Map<String, Overloads> callableMethods(Class<?> type) {
     Map<String, List<Method>> table = new HashMap<>();
     for (Method method : type.getMethods()) {
       if (Modifier.isStatic(method.getModifiers())
@@ -446,8 +447,9 @@ public final class HostedModel implements AutoCloseable {
       method.trySetAccessible();
       table.computeIfAbsent(method.getName(), k -> new ArrayList<>()).add(method);
     }
-    table.replaceAll((name, overloads) -> List.copyOf(overloads));
-    return Map.copyOf(table);
+    Map<String, Overloads> callable = new HashMap<>();
+    table.forEach((name, overloads) -> callable.put(name, new Overloads(overloads)));
+    return Map.copyOf(callable);
   }
 
   /**
@@ -514,7 +516,7 @@ public final class HostedModel implements AutoCloseable {
     }
     // The method first, then its arguments: the Python runner looks the method up before it
     // decodes them, so an unknown method is BAD_IMPLEMENTATION whatever its arguments.
-    List<Method> overloads = methods.get(methodName);
+    Overloads overloads = methods.get(methodName);
     if (overloads == null) {
       return Reply.of(
           StatusCode.BAD_IMPLEMENTATION,
@@ -536,8 +538,8 @@ public final class HostedModel implements AutoCloseable {
     ClassLoader previous = Thread.currentThread().getContextClassLoader();
     Thread.currentThread().setContextClassLoader(submission.classLoader());
     try {
-      ArgumentBinder.Bound<Method> bound = binder.bind(overloads, arguments, false);
-      Object result = bound.executable().invoke(instance, bound.arguments());
+      ArgumentBinder.Bound<Method> bound = binder.bind(overloads.methods(), arguments, false);
+      Object result = overloads.invoke(bound.executable(), instance, bound.arguments());
       if (result == null) {
         return Reply.success(null);
       }
