@@ -447,9 +447,7 @@ public final class HostedModel implements AutoCloseable {
       method.trySetAccessible();
       table.computeIfAbsent(method.getName(), k -> new ArrayList<>()).add(method);
     }
-    Map<String, Overloads> callable = new HashMap<>();
-    table.forEach((name, overloads) -> callable.put(name, new Overloads(overloads)));
-    return Map.copyOf(callable);
+    return Overloads.ofClass(table);
   }
 
   /**

@@ -6,8 +6,11 @@ import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.IntSupplier;
 
 /**
@@ -18,20 +21,30 @@ import java.util.function.IntSupplier;
  * <p>Why: on Java 17, core reflection calls a method through JNI fifteen times, then generates and
  * defines a class for it on the sixteenth call, in the calling thread. Ten thousand models hosted
  * in one process, each a class of its own (isolated submissions) and called once per tick, all
- * reached that call in the same tick: on two cores, fifteen ticks went over a 100 ms deadline and a
- * third of the healthy models were ejected for timeouts. A method handle has no such step (handles
- * of one shape share their code, whatever the class), but the compiler cannot inline through a
- * handle that is not a constant, and once warm, a fleet of one class calls its methods faster
- * through reflection (the generated class is one call site the compiler inlines). So a method is
- * called through its handle for a number of calls drawn at random for each method (from {@link
- * #HANDLE_CALLS} to twice that), then through reflection: the classes generated for ten thousand
- * methods are spread over thousands of ticks instead of falling in one. A method whose handle
- * cannot be made (access) is called through reflection from the start, which reports what is wrong
- * as it did.
+ * reached that call in the same tick: on two cores, a third to half of the first 40 ticks went over
+ * a 100 ms deadline and thousands of healthy models were ejected for timeouts. A method handle has
+ * no such step (handles of one shape share their code, whatever the class), but the compiler cannot
+ * inline through a handle that is not a constant, and once warm, a fleet of one class calls its
+ * methods faster through reflection (the generated class is one call site the compiler inlines). So
+ * a method is called through its handle for a number of calls drawn at random for each method (from
+ * {@link #HANDLE_CALLS} to twice that), then through reflection: the classes generated for ten
+ * thousand methods are spread over thousands of ticks instead of falling in one.
+ *
+ * <p>The first {@link #CLASSES_BY_REFLECTION} classes a process hosts are called through reflection
+ * from the start: their sixteenth calls cost a few milliseconds at most together, and a handle's
+ * first calls cost more than reflection's (a runner's first call after Setup took about 3 ms more).
+ * A method whose handle cannot be made (access) is called through reflection too, which reports
+ * what is wrong as it did.
  */
 final class Overloads {
   /** The fewest calls a method takes through its handle before reflection takes over. */
   static final int HANDLE_CALLS = 2_048;
+
+  /** How many classes a process calls through reflection from their first call. */
+  static final int CLASSES_BY_REFLECTION = 32;
+
+  /** The classes this process has made overloads for. */
+  private static final AtomicInteger CLASSES = new AtomicInteger();
 
   /** What a handle is made into: {@code (Object instance, Object[] arguments) -> Object}. */
   private static final MethodType SPREAD =
@@ -45,9 +58,7 @@ final class Overloads {
 
   private final List<Method> methods;
 
-  /**
-   * One per method, in the same order: null until its first call, then its handle or REFLECTION.
-   */
+  /** One per method, in the same order: null until made, then its handle or REFLECTION. */
   private final MethodHandle[] handles;
 
   /**
@@ -56,18 +67,48 @@ final class Overloads {
    */
   private final int[] handleCallsLeft;
 
-  Overloads(List<Method> methods) {
-    this(methods, () -> HANDLE_CALLS + ThreadLocalRandom.current().nextInt(HANDLE_CALLS));
-  }
-
-  /** As above, each method taking {@code handleCalls} calls through its handle; for tests. */
+  /** Each method taking {@code handleCalls} calls through its handle (none: reflection only). */
   Overloads(List<Method> methods, IntSupplier handleCalls) {
     this.methods = List.copyOf(methods);
     this.handles = new MethodHandle[this.methods.size()];
     this.handleCallsLeft = new int[this.methods.size()];
     for (int i = 0; i < handleCallsLeft.length; i++) {
       handleCallsLeft[i] = handleCalls.getAsInt();
+      if (handleCallsLeft[i] <= 0) {
+        handles[i] = REFLECTION;
+      }
     }
+  }
+
+  /**
+   * Returns the overloads of each name of a class the process starts hosting (its callable methods
+   * by name), with their handles made if it calls them through handles first: at setup, so that a
+   * first call does not pay for them (the adapters of a shape not seen before are generated then, a
+   * few milliseconds in a new process).
+   */
+  static Map<String, Overloads> ofClass(Map<String, List<Method>> byName) {
+    return ofClass(byName, CLASSES);
+  }
+
+  /** As above, counting the classes hosted in {@code classes}; for tests. */
+  static Map<String, Overloads> ofClass(Map<String, List<Method>> byName, AtomicInteger classes) {
+    boolean handlesFirst = classes.incrementAndGet() > CLASSES_BY_REFLECTION;
+    IntSupplier handleCalls =
+        handlesFirst
+            ? () -> HANDLE_CALLS + ThreadLocalRandom.current().nextInt(HANDLE_CALLS)
+            : () -> 0;
+    Map<String, Overloads> overloads = new HashMap<>();
+    byName.forEach(
+        (name, methods) -> {
+          Overloads each = new Overloads(methods, handleCalls);
+          for (int i = 0; i < each.handles.length; i++) {
+            if (each.handles[i] == null) {
+              each.handles[i] = make(each.methods.get(i));
+            }
+          }
+          overloads.put(name, each);
+        });
+    return Map.copyOf(overloads); // published safely: the handles made are seen by every thread
   }
 
   /** Returns the methods, in the order the argument binder chooses among them. */

@@ -157,19 +157,6 @@ class CallRulesTest {
                     return Thread.currentThread().getContextClassLoader() == getClass().getClassLoader();
                   }
                   public boolean constructedWithOwnLoader() { return constructedWithOwnLoader; }
-                  public boolean throughCoreReflection() {
-                    // The frames between this method and the host's code that called it.
-                    for (StackTraceElement frame : new Throwable().getStackTrace()) {
-                      if (frame.getClassName().startsWith("org.modelrunner.loader.")) {
-                        return false;
-                      }
-                      if (frame.getClassName().equals("java.lang.reflect.Method")
-                          || frame.getClassName().startsWith("jdk.internal.reflect.")) {
-                        return true;
-                      }
-                    }
-                    return false;
-                  }
                   public String varargs(String... parts) { return String.join("+", parts); }
                 }
                 """)
@@ -832,21 +819,6 @@ class CallRulesTest {
       model.call("tick", Arguments.builder().add(Variant.NONE).build());
       assertThat(success(model, "ticks", Arguments.none())).isEqualTo(Variant.ofLong(1));
       assertThat(success(model, "predict", Arguments.none())).isEqualTo(Variant.ofLong(1));
-    }
-  }
-
-  @Test
-  void aMethodsFirstCallsAreNotMadeThroughCoreReflection() {
-    // Core reflection generates and defines a class for a method on its sixteenth call, in the
-    // calling thread: thousands of models of classes of their own, called once per tick, all paid
-    // it in the same tick (and timed out). A method's first calls go through a method handle (see
-    // Overloads for when reflection takes over).
-    try (HostedModel model = open(rules)) {
-      for (int call = 1; call <= 20; call++) { // fewer than Overloads.HANDLE_CALLS
-        assertThat(success(model, "throughCoreReflection", Arguments.none()))
-            .as("call %d", call)
-            .isEqualTo(Variant.ofLong(0));
-      }
     }
   }
 

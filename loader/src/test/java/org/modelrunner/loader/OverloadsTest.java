@@ -7,6 +7,8 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** How {@link Overloads} calls a method: through its handle first, then through reflection. */
@@ -55,6 +57,24 @@ class OverloadsTest {
       calls.add(overloads.invoke(method, target, new Object[0]));
     }
     assertThat(calls).containsExactly(false, false, false, true, true, true);
+  }
+
+  @Test
+  void aProcessCallsItsFirstClassesThroughReflectionAndLaterOnesThroughHandlesFirst()
+      throws Exception {
+    Method method = method("throughReflection");
+    Map<String, List<Method>> byName = Map.of("throughReflection", List.of(method));
+    AtomicInteger classes = new AtomicInteger();
+    Target target = new Target();
+    for (int i = 1; i <= Overloads.CLASSES_BY_REFLECTION; i++) {
+      Overloads early = Overloads.ofClass(byName, classes).get("throughReflection");
+      assertThat(early.invoke(method, target, new Object[0])).as("class %d", i).isEqualTo(true);
+    }
+    // Ten thousand isolated submissions would all reach reflection's sixteenth call in one tick.
+    Overloads later = Overloads.ofClass(byName, classes).get("throughReflection");
+    for (int call = 1; call <= 20; call++) { // fewer than HANDLE_CALLS
+      assertThat(later.invoke(method, target, new Object[0])).as("call %d", call).isEqualTo(false);
+    }
   }
 
   @Test
