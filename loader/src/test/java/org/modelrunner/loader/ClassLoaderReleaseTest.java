@@ -20,6 +20,19 @@ class ClassLoaderReleaseTest {
 
   @Test
   void closingAHostedModelLetsItsClassLoaderBeCollected() throws Exception {
+    assertReleased();
+  }
+
+  @Test
+  void aModelCalledThroughMethodHandlesLetsItsClassLoaderBeCollectedToo() throws Exception {
+    // Past the first classes of a process, a model's methods are called through handles first.
+    for (int i = 0; i <= Overloads.CLASSES_BY_REFLECTION; i++) {
+      Overloads.ofClass(Map.of());
+    }
+    assertReleased();
+  }
+
+  private void assertReleased() throws Exception {
     Sources.create()
         .add(
             "com.example.Recorder",
