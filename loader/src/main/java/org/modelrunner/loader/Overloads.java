@@ -33,8 +33,8 @@ import java.util.function.IntSupplier;
  * <p>The first {@link #CLASSES_BY_REFLECTION} classes a process hosts are called through reflection
  * from the start: their sixteenth calls cost a few milliseconds at most together, and a handle's
  * first calls cost more than reflection's (a runner's first call after Setup took about 3 ms more).
- * A method whose handle cannot be made (access) is called through reflection too, which reports
- * what is wrong as it did.
+ * A method whose handle cannot be made (access, or too many parameters for a handle's adapters) is
+ * called through reflection too.
  */
 final class Overloads {
   /** The fewest calls a method takes through its handle before reflection takes over. */
@@ -157,8 +157,8 @@ final class Overloads {
           .asFixedArity() // a varargs method takes its array as the binder passes it
           .asSpreader(Object[].class, method.getParameterCount())
           .asType(SPREAD);
-    } catch (IllegalAccessException e) {
-      return REFLECTION;
+    } catch (IllegalAccessException | IllegalArgumentException e) {
+      return REFLECTION; // not accessible, or too many parameters for a handle's adapters
     }
   }
 }
