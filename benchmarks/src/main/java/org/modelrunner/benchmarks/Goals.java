@@ -44,7 +44,7 @@ final class Goals {
     lines.add(
         String.format(
             Locale.ROOT,
-            "  %-80s %9s  ≤ %-8s %-8s %s",
+            "  %-84s %9s  ≤ %-8s %-8s %s",
             goal,
             format(value) + unit,
             format(limit) + unit,

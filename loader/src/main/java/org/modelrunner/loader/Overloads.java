@@ -58,7 +58,7 @@ final class Overloads {
 
   private final List<Method> methods;
 
-  /** One per method, in the same order: null until made, then its handle or REFLECTION. */
+  /** One per method, in the same order: its handle, or REFLECTION once reflection takes over. */
   private final MethodHandle[] handles;
 
   /**
@@ -67,24 +67,24 @@ final class Overloads {
    */
   private final int[] handleCallsLeft;
 
-  /** Each method taking {@code handleCalls} calls through its handle (none: reflection only). */
+  /**
+   * Each method taking {@code handleCalls} calls through its handle (none: reflection only); the
+   * handles are made now, so that a first call does not pay for them (the adapters of a shape not
+   * seen before are generated then, a few milliseconds in a new process).
+   */
   Overloads(List<Method> methods, IntSupplier handleCalls) {
     this.methods = List.copyOf(methods);
     this.handles = new MethodHandle[this.methods.size()];
     this.handleCallsLeft = new int[this.methods.size()];
-    for (int i = 0; i < handleCallsLeft.length; i++) {
+    for (int i = 0; i < handles.length; i++) {
       handleCallsLeft[i] = handleCalls.getAsInt();
-      if (handleCallsLeft[i] <= 0) {
-        handles[i] = REFLECTION;
-      }
+      handles[i] = handleCallsLeft[i] > 0 ? make(this.methods.get(i)) : REFLECTION;
     }
   }
 
   /**
    * Returns the overloads of each name of a class the process starts hosting (its callable methods
-   * by name), with their handles made if it calls them through handles first: at setup, so that a
-   * first call does not pay for them (the adapters of a shape not seen before are generated then, a
-   * few milliseconds in a new process).
+   * by name): at setup.
    */
   static Map<String, Overloads> ofClass(Map<String, List<Method>> byName) {
     return ofClass(byName, CLASSES);
@@ -98,17 +98,8 @@ final class Overloads {
             ? () -> HANDLE_CALLS + ThreadLocalRandom.current().nextInt(HANDLE_CALLS)
             : () -> 0;
     Map<String, Overloads> overloads = new HashMap<>();
-    byName.forEach(
-        (name, methods) -> {
-          Overloads each = new Overloads(methods, handleCalls);
-          for (int i = 0; i < each.handles.length; i++) {
-            if (each.handles[i] == null) {
-              each.handles[i] = make(each.methods.get(i));
-            }
-          }
-          overloads.put(name, each);
-        });
-    return Map.copyOf(overloads); // published safely: the handles made are seen by every thread
+    byName.forEach((name, methods) -> overloads.put(name, new Overloads(methods, handleCalls)));
+    return Map.copyOf(overloads);
   }
 
   /** Returns the methods, in the order the argument binder chooses among them. */
@@ -132,11 +123,6 @@ final class Overloads {
       }
     }
     MethodHandle handle = (MethodHandle) HANDLES.getAcquire(handles, index);
-    if (handle == null) {
-      // Two threads may both make it: equal handles, either one will do.
-      handle = make(method);
-      HANDLES.setRelease(handles, index, handle);
-    }
     if (handle == REFLECTION) {
       return method.invoke(instance, arguments);
     }
