@@ -7,7 +7,9 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.Consumer;
+import org.modelrunner.spi.CallProgress;
 import org.modelrunner.spi.PreparedCall;
+import org.modelrunner.spi.Reply;
 
 /**
  * One fan-out in flight: a pre-sized slot per targeted model, filled exactly once (by the model's
@@ -75,6 +77,13 @@ final class FanOutCall implements FanOutTimer.Deadline {
   private final java.util.concurrent.atomic.AtomicBoolean pumping =
       new java.util.concurrent.atomic.AtomicBoolean();
   private final Object planLock = new Object();
+
+  /**
+   * What the transport tells of each slot's request ({@link CallProgress}), when it tells; created
+   * when the first such request is sent.
+   */
+  private volatile AtomicReferenceArray<CallProgress> progress;
+
   private volatile boolean completing;
 
   /**
@@ -239,6 +248,34 @@ final class FanOutCall implements FanOutTimer.Deadline {
     }
   }
 
+  /** A slot's request was sent: keeps what its transport can tell of its progress. */
+  void sent(int slot, CompletableFuture<Reply> reply) {
+    if (!(reply instanceof CallProgress told)) {
+      return; // a network transport's: nothing to keep
+    }
+    AtomicReferenceArray<CallProgress> known = progress;
+    if (known == null) {
+      synchronized (this) {
+        known = progress;
+        if (known == null) {
+          known = new AtomicReferenceArray<>(members.length);
+          progress = known;
+        }
+      }
+    }
+    known.setRelease(slot, told); // read once the fan-out is complete, after its slots
+  }
+
+  /**
+   * Returns whether a slot's request waited in the coordinator's own process until it ended,
+   * without reaching its model (as its transport tells: {@link CallProgress}).
+   */
+  boolean waitedInCoordinator(int slot) {
+    AtomicReferenceArray<CallProgress> known = progress;
+    CallProgress told = known == null ? null : known.getAcquire(slot);
+    return told != null && told.waitsInCoordinator();
+  }
+
   /** Completes a fan-out that targets no model. */
   void completeEmpty() {
     finish();
@@ -280,7 +317,7 @@ final class FanOutCall implements FanOutTimer.Deadline {
       outcomes[i] = slots.get(i);
     }
     long now = ticker.read();
-    fleet.timeouts(method, members, outcomes, now - deadlineNanos);
+    fleet.timeouts(method, members, outcomes, now - deadlineNanos, this::waitedInCoordinator);
     FanOutResult result =
         new FanOutResult(Arrays.asList(outcomes), Duration.ofNanos(now - startNanos));
     // Decided before the caller is released: a listener it adds once it has the result is not

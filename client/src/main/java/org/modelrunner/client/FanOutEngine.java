@@ -12,8 +12,10 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntPredicate;
 import org.HdrHistogram.Histogram;
 import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.CallProgress;
 import org.modelrunner.spi.KeywordArgument;
 import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelTransport;
@@ -429,6 +431,11 @@ final class FanOutEngine {
     }
   }
 
+  /** Why a timeout whose request never left the coordinator's process is not counted. */
+  static final String WAITED_IN_COORDINATOR =
+      "the request waited for one of the coordinator's own threads until its deadline and never"
+          + " reached the model (the coordinator's overload, not the model's)";
+
   private static void wouldBe(String what, FleetMember member, FailureCode code, String reason) {
     LOG.log(
         System.Logger.Level.WARNING,
@@ -443,11 +450,19 @@ final class FanOutEngine {
    * Judges a complete fan-out's timeouts together: counted by the failure policy, one by one,
    * unless they are the fleet's own stall (most of the models at once, or a deadline timer that ran
    * late; {@link FailurePolicy#stall}), in which case they stay TIMEOUT outcomes but count for
-   * nothing, and one warning says why. Called once per fan-out, before its result is seen.
+   * nothing, and one warning says why. A timeout whose request waited in the coordinator's own
+   * process until the deadline, without reaching its model, as its transport tells ({@link
+   * CallProgress}), is not counted either. Called once per fan-out, before its result is seen.
    *
    * @param lateNanos how long after the fan-out's deadline it completed (negative if before)
+   * @param waitedInCoordinator whether a slot's request never left the coordinator's process
    */
-  void timeouts(String method, FleetMember[] members, CallOutcome[] outcomes, long lateNanos) {
+  void timeouts(
+      String method,
+      FleetMember[] members,
+      CallOutcome[] outcomes,
+      long lateNanos,
+      IntPredicate waitedInCoordinator) {
     int timeouts = 0;
     for (CallOutcome outcome : outcomes) {
       if (outcome.status() == CallStatus.TIMEOUT) {
@@ -473,14 +488,27 @@ final class FanOutEngine {
           method,
           stall);
     }
+    int waited = 0;
     for (int i = 0; i < outcomes.length; i++) {
       if (outcomes[i].status() == CallStatus.TIMEOUT) {
-        if (stall == null) {
-          policy(members[i], outcomes[i]);
-        } else {
+        if (stall != null) {
           members[i].recordUncountedTimeout(outcomes[i], stall);
+        } else if (waitedInCoordinator.test(i)) {
+          members[i].recordUncountedTimeout(outcomes[i], WAITED_IN_COORDINATOR);
+          waited++;
+        } else {
+          policy(members[i], outcomes[i]);
         }
       }
+    }
+    if (waited > 0) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          "Not counting {0} of the {1} timeout(s) of the fan-out ''{2}'' against the models: {3}",
+          waited,
+          timeouts,
+          method,
+          WAITED_IN_COORDINATOR);
     }
   }
 

@@ -283,6 +283,7 @@ final class FleetMember {
     } catch (RuntimeException e) {
       reply = CompletableFuture.failedFuture(e);
     }
+    job.call().sent(job.slot(), reply);
     reply.whenComplete(job);
   }
 

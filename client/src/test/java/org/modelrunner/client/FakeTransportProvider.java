@@ -11,6 +11,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.CallProgress;
 import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.ModelConnection;
 import org.modelrunner.spi.ModelTransport;
@@ -102,6 +103,38 @@ public final class FakeTransportProvider extends TransportProvider {
    */
   static Behaviour silent() {
     return (m, a, t) -> new CompletableFuture<>();
+  }
+
+  /**
+   * A behaviour that fails with DEADLINE_EXCEEDED at the deadline, as a request that waited in the
+   * coordinator's process (when {@code waits}) or that the model ran on, told by its future ({@link
+   * CallProgress}).
+   */
+  static Behaviour progressing(boolean waits) {
+    return (m, a, t) -> {
+      CompletableFuture<Reply> reply = new Progressing<>(() -> waits);
+      THREADS.schedule(
+          () ->
+              reply.completeExceptionally(
+                  new TransportException(TransportException.Kind.DEADLINE_EXCEEDED, "scripted")),
+          t.toNanos(),
+          TimeUnit.NANOSECONDS);
+      return reply;
+    };
+  }
+
+  /** A future that tells its request's progress. */
+  private static final class Progressing<T> extends CompletableFuture<T> implements CallProgress {
+    private final CallProgress told;
+
+    Progressing(CallProgress told) {
+      this.told = told;
+    }
+
+    @Override
+    public boolean waitsInCoordinator() {
+      return told.waitsInCoordinator();
+    }
   }
 
   /** Returns a behaviour that answers with the given status. */
@@ -199,12 +232,19 @@ public final class FakeTransportProvider extends TransportProvider {
       model.lastThread = Thread.currentThread();
       CompletableFuture<Reply> reply =
           model.call.answer(call.methodName(), call.arguments(), timeout);
-      return tracked(reply.whenComplete((r, e) -> model.inFlight.decrementAndGet()));
+      CompletableFuture<Reply> result =
+          reply instanceof CallProgress told ? new Progressing<>(told) : new CompletableFuture<>();
+      return tracked(reply.whenComplete((r, e) -> model.inFlight.decrementAndGet()), result);
     }
 
     /** A future that fails with CANCELLED if the connection closes first. */
     private <T> CompletableFuture<T> tracked(CompletableFuture<T> answer) {
-      CompletableFuture<T> result = new CompletableFuture<>();
+      return tracked(answer, new CompletableFuture<>());
+    }
+
+    /** Completes {@code result} as {@code answer}, or with CANCELLED if the connection closes. */
+    private <T> CompletableFuture<T> tracked(
+        CompletableFuture<T> answer, CompletableFuture<T> result) {
       if (closed) {
         result.completeExceptionally(cancelled());
         return result;

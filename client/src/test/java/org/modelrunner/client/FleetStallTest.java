@@ -169,6 +169,51 @@ class FleetStallTest {
     assertThat(notCounting()).isEmpty();
   }
 
+  /**
+   * A request that waited in the coordinator's own process until its deadline (as the in-process
+   * transport tells) never reached its model: its timeout is not counted, even when the fan-out's
+   * other models answered; one the model was running is.
+   */
+  @Test
+  void aTimeoutWhoseRequestNeverLeftTheCoordinatorIsNotCounted() throws Exception {
+    String[] names = {"a", "b", "c", "d", "e", "waiting", "running"};
+    for (String name : names) {
+      define(
+          name,
+          switch (name) {
+            case "waiting" -> FakeTransportProvider.progressing(true);
+            case "running" -> FakeTransportProvider.progressing(false);
+            default -> answering(1.0, Duration.ZERO);
+          });
+    }
+    ModelFleet fleet = fleet(builder -> builder.timeoutCooldown(false), names);
+
+    for (int round = 1; round <= 2; round++) {
+      FanOutResult result = fleet.callAndWait(FanOut.of("predict"));
+      assertThat(result.outcome("waiting").orElseThrow().status()).isEqualTo(CallStatus.TIMEOUT);
+    }
+
+    FleetEvent ejected = FleetTesting.nextEvent(events, FleetEvent.Kind.DISCONNECTED);
+    assertThat(ejected.modelId()).isEqualTo("running");
+    assertThat(ejected.code()).isEqualTo("MULTIPLE_TIMEOUT");
+    assertThat(fleet.connectedModelIds()).contains("waiting").doesNotContain("running");
+    ModelStatus waiting = status(fleet, "waiting");
+    assertThat(waiting.consecutiveTimeouts()).isZero();
+    assertThat(waiting.counts().timeouts()).as("still in the counts").isEqualTo(2);
+    assertThat(waiting.lastError())
+        .hasValueSatisfying(e -> assertThat(e).contains("not counted").contains("never reached"));
+    assertThat(notCounting())
+        .as("one warning per fan-out, saying why")
+        .hasSize(2)
+        .allSatisfy(
+            warning ->
+                assertThat(warning)
+                    .startsWith(
+                        "Not counting 1 of the 2 timeout(s) of the fan-out 'predict' against the"
+                            + " models: the request waited for one of the coordinator's own"
+                            + " threads"));
+  }
+
   @Test
   void aFanOutWhoseDeadlineTimerRanLateBlamesNoModel() throws Exception {
     define("quick", answering(1.0, Duration.ZERO));

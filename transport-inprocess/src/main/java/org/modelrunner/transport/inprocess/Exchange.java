@@ -4,6 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.CallProgress;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.TransportException;
 
@@ -28,7 +29,9 @@ final class Exchange implements Runnable {
   /** The encoded request; never modified (it may be shared by every request of a fan-out). */
   final byte[] request;
 
-  final CompletableFuture<Reply> future = new CompletableFuture<>();
+  /** Its answer; it tells whether the request waits (or waited) for a worker. */
+  final Answer future = new Answer();
+
   private final long timeoutNanos;
 
   /**
@@ -84,6 +87,11 @@ final class Exchange implements Runnable {
     return future.isDone();
   }
 
+  /** Returns whether its deadline has passed. */
+  boolean pastDue() {
+    return System.nanoTime() - dueNanos >= 0;
+  }
+
   /** The deadline passed. */
   void expire() {
     if (!future.isDone()) {
@@ -104,8 +112,27 @@ final class Exchange implements Runnable {
     runner.serve(this);
   }
 
-  /** Fails the request. */
+  /**
+   * Fails the request. A request that waited for a worker frees its model before its caller hears
+   * of the failure: the caller may send its next request from its callback (a fleet does), which
+   * found the model still claimed and was refused BUSY.
+   */
   void fail(TransportException failure) {
+    boolean abandoned;
+    synchronized (this) {
+      abandoned = stage == QUEUED;
+      if (abandoned) {
+        stage = ABANDONED;
+      }
+    }
+    if (abandoned) {
+      connection.unlink(this);
+      runner.abandoned(this);
+      future.completeExceptionally(failure);
+      return;
+    }
+    // Not waiting for a worker: completed first, so that a failure (the runner closing, say) wins
+    // over the answer of model code it interrupts.
     future.completeExceptionally(failure);
     finished();
   }
@@ -208,6 +235,19 @@ final class Exchange implements Runnable {
       modelThread = null;
     }
     Thread.interrupted();
+  }
+
+  /**
+   * The future of a request: it says whether the request has waited for a worker without reaching
+   * its model, so that a fleet does not count its timeout against the model.
+   */
+  final class Answer extends CompletableFuture<Reply> implements CallProgress {
+    @Override
+    public boolean waitsInCoordinator() {
+      synchronized (Exchange.this) {
+        return stage == QUEUED || stage == ABANDONED;
+      }
+    }
   }
 
   /** Interrupts the model code running this request, if it is running. */

@@ -248,6 +248,13 @@ final class HostedRunner {
    * reply.
    */
   void serve(Exchange exchange) {
+    if (!exchange.isDone() && exchange.pastDue()) {
+      // It waited for a worker until its deadline: it never reaches the model (its caller has
+      // given up), which frees the worker for requests still in time (an overloaded process
+      // catches up so) and says that the time was lost here, not in the model (CallProgress).
+      exchange.expire();
+      return;
+    }
     if (!exchange.start()) {
       return; // its caller gave up while it waited: the model was freed then
     }

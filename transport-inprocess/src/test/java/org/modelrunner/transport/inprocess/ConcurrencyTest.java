@@ -14,6 +14,7 @@ import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.CallProgress;
 import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.ModelBusyException;
 import org.modelrunner.spi.ModelConnection;
@@ -131,6 +132,55 @@ class ConcurrencyTest {
       Gates.open(gate);
       assertThat(echoWhenFree(transport, toSlow))
           .isEqualTo(Reply.success(Variant.ofString("free")));
+    } finally {
+      Gates.open(gate);
+    }
+  }
+
+  /**
+   * A request whose deadline passes while it waits for a worker never reaches its model, and says
+   * so ({@link CallProgress}): its timeout is the coordinator's delay; one the model was running
+   * says it reached it.
+   */
+  @Test
+  void aRequestThatWaitedForAWorkerPastItsDeadlineNeverReachesTheModelAndSaysSo() throws Exception {
+    String gate = "waited-" + System.nanoTime();
+    try (InProcessRunner runner = InProcessModels.register("waited", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+
+      // Due before any worker can take it: a thread hand-off takes far longer than a microsecond.
+      CompletableFuture<Reply> waited =
+          call(transport, connection, "hold", Duration.ofNanos(1_000), Variant.ofString(gate));
+      assertThat(failure(waited).kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      assertThat(waited).isInstanceOf(CallProgress.class);
+      assertThat(((CallProgress) waited).waitsInCoordinator())
+          .as("it waited for a worker until its deadline")
+          .isTrue();
+      assertThat(echoWhenFree(transport, connection))
+          .isEqualTo(Reply.success(Variant.ofString("free")));
+      assertThat(Gates.entered(gate)).as("the model never ran it").isZero();
+
+      // Its model is free by the time its caller hears of the timeout: a next request sent from
+      // the callback (as a fleet sends it) finds the model free, not BUSY.
+      for (int i = 0; i < 20; i++) {
+        CompletableFuture<CompletableFuture<Reply>> next = new CompletableFuture<>();
+        call(transport, connection, "hold", Duration.ofNanos(1_000), Variant.ofString(gate))
+            .whenComplete(
+                (reply, error) ->
+                    next.complete(call(transport, connection, "echo", Variant.ofString("next"))));
+        assertThat(await(await(next))).isEqualTo(Reply.success(Variant.ofString("next")));
+      }
+      assertThat(Gates.entered(gate)).as("the model never ran them").isZero();
+
+      CompletableFuture<Reply> held =
+          call(transport, connection, "hold", SHORT, Variant.ofString(gate));
+      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+      assertThat(failure(held).kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      assertThat(((CallProgress) held).waitsInCoordinator())
+          .as("the model was running it at its deadline")
+          .isFalse();
     } finally {
       Gates.open(gate);
     }
