@@ -203,5 +203,12 @@ class ProviderRegistryTest {
         .contains("DoesNotExist")
         .contains("NotAWidget")
         .contains("ThrowingConstructor");
+
+    // The service files are read once per type; every load still makes new instances and says
+    // which entries failed.
+    ProviderRegistry<Widget> again = ProviderRegistry.load(Widget.class);
+    assertThat(classes(again.providers())).containsExactly(Loadable.class);
+    assertThat(again.providers().get(0)).isNotSameAs(registry.providers().get(0));
+    assertThat(again.describe()).isEqualTo(description);
   }
 }
