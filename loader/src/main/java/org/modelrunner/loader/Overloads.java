@@ -9,38 +9,44 @@ import java.lang.reflect.Method;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.IntSupplier;
 
 /**
- * The callable methods of one name of an implementation class, and how each is called: through a
- * method handle for its first calls, then through core reflection, shared by every instance of the
- * class.
+ * The callable methods of one name of an implementation class, and how each is called: through core
+ * reflection for the first classes a process hosts, through method handles for the others, shared
+ * by every instance of the class.
  *
  * <p>Why: on Java 17, core reflection calls a method through JNI fifteen times, then generates and
  * defines a class for it on the sixteenth call, in the calling thread. Ten thousand models hosted
  * in one process, each a class of its own (isolated submissions) and called once per tick, all
  * reached that call in the same tick: on two cores, a third to half of the first 40 ticks went over
  * a 100 ms deadline and thousands of healthy models were ejected for timeouts. A method handle has
- * no such step (handles of one shape share their code, whatever the class), but the compiler cannot
- * inline through a handle that is not a constant, and once warm, a fleet of one class calls its
- * methods faster through reflection (the generated class is one call site the compiler inlines). So
- * a method is called through its handle for a number of calls drawn at random for each method (from
- * {@link #HANDLE_CALLS} to twice that), then through reflection: the classes generated for ten
- * thousand methods are spread over thousands of ticks instead of falling in one.
+ * no such step: handles of one shape share their code, whatever the class. Once warm, such a fleet
+ * also runs faster through handles (one shared code path, not a generated class per method): {@code
+ * FanOutBenchmark -Disolated=true} over 10,000 submissions, 18.9 and 23.3 ms a tick against 21.2
+ * and 27.8 ms through reflection.
  *
- * <p>The first {@link #CLASSES_BY_REFLECTION} classes a process hosts are called through reflection
- * from the start: their sixteenth calls cost a few milliseconds at most together, and a handle's
- * first calls cost more than reflection's (a runner's first call after Setup took about 3 ms more).
- * A method whose handle cannot be made (access, or too many parameters for a handle's adapters) is
- * called through reflection too.
+ * <p>The JDK customizes a handle that is not a constant on its 128th call ({@code
+ * java.lang.invoke.MethodHandle.CUSTOMIZE_THRESHOLD}): it generates a class for that handle alone,
+ * in the calling thread. Ten thousand handles reached it in one tick too (on two cores, 11-17 of
+ * ticks 101-200 over a 100 ms deadline, and the ticks after slower: 29-43 against 22-23 ms p50 with
+ * customization turned off), so a method's handle is replaced by a new one every {@link
+ * #RENEWED_AFTER} calls: a few objects, whose adapters' code is shared.
+ *
+ * <p>The first {@link #CLASSES_BY_REFLECTION} classes a process hosts are called through
+ * reflection: their sixteenth calls cost a few milliseconds at most together; a handle's first
+ * calls cost more than reflection's (a runner, which hosts one class, answered its first call after
+ * Setup about 3 ms later); and a fleet of one class, many models of it, calls faster through
+ * reflection, whose generated class is one call site the compiler inlines (1,000 models of one
+ * class, 0.46-0.72 ms a tick against 0.71-1.23 ms through a handle). A method whose handle cannot
+ * be made (access, or too many parameters for a handle's adapters) is called through reflection
+ * too.
  */
 final class Overloads {
-  /** The fewest calls a method takes through its handle before reflection takes over. */
-  static final int HANDLE_CALLS = 2_048;
+  /** A method's handle is replaced by a new one after this many calls (see the class). */
+  static final int RENEWED_AFTER = 64;
 
-  /** How many classes a process calls through reflection from their first call. */
+  /** How many classes a process calls through reflection. */
   static final int CLASSES_BY_REFLECTION = 32;
 
   /** The classes this process has made overloads for. */
@@ -58,27 +64,31 @@ final class Overloads {
 
   private final List<Method> methods;
 
-  /** One per method, in the same order: its handle, or REFLECTION once reflection takes over. */
+  /** One per method, in the same order: its handle, or REFLECTION. */
   private final MethodHandle[] handles;
 
-  /**
-   * One per method: the calls it still takes through its handle. Updated without synchronisation: a
-   * lost update only delays the switch.
-   */
-  private final int[] handleCallsLeft;
+  /** One per method: the handle {@link #handles} are made from (null for reflection). */
+  private final MethodHandle[] direct;
 
   /**
-   * Each method taking {@code handleCalls} calls through its handle (none: reflection only); the
-   * handles are made now, so that a first call does not pay for them (the adapters of a shape not
-   * seen before are generated then, a few milliseconds in a new process).
+   * One per method: its calls through handles. Updated without synchronisation: a lost update only
+   * delays a renewal.
    */
-  Overloads(List<Method> methods, IntSupplier handleCalls) {
+  private final int[] handleCalls;
+
+  /**
+   * Through handles when {@code throughHandles}, else through reflection; the handles are made now,
+   * so that a first call does not pay for them (the adapters of a shape not seen before are
+   * generated then, a few milliseconds in a new process).
+   */
+  Overloads(List<Method> methods, boolean throughHandles) {
     this.methods = List.copyOf(methods);
     this.handles = new MethodHandle[this.methods.size()];
-    this.handleCallsLeft = new int[this.methods.size()];
+    this.direct = new MethodHandle[this.methods.size()];
+    this.handleCalls = new int[this.methods.size()];
     for (int i = 0; i < handles.length; i++) {
-      handleCallsLeft[i] = handleCalls.getAsInt();
-      handles[i] = handleCallsLeft[i] > 0 ? make(this.methods.get(i)) : REFLECTION;
+      direct[i] = throughHandles ? direct(this.methods.get(i)) : null;
+      handles[i] = direct[i] != null ? spread(direct[i], this.methods.get(i)) : REFLECTION;
     }
   }
 
@@ -92,13 +102,9 @@ final class Overloads {
 
   /** As above, counting the classes hosted in {@code classes}; for tests. */
   static Map<String, Overloads> ofClass(Map<String, List<Method>> byName, AtomicInteger classes) {
-    boolean handlesFirst = classes.incrementAndGet() > CLASSES_BY_REFLECTION;
-    IntSupplier handleCalls =
-        handlesFirst
-            ? () -> HANDLE_CALLS + ThreadLocalRandom.current().nextInt(HANDLE_CALLS)
-            : () -> 0;
+    boolean throughHandles = classes.incrementAndGet() > CLASSES_BY_REFLECTION;
     Map<String, Overloads> overloads = new HashMap<>();
-    byName.forEach((name, methods) -> overloads.put(name, new Overloads(methods, handleCalls)));
+    byName.forEach((name, methods) -> overloads.put(name, new Overloads(methods, throughHandles)));
     return Map.copyOf(overloads);
   }
 
@@ -126,8 +132,8 @@ final class Overloads {
     if (handle == REFLECTION) {
       return method.invoke(instance, arguments);
     }
-    if (--handleCallsLeft[index] <= 0) {
-      HANDLES.setRelease(handles, index, REFLECTION); // from the next call on
+    if (++handleCalls[index] % RENEWED_AFTER == 0) {
+      HANDLES.setRelease(handles, index, spread(direct[index], method)); // from the next call on
     }
     try {
       return (Object) handle.invokeExact(instance, arguments);
@@ -136,15 +142,31 @@ final class Overloads {
     }
   }
 
-  private static MethodHandle make(Method method) {
+  /** Returns the handle the next call of the method at {@code index} takes; for tests. */
+  MethodHandle handle(int index) {
+    return (MethodHandle) HANDLES.getAcquire(handles, index);
+  }
+
+  /** The method's own handle, or null if it cannot be made (not accessible). */
+  private static MethodHandle direct(Method method) {
     try {
       return MethodHandles.lookup()
           .unreflect(method) // the method is accessible (callableMethods): no access check
-          .asFixedArity() // a varargs method takes its array as the binder passes it
-          .asSpreader(Object[].class, method.getParameterCount())
-          .asType(SPREAD);
-    } catch (IllegalAccessException | IllegalArgumentException e) {
-      return REFLECTION; // not accessible, or too many parameters for a handle's adapters
+          .asFixedArity(); // a varargs method takes its array as the binder passes it
+    } catch (IllegalAccessException e) {
+      return null;
+    }
+  }
+
+  /**
+   * A new handle that calls {@code direct} with an array of arguments, or REFLECTION if there are
+   * too many parameters for a handle's adapters.
+   */
+  private static MethodHandle spread(MethodHandle direct, Method method) {
+    try {
+      return direct.asSpreader(Object[].class, method.getParameterCount()).asType(SPREAD);
+    } catch (IllegalArgumentException e) {
+      return REFLECTION;
     }
   }
 }
