@@ -137,6 +137,15 @@ public final class HostedModel implements AutoCloseable {
   private Class<?> implementationBase;
   private Map<String, Overloads> methods = Map.of();
 
+  /**
+   * The method name last called and its overloads (a fleet calls the same name every tick, with a
+   * name shared by its requests): found without the look-up in the class's table, whose keys are
+   * the class's own. Guarded by the claim, as {@link #methods}.
+   */
+  private String lastMethodName;
+
+  private Overloads lastOverloads;
+
   private HostedModel(Builder builder) {
     this.submission = builder.submission;
     this.ownsSubmission = builder.ownsSubmission;
@@ -399,6 +408,7 @@ public final class HostedModel implements AutoCloseable {
       implementationBase = base;
       instance = created;
       methods = CALLABLE_METHODS.get(type);
+      lastMethodName = null;
       LOG.log(
           System.Logger.Level.INFO,
           "Created {0} as the implementation of {1}",
@@ -505,6 +515,7 @@ public final class HostedModel implements AutoCloseable {
   }
 
   /** A call by the holder of the claim. */
+  @SuppressWarnings("ReferenceEquality") // the last name: the same instance, or a look-up
   Reply callClaimed(String methodName, Arguments decoded, PendingArguments pending) {
     if (instance == null) {
       return Reply.of(StatusCode.FAILED_PRECONDITION, StatusMessages.SETUP_NOT_CALLED);
@@ -514,7 +525,14 @@ public final class HostedModel implements AutoCloseable {
     }
     // The method first, then its arguments: the Python runner looks the method up before it
     // decodes them, so an unknown method is BAD_IMPLEMENTATION whatever its arguments.
-    Overloads overloads = methods.get(methodName);
+    Overloads overloads;
+    if (methodName == lastMethodName) {
+      overloads = lastOverloads;
+    } else {
+      overloads = methods.get(methodName);
+      lastMethodName = methodName;
+      lastOverloads = overloads;
+    }
     if (overloads == null) {
       return Reply.of(
           StatusCode.BAD_IMPLEMENTATION,
@@ -728,6 +746,7 @@ public final class HostedModel implements AutoCloseable {
     Object dropped = instance;
     instance = null;
     methods = Map.of();
+    lastMethodName = null;
     if (dropped instanceof AutoCloseable closeable) {
       ClassLoader previous = Thread.currentThread().getContextClassLoader();
       Thread.currentThread().setContextClassLoader(submission.classLoader());
