@@ -61,18 +61,26 @@ public final class ProviderRegistry<P extends Provider> {
     }
     List<P> found = new ArrayList<>();
     List<String> failures = new ArrayList<>();
-    Iterator<P> iterator = ServiceLoader.load(type, loader).iterator();
+    drain(ServiceLoader.load(type, loader).iterator(), found, failures);
+    return of(type, found, failures);
+  }
+
+  /**
+   * Takes every element of a service loader's iterator into {@code found}, and the description of
+   * each entry that fails to load into {@code failures} (the iterator goes on past them).
+   */
+  private static <T> void drain(
+      Iterator<? extends T> iterator, List<T> found, List<String> failures) {
     while (true) {
       try {
         if (!iterator.hasNext()) {
-          break;
+          return;
         }
         found.add(iterator.next());
       } catch (ServiceConfigurationError e) {
         failures.add("failed to load: " + e.getMessage());
       }
     }
-    return of(type, found, failures);
   }
 
   /** The providers of a type its own class loader lists, and the entries that failed to load. */
@@ -85,18 +93,10 @@ public final class ProviderRegistry<P extends Provider> {
         protected Located computeValue(Class<?> type) {
           List<ServiceLoader.Provider<?>> providers = new ArrayList<>();
           List<String> failures = new ArrayList<>();
-          Iterator<? extends ServiceLoader.Provider<?>> iterator =
-              ServiceLoader.load(type, type.getClassLoader()).stream().iterator();
-          while (true) {
-            try {
-              if (!iterator.hasNext()) {
-                break;
-              }
-              providers.add(iterator.next());
-            } catch (ServiceConfigurationError e) {
-              failures.add("failed to load: " + e.getMessage());
-            }
-          }
+          drain(
+              ServiceLoader.load(type, type.getClassLoader()).stream().iterator(),
+              providers,
+              failures);
           return new Located(List.copyOf(providers), List.copyOf(failures));
         }
       };
