@@ -36,7 +36,7 @@ public final class ProviderRegistry<P extends Provider> {
    * Loads the providers of {@code type} through the class loader of {@code type} itself (so that a
    * provider is always of the same {@code type} as the caller's), creating new instances. The
    * service files are read once per type: that class loader's services do not change, and reading
-   * them took a hundred microseconds, for every model of ten thousand each making its converter.
+   * them took about 60 µs for each converter, which ten thousand models each make.
    */
   public static <P extends Provider> ProviderRegistry<P> load(Class<P> type) {
     Objects.requireNonNull(type, "type");
