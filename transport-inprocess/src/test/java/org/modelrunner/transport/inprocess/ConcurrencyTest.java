@@ -150,9 +150,9 @@ class ConcurrencyTest {
         ModelConnection connection = transport.connect(runner.endpoint())) {
       TestModels.setUp(connection);
 
-      // Due before any worker can take it: a thread hand-off takes far longer than a microsecond.
+      // Due a nanosecond after it is sent: before any worker can take it (the clock moves on).
       CompletableFuture<Reply> waited =
-          call(transport, connection, "hold", Duration.ofNanos(1_000), Variant.ofString(gate));
+          call(transport, connection, "hold", Duration.ofNanos(1), Variant.ofString(gate));
       assertThat(failure(waited).kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
       assertThat(waited).isInstanceOf(CallProgress.class);
       assertThat(((CallProgress) waited).waitsInCoordinator())
@@ -166,7 +166,7 @@ class ConcurrencyTest {
       // the callback (as a fleet sends it) finds the model free, not BUSY.
       for (int i = 0; i < 20; i++) {
         CompletableFuture<CompletableFuture<Reply>> next = new CompletableFuture<>();
-        call(transport, connection, "hold", Duration.ofNanos(1_000), Variant.ofString(gate))
+        call(transport, connection, "hold", Duration.ofNanos(1), Variant.ofString(gate))
             .whenComplete(
                 (reply, error) ->
                     next.complete(call(transport, connection, "echo", Variant.ofString("next"))));
