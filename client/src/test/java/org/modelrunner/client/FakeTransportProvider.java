@@ -106,19 +106,15 @@ public final class FakeTransportProvider extends TransportProvider {
   }
 
   /**
-   * A behaviour that fails with DEADLINE_EXCEEDED at the deadline, as a request that waited in the
-   * coordinator's process (when {@code waits}) or that the model ran on, told by its future ({@link
-   * CallProgress}).
+   * A behaviour that fails at once with DEADLINE_EXCEEDED, as a request that waited in the
+   * coordinator's process until its deadline (when {@code waits}) or that the model ran past it,
+   * told by its future ({@link CallProgress}); at once, so that no timing is involved.
    */
   static Behaviour progressing(boolean waits) {
     return (m, a, t) -> {
       CompletableFuture<Reply> reply = new Progressing<>(() -> waits);
-      THREADS.schedule(
-          () ->
-              reply.completeExceptionally(
-                  new TransportException(TransportException.Kind.DEADLINE_EXCEEDED, "scripted")),
-          t.toNanos(),
-          TimeUnit.NANOSECONDS);
+      reply.completeExceptionally(
+          new TransportException(TransportException.Kind.DEADLINE_EXCEEDED, "scripted"));
       return reply;
     };
   }
