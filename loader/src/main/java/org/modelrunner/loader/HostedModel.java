@@ -137,15 +137,6 @@ public final class HostedModel implements AutoCloseable {
   private Class<?> implementationBase;
   private Map<String, Overloads> methods = Map.of();
 
-  /**
-   * The method name last called and its overloads (a fleet calls the same name every tick, with a
-   * name shared by its requests): found without the look-up in the class's table, whose keys are
-   * the class's own. Guarded by the claim, as {@link #methods}.
-   */
-  private String lastMethodName;
-
-  private Overloads lastOverloads;
-
   private HostedModel(Builder builder) {
     this.submission = builder.submission;
     this.ownsSubmission = builder.ownsSubmission;
@@ -408,7 +399,6 @@ public final class HostedModel implements AutoCloseable {
       implementationBase = base;
       instance = created;
       methods = CALLABLE_METHODS.get(type);
-      lastMethodName = null;
       LOG.log(
           System.Logger.Level.INFO,
           "Created {0} as the implementation of {1}",
@@ -432,9 +422,9 @@ public final class HostedModel implements AutoCloseable {
 
   /**
    * The callable methods of each implementation class, by name, with what calls them ({@link
-   * Overloads}: a method handle first, then reflection), made once per class and shared by its
-   * instances: a fleet of one class looks its calls up in one table that stays in the cache, not in
-   * one table per model.
+   * Overloads}: reflection, or method handles past a process's first classes), made once per class
+   * and shared by its instances: a fleet of one class looks its calls up in one table that stays in
+   * the cache, not in one table per model.
    */
   private static final ClassValue<Map<String, Overloads>> CALLABLE_METHODS =
       new ClassValue<>() {
@@ -515,7 +505,6 @@ public final class HostedModel implements AutoCloseable {
   }
 
   /** A call by the holder of the claim. */
-  @SuppressWarnings("ReferenceEquality") // the last name: the same instance, or a look-up
   Reply callClaimed(String methodName, Arguments decoded, PendingArguments pending) {
     if (instance == null) {
       return Reply.of(StatusCode.FAILED_PRECONDITION, StatusMessages.SETUP_NOT_CALLED);
@@ -525,14 +514,7 @@ public final class HostedModel implements AutoCloseable {
     }
     // The method first, then its arguments: the Python runner looks the method up before it
     // decodes them, so an unknown method is BAD_IMPLEMENTATION whatever its arguments.
-    Overloads overloads;
-    if (methodName == lastMethodName) {
-      overloads = lastOverloads;
-    } else {
-      overloads = methods.get(methodName);
-      lastMethodName = methodName;
-      lastOverloads = overloads;
-    }
+    Overloads overloads = methods.get(methodName);
     if (overloads == null) {
       return Reply.of(
           StatusCode.BAD_IMPLEMENTATION,
@@ -746,7 +728,6 @@ public final class HostedModel implements AutoCloseable {
     Object dropped = instance;
     instance = null;
     methods = Map.of();
-    lastMethodName = null;
     if (dropped instanceof AutoCloseable closeable) {
       ClassLoader previous = Thread.currentThread().getContextClassLoader();
       Thread.currentThread().setContextClassLoader(submission.classLoader());

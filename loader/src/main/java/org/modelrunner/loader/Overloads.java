@@ -28,8 +28,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>The JDK customizes a handle that is not a constant on its 128th call ({@code
  * java.lang.invoke.MethodHandle.CUSTOMIZE_THRESHOLD}): it generates a class for that handle alone,
- * in the calling thread. Ten thousand handles reached it in one tick too (on two cores, 11-17 of
- * ticks 101-200 over a 100 ms deadline, and the ticks after slower: 29-43 against 22-23 ms p50 with
+ * in the calling thread. Ten thousand handles reached it in one tick too (on two cores, 15 and 17
+ * of ticks 101-300 over a 100 ms deadline, and those ticks slower: 29-43 against 22-23 ms p50 with
  * customization turned off), so a method's handle is replaced by a new one every {@link
  * #RENEWED_AFTER} calls: a few objects, whose adapters' code is shared.
  *
@@ -38,9 +38,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * calls cost more than reflection's (a runner, which hosts one class, answered its first call after
  * Setup about 3 ms later); and a fleet of one class, many models of it, calls faster through
  * reflection, whose generated class is one call site the compiler inlines (1,000 models of one
- * class, 0.46-0.72 ms a tick against 0.71-1.23 ms through a handle). A method whose handle cannot
- * be made (access, or too many parameters for a handle's adapters) is called through reflection
- * too.
+ * class, 0.46-0.72 ms a tick against 0.71-1.23 ms through a handle, measured before the handles'
+ * renewal). A method whose handle cannot be made (access, or too many parameters for a handle's
+ * adapters) is called through reflection too.
  */
 final class Overloads {
   /** A method's handle is replaced by a new one after this many calls (see the class). */

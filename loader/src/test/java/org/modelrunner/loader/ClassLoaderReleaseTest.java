@@ -25,7 +25,7 @@ class ClassLoaderReleaseTest {
 
   @Test
   void aModelCalledThroughMethodHandlesLetsItsClassLoaderBeCollectedToo() throws Exception {
-    // Past the first classes of a process, a model's methods are called through handles first.
+    // Past the first classes of a process, a model's methods are called through method handles.
     for (int i = 0; i <= Overloads.CLASSES_BY_REFLECTION; i++) {
       Overloads.ofClass(Map.of());
     }
