@@ -4,11 +4,14 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
-import java.util.ArrayList;
+import java.util.AbstractQueue;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -18,6 +21,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.ToLongFunction;
+import java.util.stream.Stream;
 
 /**
  * The shared pool of threads that run model code for every in-process runner: a few workers (as
@@ -45,16 +49,16 @@ import java.util.function.ToLongFunction;
  *
  * A worker that takes a request while others wait takes a few more with it ({@link #BATCH} at most,
  * and at most half of those waiting, the rest left to the other workers) and runs them in turn: the
- * workers then take their requests from the queue a few at a time, not each one (with its locks and
- * its count, which every worker and sender update), and two workers seldom run requests next to
- * each other in a fan-out, whose results share cache lines. A fan-out over ten thousand in-process
- * models that answer at once takes about a third less processor time so ({@code FanOutBenchmark} on
- * two cores: 2.4-2.6 against 3.3-3.7 µs per call). A request a worker has taken but not started is
- * given back by the watcher when the worker has been inside its current request for longer than
- * {@link #HAND_OFF_NANOS} (hung, handed off, or merely slow), or by the worker when a request fails
- * with an exception; requests given back are taken before the queue (they were next), by any
- * worker. A slow model therefore delays the rest of its worker's batch by about the hand-off time
- * and the watcher's period at most, never for its whole call.
+ * workers then take their requests from the queue a few at a time, not each one (with its count,
+ * which every worker and sender update), and two workers seldom run requests next to each other in
+ * a fan-out, whose results share cache lines. A fan-out over ten thousand in-process models that
+ * answer at once takes about a third less processor time so ({@code FanOutBenchmark} on two cores:
+ * 2.4-2.6 against 3.3-3.7 µs per call). A request a worker has taken but not started is given back
+ * by the watcher when the worker has been inside its current request for longer than {@link
+ * #HAND_OFF_NANOS} (hung, handed off, or merely slow), or by the worker when a request fails with
+ * an exception; requests given back are taken before the queue (they were next), by any worker. A
+ * slow model therefore delays the rest of its worker's batch by about the hand-off time and the
+ * watcher's period at most, never for its whole call.
  *
  * <h2>What the watcher costs</h2>
  *
@@ -221,27 +225,52 @@ final class ModelWorkers extends ThreadPoolExecutor {
    * The queue of requests: a worker that takes one while others wait takes a {@link Batch} of a few
    * (see the class comment). Requests given back from a batch go first, ahead of the queue: they
    * were next.
+   *
+   * <p>It holds no lock, and wakes workers as a {@link LinkedBlockingQueue} does, not for every
+   * request (each wake is a system call, and a woken worker that finds nothing sleeps again): a
+   * sender queues its request with a compare-and-set and wakes one sleeping worker if the queue was
+   * empty; a worker that takes a request and leaves others wakes one more. A worker that finds no
+   * request says it sleeps, looks once more, and only then parks; a sender queues its request, then
+   * looks for a sleeper: one of the two sees the other's step (volatile order). The count lags the
+   * queue by a step at most, and the step that brings it up or down is the one that wakes, so no
+   * request is left waiting while every worker sleeps. (The blocking queue took two locks per
+   * request, one of them the workers' own: the thread that dispatched a fan-out spent about half
+   * its time there.)
    */
-  private static final class WorkQueue extends LinkedBlockingQueue<Runnable> {
-    private static final long serialVersionUID = 1L;
+  private static final class WorkQueue extends AbstractQueue<Runnable>
+      implements BlockingQueue<Runnable> {
+    private final ConcurrentLinkedQueue<Runnable> queued = new ConcurrentLinkedQueue<>();
 
-    /**
-     * Queued for each request given back, to wake a worker that waits for the queue; a worker that
-     * takes it takes the requests given back instead.
-     */
-    private static final Runnable WAKE = () -> {};
-
-    /** The {@link #WAKE}s in the queue. */
-    @SuppressWarnings("serial")
-    private final AtomicInteger wakes = new AtomicInteger();
+    /** The number of requests in {@link #queued}: a linked queue counts by walking. */
+    private final AtomicInteger count = new AtomicInteger();
 
     /** Requests given back from batches, taken before the queue. */
-    @SuppressWarnings("serial")
     private final ConcurrentLinkedQueue<Runnable> givenBack = new ConcurrentLinkedQueue<>();
 
+    /** The workers parked for want of requests, woken in turn. */
+    private final ConcurrentLinkedQueue<Thread> sleepers = new ConcurrentLinkedQueue<>();
+
     /** The pool, set once it is built (before any request). */
-    @SuppressWarnings("serial")
     private ModelWorkers pool;
+
+    @Override
+    public boolean offer(Runnable request) {
+      queued.offer(request); // throws on null
+      if (count.getAndIncrement() <= 0) {
+        wakeOne(); // the queue was empty: the workers may sleep
+      }
+      return true;
+    }
+
+    @Override
+    public void put(Runnable request) {
+      offer(request);
+    }
+
+    @Override
+    public boolean offer(Runnable request, long timeout, TimeUnit unit) {
+      return offer(request);
+    }
 
     @Override
     public Runnable take() throws InterruptedException {
@@ -250,72 +279,129 @@ final class ModelWorkers extends ThreadPoolExecutor {
         if (again != null) {
           return again;
         }
-        Runnable first = super.take();
-        if (first != WAKE) {
+        Runnable first = pollQueued();
+        if (first != null) {
           return batchFrom(first);
         }
-        wakes.decrementAndGet();
+        sleep(false, 0);
       }
     }
 
     @Override
     public Runnable poll(long timeout, TimeUnit unit) throws InterruptedException {
-      Runnable again = givenBack.poll();
-      if (again != null) {
-        return again;
+      long deadline = System.nanoTime() + unit.toNanos(timeout);
+      while (true) {
+        Runnable request = poll();
+        if (request != null || !sleep(true, deadline)) {
+          return request;
+        }
       }
-      return woken(super.poll(timeout, unit));
     }
 
     @Override
     public Runnable poll() {
       Runnable again = givenBack.poll();
-      if (again != null) {
-        return again;
-      }
-      return woken(super.poll());
+      return again != null ? again : pollQueued();
     }
 
-    /** Returns {@code first}, or for a {@link #WAKE} a request given back (or null). */
-    private Runnable woken(Runnable first) {
-      if (first != WAKE) {
-        return first;
+    private Runnable pollQueued() {
+      Runnable request = queued.poll();
+      if (request != null && count.decrementAndGet() > 0) {
+        wakeOne(); // more wait: another worker may take them
       }
-      wakes.decrementAndGet();
-      return givenBack.poll();
+      return request;
+    }
+
+    @Override
+    public Runnable peek() {
+      Runnable again = givenBack.peek();
+      return again != null ? again : queued.peek();
+    }
+
+    /**
+     * Parks the current worker until a request may wait, or until {@code deadline} if {@code
+     * timed}; returns false if the deadline passed.
+     */
+    private boolean sleep(boolean timed, long deadline) throws InterruptedException {
+      long left = timed ? deadline - System.nanoTime() : 1;
+      if (left <= 0) {
+        return false;
+      }
+      Thread self = Thread.currentThread();
+      sleepers.offer(self);
+      if (isEmpty()) { // looked at after saying it sleeps: a request queued before is seen here
+        if (timed) {
+          LockSupport.parkNanos(this, left);
+        } else {
+          LockSupport.park(this);
+        }
+      }
+      if (!sleepers.remove(self) && !isEmpty()) {
+        // A sender took this worker to wake it; should it leave now (interrupted, or its time
+        // up) or find the request taken, the request that woke it must not wait for a sleeper.
+        wakeOne();
+      }
+      if (Thread.interrupted()) {
+        throw new InterruptedException();
+      }
+      return true;
+    }
+
+    /** Wakes one sleeping worker, if any. */
+    private void wakeOne() {
+      Thread sleeper = sleepers.poll();
+      if (sleeper != null) {
+        LockSupport.unpark(sleeper);
+      }
     }
 
     /** Returns the number of requests that wait: queued or given back. */
     @Override
     public int size() {
-      return Math.max(0, super.size() - wakes.get()) + givenBack.size();
+      return Math.max(0, count.get()) + givenBack.size();
     }
 
     @Override
     public boolean isEmpty() {
-      return size() == 0;
+      return givenBack.isEmpty() && queued.isEmpty();
     }
 
-    /**
-     * Moves requests waiting to {@code sink} (the pool stops), those given back first; no wake-up
-     * mark. ({@code drainTo(sink)} comes here too.)
-     */
+    @Override
+    public int remainingCapacity() {
+      return Integer.MAX_VALUE;
+    }
+
+    @Override
+    public boolean remove(Object request) {
+      if (givenBack.remove(request)) {
+        return true;
+      }
+      if (queued.remove(request)) {
+        count.decrementAndGet();
+        return true;
+      }
+      return false;
+    }
+
+    /** The requests that wait, those given back first; its {@code remove} is not supported. */
+    @Override
+    public Iterator<Runnable> iterator() {
+      return Collections.unmodifiableCollection(
+              Stream.concat(givenBack.stream(), queued.stream()).toList())
+          .iterator();
+    }
+
+    @Override
+    public int drainTo(Collection<? super Runnable> sink) {
+      return drainTo(sink, Integer.MAX_VALUE);
+    }
+
+    /** Moves requests waiting to {@code sink} (the pool stops), those given back first. */
     @Override
     public int drainTo(Collection<? super Runnable> sink, int most) {
       int moved = 0;
-      for (Runnable again; moved < most && (again = givenBack.poll()) != null; ) {
-        sink.add(again);
-        moved++;
-      }
-      List<Runnable> queued = new ArrayList<>();
-      super.drainTo(queued, most - moved);
-      for (Runnable request : queued) {
-        if (request == WAKE) {
-          wakes.decrementAndGet();
-        } else {
-          sink.add(request);
-          moved++;
-        }
+      for (Runnable request; moved < most && (request = poll()) != null; moved++) {
+        sink.add(request);
       }
       return moved;
     }
@@ -324,35 +410,26 @@ final class ModelWorkers extends ThreadPoolExecutor {
     void giveBack(List<Runnable> requests) {
       givenBack.addAll(requests);
       for (int i = 0; i < requests.size(); i++) {
-        wakes.incrementAndGet();
-        offer(WAKE);
+        wakeOne();
       }
     }
 
     /** Returns {@code first}, or a batch of it and a few more if many wait. */
     private Runnable batchFrom(Runnable first) {
-      int more = Math.min(BATCH - 1, super.size() / 2);
+      int more = Math.min(BATCH - 1, count.get() / 2);
       if (more <= 0) {
         return first;
       }
-      List<Runnable> items = new ArrayList<>(more + 1);
-      items.add(first);
-      super.drainTo(items, more);
-      for (int i = 1; i < items.size(); i++) {
-        if (items.get(i) == WAKE) { // meant for a request given back: this worker takes it instead
-          wakes.decrementAndGet();
-          Runnable again = givenBack.poll();
-          if (again == null) {
-            items.remove(i--);
-          } else {
-            items.set(i, again);
-          }
-        }
+      Runnable[] items = new Runnable[more + 1];
+      items[0] = first;
+      int taken = 1;
+      for (Runnable next; taken <= more && (next = pollQueued()) != null; ) {
+        items[taken++] = next;
       }
-      if (items.size() == 1) {
+      if (taken == 1) {
         return first;
       }
-      Batch batch = new Batch(items.toArray(new Runnable[0]), this);
+      Batch batch = new Batch(taken == items.length ? items : Arrays.copyOf(items, taken), this);
       // Seen by the watcher before it looks for requests that wait: they are no longer queued.
       ((Worker) Thread.currentThread()).batch = batch;
       pool.wakeWatcher();

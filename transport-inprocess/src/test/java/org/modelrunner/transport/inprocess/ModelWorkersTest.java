@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -59,6 +61,33 @@ class ModelWorkersTest {
               assertThat(workers.getCorePoolSize()).isEqualTo(ModelWorkers.BASE_WORKERS);
               assertThat(workers.liveWorkers()).isLessThanOrEqualTo(ModelWorkers.BASE_WORKERS);
             });
+  }
+
+  @Test
+  void noRequestIsLeftWaitingWhileTheWorkersSleep() throws Exception {
+    // Rounds of a few requests from two senders at once, each round awaited before the next: the
+    // last request of a round has no later one to wake a worker for it, and the workers go to
+    // sleep and wake up again around every round.
+    ExecutorService senders = Executors.newFixedThreadPool(2);
+    try {
+      for (int round = 0; round < 3_000; round++) {
+        int each = 1 + round % 8;
+        CountDownLatch done = new CountDownLatch(2 * each);
+        for (int sender = 0; sender < 2; sender++) {
+          senders.execute(
+              () -> {
+                for (int i = 0; i < each; i++) {
+                  workers.execute(done::countDown);
+                }
+              });
+        }
+        assertThat(done.await(10, TimeUnit.SECONDS))
+            .as("every request of round %d ran", round)
+            .isTrue();
+      }
+    } finally {
+      senders.shutdownNow();
+    }
   }
 
   @Test
