@@ -118,7 +118,11 @@ final class WireFormat {
    * on thousands of models is decoded once (and keeps its cached hash code for each model's method
    * look-up), and its bytes are compared with one entry that stays in the processor's cache, not
    * with one per runner. A name maps to one of a few slots by its bytes; a slot holds an immutable
-   * entry, so any thread may use the cache.
+   * entry, so any thread may use the cache. A cached name is the JVM's canonical string ({@link
+   * String#intern}), the very object reflection gives as a method's name: a model's method table,
+   * keyed by those names, finds it by identity, without comparing its bytes with the key's (each
+   * model's key being a line of memory of its own to fetch, in a fan-out over thousands of isolated
+   * models).
    */
   private static final class NameCache {
     private static final int SLOTS = 64; // a power of two
@@ -147,7 +151,7 @@ final class WireFormat {
           && Arrays.equals(array, start, start + length, entry.encoded, 0, entry.encoded.length)) {
         return entry.decoded;
       }
-      String name = new String(array, start, length, StandardCharsets.UTF_8);
+      String name = new String(array, start, length, StandardCharsets.UTF_8).intern();
       slots.lazySet(slot, new Entry(Arrays.copyOfRange(array, start, start + length), name));
       return name;
     }

@@ -85,6 +85,17 @@ class WireFormatTest {
   }
 
   @Test
+  void aMethodNameDecodesToTheStringReflectionGivesAsTheMethodsName() throws Exception {
+    // A model's method table is keyed by Method.getName(): found by identity, not by its bytes.
+    String reflected = Object.class.getMethod("hashCode").getName();
+    for (int i = 0; i < 2; i++) { // the name decoded first, then the one from the cache
+      String decoded =
+          WireFormat.decodeRequest(request(WireFormat.CALL, "hashCode", Arguments.none())).name();
+      assertThat(decoded).as("decode %d", i + 1).isSameAs(reflected);
+    }
+  }
+
+  @Test
   void decodedVariantsNeverShareTheMessagesBytes() {
     byte[] message =
         request(WireFormat.CALL, "m", Arguments.builder().add(Variant.ofString("abc")).build());
