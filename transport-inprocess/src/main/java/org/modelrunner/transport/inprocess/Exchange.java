@@ -39,7 +39,7 @@ final class Exchange implements Runnable {
    */
   long dueNanos;
 
-  /** The runner that accepted it; published to other threads by the executor or the timer. */
+  /** The runner whose model it claimed; set under its lock (see {@link #claim}). */
   HostedRunner runner;
 
   /** Its claim on the runner's model; published with {@link #runner}. */
@@ -58,10 +58,30 @@ final class Exchange implements Runnable {
   /** Where it is on its way to the model; guarded by this. */
   private byte stage = NEW;
 
+  /** Not yet claimed the model. */
   private static final byte NEW = 0;
+
+  /** Waits for a worker. */
   private static final byte QUEUED = 1;
+
+  /** A worker runs it. */
   private static final byte RUNNING = 2;
+
+  /**
+   * Failed while it waited for a worker, or before it claimed the model: its model was freed (or
+   * never claimed), and it never runs.
+   */
   private static final byte ABANDONED = 3;
+
+  /** Holds the model, on its way to the workers. */
+  private static final byte CLAIMED = 4;
+
+  /**
+   * Holds the model, and waits for a fault's latency or for the end of a hang: a failure then does
+   * not free the model, which stays busy until the wait ends, as a model behind a slow network or a
+   * hung model would.
+   */
+  private static final byte DELAYED = 5;
 
   Exchange(
       InProcessConnection connection,
@@ -113,22 +133,28 @@ final class Exchange implements Runnable {
   }
 
   /**
-   * Fails the request. A request that waited for a worker frees its model before its caller hears
-   * of the failure: the caller may send its next request from its callback (a fleet does), which
-   * found the model still claimed and was refused BUSY.
+   * Fails the request. A request that holds its model on its way to it (it waits for a worker)
+   * frees it before its caller hears of the failure: the caller may send its next request from its
+   * callback (a fleet does), which found the model still claimed and was refused BUSY.
    */
   void fail(TransportException failure) {
     boolean abandoned;
     synchronized (this) {
-      abandoned = stage == QUEUED;
-      if (abandoned) {
-        stage = ABANDONED;
+      if (stage == ABANDONED) {
+        return; // failed already: whoever abandoned it answers it, once its model is free
+      }
+      abandoned = stage == QUEUED || stage == CLAIMED;
+      if (abandoned || stage == NEW) {
+        stage = ABANDONED; // a request not claimed yet never will be (see claim)
       }
     }
     if (abandoned) {
-      connection.unlink(this);
-      runner.abandoned(this);
-      future.completeExceptionally(failure);
+      try {
+        connection.unlink(this);
+        runner.abandoned(this);
+      } finally {
+        future.completeExceptionally(failure);
+      }
       return;
     }
     // Not waiting for a worker: completed first, so that a failure (the runner closing, say) wins
@@ -145,7 +171,7 @@ final class Exchange implements Runnable {
     connection.unlink(this);
     boolean abandoned;
     synchronized (this) {
-      abandoned = stage == QUEUED;
+      abandoned = stage == QUEUED || stage == CLAIMED;
       if (abandoned) {
         stage = ABANDONED;
       } else if (modelThread != null) {
@@ -161,16 +187,56 @@ final class Exchange implements Runnable {
 
   /**
    * Returns whether this request holds the model of {@code runner}: claimed, and not released. Read
-   * under its lock, which the sender takes after it claims (queued) and the worker before the model
+   * under its lock, which the sender holds while it claims and the worker takes before the model
    * runs (started).
    */
   synchronized boolean holds(HostedRunner runner) {
     return this.runner == runner && claim != null && !claim.isAnswered();
   }
 
-  /** Records that the request waits for a worker. */
-  synchronized void queued() {
+  /**
+   * Claims the model of {@code runner} for this request, unless the request has failed already (its
+   * deadline passed, or its connection closed, before it got here): it then never claims it. Once
+   * claimed, a failure frees the model before the caller hears of it (see {@link #fail}), whichever
+   * thread fails it: the claim and that check are one step under this request's lock.
+   *
+   * @return the claim, granted or refused, or null if the request failed before
+   */
+  synchronized RunnerCore.Claim claim(RunnerCore core, HostedRunner runner) {
+    if (stage != NEW) {
+      return null;
+    }
+    RunnerCore.Claim granted = core.claim();
+    if (granted.isGranted()) {
+      this.claim = granted;
+      this.runner = runner;
+      stage = CLAIMED;
+    }
+    return granted;
+  }
+
+  /**
+   * Records that the request, which holds its model, waits for a fault's latency or for the end of
+   * a hang ({@link #DELAYED}); returns false if it failed meanwhile (its model was freed then).
+   */
+  synchronized boolean delayed() {
+    if (stage != CLAIMED) {
+      return false;
+    }
+    stage = DELAYED;
+    return true;
+  }
+
+  /**
+   * Records that the request, which holds its model, waits for a worker; returns false if it failed
+   * meanwhile and its model was freed then: it is not to be handed to the workers.
+   */
+  synchronized boolean queued() {
+    if (stage != CLAIMED && stage != DELAYED) {
+      return false;
+    }
     stage = QUEUED;
+    return true;
   }
 
   /**
@@ -179,7 +245,7 @@ final class Exchange implements Runnable {
    * it can be interrupted.
    */
   synchronized boolean start() {
-    if (stage == ABANDONED) {
+    if (stage != QUEUED) { // abandoned
       return false;
     }
     stage = RUNNING;

@@ -165,13 +165,14 @@ final class HostedRunner {
                   + " bytes"));
       return;
     }
-    RunnerCore.Claim claim = core.claim();
+    RunnerCore.Claim claim = exchange.claim(core, this);
+    if (claim == null) {
+      return; // it failed before it got here (its deadline passed): it never holds the model
+    }
     if (!claim.isGranted()) {
       exchange.fail(claim.refusal() == RunnerCore.Refusal.BUSY ? busy() : unavailable());
       return;
     }
-    exchange.claim = claim;
-    exchange.runner = this;
     if (claimedThrough != exchange.connection) {
       claimedThrough = exchange.connection;
       if (exchange.isDone()) { // its connection may have closed meanwhile: not to be kept reachable
@@ -194,6 +195,9 @@ final class HostedRunner {
       return;
     }
     long latency = plan.latencyNanos;
+    if ((latency > 0 || action == Action.HANG) && !exchange.delayed()) {
+      return; // it failed meanwhile, and its model was freed then
+    }
     if (latency > 0) {
       shared.timer.schedule(
           new DeadlineTimer.Timed() {
@@ -234,7 +238,9 @@ final class HostedRunner {
   }
 
   private void dispatch(Exchange exchange) {
-    exchange.queued();
+    if (!exchange.queued()) {
+      return; // it failed meanwhile, and its model was freed then
+    }
     try {
       shared.workers.execute(exchange);
     } catch (RejectedExecutionException e) {

@@ -164,7 +164,7 @@ class ConcurrencyTest {
 
       // Its model is free by the time its caller hears of the timeout: a next request sent from
       // the callback (as a fleet sends it) finds the model free, not BUSY.
-      for (int i = 0; i < 20; i++) {
+      for (int i = 0; i < 500; i++) {
         CompletableFuture<CompletableFuture<Reply>> next = new CompletableFuture<>();
         call(transport, connection, "hold", Duration.ofNanos(1), Variant.ofString(gate))
             .whenComplete(
