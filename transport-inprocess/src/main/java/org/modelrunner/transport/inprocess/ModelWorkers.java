@@ -234,8 +234,9 @@ final class ModelWorkers extends ThreadPoolExecutor {
    * looks for a sleeper: one of the two sees the other's step (volatile order). The count lags the
    * queue by a step at most, and the step that brings it up or down is the one that wakes, so no
    * request is left waiting while every worker sleeps. (The blocking queue took two locks per
-   * request, one of them the workers' own: the thread that dispatched a fan-out spent about half
-   * its time there.)
+   * request, one of them the workers' own. Without them, {@code FanOutBenchmark} over 10,000 models
+   * of one class on two cores: 10.5-11.1 against 12.2-14.7 ms a tick, 2.0-2.1 against 2.3-2.6 µs of
+   * processor time a call.)
    */
   private static final class WorkQueue extends AbstractQueue<Runnable>
       implements BlockingQueue<Runnable> {
