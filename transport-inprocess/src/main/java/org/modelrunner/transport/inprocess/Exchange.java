@@ -73,7 +73,7 @@ final class Exchange implements Runnable {
    */
   private static final byte ABANDONED = 3;
 
-  /** Holds the model, on its way to the workers. */
+  /** Holds the model, on its way to a fault's latency or hang, or to the workers. */
   private static final byte CLAIMED = 4;
 
   /**
@@ -200,9 +200,11 @@ final class Exchange implements Runnable {
    * claimed, a failure frees the model before the caller hears of it (see {@link #fail}), whichever
    * thread fails it: the claim and that check are one step under this request's lock.
    *
+   * @param queued whether the request goes to the workers at once: it then waits for one from now
+   *     on ({@link #queued}), else it is {@link #CLAIMED}
    * @return the claim, granted or refused, or null if the request failed before
    */
-  synchronized RunnerCore.Claim claim(RunnerCore core, HostedRunner runner) {
+  synchronized RunnerCore.Claim claim(RunnerCore core, HostedRunner runner, boolean queued) {
     if (stage != NEW) {
       return null;
     }
@@ -210,7 +212,7 @@ final class Exchange implements Runnable {
     if (granted.isGranted()) {
       this.claim = granted;
       this.runner = runner;
-      stage = CLAIMED;
+      stage = queued ? QUEUED : CLAIMED;
     }
     return granted;
   }

@@ -165,7 +165,11 @@ final class HostedRunner {
                   + " bytes"));
       return;
     }
-    RunnerCore.Claim claim = exchange.claim(core, this);
+    FaultPlan plan = faults;
+    // Without a fault to apply, the request goes to the workers at once: it waits for one from its
+    // claim on (one step under its lock, not two).
+    boolean now = exchange.kind != WireFormat.CALL || plan.none;
+    RunnerCore.Claim claim = exchange.claim(core, this, now);
     if (claim == null) {
       return; // it failed before it got here (its deadline passed): it never holds the model
     }
@@ -184,11 +188,10 @@ final class HostedRunner {
       exchange.fail(unavailable());
       return;
     }
-    if (exchange.kind != WireFormat.CALL) {
-      dispatch(exchange);
+    if (now) {
+      execute(exchange);
       return;
     }
-    FaultPlan plan = faults;
     Action action = plan.next();
     if (action == Action.CRASH) {
       crash();
@@ -237,10 +240,15 @@ final class HostedRunner {
     }
   }
 
+  /** Hands a request that waited for a fault's latency or the end of a hang to the workers. */
   private void dispatch(Exchange exchange) {
-    if (!exchange.queued()) {
-      return; // it failed meanwhile, and its model was freed then
+    if (exchange.queued()) { // else it failed meanwhile, and its model was freed then
+      execute(exchange);
     }
+  }
+
+  /** Hands a request that waits for a worker ({@link Exchange#queued}) to the workers. */
+  private void execute(Exchange exchange) {
     try {
       shared.workers.execute(exchange);
     } catch (RejectedExecutionException e) {
@@ -532,7 +540,10 @@ final class HostedRunner {
   static final class FaultPlan {
     final Faults faults;
     final long latencyNanos;
-    private final boolean none;
+
+    /** Whether it injects nothing: every call passes at once. */
+    final boolean none;
+
     private final Random random;
     private long calls;
 
