@@ -55,6 +55,9 @@ final class FanOutCall implements FanOutTimer.Deadline {
    */
   private final boolean futureWanted;
 
+  /** Whether the fleet's listeners hear of the result (not of the fleet's warm-up). */
+  private final boolean listened;
+
   // Set only for a plan other than the default (null otherwise: the fast path).
   private final FanOutStrategy.Plan plan;
 
@@ -90,7 +93,8 @@ final class FanOutCall implements FanOutTimer.Deadline {
    * A fan-out. With a plan (null for the default, whose slots the fleet sends at start): {@code
    * slotTimeouts} (from the start) for the first {@code sendable} slots, at most the plan's {@code
    * maxInFlight} of them sent at once through {@code dispatch}. {@code futureWanted}: whether the
-   * caller takes {@link #future()} (false when it only waits for {@link #awaited()}).
+   * caller takes {@link #future()} (false when it only waits for {@link #awaited()}); {@code
+   * listened}: whether the fleet's listeners hear of its result.
    */
   FanOutCall(
       FanOutEngine fleet,
@@ -102,6 +106,7 @@ final class FanOutCall implements FanOutTimer.Deadline {
       long startNanos,
       Duration timeout,
       Executor callbacks,
+      boolean listened,
       Consumer<CallOutcome> onOutcome,
       FanOutStrategy.Plan plan,
       Duration[] slotTimeouts,
@@ -117,6 +122,7 @@ final class FanOutCall implements FanOutTimer.Deadline {
     this.slots = new AtomicReferenceArray<>(members.length);
     this.remaining = new AtomicInteger(members.length);
     this.callbacks = callbacks;
+    this.listened = listened;
     this.onOutcome = onOutcome;
     this.plan = plan;
     this.dispatch = dispatch;
@@ -322,7 +328,7 @@ final class FanOutCall implements FanOutTimer.Deadline {
         new FanOutResult(Arrays.asList(outcomes), Duration.ofNanos(now - startNanos));
     // Decided before the caller is released: a listener it adds once it has the result is not
     // told of this fan-out.
-    boolean tell = futureWanted || onOutcome != null || fleet.hasListeners();
+    boolean tell = futureWanted || onOutcome != null || (listened && fleet.hasListeners());
     settled.complete(result);
     if (!tell) {
       return; // nobody to tell on the fleet's executor: its thread is not woken

@@ -142,6 +142,46 @@ class ModelFleetTest {
     assertThatCode(() -> FanOutEngine.warmUp(ValueConverter.create())).doesNotThrowAnyException();
   }
 
+  @Test
+  void theWarmUpFanOutSucceedsUnseenByListenersModelsAndTheDirectory() throws Exception {
+    define("a", answering(1.0, Duration.ZERO));
+    List<FanOutResult> heard = new CopyOnWriteArrayList<>();
+    BlockingQueue<FleetEvent> events = new LinkedBlockingQueue<>();
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet =
+        FleetTesting.fleetBuilder(directory, events)
+            .listener(
+                new FleetListener() {
+                  @Override
+                  public void onEvent(FleetEvent event) {}
+
+                  @Override
+                  public void onFanOut(FanOutResult result) {
+                    heard.add(result);
+                  }
+                })
+            .build();
+    fleets.add(fleet);
+    directory.snapshot(fake("a"));
+    assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
+
+    // Every new fleet ran it on its thread (first of all); run it again, with the listeners there.
+    assertThat(fleet.parts().engine.warmUp()).as("the warm-up's fan-out succeeded").isTrue();
+    FleetTesting.quiesce(fleet);
+    assertThat(heard).as("no listener hears of a warm-up").isEmpty();
+    assertThat(fleet.models()).extracting(ModelStatus::modelId).containsExactly("a");
+    assertThat(fleet.models().get(0).counts().calls()).isZero();
+    assertThat(directory.reports).isEmpty();
+    assertThat(events).extracting(FleetEvent::modelId).containsOnly("a");
+
+    FanOutResult first = fleet.callAndWait(FanOut.of("predict"));
+    assertThat(first.outcomes()).extracting(CallOutcome::modelId).containsExactly("a");
+    FleetTesting.eventually(() -> assertThat(heard).isNotEmpty());
+    assertThat(heard)
+        .as("the first fan-out is the first a listener hears of")
+        .containsExactly(first);
+  }
+
   /** A fleet of the model "a" (defined), connected, whose callbacks run on {@code executor}. */
   private ModelFleet fleetOfA(Executor executor) throws InterruptedException {
     RecordingDirectory directory = new RecordingDirectory();

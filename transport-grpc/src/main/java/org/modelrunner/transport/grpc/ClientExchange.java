@@ -83,7 +83,14 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
   private final GrpcConnection connection;
   private volatile EndpointChannels channels; // set before the call starts
   private final boolean onHealthChannel;
+
+  /**
+   * The request's kind ({@code call}, {@code setup}, {@code reset}, {@code health check}), and the
+   * method of a call (null for the others): named together by {@link #request()}.
+   */
   private final String request;
+
+  private final String method;
   private final long timeoutNanos;
   private final Answer<R, T> answer;
 
@@ -98,11 +105,13 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
       GrpcConnection connection,
       boolean onHealthChannel,
       String request,
+      String method,
       long timeoutNanos,
       Answer<R, T> answer) {
     this.connection = connection;
     this.onHealthChannel = onHealthChannel;
     this.request = request;
+    this.method = method;
     this.timeoutNanos = timeoutNanos;
     this.answer = answer;
   }
@@ -126,7 +135,7 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
         fail(
             new TransportException(
                 TransportException.Kind.INTERNAL,
-                request + " on " + connection.endpoint() + ": " + e,
+                request() + " on " + connection.endpoint() + ": " + e,
                 e));
       }
       started = true;
@@ -190,7 +199,7 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
       fail(
           new TransportException(
               TransportException.Kind.INTERNAL,
-              request
+              request()
                   + " on "
                   + connection.endpoint()
                   + ": the runner sent more than one response"));
@@ -210,7 +219,7 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
         future.completeExceptionally(
             new TransportException(
                 TransportException.Kind.INTERNAL,
-                request
+                request()
                     + " on "
                     + connection.endpoint()
                     + ": the runner closed the call without an answer"));
@@ -224,7 +233,11 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
         future.completeExceptionally(
             new TransportException(
                 TransportException.Kind.INTERNAL,
-                request + " on " + connection.endpoint() + ": malformed answer: " + e.getMessage(),
+                request()
+                    + " on "
+                    + connection.endpoint()
+                    + ": malformed answer: "
+                    + e.getMessage(),
                 e));
       }
       return;
@@ -254,7 +267,7 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
   private TransportException credentialsRequired(TransportException failure) {
     return new TransportException(
         TransportException.Kind.CREDENTIALS_REQUIRED,
-        request
+        request()
             + " on "
             + connection.endpoint()
             + ": CREDENTIALS_REQUIRED: the runner speaks TLS and this transport is plaintext: The"
@@ -273,19 +286,19 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
       return connection.closedException();
     }
     if (status.getCode() != Status.Code.DEADLINE_EXCEEDED || sent) {
-      return GrpcFailures.of(status, request, connection.endpoint());
+      return GrpcFailures.of(status, request(), connection.endpoint());
     }
     long millis = TimeUnit.NANOSECONDS.toMillis(timeoutNanos);
     EndpointChannels channels = this.channels;
     if (channels == null) {
-      return GrpcFailures.of(status, request, connection.endpoint());
+      return GrpcFailures.of(status, request(), connection.endpoint());
     }
     ConnectivityState state = (onHealthChannel ? channels.health() : channels.main).getState(false);
     Status connectionError = channels.connectionError();
     if (connectionError != null && state != ConnectivityState.READY) {
       return new TransportException(
           TransportException.Kind.UNAVAILABLE,
-          request
+          request()
               + " on "
               + connection.endpoint()
               + ": cannot connect to "
@@ -299,7 +312,7 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
     }
     return new TransportException(
         TransportException.Kind.DEADLINE_EXCEEDED,
-        request
+        request()
             + " on "
             + connection.endpoint()
             + ": DEADLINE_EXCEEDED: no connection to "
@@ -309,6 +322,19 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
             + " ms (the channel is "
             + state
             + "); the request was not sent");
+  }
+
+  /**
+   * Names the request in messages: its kind ({@code call}, {@code setup}, ...), then the method a
+   * call calls. Made only when a message needs it (not on every call).
+   */
+  String request() {
+    return label(request, method);
+  }
+
+  /** Names a request of kind {@code request} (and for a call, of {@code method}, else null). */
+  static String label(String request, String method) {
+    return method == null ? request : request + " " + method;
   }
 
   /** Returns whether the request's latest attempt reached a transport. */
@@ -327,7 +353,7 @@ final class ClientExchange<Q, R, T> extends ClientCall.Listener<R> {
   @Override
   public String toString() {
     return "ClientExchange{"
-        + request
+        + request()
         + " on "
         + connection.endpoint()
         + (sent ? ", sent" : "")

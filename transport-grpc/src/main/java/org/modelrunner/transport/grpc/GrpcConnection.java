@@ -96,7 +96,7 @@ final class GrpcConnection implements ModelConnection {
             .addAllInstanceKwArguments(Protos.keyword(arguments))
             .build();
     try {
-      transport.checkSize(request.getSerializedSize(), "setup");
+      transport.checkSize(request.getSerializedSize(), "setup", null);
     } catch (TransportException e) {
       return CompletableFuture.failedFuture(e);
     }
@@ -105,6 +105,7 @@ final class GrpcConnection implements ModelConnection {
         request,
         false,
         "setup",
+        null,
         timeout,
         GrpcConnection::setupReply);
   }
@@ -123,7 +124,8 @@ final class GrpcConnection implements ModelConnection {
         DynamicSubclassServiceGrpc.getCallMethod(),
         request,
         false,
-        "call " + request.getMethodName(),
+        "call",
+        request.getMethodName(),
         timeout,
         GrpcConnection::callReply);
   }
@@ -137,6 +139,7 @@ final class GrpcConnection implements ModelConnection {
         Empty.getDefaultInstance(),
         false,
         "reset",
+        null,
         timeout,
         GrpcConnection::resetReply);
   }
@@ -155,6 +158,7 @@ final class GrpcConnection implements ModelConnection {
         HealthCheckRequest.getDefaultInstance(),
         true,
         "health check",
+        null,
         timeout,
         HEALTH);
   }
@@ -164,6 +168,7 @@ final class GrpcConnection implements ModelConnection {
       Q message,
       boolean health,
       String request,
+      String methodName,
       Duration timeout,
       ClientExchange.Answer<R, T> answer) {
     if (closed) {
@@ -174,7 +179,7 @@ final class GrpcConnection implements ModelConnection {
       return CompletableFuture.failedFuture(
           new TransportException(
               TransportException.Kind.DEADLINE_EXCEEDED,
-              request
+              ClientExchange.label(request, methodName)
                   + " on "
                   + endpoint
                   + ": the timeout "
@@ -182,7 +187,7 @@ final class GrpcConnection implements ModelConnection {
                   + " is not positive; not sent"));
     }
     ClientExchange<Q, R, T> exchange =
-        new ClientExchange<>(this, health, request, timeoutNanos, answer);
+        new ClientExchange<>(this, health, request, methodName, timeoutNanos, answer);
     inFlight.add(exchange);
     if (closed) {
       inFlight.remove(exchange);
@@ -212,7 +217,7 @@ final class GrpcConnection implements ModelConnection {
             exchange.expireUnlessStarted(
                 new TransportException(
                     TransportException.Kind.DEADLINE_EXCEEDED,
-                    request
+                    exchange.request()
                         + " on "
                         + endpoint
                         + ": DEADLINE_EXCEEDED: the TLS probe of the runner did not end within the"
@@ -233,13 +238,19 @@ final class GrpcConnection implements ModelConnection {
             exchange.expire(
                 new TransportException(
                     probe.kind(),
-                    request + " on " + endpoint + ": " + probe.kind() + ": " + probe.getMessage(),
+                    exchange.request()
+                        + " on "
+                        + endpoint
+                        + ": "
+                        + probe.kind()
+                        + ": "
+                        + probe.getMessage(),
                     probe));
           } else {
             exchange.expire(
                 new TransportException(
                     TransportException.Kind.INTERNAL,
-                    request + " on " + endpoint + ": the TLS probe failed: " + cause,
+                    exchange.request() + " on " + endpoint + ": the TLS probe failed: " + cause,
                     cause));
           }
         },

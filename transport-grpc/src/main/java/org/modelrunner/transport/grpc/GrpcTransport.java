@@ -231,7 +231,7 @@ final class GrpcTransport implements ModelTransport {
     Objects.requireNonNull(methodName, "methodName");
     Objects.requireNonNull(arguments, "arguments");
     CallRequest request = callRequest(methodName, arguments);
-    checkSize(request.getSerializedSize(), "call " + methodName);
+    checkSize(request.getSerializedSize(), "call", methodName);
     return new GrpcPreparedCall(methodName, arguments, request);
   }
 
@@ -249,7 +249,7 @@ final class GrpcTransport implements ModelTransport {
             : callRequest(
                 Objects.requireNonNull(call.methodName(), "methodName"),
                 Objects.requireNonNull(call.arguments(), "arguments"));
-    checkSize(request.getSerializedSize(), "call " + request.getMethodName());
+    checkSize(request.getSerializedSize(), "call", request.getMethodName());
     return request;
   }
 
@@ -262,15 +262,16 @@ final class GrpcTransport implements ModelTransport {
   }
 
   /**
-   * Checks a request's size against the limit.
+   * Checks a request's size against the limit; the request is named as {@link ClientExchange#label}
+   * names it (its label is only made for the error).
    *
    * @throws TransportException of kind {@code MESSAGE_TOO_LARGE} if it is over
    */
-  void checkSize(int size, String request) {
+  void checkSize(int size, String request, String method) {
     if (size > maxMessageBytes) {
       throw new TransportException(
           TransportException.Kind.MESSAGE_TOO_LARGE,
-          request
+          ClientExchange.label(request, method)
               + ": the request is "
               + size
               + " bytes, over the client's limit of "

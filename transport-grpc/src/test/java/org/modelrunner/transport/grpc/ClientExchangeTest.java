@@ -13,7 +13,7 @@ class ClientExchangeTest {
   @Test
   void aRequestRetriedAfterItsStreamWasRefusedIsNotSentUntilTheRetryFindsATransport() {
     ClientExchange<Object, Object, Object> exchange =
-        new ClientExchange<>(null, false, "call x", 1_000_000_000L, null);
+        new ClientExchange<>(null, false, "call", "x", 1_000_000_000L, null);
     CallOptions options = CallOptions.DEFAULT.withOption(ClientExchange.KEY, exchange);
 
     ClientStreamTracer first = tracer(options, 0, false);
