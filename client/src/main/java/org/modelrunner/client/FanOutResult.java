@@ -36,13 +36,25 @@ public final class FanOutResult {
 
   /** Returns the outcomes with the given status. */
   public List<CallOutcome> withStatus(CallStatus status) {
-    List<CallOutcome> selected = new ArrayList<>();
+    // Counted first, so that the list is made at its size: grown from empty, its array was copied
+    // a dozen times for a thousand outcomes.
+    List<CallOutcome> selected = new ArrayList<>(count(status));
     for (CallOutcome outcome : outcomes) {
       if (outcome.status() == status) {
         selected.add(outcome);
       }
     }
     return selected;
+  }
+
+  private int count(CallStatus status) {
+    int count = 0;
+    for (CallOutcome outcome : outcomes) {
+      if (outcome.status() == status) {
+        count++;
+      }
+    }
+    return count;
   }
 
   /** Returns the successful outcomes. */
@@ -65,7 +77,7 @@ public final class FanOutResult {
     return "FanOutResult{"
         + outcomes.size()
         + " outcomes, "
-        + successes().size()
+        + count(CallStatus.SUCCESS)
         + " successes, "
         + elapsed.toMillis()
         + " ms}";
