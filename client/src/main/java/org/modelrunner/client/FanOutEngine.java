@@ -431,7 +431,11 @@ final class FanOutEngine {
       FleetMember[] model = {WarmUpModel.member(outcomes)};
       FanOutCall call =
           launch(
-              FanOut.builder("predict").arguments("x").keyword("k", 1.5).build(),
+              FanOut.builder("predict")
+                  .arguments("x")
+                  .keyword("k", 1.5)
+                  .strategy(FanOutStrategies.ALL) // not the fleet's: its plans see only models
+                  .build(),
               ticker.read(),
               model,
               model,

@@ -146,10 +146,18 @@ class ModelFleetTest {
   void theWarmUpFanOutSucceedsUnseenByListenersModelsAndTheDirectory() throws Exception {
     define("a", answering(1.0, Duration.ZERO));
     List<FanOutResult> heard = new CopyOnWriteArrayList<>();
+    List<String> planned = new CopyOnWriteArrayList<>();
     BlockingQueue<FleetEvent> events = new LinkedBlockingQueue<>();
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet =
         FleetTesting.fleetBuilder(directory, events)
+            .fanOutStrategy(
+                (targets, timeout) -> {
+                  for (int i = 0; i < targets.size(); i++) {
+                    planned.add(targets.endpoint(i).modelId());
+                  }
+                  return FanOutStrategies.ALL_PLAN;
+                })
             .listener(
                 new FleetListener() {
                   @Override
@@ -169,6 +177,7 @@ class ModelFleetTest {
     assertThat(fleet.parts().engine.warmUp()).as("the warm-up's fan-out succeeded").isTrue();
     FleetTesting.quiesce(fleet);
     assertThat(heard).as("no listener hears of a warm-up").isEmpty();
+    assertThat(planned).as("the fleet's fan-out strategy plans no warm-up").isEmpty();
     assertThat(fleet.models()).extracting(ModelStatus::modelId).containsExactly("a");
     assertThat(fleet.models().get(0).counts().calls()).isZero();
     assertThat(directory.reports).isEmpty();
@@ -180,6 +189,7 @@ class ModelFleetTest {
     assertThat(heard)
         .as("the first fan-out is the first a listener hears of")
         .containsExactly(first);
+    assertThat(planned).containsExactly("a");
   }
 
   /** A fleet of the model "a" (defined), connected, whose callbacks run on {@code executor}. */

@@ -48,8 +48,16 @@ final class GrpcConnection implements ModelConnection {
   private final GrpcTransport transport;
   private final URI endpoint;
   private final GrpcAddress address;
-  private final String modelId;
   private final SecureSession secure;
+
+  /**
+   * The transport's options of calls, other requests and health checks, each with the model's id
+   * (for gateway tokens) set once here rather than on every request.
+   */
+  private final CallOptions callOptions;
+
+  private final CallOptions requestOptions;
+  private final CallOptions healthOptions;
   private final Set<ClientExchange<?, ?, ?>> inFlight = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
@@ -66,8 +74,14 @@ final class GrpcConnection implements ModelConnection {
     this.transport = transport;
     this.endpoint = endpoint;
     this.address = address;
-    this.modelId = modelId;
     this.secure = secure;
+    this.callOptions = forModel(transport.callOptions, modelId);
+    this.requestOptions = forModel(transport.requestOptions, modelId);
+    this.healthOptions = forModel(transport.healthOptions, modelId);
+  }
+
+  private static CallOptions forModel(CallOptions options, String modelId) {
+    return modelId == null ? options : options.withOption(GatewayTokens.MODEL_ID, modelId);
   }
 
   /** Starts connecting in the background (in secure mode: probing the runner). */
@@ -280,15 +294,12 @@ final class GrpcConnection implements ModelConnection {
     exchange.bind(channels);
     CallOptions options =
         (health
-                ? transport.healthOptions
+                ? healthOptions
                 : method == DynamicSubclassServiceGrpc.getCallMethod()
-                    ? transport.callOptions
-                    : transport.requestOptions)
+                    ? callOptions
+                    : requestOptions)
             .withDeadline(deadline)
             .withOption(ClientExchange.KEY, exchange);
-    if (modelId != null) {
-      options = options.withOption(GatewayTokens.MODEL_ID, modelId);
-    }
     ClientCall<Q, R> call = channel.newCall(method, options);
     exchange.start(call, message);
   }
