@@ -21,17 +21,18 @@ import org.modelrunner.transport.inprocess.InProcessRunner;
 
 /**
  * The fleet's fan-out cost: N in-process models that answer at once, one fan-out ("predict") per
- * tick; prints the time from building the fleet to all models connected, per-tick latency
+ * tick; prints the time from building the fleet to all models connected, the first tick's time (a
+ * coordinator's first fan-out: cold for the first size a run measures only), per-tick latency
  * percentiles, the overhead per model, the process's CPU time and the bytes its threads allocated
  * per model call over the measured ticks, and the heap each connected model costs.
  *
  * <p>Run: {@code java -jar benchmarks/target/model-runner-benchmarks.jar [N ...]} (default 10 100
  * 1000 10000). Options as system properties: {@code -Dticks=} measured ticks per size (default
- * 2000, fewer for large N), {@code -Dwarmup=} warm-up ticks, {@code -Dmetrics=true} binds the
- * fleet's metrics ({@code FleetMetrics}, to a simple registry) to measure their cost, {@code
- * -Disolated=true} hosts every model as a submission of its own (a folder holding the model's
- * class, loaded by a class loader of its own for each model, as a platform hosts participants'
- * code) rather than the class on the class path shared by all.
+ * 2000, fewer for large N), {@code -Dwarmup=} warm-up ticks (the first tick among them), {@code
+ * -Dmetrics=true} binds the fleet's metrics ({@code FleetMetrics}, to a simple registry) to measure
+ * their cost, {@code -Disolated=true} hosts every model as a submission of its own (a folder
+ * holding the model's class, loaded by a class loader of its own for each model, as a platform
+ * hosts participants' code) rather than the class on the class path shared by all.
  */
 public final class FanOutBenchmark {
   private FanOutBenchmark() {}
@@ -60,9 +61,10 @@ public final class FanOutBenchmark {
         Boolean.getBoolean("metrics") ? ", with the fleet's metrics bound" : "");
     System.out.printf(
         Locale.ROOT,
-        "%8s %10s %8s %10s %10s %10s %14s %12s %10s %14s%n",
+        "%8s %10s %10s %8s %10s %10s %10s %14s %12s %10s %14s%n",
         "models",
         "connect ms",
+        "first ms",
         "ticks",
         "p50 ms",
         "p99 ms",
@@ -118,7 +120,10 @@ public final class FanOutBenchmark {
       long connected = System.nanoTime() - building;
       long heapConnected = usedHeap(memory);
       FanOut predict = FanOut.of("predict");
-      for (int i = 0; i < warmup; i++) {
+      long firstStart = System.nanoTime();
+      check(fleet.callAndWait(predict), size);
+      long first = System.nanoTime() - firstStart;
+      for (int i = 1; i < warmup; i++) {
         check(fleet.callAndWait(predict), size);
       }
       Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
@@ -136,9 +141,10 @@ public final class FanOutBenchmark {
       double p50 = histogram.getValueAtPercentile(50) / 1e6;
       System.out.printf(
           Locale.ROOT,
-          "%8d %10.0f %8d %10.3f %10.3f %10.3f %14.2f %12.2f %10.0f %14.1f%n",
+          "%8d %10.0f %10.2f %8d %10.3f %10.3f %10.3f %14.2f %12.2f %10.0f %14.1f%n",
           size,
           connected / 1e6,
+          first / 1e6,
           ticks,
           p50,
           histogram.getValueAtPercentile(99) / 1e6,
