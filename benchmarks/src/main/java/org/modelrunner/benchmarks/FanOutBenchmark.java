@@ -22,7 +22,7 @@ import org.modelrunner.transport.inprocess.InProcessRunner;
 /**
  * The fleet's fan-out cost: N in-process models that answer at once, one fan-out ("predict") per
  * tick; prints the time from building the fleet to all models connected, the first tick's time (a
- * coordinator's first fan-out: cold for the first size a run measures only), per-tick latency
+ * coordinator's first fan-out: cold only for the first size a run measures), per-tick latency
  * percentiles, the overhead per model, the process's CPU time and the bytes its threads allocated
  * per model call over the measured ticks, and the heap each connected model costs.
  *

@@ -420,8 +420,9 @@ final class FanOutEngine {
    * result: so that the coordinator's first fan-out does not load, link and run for the first time
    * the classes and lambdas on its path (over gRPC, its first call after Setup took 8.6-11.6 ms
    * with it, 14.4-21.1 ms without). Run on the fleet's thread when the fleet is made, while its
-   * models connect. No model, directory or listener hears of it: its result reaches no listener,
-   * the fleet neither tracks nor times it, and its model is none of the fleet's.
+   * models connect. No model, directory, listener or fan-out strategy hears of it: its result
+   * reaches no listener, it takes the plain strategy, the fleet neither tracks nor times it, and
+   * its model is none of the fleet's.
    *
    * @return whether it ran as a fan-out does (a failure is logged: the fleet works without it)
    */

@@ -173,7 +173,8 @@ class ModelFleetTest {
     directory.snapshot(fake("a"));
     assertThat(fleet.awaitConnected(1, WAIT)).isTrue();
 
-    // Every new fleet ran it on its thread (first of all); run it again, with the listeners there.
+    // Every new fleet runs it on its thread when it is made; again, with the listener and the
+    // strategy there.
     assertThat(fleet.parts().engine.warmUp()).as("the warm-up's fan-out succeeded").isTrue();
     FleetTesting.quiesce(fleet);
     assertThat(heard).as("no listener hears of a warm-up").isEmpty();
