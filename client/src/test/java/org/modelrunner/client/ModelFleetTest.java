@@ -193,6 +193,19 @@ class ModelFleetTest {
     assertThat(planned).containsExactly("a");
   }
 
+  @Test
+  void theWarmUpConsultsNoCodecOfTheFleetsConverter() {
+    // The converter may be the coordinator's own, with its own codecs: one without any fails every
+    // value it is asked to encode or decode.
+    ModelFleet fleet =
+        FleetTesting.fleetBuilder(new RecordingDirectory(), new LinkedBlockingQueue<>())
+            .valueConverter(ValueConverter.of(List.of()))
+            .build();
+    fleets.add(fleet);
+
+    assertThat(fleet.parts().engine.warmUp()).as("the warm-up's fan-out succeeded").isTrue();
+  }
+
   /** A fleet of the model "a" (defined), connected, whose callbacks run on {@code executor}. */
   private ModelFleet fleetOfA(Executor executor) throws InterruptedException {
     RecordingDirectory directory = new RecordingDirectory();
