@@ -388,13 +388,26 @@ final class FanOutEngine {
       return prepared;
     }
     Arguments shared = arguments(request.arguments(), keywords);
-    Map<ModelTransport, PreparedCall> byTransport = new IdentityHashMap<>(2);
+    // One prepared call per transport; the map only once a second transport shows up (a fleet of
+    // one transport, the usual, makes none).
+    Map<ModelTransport, PreparedCall> byTransport = null;
     ModelTransport lastTransport = null;
     PreparedCall lastCall = null;
     for (int i = 0; i < connectedCount; i++) {
       ModelTransport transport = members[i].transport;
       if (transport != lastTransport) {
-        lastCall = byTransport.computeIfAbsent(transport, t -> t.prepare(request.method(), shared));
+        PreparedCall known = byTransport == null ? null : byTransport.get(transport);
+        if (known == null) {
+          known = transport.prepare(request.method(), shared);
+          if (lastTransport != null) {
+            if (byTransport == null) {
+              byTransport = new IdentityHashMap<>(4);
+              byTransport.put(lastTransport, lastCall);
+            }
+            byTransport.put(transport, known);
+          }
+        }
+        lastCall = known;
         lastTransport = transport;
       }
       prepared[i] = lastCall;

@@ -3,13 +3,17 @@ package org.modelrunner.client;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.tuple;
 import static org.modelrunner.client.FakeTransportProvider.answering;
 import static org.modelrunner.client.FakeTransportProvider.define;
 import static org.modelrunner.client.FakeTransportProvider.silent;
 import static org.modelrunner.client.RecordingDirectory.fake;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -28,10 +32,17 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.HealthStatus;
+import org.modelrunner.spi.ModelConnection;
+import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
+import org.modelrunner.spi.ModelTransport;
+import org.modelrunner.spi.PreparedCall;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.StatusCode;
 import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.TransportProvider;
+import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.ValueConverter;
 import org.modelrunner.spi.Variant;
 
@@ -404,6 +415,119 @@ class ModelFleetTest {
     assertThat(fleet.callAndWait(FanOut.of("predict")).outcomes().get(0).status())
         .isEqualTo(CallStatus.SUCCESS);
     assertThat(slow.calls.get()).as("the expired call was never sent").isEqualTo(2);
+  }
+
+  @Test
+  void aFanOutOverTwoTransportsSendsEachModelTheCallItsOwnTransportPrepared() throws Exception {
+    for (String name : List.of("a", "b", "c", "d")) {
+      define(name, answering(1, Duration.ZERO));
+    }
+    // By identity: two transports' calls of the same method and arguments are equal.
+    Set<PreparedCall> preparedByFirst =
+        Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+    Set<PreparedCall> preparedBySecond =
+        Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
+    RecordingDirectory directory = new RecordingDirectory();
+    ModelFleet fleet =
+        ModelFleet.builder()
+            .directory(directory)
+            .baseClass(BASE)
+            .callTimeout(Duration.ofSeconds(5))
+            .transport(checkingTransport("first", preparedByFirst))
+            .transport(checkingTransport("second", preparedBySecond))
+            .build();
+    fleets.add(fleet);
+    // Sorted by id, the fan-out's targets alternate between the transports.
+    directory.snapshot(
+        ModelEndpoint.of("a", URI.create("first://a")),
+        ModelEndpoint.of("b", URI.create("second://b")),
+        ModelEndpoint.of("c", URI.create("first://c")),
+        ModelEndpoint.of("d", URI.create("second://d")));
+    assertThat(fleet.awaitConnected(4, WAIT)).isTrue();
+
+    FanOutResult result = fleet.callAndWait(FanOut.of("tick", 1.0));
+
+    assertThat(result.outcomes())
+        .extracting(CallOutcome::modelId, CallOutcome::status)
+        .containsExactlyInAnyOrder(
+            tuple("a", CallStatus.SUCCESS),
+            tuple("b", CallStatus.SUCCESS),
+            tuple("c", CallStatus.SUCCESS),
+            tuple("d", CallStatus.SUCCESS));
+    assertThat(preparedByFirst).as("prepared once by the first transport").hasSize(1);
+    assertThat(preparedBySecond).as("prepared once by the second transport").hasSize(1);
+  }
+
+  /**
+   * A transport of the scheme that serves the fake models, records the calls it prepares in {@code
+   * prepared}, and fails any other call its connections are given.
+   */
+  private static TransportProvider checkingTransport(String scheme, Set<PreparedCall> prepared) {
+    return new TransportProvider() {
+      @Override
+      public Set<String> schemes() {
+        return Set.of(scheme);
+      }
+
+      @Override
+      public ModelTransport create(TransportSettings settings) {
+        ModelTransport fake = new FakeTransportProvider().create(settings);
+        return new ModelTransport() {
+          @Override
+          public PreparedCall prepare(String methodName, Arguments arguments) {
+            PreparedCall call = PreparedCall.of(methodName, arguments);
+            prepared.add(call);
+            return call;
+          }
+
+          @Override
+          public ModelConnection connect(URI endpoint) {
+            ModelConnection connection = fake.connect(endpoint);
+            return new ModelConnection() {
+              @Override
+              public CompletableFuture<Reply> call(PreparedCall call, Duration timeout) {
+                return prepared.contains(call)
+                    ? connection.call(call, timeout)
+                    : CompletableFuture.failedFuture(
+                        new TransportException(
+                            TransportException.Kind.INTERNAL, "a call another transport prepared"));
+              }
+
+              @Override
+              public URI endpoint() {
+                return connection.endpoint();
+              }
+
+              @Override
+              public CompletableFuture<Reply> setup(
+                  String className, Arguments arguments, Duration timeout) {
+                return connection.setup(className, arguments, timeout);
+              }
+
+              @Override
+              public CompletableFuture<Reply> reset(Duration timeout) {
+                return connection.reset(timeout);
+              }
+
+              @Override
+              public CompletableFuture<HealthStatus> checkHealth(Duration timeout) {
+                return connection.checkHealth(timeout);
+              }
+
+              @Override
+              public void close() {
+                connection.close();
+              }
+            };
+          }
+
+          @Override
+          public void close() {
+            fake.close();
+          }
+        };
+      }
+    };
   }
 
   @Test
