@@ -429,10 +429,7 @@ class ModelFleetTest {
         Collections.synchronizedSet(Collections.newSetFromMap(new IdentityHashMap<>()));
     RecordingDirectory directory = new RecordingDirectory();
     ModelFleet fleet =
-        ModelFleet.builder()
-            .directory(directory)
-            .baseClass(BASE)
-            .callTimeout(Duration.ofSeconds(5))
+        FleetTesting.fleetBuilder(directory, new LinkedBlockingQueue<>())
             .transport(checkingTransport("first", preparedByFirst))
             .transport(checkingTransport("second", preparedBySecond))
             .build();
