@@ -1,6 +1,5 @@
 package org.modelrunner.client;
 
-import java.net.URI;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -14,7 +13,6 @@ import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntPredicate;
-import org.HdrHistogram.Histogram;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.CallProgress;
 import org.modelrunner.spi.KeywordArgument;
@@ -430,19 +428,19 @@ final class FanOutEngine {
   /**
    * Runs one fan-out through the engine as a coordinator's first runs, with an argument and a
    * keyword, over a model of its own that answers at once ({@link WarmUpModel}), and reads its
-   * result: so that the coordinator's first fan-out does not load, link and run for the first time
-   * the classes and lambdas on its path (over gRPC, its first call after Setup took a median of
-   * 10.1 ms over 22 runs with it, 19.2 ms over 7 runs without). Run on the fleet's thread when the
-   * fleet is made, while its models connect. No model, directory, listener, fan-out strategy or
-   * codec hears of it: its result reaches no listener, it takes the plain strategy, its values are
-   * variants (the fleet's converter, which may be the coordinator's, takes them as they are and
-   * decodes none), the fleet neither tracks nor times it, and its model is none of the fleet's.
+   * result and its model's status: so that the coordinator's first fan-out does not load, link and
+   * run for the first time the classes and lambdas on its path (over gRPC, its first call after
+   * Setup took a median of 10.1 ms over 22 runs with it, 19.2 ms over 7 runs without). Run on the
+   * fleet's thread when the fleet is made, while its models connect. No model, directory, listener,
+   * fan-out strategy or codec hears of it: its result reaches no listener, it takes the plain
+   * strategy, its values are variants (the fleet's converter, which may be the coordinator's, takes
+   * them as they are and decodes none), the fleet neither tracks nor times it, and its model is
+   * none of the fleet's.
    *
    * @return whether it ran as a fan-out does (a failure is logged: the fleet works without it)
    */
   boolean warmUp() {
     try {
-      warmUp(converter);
       FleetMember[] model = {WarmUpModel.member(outcomes)};
       FanOutCall call =
           launch(
@@ -463,6 +461,11 @@ final class FanOutEngine {
         throw new IllegalStateException("its fan-out did not succeed: " + result);
       }
       result.outcomes().get(0).variant(); // not decoded: that is the converter's
+      // Its counts and latency, as the fleet's status reads a member's.
+      if (model[0].status().counts().successes() != 1) {
+        throw new IllegalStateException(
+            "its model's outcome was not counted: " + model[0].status());
+      }
       return true;
     } catch (RuntimeException e) {
       LOG.log(
@@ -471,26 +474,6 @@ final class FanOutEngine {
           e);
       return false;
     }
-  }
-
-  /**
-   * Records and reads a latency and classifies an outcome once, as the first fan-out's answers are,
-   * so that a coordinator's first call does not load and link them (HdrHistogram's classes, the
-   * outcome's).
-   */
-  static void warmUp(ValueConverter converter) {
-    Histogram latencies = new Histogram(1);
-    latencies.setAutoResize(true);
-    latencies.recordValue(100);
-    latencies.getValueAtPercentile(50);
-    FailurePolicy.classify(
-        new CallOutcome(
-            ModelEndpoint.of("warm-up", URI.create("inproc://warm-up")),
-            CallStatus.SUCCESS,
-            Variant.ofString("x"),
-            null,
-            1,
-            converter));
   }
 
   /** Returns whether a {@link FleetListener} is registered. */

@@ -1,7 +1,6 @@
 package org.modelrunner.client;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.tuple;
 import static org.modelrunner.client.FakeTransportProvider.answering;
@@ -145,12 +144,6 @@ class ModelFleetTest {
     // Outcomes are streamed before the result completes; the quick one arrives first.
     assertThat(early).hasSize(2);
     assertThat(early.get(0).modelId()).isEqualTo("quick");
-  }
-
-  @Test
-  void theWarmUpRecordsAndClassifiesWithoutAModel() {
-    // Run on the fleet's thread by every new fleet, where a failure would go unseen.
-    assertThatCode(() -> FanOutEngine.warmUp(ValueConverter.create())).doesNotThrowAnyException();
   }
 
   @Test
