@@ -96,12 +96,14 @@ final class FleetMember {
 
   private static final VarHandle IN_FLIGHT;
   private static final VarHandle WAITING;
+  private static final VarHandle CALLS;
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
       IN_FLIGHT = lookup.findVarHandle(FleetMember.class, "inFlight", boolean.class);
       WAITING = lookup.findVarHandle(FleetMember.class, "waiting", int.class);
+      CALLS = lookup.findVarHandle(FleetMember.class, "calls", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -141,10 +143,15 @@ final class FleetMember {
   /** The failure code of the ejection this member comes from or is in; fleet thread only. */
   String ejectionCode;
 
+  /**
+   * Calls sent: written through {@link #CALLS} by the sender alone (the holder of the in-flight
+   * flag), read under the lock, where every answer counted was sent before it.
+   */
+  private long calls;
+
   // Guarded by this.
   private int consecutiveFailures;
   private int consecutiveTimeouts;
-  private long calls;
   private long successes;
   private long failures;
   private long timeouts;
@@ -273,9 +280,9 @@ final class FleetMember {
   }
 
   private void send(Job job, long remainingNanos) {
-    synchronized (this) {
-      calls++;
-    }
+    // Only the holder of the in-flight flag sends: no lock. A lock here was a second one per call
+    // on this member, whose answer takes it too, on another thread.
+    CALLS.setOpaque(this, (long) CALLS.getOpaque(this) + 1);
     job.sentNanos = System.nanoTime();
     CompletableFuture<Reply> reply;
     try {
@@ -454,7 +461,8 @@ final class FleetMember {
         state,
         consecutiveFailures,
         consecutiveTimeouts,
-        new ModelStatus.Counts(calls, successes, failures, timeouts, skipped),
+        new ModelStatus.Counts(
+            (long) CALLS.getOpaque(this), successes, failures, timeouts, skipped),
         cooldown,
         latency,
         Optional.ofNullable(lastError),
