@@ -96,14 +96,12 @@ final class FleetMember {
 
   private static final VarHandle IN_FLIGHT;
   private static final VarHandle WAITING;
-  private static final VarHandle CALLS;
 
   static {
     try {
       MethodHandles.Lookup lookup = MethodHandles.lookup();
       IN_FLIGHT = lookup.findVarHandle(FleetMember.class, "inFlight", boolean.class);
       WAITING = lookup.findVarHandle(FleetMember.class, "waiting", int.class);
-      CALLS = lookup.findVarHandle(FleetMember.class, "calls", long.class);
     } catch (ReflectiveOperationException e) {
       throw new ExceptionInInitializerError(e);
     }
@@ -144,10 +142,10 @@ final class FleetMember {
   String ejectionCode;
 
   /**
-   * Calls sent: written through {@link #CALLS} by the sender alone (the holder of the in-flight
-   * flag), read under the lock, where every answer counted was sent before it.
+   * Calls sent: written by the sender alone (the holder of the in-flight flag), without the lock; a
+   * status, read under the lock, counts every call whose answer it counts.
    */
-  private long calls;
+  private volatile long calls;
 
   // Guarded by this.
   private int consecutiveFailures;
@@ -279,10 +277,11 @@ final class FleetMember {
     return true;
   }
 
+  @SuppressWarnings("NonAtomicVolatileUpdate") // one sender at a time: the in-flight flag's holder
   private void send(Job job, long remainingNanos) {
-    // Only the holder of the in-flight flag sends: no lock. A lock here was a second one per call
-    // on this member, whose answer takes it too, on another thread.
-    CALLS.setOpaque(this, (long) CALLS.getOpaque(this) + 1);
+    // No lock: a lock here was a second one per call on this member, whose answer takes it too, on
+    // another thread (and the two inflated the member's monitor when they met).
+    calls = calls + 1;
     job.sentNanos = System.nanoTime();
     CompletableFuture<Reply> reply;
     try {
@@ -461,8 +460,7 @@ final class FleetMember {
         state,
         consecutiveFailures,
         consecutiveTimeouts,
-        new ModelStatus.Counts(
-            (long) CALLS.getOpaque(this), successes, failures, timeouts, skipped),
+        new ModelStatus.Counts(calls, successes, failures, timeouts, skipped),
         cooldown,
         latency,
         Optional.ofNullable(lastError),

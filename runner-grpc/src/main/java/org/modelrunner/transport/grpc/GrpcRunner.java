@@ -310,8 +310,7 @@ public final class GrpcRunner implements AutoCloseable {
                 .channelType(NettyIo.serverSocketChannel())
                 // Handlers never block (model code runs on the model thread): running them on the
                 // transport's threads claims the model in the order requests arrive, and answers
-                // health
-                // and "Server busy" at once.
+                // health and "Server busy" at once.
                 .directExecutor()
                 .maxInboundMessageSize(maxReceiveBytes)
                 .permitKeepAliveTime(10, TimeUnit.SECONDS)
