@@ -31,7 +31,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.modelrunner.spi.Arguments;
-import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.ModelConnection;
 import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.ModelState;
@@ -44,6 +43,7 @@ import org.modelrunner.spi.TransportProvider;
 import org.modelrunner.spi.TransportSettings;
 import org.modelrunner.spi.ValueConverter;
 import org.modelrunner.spi.Variant;
+import org.modelrunner.testsupport.ForwardingConnection;
 
 /** The fleet's guarantees, over a scripted transport. */
 class ModelFleetTest {
@@ -472,41 +472,14 @@ class ModelFleetTest {
 
           @Override
           public ModelConnection connect(URI endpoint) {
-            ModelConnection connection = fake.connect(endpoint);
-            return new ModelConnection() {
+            return new ForwardingConnection(fake.connect(endpoint)) {
               @Override
               public CompletableFuture<Reply> call(PreparedCall call, Duration timeout) {
                 return prepared.contains(call)
-                    ? connection.call(call, timeout)
+                    ? super.call(call, timeout)
                     : CompletableFuture.failedFuture(
                         new TransportException(
                             TransportException.Kind.INTERNAL, "a call another transport prepared"));
-              }
-
-              @Override
-              public URI endpoint() {
-                return connection.endpoint();
-              }
-
-              @Override
-              public CompletableFuture<Reply> setup(
-                  String className, Arguments arguments, Duration timeout) {
-                return connection.setup(className, arguments, timeout);
-              }
-
-              @Override
-              public CompletableFuture<Reply> reset(Duration timeout) {
-                return connection.reset(timeout);
-              }
-
-              @Override
-              public CompletableFuture<HealthStatus> checkHealth(Duration timeout) {
-                return connection.checkHealth(timeout);
-              }
-
-              @Override
-              public void close() {
-                connection.close();
               }
             };
           }

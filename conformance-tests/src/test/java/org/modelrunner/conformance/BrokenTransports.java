@@ -10,13 +10,13 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.modelrunner.spi.Arguments;
-import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.ModelConnection;
 import org.modelrunner.spi.ModelTransport;
 import org.modelrunner.spi.PreparedCall;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.TransportException;
 import org.modelrunner.spi.Variant;
+import org.modelrunner.testsupport.ForwardingConnection;
 
 /**
  * Deliberately broken transports, each a wrapper around a working one that breaks one thing, for
@@ -208,45 +208,6 @@ final class BrokenTransports {
     @Override
     public ModelConnection connect(URI endpoint) {
       return wrap(delegate.connect(endpoint));
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
-    }
-  }
-
-  /** A connection that forwards everything. */
-  static class ForwardingConnection implements ModelConnection {
-    private final ModelConnection delegate;
-
-    ForwardingConnection(ModelConnection delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public URI endpoint() {
-      return delegate.endpoint();
-    }
-
-    @Override
-    public CompletableFuture<Reply> setup(String className, Arguments arguments, Duration timeout) {
-      return delegate.setup(className, arguments, timeout);
-    }
-
-    @Override
-    public CompletableFuture<Reply> call(PreparedCall call, Duration timeout) {
-      return delegate.call(call, timeout);
-    }
-
-    @Override
-    public CompletableFuture<Reply> reset(Duration timeout) {
-      return delegate.reset(timeout);
-    }
-
-    @Override
-    public CompletableFuture<HealthStatus> checkHealth(Duration timeout) {
-      return delegate.checkHealth(timeout);
     }
 
     @Override
