@@ -167,6 +167,17 @@ final class FleetMember {
   /** Round trips of the calls that got an answer, in microseconds; allocated on the first. */
   private Histogram latencies;
 
+  /**
+   * Round trips not yet in {@link #latencies} (the first {@link #pendingLatencies} of these three),
+   * which takes them four at a time: the histogram and its counts are two objects of their own,
+   * lines of memory fetched on every answer otherwise, in a fan-out over thousands of models.
+   */
+  private long pendingLatency0;
+
+  private long pendingLatency1;
+  private long pendingLatency2;
+  private int pendingLatencies;
+
   FleetMember(Answers fleet, ModelEndpoint endpoint, FleetEvent.Kind onReady) {
     this.fleet = fleet;
     this.endpoint = endpoint;
@@ -323,12 +334,38 @@ final class FleetMember {
   }
 
   private void recordLatency(long micros) {
+    long value = Math.max(0, micros);
+    switch (pendingLatencies) {
+      case 0 -> pendingLatency0 = value;
+      case 1 -> pendingLatency1 = value;
+      case 2 -> pendingLatency2 = value;
+      default -> {
+        recordPendingLatencies().recordValue(value);
+        return;
+      }
+    }
+    pendingLatencies++;
+  }
+
+  /** Moves the pending round trips into the histogram (made now if need be) and returns it. */
+  private Histogram recordPendingLatencies() {
     if (latencies == null) {
       // One significant digit (values within about 6%) keeps a model's histogram near 1 KiB.
       latencies = new Histogram(1);
       latencies.setAutoResize(true);
     }
-    latencies.recordValue(Math.max(0, micros));
+    int pending = pendingLatencies;
+    if (pending > 0) {
+      latencies.recordValue(pendingLatency0);
+    }
+    if (pending > 1) {
+      latencies.recordValue(pendingLatency1);
+    }
+    if (pending > 2) {
+      latencies.recordValue(pendingLatency2);
+    }
+    pendingLatencies = 0;
+    return latencies;
   }
 
   /**
@@ -446,6 +483,9 @@ final class FleetMember {
   }
 
   synchronized ModelStatus status() {
+    if (pendingLatencies > 0) {
+      recordPendingLatencies();
+    }
     LatencyPercentiles latency =
         latencies == null || latencies.getTotalCount() == 0
             ? LatencyPercentiles.NONE

@@ -1,6 +1,7 @@
 package org.modelrunner.loader;
 
 import java.lang.reflect.Executable;
+import java.lang.reflect.Method;
 import java.lang.reflect.Parameter;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.Type;
@@ -103,15 +104,47 @@ final class ArgumentBinder {
   <E extends Executable> Bound<E> bind(List<E> overloads, Arguments arguments, boolean strict)
       throws BindingException {
     List<Variant> positional = arguments.inCallOrder();
-    Map<String, Variant> keywords = Map.of();
-    if (!arguments.keyword().isEmpty()) {
-      keywords = new LinkedHashMap<>();
-      for (KeywordArgument keyword : arguments.keyword()) {
-        keywords.put(keyword.keyword(), keyword.value());
-      }
-    }
+    Map<String, Variant> keywords = keywords(arguments);
     E chosen = choose(overloads, positional.size(), keywords, strict);
-    return new Bound<>(chosen, convert(chosen, positional, keywords, strict));
+    return new Bound<>(chosen, convert(chosen, parametersOf(chosen), positional, keywords, strict));
+  }
+
+  /**
+   * Binds a call's arguments to the one method of its name, as {@link #bind} does with that method
+   * alone (not strict), its parameters given (see {@link Overloads#onlyParameters()}).
+   */
+  Object[] bindOnly(Method only, Parameter[] parameters, Arguments arguments)
+      throws BindingException {
+    List<Variant> positional = arguments.inCallOrder();
+    Map<String, Variant> keywords = keywords(arguments);
+    checkPositionalCount(only, parameters.length, positional.size());
+    return convert(only, parameters, positional, keywords, false);
+  }
+
+  private static Map<String, Variant> keywords(Arguments arguments) {
+    if (arguments.keyword().isEmpty()) {
+      return Map.of();
+    }
+    Map<String, Variant> keywords = new LinkedHashMap<>();
+    for (KeywordArgument keyword : arguments.keyword()) {
+      keywords.put(keyword.keyword(), keyword.value());
+    }
+    return keywords;
+  }
+
+  private static void checkPositionalCount(Executable only, int parameterCount, int positionalCount)
+      throws BindingException {
+    if (positionalCount > parameterCount) {
+      throw new BindingException(
+          signature(only)
+              + " takes "
+              + parameterCount
+              + " positional argument"
+              + (parameterCount == 1 ? "" : "s")
+              + " but "
+              + positionalCount
+              + " were given");
+    }
   }
 
   private <E extends Executable> E choose(
@@ -119,17 +152,7 @@ final class ArgumentBinder {
       throws BindingException {
     if (overloads.size() == 1) {
       E only = overloads.get(0);
-      if (positionalCount > only.getParameterCount()) {
-        throw new BindingException(
-            signature(only)
-                + " takes "
-                + only.getParameterCount()
-                + " positional argument"
-                + (only.getParameterCount() == 1 ? "" : "s")
-                + " but "
-                + positionalCount
-                + " were given");
-      }
+      checkPositionalCount(only, only.getParameterCount(), positionalCount);
       return only;
     }
     List<E> fitting = new ArrayList<>();
@@ -197,11 +220,11 @@ final class ArgumentBinder {
 
   private Object[] convert(
       Executable executable,
+      Parameter[] parameters,
       List<Variant> positional,
       Map<String, Variant> keywords,
       boolean strict)
       throws BindingException {
-    Parameter[] parameters = parametersOf(executable);
     if (parameters.length == 0 && positional.isEmpty() && keywords.isEmpty()) {
       return NO_ARGUMENTS; // the usual call of a method without parameters: nothing to allocate
     }

@@ -120,6 +120,10 @@ public final class HostedModel implements AutoCloseable {
   private static final List<Method> OBJECT_METHODS = List.of(Object.class.getDeclaredMethods());
 
   private final Submission submission;
+
+  /** The submission's class loader, the context of its code's calls (read on every call). */
+  private final ClassLoader classLoader;
+
   private final boolean ownsSubmission;
   private final ValueConverter converter;
 
@@ -137,8 +141,20 @@ public final class HostedModel implements AutoCloseable {
   private Class<?> implementationBase;
   private Map<String, Overloads> methods = Map.of();
 
+  /**
+   * The method name called last and its overloads, from {@link #methods}: a model's calls mostly
+   * call one method, found so without the table (in a fan-out over thousands of isolated models,
+   * each model's table is lines of memory of their own to fetch, on every call). Guarded by the
+   * claim, as {@link #methods}; cleared with the instance (the next may be of another class, whose
+   * methods this one's class loader must not outlive).
+   */
+  private String lastCalled;
+
+  private Overloads lastOverloads;
+
   private HostedModel(Builder builder) {
     this.submission = builder.submission;
+    this.classLoader = submission.classLoader();
     this.ownsSubmission = builder.ownsSubmission;
     if (builder.binder != null) {
       this.binder = builder.binder;
@@ -391,14 +407,14 @@ public final class HostedModel implements AutoCloseable {
       return Reply.of(StatusCode.SETUP_FAILED, type.getName() + " has no public constructor");
     }
     ClassLoader previous = Thread.currentThread().getContextClassLoader();
-    Thread.currentThread().setContextClassLoader(submission.classLoader());
+    Thread.currentThread().setContextClassLoader(classLoader);
     try {
       ArgumentBinder.Bound<Constructor<?>> bound = binder.bind(constructors, arguments, true);
       Object created = bound.executable().newInstance(bound.arguments());
       implementation = type;
       implementationBase = base;
       instance = created;
-      methods = CALLABLE_METHODS.get(type);
+      methods = CALLABLE_METHODS.get(type); // lastCalled was cleared with the last instance
       LOG.log(
           System.Logger.Level.INFO,
           "Created {0} as the implementation of {1}",
@@ -514,7 +530,14 @@ public final class HostedModel implements AutoCloseable {
     }
     // The method first, then its arguments: the Python runner looks the method up before it
     // decodes them, so an unknown method is BAD_IMPLEMENTATION whatever its arguments.
-    Overloads overloads = methods.get(methodName);
+    Overloads overloads;
+    if (methodName.equals(lastCalled)) {
+      overloads = lastOverloads;
+    } else {
+      overloads = methods.get(methodName);
+      lastCalled = overloads == null ? null : methodName;
+      lastOverloads = overloads;
+    }
     if (overloads == null) {
       return Reply.of(
           StatusCode.BAD_IMPLEMENTATION,
@@ -534,10 +557,18 @@ public final class HostedModel implements AutoCloseable {
           StatusMessages.modelRaised("Malformed argument: " + malformed.getMessage()));
     }
     ClassLoader previous = Thread.currentThread().getContextClassLoader();
-    Thread.currentThread().setContextClassLoader(submission.classLoader());
+    Thread.currentThread().setContextClassLoader(classLoader);
     try {
-      ArgumentBinder.Bound<Method> bound = binder.bind(overloads.methods(), arguments, false);
-      Object result = overloads.invoke(bound.executable(), instance, bound.arguments());
+      Method method = overloads.only();
+      Object[] javaArguments;
+      if (method != null) {
+        javaArguments = binder.bindOnly(method, overloads.onlyParameters(), arguments);
+      } else {
+        ArgumentBinder.Bound<Method> bound = binder.bind(overloads.methods(), arguments, false);
+        method = bound.executable();
+        javaArguments = bound.arguments();
+      }
+      Object result = overloads.invoke(method, instance, javaArguments);
       if (result == null) {
         return Reply.success(null);
       }
@@ -728,9 +759,11 @@ public final class HostedModel implements AutoCloseable {
     Object dropped = instance;
     instance = null;
     methods = Map.of();
+    lastCalled = null;
+    lastOverloads = null;
     if (dropped instanceof AutoCloseable closeable) {
       ClassLoader previous = Thread.currentThread().getContextClassLoader();
-      Thread.currentThread().setContextClassLoader(submission.classLoader());
+      Thread.currentThread().setContextClassLoader(classLoader);
       try {
         closeable.close();
       } catch (Exception | LinkageError e) {
@@ -800,7 +833,7 @@ public final class HostedModel implements AutoCloseable {
 
   private <T> T withContextLoader(java.util.function.Supplier<T> action) {
     ClassLoader previous = Thread.currentThread().getContextClassLoader();
-    Thread.currentThread().setContextClassLoader(submission.classLoader());
+    Thread.currentThread().setContextClassLoader(classLoader);
     try {
       return action.get();
     } finally {

@@ -6,6 +6,7 @@ import java.lang.invoke.MethodType;
 import java.lang.invoke.VarHandle;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.lang.reflect.Parameter;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -64,7 +65,29 @@ final class Overloads {
 
   private final List<Method> methods;
 
-  /** One per method, in the same order: its handle, or REFLECTION. */
+  /*
+   * A name with one method (the usual case) keeps that method's state in fields of this object,
+   * its parameters included (which the argument binder takes from here): a call then fetches one
+   * object where it fetched the list, the arrays below, the method and its parameter arrays, each
+   * a line of memory of its own on every call in a fan-out over thousands of isolated models.
+   */
+
+  /** The method, when it is the only one of its name; else null. */
+  private final Method only;
+
+  /** Its parameters ({@link Method#getParameters()} copies them on every call). */
+  private final Parameter[] onlyParameters;
+
+  /** The handle {@link #onlyHandle} is made from (null for reflection). */
+  private final MethodHandle onlyDirect;
+
+  /** Its handle, or REFLECTION. */
+  private volatile MethodHandle onlyHandle;
+
+  /** Its calls through handles, updated as {@link #handleCalls}. */
+  private int onlyCalls;
+
+  /** One per method, in the same order: its handle, or REFLECTION (null when only one). */
   private final MethodHandle[] handles;
 
   /** One per method: the handle {@link #handles} are made from (null for reflection). */
@@ -83,6 +106,19 @@ final class Overloads {
    */
   Overloads(List<Method> methods, boolean throughHandles) {
     this.methods = List.copyOf(methods);
+    if (this.methods.size() == 1) {
+      only = this.methods.get(0);
+      onlyParameters = only.getParameters();
+      onlyDirect = throughHandles ? direct(only) : null;
+      onlyHandle = onlyDirect != null ? spread(onlyDirect, only) : REFLECTION;
+      handles = null;
+      direct = null;
+      handleCalls = null;
+      return;
+    }
+    only = null;
+    onlyParameters = null;
+    onlyDirect = null;
     this.handles = new MethodHandle[this.methods.size()];
     this.direct = new MethodHandle[this.methods.size()];
     this.handleCalls = new int[this.methods.size()];
@@ -113,6 +149,16 @@ final class Overloads {
     return methods;
   }
 
+  /** Returns the method when it is the only one of its name, else null. */
+  Method only() {
+    return only;
+  }
+
+  /** Returns the parameters of {@link #only()} (not to be modified), or null. */
+  Parameter[] onlyParameters() {
+    return onlyParameters;
+  }
+
   /**
    * Calls {@code method}, one of {@link #methods()}, on {@code instance} with arguments of its
    * parameter types.
@@ -122,18 +168,27 @@ final class Overloads {
    */
   Object invoke(Method method, Object instance, Object[] arguments)
       throws InvocationTargetException, IllegalAccessException {
-    int index = 0;
-    if (methods.size() > 1) {
+    MethodHandle handle;
+    if (only != null) {
+      handle = onlyHandle;
+      if (handle == REFLECTION) {
+        return method.invoke(instance, arguments);
+      }
+      if (++onlyCalls % RENEWED_AFTER == 0) {
+        onlyHandle = spread(onlyDirect, method); // from the next call on
+      }
+    } else {
+      int index = 0;
       while (methods.get(index) != method) {
         index++; // a method of this list: the binder chose it among them
       }
-    }
-    MethodHandle handle = (MethodHandle) HANDLES.getAcquire(handles, index);
-    if (handle == REFLECTION) {
-      return method.invoke(instance, arguments);
-    }
-    if (++handleCalls[index] % RENEWED_AFTER == 0) {
-      HANDLES.setRelease(handles, index, spread(direct[index], method)); // from the next call on
+      handle = (MethodHandle) HANDLES.getAcquire(handles, index);
+      if (handle == REFLECTION) {
+        return method.invoke(instance, arguments);
+      }
+      if (++handleCalls[index] % RENEWED_AFTER == 0) {
+        HANDLES.setRelease(handles, index, spread(direct[index], method)); // from the next call on
+      }
     }
     try {
       return (Object) handle.invokeExact(instance, arguments);
@@ -144,7 +199,7 @@ final class Overloads {
 
   /** Returns the handle the next call of the method at {@code index} takes; for tests. */
   MethodHandle handle(int index) {
-    return (MethodHandle) HANDLES.getAcquire(handles, index);
+    return only != null ? onlyHandle : (MethodHandle) HANDLES.getAcquire(handles, index);
   }
 
   /** The method's own handle, or null if it cannot be made (not accessible). */

@@ -823,6 +823,43 @@ class CallRulesTest {
   }
 
   @Test
+  void aSetupAfterAResetCallsTheMethodsOfTheClassItCreated(@TempDir Path dir) throws IOException {
+    // Two implementations in one submission, of two base classes the host provides.
+    Path twoModels =
+        Sources.create()
+            .add(
+                "com.example.cr.two.FirstModel",
+                """
+                package com.example.cr.two;
+                public class FirstModel implements java.util.function.Supplier<String> {
+                  public String get() { return "first"; }
+                  public String answer(String question) { return "first: " + question; }
+                }
+                """)
+            .add(
+                "com.example.cr.two.SecondModel",
+                """
+                package com.example.cr.two;
+                public class SecondModel implements java.util.concurrent.Callable<String> {
+                  public String call() { return "second"; }
+                  public String answer(String question) { return "second: " + question; }
+                }
+                """)
+            .compileTo(dir.resolve("two"));
+    Arguments question = Arguments.builder().add(s("why")).build();
+    try (HostedModel model = HostedModel.open(twoModels)) {
+      Reply first = model.setup("java.util.function.Supplier", Arguments.none());
+      assertThat(first.status().code()).as("%s", first).isEqualTo("SUCCESS");
+      assertThat(successString(model, "answer", question)).isEqualTo("first: why");
+      model.reset();
+      // The same method name, now of another class: looked up again, not the first class's.
+      Reply second = model.setup("java.util.concurrent.Callable", Arguments.none());
+      assertThat(second.status().code()).as("%s", second).isEqualTo("SUCCESS");
+      assertThat(successString(model, "answer", question)).isEqualTo("second: why");
+    }
+  }
+
+  @Test
   void aVarargsMethodTakesItsArrayAsOneArgument() {
     try (HostedModel model = open(rules)) {
       assertThat(

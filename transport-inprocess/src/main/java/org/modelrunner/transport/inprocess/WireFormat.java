@@ -1,7 +1,10 @@
 package org.modelrunner.transport.inprocess;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -134,10 +137,10 @@ final class WireFormat {
 
     private final AtomicReferenceArray<Entry> slots = new AtomicReferenceArray<>(SLOTS);
 
-    String decode(ByteBuffer in, int length) {
-      int start = in.arrayOffset() + in.position();
-      byte[] array = in.array();
-      in.position(in.position() + length);
+    String decode(In in, int length) {
+      int start = in.position;
+      byte[] array = in.bytes;
+      in.position += length;
       if (length > MAX_CACHED_BYTES) {
         return new String(array, start, length, StandardCharsets.UTF_8);
       }
@@ -168,7 +171,7 @@ final class WireFormat {
    */
   static Request decodeRequest(byte[] message) {
     try {
-      ByteBuffer in = ByteBuffer.wrap(message);
+      In in = new In(message);
       expectHeader(in, REQUEST_MAGIC, "request");
       byte kind = in.get();
       if (kind != SETUP && kind != CALL && kind != RESET) {
@@ -229,7 +232,7 @@ final class WireFormat {
    */
   static Reply decodeReply(byte[] message) {
     try {
-      ByteBuffer in = ByteBuffer.wrap(message);
+      In in = new In(message);
       expectHeader(in, REPLY_MAGIC, "reply");
       String code = getString(in);
       String text = getString(in);
@@ -295,7 +298,7 @@ final class WireFormat {
     out.putInt(bytes.length).put(bytes);
   }
 
-  private static void expectHeader(ByteBuffer in, byte magic, String what) {
+  private static void expectHeader(In in, byte magic, String what) {
     if (in.remaining() < 2 || in.get() != magic) {
       throw new MalformedMessageException("not an in-process " + what);
     }
@@ -305,13 +308,13 @@ final class WireFormat {
     }
   }
 
-  private static void expectEnd(ByteBuffer in) {
+  private static void expectEnd(In in) {
     if (in.hasRemaining()) {
       throw new MalformedMessageException(in.remaining() + " unexpected trailing bytes");
     }
   }
 
-  private static int getCount(ByteBuffer in, int minEntrySize, String what) {
+  private static int getCount(In in, int minEntrySize, String what) {
     int count = in.getInt();
     if (count < 0 || (long) count * minEntrySize > in.remaining()) {
       throw new MalformedMessageException(
@@ -320,7 +323,7 @@ final class WireFormat {
     return count;
   }
 
-  private static int getLength(ByteBuffer in) {
+  private static int getLength(In in) {
     int length = in.getInt();
     if (length < 0 || length > in.remaining()) {
       throw new MalformedMessageException(
@@ -329,29 +332,21 @@ final class WireFormat {
     return length;
   }
 
-  private static String getString(ByteBuffer in) {
+  private static String getString(In in) {
     int length = getLength(in);
     if (length == 0) {
       return "";
     }
+    int start = in.position;
+    in.position += length;
     if (length == SUCCESS_BYTES.length
-        && Arrays.equals(
-            in.array(),
-            in.arrayOffset() + in.position(),
-            in.arrayOffset() + in.position() + length,
-            SUCCESS_BYTES,
-            0,
-            length)) {
-      in.position(in.position() + length);
+        && Arrays.equals(in.bytes, start, start + length, SUCCESS_BYTES, 0, length)) {
       return SUCCESS_CODE; // the usual code: no new string
     }
-    String text =
-        new String(in.array(), in.arrayOffset() + in.position(), length, StandardCharsets.UTF_8);
-    in.position(in.position() + length);
-    return text;
+    return new String(in.bytes, start, length, StandardCharsets.UTF_8);
   }
 
-  private static Variant getVariant(ByteBuffer in) {
+  private static Variant getVariant(In in) {
     int typeNumber = in.get();
     VariantType type;
     try {
@@ -363,9 +358,50 @@ final class WireFormat {
     if (type == VariantType.NONE && length == 0) {
       return Variant.NONE;
     }
-    byte[] bytes = new byte[length];
-    in.get(bytes);
+    byte[] bytes = Arrays.copyOfRange(in.bytes, in.position, in.position + length);
+    in.position += length;
     return Variant.wrap(
         type, bytes); // a fresh private copy: the model's value is never the sender's
+  }
+
+  /**
+   * A cursor over a message being decoded: what a {@link ByteBuffer} gave, without one per message
+   * (a request and a reply per call, each a buffer of about fifty bytes that the compiler did not
+   * remove). Reads past the end throw {@link BufferUnderflowException}, as the buffer's did.
+   */
+  private static final class In {
+    private static final VarHandle INT =
+        MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.BIG_ENDIAN);
+
+    final byte[] bytes;
+    int position;
+
+    In(byte[] bytes) {
+      this.bytes = bytes;
+    }
+
+    int remaining() {
+      return bytes.length - position;
+    }
+
+    boolean hasRemaining() {
+      return position < bytes.length;
+    }
+
+    byte get() {
+      if (position >= bytes.length) {
+        throw new BufferUnderflowException();
+      }
+      return bytes[position++];
+    }
+
+    int getInt() {
+      if (bytes.length - position < 4) {
+        throw new BufferUnderflowException();
+      }
+      int value = (int) INT.get(bytes, position);
+      position += 4;
+      return value;
+    }
   }
 }
