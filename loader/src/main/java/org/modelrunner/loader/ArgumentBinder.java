@@ -111,10 +111,14 @@ final class ArgumentBinder {
 
   /**
    * Binds a call's arguments to the one method of its name, as {@link #bind} does with that method
-   * alone (not strict), its parameters given (see {@link Overloads#onlyParameters()}).
+   * alone (not strict), its parameters and their number given (see {@link
+   * Overloads#onlyParameters()}).
    */
-  Object[] bindOnly(Method only, Parameter[] parameters, Arguments arguments)
+  Object[] bindOnly(Method only, int parameterCount, Parameter[] parameters, Arguments arguments)
       throws BindingException {
+    if (parameterCount == 0 && arguments.positional().isEmpty() && arguments.keyword().isEmpty()) {
+      return NO_ARGUMENTS; // as below, without the parameters' array
+    }
     List<Variant> positional = arguments.inCallOrder();
     Map<String, Variant> keywords = keywords(arguments);
     checkPositionalCount(only, parameters.length, positional.size());

@@ -562,7 +562,9 @@ public final class HostedModel implements AutoCloseable {
       Method method = overloads.only();
       Object[] javaArguments;
       if (method != null) {
-        javaArguments = binder.bindOnly(method, overloads.onlyParameters(), arguments);
+        javaArguments =
+            binder.bindOnly(
+                method, overloads.onlyParameterCount(), overloads.onlyParameters(), arguments);
       } else {
         ArgumentBinder.Bound<Method> bound = binder.bind(overloads.methods(), arguments, false);
         method = bound.executable();

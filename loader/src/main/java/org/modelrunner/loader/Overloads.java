@@ -78,6 +78,9 @@ final class Overloads {
   /** Its parameters ({@link Method#getParameters()} copies them on every call). */
   private final Parameter[] onlyParameters;
 
+  /** Their number (a call without arguments of a method without parameters needs no more). */
+  private final int onlyParameterCount;
+
   /** The handle {@link #onlyHandle} is made from (null for reflection). */
   private final MethodHandle onlyDirect;
 
@@ -109,6 +112,7 @@ final class Overloads {
     if (this.methods.size() == 1) {
       only = this.methods.get(0);
       onlyParameters = only.getParameters();
+      onlyParameterCount = onlyParameters.length;
       onlyDirect = throughHandles ? direct(only) : null;
       onlyHandle = onlyDirect != null ? spread(onlyDirect, only) : REFLECTION;
       handles = null;
@@ -118,6 +122,7 @@ final class Overloads {
     }
     only = null;
     onlyParameters = null;
+    onlyParameterCount = 0;
     onlyDirect = null;
     this.handles = new MethodHandle[this.methods.size()];
     this.direct = new MethodHandle[this.methods.size()];
@@ -157,6 +162,11 @@ final class Overloads {
   /** Returns the parameters of {@link #only()} (not to be modified), or null. */
   Parameter[] onlyParameters() {
     return onlyParameters;
+  }
+
+  /** Returns the number of parameters of {@link #only()}. */
+  int onlyParameterCount() {
+    return onlyParameterCount;
   }
 
   /**

@@ -2,9 +2,7 @@ package org.modelrunner.spi;
 
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.Type;
-import java.util.EnumMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -44,15 +42,43 @@ import java.util.Optional;
  * one converter per isolated class loader and drop it with that loader.
  */
 public final class ValueConverter {
+  /**
+   * One instance of each stateless codec class ({@link ValueCodec#isStateless()}), shared by the
+   * converters that have one of the class: see there why.
+   */
+  private static final ClassValue<ValueCodec> SHARED =
+      new ClassValue<>() {
+        @Override
+        protected ValueCodec computeValue(Class<?> type) {
+          try {
+            return (ValueCodec) type.getConstructor().newInstance();
+          } catch (ReflectiveOperationException | RuntimeException e) {
+            return null; // this converter's own instance, then
+          }
+        }
+      };
+
   private final ProviderRegistry<ValueCodec> registry;
   private final List<ValueCodec> codecs;
-  private final Map<VariantType, ValueCodec> decoders = new EnumMap<>(VariantType.class);
+
+  /** {@link #codecs} in priority order, each stateless one replaced by its class's shared one. */
+  private final ValueCodec[] encoders;
+
+  /** The most preferred codec of each variant type, by number, shared likewise; null for none. */
+  private final ValueCodec[] decoders = new ValueCodec[VariantType.values().length];
 
   private ValueConverter(ProviderRegistry<ValueCodec> registry) {
     this.registry = registry;
     this.codecs = registry.providers();
-    for (ValueCodec codec : codecs) {
-      decoders.putIfAbsent(codec.type(), codec);
+    this.encoders = new ValueCodec[codecs.size()];
+    for (int i = 0; i < encoders.length; i++) {
+      ValueCodec codec = codecs.get(i);
+      ValueCodec shared = codec.isStateless() ? SHARED.get(codec.getClass()) : null;
+      encoders[i] = shared != null ? shared : codec;
+      int type = codec.type().number();
+      if (decoders[type] == null) {
+        decoders[type] = encoders[i];
+      }
     }
   }
 
@@ -83,7 +109,7 @@ public final class ValueConverter {
     if (value instanceof Variant variant) {
       return variant;
     }
-    for (ValueCodec codec : codecs) {
+    for (ValueCodec codec : encoders) {
       if (codec.canEncode(value)) {
         return codec.encode(value);
       }
@@ -140,7 +166,7 @@ public final class ValueConverter {
     if (target == Optional.class) {
       return Optional.ofNullable(decode(variant, Object.class));
     }
-    ValueCodec codec = decoders.get(variant.type());
+    ValueCodec codec = decoders[variant.type().number()];
     if (codec != null) {
       return codec.decode(variant, target);
     }

@@ -729,4 +729,88 @@ class ValueConverterTest {
           .isInstanceOf(IllegalArgumentException.class);
     }
   }
+
+  /** A codec with state: it counts what it encodes. */
+  public static final class CountingCodec extends ValueCodec {
+    int encoded;
+
+    public CountingCodec() {}
+
+    @Override
+    public VariantType type() {
+      return VariantType.STRING;
+    }
+
+    @Override
+    public boolean canEncode(Object value) {
+      return value instanceof String;
+    }
+
+    @Override
+    public Variant encode(Object value) {
+      encoded++;
+      return Variant.ofString((String) value);
+    }
+
+    @Override
+    public Object decode(Variant variant, Type target) {
+      return variant.asString();
+    }
+  }
+
+  /** The same without state, which it says. */
+  public static final class StatelessCodec extends ValueCodec {
+    public StatelessCodec() {}
+
+    @Override
+    public VariantType type() {
+      return VariantType.STRING;
+    }
+
+    @Override
+    public boolean canEncode(Object value) {
+      return value instanceof String;
+    }
+
+    @Override
+    public Variant encode(Object value) {
+      return Variant.ofString(((String) value).toUpperCase(java.util.Locale.ROOT));
+    }
+
+    @Override
+    public Object decode(Variant variant, Type target) {
+      return variant.asString().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    @Override
+    protected boolean isStateless() {
+      return true;
+    }
+  }
+
+  @Test
+  void eachConverterUsesItsOwnInstanceOfACodecWithState() {
+    CountingCodec first = new CountingCodec();
+    CountingCodec second = new CountingCodec();
+    ValueConverter.of(List.of(first)).encode("a");
+    ValueConverter withSecond = ValueConverter.of(List.of(second));
+    withSecond.encode("b");
+    withSecond.encode("c");
+    // Its caches (Jackson's, say) are its converter's alone, and die with it.
+    assertThat(first.encoded).isEqualTo(1);
+    assertThat(second.encoded).isEqualTo(2);
+  }
+
+  @Test
+  void convertersShareAStatelessCodecAndConvertAsItsOwnInstanceWould() {
+    ValueConverter first = ValueConverter.of(List.of(new StatelessCodec()));
+    ValueConverter second = ValueConverter.of(List.of(new StatelessCodec()));
+    for (ValueConverter converter : List.of(first, second)) {
+      assertThat(converter.encode("shared")).isEqualTo(Variant.ofString("SHARED"));
+      assertThat(converter.decode(Variant.ofString("SHARED"), String.class)).isEqualTo("shared");
+      assertThat(converter.codecs()).singleElement().isInstanceOf(StatelessCodec.class);
+    }
+    assertThat(ValueConverter.create().encode(2.5)).isEqualTo(Variant.ofDouble(2.5));
+    assertThat(ValueConverter.create().decode(Variant.ofLong(7), int.class)).isEqualTo(7);
+  }
 }

@@ -50,4 +50,10 @@ public final class DoubleCodec extends ValueCodec {
     }
     throw Targets.mismatch(variant, target);
   }
+
+  /** Keeps no state: converters share one instance. */
+  @Override
+  protected boolean isStateless() {
+    return true;
+  }
 }

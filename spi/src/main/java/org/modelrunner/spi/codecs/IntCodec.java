@@ -119,4 +119,10 @@ public final class IntCodec extends ValueCodec {
     }
     return value;
   }
+
+  /** Keeps no state: converters share one instance. */
+  @Override
+  protected boolean isStateless() {
+    return true;
+  }
 }

@@ -38,4 +38,10 @@ public final class NoneCodec extends ValueCodec {
     }
     return null;
   }
+
+  /** Keeps no state: converters share one instance. */
+  @Override
+  protected boolean isStateless() {
+    return true;
+  }
 }

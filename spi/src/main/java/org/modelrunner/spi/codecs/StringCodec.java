@@ -60,4 +60,10 @@ public final class StringCodec extends ValueCodec {
     }
     throw Targets.mismatch(variant, target);
   }
+
+  /** Keeps no state: converters share one instance. */
+  @Override
+  protected boolean isStateless() {
+    return true;
+  }
 }

@@ -11,12 +11,14 @@ import org.modelrunner.spi.TransportException;
 /**
  * One request from a connection to a runner and its answer: the in-process counterpart of an RPC.
  *
- * <p>It is its own worker task (a {@link Runnable} that serves it on the runner) and links itself
- * into its connection's list of requests in flight. Its deadline is kept by that connection, which
- * expires the requests that are due (see {@link InProcessConnection}); nothing else holds a request
- * once it completes. Whatever completes the request first wins; later completions are ignored.
+ * <p>It is its own worker task (a {@link Runnable} that serves it on the runner) and its caller's
+ * future (one object per request, not three: a worker fetches each from the sender's processor),
+ * and links itself into its connection's list of requests in flight. Its deadline is kept by that
+ * connection, which expires the requests that are due (see {@link InProcessConnection}); nothing
+ * else holds a request once it completes. Whatever completes the request first wins; later
+ * completions are ignored.
  */
-final class Exchange implements Runnable {
+final class Exchange extends CompletableFuture<Reply> implements Runnable, CallProgress {
   final InProcessConnection connection;
   final byte kind;
 
@@ -28,9 +30,6 @@ final class Exchange implements Runnable {
 
   /** The encoded request; never modified (it may be shared by every request of a fan-out). */
   final byte[] request;
-
-  /** Its answer; it tells whether the request waits (or waited) for a worker. */
-  final Answer future = new Answer();
 
   private final long timeoutNanos;
 
@@ -102,11 +101,6 @@ final class Exchange implements Runnable {
     return timeoutNanos;
   }
 
-  /** Returns whether the answer (or a failure) has been given to the caller. */
-  boolean isDone() {
-    return future.isDone();
-  }
-
   /** Returns whether its deadline has passed. */
   boolean pastDue() {
     return System.nanoTime() - dueNanos >= 0;
@@ -114,7 +108,7 @@ final class Exchange implements Runnable {
 
   /** The deadline passed. */
   void expire() {
-    if (!future.isDone()) {
+    if (!isDone()) {
       fail(
           new TransportException(
               TransportException.Kind.DEADLINE_EXCEEDED,
@@ -153,13 +147,13 @@ final class Exchange implements Runnable {
         connection.unlink(this);
         runner.abandoned(this);
       } finally {
-        future.completeExceptionally(failure);
+        completeExceptionally(failure);
       }
       return;
     }
     // Not waiting for a worker: completed first, so that a failure (the runner closing, say) wins
     // over the answer of model code it interrupts.
-    future.completeExceptionally(failure);
+    completeExceptionally(failure);
     finished();
   }
 
@@ -292,7 +286,7 @@ final class Exchange implements Runnable {
         return;
       }
     }
-    future.complete(answer);
+    complete(answer);
     finished();
   }
 
@@ -306,15 +300,13 @@ final class Exchange implements Runnable {
   }
 
   /**
-   * The future of a request: it says whether the request has waited for a worker without reaching
-   * its model, so that a fleet does not count its timeout against the model.
+   * Whether the request has waited for a worker without reaching its model, so that a fleet does
+   * not count its timeout against the model.
    */
-  final class Answer extends CompletableFuture<Reply> implements CallProgress {
-    @Override
-    public boolean waitsInCoordinator() {
-      synchronized (Exchange.this) {
-        return stage == QUEUED || stage == ABANDONED;
-      }
+  @Override
+  public boolean waitsInCoordinator() {
+    synchronized (this) {
+      return stage == QUEUED || stage == ABANDONED;
     }
   }
 

@@ -169,7 +169,7 @@ final class InProcessConnection implements ModelConnection {
     }
     if (exchange.timeoutNanos() <= 0) {
       exchange.expire();
-      return exchange.future;
+      return exchange;
     }
     HostedRunner runner = runner();
     if (runner == null) {
@@ -177,7 +177,7 @@ final class InProcessConnection implements ModelConnection {
     } else {
       runner.accept(exchange);
     }
-    return exchange.future;
+    return exchange;
   }
 
   /** Returns the runner registered under the name now, or null. */
