@@ -16,7 +16,8 @@ import java.lang.reflect.Type;
  *
  * <p>Each {@link ValueConverter} creates its own codec instances, so a codec may keep caches (of
  * types, of serializers) for the lifetime of its converter: they are dropped with it, which lets
- * the class loaders of the types they saw be collected.
+ * the class loaders of the types they saw be collected. A codec that keeps nothing says so ({@link
+ * #isStateless()}): converters then share one instance of its class.
  */
 public abstract class ValueCodec extends Provider {
   /** Creates the codec; implementations have a public no-argument constructor that never throws. */
