@@ -730,12 +730,8 @@ class ValueConverterTest {
     }
   }
 
-  /** A codec with state: it counts what it encodes. */
-  public static final class CountingCodec extends ValueCodec {
-    int encoded;
-
-    public CountingCodec() {}
-
+  /** A codec of strings, which the two below encode each in its way. */
+  public abstract static class StringTestCodec extends ValueCodec {
     @Override
     public VariantType type() {
       return VariantType.STRING;
@@ -745,41 +741,33 @@ class ValueConverterTest {
     public boolean canEncode(Object value) {
       return value instanceof String;
     }
+
+    @Override
+    public Object decode(Variant variant, Type target) {
+      return variant.asString().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+
+  /** A codec with state: it counts what it encodes. */
+  public static final class CountingCodec extends StringTestCodec {
+    int encoded;
+
+    public CountingCodec() {}
 
     @Override
     public Variant encode(Object value) {
       encoded++;
       return Variant.ofString((String) value);
     }
-
-    @Override
-    public Object decode(Variant variant, Type target) {
-      return variant.asString();
-    }
   }
 
-  /** The same without state, which it says. */
-  public static final class StatelessCodec extends ValueCodec {
+  /** A codec without state, which it says. */
+  public static final class StatelessCodec extends StringTestCodec {
     public StatelessCodec() {}
-
-    @Override
-    public VariantType type() {
-      return VariantType.STRING;
-    }
-
-    @Override
-    public boolean canEncode(Object value) {
-      return value instanceof String;
-    }
 
     @Override
     public Variant encode(Object value) {
       return Variant.ofString(((String) value).toUpperCase(java.util.Locale.ROOT));
-    }
-
-    @Override
-    public Object decode(Variant variant, Type target) {
-      return variant.asString().toLowerCase(java.util.Locale.ROOT);
     }
 
     @Override
