@@ -12,8 +12,8 @@ import org.modelrunner.spi.TransportException;
  * One request from a connection to a runner and its answer: the in-process counterpart of an RPC.
  *
  * <p>It is its own worker task (a {@link Runnable} that serves it on the runner) and its caller's
- * future (one object per request, not three: a worker fetches each from the sender's processor),
- * and links itself into its connection's list of requests in flight. Its deadline is kept by that
+ * future (one object per request, not two: a worker fetches each from the sender's processor), and
+ * links itself into its connection's list of requests in flight. Its deadline is kept by that
  * connection, which expires the requests that are due (see {@link InProcessConnection}); nothing
  * else holds a request once it completes. Whatever completes the request first wins; later
  * completions are ignored.
