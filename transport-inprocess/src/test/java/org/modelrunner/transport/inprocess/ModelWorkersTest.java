@@ -222,6 +222,21 @@ class ModelWorkersTest {
     assertThat(workers.shutdownNow()).isEqualTo(requests);
   }
 
+  @Test
+  void aQueuedRequestCanBeRemovedAndTheOthersStayQueuedInTheirOrder() throws Exception {
+    occupyAllButOne(); // and the last one waits until freed: every worker is busy
+    List<Runnable> requests = distinctRequests(5);
+    requests.forEach(workers::execute);
+
+    assertThat(workers.remove(requests.get(2))).isTrue();
+    assertThat(workers.remove(requests.get(2))).as("removed already").isFalse();
+    List<Runnable> left = new ArrayList<>(requests);
+    left.remove(2);
+    assertThat(workers.getQueue()).as("walked in their order").containsExactlyElementsOf(left);
+    assertThat(workers.getQueue()).hasSize(4);
+    assertThat(workers.shutdownNow()).isEqualTo(left);
+  }
+
   /**
    * Has the one free worker take a request that hangs (in model code) and half of {@code requests}
    * queued behind it, then looks once past the hand-off time: the requests of its batch not started
