@@ -121,7 +121,7 @@ final class ArgumentBinder {
     }
     List<Variant> positional = arguments.inCallOrder();
     Map<String, Variant> keywords = keywords(arguments);
-    checkPositionalCount(only, parameters.length, positional.size());
+    checkPositionalCount(only, parameterCount, positional.size());
     return convert(only, parameters, positional, keywords, false);
   }
 

@@ -366,9 +366,8 @@ final class WireFormat {
 
   /**
    * A cursor over a message being decoded: what a {@link ByteBuffer} gave, in an object of less
-   * than half its size (a request and a reply per call, whose buffers the compiler did not remove;
-   * it removes the reply's cursor). Reads past the end throw {@link BufferUnderflowException}, as
-   * the buffer's did.
+   * than half its size (a request and a reply per call, whose buffers the compiler did not remove).
+   * Reads past the end throw {@link BufferUnderflowException}, as the buffer's did.
    */
   private static final class In {
     private static final VarHandle INT =
