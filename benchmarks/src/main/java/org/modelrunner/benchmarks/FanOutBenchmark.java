@@ -24,7 +24,8 @@ import org.modelrunner.transport.inprocess.InProcessRunner;
  * tick; prints the time from building the fleet to all models connected, the first tick's time (a
  * coordinator's first fan-out: cold only for the first size a run measures), per-tick latency
  * percentiles, the overhead per model, the process's CPU time and the bytes its threads allocated
- * per model call over the measured ticks, and the heap each connected model costs.
+ * per model call over the measured ticks, the heap each connected model costs, and the time to
+ * close the models once the fleet is closed.
  *
  * <p>Run: {@code java -jar benchmarks/target/model-runner-benchmarks.jar [N ...]} (default 10 100
  * 1000 10000). Options as system properties: {@code -Dticks=} measured ticks per size (default
@@ -61,7 +62,7 @@ public final class FanOutBenchmark {
         Boolean.getBoolean("metrics") ? ", with the fleet's metrics bound" : "");
     System.out.printf(
         Locale.ROOT,
-        "%8s %10s %10s %8s %10s %10s %10s %14s %12s %10s %14s%n",
+        "%8s %10s %10s %8s %10s %10s %10s %14s %12s %10s %14s %10s%n",
         "models",
         "connect ms",
         "first ms",
@@ -72,7 +73,8 @@ public final class FanOutBenchmark {
         "µs/model p50",
         "CPU µs/call",
         "B/call",
-        "heap/model KiB");
+        "heap/model KiB",
+        "close ms");
     Path code =
         ISOLATED ? Processes.submission(Files.createTempDirectory("modelrunner-fanout")) : null;
     for (int size : sizes) {
@@ -96,6 +98,8 @@ public final class FanOutBenchmark {
     MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
     long heapBefore = usedHeap(memory);
     List<InProcessRunner> runners = new ArrayList<>(size);
+    String row;
+    long closed;
     for (int i = 0; i < size; i++) {
       String name = "bench-" + size + "-" + i;
       runners.add(
@@ -139,20 +143,21 @@ public final class FanOutBenchmark {
       double cpuMicros = (OS.getProcessCpuTime() - cpuBefore) / 1e3 / calls;
       double bytes = (THREADS.getTotalThreadAllocatedBytes() - bytesBefore) / calls;
       double p50 = histogram.getValueAtPercentile(50) / 1e6;
-      System.out.printf(
-          Locale.ROOT,
-          "%8d %10.0f %10.2f %8d %10.3f %10.3f %10.3f %14.2f %12.2f %10.0f %14.1f%n",
-          size,
-          connected / 1e6,
-          first / 1e6,
-          ticks,
-          p50,
-          histogram.getValueAtPercentile(99) / 1e6,
-          histogram.getMaxValue() / 1e6,
-          p50 * 1_000 / size,
-          cpuMicros,
-          bytes,
-          (heapConnected - heapBefore) / 1024.0 / size);
+      row =
+          String.format(
+              Locale.ROOT,
+              "%8d %10.0f %10.2f %8d %10.3f %10.3f %10.3f %14.2f %12.2f %10.0f %14.1f",
+              size,
+              connected / 1e6,
+              first / 1e6,
+              ticks,
+              p50,
+              histogram.getValueAtPercentile(99) / 1e6,
+              histogram.getMaxValue() / 1e6,
+              p50 * 1_000 / size,
+              cpuMicros,
+              bytes,
+              (heapConnected - heapBefore) / 1024.0 / size);
       // The goal for 10,000 models is for isolated submissions: one class shared by all is much
       // cheaper (its code, its metadata and the fleet's look-ups stay in the processor's caches).
       if (size == 1_000 || (size == 10_000 && code != null)) {
@@ -167,8 +172,11 @@ public final class FanOutBenchmark {
             String.format(Locale.ROOT, "(CPU %.2f µs per call)", cpuMicros));
       }
     } finally {
+      long closing = System.nanoTime();
       runners.forEach(InProcessRunner::close);
+      closed = System.nanoTime() - closing;
     }
+    System.out.printf(Locale.ROOT, "%s %10.0f%n", row, closed / 1e6);
   }
 
   private static void check(FanOutResult result, int size) {

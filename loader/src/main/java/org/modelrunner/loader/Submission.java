@@ -41,15 +41,16 @@ import org.modelrunner.spi.SubmittedCode;
  * Builder#fallbackClassLoader fallback loader}, where a coordinator's base-class jar can live. Two
  * submissions never see each other's classes.
  *
- * <p>Threads: a submission has a {@linkplain #threadGroup() thread group}. A runner that runs model
- * code on threads it makes with {@link #newThread} (the gRPC runner does) runs it in that group, so
- * the threads model code starts belong to it too. A runner that runs model code on threads shared
- * with other submissions (the in-process transport does) cannot: there, the threads model code
- * starts are known by their context class loader, which a new thread takes from the thread that
- * starts it, and model code runs with the submission's. {@link #strayThreads()} lists both kinds
- * still alive, which {@link HostedModel} reports at reset and close. The second kind needs a class
- * loader of the submission's own: a submission {@linkplain #ofClassLoader of a class loader it does
- * not own} (the class path, say) shares it with the host, and only its group counts.
+ * <p>Threads: a submission has a {@linkplain #threadGroup() thread group} (made when first asked
+ * for). A runner that runs model code on threads it makes with {@link #newThread} (the gRPC runner
+ * does) runs it in that group, so the threads model code starts belong to it too. A runner that
+ * runs model code on threads shared with other submissions (the in-process transport does) cannot:
+ * there, the threads model code starts are known by their context class loader, which a new thread
+ * takes from the thread that starts it, and model code runs with the submission's. {@link
+ * #strayThreads()} lists both kinds still alive, which {@link HostedModel} reports at reset and
+ * close. The second kind needs a class loader of the submission's own: a submission {@linkplain
+ * #ofClassLoader of a class loader it does not own} (the class path, say) shares it with the host,
+ * and only its group counts.
  *
  * <p>Closing the submission closes its class loader; once nothing else refers to its classes, the
  * loader and everything it loaded can be collected.
@@ -70,7 +71,22 @@ public final class Submission implements SubmittedCode, AutoCloseable {
   private final List<String> classNames;
   private final ClassLoader classLoader;
   private final boolean ownsClassLoader;
-  private final ThreadGroup threadGroup;
+
+  /** The name of {@link #threadGroup}. */
+  private final String threadGroupName;
+
+  /** The parent of {@link #threadGroup}: the group of the thread that opened the submission. */
+  private final ThreadGroup parentGroup;
+
+  /**
+   * The submission's thread group, made by the first {@link #threadGroup()} or {@link #newThread}:
+   * a host that runs model code on threads shared with other submissions (the in-process
+   * transport's) makes none. On Java 17 a thread group stays in its parent's list until it is
+   * destroyed, and every look for the JVM's threads walks them all, so one group for each of 10,000
+   * hosted models made the stray-thread check at each model's close and reset walk 10,000 groups.
+   * Guarded by {@link #runnerThreads}.
+   */
+  private ThreadGroup threadGroup;
 
   /** The threads made by {@link #newThread}: the runner's, not the model's. Guarded by itself. */
   private final Set<Thread> runnerThreads = Collections.newSetFromMap(new WeakHashMap<>());
@@ -80,7 +96,8 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     this.path = path;
     this.classLoader = classLoader;
     this.ownsClassLoader = false;
-    this.threadGroup = new ThreadGroup("submission-" + IDS.incrementAndGet() + ":class-path");
+    this.threadGroupName = "submission-" + IDS.incrementAndGet() + ":class-path";
+    this.parentGroup = Thread.currentThread().getThreadGroup();
     this.locations = List.copyOf(locations);
     this.classNames = List.copyOf(classNames);
   }
@@ -102,7 +119,8 @@ public final class Submission implements SubmittedCode, AutoCloseable {
     List<String> shared = new ArrayList<>(DEFAULT_SHARED_PACKAGES);
     shared.addAll(builder.extraShared);
     String name = "submission-" + IDS.incrementAndGet() + ":" + path.getFileName();
-    this.threadGroup = new ThreadGroup(name);
+    this.threadGroupName = name;
+    this.parentGroup = Thread.currentThread().getThreadGroup();
     this.classLoader =
         new SubmissionClassLoader(name, urls, builder.host, builder.fallback, shared);
   }
@@ -187,7 +205,12 @@ public final class Submission implements SubmittedCode, AutoCloseable {
    * so of the threads model code starts from them (unless it names another group).
    */
   public ThreadGroup threadGroup() {
-    return threadGroup;
+    synchronized (runnerThreads) {
+      if (threadGroup == null) {
+        threadGroup = new ThreadGroup(parentGroup, threadGroupName);
+      }
+      return threadGroup;
+    }
   }
 
   /**
@@ -197,7 +220,7 @@ public final class Submission implements SubmittedCode, AutoCloseable {
    * from the runner's ({@link #strayThreads()}).
    */
   public Thread newThread(Runnable body, String name) {
-    Thread thread = new Thread(threadGroup, body, name);
+    Thread thread = new Thread(threadGroup(), body, name);
     thread.setDaemon(true);
     thread.setContextClassLoader(classLoader);
     synchronized (runnerThreads) {
@@ -215,7 +238,14 @@ public final class Submission implements SubmittedCode, AutoCloseable {
    * thread.
    */
   public List<Thread> strayThreads() {
-    Set<Thread> candidates = new LinkedHashSet<>(threadsOf(threadGroup));
+    ThreadGroup group;
+    synchronized (runnerThreads) {
+      group = threadGroup;
+    }
+    Set<Thread> candidates = new LinkedHashSet<>();
+    if (group != null) { // none made: no thread can be in it
+      candidates.addAll(threadsOf(group));
+    }
     if (ownsClassLoader) {
       ThreadGroup root = Thread.currentThread().getThreadGroup();
       while (root.getParent() != null) {

@@ -130,4 +130,39 @@ class StrayThreadsTest {
     assertThat(warnings).isEmpty();
     assertThat(model.submission().strayThreads()).isEmpty();
   }
+
+  @Test
+  void modelsRunOnSharedThreadsAddNoThreadGroupAndTheirStraysAreStillFound() throws Exception {
+    // As the in-process transport hosts models: opened, set up and called on threads of the host
+    // (here, of a group of the test's own), never on threads of the submission.
+    ThreadGroup host = new ThreadGroup("stray-test-host");
+    FutureTask<List<String>> hosting =
+        new FutureTask<>(
+            () -> {
+              for (int i = 0; i < 20; i++) {
+                try (HostedModel other = HostedModel.open(submission)) {
+                  other.setup(BASE, Arguments.none());
+                  other.call("predict", Arguments.none());
+                  other.reset();
+                }
+              }
+              try (HostedModel leaking = HostedModel.open(submission)) {
+                leaking.setup(BASE, Arguments.none());
+                leaking.call("leak", Arguments.none());
+                List<String> strays =
+                    leaking.submission().strayThreads().stream().map(Thread::getName).toList();
+                leaking.submission().strayThreads().forEach(Thread::interrupt);
+                return strays;
+              }
+            });
+    Thread opener = new Thread(host, hosting, "stray-test-opener");
+    opener.start();
+    assertThat(hosting.get(30, TimeUnit.SECONDS))
+        .as("a thread the model started on a host thread is known by its context class loader")
+        .containsExactly("leaked-ticker");
+    opener.join(TimeUnit.SECONDS.toMillis(30));
+    // A group for each, kept by its parent on Java 17, made every look for the JVM's threads (at
+    // each model's reset and close) walk as many groups as models were ever hosted.
+    assertThat(host.activeGroupCount()).as("thread groups made under the host's").isZero();
+  }
 }
