@@ -3,12 +3,19 @@ package org.modelrunner.loader;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import java.lang.invoke.MethodHandle;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.net.URL;
+import java.net.URLClassLoader;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.modelrunner.loader.fixtures.TrackerBase;
 
 /** How {@link Overloads} calls a method: through handles or through reflection. */
 class OverloadsTest {
@@ -147,5 +154,91 @@ class OverloadsTest {
           .isInstanceOf(IllegalStateException.class)
           .hasMessage("boom");
     }
+  }
+
+  /**
+   * Two isolated submissions' classes (a class loader each) that extend the host's base class: the
+   * method that overrides the base's is called through one handle, kept, that reaches each class's
+   * own method; a method of their own has a handle of each class's own, renewed.
+   */
+  @Test
+  void methodsThatOverrideAHostMethodShareOneKeptHandleThatReachesEachClasssOwn(
+      @TempDir Path folder) throws Exception {
+    List<String> returns = List.of("Object", "Double"); // the second's: covariant (a bridge)
+    List<URLClassLoader> loaders = new ArrayList<>();
+    try {
+      Overloads[] predict = new Overloads[2];
+      Overloads[] own = new Overloads[2];
+      Method[] predictMethods = new Method[2];
+      Method[] ownMethods = new Method[2];
+      Object[] instances = new Object[2];
+      for (int i = 0; i < 2; i++) {
+        Path classes =
+            Sources.create()
+                .add(
+                    "com.example.shared.Model",
+                    """
+                    package com.example.shared;
+                    public class Model extends org.modelrunner.loader.fixtures.TrackerBase {
+                      public void tick(Object data) {}
+                      public %s predict() { return %d.5; }
+                      public Object own() { return %d.25; }
+                    }
+                    """
+                        .formatted(returns.get(i), i, i))
+                .compileTo(folder.resolve("submission-" + i));
+        URLClassLoader loader =
+            new URLClassLoader(new URL[] {classes.toUri().toURL()}, getClass().getClassLoader());
+        loaders.add(loader);
+        Class<?> type = loader.loadClass("com.example.shared.Model");
+        predictMethods[i] = type.getMethod("predict");
+        ownMethods[i] = type.getMethod("own");
+        instances[i] = type.getConstructor().newInstance();
+        predict[i] = new Overloads(List.of(predictMethods[i]), true);
+        own[i] = new Overloads(List.of(ownMethods[i]), true);
+      }
+      assertThat(Overloads.overridden(predictMethods[1]).getDeclaringClass())
+          .isEqualTo(TrackerBase.class);
+      MethodHandle shared = predict[0].handle(0);
+      assertThat(predict[1].handle(0)).as("one handle for both classes").isSameAs(shared);
+      assertThat(own[1].handle(0)).isNotSameAs(own[0].handle(0));
+      Object ownFirst = own[0].handle(0);
+      for (int call = 1; call <= 3 * Overloads.RENEWED_AFTER; call++) {
+        for (int i = 0; i < 2; i++) {
+          assertThat(predict[i].invoke(predictMethods[i], instances[i], new Object[0]))
+              .as("class %d, call %d", i, call)
+              .isEqualTo(i + 0.5);
+          assertThat(own[i].invoke(ownMethods[i], instances[i], new Object[0]))
+              .as("class %d, call %d", i, call)
+              .isEqualTo(i + 0.25);
+        }
+      }
+      assertThat(predict[0].handle(0)).as("kept: the JDK customizes it once").isSameAs(shared);
+      assertThat(own[0].handle(0)).as("a class's own handle is renewed").isNotSameAs(ownFirst);
+    } finally {
+      for (URLClassLoader loader : loaders) {
+        loader.close();
+      }
+    }
+  }
+
+  @Test
+  void aMethodOverridesOnlyPublicMethodsOfTypesFromOutsideItsClassLoader() throws Exception {
+    assertThat(Overloads.overridden(method("half", double.class))).isNull();
+    // Object's toString, from the JDK: public, and its loader is not the test's.
+    assertThat(Overloads.overridden(Target.class.getMethod("toString"))).isNull(); // not declared
+    class Named {
+      @Override
+      public String toString() {
+        return "named";
+      }
+    }
+    assertThat(Overloads.overridden(Named.class.getMethod("toString")))
+        .isEqualTo(Object.class.getMethod("toString"));
+    assertThat(
+            Overloads.overridden(
+                org.modelrunner.loader.fixtures.ClassPathTracker.class.getMethod("predict")))
+        .as("the base is on the same class path: a handle for it would serve its classes only")
+        .isNull();
   }
 }
