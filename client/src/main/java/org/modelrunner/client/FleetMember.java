@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BiConsumer;
 import org.HdrHistogram.Histogram;
 import org.jctools.queues.MpscArrayQueue;
+import org.modelrunner.spi.CallCompletion;
 import org.modelrunner.spi.ModelConnection;
 import org.modelrunner.spi.ModelEndpoint;
 import org.modelrunner.spi.Reply;
@@ -301,7 +302,11 @@ final class FleetMember {
       reply = CompletableFuture.failedFuture(e);
     }
     job.call().sent(job.slot(), reply);
-    reply.whenComplete(job);
+    if (reply instanceof CallCompletion direct) {
+      direct.whenDone(job); // no completion nor second future per call (an in-process call's)
+    } else {
+      reply.whenComplete(job);
+    }
   }
 
   /** The answer to the job in flight came: hands it on, then sends the next job. */

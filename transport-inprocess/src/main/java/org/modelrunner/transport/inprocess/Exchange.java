@@ -1,9 +1,13 @@
 package org.modelrunner.transport.inprocess;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
 import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.CallCompletion;
 import org.modelrunner.spi.CallProgress;
 import org.modelrunner.spi.Reply;
 import org.modelrunner.spi.TransportException;
@@ -16,9 +20,27 @@ import org.modelrunner.spi.TransportException;
  * links itself into its connection's list of requests in flight. Its deadline is kept by that
  * connection, which expires the requests that are due (see {@link InProcessConnection}); nothing
  * else holds a request once it completes. Whatever completes the request first wins; later
- * completions are ignored.
+ * completions are ignored. Its caller's action ({@link #whenDone}) is kept in a field and run when
+ * it completes, by whichever of {@link #complete}, {@link #completeExceptionally} and {@link
+ * #cancel} completes it.
  */
-final class Exchange extends CompletableFuture<Reply> implements Runnable, CallProgress {
+final class Exchange extends CompletableFuture<Reply>
+    implements Runnable, CallProgress, CallCompletion {
+  private static final System.Logger LOG = System.getLogger(Exchange.class.getName());
+
+  /** What {@link #action} holds once the request has completed (its action, if any, taken). */
+  private static final BiConsumer<Reply, Throwable> COMPLETED = (reply, error) -> {};
+
+  private static final VarHandle ACTION;
+
+  static {
+    try {
+      ACTION = MethodHandles.lookup().findVarHandle(Exchange.class, "action", BiConsumer.class);
+    } catch (ReflectiveOperationException e) {
+      throw new ExceptionInInitializerError(e);
+    }
+  }
+
   final InProcessConnection connection;
   final byte kind;
 
@@ -32,6 +54,13 @@ final class Exchange extends CompletableFuture<Reply> implements Runnable, CallP
   final byte[] request;
 
   private final long timeoutNanos;
+
+  /**
+   * The caller's action ({@link #whenDone}): null until given, {@link #COMPLETED} once the request
+   * has completed. Whichever of the two comes second runs the action.
+   */
+  @SuppressWarnings("UnusedVariable") // through ACTION
+  private volatile BiConsumer<? super Reply, ? super Throwable> action;
 
   /**
    * When it expires, a {@link System#nanoTime()} value; set by its connection when it is linked in.
@@ -314,6 +343,69 @@ final class Exchange extends CompletableFuture<Reply> implements Runnable, CallP
   synchronized void interruptModel() {
     if (modelThread != null) {
       modelThread.interrupt();
+    }
+  }
+
+  @Override
+  public void whenDone(BiConsumer<? super Reply, ? super Throwable> action) {
+    Object before = ACTION.compareAndExchange(this, null, action);
+    if (before == null) {
+      return; // the completion runs it
+    }
+    if (before != COMPLETED) {
+      throw new IllegalStateException("The request was given an action already");
+    }
+    whenComplete((reply, error) -> run(action, reply, error)); // complete: runs it now
+  }
+
+  @Override
+  public boolean complete(Reply reply) {
+    if (!super.complete(reply)) {
+      return false;
+    }
+    runAction(reply, null);
+    return true;
+  }
+
+  @Override
+  public boolean completeExceptionally(Throwable error) {
+    if (!super.completeExceptionally(error)) {
+      return false;
+    }
+    runAction(null, error);
+    return true;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public boolean cancel(boolean mayInterruptIfRunning) {
+    if (!super.cancel(mayInterruptIfRunning)) {
+      return false;
+    }
+    Object given = ACTION.getAndSet(this, COMPLETED);
+    if (given != null) { // with the exception the cancellation stored
+      whenComplete(
+          (reply, error) ->
+              run((BiConsumer<? super Reply, ? super Throwable>) given, reply, error));
+    }
+    return true;
+  }
+
+  /** The request has completed: runs the caller's action if it was given. */
+  @SuppressWarnings("unchecked")
+  private void runAction(Reply reply, Throwable error) {
+    Object given = ACTION.getAndSet(this, COMPLETED);
+    if (given != null) {
+      run((BiConsumer<? super Reply, ? super Throwable>) given, reply, error);
+    }
+  }
+
+  private static void run(
+      BiConsumer<? super Reply, ? super Throwable> action, Reply reply, Throwable error) {
+    try {
+      action.accept(reply, error);
+    } catch (RuntimeException | Error e) {
+      LOG.log(System.Logger.Level.WARNING, "The action on a request's answer failed: " + e, e);
     }
   }
 }

@@ -1,0 +1,152 @@
+package org.modelrunner.transport.inprocess;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.modelrunner.transport.inprocess.TestModels.await;
+import static org.modelrunner.transport.inprocess.TestModels.call;
+import static org.modelrunner.transport.inprocess.TestModels.failure;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.BiConsumer;
+import java.util.logging.Level;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.modelrunner.spi.CallCompletion;
+import org.modelrunner.spi.ModelConnection;
+import org.modelrunner.spi.ModelTransport;
+import org.modelrunner.spi.Reply;
+import org.modelrunner.spi.TransportException;
+import org.modelrunner.spi.Variant;
+import org.modelrunner.testsupport.LogCapture;
+import org.modelrunner.transport.inprocess.fixtures.Gates;
+
+/**
+ * A request's future takes one action on its answer ({@link CallCompletion}), which it runs once,
+ * with what {@code whenComplete} would give: whether the action comes before or after the answer.
+ */
+@ExtendWith(TestModels.NoLeaks.class)
+class CallCompletionTest {
+  /** What an action heard: the reply, the failure, and the thread it ran on. */
+  private record Heard(Reply reply, Throwable error, Thread thread) {}
+
+  private static BiConsumer<Reply, Throwable> into(List<Heard> heard) {
+    return (reply, error) -> heard.add(new Heard(reply, error, Thread.currentThread()));
+  }
+
+  @Test
+  void anActionRunsOnceWithTheAnswerWhetherGivenBeforeOrAfterIt() throws Exception {
+    String gate = "completion-" + System.nanoTime();
+    try (InProcessRunner runner = InProcessModels.register("completion", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+      CompletableFuture<Reply> held = call(transport, connection, "hold", Variant.ofString(gate));
+      assertThat(held).isInstanceOf(CallCompletion.class);
+      List<Heard> before = new CopyOnWriteArrayList<>();
+      ((CallCompletion) held).whenDone(into(before));
+      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+      assertThat(before).as("not answered yet").isEmpty();
+      Gates.open(gate);
+      Reply answer = await(held);
+      assertThat(answer).isEqualTo(Reply.success(Variant.ofString("released")));
+      // Run once the future is complete: a moment after its caller may see it.
+      Awaitility.await().untilAsserted(() -> assertThat(before).isNotEmpty());
+      assertThat(before).hasSize(1);
+      assertThat(before.get(0).reply()).isSameAs(answer);
+      assertThat(before.get(0).error()).isNull();
+      assertThat(before.get(0).thread())
+          .as("the worker that answered")
+          .isNotSameAs(Thread.currentThread());
+
+      List<Heard> after = new CopyOnWriteArrayList<>();
+      ((CallCompletion) held).whenDone(into(after));
+      assertThat(after).containsExactly(new Heard(answer, null, Thread.currentThread()));
+      assertThat(before).as("the first action ran once").hasSize(1);
+    }
+  }
+
+  @Test
+  void aRequestTakesOneActionOnly() throws Exception {
+    String gate = "one-action-" + System.nanoTime();
+    try (InProcessRunner runner = InProcessModels.register("one-action", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+      CompletableFuture<Reply> held = call(transport, connection, "hold", Variant.ofString(gate));
+      List<Heard> heard = new CopyOnWriteArrayList<>();
+      ((CallCompletion) held).whenDone(into(heard));
+      assertThatThrownBy(() -> ((CallCompletion) held).whenDone(into(heard)))
+          .isInstanceOf(IllegalStateException.class);
+      Gates.open(gate);
+      await(held);
+      Awaitility.await().untilAsserted(() -> assertThat(heard).hasSize(1));
+    }
+  }
+
+  @Test
+  void anActionHearsAFailureOrACancellationAsWhenCompleteWould() throws Exception {
+    String gate = "failure-" + System.nanoTime();
+    try (InProcessRunner runner = InProcessModels.register("failure", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+      CompletableFuture<Reply> late =
+          call(transport, connection, "hold", Duration.ofMillis(50), Variant.ofString(gate));
+      List<Heard> heard = new CopyOnWriteArrayList<>();
+      ((CallCompletion) late).whenDone(into(heard));
+      CompletableFuture<Throwable> given = new CompletableFuture<>();
+      late.whenComplete((reply, error) -> given.complete(error));
+      TransportException timedOut = failure(late);
+      assertThat(timedOut.kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+      Awaitility.await().untilAsserted(() -> assertThat(heard).hasSize(1));
+      assertThat(heard.get(0).error()).isSameAs(timedOut).isSameAs(await(given));
+      Gates.open(gate);
+    }
+    String other = gate + "-cancelled";
+    try (InProcessRunner runner = InProcessModels.register("cancelled", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint())) {
+      TestModels.setUp(connection);
+      CompletableFuture<Reply> cancelled =
+          call(transport, connection, "hold", Variant.ofString(other));
+      List<Heard> cancellation = new CopyOnWriteArrayList<>();
+      ((CallCompletion) cancelled).whenDone(into(cancellation));
+      assertThat(Gates.awaitEntered(other, 1)).isTrue();
+      assertThat(cancelled.cancel(true)).isTrue();
+      assertThat(cancellation).hasSize(1);
+      assertThat(cancellation.get(0).error()).isInstanceOf(CancellationException.class);
+    } finally {
+      Gates.open(other);
+    }
+  }
+
+  @Test
+  void anActionThatThrowsIsLoggedAndTheWorkerGoesOn() throws Exception {
+    try (InProcessRunner runner = InProcessModels.register("throwing", TestModels.submission());
+        ModelTransport transport = TestModels.transport();
+        ModelConnection connection = transport.connect(runner.endpoint());
+        LogCapture log = LogCapture.start(Exchange.class.getName(), Level.WARNING)) {
+      TestModels.setUp(connection);
+      for (int i = 0; i < 3; i++) {
+        CompletableFuture<Reply> echoed =
+            call(transport, connection, "echo", Variant.ofString("e" + i));
+        ((CallCompletion) echoed)
+            .whenDone(
+                (reply, error) -> {
+                  throw new IllegalStateException("action " + reply.value().orElseThrow());
+                });
+        assertThat(await(echoed)).isEqualTo(Reply.success(Variant.ofString("e" + i)));
+      }
+      Awaitility.await().untilAsserted(() -> assertThat(log.messages()).hasSize(3));
+      assertThat(log.messages())
+          .allSatisfy(
+              message ->
+                  assertThat(message).startsWith("The action on a request's answer failed: "));
+    }
+  }
+}
