@@ -63,6 +63,11 @@ final class Pending<T> {
     return what;
   }
 
+  /** Returns the request's future, or null if it failed before it was sent. */
+  CompletableFuture<T> future() {
+    return future;
+  }
+
   /** Returns whether the request has completed (without waiting). */
   boolean isDone() {
     return future == null || future.isDone();

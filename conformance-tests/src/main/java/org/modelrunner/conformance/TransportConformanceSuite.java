@@ -13,8 +13,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
@@ -26,6 +28,7 @@ import org.modelrunner.conformance.Submissions.Kind;
 import org.modelrunner.conformance.models.ConformanceBase;
 import org.modelrunner.spi.Argument;
 import org.modelrunner.spi.Arguments;
+import org.modelrunner.spi.CallCompletion;
 import org.modelrunner.spi.HealthStatus;
 import org.modelrunner.spi.KeywordArgument;
 import org.modelrunner.spi.ModelConnection;
@@ -525,6 +528,46 @@ public abstract class TransportConformanceSuite implements TransportRules {
     assertThat(slow.elapsed())
         .as("time until the call failed with DEADLINE_EXCEEDED (timeout %s ms)", SHORT.toMillis())
         .isGreaterThanOrEqualTo(SHORT.minusMillis(50));
+    awaitIdle(caller, Duration.ofMillis(slowMillis()).plus(QUICK));
+  }
+
+  @Test
+  @Override
+  public void required_callCompletionRunsItsActionOnceWithTheOutcome() throws InterruptedException {
+    Caller caller = mainModel();
+    Pending<Reply> answered = caller.sendCall("work", args(Variant.ofLong(30)), QUICK);
+    assumeTrue(
+        answered.future() instanceof CallCompletion,
+        "the transport's call futures do not implement CallCompletion");
+    List<Object[]> heard = new CopyOnWriteArrayList<>();
+    ((CallCompletion) answered.future())
+        .whenDone((reply, error) -> heard.add(new Object[] {reply, error}));
+    assertThatThrownBy(
+            () -> ((CallCompletion) answered.future()).whenDone((reply, error) -> heard.add(null)))
+        .as("a second action")
+        .isInstanceOf(IllegalStateException.class);
+    Reply reply = answered.await().value();
+    assertThat(reply).isEqualTo(Reply.success(Variant.ofLong(30)));
+    Awaitility.await("the action on the answer")
+        .atMost(tolerance())
+        .untilAsserted(() -> assertThat(heard).hasSize(1));
+    assertThat(heard.get(0)).as("what the action heard").containsExactly(reply, null);
+
+    List<Object[]> late = new CopyOnWriteArrayList<>();
+    ((CallCompletion) answered.future())
+        .whenDone((given, error) -> late.add(new Object[] {given, error}));
+    assertThat(late).as("an action given after the answer runs at once").hasSize(1);
+    assertThat(late.get(0)).containsExactly(reply, null);
+
+    Pending<Reply> slow = caller.sendCall("work", args(Variant.ofLong(slowMillis())), SHORT);
+    List<Throwable> failures = new CopyOnWriteArrayList<>();
+    ((CallCompletion) slow.future()).whenDone((given, error) -> failures.add(error));
+    TransportException timedOut = slow.await().failure(TransportException.Kind.DEADLINE_EXCEEDED);
+    Awaitility.await("the action on the failure")
+        .atMost(tolerance())
+        .untilAsserted(() -> assertThat(failures).hasSize(1));
+    assertThat(failures.get(0)).as("the failure the action heard").isSameAs(timedOut);
+    assertThat(heard).as("the first action ran once").hasSize(1);
     awaitIdle(caller, Duration.ofMillis(slowMillis()).plus(QUICK));
   }
 

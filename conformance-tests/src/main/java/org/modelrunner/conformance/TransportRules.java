@@ -225,6 +225,19 @@ public interface TransportRules {
   void required_slowCallFailsWithDeadlineExceeded() throws Exception;
 
   /**
+   * A call's future that implements {@code CallCompletion} runs the action it is given once, with
+   * what {@code whenComplete} gives: the reply of an answered call, the {@code TransportException}
+   * of a call past its deadline; given before the answer, on the thread that completes it; given
+   * after, at once; a second action is refused with {@code IllegalStateException}. Skipped for a
+   * transport whose futures do not implement it.
+   *
+   * <p>If it fails: check that every way the future completes (its answer, its deadline, a
+   * cancellation) runs the action, and that an action given and a completion that meet run it once
+   * (one atomic exchange on each side).
+   */
+  void required_callCompletionRunsItsActionOnceWithTheOutcome() throws Exception;
+
+  /**
    * A hung model does not delay another model's answer on the same transport: while one model's
    * call hangs, another model answers within the tolerance.
    *
