@@ -7,6 +7,7 @@ import static org.modelrunner.transport.inprocess.TestModels.call;
 import static org.modelrunner.transport.inprocess.TestModels.failure;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
@@ -14,6 +15,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.BiConsumer;
 import java.util.logging.Level;
 import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.modelrunner.spi.CallCompletion;
@@ -34,104 +37,113 @@ class CallCompletionTest {
   /** What an action heard: the reply, the failure, and the thread it ran on. */
   private record Heard(Reply reply, Throwable error, Thread thread) {}
 
+  private InProcessRunner runner;
+  private ModelTransport transport;
+  private ModelConnection connection;
+
+  /** The gates the test's models wait at: opened after each test, whatever it asserted. */
+  private final List<String> gates = new ArrayList<>();
+
+  private String gate(String name) {
+    String gate = name + "-" + System.nanoTime();
+    gates.add(gate);
+    return gate;
+  }
+
+  @BeforeEach
+  void setUp() {
+    runner = InProcessModels.register("completion-" + System.nanoTime(), TestModels.submission());
+    transport = TestModels.transport();
+    connection = transport.connect(runner.endpoint());
+    TestModels.setUp(connection);
+  }
+
+  @AfterEach
+  void tearDown() {
+    gates.forEach(Gates::open);
+    connection.close();
+    transport.close();
+    runner.close();
+  }
+
   private static BiConsumer<Reply, Throwable> into(List<Heard> heard) {
     return (reply, error) -> heard.add(new Heard(reply, error, Thread.currentThread()));
   }
 
   @Test
   void anActionRunsOnceWithTheAnswerWhetherGivenBeforeOrAfterIt() throws Exception {
-    String gate = "completion-" + System.nanoTime();
-    try (InProcessRunner runner = InProcessModels.register("completion", TestModels.submission());
-        ModelTransport transport = TestModels.transport();
-        ModelConnection connection = transport.connect(runner.endpoint())) {
-      TestModels.setUp(connection);
-      CompletableFuture<Reply> held = call(transport, connection, "hold", Variant.ofString(gate));
-      assertThat(held).isInstanceOf(CallCompletion.class);
-      List<Heard> before = new CopyOnWriteArrayList<>();
-      ((CallCompletion) held).whenDone(into(before));
-      assertThat(Gates.awaitEntered(gate, 1)).isTrue();
-      assertThat(before).as("not answered yet").isEmpty();
-      Gates.open(gate);
-      Reply answer = await(held);
-      assertThat(answer).isEqualTo(Reply.success(Variant.ofString("released")));
-      // Run once the future is complete: a moment after its caller may see it.
-      Awaitility.await().untilAsserted(() -> assertThat(before).isNotEmpty());
-      assertThat(before).hasSize(1);
-      assertThat(before.get(0).reply()).isSameAs(answer);
-      assertThat(before.get(0).error()).isNull();
-      assertThat(before.get(0).thread())
-          .as("the worker that answered")
-          .isNotSameAs(Thread.currentThread());
+    String gate = gate("completion");
+    CompletableFuture<Reply> held = call(transport, connection, "hold", Variant.ofString(gate));
+    assertThat(held).isInstanceOf(CallCompletion.class);
+    List<Heard> before = new CopyOnWriteArrayList<>();
+    ((CallCompletion) held).whenDone(into(before));
+    assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+    assertThat(before).as("not answered yet").isEmpty();
+    Gates.open(gate);
+    Reply answer = await(held);
+    assertThat(answer).isEqualTo(Reply.success(Variant.ofString("released")));
+    // Run once the future is complete: a moment after its caller may see it.
+    Awaitility.await().untilAsserted(() -> assertThat(before).isNotEmpty());
+    assertThat(before).hasSize(1);
+    assertThat(before.get(0).reply()).isSameAs(answer);
+    assertThat(before.get(0).error()).isNull();
+    assertThat(before.get(0).thread())
+        .as("the worker that answered")
+        .isNotSameAs(Thread.currentThread());
 
-      List<Heard> after = new CopyOnWriteArrayList<>();
-      ((CallCompletion) held).whenDone(into(after));
-      assertThat(after).containsExactly(new Heard(answer, null, Thread.currentThread()));
-      assertThat(before).as("the first action ran once").hasSize(1);
-    }
+    List<Heard> after = new CopyOnWriteArrayList<>();
+    ((CallCompletion) held).whenDone(into(after));
+    assertThat(after).containsExactly(new Heard(answer, null, Thread.currentThread()));
+    assertThat(before).as("the first action ran once").hasSize(1);
   }
 
   @Test
   void aRequestTakesOneActionOnly() throws Exception {
-    String gate = "one-action-" + System.nanoTime();
-    try (InProcessRunner runner = InProcessModels.register("one-action", TestModels.submission());
-        ModelTransport transport = TestModels.transport();
-        ModelConnection connection = transport.connect(runner.endpoint())) {
-      TestModels.setUp(connection);
-      CompletableFuture<Reply> held = call(transport, connection, "hold", Variant.ofString(gate));
-      List<Heard> heard = new CopyOnWriteArrayList<>();
-      ((CallCompletion) held).whenDone(into(heard));
-      assertThatThrownBy(() -> ((CallCompletion) held).whenDone(into(heard)))
-          .isInstanceOf(IllegalStateException.class);
-      Gates.open(gate);
-      await(held);
-      Awaitility.await().untilAsserted(() -> assertThat(heard).hasSize(1));
-    }
+    String gate = gate("one-action");
+    CompletableFuture<Reply> held = call(transport, connection, "hold", Variant.ofString(gate));
+    List<Heard> heard = new CopyOnWriteArrayList<>();
+    ((CallCompletion) held).whenDone(into(heard));
+    assertThatThrownBy(() -> ((CallCompletion) held).whenDone(into(heard)))
+        .isInstanceOf(IllegalStateException.class);
+    Gates.open(gate);
+    await(held);
+    Awaitility.await().untilAsserted(() -> assertThat(heard).hasSize(1));
   }
 
   @Test
   void anActionHearsAFailureOrACancellationAsWhenCompleteWould() throws Exception {
-    String gate = "failure-" + System.nanoTime();
-    try (InProcessRunner runner = InProcessModels.register("failure", TestModels.submission());
-        ModelTransport transport = TestModels.transport();
-        ModelConnection connection = transport.connect(runner.endpoint())) {
-      TestModels.setUp(connection);
-      CompletableFuture<Reply> late =
-          call(transport, connection, "hold", Duration.ofMillis(50), Variant.ofString(gate));
-      List<Heard> heard = new CopyOnWriteArrayList<>();
-      ((CallCompletion) late).whenDone(into(heard));
-      CompletableFuture<Throwable> given = new CompletableFuture<>();
-      late.whenComplete((reply, error) -> given.complete(error));
-      TransportException timedOut = failure(late);
-      assertThat(timedOut.kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
-      Awaitility.await().untilAsserted(() -> assertThat(heard).hasSize(1));
-      assertThat(heard.get(0).error()).isSameAs(timedOut).isSameAs(await(given));
-      Gates.open(gate);
-    }
-    String other = gate + "-cancelled";
-    try (InProcessRunner runner = InProcessModels.register("cancelled", TestModels.submission());
-        ModelTransport transport = TestModels.transport();
-        ModelConnection connection = transport.connect(runner.endpoint())) {
-      TestModels.setUp(connection);
+    String gate = gate("failure");
+    CompletableFuture<Reply> late =
+        call(transport, connection, "hold", Duration.ofMillis(50), Variant.ofString(gate));
+    List<Heard> heard = new CopyOnWriteArrayList<>();
+    ((CallCompletion) late).whenDone(into(heard));
+    CompletableFuture<Throwable> given = new CompletableFuture<>();
+    late.whenComplete((reply, error) -> given.complete(error));
+    TransportException timedOut = failure(late);
+    assertThat(timedOut.kind()).isEqualTo(TransportException.Kind.DEADLINE_EXCEEDED);
+    Awaitility.await().untilAsserted(() -> assertThat(heard).hasSize(1));
+    assertThat(heard.get(0).error()).isSameAs(timedOut).isSameAs(await(given));
+    Gates.open(gate);
+    // The model is free again once the held call returns; another one is free now.
+    String other = gate("cancelled");
+    try (InProcessRunner second = InProcessModels.register("cancelled", TestModels.submission());
+        ModelConnection toSecond = transport.connect(second.endpoint())) {
+      TestModels.setUp(toSecond);
       CompletableFuture<Reply> cancelled =
-          call(transport, connection, "hold", Variant.ofString(other));
+          call(transport, toSecond, "hold", Variant.ofString(other));
       List<Heard> cancellation = new CopyOnWriteArrayList<>();
       ((CallCompletion) cancelled).whenDone(into(cancellation));
       assertThat(Gates.awaitEntered(other, 1)).isTrue();
       assertThat(cancelled.cancel(true)).isTrue();
       assertThat(cancellation).hasSize(1);
       assertThat(cancellation.get(0).error()).isInstanceOf(CancellationException.class);
-    } finally {
       Gates.open(other);
     }
   }
 
   @Test
   void anActionThatThrowsIsLoggedAndTheWorkerGoesOn() throws Exception {
-    try (InProcessRunner runner = InProcessModels.register("throwing", TestModels.submission());
-        ModelTransport transport = TestModels.transport();
-        ModelConnection connection = transport.connect(runner.endpoint());
-        LogCapture log = LogCapture.start(Exchange.class.getName(), Level.WARNING)) {
-      TestModels.setUp(connection);
+    try (LogCapture log = LogCapture.start(Exchange.class.getName(), Level.WARNING)) {
       for (int i = 0; i < 3; i++) {
         CompletableFuture<Reply> echoed =
             call(transport, connection, "echo", Variant.ofString("e" + i));
