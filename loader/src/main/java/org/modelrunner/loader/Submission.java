@@ -207,7 +207,11 @@ public final class Submission implements SubmittedCode, AutoCloseable {
   public ThreadGroup threadGroup() {
     synchronized (runnerThreads) {
       if (threadGroup == null) {
-        threadGroup = new ThreadGroup(parentGroup, threadGroupName);
+        try {
+          threadGroup = new ThreadGroup(parentGroup, threadGroupName);
+        } catch (IllegalThreadStateException destroyed) {
+          threadGroup = new ThreadGroup(threadGroupName); // the opener's group is gone: this one's
+        }
       }
       return threadGroup;
     }

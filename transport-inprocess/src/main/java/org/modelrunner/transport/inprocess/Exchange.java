@@ -2,9 +2,13 @@ package org.modelrunner.transport.inprocess;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import java.util.function.Supplier;
 import org.modelrunner.loader.RunnerCore;
 import org.modelrunner.spi.Arguments;
 import org.modelrunner.spi.CallCompletion;
@@ -21,8 +25,9 @@ import org.modelrunner.spi.TransportException;
  * connection, which expires the requests that are due (see {@link InProcessConnection}); nothing
  * else holds a request once it completes. Whatever completes the request first wins; later
  * completions are ignored. Its caller's action ({@link #whenDone}) is kept in a field and run when
- * it completes, by whichever of {@link #complete}, {@link #completeExceptionally} and {@link
- * #cancel} completes it.
+ * it completes, by whichever of the future's public ways to complete it does ({@link #complete},
+ * {@link #completeExceptionally}, {@link #cancel}, the {@code obtrude} methods, {@link
+ * #completeAsync}).
  */
 final class Exchange extends CompletableFuture<Reply>
     implements Runnable, CallProgress, CallCompletion {
@@ -391,11 +396,41 @@ final class Exchange extends CompletableFuture<Reply>
     return true;
   }
 
+  @Override
+  public void obtrudeValue(Reply reply) {
+    super.obtrudeValue(reply);
+    runAction(reply, null); // if it had not completed before: else its action ran then
+  }
+
+  @Override
+  public void obtrudeException(Throwable error) {
+    super.obtrudeException(error);
+    runAction(null, error);
+  }
+
+  @Override
+  public CompletableFuture<Reply> completeAsync(
+      Supplier<? extends Reply> supplier, Executor executor) {
+    Objects.requireNonNull(supplier, "supplier");
+    Objects.requireNonNull(executor, "executor");
+    executor.execute( // through complete: the action runs (the JDK's own completes it directly)
+        () -> {
+          if (!isDone()) {
+            try {
+              complete(supplier.get());
+            } catch (RuntimeException | Error e) {
+              completeExceptionally(new CompletionException(e));
+            }
+          }
+        });
+    return this;
+  }
+
   /** The request has completed: runs the caller's action if it was given. */
   @SuppressWarnings("unchecked")
   private void runAction(Reply reply, Throwable error) {
     Object given = ACTION.getAndSet(this, COMPLETED);
-    if (given != null) {
+    if (given != null && given != COMPLETED) { // COMPLETED: obtruded after it completed
       run((BiConsumer<? super Reply, ? super Throwable>) given, reply, error);
     }
   }

@@ -141,6 +141,29 @@ class CallCompletionTest {
     }
   }
 
+  /** A caller may complete the future itself, by any of its public ways: the action hears it. */
+  @Test
+  void anActionRunsWhicheverWayTheFutureIsCompleted() throws Exception {
+    String gate = gate("caller-completed");
+    Reply own = Reply.success(Variant.ofString("own"));
+    CompletableFuture<Reply> supplied = call(transport, connection, "hold", Variant.ofString(gate));
+    List<Heard> heard = new CopyOnWriteArrayList<>();
+    ((CallCompletion) supplied).whenDone(into(heard));
+    assertThat(Gates.awaitEntered(gate, 1)).isTrue();
+    supplied.completeAsync(() -> own, Runnable::run);
+    assertThat(heard).containsExactly(new Heard(own, null, Thread.currentThread()));
+
+    // The model is still held by the first request: the next ones fail BUSY at once, which the
+    // obtruded outcome replaces after their actions heard the failure.
+    CompletableFuture<Reply> obtruded = call(transport, connection, "echo", Variant.ofString("x"));
+    List<Heard> failures = new CopyOnWriteArrayList<>();
+    ((CallCompletion) obtruded).whenDone(into(failures));
+    assertThat(failures).hasSize(1);
+    assertThat(failures.get(0).error()).isInstanceOf(TransportException.class);
+    obtruded.obtrudeValue(own);
+    assertThat(failures).as("an action runs once, whatever happens after").hasSize(1);
+  }
+
   @Test
   void anActionThatThrowsIsLoggedAndTheWorkerGoesOn() throws Exception {
     try (LogCapture log = LogCapture.start(Exchange.class.getName(), Level.WARNING)) {
