@@ -59,27 +59,30 @@ public final class ValueConverter {
       };
 
   private final ProviderRegistry<ValueCodec> registry;
-  private final List<ValueCodec> codecs;
 
-  /** {@link #codecs} in priority order, each stateless one replaced by its class's shared one. */
+  /** The codecs, most preferred first, each stateless one replaced by its class's shared one. */
   private final ValueCodec[] encoders;
 
-  /** The most preferred codec of each variant type, by number, shared likewise; null for none. */
+  /** The same, as {@link #codecs()} gives them. */
+  private final List<ValueCodec> codecs;
+
+  /** The most preferred codec of each variant type, by ordinal; null for none. */
   private final ValueCodec[] decoders = new ValueCodec[VariantType.values().length];
 
   private ValueConverter(ProviderRegistry<ValueCodec> registry) {
     this.registry = registry;
-    this.codecs = registry.providers();
-    this.encoders = new ValueCodec[codecs.size()];
+    List<ValueCodec> found = registry.providers();
+    this.encoders = new ValueCodec[found.size()];
     for (int i = 0; i < encoders.length; i++) {
-      ValueCodec codec = codecs.get(i);
+      ValueCodec codec = found.get(i);
       ValueCodec shared = codec.isStateless() ? SHARED.get(codec.getClass()) : null;
       encoders[i] = shared != null ? shared : codec;
-      int type = codec.type().number();
+      int type = codec.type().ordinal();
       if (decoders[type] == null) {
         decoders[type] = encoders[i];
       }
     }
+    this.codecs = List.of(encoders);
   }
 
   /**
@@ -95,7 +98,10 @@ public final class ValueConverter {
     return new ValueConverter(ProviderRegistry.of(ValueCodec.class, codecs));
   }
 
-  /** Returns the codecs in use, most preferred first. */
+  /**
+   * Returns the codecs in use, most preferred first (a stateless codec as the instance converters
+   * share).
+   */
   public List<ValueCodec> codecs() {
     return codecs;
   }
@@ -166,7 +172,7 @@ public final class ValueConverter {
     if (target == Optional.class) {
       return Optional.ofNullable(decode(variant, Object.class));
     }
-    ValueCodec codec = decoders[variant.type().number()];
+    ValueCodec codec = decoders[variant.type().ordinal()];
     if (codec != null) {
       return codec.decode(variant, target);
     }

@@ -798,6 +798,7 @@ class ValueConverterTest {
       assertThat(converter.decode(Variant.ofString("SHARED"), String.class)).isEqualTo("shared");
       assertThat(converter.codecs()).singleElement().isInstanceOf(StatelessCodec.class);
     }
+    assertThat(first.codecs().get(0)).as("one instance for both").isSameAs(second.codecs().get(0));
     assertThat(ValueConverter.create().encode(2.5)).isEqualTo(Variant.ofDouble(2.5));
     assertThat(ValueConverter.create().decode(Variant.ofLong(7), int.class)).isEqualTo(7);
   }
