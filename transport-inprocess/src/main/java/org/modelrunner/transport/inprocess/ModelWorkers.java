@@ -246,10 +246,10 @@ final class ModelWorkers extends ThreadPoolExecutor {
      * The requests queued: an array queue whose producers and consumers move indices of their own,
      * each on a line of memory of its own. (A linked queue kept its head and tail in one object,
      * which senders and workers both wrote: {@code FanOutBenchmark} over 10,000 isolated
-     * submissions on two cores, 16.6-19.1 against 17.9-19.6 ms a tick, 3.4-4.1 against 3.7-4.0 µs
-     * of processor time a call.) It cannot remove a request from its middle nor be walked: {@link
-     * #remove} and {@link #iterator}, which only the pool's shutdown uses, take its requests out
-     * and queue them again.
+     * submissions on two cores, seven alternated pairs, 15.7-19.1 against 16.9-19.6 ms a tick,
+     * better in six.) It cannot remove a request from its middle nor be walked: {@link #remove} and
+     * {@link #iterator}, which only the pool's shutdown uses, take its requests out and queue them
+     * again.
      */
     private final MpmcUnboundedXaddArrayQueue<Runnable> queued =
         new MpmcUnboundedXaddArrayQueue<>(QUEUE_CHUNK);
