@@ -5,14 +5,21 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.Delayed;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -244,51 +251,214 @@ class RunnerCoreTest {
 
   @Test
   void eachLimitAppliesToItsOwnRequests() {
+    ManualTimer timer = new ManualTimer();
+    RunnerCore callOnly =
+        RunnerCore.builder(model).callTimeLimit(Duration.ofHours(1), timer).build();
+    RunnerCore.Claim setup = callOnly.claim();
+    setup.limitTime(RunnerCore.TimeLimit.SETUP, () -> {});
+    assertThat(timer.tasks).as("no setup time limit").isEmpty();
+    setup.release();
+    assertThat(setup.answer()).isTrue();
+
+    RunnerCore both =
+        RunnerCore.builder(model)
+            .callTimeLimit(Duration.ofHours(1), timer)
+            .setupTimeLimit(Duration.ofHours(2), timer)
+            .clock(() -> 0L)
+            .build();
+    assertThat(both.timeLimit(RunnerCore.TimeLimit.CALL)).isEqualTo(Duration.ofHours(1));
+    assertThat(both.timeLimit(RunnerCore.TimeLimit.SETUP)).isEqualTo(Duration.ofHours(2));
+    RunnerCore.Claim call = both.claim();
+    call.limitTime(RunnerCore.TimeLimit.CALL, () -> {});
+    assertThat(timer.tasks).hasSize(1);
+    assertThat(timer.tasks.get(0).getDelay(TimeUnit.MINUTES)).isEqualTo(60L);
+    call.release();
+    assertThat(call.answer()).isTrue();
+  }
+
+  @Test
+  void backToBackRequestsUnderALimitArmOneTimerTaskNotOnePerRequest() {
+    ManualTimer timer = new ManualTimer();
+    AtomicLong now = new AtomicLong();
+    AtomicInteger limits = new AtomicInteger();
+    RunnerCore core =
+        RunnerCore.builder(model)
+            .callTimeLimit(Duration.ofSeconds(10), timer)
+            .clock(now::get)
+            .build();
+    for (int i = 0; i < 100; i++) {
+      RunnerCore.Claim claim = core.claim();
+      claim.limitTime(limits::incrementAndGet);
+      now.addAndGet(TimeUnit.MILLISECONDS.toNanos(1));
+      claim.release();
+      assertThat(claim.answer()).isTrue();
+    }
+    assertThat(timer.tasks).as("one task, armed by the first request").hasSize(1);
+    assertThat(timer.tasks.get(0).getDelay(TimeUnit.SECONDS)).isEqualTo(10L);
+
+    now.set(TimeUnit.SECONDS.toNanos(10));
+    timer.tasks.get(0).run();
+    assertThat(limits).as("every request was answered in time").hasValue(0);
+    assertThat(timer.tasks).as("nothing watched: the task lapses").hasSize(1);
+  }
+
+  @Test
+  void aRequestIsAnsweredAtItsOwnDeadlineWhenAnEarlierOneArmedTheTask() {
+    ManualTimer timer = new ManualTimer();
+    AtomicLong now = new AtomicLong();
+    List<RunnerCore.TimeLimit> reached = new ArrayList<>();
+    RunnerCore core =
+        RunnerCore.builder(model)
+            .callTimeLimit(Duration.ofSeconds(10), timer)
+            .clock(now::get)
+            .observer(
+                new RunnerCore.Observer() {
+                  @Override
+                  public void timeLimitReached(RunnerCore.TimeLimit limit) {
+                    reached.add(limit);
+                  }
+                })
+            .build();
+    RunnerCore.Claim quick = core.claim();
+    quick.limitTime(() -> {});
+    quick.release();
+    quick.answer();
+
+    now.set(TimeUnit.SECONDS.toNanos(4));
+    AtomicInteger limits = new AtomicInteger();
+    RunnerCore.Claim slow = core.claim();
+    slow.limitTime(limits::incrementAndGet);
+    assertThat(timer.tasks).as("the armed task is due first").hasSize(1);
+
+    now.set(TimeUnit.SECONDS.toNanos(10));
+    timer.tasks.get(0).run();
+    assertThat(limits).as("not due before its own 10 s").hasValue(0);
+    assertThat(slow.isAnswered()).isFalse();
+    assertThat(timer.tasks).hasSize(2);
+    assertThat(timer.tasks.get(1).getDelay(TimeUnit.SECONDS)).isEqualTo(4L);
+
+    now.set(TimeUnit.SECONDS.toNanos(14));
+    timer.tasks.get(1).run();
+    assertThat(limits).hasValue(1);
+    assertThat(reached).containsExactly(RunnerCore.TimeLimit.CALL);
+    assertThat(slow.answer()).as("the model's late answer is not sent").isFalse();
+    assertThat(core.claim().refusal())
+        .as("the model still runs until it returns")
+        .isEqualTo(RunnerCore.Refusal.BUSY);
+    slow.release();
+    assertThat(timer.tasks).as("nothing left to watch").hasSize(2);
+  }
+
+  @Test
+  void aShorterLimitReplacesALongerArmedTask() {
+    ManualTimer timer = new ManualTimer();
+    AtomicLong now = new AtomicLong();
+    RunnerCore core =
+        RunnerCore.builder(model)
+            .callTimeLimit(Duration.ofSeconds(10), timer)
+            .setupTimeLimit(Duration.ofMinutes(5), timer)
+            .clock(now::get)
+            .build();
+    RunnerCore.Claim setup = core.claim();
+    setup.limitTime(RunnerCore.TimeLimit.SETUP, () -> {});
+    setup.release();
+    setup.answer();
+
+    now.set(TimeUnit.SECONDS.toNanos(1));
+    AtomicInteger limits = new AtomicInteger();
+    RunnerCore.Claim call = core.claim();
+    call.limitTime(RunnerCore.TimeLimit.CALL, limits::incrementAndGet);
+    assertThat(timer.tasks).hasSize(2);
+    assertThat(timer.tasks.get(0).isCancelled()).as("the setup's 5 min task").isTrue();
+    assertThat(timer.tasks.get(1).getDelay(TimeUnit.SECONDS)).isEqualTo(10L);
+
+    now.set(TimeUnit.SECONDS.toNanos(11));
+    timer.tasks.get(1).run();
+    assertThat(limits).hasValue(1);
+    assertThat(call.isAnswered()).isTrue();
+    call.release();
+  }
+
+  @Test
+  void anAnswerBeforeTheLimitEndsIt() throws Exception {
     ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1);
     try {
-      RunnerCore callOnly =
-          RunnerCore.builder(model).callTimeLimit(Duration.ofHours(1), pool).build();
-      RunnerCore.Claim setup = callOnly.claim();
-      setup.limitTime(RunnerCore.TimeLimit.SETUP, () -> {});
-      assertThat(pool.getQueue()).as("no setup time limit").isEmpty();
-      setup.release();
-      assertThat(setup.answer()).isTrue();
-
-      RunnerCore both =
-          RunnerCore.builder(model)
-              .callTimeLimit(Duration.ofHours(1), pool)
-              .setupTimeLimit(Duration.ofHours(2), pool)
-              .build();
-      assertThat(both.timeLimit(RunnerCore.TimeLimit.CALL)).isEqualTo(Duration.ofHours(1));
-      assertThat(both.timeLimit(RunnerCore.TimeLimit.SETUP)).isEqualTo(Duration.ofHours(2));
-      RunnerCore.Claim call = both.claim();
-      call.limitTime(RunnerCore.TimeLimit.CALL, () -> {});
+      AtomicInteger limits = new AtomicInteger();
+      RunnerCore core =
+          RunnerCore.builder(model).callTimeLimit(Duration.ofMillis(50), pool).build();
+      RunnerCore.Claim claim = core.claim();
+      claim.limitTime(limits::incrementAndGet);
       assertThat(pool.getQueue()).hasSize(1);
-      assertThat(((java.util.concurrent.Delayed) pool.getQueue().peek()).getDelay(TimeUnit.MINUTES))
-          .isBetween(50L, 60L);
-      call.release();
-      assertThat(call.answer()).isTrue();
-      assertThat(pool.getQueue().stream().allMatch(task -> ((Future<?>) task).isCancelled()))
-          .isTrue();
+      claim.release();
+      assertThat(claim.answer()).isTrue();
+
+      await().atMost(Duration.ofSeconds(10)).until(() -> pool.getCompletedTaskCount() == 1);
+      assertThat(limits).hasValue(0);
+      assertThat(pool.getQueue()).as("the task lapsed").isEmpty();
+
+      RunnerCore.Claim answeredFirst = core.claim();
+      answeredFirst.release();
+      answeredFirst.answer();
+      answeredFirst.limitTime(limits::incrementAndGet);
+      assertThat(pool.getQueue()).as("an answered request is not watched").hasSize(1);
+      await().atMost(Duration.ofSeconds(10)).until(() -> pool.getCompletedTaskCount() == 2);
+      assertThat(limits).hasValue(0);
     } finally {
       pool.shutdownNow();
     }
   }
 
   @Test
-  void anAnswerBeforeTheLimitCancelsIt() {
-    ScheduledThreadPoolExecutor pool = new ScheduledThreadPoolExecutor(1);
-    try {
-      RunnerCore core = RunnerCore.builder(model).callTimeLimit(Duration.ofHours(1), pool).build();
-      RunnerCore.Claim claim = core.claim();
-      claim.limitTime(() -> {});
-      assertThat(pool.getQueue()).hasSize(1);
-      claim.release();
-      assertThat(claim.answer()).isTrue();
-      assertThat(pool.getQueue().stream().allMatch(task -> ((Future<?>) task).isCancelled()))
-          .isTrue();
-    } finally {
-      pool.shutdownNow();
+  void aStoppedTimerLeavesRequestsWithoutALimit() {
+    ManualTimer timer = new ManualTimer();
+    RunnerCore core = RunnerCore.builder(model).callTimeLimit(Duration.ofSeconds(1), timer).build();
+    timer.shutdown();
+    RunnerCore.Claim claim = core.claim();
+    claim.limitTime(() -> {});
+    assertThat(timer.tasks).isEmpty();
+    claim.release();
+    assertThat(claim.answer()).isTrue();
+  }
+
+  /**
+   * A timer whose tasks run when a test runs them: it keeps what it is given, in order, with its
+   * delay.
+   */
+  private static final class ManualTimer extends ScheduledThreadPoolExecutor {
+    final List<Task> tasks = new ArrayList<>();
+
+    ManualTimer() {
+      super(1);
+    }
+
+    @Override
+    public ScheduledFuture<?> schedule(Runnable command, long delay, TimeUnit unit) {
+      if (isShutdown()) {
+        throw new RejectedExecutionException("shut down");
+      }
+      Task task = new Task(command, unit.toNanos(delay));
+      tasks.add(task);
+      return task;
+    }
+  }
+
+  /** A task of a {@link ManualTimer}: runs once, when the test runs it, unless cancelled. */
+  private static final class Task extends FutureTask<Void> implements ScheduledFuture<Void> {
+    private final long delayNanos;
+
+    Task(Runnable action, long delayNanos) {
+      super(action, null);
+      this.delayNanos = delayNanos;
+    }
+
+    @Override
+    public long getDelay(TimeUnit unit) {
+      return unit.convert(delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public int compareTo(Delayed other) {
+      return Long.compare(delayNanos, other.getDelay(TimeUnit.NANOSECONDS));
     }
   }
 
