@@ -83,6 +83,9 @@ public final class GrpcBaselineBenchmark {
   /** In how many turns the sides of a comparison share their measured calls or ticks. */
   private static final int ROUNDS = Integer.getInteger("rounds", 10);
 
+  /** The call time limit of the one-call-at-a-time phase's second runner. */
+  private static final Duration LIMITED = Duration.ofSeconds(10);
+
   /** The performance goals this run measures, printed at its end. */
   private static final Goals GOALS = new Goals();
 
@@ -246,6 +249,7 @@ public final class GrpcBaselineBenchmark {
     int trivialPort = Processes.freePort();
     int pooledPort = Processes.freePort();
     int runnerPort = Processes.freePort();
+    int limitedPort = Processes.freePort();
     List<Process> processes = new ArrayList<>();
     try {
       // One process starts at a time: a start does not slow the other's measurement.
@@ -285,6 +289,7 @@ public final class GrpcBaselineBenchmark {
       double[] trivialOnLoop = firstCalls(work, loops, false);
       double[] trivialPooled = firstCalls(work, loops, true);
 
+      List<ModelFleet> fleets = new ArrayList<>();
       try (ModelFleet fleet = connectedFleet(List.of(runnerPort))) {
         FanOut predict = FanOut.of("predict");
         long runnerCpuBefore = Processes.cpuNanos(runner);
@@ -293,6 +298,24 @@ public final class GrpcBaselineBenchmark {
           fleet.callAndWait(predict);
         }
         double firstTenThousand = (Processes.cpuNanos(runner) - runnerCpuBefore) / 1e3 / 10_000;
+        // A runner as a platform runs one against hung models: with a call time limit (started
+        // only now, so that its start does not slow the first calls above).
+        Process limited =
+            Processes.runner(
+                code,
+                limitedPort,
+                work.resolve("runner-limited.log"),
+                List.of(),
+                List.of("--call-time-limit", LIMITED.toString()));
+        processes.add(limited);
+        ManagedChannel toLimited = channel(loops, limitedPort);
+        try {
+          awaitServing(toLimited, System.nanoTime(), limited);
+        } finally {
+          toLimited.shutdownNow();
+        }
+        ModelFleet limitedFleet = connectedFleet(List.of(limitedPort));
+        fleets.add(limitedFleet);
         for (int i = 10_000; i < warmup; i++) {
           fleet.callAndWait(predict);
         }
@@ -301,16 +324,21 @@ public final class GrpcBaselineBenchmark {
         for (int i = 0; i < warmup / 4; i++) {
           toOurs.call(PREDICT);
         }
+        for (int i = 0; i < warmup; i++) {
+          limitedFleet.callAndWait(predict);
+        }
         Figures raw = new Figures();
         Figures ours = new Figures();
         Figures rawToOurs = new Figures();
         Figures rawToPooled = new Figures();
+        Figures oursLimited = new Figures();
         takeTurns(
             calls,
             new Side(raw, trivial, () -> time(() -> rawStub.call(PREDICT))),
             new Side(rawToPooled, pooled, () -> time(() -> pooledStub.call(PREDICT))),
             new Side(ours, runner, () -> time(() -> fleet.callAndWait(predict))),
-            new Side(rawToOurs, runner, () -> time(() -> toOurs.call(PREDICT))));
+            new Side(rawToOurs, runner, () -> time(() -> toOurs.call(PREDICT))),
+            new Side(oursLimited, limited, () -> time(() -> limitedFleet.callAndWait(predict))));
 
         System.out.printf(Locale.ROOT, "%nOne call at a time, %,d measured calls%n", ours.count);
         header("raw → trivial", "our fleet → runner");
@@ -338,6 +366,15 @@ public final class GrpcBaselineBenchmark {
             ours.serverMicros() / rawToPooled.serverMicros(),
             p(rawToPooled.latency, 50),
             p(ours.latency, 50) / p(rawToPooled.latency, 50));
+        System.out.printf(
+            Locale.ROOT,
+            "our fleet → a runner with a %d s call time limit: runner CPU %.1f µs (%.2f× without),"
+                + " round trip p50 %.0f µs (%.2f× without)%n",
+            LIMITED.toSeconds(),
+            oursLimited.serverMicros(),
+            oursLimited.serverMicros() / ours.serverMicros(),
+            p(oursLimited.latency, 50),
+            p(oursLimited.latency, 50) / p(ours.latency, 50));
         // The same runner on both sides: what our client adds, apart from what the runner adds.
         System.out.printf(
             Locale.ROOT,
@@ -437,6 +474,7 @@ public final class GrpcBaselineBenchmark {
           freshGoal("one runner", fresh, p(ours.latency, 50), freshRaw, p(raw.latency, 50));
         }
       } finally {
+        fleets.forEach(ModelFleet::close);
         toRunner.shutdownNow();
         toTrivial.shutdownNow();
         toPooled.shutdownNow();

@@ -66,6 +66,16 @@ final class Processes {
 
   /** Starts our runner on {@code port} with more JVM options, its output in {@code log}. */
   static Process runner(Path code, int port, Path log, List<String> jvmOptions) throws IOException {
+    return runner(code, port, log, jvmOptions, List.of());
+  }
+
+  /**
+   * Starts our runner on {@code port} with more JVM options and more runner options ({@code
+   * --call-time-limit 10s}, say), its output in {@code log}.
+   */
+  static Process runner(
+      Path code, int port, Path log, List<String> jvmOptions, List<String> runnerOptions)
+      throws IOException {
     List<String> command = new ArrayList<>(java(jvmOptions));
     command.addAll(
         List.of(
@@ -78,6 +88,7 @@ final class Processes {
             "127.0.0.1:" + port,
             "--log-level",
             "WARNING"));
+    command.addAll(runnerOptions);
     return start(command, log);
   }
 
