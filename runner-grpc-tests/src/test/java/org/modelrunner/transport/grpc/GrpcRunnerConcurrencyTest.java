@@ -8,13 +8,20 @@ import static org.modelrunner.transport.grpc.RunnerModels.BASE;
 
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.ForwardingServerCall;
+import io.grpc.Metadata;
+import io.grpc.ServerCall;
+import io.grpc.ServerCallHandler;
+import io.grpc.ServerInterceptor;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.health.v1.HealthGrpc;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -34,6 +41,7 @@ import org.modelrunner.spi.Variant;
 import org.modelrunner.testsupport.Gate;
 import org.modelrunner.transport.grpc.proto.CallRequest;
 import org.modelrunner.transport.grpc.proto.CallResponse;
+import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
 import org.modelrunner.transport.grpc.runnerfixtures.CountingTracker;
 
 /**
@@ -163,6 +171,54 @@ class GrpcRunnerConcurrencyTest {
 
     Gate.open();
     assertStatus(awaitNotBusy(() -> client.call("answer")).getStatus(), "SUCCESS", "");
+  }
+
+  @Test
+  void answersAreWrittenFromTheEventLoopTheRequestCameOn() throws Exception {
+    // The thread that writes a Call's answer also serialises it, drawing its buffers from the
+    // allocator: from the event loop, as a handler that runs there does, not the model thread.
+    List<String> writers = new CopyOnWriteArrayList<>();
+    ServerInterceptor recorder =
+        new ServerInterceptor() {
+          @Override
+          public <Q, R> ServerCall.Listener<Q> interceptCall(
+              ServerCall<Q, R> call, Metadata headers, ServerCallHandler<Q, R> next) {
+            if (!call.getMethodDescriptor()
+                .getFullMethodName()
+                .equals(DynamicSubclassServiceGrpc.getCallMethod().getFullMethodName())) {
+              return next.startCall(call, headers);
+            }
+            return next.startCall(
+                new ForwardingServerCall.SimpleForwardingServerCall<>(call) {
+                  @Override
+                  public void close(io.grpc.Status status, Metadata trailers) {
+                    writers.add(Thread.currentThread().getName());
+                    super.close(status, trailers);
+                  }
+                },
+                headers);
+          }
+        };
+    start(
+        RunnerModels.runner()
+            .callTimeLimit(Duration.ofMillis(300))
+            .maxSendMessageBytes(1024)
+            .interceptor(recorder));
+
+    assertStatus(client.call("answer").getStatus(), "SUCCESS", "");
+    assertThat(client.call("fail").getStatus().getCode()).isEqualTo("MODEL_FAILED");
+    assertThat(grpcError(() -> client.call("big", Variant.ofLong(2000))).getCode())
+        .as("over the send limit: answered by the runner")
+        .isEqualTo(io.grpc.Status.Code.RESOURCE_EXHAUSTED);
+    assertThat(grpcError(() -> client.call("hold")).getCode())
+        .as("the time limit's answer")
+        .isEqualTo(io.grpc.Status.Code.DEADLINE_EXCEEDED);
+    Gate.open();
+    assertStatus(awaitNotBusy(() -> client.call("answer")).getStatus(), "SUCCESS", "");
+
+    assertThat(writers)
+        .hasSize(5)
+        .allSatisfy(name -> assertThat(name).startsWith("modelrunner-grpc-io"));
   }
 
   @Test

@@ -291,10 +291,6 @@ public final class GrpcRunner implements AutoCloseable {
         if (observer != null) {
           core.observer(observer);
         }
-        service = new RunnerService(core.build(), modelExecutor, maxSendBytes, this::startWarmUp);
-        health = new HealthStatusManager();
-        health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
-        health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
         acceptor =
             new MultiThreadIoEventLoopGroup(
                 1, threads("modelrunner-grpc-accept"), NettyIo.handlers());
@@ -303,6 +299,12 @@ public final class GrpcRunner implements AutoCloseable {
                 Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors())),
                 threads("modelrunner-grpc-io"),
                 NettyIo.handlers());
+        service =
+            new RunnerService(
+                core.build(), modelExecutor, maxSendBytes, this::startWarmUp, eventLoops);
+        health = new HealthStatusManager();
+        health.setStatus(HealthStatusManager.SERVICE_NAME_ALL_SERVICES, ServingStatus.SERVING);
+        health.setStatus(SERVICE_NAME, ServingStatus.SERVING);
         NettyServerBuilder serverBuilder =
             NettyServerBuilder.forAddress(bind)
                 .bossEventLoopGroup(acceptor)

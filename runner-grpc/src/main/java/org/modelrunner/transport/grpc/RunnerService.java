@@ -4,9 +4,12 @@ import com.google.protobuf.Empty;
 import com.google.protobuf.Message;
 import io.grpc.Context;
 import io.grpc.Deadline;
+import io.grpc.netty.shaded.io.netty.util.concurrent.EventExecutor;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -37,7 +40,10 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
  * busy"} at once, without queueing. The request holding the claim runs on the dedicated model
  * thread; the claim is released when the model returns, before the response is sent, so a client
  * may send its next request as soon as it has the answer. Health checks and rejections are
- * therefore answered at once whatever the model does.
+ * therefore answered at once whatever the model does. The answer is written from the event loop the
+ * request came on, as a handler that runs there writes it: serialising it on the model thread drew
+ * its buffers from the allocator's shared arena, which thread caches serve the event loop from (the
+ * loop freed what the model thread took, and the two threads contended for the arena's lock).
  *
  * <h2>Limits</h2>
  *
@@ -73,28 +79,45 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
   private final int maxSendBytes;
   private final Runnable onSetup;
   private final boolean quiet;
+  private final EventExecutor[] loops;
 
   RunnerService(RunnerCore core, Executor modelExecutor, int maxSendBytes) {
-    this(core, modelExecutor, maxSendBytes, () -> {});
+    this(core, modelExecutor, maxSendBytes, () -> {}, List.of());
   }
 
-  /** As above, and runs {@code onSetup} (quickly, on the transport's thread) at each Setup. */
-  RunnerService(RunnerCore core, Executor modelExecutor, int maxSendBytes, Runnable onSetup) {
-    this(core, modelExecutor, maxSendBytes, onSetup, false);
+  /**
+   * As above, runs {@code onSetup} (quickly, on the transport's thread) at each Setup, and answers
+   * a request that came on one of {@code loops} (the server's event loops) from that loop.
+   */
+  RunnerService(
+      RunnerCore core,
+      Executor modelExecutor,
+      int maxSendBytes,
+      Runnable onSetup,
+      Iterable<EventExecutor> loops) {
+    this(core, modelExecutor, maxSendBytes, onSetup, false, loops);
   }
 
   /** A service whose answered calls are not logged: a {@link Rehearsal}'s. */
   RunnerService(RunnerCore core, Executor modelExecutor, int maxSendBytes, boolean quiet) {
-    this(core, modelExecutor, maxSendBytes, () -> {}, quiet);
+    this(core, modelExecutor, maxSendBytes, () -> {}, quiet, List.of());
   }
 
   private RunnerService(
-      RunnerCore core, Executor modelExecutor, int maxSendBytes, Runnable onSetup, boolean quiet) {
+      RunnerCore core,
+      Executor modelExecutor,
+      int maxSendBytes,
+      Runnable onSetup,
+      boolean quiet,
+      Iterable<EventExecutor> loops) {
     this.core = Objects.requireNonNull(core, "core");
     this.modelExecutor = Objects.requireNonNull(modelExecutor, "modelExecutor");
     this.maxSendBytes = maxSendBytes;
     this.onSetup = Objects.requireNonNull(onSetup, "onSetup");
     this.quiet = quiet;
+    List<EventExecutor> list = new ArrayList<>();
+    loops.forEach(list::add);
+    this.loops = list.toArray(EventExecutor[]::new);
   }
 
   @Override
@@ -193,7 +216,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
       }
       return;
     }
-    Exchange<T> exchange = new Exchange<>(what, claim, responses, limit);
+    Exchange<T> exchange = new Exchange<>(what, claim, responses, limit, currentLoop());
     if (responses instanceof ServerCallStreamObserver<T> call) {
       // Also keeps a late onNext on a cancelled call from throwing.
       call.setOnCancelHandler(
@@ -208,6 +231,16 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
       claim.release();
       exchange.fail(shuttingDown());
     }
+  }
+
+  /** Returns the event loop this thread runs, or null if it runs none of the server's. */
+  private EventExecutor currentLoop() {
+    for (EventExecutor loop : loops) {
+      if (loop.inEventLoop()) {
+        return loop;
+      }
+    }
+    return null;
   }
 
   /** Runs on the model thread, with the claim held. */
@@ -333,33 +366,52 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
     final RunnerCore.Claim claim;
     private final StreamObserver<T> responses;
     private final RunnerCore.TimeLimit limit;
+    private final EventExecutor loop;
 
     Exchange(
         String what,
         RunnerCore.Claim claim,
         StreamObserver<T> responses,
-        RunnerCore.TimeLimit limit) {
+        RunnerCore.TimeLimit limit,
+        EventExecutor loop) {
       this.what = what;
       this.claim = claim;
       this.responses = responses;
       this.limit = limit;
+      this.loop = loop;
     }
 
     void complete(T response) {
-      if (!claim.answer()) {
-        return;
-      }
-      try {
-        responses.onNext(response);
-        responses.onCompleted();
-      } catch (RuntimeException e) {
-        LOG.log(Level.FINE, what + ": could not send the response: " + e, e);
+      if (claim.answer()) {
+        answer(() -> send(response));
       }
     }
 
     void fail(io.grpc.Status status) {
       if (claim.answer()) {
-        send(status);
+        answer(() -> send(status));
+      }
+    }
+
+    /** Sends the answer from the request's event loop (or at once, on it or without one). */
+    private void answer(Runnable send) {
+      if (loop == null || loop.inEventLoop()) {
+        send.run();
+        return;
+      }
+      try {
+        loop.execute(send);
+      } catch (RejectedExecutionException stopping) {
+        send.run();
+      }
+    }
+
+    private void send(T response) {
+      try {
+        responses.onNext(response);
+        responses.onCompleted();
+      } catch (RuntimeException e) {
+        LOG.log(Level.FINE, what + ": could not send the response: " + e, e);
       }
     }
 
@@ -379,7 +431,9 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
           "{0}: the model did not return within the {1} time limit of {2}; it keeps running and the"
               + " runner answers Server busy until it returns",
           new Object[] {what, limit.label(), limitText});
-      send(io.grpc.Status.DEADLINE_EXCEEDED.withDescription(core.timeLimitMessage(limit)));
+      io.grpc.Status status =
+          io.grpc.Status.DEADLINE_EXCEEDED.withDescription(core.timeLimitMessage(limit));
+      answer(() -> send(status));
     }
   }
 }
