@@ -373,12 +373,6 @@ public final class RunnerCore {
 
     private volatile boolean answered;
 
-    /** Set by {@link #limitTime} before the claim is watched; read under the watch's lock. */
-    private long deadline;
-
-    private TimeLimit limitKind;
-    private Runnable onLimit;
-
     private Claim(RunnerCore core, Refusal refusal) {
       this.core = core;
       this.refusal = refusal;
@@ -457,7 +451,7 @@ public final class RunnerCore {
       if (refusal != null || !ANSWERED.compareAndSet(this, false, true)) {
         return false;
       }
-      if (onLimit != null) {
+      if (core.timer != null) {
         core.limits.unwatch(this);
       }
       UNANSWERED.getAndAdd(core, -1);
@@ -489,25 +483,15 @@ public final class RunnerCore {
     public void limitTime(TimeLimit kind, Runnable onLimit) {
       long nanos = core.limitNanos(kind);
       Objects.requireNonNull(onLimit, "onLimit");
-      if (refusal != null || nanos <= 0 || this.onLimit != null) {
+      if (refusal != null || nanos <= 0) {
         return;
       }
-      this.limitKind = kind;
-      this.onLimit = onLimit;
-      this.deadline = core.clock.getAsLong() + Math.min(nanos, MAX_LIMIT_NANOS);
-      if (!core.limits.watch(this)) {
+      long deadline = core.clock.getAsLong() + Math.min(nanos, MAX_LIMIT_NANOS);
+      if (!core.limits.watch(this, deadline, kind, onLimit)) {
         return; // the runner is stopping: the request runs without a limit
       }
       if (answered) {
         core.limits.unwatch(this);
-      }
-    }
-
-    /** The limit passed: answers the request, unless its model or a failure answered it first. */
-    private void limitReached() {
-      if (answer()) {
-        core.observer.timeLimitReached(limitKind);
-        onLimit.run();
       }
     }
   }
@@ -527,29 +511,38 @@ public final class RunnerCore {
    * watched when the next one starts: its model returned, which is all a limit waits for.
    */
   private final class LimitWatch {
-    private Claim watched; // guarded by this
-    private ScheduledFuture<?> armed; // guarded by this: the task that fires next, or null
-    private long armedFor; // guarded by this: when it fires
-    private long generation; // guarded by this: tells the armed task from replaced ones
+    // All guarded by this. The watched request's limit is kept here, not in its claim: a claim is
+    // made for every request, limited or not.
+    private Claim watched;
+    private long deadline;
+    private TimeLimit kind;
+    private Runnable onLimit;
+    private ScheduledFuture<?> armed; // the task that fires next, or null
+    private long armedFor; // when it fires
+    private long generation; // tells the armed task from replaced ones
 
     /** Watches {@code claim}; false if the timer no longer takes tasks. */
-    synchronized boolean watch(Claim claim) {
-      if (armed == null || armedFor - claim.deadline > 0) {
+    synchronized boolean watch(Claim claim, long deadline, TimeLimit kind, Runnable onLimit) {
+      if (armed == null || armedFor - deadline > 0) {
         // No task, or one due after this deadline (a setup's longer limit, say): a new one.
         if (armed != null) {
           armed.cancel(false);
         }
-        if (!arm(claim.deadline)) {
+        if (!arm(deadline)) {
           return false;
         }
       }
-      watched = claim;
+      this.watched = claim;
+      this.deadline = deadline;
+      this.kind = kind;
+      this.onLimit = onLimit;
       return true;
     }
 
     synchronized void unwatch(Claim claim) {
       if (watched == claim) {
         watched = null;
+        onLimit = null;
       }
     }
 
@@ -569,23 +562,31 @@ public final class RunnerCore {
 
     private void fire(long task) {
       Claim due;
+      TimeLimit dueKind;
+      Runnable action;
       synchronized (this) {
         if (task != generation) {
           return; // replaced by a task due earlier
         }
         armed = null;
-        Claim claim = watched;
-        if (claim == null) {
+        if (watched == null) {
           return;
         }
-        if (claim.deadline - clock.getAsLong() > 0) {
-          arm(claim.deadline);
+        if (deadline - clock.getAsLong() > 0) {
+          arm(deadline);
           return;
         }
+        due = watched;
+        dueKind = kind;
+        action = onLimit;
         watched = null;
-        due = claim;
+        onLimit = null;
       }
-      due.limitReached();
+      // Unless its model or a failure answered the request first.
+      if (due.answer()) {
+        observer.timeLimitReached(dueKind);
+        action.run();
+      }
     }
   }
 
