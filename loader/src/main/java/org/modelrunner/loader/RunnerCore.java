@@ -117,6 +117,9 @@ public final class RunnerCore {
 
   private static final Observer NO_OBSERVER = new Observer() {};
 
+  /** Longer limits are shortened to this (about 73 years): never, without overflow. */
+  private static final long MAX_LIMIT_NANOS = Long.MAX_VALUE / 4;
+
   /** The description of a request refused because the runner is stopping. */
   public static final String SHUTTING_DOWN = "The runner is shutting down";
 
@@ -496,9 +499,6 @@ public final class RunnerCore {
     }
   }
 
-  /** Longer limits are shortened to this (about 73 years): never, without overflow. */
-  private static final long MAX_LIMIT_NANOS = Long.MAX_VALUE / 4;
-
   /**
    * Runs the time limits on the core's timer with one task at a time, not one per request. The
    * watch holds the request whose limit runs (the last one given the model: one at a time, since
@@ -511,9 +511,10 @@ public final class RunnerCore {
    * watched when the next one starts: its model returned, which is all a limit waits for.
    */
   private final class LimitWatch {
-    // All guarded by this. The watched request's limit is kept here, not in its claim: a claim is
-    // made for every request, limited or not.
-    private Claim watched;
+    // All guarded by this (watched is also read without it, to skip the lock for a request that is
+    // not watched). The watched request's limit is kept here, not in its claim: a claim is made for
+    // every request, limited or not.
+    private volatile Claim watched;
     private long deadline;
     private TimeLimit kind;
     private Runnable onLimit;
@@ -539,10 +540,16 @@ public final class RunnerCore {
       return true;
     }
 
-    synchronized void unwatch(Claim claim) {
-      if (watched == claim) {
-        watched = null;
-        onLimit = null;
+    /** Stops watching {@code claim}, if it is watched (only its own limitTime can make it so). */
+    void unwatch(Claim claim) {
+      if (watched != claim) {
+        return; // a runner without a call time limit answers every call here, lock-free
+      }
+      synchronized (this) {
+        if (watched == claim) {
+          watched = null;
+          onLimit = null;
+        }
       }
     }
 

@@ -383,18 +383,18 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
 
     void complete(T response) {
       if (claim.answer()) {
-        answer(() -> send(response));
+        onLoop(() -> send(response));
       }
     }
 
     void fail(io.grpc.Status status) {
       if (claim.answer()) {
-        answer(() -> send(status));
+        onLoop(() -> send(status));
       }
     }
 
     /** Sends the answer from the request's event loop (or at once, on it or without one). */
-    private void answer(Runnable send) {
+    private void onLoop(Runnable send) {
       if (loop == null || loop.inEventLoop()) {
         send.run();
         return;
@@ -433,7 +433,7 @@ final class RunnerService extends DynamicSubclassServiceGrpc.DynamicSubclassServ
           new Object[] {what, limit.label(), limitText});
       io.grpc.Status status =
           io.grpc.Status.DEADLINE_EXCEEDED.withDescription(core.timeLimitMessage(limit));
-      answer(() -> send(status));
+      onLoop(() -> send(status));
     }
   }
 }
