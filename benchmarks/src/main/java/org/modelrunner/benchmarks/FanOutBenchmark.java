@@ -3,7 +3,6 @@ package org.modelrunner.benchmarks;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -75,8 +74,7 @@ public final class FanOutBenchmark {
         "B/call",
         "heap/model KiB",
         "close ms");
-    Path code =
-        ISOLATED ? Processes.submission(Files.createTempDirectory("modelrunner-fanout")) : null;
+    Path code = ISOLATED ? Processes.submission(WorkDirectory.create("modelrunner-fanout")) : null;
     for (int size : sizes) {
       run(size, code);
     }

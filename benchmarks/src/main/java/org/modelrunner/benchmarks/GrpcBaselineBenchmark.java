@@ -61,8 +61,17 @@ import org.modelrunner.transport.grpc.proto.DynamicSubclassServiceGrpc;
  * benchmarks/target/model-runner-benchmarks.jar org.modelrunner.benchmarks.GrpcBaselineBenchmark}.
  * Options as system properties: {@code -Dcalls=20000} (measured lone calls, in {@code -Drounds=10}
  * turns of each client), {@code -Dwarmup=20000}, {@code -Dticks=2000} (measured fan-out ticks),
- * {@code -Dsizes=10,50}, {@code -Dstarts=3} (cold starts with and without a class-data archive; 0
- * for none), {@code -DfreshTicks=1000} (each fresh coordinator's ticks, at least 700; 0 for none).
+ * {@code -DfanOutWarmup} (each client's fan-out ticks before them: half {@code -Dticks}, at least
+ * 600), {@code -Dsizes=10,50}, {@code -Dstarts=3} (cold starts with and without a class-data
+ * archive; 0 for none), {@code -DfreshTicks=1000} (each fresh coordinator's ticks, at least 700; 0
+ * for none), {@code -Dkeep=true} (keep the work folder, with the processes' logs, which a run that
+ * fails keeps anyway).
+ *
+ * <p>The fan-out's servers are fresh JVMs: each compiles for its first 10,000-20,000 calls, so that
+ * with the default warm-up, 100 of them on a small machine spend much of the measured ticks in
+ * their JIT compilers, as the line after the fan-out's table tells. On two cores, 50 runners ticked
+ * from their start settled after about 14,000 ticks; {@code -DfanOutWarmup=15000 -Dsizes=50}
+ * measures them (and the trivial servers) warm.
  */
 public final class GrpcBaselineBenchmark {
   private GrpcBaselineBenchmark() {}
@@ -142,7 +151,7 @@ public final class GrpcBaselineBenchmark {
               + FRESH_TICKS);
     }
     java.util.logging.Logger.getLogger("").setLevel(java.util.logging.Level.SEVERE);
-    Path work = Files.createTempDirectory("modelrunner-grpc-baseline");
+    Path work = WorkDirectory.create("modelrunner-grpc-baseline");
     Path code = Processes.submission(work);
     EventLoopGroup loops = eventLoops();
     System.out.printf(
@@ -336,11 +345,14 @@ public final class GrpcBaselineBenchmark {
         Figures oursLimited = new Figures();
         takeTurns(
             calls,
-            new Side(raw, trivial, () -> time(() -> rawStub.call(PREDICT))),
-            new Side(rawToPooled, pooled, () -> time(() -> pooledStub.call(PREDICT))),
-            new Side(ours, runner, () -> time(() -> fleet.callAndWait(predict))),
-            new Side(rawToOurs, runner, () -> time(() -> toOurs.call(PREDICT))),
-            new Side(oursLimited, limited, () -> time(() -> limitedFleet.callAndWait(predict))));
+            new Side(raw, List.of(trivial), () -> time(() -> rawStub.call(PREDICT))),
+            new Side(rawToPooled, List.of(pooled), () -> time(() -> pooledStub.call(PREDICT))),
+            new Side(ours, List.of(runner), () -> time(() -> fleet.callAndWait(predict))),
+            new Side(rawToOurs, List.of(runner), () -> time(() -> toOurs.call(PREDICT))),
+            new Side(
+                oursLimited,
+                List.of(limited),
+                () -> time(() -> limitedFleet.callAndWait(predict))));
 
         System.out.printf(Locale.ROOT, "%nOne call at a time, %,d measured calls%n", ours.count);
         header("raw → trivial", "our fleet → runner");
@@ -551,7 +563,7 @@ public final class GrpcBaselineBenchmark {
 
   private static void fanOut(Path work, Path code, EventLoopGroup loops, int size, int ticks)
       throws Exception {
-    int warmupTicks = Math.max(600, ticks / 2);
+    int warmupTicks = Integer.getInteger("fanOutWarmup", Math.max(600, ticks / 2));
     // Baseline: raw future stubs to N trivial servers, each tick waits for every answer. Ours: the
     // fleet over N runner processes. Both sets of processes run until the end, so that the two
     // take turns in the measured phase (the idle set waits).
@@ -604,6 +616,8 @@ public final class GrpcBaselineBenchmark {
       FreshCoordinator.Ticks freshRaw = null;
       Figures rawNow = new Figures();
       Figures oursNow = new Figures();
+      String trivialJit;
+      String runnerJit;
       try (ModelFleet fleet = connectedFleet(runnerPorts)) {
         FanOut predict = FanOut.of("predict");
         for (int i = 0; i < warmupTicks; i++) {
@@ -612,10 +626,18 @@ public final class GrpcBaselineBenchmark {
             afterFiveHundred.recordValue(took / 1_000); // µs, as every histogram here
           }
         }
+        List<Process> trivials = processes.subList(0, size);
+        List<Process> runners = processes.subList(size, 2 * size);
+        long[] before = {
+          cpuNanos(trivials), Processes.compilerCpuNanos(trivials),
+          cpuNanos(runners), Processes.compilerCpuNanos(runners)
+        };
         takeTurns(
             ticks,
-            new Side(raw, null, () -> time(() -> rawTick(stubs))),
-            new Side(ours, null, () -> time(() -> fleet.callAndWait(predict))));
+            new Side(raw, trivials, () -> time(() -> rawTick(stubs))),
+            new Side(ours, runners, () -> time(() -> fleet.callAndWait(predict))));
+        trivialJit = jitShare(before[0], before[1], trivials);
+        runnerJit = jitShare(before[2], before[3], runners);
         if (FRESH_TICKS > 0) {
           // This process's client is warm by now: a coordinator in a new process shows the
           // client's own warm-up, over the same servers (this fleet idle meanwhile). The servers
@@ -629,8 +651,8 @@ public final class GrpcBaselineBenchmark {
                   true, trivialPorts, FRESH_TICKS, work.resolve("fresh-raw-" + size + ".log"));
           takeTurns(
               Math.min(ticks, 500),
-              new Side(rawNow, null, () -> time(() -> rawTick(stubs))),
-              new Side(oursNow, null, () -> time(() -> fleet.callAndWait(predict))));
+              new Side(rawNow, List.of(), () -> time(() -> rawTick(stubs))),
+              new Side(oursNow, List.of(), () -> time(() -> fleet.callAndWait(predict))));
         }
       }
       System.out.printf(
@@ -642,8 +664,16 @@ public final class GrpcBaselineBenchmark {
       header("raw → trivial", "our fleet → runners");
       row("client CPU per call, µs", raw.clientMicros() / size, ours.clientMicros() / size);
       row("client bytes per call", raw.clientBytes() / size, ours.clientBytes() / size);
+      row("servers' CPU per call, µs", raw.serverMicros() / size, ours.serverMicros() / size);
       row("tick p50, ms", p(raw.latency, 50) / 1e3, p(ours.latency, 50) / 1e3);
       row("tick p99, ms", p(raw.latency, 99) / 1e3, p(ours.latency, 99) / 1e3);
+      // Fresh JVMs compile for their first 10,000-20,000 calls: 100 of them on a small machine
+      // spend much of the measured ticks in their compilers (-DfanOutWarmup= warms up longer).
+      System.out.printf(
+          Locale.ROOT,
+          "servers' JIT compilers in the measured ticks: the trivial servers' %s, the runners' %s%n",
+          trivialJit,
+          runnerJit);
       System.out.printf(
           Locale.ROOT,
           "our ticks 500-600: p50 %.2f ms = %.2f× steady; the raw client's over fresh trivial"
@@ -679,7 +709,11 @@ public final class GrpcBaselineBenchmark {
             "tick p50 over 50 runner processes",
             p(ours.latency, 50) / 1e3,
             8,
-            String.format(Locale.ROOT, "(raw grpc-java: %.2f ms)", p(raw.latency, 50) / 1e3));
+            String.format(
+                Locale.ROOT,
+                "(raw grpc-java: %.2f ms; runners' compilers: %s)",
+                p(raw.latency, 50) / 1e3,
+                runnerJit));
         GOALS.millis(
             "tick p99 over 50 runner processes",
             p(ours.latency, 99) / 1e3,
@@ -690,6 +724,29 @@ public final class GrpcBaselineBenchmark {
       channels.forEach(ManagedChannel::shutdownNow);
       Processes.stop(processes);
     }
+  }
+
+  /** Returns the CPU time {@code processes} have used so far, in nanoseconds. */
+  private static long cpuNanos(List<Process> processes) {
+    long nanos = 0;
+    for (Process process : processes) {
+      nanos += Processes.cpuNanos(process);
+    }
+    return nanos;
+  }
+
+  /**
+   * Describes the share of {@code processes}' CPU since {@code cpuBefore} that their JIT compilers
+   * used, as a percentage ("unknown" where {@code /proc} cannot tell).
+   */
+  private static String jitShare(long cpuBefore, long compilersBefore, List<Process> processes) {
+    long compilers = Processes.compilerCpuNanos(processes);
+    long cpu = cpuNanos(processes) - cpuBefore;
+    if (compilers < 0 || compilersBefore < 0 || cpu <= 0) {
+      return "unknown";
+    }
+    return String.format(
+        Locale.ROOT, "%.0f%% of their CPU", 100.0 * (compilers - compilersBefore) / cpu);
   }
 
   /**
@@ -785,7 +842,8 @@ public final class GrpcBaselineBenchmark {
   }
 
   /** One side of a comparison: its figures, its server process (or null), its timed operation. */
-  private record Side(Figures figures, Process server, LongSupplier operation) {}
+  /** One client's operation, its figures, and the server processes whose CPU counts for it. */
+  private record Side(Figures figures, List<Process> servers, LongSupplier operation) {}
 
   /**
    * Measures the sides in {@link #ROUNDS} turns of a share of {@code total} operations each: a host
@@ -794,15 +852,15 @@ public final class GrpcBaselineBenchmark {
   private static void takeTurns(int total, Side... sides) {
     for (int round = 0; round < ROUNDS; round++) {
       for (Side side : sides) {
-        side.figures().add(measure(total / ROUNDS, side.server(), side.operation()));
+        side.figures().add(measure(total / ROUNDS, side.servers(), side.operation()));
       }
     }
   }
 
-  /** Runs {@code count} timed operations; the client's and the server's CPU over them. */
-  private static Figures measure(int count, Process server, LongSupplier operation) {
+  /** Runs {@code count} timed operations; the client's and the servers' CPU over them. */
+  private static Figures measure(int count, List<Process> servers, LongSupplier operation) {
     Figures figures = new Figures();
-    long serverBefore = server == null ? 0 : Processes.cpuNanos(server);
+    long serverBefore = cpuNanos(servers);
     long clientBefore = OS.getProcessCpuTime();
     long bytesBefore = THREADS.getTotalThreadAllocatedBytes();
     for (int i = 0; i < count; i++) {
@@ -810,7 +868,7 @@ public final class GrpcBaselineBenchmark {
     }
     figures.clientBytes = THREADS.getTotalThreadAllocatedBytes() - bytesBefore;
     figures.clientNanos = OS.getProcessCpuTime() - clientBefore;
-    figures.serverNanos = server == null ? 0 : Processes.cpuNanos(server) - serverBefore;
+    figures.serverNanos = cpuNanos(servers) - serverBefore;
     figures.count = count;
     return figures;
   }

@@ -2,7 +2,6 @@ package org.modelrunner.benchmarks;
 
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,7 +72,7 @@ public final class GrpcChaosBenchmark {
             Boolean.getBoolean("verbose")
                 ? java.util.logging.Level.WARNING
                 : java.util.logging.Level.SEVERE);
-    Path work = Files.createTempDirectory("modelrunner-grpc-chaos");
+    Path work = WorkDirectory.create("modelrunner-grpc-chaos");
     Path code = Processes.submission(work);
     List<Runner> runners = new ArrayList<>();
     for (int i = 0; i < count; i++) {

@@ -60,7 +60,7 @@ public final class GrpcSecurityBenchmark {
     int calls = Integer.getInteger("calls", 20_000);
     List<String> modes =
         List.of(System.getProperty("modes", "plaintext,tls,gateway,secure").split(","));
-    Path certificates = Files.createTempDirectory("security-benchmark");
+    Path certificates = WorkDirectory.create("modelrunner-security-benchmark");
     System.out.printf(
         Locale.ROOT,
         "gRPC security on loopback (%d cores, Java %s); %d first calls, %d steady calls per mode%n",

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * Starts the benchmarks' server processes (our gRPC runner hosting {@link InstantModel}, or the
@@ -137,10 +138,57 @@ final class Processes {
   }
 
   private static Process start(List<String> command, Path log) throws IOException {
-    return new ProcessBuilder(command)
-        .redirectErrorStream(true)
-        .redirectOutput(log.toFile())
-        .start();
+    Process process =
+        new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    if (HOOKED.compareAndSet(false, true)) {
+      Runtime.getRuntime()
+          .addShutdownHook(new Thread(Processes::stopAll, "modelrunner-benchmark-processes"));
+    }
+    STARTED.add(process);
+    return process;
+  }
+
+  /**
+   * Every process started here: killed when this JVM exits, so that a benchmark stopped by a signal
+   * (or failing outside its own clean-up) leaves no server running.
+   */
+  private static final Set<Process> STARTED = ConcurrentHashMap.newKeySet();
+
+  private static final AtomicBoolean HOOKED = new AtomicBoolean();
+
+  /** Kills every process started here that still runs, and waits for them. */
+  static void stopAll() {
+    stop(List.copyOf(STARTED));
+  }
+
+  /**
+   * Returns the CPU time the JIT compiler threads of {@code processes} have used so far, in
+   * nanoseconds, from Linux's {@code /proc} (HotSpot names those threads {@code C1 CompilerThre…}
+   * and {@code C2 CompilerThre…}; the kernel counts in hundredths of a second); -1 where {@code
+   * /proc} cannot tell. A compiler thread that has ended no longer counts.
+   */
+  static long compilerCpuNanos(List<Process> processes) {
+    long ticks = 0;
+    for (Process process : processes) {
+      Path tasks = Path.of("/proc", Long.toString(process.pid()), "task");
+      try (var threads = Files.newDirectoryStream(tasks)) {
+        for (Path thread : threads) {
+          String name = Files.readString(thread.resolve("comm")).strip();
+          if (name.startsWith("C1 Compiler") || name.startsWith("C2 Compiler")) {
+            String stat = Files.readString(thread.resolve("stat"));
+            // After the command's closing parenthesis: state is field 3, utime 14, stime 15.
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            ticks += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        if (!Files.isDirectory(tasks) && process.isAlive()) {
+          return -1; // no /proc here
+        }
+        // a thread or the process ended meanwhile: counted as far as read
+      }
+    }
+    return ticks * 10_000_000L;
   }
 
   /** Returns the CPU time the process has used so far, in nanoseconds. */
@@ -175,6 +223,7 @@ final class Processes {
   static void stop(List<Process> processes) {
     for (Process process : processes) {
       process.destroyForcibly();
+      STARTED.remove(process);
     }
     for (Process process : processes) {
       try {
