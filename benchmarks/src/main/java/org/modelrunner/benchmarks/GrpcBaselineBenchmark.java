@@ -563,7 +563,8 @@ public final class GrpcBaselineBenchmark {
 
   private static void fanOut(Path work, Path code, EventLoopGroup loops, int size, int ticks)
       throws Exception {
-    int warmupTicks = Integer.getInteger("fanOutWarmup", Math.max(600, ticks / 2));
+    // At least 600: the ticks 500-600 are the warm-up figure printed below.
+    int warmupTicks = Math.max(600, Integer.getInteger("fanOutWarmup", ticks / 2));
     // Baseline: raw future stubs to N trivial servers, each tick waits for every answer. Ours: the
     // fleet over N runner processes. Both sets of processes run until the end, so that the two
     // take turns in the measured phase (the idle set waits).

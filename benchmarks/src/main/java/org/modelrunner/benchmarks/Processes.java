@@ -137,7 +137,8 @@ final class Processes {
     return command;
   }
 
-  private static Process start(List<String> command, Path log) throws IOException {
+  /** Starts {@code command}, its output in {@code log}; it is killed when this JVM exits. */
+  static Process start(List<String> command, Path log) throws IOException {
     Process process =
         new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     if (HOOKED.compareAndSet(false, true)) {
