@@ -23,13 +23,13 @@ import org.junit.jupiter.api.io.TempDir;
 class WorkDirectoryTest {
   @TempDir Path scratch;
 
-  private final List<Path> kept = new ArrayList<>();
+  private final List<Path> leftovers = new ArrayList<>();
   private final List<Long> servers = new ArrayList<>();
 
   @AfterEach
-  void deleteKeptFoldersAndStopServersLeft() throws IOException {
-    for (Path folder : kept) {
-      WorkDirectory.delete(folder);
+  void deleteWhatTheChildrenLeftAndStopTheirServers() throws IOException {
+    for (Path path : leftovers) {
+      WorkDirectory.delete(path);
     }
     for (long server : servers) { // left running only when a test fails
       ProcessHandle.of(server).ifPresent(ProcessHandle::destroyForcibly);
@@ -47,7 +47,6 @@ class WorkDirectoryTest {
   @Test
   void aRunThatFailsKeepsItsWorkFolderAndNamesIt() throws Exception {
     Run run = run("fail");
-    kept.add(run.work);
 
     assertThat(run.exitCode).isNotZero();
     assertThat(run.work.resolve("server.log")).exists();
@@ -59,7 +58,6 @@ class WorkDirectoryTest {
   @Test
   void keepTrueKeepsTheFolderOfARunThatEndsWell() throws Exception {
     Run run = run("ok", "-Dkeep=true");
-    kept.add(run.work);
 
     assertThat(run.exitCode).isZero();
     assertThat(run.work).isDirectory();
@@ -76,7 +74,7 @@ class WorkDirectoryTest {
   void serverProcessesEndWithTheJvmThatStartedThemEvenWithoutAWorkFolder() throws Exception {
     Path log = stopBySigtermAndCheckTheServerIsGone("hang-bare");
 
-    Files.deleteIfExists(log);
+    assertThat(log).isRegularFile(); // no work folder: the log is the test's to delete
   }
 
   /** Runs the child in {@code mode}, stops it once it hangs; returns the path it printed. */
@@ -84,6 +82,8 @@ class WorkDirectoryTest {
     Path out = scratch.resolve("out-" + mode + ".txt");
     Process child = start(out, List.of(), mode);
     String[] lines = awaitLines(out, child, 2);
+    Path printed = Path.of(lines[0]);
+    leftovers.add(printed); // deleted after the test if still there
     long server = Long.parseLong(lines[1]);
     servers.add(server);
     assertThat(ProcessHandle.of(server).map(ProcessHandle::isAlive)).contains(true);
@@ -94,7 +94,7 @@ class WorkDirectoryTest {
     assertThat(ProcessHandle.of(server).map(ProcessHandle::isAlive).orElse(false))
         .as("the server process after its benchmark's JVM ended")
         .isFalse();
-    return Path.of(lines[0]);
+    return printed;
   }
 
   private Run run(String mode, String... options) throws Exception {
@@ -103,8 +103,9 @@ class WorkDirectoryTest {
     assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
     String[] lines = Files.readString(out, StandardCharsets.UTF_8).split("\n");
     Path errors = scratch.resolve("out-" + mode + ".txt.err");
-    return new Run(
-        child.exitValue(), Path.of(lines[0]), Files.readString(errors, StandardCharsets.UTF_8));
+    Path work = Path.of(lines[0]);
+    leftovers.add(work); // deleted after the test if still there
+    return new Run(child.exitValue(), work, Files.readString(errors, StandardCharsets.UTF_8));
   }
 
   private Process start(Path out, List<String> options, String mode) throws IOException {
