@@ -1,7 +1,6 @@
 package org.modelrunner.benchmarks;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,9 +10,9 @@ import java.nio.file.attribute.BasicFileAttributes;
 /**
  * A benchmark's work folder in the temporary directory (its submission, its processes' logs, a
  * class-data archive): deleted when the benchmark's JVM exits, so that runs do not pile up there (a
- * run of {@code GrpcBaselineBenchmark} leaves a 20 MB archive), unless the run failed (an uncaught
- * exception ends it: the logs say why) or {@code -Dkeep=true}; a folder kept is named on standard
- * error.
+ * run of {@code GrpcBaselineBenchmark} leaves a 20 MB archive), unless the run failed (an exception
+ * that no code caught, in any thread: the logs say why) or {@code -Dkeep=true}; a folder kept is
+ * named on standard error.
  */
 final class WorkDirectory {
   private static volatile boolean failed;
@@ -47,18 +46,18 @@ final class WorkDirectory {
     }
     try {
       delete(work);
-    } catch (UncheckedIOException | IOException e) {
+    } catch (IOException e) {
       System.err.println("Work folder " + work + " not deleted: " + e);
     }
   }
 
-  /** Deletes {@code folder} and everything in it. */
-  static void delete(Path folder) throws IOException {
-    if (!Files.exists(folder)) {
+  /** Deletes {@code path}: a file, or a folder and everything in it; nothing if it is gone. */
+  static void delete(Path path) throws IOException {
+    if (!Files.exists(path)) {
       return;
     }
     Files.walkFileTree(
-        folder,
+        path,
         new SimpleFileVisitor<>() {
           @Override
           public FileVisitResult visitFile(Path file, BasicFileAttributes attributes)
