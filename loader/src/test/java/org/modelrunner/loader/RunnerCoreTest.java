@@ -395,17 +395,38 @@ class RunnerCoreTest {
       await().atMost(Duration.ofSeconds(10)).until(() -> pool.getCompletedTaskCount() == 1);
       assertThat(limits).hasValue(0);
       assertThat(pool.getQueue()).as("the task lapsed").isEmpty();
-
-      RunnerCore.Claim answeredFirst = core.claim();
-      answeredFirst.release();
-      answeredFirst.answer();
-      answeredFirst.limitTime(limits::incrementAndGet);
-      assertThat(pool.getQueue()).as("an answered request is not watched").hasSize(1);
-      await().atMost(Duration.ofSeconds(10)).until(() -> pool.getCompletedTaskCount() == 2);
-      assertThat(limits).hasValue(0);
     } finally {
       pool.shutdownNow();
     }
+  }
+
+  @Test
+  void aRequestAnsweredBeforeItsLimitIsSetIsNotWatched() {
+    ManualTimer timer = new ManualTimer();
+    AtomicLong now = new AtomicLong();
+    RunnerCore core =
+        RunnerCore.builder(model)
+            .callTimeLimit(Duration.ofSeconds(10), timer)
+            .clock(now::get)
+            .build();
+    RunnerCore.Claim first = core.claim();
+    first.limitTime(() -> {});
+    first.release();
+    first.answer();
+
+    now.set(TimeUnit.SECONDS.toNanos(4));
+    AtomicInteger limits = new AtomicInteger();
+    RunnerCore.Claim answeredFirst = core.claim();
+    answeredFirst.release();
+    assertThat(answeredFirst.answer()).isTrue();
+    answeredFirst.limitTime(limits::incrementAndGet); // its deadline: 14 s
+
+    now.set(TimeUnit.SECONDS.toNanos(10));
+    timer.tasks.get(0).run();
+    assertThat(timer.tasks)
+        .as("nothing watched: the task lapses rather than re-arming for the answered request")
+        .hasSize(1);
+    assertThat(limits).hasValue(0);
   }
 
   @Test
