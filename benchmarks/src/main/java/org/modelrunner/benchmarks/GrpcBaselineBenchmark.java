@@ -629,16 +629,16 @@ public final class GrpcBaselineBenchmark {
         }
         List<Process> trivials = processes.subList(0, size);
         List<Process> runners = processes.subList(size, 2 * size);
-        long[] before = {
-          cpuNanos(trivials), Processes.compilerCpuNanos(trivials),
-          cpuNanos(runners), Processes.compilerCpuNanos(runners)
-        };
+        long trivialsCpu = Processes.cpuNanos(trivials);
+        long trivialsCompilers = Processes.compilerCpuNanos(trivials);
+        long runnersCpu = Processes.cpuNanos(runners);
+        long runnersCompilers = Processes.compilerCpuNanos(runners);
         takeTurns(
             ticks,
             new Side(raw, trivials, () -> time(() -> rawTick(stubs))),
             new Side(ours, runners, () -> time(() -> fleet.callAndWait(predict))));
-        trivialJit = jitShare(before[0], before[1], trivials);
-        runnerJit = jitShare(before[2], before[3], runners);
+        trivialJit = jitShare(trivialsCpu, trivialsCompilers, trivials);
+        runnerJit = jitShare(runnersCpu, runnersCompilers, runners);
         if (FRESH_TICKS > 0) {
           // This process's client is warm by now: a coordinator in a new process shows the
           // client's own warm-up, over the same servers (this fleet idle meanwhile). The servers
@@ -727,22 +727,13 @@ public final class GrpcBaselineBenchmark {
     }
   }
 
-  /** Returns the CPU time {@code processes} have used so far, in nanoseconds. */
-  private static long cpuNanos(List<Process> processes) {
-    long nanos = 0;
-    for (Process process : processes) {
-      nanos += Processes.cpuNanos(process);
-    }
-    return nanos;
-  }
-
   /**
    * Describes the share of {@code processes}' CPU since {@code cpuBefore} that their JIT compilers
    * used, as a percentage ("unknown" where {@code /proc} cannot tell).
    */
   private static String jitShare(long cpuBefore, long compilersBefore, List<Process> processes) {
     long compilers = Processes.compilerCpuNanos(processes);
-    long cpu = cpuNanos(processes) - cpuBefore;
+    long cpu = Processes.cpuNanos(processes) - cpuBefore;
     if (compilers < 0 || compilersBefore < 0 || cpu <= 0) {
       return "unknown";
     }
@@ -861,7 +852,7 @@ public final class GrpcBaselineBenchmark {
   /** Runs {@code count} timed operations; the client's and the servers' CPU over them. */
   private static Figures measure(int count, List<Process> servers, LongSupplier operation) {
     Figures figures = new Figures();
-    long serverBefore = cpuNanos(servers);
+    long serverBefore = Processes.cpuNanos(servers);
     long clientBefore = OS.getProcessCpuTime();
     long bytesBefore = THREADS.getTotalThreadAllocatedBytes();
     for (int i = 0; i < count; i++) {
@@ -869,7 +860,7 @@ public final class GrpcBaselineBenchmark {
     }
     figures.clientBytes = THREADS.getTotalThreadAllocatedBytes() - bytesBefore;
     figures.clientNanos = OS.getProcessCpuTime() - clientBefore;
-    figures.serverNanos = cpuNanos(servers) - serverBefore;
+    figures.serverNanos = Processes.cpuNanos(servers) - serverBefore;
     figures.count = count;
     return figures;
   }

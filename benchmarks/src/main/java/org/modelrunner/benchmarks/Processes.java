@@ -192,6 +192,15 @@ final class Processes {
     return ticks * 10_000_000L;
   }
 
+  /** Returns the CPU time {@code processes} have used so far, all together, in nanoseconds. */
+  static long cpuNanos(List<Process> processes) {
+    long nanos = 0;
+    for (Process process : processes) {
+      nanos += cpuNanos(process);
+    }
+    return nanos;
+  }
+
   /** Returns the CPU time the process has used so far, in nanoseconds. */
   static long cpuNanos(Process process) {
     return process
