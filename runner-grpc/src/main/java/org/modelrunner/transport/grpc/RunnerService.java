@@ -45,6 +45,12 @@ import org.modelrunner.transport.grpc.proto.SetupResponse;
  * its buffers from the allocator's shared arena, which thread caches serve the event loop from (the
  * loop freed what the model thread took, and the two threads contended for the arena's lock).
  *
+ * <p>The event loop sleeps in the kernel while the model runs, and the answer wakes it. Keeping it
+ * awake instead for up to 50 µs after a hand-off, while answers came back within that time (a
+ * select strategy that spun rather than slept), was measured and cost more than the wake-up it
+ * saved: on two cores, one call at a time, 1.57-1.74× the CPU per call of a trivial server
+ * answering on its event loop against 1.31-1.43× without, and no shorter round trip.
+ *
  * <h2>Limits</h2>
  *
  * <ul>
