@@ -1,6 +1,7 @@
 package org.modelrunner.transport.grpc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.modelrunner.transport.grpc.RunnerClient.assertStatus;
 import static org.modelrunner.transport.grpc.RunnerClient.grpcError;
 import static org.modelrunner.transport.grpc.RunnerModels.BASE;
@@ -9,8 +10,13 @@ import static org.modelrunner.transport.grpc.RunnerModels.PREFIX;
 import com.google.protobuf.ByteString;
 import io.grpc.CallOptions;
 import io.grpc.MethodDescriptor;
+import io.grpc.health.v1.HealthCheckRequest;
+import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.health.v1.HealthGrpc;
+import io.grpc.stub.ClientCallStreamObserver;
 import io.grpc.stub.ClientCalls;
+import io.grpc.stub.ClientResponseObserver;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -18,6 +24,8 @@ import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -68,6 +76,68 @@ class GrpcRunnerLimitsTest {
     CallResponse echoed = client.call("echo", Variant.ofString(text));
     assertStatus(echoed.getStatus(), "SUCCESS", "");
     assertThat(echoed.getMethodResponse().getValue().size()).isEqualTo(text.length());
+  }
+
+  @Test
+  void aConnectionHasAtMostAHundredCallsOpenAndItsNextWaitsForOneToEnd() throws Exception {
+    start(RunnerModels.runner());
+    List<ClientCallStreamObserver<?>> watches = new CopyOnWriteArrayList<>();
+    CountDownLatch watching = new CountDownLatch(GrpcRunner.MAX_CALLS_PER_CONNECTION);
+    HealthGrpc.HealthStub health = HealthGrpc.newStub(client.channel);
+    try {
+      for (int i = 0; i < GrpcRunner.MAX_CALLS_PER_CONNECTION; i++) {
+        health.watch(
+            HealthCheckRequest.getDefaultInstance(),
+            new ClientResponseObserver<HealthCheckRequest, HealthCheckResponse>() {
+              @Override
+              public void beforeStart(ClientCallStreamObserver<HealthCheckRequest> call) {
+                watches.add(call);
+              }
+
+              @Override
+              public void onNext(HealthCheckResponse value) {
+                watching.countDown();
+              }
+
+              @Override
+              public void onError(Throwable t) {}
+
+              @Override
+              public void onCompleted() {}
+            });
+      }
+      assertThat(watching.await(10, TimeUnit.SECONDS)).isTrue();
+
+      // A hundred streams open (each watch stays open): the next call waits for a free one.
+      HealthGrpc.HealthBlockingStub check = HealthGrpc.newBlockingStub(client.channel);
+      io.grpc.Status waited =
+          grpcError(
+              () ->
+                  check
+                      .withDeadlineAfter(500, TimeUnit.MILLISECONDS)
+                      .check(HealthCheckRequest.getDefaultInstance()));
+      assertThat(waited.getCode()).isEqualTo(io.grpc.Status.Code.DEADLINE_EXCEEDED);
+      // Another connection is served meanwhile.
+      try (RunnerClient other = new RunnerClient(runner)) {
+        assertThat(other.health("")).isEqualTo(ServingStatus.SERVING);
+      }
+
+      // Once calls end, the connection takes new ones. (grpc-java's client may leave a call it
+      // queued at the limit waiting: each check here has a deadline of its own.)
+      watches.subList(0, 5).forEach(watch -> watch.cancel("done", null));
+      await()
+          .atMost(Duration.ofSeconds(10))
+          .ignoreExceptions()
+          .until(
+              () ->
+                  check
+                          .withDeadlineAfter(500, TimeUnit.MILLISECONDS)
+                          .check(HealthCheckRequest.getDefaultInstance())
+                          .getStatus()
+                      == ServingStatus.SERVING);
+    } finally {
+      watches.forEach(watch -> watch.cancel("done", null));
+    }
   }
 
   @Test
@@ -203,7 +273,7 @@ class GrpcRunnerLimitsTest {
   @Test
   void aHugeNameInARequestMakesALogLineOfBoundedLength() throws IOException {
     start(RunnerModels.runner());
-    List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<String> lines = new CopyOnWriteArrayList<>();
     java.util.logging.Logger logger =
         java.util.logging.Logger.getLogger(RunnerService.class.getName());
     java.util.logging.Handler capture =
