@@ -714,6 +714,31 @@ class RunnerMainTest {
   }
 
   @Test
+  void whatAPeerSentCannotStartALineOfItsOwnInTheLog() {
+    String forged = "a.b\r\n2026-01-01 00:00:00.000 SEVERE  RunnerMain: FORGED LINE";
+    java.util.logging.LogRecord record =
+        new java.util.logging.LogRecord(Level.INFO, "Setup {0}: SUCCESS");
+    record.setParameters(new Object[] {forged + "\u001b[2J\u0000\u2028\tend"});
+    record.setLoggerName(GrpcRunner.class.getName());
+    String line = new RunnerLogging.OneLineFormatter(true).format(record);
+    assertThat(line.lines()).hasSize(1);
+    assertThat(line)
+        .endsWith(
+            "GrpcRunner: Setup a.b\\r\\n2026-01-01 00:00:00.000 SEVERE  RunnerMain: FORGED LINE"
+                + "\\u001b[2J\\u0000\\u2028\tend: SUCCESS"
+                + System.lineSeparator());
+
+    // A transport's throwable shown on the line is escaped likewise.
+    java.util.logging.LogRecord failed =
+        new java.util.logging.LogRecord(Level.INFO, "Transport failed");
+    failed.setLoggerName("io.grpc.netty.shaded.io.grpc.netty.NettyServerTransport.connections");
+    failed.setThrown(new IllegalStateException(forged));
+    String brief = new RunnerLogging.OneLineFormatter(true).format(failed);
+    assertThat(brief.lines()).hasSize(1);
+    assertThat(brief).contains("a.b\\r\\n2026-01-01");
+  }
+
+  @Test
   void aTransportRecordWithAThrowableIsOneLineUnlessTheRunnerLogsAtDebug() {
     // What grpc-java logs when a peer connects without speaking HTTP/2 (the client's TLS probe).
     String connections = "io.grpc.netty.shaded.io.grpc.netty.NettyServerTransport.connections";

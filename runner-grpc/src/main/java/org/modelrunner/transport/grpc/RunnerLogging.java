@@ -165,10 +165,10 @@ final class RunnerLogging {
           .append(' ')
           .append(shortName(record.getLoggerName()))
           .append(": ")
-          .append(formatMessage(record));
+          .append(escaped(formatMessage(record)));
       Throwable thrown = record.getThrown();
       if (thrown != null && brief(record)) {
-        String shown = String.valueOf(thrown).replaceAll("\\R", " ");
+        String shown = escaped(String.valueOf(thrown));
         return line.append(" (")
             .append(RunnerService.cut(shown, MAX_BRIEF_THROWABLE))
             .append(')')
@@ -182,6 +182,41 @@ final class RunnerLogging {
         line.append(trace);
       }
       return line.toString();
+    }
+
+    /**
+     * Returns {@code text} with its control characters shown as escapes (a line feed as {@code \n},
+     * a carriage return as {@code \r}, the others, and the line and paragraph separators, as a
+     * backslash, {@code u} and four hex digits; tabs stay): a message carries names and messages a
+     * peer or a model chose, which must not start a line of their own in the log (a forged record)
+     * nor reach a terminal as control sequences.
+     */
+    static String escaped(String text) {
+      int first = 0;
+      while (first < text.length() && !isControl(text.charAt(first))) {
+        first++;
+      }
+      if (first == text.length()) {
+        return text;
+      }
+      StringBuilder out = new StringBuilder(text.length() + 16).append(text, 0, first);
+      for (int i = first; i < text.length(); i++) {
+        char c = text.charAt(i);
+        if (!isControl(c)) {
+          out.append(c);
+        } else if (c == '\n') {
+          out.append("\\n");
+        } else if (c == '\r') {
+          out.append("\\r");
+        } else {
+          out.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+        }
+      }
+      return out.toString();
+    }
+
+    private static boolean isControl(char c) {
+      return c != '\t' && (Character.isISOControl(c) || c == '\u2028' || c == '\u2029');
     }
 
     private boolean brief(LogRecord record) {
