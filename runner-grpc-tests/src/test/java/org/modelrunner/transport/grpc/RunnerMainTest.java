@@ -758,10 +758,15 @@ class RunnerMainTest {
             connections + ": Transport failed (java.lang.IllegalStateException: HTTP/2 client")
         .endsWith("16030105a4010005a00303)" + System.lineSeparator());
 
-    // At DEBUG the runner shows the stack trace; so it does for warnings, and for its own records.
+    // So is a warning gRPC logs for a stream (what it logs when a client's message is over the
+    // limit, say).
+    failed.setLevel(Level.WARNING);
+    assertThat(new RunnerLogging.OneLineFormatter(true).format(failed).lines()).hasSize(1);
+
+    // At DEBUG the runner shows the stack trace; so it does for errors, and for its own records.
     assertThat(new RunnerLogging.OneLineFormatter(false).format(failed).lines().count())
         .isGreaterThan(1);
-    failed.setLevel(Level.WARNING);
+    failed.setLevel(Level.SEVERE);
     assertThat(new RunnerLogging.OneLineFormatter(true).format(failed).lines().count())
         .isGreaterThan(1);
     java.util.logging.LogRecord own = new java.util.logging.LogRecord(Level.INFO, "Setup failed");

@@ -135,8 +135,8 @@ final class RunnerLogging {
 
   /**
    * {@code 2025-09-15 14:30:34.791 INFO GrpcRunner: message}, then the stack trace of a throwable;
-   * a throwable of gRPC's and Netty's own records at INFO or below stays on the line, briefly,
-   * unless the runner logs at DEBUG or TRACE.
+   * a throwable of gRPC's and Netty's own records below ERROR stays on the line, briefly, unless
+   * the runner logs at DEBUG or TRACE.
    */
   static final class OneLineFormatter extends Formatter {
     private static final DateTimeFormatter TIME =
@@ -148,9 +148,12 @@ final class RunnerLogging {
     private final boolean briefTransportTraces;
 
     /**
-     * @param briefTransportTraces whether gRPC's and Netty's records at INFO or below show their
+     * @param briefTransportTraces whether gRPC's and Netty's records below ERROR show their
      *     throwable on the line instead of its stack trace: a peer that connects without speaking
-     *     HTTP/2 (a TLS probe, a port scanner) makes one line, not a stack trace, per connection
+     *     HTTP/2 (a TLS probe, a port scanner) makes one line, not a stack trace, per connection;
+     *     so do the warnings gRPC logs per stream for what a client did (a message over the limit,
+     *     a bad {@code grpc-timeout}, a client gone before its answer), of which one client made
+     *     tens of megabytes of stack traces
      */
     OneLineFormatter(boolean briefTransportTraces) {
       this.briefTransportTraces = briefTransportTraces;
@@ -224,7 +227,7 @@ final class RunnerLogging {
       return briefTransportTraces
           && logger != null
           && logger.startsWith(GRPC + ".")
-          && record.getLevel().intValue() <= Level.INFO.intValue();
+          && record.getLevel().intValue() < Level.SEVERE.intValue();
     }
 
     private static String levelName(Level level) {
