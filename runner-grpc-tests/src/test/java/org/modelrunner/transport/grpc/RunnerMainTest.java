@@ -17,6 +17,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
@@ -736,6 +737,60 @@ class RunnerMainTest {
     String brief = new RunnerLogging.OneLineFormatter(true).format(failed);
     assertThat(brief.lines()).hasSize(1);
     assertThat(brief).contains("a.b\\r\\n2026-01-01");
+  }
+
+  @Test
+  void aPeerCannotFloodTheLogThroughGrpcsRecords() {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    java.util.concurrent.atomic.AtomicLong clock = new java.util.concurrent.atomic.AtomicLong();
+    RunnerLogging.StreamHandler handler =
+        new RunnerLogging.StreamHandler(
+            new java.io.PrintStream(bytes, true, StandardCharsets.UTF_8), clock::get);
+    handler.setFormatter(new RunnerLogging.OneLineFormatter(true));
+    String handlerLogger = "io.grpc.netty.shaded.io.grpc.netty.NettyServerHandler";
+    java.util.function.BiFunction<Level, String, java.util.logging.LogRecord> record =
+        (level, logger) -> {
+          java.util.logging.LogRecord r = new java.util.logging.LogRecord(level, "Stream Error");
+          r.setLoggerName(logger);
+          return r;
+        };
+    int limit = RunnerLogging.StreamHandler.TRANSPORT_RECORDS_PER_MINUTE;
+    for (int i = 0; i < limit + 5; i++) {
+      handler.publish(record.apply(Level.WARNING, handlerLogger));
+    }
+    // The runner's own records, and gRPC's errors, are always written.
+    handler.publish(record.apply(Level.WARNING, GrpcRunner.class.getName()));
+    handler.publish(record.apply(Level.SEVERE, handlerLogger));
+    List<String> lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    assertThat(lines).hasSize(limit + 2);
+    assertThat(lines.get(limit)).contains("GrpcRunner: Stream Error");
+    assertThat(lines.get(limit + 1)).contains("ERROR").contains("NettyServerHandler");
+
+    // A minute later the next is written, after a line that says how many were left out.
+    clock.addAndGet(TimeUnit.SECONDS.toNanos(59));
+    handler.publish(record.apply(Level.INFO, handlerLogger));
+    assertThat(bytes.toString(StandardCharsets.UTF_8).lines()).hasSize(limit + 2);
+    clock.addAndGet(TimeUnit.SECONDS.toNanos(1));
+    handler.publish(record.apply(Level.INFO, handlerLogger));
+    lines = bytes.toString(StandardCharsets.UTF_8).lines().toList();
+    assertThat(lines).hasSize(limit + 4);
+    assertThat(lines.get(limit + 2))
+        .contains(
+            "RunnerLogging: 6 more records of gRPC's and Netty's were not logged (at most "
+                + limit
+                + " a minute below ERROR; --log-level DEBUG logs them all)");
+    assertThat(lines.get(limit + 3)).contains("NettyServerHandler: Stream Error");
+
+    // At DEBUG (no clock) every record is written.
+    bytes.reset();
+    RunnerLogging.StreamHandler all =
+        new RunnerLogging.StreamHandler(
+            new java.io.PrintStream(bytes, true, StandardCharsets.UTF_8), null);
+    all.setFormatter(new RunnerLogging.OneLineFormatter(false));
+    for (int i = 0; i < limit + 5; i++) {
+      all.publish(record.apply(Level.WARNING, handlerLogger));
+    }
+    assertThat(bytes.toString(StandardCharsets.UTF_8).lines()).hasSize(limit + 5);
   }
 
   @Test

@@ -8,6 +8,7 @@ import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import java.util.logging.Formatter;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -77,9 +78,11 @@ final class RunnerLogging {
     for (Handler handler : root.getHandlers()) {
       root.removeHandler(handler);
     }
-    StreamHandler handler = new StreamHandler(err);
+    boolean quietTransport = level.intValue() > Level.FINE.intValue();
+    StreamHandler handler =
+        quietTransport ? new StreamHandler(err, System::nanoTime) : new StreamHandler(err, null);
     handler.setLevel(Level.ALL);
-    handler.setFormatter(new OneLineFormatter(level.intValue() > Level.FINE.intValue()));
+    handler.setFormatter(new OneLineFormatter(quietTransport));
     root.addHandler(handler);
     root.setLevel(level);
     grpc = Logger.getLogger(GRPC);
@@ -90,12 +93,34 @@ final class RunnerLogging {
     return a.intValue() >= b.intValue() ? a : b;
   }
 
-  /** Writes and flushes each record; never closes the stream (standard error outlives logging). */
+  /**
+   * Writes and flushes each record; never closes the stream (standard error outlives logging).
+   *
+   * <p>gRPC's and Netty's records below ERROR, which a peer causes (a stream refused over the limit
+   * of calls per connection, a message over the size limit, a client gone before its answer), are
+   * written {@value #TRANSPORT_RECORDS_PER_MINUTE} a minute at most, unless the runner logs at
+   * DEBUG or TRACE; the next one written after some were left out says how many. One peer that
+   * opened 200,000 streams over the limit made a line each: 48 MB of log.
+   */
   static final class StreamHandler extends Handler {
+    static final int TRANSPORT_RECORDS_PER_MINUTE = 20;
+
+    private static final long MINUTE_NANOS = 60_000_000_000L;
+
     private final PrintStream out;
 
-    StreamHandler(PrintStream out) {
+    /** The clock that paces transport records, or null to write them all. */
+    private final LongSupplier nanoTime;
+
+    // Guarded by this.
+    private long windowStart;
+    private int inWindow;
+    private long leftOut;
+
+    StreamHandler(PrintStream out, LongSupplier nanoTime) {
       this.out = out;
+      this.nanoTime = nanoTime;
+      this.windowStart = nanoTime == null ? 0 : nanoTime.getAsLong();
     }
 
     @Override
@@ -103,6 +128,45 @@ final class RunnerLogging {
       if (!isLoggable(record)) {
         return;
       }
+      String before = null;
+      if (nanoTime != null && fromTransport(record)) {
+        synchronized (this) {
+          long now = nanoTime.getAsLong();
+          if (now - windowStart >= MINUTE_NANOS) {
+            windowStart = now;
+            inWindow = 0;
+          }
+          if (inWindow >= TRANSPORT_RECORDS_PER_MINUTE) {
+            leftOut++;
+            return;
+          }
+          inWindow++;
+          if (leftOut > 0) {
+            before =
+                leftOut
+                    + " more records of gRPC's and Netty's were not logged (at most "
+                    + TRANSPORT_RECORDS_PER_MINUTE
+                    + " a minute below ERROR; --log-level DEBUG logs them all)";
+            leftOut = 0;
+          }
+        }
+      }
+      if (before != null) {
+        LogRecord summary = new LogRecord(Level.WARNING, before);
+        summary.setLoggerName(RunnerLogging.class.getName());
+        publishFormatted(summary);
+      }
+      publishFormatted(record);
+    }
+
+    private static boolean fromTransport(LogRecord record) {
+      String logger = record.getLoggerName();
+      return logger != null
+          && logger.startsWith(GRPC + ".")
+          && record.getLevel().intValue() < Level.SEVERE.intValue();
+    }
+
+    private void publishFormatted(LogRecord record) {
       String line;
       try {
         line = getFormatter().format(record);
