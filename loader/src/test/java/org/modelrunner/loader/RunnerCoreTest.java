@@ -281,11 +281,7 @@ class RunnerCoreTest {
     ManualTimer timer = new ManualTimer();
     AtomicLong now = new AtomicLong();
     AtomicInteger limits = new AtomicInteger();
-    RunnerCore core =
-        RunnerCore.builder(model)
-            .callTimeLimit(Duration.ofSeconds(10), timer)
-            .clock(now::get)
-            .build();
+    RunnerCore core = tenSecondCalls(timer, now).build();
     for (int i = 0; i < 100; i++) {
       RunnerCore.Claim claim = core.claim();
       claim.limitTime(limits::incrementAndGet);
@@ -308,9 +304,7 @@ class RunnerCoreTest {
     AtomicLong now = new AtomicLong();
     List<RunnerCore.TimeLimit> reached = new ArrayList<>();
     RunnerCore core =
-        RunnerCore.builder(model)
-            .callTimeLimit(Duration.ofSeconds(10), timer)
-            .clock(now::get)
+        tenSecondCalls(timer, now)
             .observer(
                 new RunnerCore.Observer() {
                   @Override
@@ -319,10 +313,7 @@ class RunnerCoreTest {
                   }
                 })
             .build();
-    RunnerCore.Claim quick = core.claim();
-    quick.limitTime(() -> {});
-    quick.release();
-    quick.answer();
+    answeredAtOnce(core); // arms the timer's task, due at 10 s
 
     now.set(TimeUnit.SECONDS.toNanos(4));
     AtomicInteger limits = new AtomicInteger();
@@ -404,15 +395,8 @@ class RunnerCoreTest {
   void aRequestAnsweredBeforeItsLimitIsSetIsNotWatched() {
     ManualTimer timer = new ManualTimer();
     AtomicLong now = new AtomicLong();
-    RunnerCore core =
-        RunnerCore.builder(model)
-            .callTimeLimit(Duration.ofSeconds(10), timer)
-            .clock(now::get)
-            .build();
-    RunnerCore.Claim first = core.claim();
-    first.limitTime(() -> {});
-    first.release();
-    first.answer();
+    RunnerCore core = tenSecondCalls(timer, now).build();
+    answeredAtOnce(core); // arms the timer's task, due at 10 s
 
     now.set(TimeUnit.SECONDS.toNanos(4));
     AtomicInteger limits = new AtomicInteger();
@@ -445,6 +429,19 @@ class RunnerCoreTest {
    * A timer whose tasks run when a test runs them: it keeps what it is given, in order, with its
    * delay.
    */
+  /** A core whose calls have a 10 s time limit, on {@code timer}, with {@code now} as its clock. */
+  private RunnerCore.Builder tenSecondCalls(ManualTimer timer, AtomicLong now) {
+    return RunnerCore.builder(model).callTimeLimit(Duration.ofSeconds(10), timer).clock(now::get);
+  }
+
+  /** Runs one request under the limit that is answered at once. */
+  private static void answeredAtOnce(RunnerCore core) {
+    RunnerCore.Claim claim = core.claim();
+    claim.limitTime(() -> {});
+    claim.release();
+    assertThat(claim.answer()).isTrue();
+  }
+
   private static final class ManualTimer extends ScheduledThreadPoolExecutor {
     final List<Task> tasks = new ArrayList<>();
 

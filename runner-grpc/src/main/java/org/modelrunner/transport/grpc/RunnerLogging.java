@@ -89,6 +89,18 @@ final class RunnerLogging {
     grpc.setLevel(level.intValue() <= Level.FINER.intValue() ? level : max(level, Level.INFO));
   }
 
+  /**
+   * Whether a record is one of gRPC's or Netty's below ERROR: what peers cause (connections that do
+   * not speak HTTP/2, streams refused or reset, messages over the limit), briefly shown and paced
+   * below DEBUG.
+   */
+  static boolean fromTransport(LogRecord record) {
+    String logger = record.getLoggerName();
+    return logger != null
+        && logger.startsWith(GRPC + ".")
+        && record.getLevel().intValue() < Level.SEVERE.intValue();
+  }
+
   private static Level max(Level a, Level b) {
     return a.intValue() >= b.intValue() ? a : b;
   }
@@ -157,13 +169,6 @@ final class RunnerLogging {
         publishFormatted(summary);
       }
       publishFormatted(record);
-    }
-
-    private static boolean fromTransport(LogRecord record) {
-      String logger = record.getLoggerName();
-      return logger != null
-          && logger.startsWith(GRPC + ".")
-          && record.getLevel().intValue() < Level.SEVERE.intValue();
     }
 
     private void publishFormatted(LogRecord record) {
@@ -287,11 +292,7 @@ final class RunnerLogging {
     }
 
     private boolean brief(LogRecord record) {
-      String logger = record.getLoggerName();
-      return briefTransportTraces
-          && logger != null
-          && logger.startsWith(GRPC + ".")
-          && record.getLevel().intValue() < Level.SEVERE.intValue();
+      return briefTransportTraces && fromTransport(record);
     }
 
     private static String levelName(Level level) {
